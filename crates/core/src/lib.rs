@@ -1,0 +1,15 @@
+//! Pure, synchronous domain logic of twostep.
+//!
+//! Nothing here does I/O or reads a clock: time comes in as unix seconds and
+//! randomness as a `rand::RngCore`, so every rule is deterministic under test.
+
+pub mod code;
+pub mod lockout;
+pub mod password;
+pub mod policy;
+pub mod recovery;
+pub mod secretbox;
+pub mod sshkey;
+pub mod token;
+pub mod totp;
+pub mod validate;

@@ -1,0 +1,65 @@
+//! Second-factor lockout arithmetic.
+//!
+//! State machine, per account, over every channel and node:
+//!
+//! ```text
+//!   Open ──wrong factor──▶ Open (one more failure in the window)
+//!   Open ──MAX_FAILURES-th wrong factor within WINDOW──▶ Locked{until = now + LOCK_FOR}
+//!   Locked ──any attempt──▶ Locked (refused unread, nothing counted)
+//!   Locked ──now ≥ until──▶ Open (old failures still count until they leave the window)
+//! ```
+//! The store keeps failure times and `locked_until`; this module only decides.
+
+pub const MAX_FAILURES: u32 = 10;
+pub const WINDOW_SECONDS: u64 = 15 * 60;
+pub const LOCK_SECONDS: u64 = 15 * 60;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockState {
+    Open,
+    Locked { until: u64 },
+}
+
+pub fn state(locked_until: Option<u64>, now: u64) -> LockState {
+    match locked_until {
+        Some(until) if until > now => LockState::Locked { until },
+        _ => LockState::Open,
+    }
+}
+
+/// Start of the window that failures are counted in.
+pub fn window_start(now: u64) -> u64 {
+    now.saturating_sub(WINDOW_SECONDS)
+}
+
+/// After a failure has been recorded: `failures_in_window` includes it.
+/// Returns the new lock's end if this failure locks the account.
+#[must_use]
+pub fn after_failure(failures_in_window: u32, now: u64) -> Option<u64> {
+    (failures_in_window >= MAX_FAILURES).then_some(now + LOCK_SECONDS)
+}
+
+/// How many attempts are left before the lock, for the message shown.
+pub fn remaining(failures_in_window: u32) -> u32 {
+    MAX_FAILURES.saturating_sub(failures_in_window)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenth_failure_locks_for_a_while() {
+        let now = 1_000_000;
+        for n in 1..MAX_FAILURES {
+            assert_eq!(after_failure(n, now), None);
+        }
+        let until = after_failure(MAX_FAILURES, now).unwrap();
+        assert_eq!(until, now + LOCK_SECONDS);
+        assert_eq!(state(Some(until), now + 1), LockState::Locked { until });
+        assert_eq!(state(Some(until), until), LockState::Open);
+        assert_eq!(state(None, now), LockState::Open);
+        assert_eq!(remaining(3), 7);
+        assert_eq!(window_start(now), now - WINDOW_SECONDS);
+    }
+}
