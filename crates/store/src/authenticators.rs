@@ -1,0 +1,118 @@
+//! Authenticator apps (TOTP). The secret is stored sealed by the auth service.
+
+use sqlx::FromRow;
+
+use crate::{Conn, Result};
+
+/// Created at setup, before a code was checked.
+pub const PENDING: &str = "pending";
+/// A code was checked; waiting for the mailed confirmation link.
+pub const VERIFIED: &str = "verified";
+/// In use for sign-in.
+pub const ACTIVE: &str = "active";
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Authenticator {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub secret_enc: Vec<u8>,
+    pub status: String,
+    pub last_step: Option<i64>,
+    pub created_at: i64,
+    pub activated_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
+pub async fn insert(c: &mut Conn, a: &Authenticator) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO authenticators (id, user_id, name, secret_enc, status, last_step, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&a.id)
+    .bind(&a.user_id)
+    .bind(&a.name)
+    .bind(&a.secret_enc)
+    .bind(&a.status)
+    .bind(a.last_step)
+    .bind(a.created_at)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+const SELECT: &str = "SELECT id, user_id, name, secret_enc, status, last_step, created_at, activated_at, last_used_at FROM authenticators";
+
+pub async fn for_user(c: &mut Conn, user_id: &str) -> Result<Vec<Authenticator>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE user_id = $1 ORDER BY created_at, id"
+    )))
+    .bind(user_id)
+    .fetch_all(c)
+    .await?)
+}
+
+pub async fn get(c: &mut Conn, user_id: &str, id: &str) -> Result<Option<Authenticator>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE user_id = $1 AND id = $2"
+    )))
+    .bind(user_id)
+    .bind(id)
+    .fetch_optional(c)
+    .await?)
+}
+
+/// Records an accepted step, only if it is newer than the last one: the
+/// atomic guard against replays, across requests and nodes.
+#[must_use = "false means the code was already used"]
+pub async fn advance_step(c: &mut Conn, id: &str, step: i64, now: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE authenticators SET last_step = $1, last_used_at = $2
+         WHERE id = $3 AND (last_step IS NULL OR last_step < $1)",
+    )
+    .bind(step)
+    .bind(now)
+    .bind(id)
+    .execute(c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn set_status(c: &mut Conn, id: &str, status: &str, now: i64) -> Result<()> {
+    let activated = (status == ACTIVE).then_some(now);
+    sqlx::query("UPDATE authenticators SET status = $1, activated_at = $2 WHERE id = $3")
+        .bind(status)
+        .bind(activated)
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Removes authenticators that never became active (abandoned setups).
+pub async fn delete_inactive(c: &mut Conn, user_id: &str, except: &str) -> Result<()> {
+    sqlx::query("DELETE FROM authenticators WHERE user_id = $1 AND status <> $2 AND id <> $3")
+        .bind(user_id)
+        .bind(ACTIVE)
+        .bind(except)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(c: &mut Conn, user_id: &str, id: &str) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM authenticators WHERE user_id = $1 AND id = $2")
+        .bind(user_id)
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+pub async fn delete_all(c: &mut Conn, user_id: &str) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM authenticators WHERE user_id = $1")
+        .bind(user_id)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected())
+}

@@ -1,0 +1,72 @@
+//! Single-use mailed links (confirm email, reset password, turn two-step on).
+
+use sqlx::FromRow;
+
+use crate::{Conn, Result};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct EmailToken {
+    pub token_hash: String,
+    pub user_id: String,
+    pub purpose: String,
+    /// What the link is about: the email address, or an authenticator id.
+    pub subject: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+pub async fn insert(c: &mut Conn, t: &EmailToken) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO email_tokens (token_hash, user_id, purpose, subject, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&t.token_hash)
+    .bind(&t.user_id)
+    .bind(&t.purpose)
+    .bind(&t.subject)
+    .bind(t.created_at)
+    .bind(t.expires_at)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(c: &mut Conn, token_hash: &str, purpose: &str) -> Result<Option<EmailToken>> {
+    Ok(sqlx::query_as(
+        "SELECT token_hash, user_id, purpose, subject, created_at, expires_at, used_at
+         FROM email_tokens WHERE token_hash = $1 AND purpose = $2",
+    )
+    .bind(token_hash)
+    .bind(purpose)
+    .fetch_optional(c)
+    .await?)
+}
+
+/// Marks the link used; false if it was already used or has expired (a race lost).
+#[must_use = "only one caller may act on a link"]
+pub async fn consume(c: &mut Conn, token_hash: &str, now: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE email_tokens SET used_at = $1
+         WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(token_hash)
+    .execute(c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Voids a user's unused links of one purpose (a newer link replaces them).
+pub async fn void_unused(c: &mut Conn, user_id: &str, purpose: &str, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE email_tokens SET used_at = $1
+         WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(purpose)
+    .execute(c)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! Recovery codes, stored as keyed hashes and consumed atomically.
+
+use crate::{Conn, Result};
+
+/// Replaces the user's whole set.
+pub async fn replace(
+    c: &mut Conn,
+    user_id: &str,
+    rows: &[(String, String)],
+    now: i64,
+) -> Result<()> {
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *c)
+        .await?;
+    for (id, hash) in rows {
+        sqlx::query(
+            "INSERT INTO recovery_codes (id, user_id, code_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(user_id)
+        .bind(hash)
+        .bind(now)
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Uses a code: true for exactly one of any number of racing callers.
+#[must_use = "false means the code is wrong or already used"]
+pub async fn consume(c: &mut Conn, user_id: &str, hash: &str, now: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE recovery_codes SET used_at = $1
+         WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(hash)
+    .execute(c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn remaining(c: &mut Conn, user_id: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+    )
+    .bind(user_id)
+    .fetch_one(c)
+    .await?)
+}
+
+pub async fn delete_all(c: &mut Conn, user_id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(c)
+        .await?;
+    Ok(())
+}

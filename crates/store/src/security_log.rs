@@ -1,0 +1,51 @@
+//! The user's security log: every security event, newest first.
+
+use sqlx::FromRow;
+
+use crate::{Conn, Result};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Entry {
+    pub seq: i64,
+    pub user_id: String,
+    pub at: i64,
+    pub event: String,
+    pub detail: String,
+    pub channel: String,
+    pub ip: String,
+}
+
+pub struct NewEntry<'a> {
+    pub user_id: &'a str,
+    pub at: i64,
+    pub event: &'a str,
+    pub detail: &'a str,
+    pub channel: &'a str,
+    pub ip: &'a str,
+}
+
+pub async fn append(c: &mut Conn, e: NewEntry<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO security_log (user_id, at, event, detail, channel, ip) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(e.user_id)
+    .bind(e.at)
+    .bind(e.event)
+    .bind(e.detail)
+    .bind(e.channel)
+    .bind(e.ip)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+pub async fn recent(c: &mut Conn, user_id: &str, limit: i64) -> Result<Vec<Entry>> {
+    Ok(sqlx::query_as(
+        "SELECT seq, user_id, at, event, detail, channel, ip FROM security_log
+         WHERE user_id = $1 ORDER BY seq DESC LIMIT $2",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(c)
+    .await?)
+}

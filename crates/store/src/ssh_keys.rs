@@ -1,0 +1,84 @@
+use sqlx::FromRow;
+
+use crate::{Conn, Result};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct SshKey {
+    pub id: String,
+    pub user_id: String,
+    pub title: String,
+    pub algorithm: String,
+    pub public_key: String,
+    pub fingerprint: String,
+    pub bits: i64,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// `StoreError::Conflict` when the key is registered already (to anyone).
+pub async fn insert(c: &mut Conn, k: &SshKey) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO ssh_keys (id, user_id, title, algorithm, public_key, fingerprint, bits, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&k.id)
+    .bind(&k.user_id)
+    .bind(&k.title)
+    .bind(&k.algorithm)
+    .bind(&k.public_key)
+    .bind(&k.fingerprint)
+    .bind(k.bits)
+    .bind(k.created_at)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+pub async fn for_user(c: &mut Conn, user_id: &str) -> Result<Vec<SshKey>> {
+    Ok(sqlx::query_as(
+        "SELECT id, user_id, title, algorithm, public_key, fingerprint, bits, created_at, last_used_at
+         FROM ssh_keys WHERE user_id = $1 ORDER BY created_at, id",
+    )
+    .bind(user_id)
+    .fetch_all(c)
+    .await?)
+}
+
+pub async fn by_fingerprint(c: &mut Conn, fingerprint: &str) -> Result<Option<SshKey>> {
+    Ok(sqlx::query_as(
+        "SELECT id, user_id, title, algorithm, public_key, fingerprint, bits, created_at, last_used_at
+         FROM ssh_keys WHERE fingerprint = $1",
+    )
+    .bind(fingerprint)
+    .fetch_optional(c)
+    .await?)
+}
+
+pub async fn count_for_user(c: &mut Conn, user_id: &str) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM ssh_keys WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(c)
+            .await?,
+    )
+}
+
+pub async fn delete(c: &mut Conn, user_id: &str, id: &str) -> Result<Option<SshKey>> {
+    Ok(sqlx::query_as(
+        "DELETE FROM ssh_keys WHERE user_id = $1 AND id = $2
+         RETURNING id, user_id, title, algorithm, public_key, fingerprint, bits, created_at, last_used_at",
+    )
+    .bind(user_id)
+    .bind(id)
+    .fetch_optional(c)
+    .await?)
+}
+
+pub async fn touch(c: &mut Conn, id: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE ssh_keys SET last_used_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,113 @@
+use sqlx::FromRow;
+
+use crate::{Conn, Result};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub email_confirmed_at: Option<i64>,
+    pub two_step_enabled_at: Option<i64>,
+    pub second_step_locked_until: Option<i64>,
+    pub is_admin: i64,
+    pub created_at: i64,
+}
+
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub username: &'a str,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub now: i64,
+}
+
+pub async fn insert(c: &mut Conn, u: NewUser<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO users (id, username, email, email_lower, password_hash, is_admin, created_at)
+         VALUES ($1, $2, $3, $4, $5, 0, $6)",
+    )
+    .bind(u.id)
+    .bind(u.username)
+    .bind(u.email)
+    .bind(u.email.to_lowercase())
+    .bind(u.password_hash)
+    .bind(u.now)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+macro_rules! select_user {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, username, email, password_hash, email_confirmed_at, two_step_enabled_at, second_step_locked_until, is_admin, created_at FROM users WHERE ",
+            $where
+        )
+    };
+}
+
+pub async fn by_id(c: &mut Conn, id: &str) -> Result<Option<User>> {
+    Ok(sqlx::query_as(select_user!("id = $1"))
+        .bind(id)
+        .fetch_optional(c)
+        .await?)
+}
+
+pub async fn by_username(c: &mut Conn, username: &str) -> Result<Option<User>> {
+    Ok(sqlx::query_as(select_user!("username = $1"))
+        .bind(username)
+        .fetch_optional(c)
+        .await?)
+}
+
+pub async fn by_email(c: &mut Conn, email: &str) -> Result<Option<User>> {
+    Ok(sqlx::query_as(select_user!("email_lower = $1"))
+        .bind(email.to_lowercase())
+        .fetch_optional(c)
+        .await?)
+}
+
+pub async fn confirm_email(c: &mut Conn, id: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE users SET email_confirmed_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_password(c: &mut Conn, id: &str, hash: &str) -> Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// `Some(now)` turns two-step verification on, `None` off.
+pub async fn set_two_step(c: &mut Conn, id: &str, enabled_at: Option<i64>) -> Result<()> {
+    sqlx::query("UPDATE users SET two_step_enabled_at = $1 WHERE id = $2")
+        .bind(enabled_at)
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_locked_until(c: &mut Conn, id: &str, until: Option<i64>) -> Result<()> {
+    sqlx::query("UPDATE users SET second_step_locked_until = $1 WHERE id = $2")
+        .bind(until)
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn count(c: &mut Conn) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(c)
+        .await?)
+}

@@ -1,0 +1,444 @@
+//! One conformance suite, run against both backends: an embedded SQLite file
+//! and PostgreSQL (TWOSTEP_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432/test).
+
+use std::future::Future;
+
+use twostep_store::{
+    authenticators, email_tokens, failures, recovery_codes, security_log, sessions, ssh_keys,
+    users, Store, StoreError,
+};
+
+fn pg_url() -> String {
+    std::env::var("TWOSTEP_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A fresh PostgreSQL database for one test, dropped afterwards.
+async fn with_postgres<F, Fut>(f: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let base = pg_url();
+    let name = format!("twostep_conf_{:016x}", rand::random::<u64>());
+    let mut admin = sqlx::AnyConnection::connect(&base)
+        .await
+        .expect("PostgreSQL must be running for the store conformance suite");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    let store = Store::open(&format!("{prefix}/{name}")).await.unwrap();
+    f(store.clone()).await;
+    store.close().await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+}
+
+async fn with_sqlite<F, Fut>(f: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let store = Store::open(&url).await.unwrap();
+    f(store.clone()).await;
+    store.close().await;
+}
+
+macro_rules! conformance {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                with_sqlite($body).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                with_postgres($body).await
+            }
+        }
+    };
+}
+
+async fn alice(store: &Store) -> String {
+    let mut c = store.conn().await.unwrap();
+    users::insert(
+        &mut c,
+        users::NewUser {
+            id: "u1",
+            username: "alice",
+            email: "Alice@Example.com",
+            password_hash: "$argon2id$…",
+            now: 100,
+        },
+    )
+    .await
+    .unwrap();
+    "u1".into()
+}
+
+conformance!(
+    users_are_unique_by_name_and_email,
+    |store: Store| async move {
+        alice(&store).await;
+        let mut c = store.conn().await.unwrap();
+        let dup_name = users::insert(
+            &mut c,
+            users::NewUser {
+                id: "u2",
+                username: "alice",
+                email: "x@example.com",
+                password_hash: "h",
+                now: 1,
+            },
+        )
+        .await;
+        assert!(
+            matches!(dup_name, Err(StoreError::Conflict)),
+            "{dup_name:?}"
+        );
+        let dup_mail = users::insert(
+            &mut c,
+            users::NewUser {
+                id: "u3",
+                username: "bob",
+                email: "alice@EXAMPLE.com",
+                password_hash: "h",
+                now: 1,
+            },
+        )
+        .await;
+        assert!(
+            matches!(dup_mail, Err(StoreError::Conflict)),
+            "{dup_mail:?}"
+        );
+        let u = users::by_email(&mut c, "ALICE@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(u.username, "alice");
+        assert_eq!(u.email, "Alice@Example.com");
+        assert!(u.two_step_enabled_at.is_none());
+        users::set_two_step(&mut c, "u1", Some(5)).await.unwrap();
+        users::confirm_email(&mut c, "u1", 6).await.unwrap();
+        let u = users::by_username(&mut c, "alice").await.unwrap().unwrap();
+        assert_eq!(
+            (u.two_step_enabled_at, u.email_confirmed_at),
+            (Some(5), Some(6))
+        );
+        assert_eq!(users::count(&mut c).await.unwrap(), 1);
+    }
+);
+
+conformance!(
+    a_recovery_code_is_consumed_once_under_races,
+    |store: Store| async move {
+        let uid = alice(&store).await;
+        {
+            let mut tx = store.begin().await.unwrap();
+            let rows: Vec<_> = (0..6)
+                .map(|i| (format!("r{i}"), format!("hash{i}")))
+                .collect();
+            recovery_codes::replace(&mut tx, &uid, &rows, 10)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let store = store.clone();
+            let uid = uid.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                let ok = recovery_codes::consume(&mut tx, &uid, "hash3", 20)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                ok
+            }));
+        }
+        let mut wins = 0;
+        for t in tasks {
+            wins += t.await.unwrap() as usize;
+        }
+        assert_eq!(wins, 1);
+        let mut c = store.conn().await.unwrap();
+        assert_eq!(recovery_codes::remaining(&mut c, &uid).await.unwrap(), 5);
+        assert!(!recovery_codes::consume(&mut c, &uid, "nope", 21)
+            .await
+            .unwrap());
+        recovery_codes::replace(&mut c, &uid, &[("n1".into(), "hash3".into())], 30)
+            .await
+            .unwrap();
+        assert_eq!(recovery_codes::remaining(&mut c, &uid).await.unwrap(), 1);
+    }
+);
+
+conformance!(
+    a_totp_step_is_accepted_once_under_races,
+    |store: Store| async move {
+        let uid = alice(&store).await;
+        let mut c = store.conn().await.unwrap();
+        authenticators::insert(
+            &mut c,
+            &authenticators::Authenticator {
+                id: "a1".into(),
+                user_id: uid.clone(),
+                name: "phone".into(),
+                secret_enc: vec![0, 1, 2, 255],
+                status: authenticators::PENDING.into(),
+                last_step: None,
+                created_at: 1,
+                activated_at: None,
+                last_used_at: None,
+            },
+        )
+        .await
+        .unwrap();
+        drop(c);
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                let ok = authenticators::advance_step(&mut tx, "a1", 1000, 5)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                ok
+            }));
+        }
+        let mut wins = 0;
+        for t in tasks {
+            wins += t.await.unwrap() as usize;
+        }
+        assert_eq!(wins, 1);
+        let mut c = store.conn().await.unwrap();
+        assert!(!authenticators::advance_step(&mut c, "a1", 999, 6)
+            .await
+            .unwrap());
+        assert!(authenticators::advance_step(&mut c, "a1", 1001, 6)
+            .await
+            .unwrap());
+        authenticators::set_status(&mut c, "a1", authenticators::ACTIVE, 7)
+            .await
+            .unwrap();
+        let a = authenticators::get(&mut c, &uid, "a1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(a.secret_enc, vec![0, 1, 2, 255]);
+        assert_eq!(
+            (a.status.as_str(), a.last_step, a.activated_at),
+            ("active", Some(1001), Some(7))
+        );
+        assert!(authenticators::get(&mut c, "other", "a1")
+            .await
+            .unwrap()
+            .is_none());
+    }
+);
+
+conformance!(
+    mailed_links_work_once_and_expire,
+    |store: Store| async move {
+        let uid = alice(&store).await;
+        let mut c = store.conn().await.unwrap();
+        for (hash, exp) in [("t1", 100), ("t2", 100), ("old", 10)] {
+            email_tokens::insert(
+                &mut c,
+                &email_tokens::EmailToken {
+                    token_hash: hash.into(),
+                    user_id: uid.clone(),
+                    purpose: "confirm_email".into(),
+                    subject: "alice@example.com".into(),
+                    created_at: 1,
+                    expires_at: exp,
+                    used_at: None,
+                },
+            )
+            .await
+            .unwrap();
+        }
+        assert!(email_tokens::get(&mut c, "t1", "reset_password")
+            .await
+            .unwrap()
+            .is_none());
+        assert!(email_tokens::consume(&mut c, "t1", 50).await.unwrap());
+        assert!(!email_tokens::consume(&mut c, "t1", 51).await.unwrap());
+        assert!(!email_tokens::consume(&mut c, "old", 50).await.unwrap());
+        email_tokens::void_unused(&mut c, &uid, "confirm_email", 52)
+            .await
+            .unwrap();
+        assert!(!email_tokens::consume(&mut c, "t2", 53).await.unwrap());
+        let t = email_tokens::get(&mut c, "t1", "confirm_email")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(t.used_at, Some(50));
+    }
+);
+
+conformance!(
+    sessions_expire_and_sign_out_everywhere,
+    |store: Store| async move {
+        let uid = alice(&store).await;
+        let mut c = store.conn().await.unwrap();
+        for (h, exp) in [("s1", 100), ("s2", 100), ("s3", 100)] {
+            sessions::insert(
+                &mut c,
+                &sessions::Session {
+                    token_hash: h.into(),
+                    user_id: uid.clone(),
+                    stage: sessions::STAGE_FULL.into(),
+                    created_at: 1,
+                    expires_at: exp,
+                    sudo_until: None,
+                },
+            )
+            .await
+            .unwrap();
+        }
+        assert!(sessions::get(&mut c, "s1", 99).await.unwrap().is_some());
+        assert!(sessions::get(&mut c, "s1", 100).await.unwrap().is_none());
+        assert_eq!(
+            sessions::delete_for_user(&mut c, &uid, Some("s2"))
+                .await
+                .unwrap(),
+            2
+        );
+        assert!(sessions::get(&mut c, "s2", 50).await.unwrap().is_some());
+        assert_eq!(sessions::delete_expired(&mut c, 200).await.unwrap(), 1);
+    }
+);
+
+conformance!(
+    ssh_keys_are_unique_across_accounts,
+    |store: Store| async move {
+        let uid = alice(&store).await;
+        let mut c = store.conn().await.unwrap();
+        let key = ssh_keys::SshKey {
+            id: "k1".into(),
+            user_id: uid.clone(),
+            title: "laptop".into(),
+            algorithm: "ssh-ed25519".into(),
+            public_key: "ssh-ed25519 AAAA".into(),
+            fingerprint: "SHA256:abc".into(),
+            bits: 256,
+            created_at: 1,
+            last_used_at: None,
+        };
+        ssh_keys::insert(&mut c, &key).await.unwrap();
+        let again = ssh_keys::insert(
+            &mut c,
+            &ssh_keys::SshKey {
+                id: "k2".into(),
+                ..key.clone()
+            },
+        )
+        .await;
+        assert!(matches!(again, Err(StoreError::Conflict)));
+        assert_eq!(ssh_keys::count_for_user(&mut c, &uid).await.unwrap(), 1);
+        assert_eq!(
+            ssh_keys::by_fingerprint(&mut c, "SHA256:abc")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            "k1"
+        );
+        assert!(ssh_keys::delete(&mut c, "someone-else", "k1")
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            ssh_keys::delete(&mut c, &uid, "k1")
+                .await
+                .unwrap()
+                .unwrap()
+                .title,
+            "laptop"
+        );
+        assert!(ssh_keys::for_user(&mut c, &uid).await.unwrap().is_empty());
+    }
+);
+
+conformance!(
+    failures_are_counted_in_a_window_and_the_log_keeps_order,
+    |store: Store| async move {
+        let uid = alice(&store).await;
+        let mut c = store.conn().await.unwrap();
+        for (i, at) in [10, 20, 30, 40].iter().enumerate() {
+            failures::record(&mut c, &format!("f{i}"), &uid, *at, "web")
+                .await
+                .unwrap();
+        }
+        assert_eq!(failures::count_since(&mut c, &uid, 15).await.unwrap(), 3);
+        failures::clear(&mut c, &uid).await.unwrap();
+        assert_eq!(failures::count_since(&mut c, &uid, 0).await.unwrap(), 0);
+        users::set_locked_until(&mut c, &uid, Some(999))
+            .await
+            .unwrap();
+        assert_eq!(
+            users::by_id(&mut c, &uid)
+                .await
+                .unwrap()
+                .unwrap()
+                .second_step_locked_until,
+            Some(999)
+        );
+        for ev in ["first", "second", "third"] {
+            security_log::append(
+                &mut c,
+                security_log::NewEntry {
+                    user_id: &uid,
+                    at: 5,
+                    event: ev,
+                    detail: "",
+                    channel: "web",
+                    ip: "127.0.0.1",
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let log = security_log::recent(&mut c, &uid, 2).await.unwrap();
+        assert_eq!(
+            log.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(),
+            ["third", "second"]
+        );
+    }
+);
+
+conformance!(
+    a_rolled_back_decision_leaves_nothing,
+    |store: Store| async move {
+        let uid = alice(&store).await;
+        {
+            let mut tx = store.begin().await.unwrap();
+            users::set_two_step(&mut tx, &uid, Some(1)).await.unwrap();
+            recovery_codes::replace(&mut tx, &uid, &[("r".into(), "h".into())], 1)
+                .await
+                .unwrap();
+            // Dropped without commit, as when the process dies mid-decision.
+        }
+        let mut c = store.conn().await.unwrap();
+        assert!(users::by_id(&mut c, &uid)
+            .await
+            .unwrap()
+            .unwrap()
+            .two_step_enabled_at
+            .is_none());
+        assert_eq!(recovery_codes::remaining(&mut c, &uid).await.unwrap(), 0);
+    }
+);
