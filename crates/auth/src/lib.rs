@@ -1,1 +1,144 @@
+//! The auth service: the one place every front-end (web pages, JSON API, SSH,
+//! Git over HTTP) calls. Each decision reads the clock once, loads what it
+//! needs, asks `twostep_core` what to do, then persists, audits and notifies
+//! in one transaction.
 
+mod accounts;
+mod clock;
+mod error;
+mod factor;
+mod notify;
+mod recovery;
+mod security_log;
+mod signin;
+mod ssh_keys;
+mod two_step;
+
+use std::sync::Arc;
+
+pub use clock::{Clock, SystemClock};
+pub use error::AuthError;
+pub use signin::{SessionInfo, SignInOutcome};
+pub use two_step::{SetupInfo, TwoStepStatus, VerifyOutcome};
+pub use twostep_core::policy::{Need, SetupChecklist};
+pub use twostep_core::recovery::RecoveryCode;
+pub use twostep_core::secretbox::Keys;
+pub use twostep_store::security_log::Entry as LogEntry;
+pub use twostep_store::ssh_keys::SshKey;
+pub use twostep_store::users::User;
+
+use twostep_mail::Mailer;
+use twostep_store::Store;
+
+pub type Result<T> = std::result::Result<T, AuthError>;
+
+/// Where a request came from, for the security log and rate limits.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub channel: Channel,
+    pub ip: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Web,
+    Api,
+    Ssh,
+    GitHttp,
+    Cli,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Web => "web",
+            Channel::Api => "api",
+            Channel::Ssh => "ssh",
+            Channel::GitHttp => "git-http",
+            Channel::Cli => "cli",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Base of every link in mail, e.g. `http://127.0.0.1:8080`.
+    pub public_url: String,
+    /// Shown in authenticator apps and mail.
+    pub issuer: String,
+    /// How the SSH endpoint is written in help texts, e.g. `ssh -p 2222 git@127.0.0.1`.
+    pub ssh_hint: String,
+}
+
+#[derive(Clone)]
+pub struct AuthService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    mailer: Mailer,
+    keys: Keys,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+}
+
+impl AuthService {
+    pub fn new(
+        store: Store,
+        mailer: Mailer,
+        keys: Keys,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> AuthService {
+        AuthService {
+            inner: Arc::new(Inner {
+                store,
+                mailer,
+                keys,
+                clock,
+                settings,
+            }),
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// Unix seconds, read once per decision.
+    pub fn now(&self) -> i64 {
+        self.inner.clock.now() as i64
+    }
+
+    fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    fn keys(&self) -> &Keys {
+        &self.inner.keys
+    }
+
+    /// Signed value for CSRF protection of forms.
+    pub fn csrf_key(&self) -> &[u8; 32] {
+        &self.inner.keys.csrf
+    }
+
+    fn link(&self, path_and_query: &str) -> String {
+        format!(
+            "{}{}",
+            self.inner.settings.public_url.trim_end_matches('/'),
+            path_and_query
+        )
+    }
+}
+
+fn rng() -> rand::rngs::OsRng {
+    rand::rngs::OsRng
+}
+
+async fn commit(tx: twostep_store::Tx) -> Result<()> {
+    tx.commit()
+        .await
+        .map_err(|e| AuthError::from(twostep_store::StoreError::from(e)))
+}

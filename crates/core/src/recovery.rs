@@ -48,14 +48,14 @@ pub fn generate(rng: &mut dyn rand::RngCore) -> Vec<RecoveryCode> {
 }
 
 /// The downloadable text file.
-pub fn text_file(username: &str, site: &str, codes: &[RecoveryCode]) -> String {
+pub fn text_file<S: AsRef<str>>(issuer: &str, username: &str, site: &str, codes: &[S]) -> String {
     let mut out = format!(
-        "twostep recovery codes for {username} at {site}\n\
+        "{issuer} recovery codes for {username} at {site}\n\
          Each code works once, in place of a code from your authenticator app.\n\
          Keep them somewhere safe, away from your phone.\n\n"
     );
     for c in codes {
-        out.push_str(c.display());
+        out.push_str(c.as_ref());
         out.push('\n');
     }
     out

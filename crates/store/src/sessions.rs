@@ -68,3 +68,43 @@ pub async fn delete_expired(c: &mut Conn, now: i64) -> Result<u64> {
         .await?;
     Ok(r.rows_affected())
 }
+
+/// A fresh, authenticated second factor: security settings may change until `until`.
+pub async fn set_sudo(c: &mut Conn, token_hash: &str, until: i64) -> Result<()> {
+    sqlx::query("UPDATE sessions SET sudo_until = $1 WHERE token_hash = $2")
+        .bind(until)
+        .bind(token_hash)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Keeps freshly made recovery codes (sealed) for download and print until `until`.
+pub async fn set_revealed(c: &mut Conn, token_hash: &str, sealed: &[u8], until: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE sessions SET revealed_codes = $1, revealed_until = $2 WHERE token_hash = $3",
+    )
+    .bind(sealed)
+    .bind(until)
+    .bind(token_hash)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+pub async fn revealed(c: &mut Conn, token_hash: &str, now: i64) -> Result<Option<Vec<u8>>> {
+    Ok(sqlx::query_scalar(
+        "SELECT revealed_codes FROM sessions
+         WHERE token_hash = $1 AND revealed_until > $2 AND revealed_codes IS NOT NULL",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(c)
+    .await?)
+}
+
+/// The session keeps its token but moves to another stage (after the second step).
+pub async fn promote(c: &mut Conn, old_hash: &str, new: &Session) -> Result<()> {
+    delete(&mut *c, old_hash).await?;
+    insert(c, new).await
+}

@@ -20,7 +20,10 @@ CREATE TABLE sessions (
     stage TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
-    sudo_until BIGINT
+    sudo_until BIGINT,
+    -- Fresh recovery codes, sealed, kept briefly so they can be downloaded or printed.
+    revealed_codes BYTEA,
+    revealed_until BIGINT
 );
 CREATE INDEX sessions_user ON sessions(user_id);
 

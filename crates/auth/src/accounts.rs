@@ -1,0 +1,296 @@
+//! Sign-up, email confirmation and password reset.
+
+use twostep_core::{password, token, validate};
+use twostep_mail::Mail;
+use twostep_store::{email_tokens, sessions, users};
+
+use crate::notify::Event;
+use crate::{commit, rng, AuthError, AuthService, Ctx, Result, User};
+
+pub(crate) const CONFIRM_EMAIL: &str = "confirm_email";
+pub(crate) const RESET_PASSWORD: &str = "reset_password";
+const CONFIRM_TTL: i64 = 24 * 3600;
+const RESET_TTL: i64 = 3600;
+
+/// Argon2id off the async runtime.
+pub(crate) async fn hash_password(pw: &str) -> Result<String> {
+    let pw = pw.to_string();
+    tokio::task::spawn_blocking(move || password::hash(&pw, &mut rng()))
+        .await
+        .map_err(|e| AuthError::Internal(e.to_string()))
+}
+
+pub(crate) async fn verify_password(pw: &str, phc: Option<&str>) -> Result<bool> {
+    let pw = pw.to_string();
+    let (phc, real) = match phc {
+        Some(p) => (p.to_string(), true),
+        None => (password::dummy_hash().to_string(), false),
+    };
+    let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &phc))
+        .await
+        .map_err(|e| AuthError::Internal(e.to_string()))?;
+    Ok(ok && real)
+}
+
+fn policy(pw: &str, username: &str, email: &str) -> Result<()> {
+    password::check_policy(pw, username, email)
+        .map_err(|e| AuthError::invalid("weak_password", "password", e.to_string()))
+}
+
+impl AuthService {
+    pub async fn sign_up(
+        &self,
+        username: &str,
+        email: &str,
+        password: &str,
+        ctx: &Ctx,
+    ) -> Result<User> {
+        let username = validate::username(username)
+            .map_err(|e| AuthError::invalid("invalid_username", "username", e.to_string()))?;
+        let email = validate::email(email)
+            .map_err(|e| AuthError::invalid("invalid_email", "email", e.to_string()))?;
+        policy(password, &username, &email)?;
+        let hash = hash_password(password).await?;
+        let now = self.now();
+        let id = token::new_id(&mut rng());
+        let mut tx = self.store().begin().await?;
+        if users::by_username(&mut tx, &username).await?.is_some() {
+            return Err(AuthError::invalid(
+                "username_taken",
+                "username",
+                format!("The username \"{username}\" is taken. Choose another."),
+            ));
+        }
+        if users::by_email(&mut tx, &email).await?.is_some() {
+            return Err(AuthError::invalid(
+                "email_taken",
+                "email",
+                "An account with that email address exists already. Sign in, or reset your password.",
+            ));
+        }
+        users::insert(
+            &mut tx,
+            users::NewUser {
+                id: &id,
+                username: &username,
+                email: &email,
+                password_hash: &hash,
+                now,
+            },
+        )
+        .await?;
+        self.audit(&mut tx, &id, now, Event::AccountCreated, "", ctx)
+            .await?;
+        let link = self
+            .new_link(&mut tx, &id, CONFIRM_EMAIL, &email, now, CONFIRM_TTL)
+            .await?;
+        commit(tx).await?;
+        let user = self.user(&id).await?;
+        if let Err(e) = self.send_confirmation(&user, &link).await {
+            tracing::error!(error = %e, "confirmation mail not sent; the user can ask again");
+        }
+        Ok(user)
+    }
+
+    /// Makes a single-use link and returns its URL; only its hash is stored.
+    pub(crate) async fn new_link(
+        &self,
+        c: &mut twostep_store::Conn,
+        user_id: &str,
+        purpose: &str,
+        subject: &str,
+        now: i64,
+        ttl: i64,
+    ) -> Result<String> {
+        let t = token::new_token(&mut rng());
+        email_tokens::void_unused(c, user_id, purpose, now).await?;
+        email_tokens::insert(
+            c,
+            &email_tokens::EmailToken {
+                token_hash: token::token_hash(&t),
+                user_id: user_id.to_string(),
+                purpose: purpose.to_string(),
+                subject: subject.to_string(),
+                created_at: now,
+                expires_at: now + ttl,
+                used_at: None,
+            },
+        )
+        .await?;
+        let path = match purpose {
+            CONFIRM_EMAIL => "/confirm-email",
+            RESET_PASSWORD => "/password/reset",
+            _ => "/account/two-step/confirm",
+        };
+        Ok(self.link(&format!("{path}?token={t}")))
+    }
+
+    async fn send_confirmation(&self, user: &User, link: &str) -> Result<()> {
+        self.send_required(Mail {
+            to: user.email.clone(),
+            subject: format!("[{}] Confirm your email address", self.settings().issuer),
+            body: format!(
+                "Hello {},\n\nConfirm your email address by opening this link (valid for 24 hours):\n\n{link}\n\n\
+                 If you did not sign up, ignore this mail.\n\n-- {}\n",
+                user.username,
+                self.settings().issuer
+            ),
+        })
+        .await
+    }
+
+    pub async fn resend_confirmation(&self, user_id: &str) -> Result<()> {
+        let user = self.user(user_id).await?;
+        if user.email_confirmed_at.is_some() {
+            return Err(AuthError::Conflict(
+                "Your email address is confirmed already.".into(),
+            ));
+        }
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let link = self
+            .new_link(
+                &mut tx,
+                &user.id,
+                CONFIRM_EMAIL,
+                &user.email,
+                now,
+                CONFIRM_TTL,
+            )
+            .await?;
+        commit(tx).await?;
+        self.send_confirmation(&user, &link).await
+    }
+
+    pub async fn confirm_email(&self, raw_token: &str, ctx: &Ctx) -> Result<User> {
+        let now = self.now();
+        let hash = token::token_hash(raw_token.get(..100).unwrap_or(raw_token));
+        let mut tx = self.store().begin().await?;
+        let t = email_tokens::get(&mut tx, &hash, CONFIRM_EMAIL)
+            .await?
+            .ok_or(AuthError::LinkInvalid)?;
+        let user = users::by_id(&mut tx, &t.user_id)
+            .await?
+            .ok_or(AuthError::LinkInvalid)?;
+        if !email_tokens::consume(&mut tx, &hash, now).await? || user.email != t.subject {
+            return Err(AuthError::LinkInvalid);
+        }
+        users::confirm_email(&mut tx, &user.id, now).await?;
+        self.audit(
+            &mut tx,
+            &user.id,
+            now,
+            Event::EmailConfirmed,
+            &user.email,
+            ctx,
+        )
+        .await?;
+        commit(tx).await?;
+        self.user(&user.id).await
+    }
+
+    /// Always succeeds from the outside, so it does not tell who has an account.
+    pub async fn request_password_reset(&self, email: &str, ctx: &Ctx) -> Result<()> {
+        if email.len() > validate::MAX_EMAIL {
+            return Err(AuthError::invalid(
+                "invalid_email",
+                "email",
+                "Enter a valid email address.",
+            ));
+        }
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let Some(user) = users::by_email(&mut tx, email.trim()).await? else {
+            return Ok(());
+        };
+        let link = self
+            .new_link(
+                &mut tx,
+                &user.id,
+                RESET_PASSWORD,
+                &user.email,
+                now,
+                RESET_TTL,
+            )
+            .await?;
+        self.audit(
+            &mut tx,
+            &user.id,
+            now,
+            Event::PasswordResetRequested,
+            "",
+            ctx,
+        )
+        .await?;
+        commit(tx).await?;
+        let s = self.settings();
+        self.send_required(Mail {
+            to: user.email.clone(),
+            subject: format!("[{}] Reset your password", s.issuer),
+            body: format!(
+                "Hello {},\n\nSomeone (hopefully you) asked to reset your password. Choose a new one here \
+                 (the link works once, for one hour):\n\n{link}\n\n\
+                 Two-step verification, if it is on, stays on: you will still need your code to sign in.\n\
+                 If you did not ask, ignore this mail; your password has not changed.\n\n-- {}\n",
+                user.username, s.issuer
+            ),
+        })
+        .await
+    }
+
+    /// Checks a reset link without using it (to show the form).
+    pub async fn check_reset_link(&self, raw_token: &str) -> Result<User> {
+        let now = self.now();
+        let hash = token::token_hash(raw_token.get(..100).unwrap_or(raw_token));
+        let mut c = self.store().conn().await?;
+        let t = email_tokens::get(&mut c, &hash, RESET_PASSWORD)
+            .await?
+            .filter(|t| t.used_at.is_none() && t.expires_at > now)
+            .ok_or(AuthError::LinkInvalid)?;
+        users::by_id(&mut c, &t.user_id)
+            .await?
+            .ok_or(AuthError::LinkInvalid)
+    }
+
+    pub async fn reset_password(
+        &self,
+        raw_token: &str,
+        new_password: &str,
+        ctx: &Ctx,
+    ) -> Result<User> {
+        let user = self.check_reset_link(raw_token).await?;
+        policy(new_password, &user.username, &user.email)?;
+        let hash = hash_password(new_password).await?;
+        let now = self.now();
+        let token_hash = token::token_hash(raw_token);
+        let mut tx = self.store().begin().await?;
+        if !email_tokens::consume(&mut tx, &token_hash, now).await? {
+            return Err(AuthError::LinkInvalid);
+        }
+        users::set_password(&mut tx, &user.id, &hash).await?;
+        sessions::delete_for_user(&mut tx, &user.id, None).await?;
+        self.audit(
+            &mut tx,
+            &user.id,
+            now,
+            Event::PasswordChanged,
+            "reset by email link",
+            ctx,
+        )
+        .await?;
+        commit(tx).await?;
+        self.notify(
+            &user,
+            "Your password was changed",
+            "Your password was reset through the emailed link, and every session was signed out.",
+            ctx,
+        )
+        .await;
+        Ok(user)
+    }
+
+    pub async fn user(&self, id: &str) -> Result<User> {
+        let mut c = self.store().conn().await?;
+        users::by_id(&mut c, id).await?.ok_or(AuthError::NotFound)
+    }
+}

@@ -1,0 +1,111 @@
+use twostep_store::StoreError;
+
+/// What a decision can refuse, with a message meant for the user and a stable
+/// code for API clients. Internal failures keep their cause for the log only.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Bad input; `field` names the form field the message belongs next to.
+    #[error("{message}")]
+    Invalid {
+        code: &'static str,
+        field: &'static str,
+        message: String,
+    },
+    #[error("Incorrect username or password.")]
+    BadCredentials,
+    #[error("{message}")]
+    WrongSecondFactor { message: String, remaining: u32 },
+    #[error("Too many wrong codes: two-step sign-in for this account is locked until {until_utc} UTC. We sent you an email. If this was not you, change your password.")]
+    Locked { until: i64, until_utc: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("Sign in to continue.")]
+    SignInRequired,
+    #[error("That link is invalid, has expired or was already used. Ask for a new one.")]
+    LinkInvalid,
+    #[error("Not found.")]
+    NotFound,
+    #[error("We could not send the email. Try again in a moment.")]
+    MailFailed(#[source] twostep_mail::MailError),
+    #[error("Something went wrong on our side. Try again in a moment.")]
+    Internal(String),
+}
+
+impl AuthError {
+    pub fn invalid(code: &'static str, field: &'static str, message: impl Into<String>) -> Self {
+        AuthError::Invalid {
+            code,
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// Stable machine-readable code (API `code` field).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::Invalid { code, .. } => code,
+            AuthError::BadCredentials => "bad_credentials",
+            AuthError::WrongSecondFactor { .. } => "wrong_code",
+            AuthError::Locked { .. } => "second_step_locked",
+            AuthError::Conflict(_) => "conflict",
+            AuthError::Forbidden(_) => "forbidden",
+            AuthError::SignInRequired => "sign_in_required",
+            AuthError::LinkInvalid => "link_invalid",
+            AuthError::NotFound => "not_found",
+            AuthError::MailFailed(_) => "mail_failed",
+            AuthError::Internal(_) => "internal",
+        }
+    }
+
+    /// Form field the message belongs to, if any.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            AuthError::Invalid { field, .. } => Some(field),
+            AuthError::WrongSecondFactor { .. } | AuthError::Locked { .. } => Some("code"),
+            AuthError::BadCredentials => Some("password"),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for AuthError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => AuthError::Conflict("That already exists.".into()),
+            other => AuthError::Internal(other.to_string()),
+        }
+    }
+}
+
+pub fn utc(ts: i64) -> String {
+    // Civil-from-days (Howard Hinnant), to show times without a date crate.
+    let days = ts.div_euclid(86_400);
+    let secs = ts.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_formats_civil_time() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00:00");
+        assert_eq!(super::utc(1_234_567_890), "2009-02-13 23:31:30");
+        assert_eq!(super::utc(1_795_305_600), "2026-11-22 00:00:00");
+    }
+}

@@ -1,0 +1,169 @@
+//! The one second-factor check, with replay protection and the lockout, used
+//! by sign-in and by every action that needs a fresh second factor.
+
+use twostep_core::code::{parse_second_factor, SecondFactorInput};
+use twostep_core::lockout::{self, LockState};
+use twostep_core::{recovery, token, totp};
+use twostep_store::{authenticators, failures, recovery_codes, users, Conn, Tx};
+
+use crate::error::utc;
+use crate::notify::Event;
+use crate::{commit, rng, AuthError, AuthService, Ctx, Result, User};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub(crate) enum FactorUsed {
+    Totp { authenticator_id: String },
+    RecoveryCode { remaining: i64 },
+}
+
+impl AuthService {
+    /// Checks `raw` inside `tx`. `Ok(Err(refusal))`: the failure is written
+    /// into `tx`, and the caller must hand both to `refuse`.
+    pub(crate) async fn check_factor(
+        &self,
+        tx: &mut Conn,
+        user_id: &str,
+        raw: &str,
+        now: i64,
+        ctx: &Ctx,
+    ) -> Result<std::result::Result<FactorUsed, AuthError>> {
+        let user = users::by_id(tx, user_id)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        if let LockState::Locked { until } =
+            lockout::state(user.second_step_locked_until.map(|t| t as u64), now as u64)
+        {
+            let until = until as i64;
+            return Ok(Err(AuthError::Locked {
+                until,
+                until_utc: utc(until),
+            }));
+        }
+        let input = parse_second_factor(raw)
+            .map_err(|e| AuthError::invalid("malformed_code", "code", e.to_string()))?;
+        let refusal = match input {
+            SecondFactorInput::Totp(code) => match self.check_totp(tx, &user, &code, now).await? {
+                Ok(id) => {
+                    failures::clear(tx, &user.id).await?;
+                    return Ok(Ok(FactorUsed::Totp {
+                        authenticator_id: id,
+                    }));
+                }
+                Err(r) => r.to_string(),
+            },
+            SecondFactorInput::Recovery(code) => {
+                let hash = recovery::hash_normalised(&self.keys().pepper, &code);
+                if recovery_codes::consume(tx, &user.id, &hash, now).await? {
+                    failures::clear(tx, &user.id).await?;
+                    let remaining = recovery_codes::remaining(tx, &user.id).await?;
+                    self.audit(
+                        tx,
+                        &user.id,
+                        now,
+                        Event::RecoveryCodeUsed,
+                        &format!("{remaining} left"),
+                        ctx,
+                    )
+                    .await?;
+                    return Ok(Ok(FactorUsed::RecoveryCode { remaining }));
+                }
+                "That recovery code is not valid, or it was used already. Each code works once."
+                    .to_string()
+            }
+        };
+        failures::record(
+            tx,
+            &token::new_id(&mut rng()),
+            &user.id,
+            now,
+            ctx.channel.as_str(),
+        )
+        .await?;
+        let count =
+            failures::count_since(tx, &user.id, lockout::window_start(now as u64) as i64).await?;
+        let count = u32::try_from(count).unwrap_or(u32::MAX);
+        if let Some(until) = lockout::after_failure(count, now as u64) {
+            let until = until as i64;
+            users::set_locked_until(tx, &user.id, Some(until)).await?;
+            self.audit(
+                tx,
+                &user.id,
+                now,
+                Event::SecondStepLocked,
+                &format!("until {} UTC", utc(until)),
+                ctx,
+            )
+            .await?;
+            return Ok(Err(AuthError::Locked {
+                until,
+                until_utc: utc(until),
+            }));
+        }
+        self.audit(tx, &user.id, now, Event::SecondFactorFailed, "", ctx)
+            .await?;
+        let remaining = lockout::remaining(count);
+        Ok(Err(AuthError::WrongSecondFactor {
+            message: format!(
+                "{refusal} ({remaining} attempts left before a {}-minute lock.)",
+                lockout::LOCK_SECONDS / 60
+            ),
+            remaining,
+        }))
+    }
+
+    /// Commits the recorded failure, mails on a lock, and returns the refusal.
+    pub(crate) async fn refuse<T>(
+        &self,
+        tx: Tx,
+        user: &User,
+        refusal: AuthError,
+        ctx: &Ctx,
+    ) -> Result<T> {
+        commit(tx).await?;
+        if let AuthError::Locked { until_utc, .. } = &refusal {
+            self.notify(
+                user,
+                "Two-step sign-in locked",
+                &format!("Too many wrong two-step codes were entered for your account, so two-step sign-in is locked until {until_utc} UTC."),
+                ctx,
+            )
+            .await;
+        }
+        Err(refusal)
+    }
+
+    async fn check_totp(
+        &self,
+        tx: &mut Conn,
+        user: &User,
+        code: &str,
+        now: i64,
+    ) -> Result<std::result::Result<String, totp::TotpRejection>> {
+        let mut outcome = Err(totp::TotpRejection::Wrong);
+        for a in authenticators::for_user(tx, &user.id).await? {
+            if a.status != authenticators::ACTIVE {
+                continue;
+            }
+            let secret = self.open_secret(&a)?;
+            match totp::verify(&secret, code, now as u64, a.last_step.map(|s| s as u64)) {
+                Ok(step) => {
+                    // The conditional update is what makes "once" hold across nodes.
+                    if authenticators::advance_step(tx, &a.id, step as i64, now).await? {
+                        return Ok(Ok(a.id));
+                    }
+                    outcome = Err(totp::TotpRejection::Replayed);
+                }
+                Err(totp::TotpRejection::Replayed) => outcome = Err(totp::TotpRejection::Replayed),
+                Err(totp::TotpRejection::Wrong) => {}
+            }
+        }
+        Ok(outcome)
+    }
+
+    pub(crate) fn open_secret(&self, a: &authenticators::Authenticator) -> Result<Vec<u8>> {
+        self.keys()
+            .open(&a.secret_enc, a.id.as_bytes())
+            .map_err(|e| AuthError::Internal(format!("authenticator {}: {e}", a.id)))
+    }
+}

@@ -1,0 +1,233 @@
+//! Password sign-in, the second step, sessions and sign-out.
+
+use twostep_core::policy::{self, AccountFactors, AfterPassword, Need};
+use twostep_core::token;
+use twostep_store::{authenticators, recovery_codes, sessions, users, Conn};
+
+use crate::accounts::verify_password;
+use crate::factor::FactorUsed;
+use crate::notify::Event;
+use crate::{commit, rng, AuthError, AuthService, Ctx, Result, User};
+
+const FULL_TTL: i64 = 7 * 24 * 3600;
+const SECOND_STEP_TTL: i64 = 10 * 60;
+/// How long a fresh second factor lets security settings change.
+pub(crate) const SUDO_TTL: i64 = 10 * 60;
+const MAX_LOGIN: usize = 254;
+
+#[derive(Debug)]
+#[must_use]
+pub enum SignInOutcome {
+    SignedIn {
+        token: String,
+        user: User,
+    },
+    SecondStep {
+        token: String,
+        need: Need,
+        user: User,
+    },
+}
+
+/// A live session as front-ends see it.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub user: User,
+    pub token_hash: String,
+    /// False while the second step is still owed.
+    pub complete: bool,
+    pub sudo_until: Option<i64>,
+}
+
+impl AuthService {
+    pub async fn sign_in(&self, login: &str, password: &str, ctx: &Ctx) -> Result<SignInOutcome> {
+        let login = login.trim();
+        if login.is_empty() || login.len() > MAX_LOGIN {
+            return Err(AuthError::invalid(
+                "invalid_login",
+                "login",
+                "Enter your username or email address.",
+            ));
+        }
+        let user = {
+            let mut c = self.store().conn().await?;
+            match users::by_username(&mut c, &login.to_ascii_lowercase()).await? {
+                Some(u) => Some(u),
+                None => users::by_email(&mut c, login).await?,
+            }
+        };
+        let ok = verify_password(
+            password,
+            user.as_ref().and_then(|u| u.password_hash.as_deref()),
+        )
+        .await?;
+        let now = self.now();
+        let Some(user) = user else {
+            return Err(AuthError::BadCredentials);
+        };
+        let mut tx = self.store().begin().await?;
+        if !ok {
+            self.audit(&mut tx, &user.id, now, Event::SignInFailed, "", ctx)
+                .await?;
+            commit(tx).await?;
+            return Err(AuthError::BadCredentials);
+        }
+        let factors = self.factors(&mut tx, &user).await?;
+        let t = token::new_token(&mut rng());
+        let outcome = match policy::after_password(factors) {
+            AfterPassword::SignedIn => {
+                self.insert_session(&mut tx, &t, &user.id, sessions::STAGE_FULL, now, FULL_TTL)
+                    .await?;
+                self.audit(&mut tx, &user.id, now, Event::SignedIn, "password", ctx)
+                    .await?;
+                SignInOutcome::SignedIn { token: t, user }
+            }
+            AfterPassword::SecondStep(need) => {
+                self.insert_session(
+                    &mut tx,
+                    &t,
+                    &user.id,
+                    sessions::STAGE_SECOND_STEP,
+                    now,
+                    SECOND_STEP_TTL,
+                )
+                .await?;
+                SignInOutcome::SecondStep {
+                    token: t,
+                    need,
+                    user,
+                }
+            }
+        };
+        commit(tx).await?;
+        Ok(outcome)
+    }
+
+    async fn factors(&self, c: &mut Conn, user: &User) -> Result<AccountFactors> {
+        let auths = authenticators::for_user(c, &user.id).await?;
+        Ok(AccountFactors {
+            two_step_on: user.two_step_enabled_at.is_some(),
+            authenticators: auths
+                .iter()
+                .filter(|a| a.status == authenticators::ACTIVE)
+                .count(),
+            unused_recovery_codes: recovery_codes::remaining(c, &user.id).await? as usize,
+            security_keys: 0,
+        })
+    }
+
+    async fn insert_session(
+        &self,
+        c: &mut Conn,
+        t: &str,
+        user_id: &str,
+        stage: &str,
+        now: i64,
+        ttl: i64,
+    ) -> Result<()> {
+        sessions::insert(
+            c,
+            &sessions::Session {
+                token_hash: token::token_hash(t),
+                user_id: user_id.to_string(),
+                stage: stage.to_string(),
+                created_at: now,
+                expires_at: now + ttl,
+                sudo_until: None,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Completes a sign-in with a code or recovery code. The session token is
+    /// replaced (no fixation): use the returned one.
+    pub async fn second_step(
+        &self,
+        token_in: &str,
+        code: &str,
+        ctx: &Ctx,
+    ) -> Result<(String, User)> {
+        let now = self.now();
+        let hash = token::token_hash(token_in);
+        let mut tx = self.store().begin().await?;
+        let s = sessions::get(&mut tx, &hash, now)
+            .await?
+            .filter(|s| s.stage == sessions::STAGE_SECOND_STEP)
+            .ok_or(AuthError::SignInRequired)?;
+        let user = users::by_id(&mut tx, &s.user_id)
+            .await?
+            .ok_or(AuthError::SignInRequired)?;
+        let used = match self.check_factor(&mut tx, &user.id, code, now, ctx).await? {
+            Ok(used) => used,
+            Err(refusal) => return self.refuse(tx, &user, refusal, ctx).await,
+        };
+        let t = token::new_token(&mut rng());
+        sessions::delete(&mut tx, &hash).await?;
+        sessions::insert(
+            &mut tx,
+            &sessions::Session {
+                token_hash: token::token_hash(&t),
+                user_id: user.id.clone(),
+                stage: sessions::STAGE_FULL.into(),
+                created_at: now,
+                expires_at: now + FULL_TTL,
+                sudo_until: None,
+            },
+        )
+        .await?;
+        let how = match &used {
+            FactorUsed::Totp { .. } => "authenticator app".to_string(),
+            FactorUsed::RecoveryCode { remaining } => format!("recovery code ({remaining} left)"),
+        };
+        self.audit(&mut tx, &user.id, now, Event::SecondStepPassed, &how, ctx)
+            .await?;
+        commit(tx).await?;
+        if let FactorUsed::RecoveryCode { remaining } = used {
+            self.notify(
+                &user,
+                "A recovery code was used to sign in",
+                &format!("A recovery code was used to sign in to your account. {remaining} unused codes remain; generate new ones from the two-step verification page if you are running low."),
+                ctx,
+            )
+            .await;
+        }
+        Ok((t, user))
+    }
+
+    /// The session behind a cookie, if it is live.
+    pub async fn session(&self, token_in: &str) -> Result<Option<SessionInfo>> {
+        if token_in.is_empty() || token_in.len() > 100 {
+            return Ok(None);
+        }
+        let now = self.now();
+        let hash = token::token_hash(token_in);
+        let mut c = self.store().conn().await?;
+        let Some(s) = sessions::get(&mut c, &hash, now).await? else {
+            return Ok(None);
+        };
+        let Some(user) = users::by_id(&mut c, &s.user_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(SessionInfo {
+            user,
+            token_hash: hash,
+            complete: s.stage == sessions::STAGE_FULL,
+            sudo_until: s.sudo_until,
+        }))
+    }
+
+    pub async fn sign_out(&self, token_in: &str, ctx: &Ctx) -> Result<()> {
+        let Some(s) = self.session(token_in).await? else {
+            return Ok(());
+        };
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        sessions::delete(&mut tx, &s.token_hash).await?;
+        if s.complete {
+            self.audit(&mut tx, &s.user.id, now, Event::SignedOut, "", ctx)
+                .await?;
+        }
+        commit(tx).await
+    }
+}

@@ -1,0 +1,393 @@
+//! The two-step lifecycle: checklist, setup by QR code, mailed confirmation,
+//! recovery codes, replacing the device, turning it off.
+
+use twostep_core::code::parse_totp;
+use twostep_core::policy::SetupChecklist;
+use twostep_core::recovery::RecoveryCode;
+use twostep_core::{token, totp};
+use twostep_store::{authenticators, email_tokens, recovery_codes, sessions, ssh_keys, users};
+
+use crate::notify::Event;
+use crate::signin::SUDO_TTL;
+use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo, User};
+
+pub(crate) const ENABLE_TWO_STEP: &str = "enable_two_step";
+const ENABLE_TTL: i64 = 3600;
+
+#[derive(Debug, Clone)]
+pub struct AuthenticatorSummary {
+    pub id: String,
+    pub name: String,
+    pub activated_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TwoStepStatus {
+    pub enabled_at: Option<i64>,
+    pub checklist: SetupChecklist,
+    pub authenticators: Vec<AuthenticatorSummary>,
+    pub recovery_codes_remaining: i64,
+    /// A setup was started (and not finished): the QR code can be shown again.
+    pub setup_in_progress: bool,
+    /// A code was checked and the confirmation mail is out.
+    pub awaiting_confirmation: bool,
+    pub locked_until: Option<i64>,
+}
+
+/// What an authenticator app needs: the QR code's URI, or Account and Key typed by hand.
+#[derive(Debug, Clone)]
+pub struct SetupInfo {
+    pub authenticator_id: String,
+    pub otpauth_uri: String,
+    pub issuer: String,
+    pub account: String,
+    /// Base32, in groups of four.
+    pub key: String,
+    pub replacing: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum VerifyOutcome {
+    /// Two-step turns on when the mailed link is followed.
+    ConfirmationSent { email: String },
+    /// The new app replaced the old one(s) at once.
+    Replaced,
+}
+
+fn sudo_valid(s: &SessionInfo, now: i64) -> bool {
+    s.sudo_until.is_some_and(|u| u > now)
+}
+
+impl AuthService {
+    pub async fn two_step_status(&self, user: &User) -> Result<TwoStepStatus> {
+        let now = self.now();
+        let mut c = self.store().conn().await?;
+        let all = authenticators::for_user(&mut c, &user.id).await?;
+        let checklist = SetupChecklist {
+            email_confirmed: user.email_confirmed_at.is_some(),
+            password_set: user.password_hash.is_some(),
+            has_ssh_key: ssh_keys::count_for_user(&mut c, &user.id).await? > 0,
+        };
+        Ok(TwoStepStatus {
+            enabled_at: user.two_step_enabled_at,
+            checklist,
+            authenticators: all
+                .iter()
+                .filter(|a| a.status == authenticators::ACTIVE)
+                .map(|a| AuthenticatorSummary {
+                    id: a.id.clone(),
+                    name: a.name.clone(),
+                    activated_at: a.activated_at,
+                    last_used_at: a.last_used_at,
+                })
+                .collect(),
+            recovery_codes_remaining: recovery_codes::remaining(&mut c, &user.id).await?,
+            setup_in_progress: all.iter().any(|a| a.status == authenticators::PENDING),
+            awaiting_confirmation: all.iter().any(|a| a.status == authenticators::VERIFIED),
+            locked_until: user.second_step_locked_until.filter(|u| *u > now),
+        })
+    }
+
+    /// Starts a setup with a new 160-bit secret (any earlier unfinished setup is dropped).
+    pub async fn begin_setup(&self, session: &SessionInfo, ctx: &Ctx) -> Result<SetupInfo> {
+        let now = self.now();
+        let user = self.user(&session.user.id).await?;
+        let replacing = user.two_step_enabled_at.is_some();
+        if replacing && !sudo_valid(session, now) {
+            return Err(AuthError::Forbidden(
+                "Two-step verification is on. To set up a new device, use \"Replace device\" and confirm with a current code or a recovery code.".into(),
+            ));
+        }
+        if !replacing {
+            let status = self.two_step_status(&user).await?;
+            if !status.checklist.ready() {
+                return Err(AuthError::Forbidden(
+                    "Finish the checklist first: a confirmed email address, a password and at least one SSH key.".into(),
+                ));
+            }
+        }
+        let id = token::new_id(&mut rng());
+        let secret = totp::new_secret(&mut rng());
+        let row = authenticators::Authenticator {
+            id: id.clone(),
+            user_id: user.id.clone(),
+            name: "Authenticator app".into(),
+            secret_enc: self.keys().seal(&mut rng(), &secret, id.as_bytes()),
+            status: authenticators::PENDING.into(),
+            last_step: None,
+            created_at: now,
+            activated_at: None,
+            last_used_at: None,
+        };
+        let mut tx = self.store().begin().await?;
+        authenticators::delete_inactive(&mut tx, &user.id, "").await?;
+        authenticators::insert(&mut tx, &row).await?;
+        self.audit(&mut tx, &user.id, now, Event::TwoStepSetupStarted, "", ctx)
+            .await?;
+        commit(tx).await?;
+        Ok(self.setup_info(&user, &row.id, &secret, replacing))
+    }
+
+    fn setup_info(&self, user: &User, id: &str, secret: &[u8], replacing: bool) -> SetupInfo {
+        let issuer = self.settings().issuer.clone();
+        SetupInfo {
+            authenticator_id: id.to_string(),
+            otpauth_uri: totp::otpauth_uri(&issuer, &user.username, secret),
+            issuer,
+            account: user.username.clone(),
+            key: totp::secret_grouped(secret),
+            replacing,
+        }
+    }
+
+    /// The setup in progress, to show its QR code again.
+    pub async fn current_setup(&self, user: &User) -> Result<Option<SetupInfo>> {
+        let mut c = self.store().conn().await?;
+        let pending = authenticators::for_user(&mut c, &user.id)
+            .await?
+            .into_iter()
+            .rfind(|a| a.status == authenticators::PENDING);
+        let Some(a) = pending else { return Ok(None) };
+        let secret = self.open_secret(&a)?;
+        Ok(Some(self.setup_info(
+            user,
+            &a.id,
+            &secret,
+            user.two_step_enabled_at.is_some(),
+        )))
+    }
+
+    /// Checks the first code from the new app.
+    pub async fn verify_setup(
+        &self,
+        session: &SessionInfo,
+        code: &str,
+        ctx: &Ctx,
+    ) -> Result<VerifyOutcome> {
+        let now = self.now();
+        let code = parse_totp(code)
+            .map_err(|e| AuthError::invalid("malformed_code", "code", e.to_string()))?;
+        let user = self.user(&session.user.id).await?;
+        let replacing = user.two_step_enabled_at.is_some();
+        if replacing && !sudo_valid(session, now) {
+            return Err(AuthError::Forbidden(
+                "Your confirmation has expired. Start \"Replace device\" again.".into(),
+            ));
+        }
+        let mut tx = self.store().begin().await?;
+        let a = authenticators::for_user(&mut tx, &user.id)
+            .await?
+            .into_iter()
+            .rfind(|a| a.status == authenticators::PENDING)
+            .ok_or_else(|| {
+                AuthError::Conflict("No setup is in progress. Start the setup again.".into())
+            })?;
+        let secret = self.open_secret(&a)?;
+        let step = totp::verify(&secret, &code, now as u64, a.last_step.map(|s| s as u64)).map_err(|_| {
+            AuthError::invalid(
+                "wrong_code",
+                "code",
+                "That code does not match. Check that the key was entered exactly and that your phone sets its clock automatically, then enter the newest code.",
+            )
+        })?;
+        if !authenticators::advance_step(&mut tx, &a.id, step as i64, now).await? {
+            return Err(AuthError::invalid(
+                "code_used",
+                "code",
+                "That code was used already. Wait for the next one.",
+            ));
+        }
+        if replacing {
+            authenticators::set_status(&mut tx, &a.id, authenticators::ACTIVE, now).await?;
+            let old = authenticators::for_user(&mut tx, &user.id).await?;
+            for o in old.iter().filter(|o| o.id != a.id) {
+                authenticators::delete(&mut tx, &user.id, &o.id).await?;
+            }
+            sessions::set_sudo(&mut tx, &session.token_hash, now).await?;
+            self.audit(
+                &mut tx,
+                &user.id,
+                now,
+                Event::AuthenticatorReplaced,
+                "",
+                ctx,
+            )
+            .await?;
+            commit(tx).await?;
+            self.notify(&user, "Your authenticator app was replaced", "A new authenticator app was set up for two-step verification; codes from the old one no longer work.", ctx).await;
+            return Ok(VerifyOutcome::Replaced);
+        }
+        authenticators::set_status(&mut tx, &a.id, authenticators::VERIFIED, now).await?;
+        let link = self
+            .new_link(&mut tx, &user.id, ENABLE_TWO_STEP, &a.id, now, ENABLE_TTL)
+            .await?;
+        self.audit(
+            &mut tx,
+            &user.id,
+            now,
+            Event::TwoStepConfirmationSent,
+            &user.email,
+            ctx,
+        )
+        .await?;
+        commit(tx).await?;
+        let s = self.settings();
+        self.send_required(twostep_mail::Mail {
+            to: user.email.clone(),
+            subject: format!("[{}] Confirm turning on two-step verification", s.issuer),
+            body: format!(
+                "Hello {},\n\nYour authenticator app is ready. To turn on two-step verification, open this link \
+                 within one hour, signed in as {}:\n\n{link}\n\n\
+                 You will then see your recovery codes: save them.\n\
+                 If you did not ask for this, change your password.\n\n-- {}\n",
+                user.username, user.username, s.issuer
+            ),
+        })
+        .await?;
+        Ok(VerifyOutcome::ConfirmationSent {
+            email: user.email.clone(),
+        })
+    }
+
+    /// Follows the mailed link: turns two-step on and returns the recovery codes (shown once).
+    pub async fn confirm_two_step(
+        &self,
+        session: &SessionInfo,
+        raw_token: &str,
+        ctx: &Ctx,
+    ) -> Result<Vec<RecoveryCode>> {
+        let now = self.now();
+        let hash = token::token_hash(raw_token.get(..100).unwrap_or(raw_token));
+        let mut tx = self.store().begin().await?;
+        let t = email_tokens::get(&mut tx, &hash, ENABLE_TWO_STEP)
+            .await?
+            .ok_or(AuthError::LinkInvalid)?;
+        if t.user_id != session.user.id {
+            return Err(AuthError::Forbidden(
+                "This link belongs to another account. Sign in as the account that asked for it."
+                    .into(),
+            ));
+        }
+        let user = users::by_id(&mut tx, &t.user_id)
+            .await?
+            .ok_or(AuthError::LinkInvalid)?;
+        if user.two_step_enabled_at.is_some() {
+            return Err(AuthError::Conflict(
+                "Two-step verification is on already.".into(),
+            ));
+        }
+        let a = authenticators::get(&mut tx, &user.id, &t.subject)
+            .await?
+            .filter(|a| a.status == authenticators::VERIFIED)
+            .ok_or(AuthError::LinkInvalid)?;
+        if !email_tokens::consume(&mut tx, &hash, now).await? {
+            return Err(AuthError::LinkInvalid);
+        }
+        authenticators::set_status(&mut tx, &a.id, authenticators::ACTIVE, now).await?;
+        authenticators::delete_inactive(&mut tx, &user.id, &a.id).await?;
+        users::set_two_step(&mut tx, &user.id, Some(now)).await?;
+        let codes = self
+            .new_recovery_codes(&mut tx, &user.id, Some(&session.token_hash), now)
+            .await?;
+        // Sessions opened with the password alone end here.
+        sessions::delete_for_user(&mut tx, &user.id, Some(&session.token_hash)).await?;
+        self.audit(&mut tx, &user.id, now, Event::TwoStepEnabled, "", ctx)
+            .await?;
+        commit(tx).await?;
+        self.notify(&user, "Two-step verification is on", "Two-step verification was turned on for your account. Signing in now needs a code from your authenticator app or a recovery code. Other sessions were signed out.", ctx).await;
+        Ok(codes)
+    }
+
+    /// New recovery codes (old ones stop working), after a fresh second factor.
+    pub async fn regenerate_recovery_codes(
+        &self,
+        session: &SessionInfo,
+        code: &str,
+        ctx: &Ctx,
+    ) -> Result<Vec<RecoveryCode>> {
+        let now = self.now();
+        let user = self.require_on(&session.user.id).await?;
+        let mut tx = self.store().begin().await?;
+        if let Err(refusal) = self.check_factor(&mut tx, &user.id, code, now, ctx).await? {
+            return self.refuse(tx, &user, refusal, ctx).await;
+        }
+        let codes = self
+            .new_recovery_codes(&mut tx, &user.id, Some(&session.token_hash), now)
+            .await?;
+        self.audit(
+            &mut tx,
+            &user.id,
+            now,
+            Event::RecoveryCodesRegenerated,
+            "",
+            ctx,
+        )
+        .await?;
+        commit(tx).await?;
+        self.notify(
+            &user,
+            "New recovery codes were generated",
+            "New recovery codes were generated for your account; the previous ones no longer work.",
+            ctx,
+        )
+        .await;
+        Ok(codes)
+    }
+
+    /// Confirms a current code, then starts the setup of the new device.
+    pub async fn start_replace(
+        &self,
+        session: &SessionInfo,
+        code: &str,
+        ctx: &Ctx,
+    ) -> Result<SetupInfo> {
+        let now = self.now();
+        let user = self.require_on(&session.user.id).await?;
+        let mut tx = self.store().begin().await?;
+        if let Err(refusal) = self.check_factor(&mut tx, &user.id, code, now, ctx).await? {
+            return self.refuse(tx, &user, refusal, ctx).await;
+        }
+        sessions::set_sudo(&mut tx, &session.token_hash, now + SUDO_TTL).await?;
+        commit(tx).await?;
+        let fresh = SessionInfo {
+            sudo_until: Some(now + SUDO_TTL),
+            ..session.clone()
+        };
+        self.begin_setup(&fresh, ctx).await
+    }
+
+    /// Turns two-step off after a fresh second factor; authenticators and codes are deleted.
+    pub async fn disable_two_step(
+        &self,
+        session: &SessionInfo,
+        code: &str,
+        ctx: &Ctx,
+    ) -> Result<()> {
+        let now = self.now();
+        let user = self.require_on(&session.user.id).await?;
+        let mut tx = self.store().begin().await?;
+        if let Err(refusal) = self.check_factor(&mut tx, &user.id, code, now, ctx).await? {
+            return self.refuse(tx, &user, refusal, ctx).await;
+        }
+        users::set_two_step(&mut tx, &user.id, None).await?;
+        authenticators::delete_all(&mut tx, &user.id).await?;
+        recovery_codes::delete_all(&mut tx, &user.id).await?;
+        self.audit(&mut tx, &user.id, now, Event::TwoStepDisabled, "", ctx)
+            .await?;
+        commit(tx).await?;
+        self.notify(&user, "Two-step verification is off", "Two-step verification was turned off for your account. Signing in now needs only your password. If this was not you, change your password and turn it back on.", ctx).await;
+        Ok(())
+    }
+
+    async fn require_on(&self, user_id: &str) -> Result<User> {
+        let user = self.user(user_id).await?;
+        if user.two_step_enabled_at.is_none() {
+            return Err(AuthError::Conflict(
+                "Two-step verification is off for this account.".into(),
+            ));
+        }
+        Ok(user)
+    }
+}
