@@ -17,7 +17,7 @@ mod two_step;
 use std::sync::Arc;
 
 pub use clock::{Clock, SystemClock};
-pub use error::AuthError;
+pub use error::{utc, AuthError};
 pub use signin::{SessionInfo, SignInOutcome};
 pub use two_step::{SetupInfo, TwoStepStatus, VerifyOutcome};
 pub use twostep_core::policy::{Need, SetupChecklist};

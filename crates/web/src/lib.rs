@@ -1,1 +1,40 @@
+//! HTTP front-end: web pages (askama, no JavaScript needed), the JSON API
+//! under /api/v1 with its OpenAPI document. Handlers only parse, call the
+//! auth service and shape the answer.
 
+mod api;
+
+/// The OpenAPI document of /api/v1, as served at /api/v1/openapi.json.
+pub fn openapi_json() -> String {
+    api::openapi_document()
+}
+mod csrf;
+mod error;
+mod pages;
+mod qr;
+mod session;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use twostep_auth::AuthService;
+
+pub use error::Error;
+
+/// Requests larger than this are refused before any handler runs.
+const MAX_BODY: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub auth: AuthService,
+    /// Cookies get `Secure` when the public URL is https.
+    pub secure_cookies: bool,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .nest("/api/v1", api::router())
+        .merge(pages::router(state.clone()))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}

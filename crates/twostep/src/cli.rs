@@ -1,0 +1,82 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+
+const ENV_HELP: &str = "\
+Every option can also come from a config file (--config, TOML, same names with
+underscores: http_addr = \"127.0.0.1:8080\") or an environment variable:
+TWOSTEP_DATA_DIR, TWOSTEP_HTTP_ADDR, TWOSTEP_SSH_ADDR, TWOSTEP_DATABASE_URL,
+TWOSTEP_PUBLIC_URL, TWOSTEP_ISSUER, TWOSTEP_SMTP_URL, TWOSTEP_MAIL_FROM,
+TWOSTEP_SECRET_KEY. Flags win over the environment, which wins over the file.
+Log level: TWOSTEP_LOG (e.g. debug).";
+
+/// twostep: a self-hosted Git server built around two-step verification and account recovery.
+#[derive(Parser, Debug)]
+#[command(name = "twostep", version, about, after_help = ENV_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Start the web pages, the JSON API and (from the Git issue on) the SSH server.
+    #[command(after_help = ENV_HELP)]
+    Serve(Options),
+    /// Create or update the database schema, then exit.
+    #[command(after_help = ENV_HELP)]
+    Migrate(Options),
+    /// Print the OpenAPI document of /api/v1.
+    Openapi,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct Options {
+    /// TOML config file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Folder for the SQLite database, the secret key and the mail outbox [default: ./data].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address of the web pages and API [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub http_addr: Option<String>,
+    /// Address of the SSH server [default: 127.0.0.1:2222].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub ssh_addr: Option<String>,
+    /// sqlite://PATH or postgres://USER@HOST/DB [default: sqlite in the data folder].
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// The URL people use to reach the web pages, for links in mail [default: http://HTTP_ADDR].
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Name shown in authenticator apps and mail [default: twostep].
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// Send mail over SMTP: smtp://HOST:PORT, smtp://USER:PASS@HOST:587?tls=required, smtps://… [default: outbox folder].
+    #[arg(long, value_name = "URL")]
+    pub smtp_url: Option<String>,
+    /// Sender address of mail [default: twostep <noreply@localhost.localdomain>].
+    #[arg(long, value_name = "ADDRESS")]
+    pub mail_from: Option<String>,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(o) => crate::serve::serve(Config::load(&o)?).await,
+        Command::Migrate(o) => {
+            let cfg = Config::load(&o)?;
+            cfg.prepare_data_dir()?;
+            let store = twostep_store::Store::open(&cfg.database_url).await?;
+            store.close().await;
+            println!("database schema is up to date ({})", cfg.database_display());
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", twostep_web::openapi_json());
+            Ok(())
+        }
+    }
+}

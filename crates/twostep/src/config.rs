@@ -1,0 +1,151 @@
+//! Layered configuration: defaults < config file < TWOSTEP_* environment < flags.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::cli::Options;
+
+#[derive(Debug, Default, Deserialize)]
+struct Layer {
+    data_dir: Option<PathBuf>,
+    http_addr: Option<String>,
+    ssh_addr: Option<String>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+    issuer: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    /// 64 hex characters; nodes sharing one PostgreSQL database must share it.
+    secret_key: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub http_addr: String,
+    pub ssh_addr: String,
+    pub database_url: String,
+    pub public_url: String,
+    pub issuer: String,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub secret_key: Option<String>,
+}
+
+impl Config {
+    pub fn load(o: &Options) -> anyhow::Result<Config> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = &o.config {
+            anyhow::ensure!(
+                path.exists(),
+                "config file {} does not exist",
+                path.display()
+            );
+            builder = builder
+                .add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
+        }
+        let layer: Layer = builder
+            .add_source(config::Environment::with_prefix("TWOSTEP").try_parsing(false))
+            .build()
+            .context("reading configuration")?
+            .try_deserialize()
+            .context("reading configuration")?;
+        let data_dir = o
+            .data_dir
+            .clone()
+            .or(layer.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let http_addr = o
+            .http_addr
+            .clone()
+            .or(layer.http_addr)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let ssh_addr = o
+            .ssh_addr
+            .clone()
+            .or(layer.ssh_addr)
+            .unwrap_or_else(|| "127.0.0.1:2222".into());
+        let database_url = o
+            .database_url
+            .clone()
+            .or(layer.database_url)
+            .unwrap_or_else(|| {
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.join("twostep.db").display()
+                )
+            });
+        let public_url = o
+            .public_url
+            .clone()
+            .or(layer.public_url)
+            .unwrap_or_else(|| format!("http://{http_addr}"))
+            .trim_end_matches('/')
+            .to_string();
+        anyhow::ensure!(
+            public_url.starts_with("http://") || public_url.starts_with("https://"),
+            "public URL must start with http:// or https:// (got {public_url})"
+        );
+        Ok(Config {
+            data_dir,
+            http_addr,
+            ssh_addr,
+            database_url,
+            public_url,
+            issuer: o
+                .issuer
+                .clone()
+                .or(layer.issuer)
+                .unwrap_or_else(|| "twostep".into()),
+            smtp_url: o
+                .smtp_url
+                .clone()
+                .or(layer.smtp_url)
+                .filter(|s| !s.is_empty()),
+            mail_from: o
+                .mail_from
+                .clone()
+                .or(layer.mail_from)
+                .unwrap_or_else(|| "twostep <noreply@localhost.localdomain>".into()),
+            secret_key: layer.secret_key,
+        })
+    }
+
+    pub fn prepare_data_dir(&self) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating the data folder {}", self.data_dir.display()))
+    }
+
+    /// The database URL without any password, for logs.
+    pub fn database_display(&self) -> String {
+        match self.database_url.split_once('@') {
+            Some((scheme_user, rest)) if scheme_user.contains("://") => {
+                let (scheme, user) = scheme_user.split_once("://").unwrap_or(("", scheme_user));
+                let user = user.split(':').next().unwrap_or("");
+                format!("{scheme}://{user}@{rest}")
+            }
+            _ => self.database_url.clone(),
+        }
+    }
+
+    /// How people reach the SSH server, for help texts: `ssh -p 2222 git@host`.
+    pub fn ssh_hint(&self) -> String {
+        let host = self
+            .public_url
+            .split("://")
+            .nth(1)
+            .unwrap_or("localhost")
+            .split(['/', ':'])
+            .next()
+            .unwrap_or("localhost")
+            .to_string();
+        let port = self.ssh_addr.rsplit(':').next().unwrap_or("22");
+        if port == "22" {
+            format!("ssh git@{host}")
+        } else {
+            format!("ssh -p {port} git@{host}")
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! JSON API under /api/v1: each resource module exposes its own `router()`;
+//! the OpenAPI document is generated from the handlers' annotations.
+
+mod openapi;
+pub use openapi::document as openapi_document;
+mod password;
+mod security_log;
+mod session;
+mod ssh_keys;
+mod two_step;
+mod users;
+
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::Router;
+use serde::de::DeserializeOwned;
+
+use crate::{AppState, Error};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(users::router())
+        .merge(session::router())
+        .merge(password::router())
+        .merge(ssh_keys::router())
+        .merge(two_step::router())
+        .merge(security_log::router())
+        .merge(openapi::router())
+        .fallback(|| async {
+            Error::new(StatusCode::NOT_FOUND, "not_found", "No such API endpoint.")
+        })
+}
+
+/// JSON bodies whose rejection is our JSON error, not axum's plain text.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Error;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        axum::Json::<T>::from_request(req, state)
+            .await
+            .map(|j| ApiJson(j.0))
+            .map_err(|e| {
+                Error::new(
+                    e.status(),
+                    "bad_request",
+                    format!("The request body could not be read: {}", e.body_text()),
+                )
+            })
+    }
+}
+
+/// `{"status": "..."}` answers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Status {
+    pub status: String,
+}
+
+impl Status {
+    pub fn json(s: &str) -> axum::Json<Status> {
+        axum::Json(Status {
+            status: s.to_string(),
+        })
+    }
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct CodeRequest {
+    /// A 6-digit code from the authenticator app (spaces allowed) or a recovery code.
+    pub code: String,
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct TokenRequest {
+    /// The `token` parameter of the mailed link.
+    pub token: String,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct RecoveryCodes {
+    /// Shown once: store them safely.
+    pub recovery_codes: Vec<String>,
+}

@@ -1,0 +1,35 @@
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use utoipa::OpenApi;
+
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "twostep API", description = "Accounts, sessions, SSH keys and two-step verification. Authenticate with the session cookie set by POST /api/v1/session."),
+    paths(
+        super::users::sign_up, super::users::confirm_email, super::users::me, super::users::resend,
+        super::session::sign_in, super::session::second_step, super::session::sign_out,
+        super::password::forgot, super::password::reset,
+        super::ssh_keys::list, super::ssh_keys::add, super::ssh_keys::remove,
+        super::two_step::status, super::two_step::setup, super::two_step::verify, super::two_step::confirm,
+        super::two_step::regenerate, super::two_step::replace, super::two_step::disable,
+        super::security_log::list,
+    ),
+    tags((name = "users"), (name = "session"), (name = "password"), (name = "ssh-keys"), (name = "two-step"))
+)]
+pub struct ApiDoc;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(serve))
+}
+
+async fn serve() -> impl IntoResponse {
+    axum::Json(ApiDoc::openapi())
+}
+
+/// The document as the server serves it (for tooling and tests).
+pub fn document() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+}

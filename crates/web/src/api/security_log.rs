@@ -1,0 +1,47 @@
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use twostep_auth::AuthService;
+
+use crate::session::SignedIn;
+use crate::{AppState, Error};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/user/security-log", get(list))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LogEntryView {
+    /// Unix seconds.
+    pub at: i64,
+    /// Stable event name, e.g. `two_step.enabled`.
+    pub event: String,
+    pub description: String,
+    pub detail: String,
+    /// web, api, ssh, git-http, cli
+    pub channel: String,
+    pub ip: String,
+}
+
+/// The signed-in user's security log, newest first.
+#[utoipa::path(get, path = "/api/v1/user/security-log", tag = "users", responses((status = 200, body = [LogEntryView])))]
+async fn list(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+) -> Result<Json<Vec<LogEntryView>>, Error> {
+    let entries = state.auth.security_log(&s.user.id, 200).await?;
+    Ok(Json(
+        entries
+            .into_iter()
+            .map(|e| LogEntryView {
+                at: e.at,
+                description: AuthService::describe_event(&e.event).to_string(),
+                event: e.event,
+                detail: e.detail,
+                channel: e.channel,
+                ip: e.ip,
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,107 @@
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use axum_extra::extract::CookieJar;
+use serde::{Deserialize, Serialize};
+use twostep_auth::SignInOutcome;
+
+use super::{ApiJson, CodeRequest, Status};
+use crate::session::{clear_session_cookie, session_cookie, token_of, Api};
+use crate::{AppState, Error};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/session", post(sign_in).delete(sign_out))
+        .route("/session/second-step", post(second_step))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SignInRequest {
+    /// Username or email address.
+    pub login: String,
+    pub password: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SignInResponse {
+    /// `signed_in`, or `second_step_required` (then POST /api/v1/session/second-step).
+    pub status: String,
+    /// Second factors accepted: `totp`, `recovery_code`, `security_key`.
+    pub methods: Vec<String>,
+}
+
+/// Sign in with a password. Sets the session cookie.
+#[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = SignInRequest,
+    responses((status = 200, body = SignInResponse), (status = 401, body = crate::error::ErrorBody)))]
+async fn sign_in(
+    State(state): State<AppState>,
+    Api(ctx): Api,
+    jar: CookieJar,
+    ApiJson(r): ApiJson<SignInRequest>,
+) -> Result<(CookieJar, Json<SignInResponse>), Error> {
+    let (token, body) = match state.auth.sign_in(&r.login, &r.password, &ctx).await? {
+        SignInOutcome::SignedIn { token, .. } => (
+            token,
+            SignInResponse {
+                status: "signed_in".into(),
+                methods: vec![],
+            },
+        ),
+        SignInOutcome::SecondStep { token, need, .. } => {
+            let mut methods = Vec::new();
+            if need.totp {
+                methods.push("totp".to_string());
+            }
+            if need.recovery_code {
+                methods.push("recovery_code".to_string());
+            }
+            if need.security_key {
+                methods.push("security_key".to_string());
+            }
+            (
+                token,
+                SignInResponse {
+                    status: "second_step_required".into(),
+                    methods,
+                },
+            )
+        }
+    };
+    Ok((
+        jar.add(session_cookie(token, state.secure_cookies)),
+        Json(body),
+    ))
+}
+
+/// Complete the sign-in with an authenticator code or a recovery code. Replaces the session cookie.
+#[utoipa::path(post, path = "/api/v1/session/second-step", tag = "session", request_body = CodeRequest,
+    responses((status = 200, body = Status), (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+async fn second_step(
+    State(state): State<AppState>,
+    Api(ctx): Api,
+    jar: CookieJar,
+    ApiJson(r): ApiJson<CodeRequest>,
+) -> Result<(CookieJar, Json<Status>), Error> {
+    let token = token_of(&jar).ok_or_else(Error::sign_in_required)?;
+    let (new_token, _) = state.auth.second_step(&token, &r.code, &ctx).await?;
+    Ok((
+        jar.add(session_cookie(new_token, state.secure_cookies)),
+        Status::json("signed_in"),
+    ))
+}
+
+/// Sign out.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session", responses((status = 200, body = Status)))]
+async fn sign_out(
+    State(state): State<AppState>,
+    Api(ctx): Api,
+    jar: CookieJar,
+) -> Result<(CookieJar, Json<Status>), Error> {
+    if let Some(t) = token_of(&jar) {
+        state.auth.sign_out(&t, &ctx).await?;
+    }
+    Ok((
+        jar.add(clear_session_cookie(state.secure_cookies)),
+        Status::json("signed_out"),
+    ))
+}

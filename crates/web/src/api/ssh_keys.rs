@@ -1,0 +1,98 @@
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use twostep_auth::SshKey;
+
+use super::ApiJson;
+use crate::session::{Api, SignedIn};
+use crate::{AppState, Error};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/user/ssh-keys", get(list).post(add))
+        .route("/user/ssh-keys/{id}", delete(remove))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SshKeyView {
+    pub id: String,
+    pub title: String,
+    pub algorithm: String,
+    pub bits: i64,
+    /// `SHA256:…`, as `ssh-keygen -lf` prints it.
+    pub fingerprint: String,
+    pub public_key: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+impl From<SshKey> for SshKeyView {
+    fn from(k: SshKey) -> Self {
+        SshKeyView {
+            id: k.id,
+            title: k.title,
+            algorithm: k.algorithm,
+            bits: k.bits,
+            fingerprint: k.fingerprint,
+            public_key: k.public_key,
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct AddKeyRequest {
+    #[serde(default)]
+    pub title: String,
+    /// One OpenSSH public key line.
+    pub key: String,
+}
+
+/// The signed-in user's SSH keys.
+#[utoipa::path(get, path = "/api/v1/user/ssh-keys", tag = "ssh-keys", responses((status = 200, body = [SshKeyView])))]
+async fn list(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+) -> Result<Json<Vec<SshKeyView>>, Error> {
+    Ok(Json(
+        state
+            .auth
+            .ssh_keys(&s.user.id)
+            .await?
+            .into_iter()
+            .map(SshKeyView::from)
+            .collect(),
+    ))
+}
+
+/// Add an SSH public key (ed25519, ecdsa, rsa ≥ 2048 bits).
+#[utoipa::path(post, path = "/api/v1/user/ssh-keys", tag = "ssh-keys", request_body = AddKeyRequest,
+    responses((status = 201, body = SshKeyView), (status = 422, body = crate::error::ErrorBody)))]
+async fn add(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    Api(ctx): Api,
+    ApiJson(r): ApiJson<AddKeyRequest>,
+) -> Result<(StatusCode, Json<SshKeyView>), Error> {
+    let k = state
+        .auth
+        .add_ssh_key(&s.user.id, &r.title, &r.key, &ctx)
+        .await?;
+    Ok((StatusCode::CREATED, Json(k.into())))
+}
+
+/// Remove an SSH key.
+#[utoipa::path(delete, path = "/api/v1/user/ssh-keys/{id}", tag = "ssh-keys", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+async fn remove(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    Api(ctx): Api,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Error> {
+    state.auth.remove_ssh_key(&s.user.id, &id, &ctx).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

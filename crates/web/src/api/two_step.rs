@@ -1,0 +1,201 @@
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use twostep_auth::{RecoveryCode, SetupInfo, VerifyOutcome};
+
+use super::{ApiJson, CodeRequest, RecoveryCodes, Status, TokenRequest};
+use crate::session::{Api, SignedIn};
+use crate::{AppState, Error};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/user/two-step", get(status))
+        .route("/user/two-step/setup", post(setup))
+        .route("/user/two-step/setup/verify", post(verify))
+        .route("/user/two-step/confirm", post(confirm))
+        .route("/user/two-step/recovery-codes", post(regenerate))
+        .route("/user/two-step/replace", post(replace))
+        .route("/user/two-step/disable", post(disable))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Checklist {
+    pub email_confirmed: bool,
+    pub password_set: bool,
+    pub has_ssh_key: bool,
+    pub ready: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AuthenticatorView {
+    pub id: String,
+    pub name: String,
+    pub activated_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TwoStepView {
+    pub enabled: bool,
+    pub enabled_at: Option<i64>,
+    pub checklist: Checklist,
+    pub authenticators: Vec<AuthenticatorView>,
+    pub recovery_codes_remaining: i64,
+    pub setup_in_progress: bool,
+    pub awaiting_email_confirmation: bool,
+    /// Set while too many wrong codes keep two-step sign-in locked (unix seconds).
+    pub locked_until: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SetupView {
+    pub authenticator_id: String,
+    /// `otpauth://totp/…` for the QR code.
+    pub otpauth_uri: String,
+    /// Account and key for apps that cannot scan.
+    pub account: String,
+    pub key: String,
+    pub issuer: String,
+    /// The QR code as an SVG document.
+    pub qr_svg: String,
+    pub replacing: bool,
+}
+
+impl From<SetupInfo> for SetupView {
+    fn from(i: SetupInfo) -> Self {
+        SetupView {
+            qr_svg: crate::qr::svg(&i.otpauth_uri),
+            authenticator_id: i.authenticator_id,
+            otpauth_uri: i.otpauth_uri,
+            account: i.account,
+            key: i.key,
+            issuer: i.issuer,
+            replacing: i.replacing,
+        }
+    }
+}
+
+fn codes(c: Vec<RecoveryCode>) -> Json<RecoveryCodes> {
+    Json(RecoveryCodes {
+        recovery_codes: c.iter().map(|c| c.display().to_string()).collect(),
+    })
+}
+
+/// Two-step verification status and the setup checklist.
+#[utoipa::path(get, path = "/api/v1/user/two-step", tag = "two-step", responses((status = 200, body = TwoStepView)))]
+async fn status(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+) -> Result<Json<TwoStepView>, Error> {
+    let user = state.auth.user(&s.user.id).await?;
+    let st = state.auth.two_step_status(&user).await?;
+    Ok(Json(TwoStepView {
+        enabled: st.enabled_at.is_some(),
+        enabled_at: st.enabled_at,
+        checklist: Checklist {
+            email_confirmed: st.checklist.email_confirmed,
+            password_set: st.checklist.password_set,
+            has_ssh_key: st.checklist.has_ssh_key,
+            ready: st.checklist.ready(),
+        },
+        authenticators: st
+            .authenticators
+            .into_iter()
+            .map(|a| AuthenticatorView {
+                id: a.id,
+                name: a.name,
+                activated_at: a.activated_at,
+                last_used_at: a.last_used_at,
+            })
+            .collect(),
+        recovery_codes_remaining: st.recovery_codes_remaining,
+        setup_in_progress: st.setup_in_progress,
+        awaiting_email_confirmation: st.awaiting_confirmation,
+        locked_until: st.locked_until,
+    }))
+}
+
+/// Start setting up an authenticator app (new secret, QR code, account and key).
+#[utoipa::path(post, path = "/api/v1/user/two-step/setup", tag = "two-step",
+    responses((status = 200, body = SetupView), (status = 403, body = crate::error::ErrorBody)))]
+async fn setup(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    Api(ctx): Api,
+) -> Result<Json<SetupView>, Error> {
+    Ok(Json(state.auth.begin_setup(&s, &ctx).await?.into()))
+}
+
+/// Check the first code from the app: mails the confirmation link (or, when replacing, switches at once).
+#[utoipa::path(post, path = "/api/v1/user/two-step/setup/verify", tag = "two-step", request_body = CodeRequest,
+    responses((status = 200, body = Status, description = "`confirmation_mail_sent` or `replaced`"), (status = 422, body = crate::error::ErrorBody)))]
+async fn verify(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    Api(ctx): Api,
+    ApiJson(r): ApiJson<CodeRequest>,
+) -> Result<Json<Status>, Error> {
+    Ok(match state.auth.verify_setup(&s, &r.code, &ctx).await? {
+        VerifyOutcome::ConfirmationSent { .. } => Status::json("confirmation_mail_sent"),
+        VerifyOutcome::Replaced => Status::json("replaced"),
+    })
+}
+
+/// Turn two-step verification on with the mailed token. Returns the recovery codes, once.
+#[utoipa::path(post, path = "/api/v1/user/two-step/confirm", tag = "two-step", request_body = TokenRequest,
+    responses((status = 200, body = RecoveryCodes), (status = 410, body = crate::error::ErrorBody)))]
+async fn confirm(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    Api(ctx): Api,
+    ApiJson(r): ApiJson<TokenRequest>,
+) -> Result<Json<RecoveryCodes>, Error> {
+    Ok(codes(
+        state.auth.confirm_two_step(&s, &r.token, &ctx).await?,
+    ))
+}
+
+/// Generate new recovery codes (old ones stop working). Needs a current code or recovery code.
+#[utoipa::path(post, path = "/api/v1/user/two-step/recovery-codes", tag = "two-step", request_body = CodeRequest,
+    responses((status = 200, body = RecoveryCodes), (status = 401, body = crate::error::ErrorBody)))]
+async fn regenerate(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    Api(ctx): Api,
+    ApiJson(r): ApiJson<CodeRequest>,
+) -> Result<Json<RecoveryCodes>, Error> {
+    Ok(codes(
+        state
+            .auth
+            .regenerate_recovery_codes(&s, &r.code, &ctx)
+            .await?,
+    ))
+}
+
+/// Replace the device: confirm with a current code, get a new setup; finish with setup/verify.
+#[utoipa::path(post, path = "/api/v1/user/two-step/replace", tag = "two-step", request_body = CodeRequest,
+    responses((status = 200, body = SetupView), (status = 401, body = crate::error::ErrorBody)))]
+async fn replace(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    Api(ctx): Api,
+    ApiJson(r): ApiJson<CodeRequest>,
+) -> Result<Json<SetupView>, Error> {
+    Ok(Json(
+        state.auth.start_replace(&s, &r.code, &ctx).await?.into(),
+    ))
+}
+
+/// Turn two-step verification off. Needs a current code or recovery code.
+#[utoipa::path(post, path = "/api/v1/user/two-step/disable", tag = "two-step", request_body = CodeRequest,
+    responses((status = 200, body = Status), (status = 401, body = crate::error::ErrorBody)))]
+async fn disable(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    Api(ctx): Api,
+    ApiJson(r): ApiJson<CodeRequest>,
+) -> Result<Json<Status>, Error> {
+    state.auth.disable_two_step(&s, &r.code, &ctx).await?;
+    Ok(Status::json("disabled"))
+}

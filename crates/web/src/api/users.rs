@@ -1,0 +1,94 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use twostep_auth::User;
+
+use super::{ApiJson, Status, TokenRequest};
+use crate::session::{Api, SignedIn};
+use crate::{AppState, Error};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users", post(sign_up))
+        .route("/users/confirm-email", post(confirm_email))
+        .route("/user", get(me))
+        .route("/user/confirm-email/resend", post(resend))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SignUpRequest {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub email_confirmed: bool,
+    pub two_step_enabled: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        UserView {
+            id: u.id.clone(),
+            username: u.username.clone(),
+            email: u.email.clone(),
+            email_confirmed: u.email_confirmed_at.is_some(),
+            two_step_enabled: u.two_step_enabled_at.is_some(),
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// Create an account; a confirmation link is mailed.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = SignUpRequest,
+    responses((status = 201, body = UserView), (status = 422, body = crate::error::ErrorBody)))]
+async fn sign_up(
+    State(state): State<AppState>,
+    Api(ctx): Api,
+    ApiJson(r): ApiJson<SignUpRequest>,
+) -> Result<(StatusCode, Json<UserView>), Error> {
+    let user = state
+        .auth
+        .sign_up(&r.username, &r.email, &r.password, &ctx)
+        .await?;
+    Ok((StatusCode::CREATED, Json(UserView::from(&user))))
+}
+
+/// Confirm the email address with the token from the mailed link.
+#[utoipa::path(post, path = "/api/v1/users/confirm-email", tag = "users", request_body = TokenRequest,
+    responses((status = 200, body = UserView), (status = 410, body = crate::error::ErrorBody)))]
+async fn confirm_email(
+    State(state): State<AppState>,
+    Api(ctx): Api,
+    ApiJson(r): ApiJson<TokenRequest>,
+) -> Result<Json<UserView>, Error> {
+    let user = state.auth.confirm_email(&r.token, &ctx).await?;
+    Ok(Json(UserView::from(&user)))
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/v1/user", tag = "users",
+    responses((status = 200, body = UserView), (status = 401, body = crate::error::ErrorBody)))]
+async fn me(SignedIn(s): SignedIn) -> Json<UserView> {
+    Json(UserView::from(&s.user))
+}
+
+/// Send the confirmation link again.
+#[utoipa::path(post, path = "/api/v1/user/confirm-email/resend", tag = "users",
+    responses((status = 200, body = Status), (status = 409, body = crate::error::ErrorBody)))]
+async fn resend(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+) -> Result<Json<Status>, Error> {
+    state.auth.resend_confirmation(&s.user.id).await?;
+    Ok(Status::json("confirmation_sent"))
+}

@@ -1,0 +1,102 @@
+//! The one error type of the web crate. It answers JSON; on the page router a
+//! layer turns the same error into an HTML page (or a redirect to sign-in).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use twostep_auth::AuthError;
+
+#[derive(Debug, Clone)]
+pub struct Error {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<&'static str>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `wrong_code`, `weak_password`.
+    pub code: String,
+    /// What to tell the user.
+    pub message: String,
+    /// The input field the message is about, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl Error {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Error {
+        Error {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Error {
+        Error::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn not_found() -> Error {
+        Error::new(StatusCode::NOT_FOUND, "not_found", "There is nothing here.")
+    }
+
+    pub fn sign_in_required() -> Error {
+        Error::new(
+            StatusCode::UNAUTHORIZED,
+            "sign_in_required",
+            "Sign in to continue.",
+        )
+    }
+}
+
+impl From<AuthError> for Error {
+    fn from(e: AuthError) -> Error {
+        let status = match &e {
+            AuthError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AuthError::BadCredentials | AuthError::SignInRequired => StatusCode::UNAUTHORIZED,
+            AuthError::WrongSecondFactor { .. } => StatusCode::UNAUTHORIZED,
+            AuthError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AuthError::Conflict(_) => StatusCode::CONFLICT,
+            AuthError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AuthError::LinkInvalid => StatusCode::GONE,
+            AuthError::NotFound => StatusCode::NOT_FOUND,
+            AuthError::MailFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        match &e {
+            AuthError::Internal(cause) => tracing::error!(%cause, "internal error"),
+            AuthError::MailFailed(cause) => tracing::error!(%cause, "mail delivery failed"),
+            _ => {}
+        }
+        Error {
+            status,
+            code: e.code(),
+            message: e.to_string(),
+            field: e.field(),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message.clone(),
+                field: self.field.map(str::to_string),
+            },
+        };
+        let mut res = (self.status, Json(body)).into_response();
+        res.extensions_mut().insert(self);
+        res
+    }
+}

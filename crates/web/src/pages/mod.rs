@@ -1,0 +1,269 @@
+//! Web pages: one file per page group, each exposing its routes.
+
+mod account;
+mod help;
+mod password;
+mod security_log;
+mod signin;
+mod signup;
+mod ssh_keys;
+mod two_step;
+mod two_step_codes;
+
+use askama::Template;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use twostep_auth::SessionInfo;
+
+use crate::csrf::Csrf;
+use crate::{AppState, Error};
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/static/style.css", get(stylesheet))
+        .merge(signup::routes())
+        .merge(signin::routes())
+        .merge(password::routes())
+        .merge(account::routes())
+        .merge(ssh_keys::routes())
+        .merge(two_step::routes())
+        .merge(two_step_codes::routes())
+        .merge(security_log::routes())
+        .merge(help::routes())
+        .layer(middleware::from_fn_with_state(state.clone(), error_pages))
+        .layer(middleware::from_fn_with_state(
+            state,
+            crate::csrf::ensure_cookie,
+        ))
+}
+
+/// What every page's layout needs.
+pub struct Page {
+    pub issuer: String,
+    pub user: Option<String>,
+    pub csrf: String,
+    pub notice: Option<String>,
+}
+
+impl Page {
+    pub fn new(state: &AppState, session: Option<&SessionInfo>, csrf: &Csrf) -> Page {
+        Page {
+            issuer: state.auth.settings().issuer.clone(),
+            user: session
+                .filter(|s| s.complete)
+                .map(|s| s.user.username.clone()),
+            csrf: csrf.token.clone(),
+            notice: None,
+        }
+    }
+
+    pub fn notice(mut self, key: Option<&str>) -> Page {
+        self.notice = key.and_then(notice_text).map(str::to_string);
+        self
+    }
+}
+
+/// Notices after a redirect come from a fixed list, never from the URL's text.
+fn notice_text(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "signed-up" => "Welcome! We sent you an email: open its link to confirm your address.",
+        "confirmation-sent" => "We sent a new confirmation link.",
+        "key-added" => "SSH key added.",
+        "key-removed" => "SSH key removed.",
+        "replaced" => {
+            "Your new authenticator app is set up. Codes from the old one no longer work."
+        }
+        "disabled" => "Two-step verification is off.",
+        "password-changed" => "Your password was changed. Sign in with the new one.",
+        "signed-out" => "You are signed out.",
+        _ => return None,
+    })
+}
+
+/// A form error shown next to its field (or at the top if `field` is empty).
+#[derive(Debug, Clone, Default)]
+pub struct FormError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FormError {
+    /// Errors that belong to a field are shown in the form; others propagate.
+    pub fn from_error(e: Error) -> Result<FormError, Error> {
+        match e.field {
+            Some(field) => Ok(FormError {
+                field,
+                message: e.message,
+            }),
+            None if e.status.is_client_error()
+                && e.code != "sign_in_required"
+                && e.code != "csrf" =>
+            {
+                Ok(FormError {
+                    field: "",
+                    message: e.message,
+                })
+            }
+            None => Err(e),
+        }
+    }
+}
+
+/// Adds `err(field)` and `general()` to a template with `error: Option<FormError>`.
+macro_rules! form_errors {
+    ($t:ty) => {
+        impl $t {
+            pub fn err(&self, field: &str) -> Option<&str> {
+                self.error
+                    .as_ref()
+                    .filter(|e| e.field == field)
+                    .map(|e| e.message.as_str())
+            }
+            pub fn general(&self) -> Option<&str> {
+                self.err("")
+            }
+        }
+    };
+}
+pub(crate) use form_errors;
+
+pub fn render<T: Template>(t: &T) -> Result<Response, Error> {
+    render_status(StatusCode::OK, t)
+}
+
+pub fn render_status<T: Template>(status: StatusCode, t: &T) -> Result<Response, Error> {
+    let html = t.render().map_err(|e| {
+        tracing::error!(error = %e, "template failed");
+        Error::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Something went wrong on our side.",
+        )
+    })?;
+    Ok((status, Html(html)).into_response())
+}
+
+/// A safe place to go after sign-in: a local path only.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 512 =>
+        {
+            n.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    page: Page,
+    heading: String,
+    message: String,
+    back: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct Home {
+    page: Page,
+}
+
+async fn home(
+    State(state): State<AppState>,
+    crate::session::MaybeSignedIn(s): crate::session::MaybeSignedIn,
+    csrf: Csrf,
+    axum::extract::Query(q): axum::extract::Query<NoticeQuery>,
+) -> Result<Response, Error> {
+    render(&Home {
+        page: Page::new(&state, s.as_ref(), &csrf).notice(q.n.as_deref()),
+    })
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct NoticeQuery {
+    pub n: Option<String>,
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/style.css"),
+    )
+}
+
+/// Turns the JSON error of a page handler into a page, or a redirect to sign-in.
+async fn error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let is_get = req.method() == axum::http::Method::GET;
+    let mut res = next.run(req).await;
+    let Some(err) = res.extensions_mut().remove::<Error>() else {
+        return res;
+    };
+    if err.code == "sign_in_required" {
+        let target = if is_get { path } else { "/".into() };
+        let next: String =
+            percent_encoding::utf8_percent_encode(&target, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        return Redirect::to(&format!("/signin?next={next}")).into_response();
+    }
+    let heading = match err.status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::GONE => "Link expired",
+        s if s.is_server_error() => "Something went wrong",
+        _ => "That did not work",
+    };
+    let page = ErrorPage {
+        page: Page {
+            issuer: state.auth.settings().issuer.clone(),
+            user: None,
+            csrf: String::new(),
+            notice: None,
+        },
+        heading: heading.into(),
+        message: err.message.clone(),
+        back: "/".into(),
+    };
+    match render_status(err.status, &page) {
+        Ok(r) => r,
+        Err(_) => (err.status, err.message).into_response(),
+    }
+}
+
+/// Form bodies that do not parse get a page, not a bare text.
+pub struct FormBody<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for FormBody<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        axum::Form::<T>::from_request(req, state)
+            .await
+            .map(|f| FormBody(f.0))
+            .map_err(|e| {
+                Error::bad_request(format!("The form could not be read: {}", e.body_text()))
+            })
+    }
+}
+
+/// The UTC time shown to help with drifting clocks.
+pub fn server_time(state: &AppState) -> String {
+    twostep_auth::utc(state.auth.now())
+}

@@ -1,0 +1,49 @@
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use twostep_auth::AuthService;
+
+use super::{render, Page};
+use crate::csrf::Csrf;
+use crate::session::SignedIn;
+use crate::{AppState, Error};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/account/security-log", get(show))
+}
+
+#[derive(Template)]
+#[template(path = "security_log.html")]
+struct LogPage {
+    page: Page,
+    /// when, what, detail, channel, ip
+    entries: Vec<(String, String, String, String, String)>,
+}
+
+async fn show(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+) -> Result<Response, Error> {
+    let entries = state
+        .auth
+        .security_log(&s.user.id, 200)
+        .await?
+        .into_iter()
+        .map(|e| {
+            (
+                twostep_auth::utc(e.at),
+                AuthService::describe_event(&e.event).to_string(),
+                e.detail,
+                e.channel,
+                e.ip,
+            )
+        })
+        .collect();
+    render(&LogPage {
+        page: Page::new(&state, Some(&s), &csrf),
+        entries,
+    })
+}

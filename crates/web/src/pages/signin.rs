@@ -1,0 +1,203 @@
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use axum_extra::extract::CookieJar;
+use serde::Deserialize;
+use twostep_auth::SignInOutcome;
+
+use super::{
+    form_errors, render, render_status, safe_next, server_time, FormBody, FormError, Page,
+};
+use crate::csrf::Csrf;
+use crate::session::{
+    clear_session_cookie, session_cookie, token_of, AnySession, MaybeSignedIn, Web,
+};
+use crate::{AppState, Error};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/signin", get(form).post(submit))
+        .route("/signin/second-step", get(second_form).post(second_submit))
+        .route("/signout", post(sign_out))
+}
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SignInPage {
+    page: Page,
+    login: String,
+    next: String,
+    error: Option<FormError>,
+}
+form_errors!(SignInPage);
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+    n: Option<String>,
+}
+
+async fn form(
+    State(state): State<AppState>,
+    MaybeSignedIn(s): MaybeSignedIn,
+    csrf: Csrf,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, Error> {
+    render(&SignInPage {
+        page: Page::new(&state, s.as_ref(), &csrf).notice(q.n.as_deref()),
+        login: String::new(),
+        next: safe_next(q.next.as_deref()),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    csrf: String,
+    login: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    csrf: Csrf,
+    Web(ctx): Web,
+    jar: CookieJar,
+    FormBody(f): FormBody<SignInForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    let next = safe_next(f.next.as_deref());
+    match state.auth.sign_in(&f.login, &f.password, &ctx).await {
+        Ok(SignInOutcome::SignedIn { token, .. }) => Ok((
+            jar.add(session_cookie(token, state.secure_cookies)),
+            Redirect::to(&next),
+        )
+            .into_response()),
+        Ok(SignInOutcome::SecondStep { token, .. }) => {
+            let to = format!(
+                "/signin/second-step?next={}",
+                percent_encoding::utf8_percent_encode(&next, percent_encoding::NON_ALPHANUMERIC)
+            );
+            Ok((
+                jar.add(session_cookie(token, state.secure_cookies)),
+                Redirect::to(&to),
+            )
+                .into_response())
+        }
+        Err(e) => {
+            let error = FormError::from_error(e.into())?;
+            render_status(
+                StatusCode::UNAUTHORIZED,
+                &SignInPage {
+                    page: Page::new(&state, None, &csrf),
+                    login: f.login,
+                    next,
+                    error: Some(error),
+                },
+            )
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "second_step.html")]
+struct SecondStepPage {
+    page: Page,
+    username: String,
+    next: String,
+    server_time: String,
+    error: Option<FormError>,
+}
+form_errors!(SecondStepPage);
+
+async fn second_form(
+    State(state): State<AppState>,
+    AnySession(s): AnySession,
+    csrf: Csrf,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, Error> {
+    let Some(s) = s.filter(|s| !s.complete) else {
+        return Ok(Redirect::to("/signin").into_response());
+    };
+    render(&SecondStepPage {
+        page: Page::new(&state, None, &csrf),
+        username: s.user.username,
+        next: safe_next(q.next.as_deref()),
+        server_time: server_time(&state),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    csrf: String,
+    code: String,
+    next: Option<String>,
+}
+
+async fn second_submit(
+    State(state): State<AppState>,
+    AnySession(s): AnySession,
+    csrf: Csrf,
+    Web(ctx): Web,
+    jar: CookieJar,
+    FormBody(f): FormBody<CodeForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    let next = safe_next(f.next.as_deref());
+    let (Some(s), Some(token)) = (s.filter(|s| !s.complete), token_of(&jar)) else {
+        return Ok(Redirect::to("/signin").into_response());
+    };
+    match state.auth.second_step(&token, &f.code, &ctx).await {
+        Ok((new_token, _)) => Ok((
+            jar.add(session_cookie(new_token, state.secure_cookies)),
+            Redirect::to(&next),
+        )
+            .into_response()),
+        Err(e) => {
+            let status = if matches!(e, twostep_auth::AuthError::Locked { .. }) {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            let error = FormError::from_error(e.into())?;
+            render_status(
+                status,
+                &SecondStepPage {
+                    page: Page::new(&state, None, &csrf),
+                    username: s.user.username,
+                    next,
+                    server_time: server_time(&state),
+                    error: Some(error),
+                },
+            )
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    csrf: Csrf,
+    Web(ctx): Web,
+    jar: CookieJar,
+    FormBody(f): FormBody<CsrfOnly>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    if let Some(token) = token_of(&jar) {
+        state.auth.sign_out(&token, &ctx).await?;
+    }
+    Ok((
+        jar.add(clear_session_cookie(state.secure_cookies)),
+        Redirect::to("/signin?n=signed-out"),
+    )
+        .into_response())
+}

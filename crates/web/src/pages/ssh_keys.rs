@@ -1,0 +1,129 @@
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use twostep_auth::SessionInfo;
+
+use super::{form_errors, render, render_status, FormBody, FormError, NoticeQuery, Page};
+use crate::csrf::Csrf;
+use crate::session::{SignedIn, Web};
+use crate::{AppState, Error};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/account/ssh-keys", get(list).post(add))
+        .route("/account/ssh-keys/{id}/delete", post(remove))
+}
+
+pub struct KeyRow {
+    pub id: String,
+    pub title: String,
+    pub fingerprint: String,
+    pub algorithm: String,
+    pub bits: i64,
+    pub added: String,
+}
+
+#[derive(Template)]
+#[template(path = "ssh_keys.html")]
+struct KeysPage {
+    page: Page,
+    ssh_hint: String,
+    keys: Vec<KeyRow>,
+    title: String,
+    key: String,
+    error: Option<FormError>,
+}
+form_errors!(KeysPage);
+
+async fn page(
+    state: &AppState,
+    s: &SessionInfo,
+    csrf: &Csrf,
+    notice: Option<&str>,
+) -> Result<KeysPage, Error> {
+    let keys = state
+        .auth
+        .ssh_keys(&s.user.id)
+        .await?
+        .into_iter()
+        .map(|k| KeyRow {
+            id: k.id,
+            title: k.title,
+            fingerprint: k.fingerprint,
+            algorithm: k.algorithm,
+            bits: k.bits,
+            added: twostep_auth::utc(k.created_at),
+        })
+        .collect();
+    Ok(KeysPage {
+        page: Page::new(state, Some(s), csrf).notice(notice),
+        ssh_hint: state.auth.settings().ssh_hint.clone(),
+        keys,
+        title: String::new(),
+        key: String::new(),
+        error: None,
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Response, Error> {
+    render(&page(&state, &s, &csrf, q.n.as_deref()).await?)
+}
+
+#[derive(Deserialize)]
+struct AddForm {
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    key: String,
+}
+
+async fn add(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    FormBody(f): FormBody<AddForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    match state
+        .auth
+        .add_ssh_key(&s.user.id, &f.title, &f.key, &ctx)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/account/ssh-keys?n=key-added").into_response()),
+        Err(e) => {
+            let mut p = page(&state, &s, &csrf, None).await?;
+            p.error = Some(FormError::from_error(e.into())?);
+            p.title = f.title;
+            p.key = f.key;
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &p)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    Path(id): Path<String>,
+    FormBody(f): FormBody<CsrfOnly>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    state.auth.remove_ssh_key(&s.user.id, &id, &ctx).await?;
+    Ok(Redirect::to("/account/ssh-keys?n=key-removed").into_response())
+}

@@ -1,0 +1,341 @@
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use twostep_auth::{SessionInfo, SetupChecklist, VerifyOutcome};
+
+use super::signup::Message;
+use super::two_step_codes::CodesPage;
+use super::{
+    form_errors, render, render_status, server_time, FormBody, FormError, NoticeQuery, Page,
+};
+use crate::csrf::Csrf;
+use crate::session::{SignedIn, Web};
+use crate::{AppState, Error};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/account/two-step", get(status))
+        .route("/account/two-step/setup", get(setup_page).post(setup_start))
+        .route("/account/two-step/setup/qr.svg", get(qr))
+        .route("/account/two-step/setup/verify", post(verify))
+        .route("/account/two-step/confirm", get(confirm_page).post(confirm))
+        .route("/account/two-step/replace", post(replace))
+        .route("/account/two-step/disable", get(disable_page).post(disable))
+}
+
+#[derive(Template)]
+#[template(path = "two_step.html")]
+struct StatusPage {
+    page: Page,
+    on: bool,
+    enabled_at: String,
+    checklist: SetupChecklist,
+    /// name, added, last used
+    authenticators: Vec<(String, String, String)>,
+    remaining: i64,
+    in_progress: bool,
+    awaiting: bool,
+    locked_until: Option<String>,
+    error: Option<FormError>,
+}
+form_errors!(StatusPage);
+
+async fn status_page(
+    state: &AppState,
+    s: &SessionInfo,
+    csrf: &Csrf,
+    notice: Option<&str>,
+) -> Result<StatusPage, Error> {
+    let user = state.auth.user(&s.user.id).await?;
+    let st = state.auth.two_step_status(&user).await?;
+    Ok(StatusPage {
+        page: Page::new(state, Some(s), csrf).notice(notice),
+        on: st.enabled_at.is_some(),
+        enabled_at: st.enabled_at.map(twostep_auth::utc).unwrap_or_default(),
+        checklist: st.checklist,
+        authenticators: st
+            .authenticators
+            .iter()
+            .map(|a| {
+                (
+                    a.name.clone(),
+                    a.activated_at.map(twostep_auth::utc).unwrap_or_default(),
+                    a.last_used_at
+                        .map(twostep_auth::utc)
+                        .unwrap_or_else(|| "never".into()),
+                )
+            })
+            .collect(),
+        remaining: st.recovery_codes_remaining,
+        in_progress: st.setup_in_progress,
+        awaiting: st.awaiting_confirmation,
+        locked_until: st.locked_until.map(twostep_auth::utc),
+        error: None,
+    })
+}
+
+async fn status(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Response, Error> {
+    render(&status_page(&state, &s, &csrf, q.n.as_deref()).await?)
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+async fn setup_start(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    FormBody(f): FormBody<CsrfOnly>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    state.auth.begin_setup(&s, &ctx).await?;
+    Ok(Redirect::to("/account/two-step/setup").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    page: Page,
+    replacing: bool,
+    issuer: String,
+    account: String,
+    key: String,
+    server_time: String,
+    error: Option<FormError>,
+}
+form_errors!(SetupPage);
+
+async fn setup_view(
+    state: &AppState,
+    s: &SessionInfo,
+    csrf: &Csrf,
+    error: Option<FormError>,
+) -> Result<Option<SetupPage>, Error> {
+    let Some(info) = state.auth.current_setup(&s.user).await? else {
+        return Ok(None);
+    };
+    Ok(Some(SetupPage {
+        page: Page::new(state, Some(s), csrf),
+        replacing: info.replacing,
+        issuer: info.issuer,
+        account: info.account,
+        key: info.key,
+        server_time: server_time(state),
+        error,
+    }))
+}
+
+async fn setup_page(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+) -> Result<Response, Error> {
+    match setup_view(&state, &s, &csrf, None).await? {
+        Some(p) => render(&p),
+        None => Ok(Redirect::to("/account/two-step").into_response()),
+    }
+}
+
+async fn qr(State(state): State<AppState>, SignedIn(s): SignedIn) -> Result<Response, Error> {
+    let info = state
+        .auth
+        .current_setup(&s.user)
+        .await?
+        .ok_or_else(Error::not_found)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        crate::qr::svg(&info.otpauth_uri),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    csrf: String,
+    code: String,
+}
+
+async fn verify(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    FormBody(f): FormBody<CodeForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    match state.auth.verify_setup(&s, &f.code, &ctx).await {
+        Ok(VerifyOutcome::Replaced) => Ok(Redirect::to("/account/two-step?n=replaced").into_response()),
+        Ok(VerifyOutcome::ConfirmationSent { email }) => render(&Message {
+            page: Page::new(&state, Some(&s), &csrf),
+            heading: "Check your email".into(),
+            paragraphs: vec![
+                format!("Your app works. We sent a confirmation link to {email}."),
+                "Open it within one hour to turn two-step verification on; you will then get your recovery codes.".into(),
+            ],
+            link: Some(("/account/two-step".into(), "Back to two-step verification".into())),
+        }),
+        Err(e) => {
+            let error = FormError::from_error(e.into())?;
+            match setup_view(&state, &s, &csrf, Some(error)).await? {
+                Some(p) => render_status(StatusCode::UNPROCESSABLE_ENTITY, &p),
+                None => Ok(Redirect::to("/account/two-step").into_response()),
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "confirm_two_step.html")]
+struct ConfirmPage {
+    page: Page,
+    username: String,
+    token: String,
+}
+
+async fn confirm_page(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, Error> {
+    render(&ConfirmPage {
+        page: Page::new(&state, Some(&s), &csrf),
+        username: s.user.username.clone(),
+        token: q.token.unwrap_or_default(),
+    })
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    csrf: String,
+    token: String,
+}
+
+async fn confirm(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    FormBody(f): FormBody<TokenForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    let codes = state.auth.confirm_two_step(&s, &f.token, &ctx).await?;
+    render(&CodesPage::new(
+        &state,
+        &s,
+        &csrf,
+        "Two-step verification is on",
+        &codes,
+    ))
+}
+
+async fn replace(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    FormBody(f): FormBody<CodeForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    match state.auth.start_replace(&s, &f.code, &ctx).await {
+        Ok(_) => Ok(Redirect::to("/account/two-step/setup").into_response()),
+        Err(e) => {
+            let err: Error = e.into();
+            let code = if err.status == StatusCode::TOO_MANY_REQUESTS {
+                err.status
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let mut p = status_page(&state, &s, &csrf, None).await?;
+            p.error = Some(FormError::from_error(err)?);
+            render_status(code, &p)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "disable.html")]
+struct DisablePage {
+    page: Page,
+    error: Option<FormError>,
+}
+form_errors!(DisablePage);
+
+async fn disable_page(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+) -> Result<Response, Error> {
+    render(&DisablePage {
+        page: Page::new(&state, Some(&s), &csrf),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+struct DisableForm {
+    csrf: String,
+    code: String,
+    confirm: Option<String>,
+}
+
+async fn disable(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    FormBody(f): FormBody<DisableForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    let result = if f.confirm.as_deref() != Some("yes") {
+        Err(Error {
+            field: Some("confirm"),
+            ..Error::bad_request(
+                "Tick the box to confirm that you want to turn two-step verification off.",
+            )
+        })
+    } else {
+        state
+            .auth
+            .disable_two_step(&s, &f.code, &ctx)
+            .await
+            .map_err(Error::from)
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/account/two-step?n=disabled").into_response()),
+        Err(err) => {
+            let code = if err.status == StatusCode::TOO_MANY_REQUESTS {
+                err.status
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            render_status(
+                code,
+                &DisablePage {
+                    page: Page::new(&state, Some(&s), &csrf),
+                    error: Some(FormError::from_error(err)?),
+                },
+            )
+        }
+    }
+}

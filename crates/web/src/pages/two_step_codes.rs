@@ -1,0 +1,178 @@
+//! Recovery codes: shown once, downloadable and printable for a short while, regenerated.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+use twostep_auth::{RecoveryCode, SessionInfo};
+
+use super::{form_errors, render, render_status, FormBody, FormError, Page};
+use crate::csrf::Csrf;
+use crate::session::{SignedIn, Web};
+use crate::{AppState, Error};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/account/two-step/recovery-codes",
+            get(overview).post(regenerate),
+        )
+        .route("/account/two-step/recovery-codes.txt", get(download))
+        .route("/account/two-step/recovery-codes/print", get(print))
+}
+
+#[derive(Template)]
+#[template(path = "codes.html")]
+pub struct CodesPage {
+    page: Page,
+    heading: String,
+    codes: Vec<String>,
+    ssh_hint: String,
+}
+
+impl CodesPage {
+    pub fn new(
+        state: &AppState,
+        s: &SessionInfo,
+        csrf: &Csrf,
+        heading: &str,
+        codes: &[RecoveryCode],
+    ) -> CodesPage {
+        CodesPage {
+            page: Page::new(state, Some(s), csrf),
+            heading: heading.into(),
+            codes: codes.iter().map(|c| c.display().to_string()).collect(),
+            ssh_hint: state.auth.settings().ssh_hint.clone(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+struct Overview {
+    page: Page,
+    remaining: i64,
+    revealed: bool,
+    error: Option<FormError>,
+}
+form_errors!(Overview);
+
+async fn overview_page(state: &AppState, s: &SessionInfo, csrf: &Csrf) -> Result<Overview, Error> {
+    Ok(Overview {
+        page: Page::new(state, Some(s), csrf),
+        remaining: state.auth.recovery_codes_remaining(&s.user.id).await?,
+        revealed: state.auth.revealed_codes(&s.token_hash).await?.is_some(),
+        error: None,
+    })
+}
+
+async fn overview(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+) -> Result<Response, Error> {
+    render(&overview_page(&state, &s, &csrf).await?)
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    csrf: String,
+    code: String,
+}
+
+async fn regenerate(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    FormBody(f): FormBody<CodeForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    match state
+        .auth
+        .regenerate_recovery_codes(&s, &f.code, &ctx)
+        .await
+    {
+        Ok(codes) => render(&CodesPage::new(
+            &state,
+            &s,
+            &csrf,
+            "Your new recovery codes",
+            &codes,
+        )),
+        Err(e) => {
+            let err: Error = e.into();
+            let status = if err.status == StatusCode::TOO_MANY_REQUESTS {
+                err.status
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let mut p = overview_page(&state, &s, &csrf).await?;
+            p.error = Some(FormError::from_error(err)?);
+            render_status(status, &p)
+        }
+    }
+}
+
+fn expired() -> Error {
+    Error::new(
+        StatusCode::GONE,
+        "codes_expired",
+        "For your safety, recovery codes can be downloaded or printed only for 15 minutes after they are made, from the browser that made them. Generate a new set to download it.",
+    )
+}
+
+async fn download(State(state): State<AppState>, SignedIn(s): SignedIn) -> Result<Response, Error> {
+    let codes = state
+        .auth
+        .revealed_codes(&s.token_hash)
+        .await?
+        .ok_or_else(expired)?;
+    let body = state.auth.recovery_text_file(&s.user.username, &codes);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"twostep-recovery-codes.txt\"",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "codes_print.html")]
+struct PrintPage {
+    issuer: String,
+    username: String,
+    site: String,
+    made: String,
+    codes: Vec<String>,
+}
+
+async fn print(State(state): State<AppState>, SignedIn(s): SignedIn) -> Result<Response, Error> {
+    let codes = state
+        .auth
+        .revealed_codes(&s.token_hash)
+        .await?
+        .ok_or_else(expired)?;
+    let st = state.auth.settings();
+    let mut res = render(&PrintPage {
+        issuer: st.issuer.clone(),
+        username: s.user.username.clone(),
+        site: st.public_url.clone(),
+        made: twostep_auth::utc(state.auth.now()),
+        codes,
+    })?;
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(res)
+}

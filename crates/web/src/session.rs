@@ -1,0 +1,103 @@
+//! Cookies and the extractors that turn them into a signed-in user.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use twostep_auth::{Channel, Ctx, SessionInfo};
+
+use crate::{AppState, Error};
+
+pub const SESSION_COOKIE: &str = "twostep_session";
+
+pub fn session_cookie(value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .build()
+}
+
+pub fn clear_session_cookie(secure: bool) -> Cookie<'static> {
+    let mut c = session_cookie(String::new(), secure);
+    c.make_removal();
+    c
+}
+
+/// The caller's address, for the security log.
+pub fn client_ip(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Request context (channel and IP) for the auth service.
+pub struct Web(pub Ctx);
+pub struct Api(pub Ctx);
+
+impl<S: Send + Sync> FromRequestParts<S> for Web {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        Ok(Web(Ctx {
+            channel: Channel::Web,
+            ip: client_ip(parts),
+        }))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Api {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        Ok(Api(Ctx {
+            channel: Channel::Api,
+            ip: client_ip(parts),
+        }))
+    }
+}
+
+/// Any live session, complete or still owing the second step.
+pub struct AnySession(pub Option<SessionInfo>);
+
+impl FromRequestParts<AppState> for AnySession {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Some(token) = jar.get(SESSION_COOKIE) else {
+            return Ok(AnySession(None));
+        };
+        Ok(AnySession(state.auth.session(token.value()).await?))
+    }
+}
+
+/// A signed-in user whose sign-in is complete (second step done if on).
+pub struct SignedIn(pub SessionInfo);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        match AnySession::from_request_parts(parts, state).await?.0 {
+            Some(s) if s.complete => Ok(SignedIn(s)),
+            _ => Err(Error::sign_in_required()),
+        }
+    }
+}
+
+/// Signed in or not (pages that show either).
+pub struct MaybeSignedIn(pub Option<SessionInfo>);
+
+impl FromRequestParts<AppState> for MaybeSignedIn {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let s = AnySession::from_request_parts(parts, state).await?.0;
+        Ok(MaybeSignedIn(s.filter(|s| s.complete)))
+    }
+}
+
+/// The raw session token, for handlers that must pass it on.
+pub fn token_of(jar: &CookieJar) -> Option<String> {
+    jar.get(SESSION_COOKIE).map(|c| c.value().to_string())
+}
