@@ -1,1 +1,579 @@
+//! The whole two-step lifecycle through the real binary, as a user does it on
+//! the web pages: sign up, confirm mail, SSH key, QR setup read by zbarimg,
+//! codes from oathtool and pyotp, mailed confirmation, recovery codes,
+//! sign-in with a code, replays refused, regenerate, replace, disable.
 
+mod common;
+
+use common::otp::{oathtool, pyotp, scan_qr, secret_of, settle, spaced, Phone};
+use common::{recovery_codes_in, ssh_keygen, Browser, Server};
+
+const PASSWORD: &str = "correct-horse-battery-42";
+
+/// Signs up `name` and confirms the mailed link; returns the signed-in browser.
+fn sign_up_confirmed(server: &Server, name: &str) -> Browser {
+    let b = server.browser();
+    let email = format!("{name}@example.com");
+    b.submit(
+        "/signup",
+        "/signup",
+        &[
+            ("username", name),
+            ("email", &email),
+            ("password", PASSWORD),
+        ],
+    )
+    .assert_path("/account")
+    .assert_contains("We sent you an email");
+    let mail = server.mail.wait_for(&email, "Confirm your email address");
+    b.get(&mail.link("/confirm-email"))
+        .assert_contains("Email address confirmed");
+    b
+}
+
+fn add_ssh_key(server: &Server, b: &Browser, name: &str) -> String {
+    let (_, public) = ssh_keygen(server.data.path(), name);
+    b.submit(
+        "/account/ssh-keys",
+        "/account/ssh-keys",
+        &[("title", "laptop"), ("key", &public)],
+    )
+    .assert_contains("SSH key added.");
+    public
+}
+
+/// Starts the setup, reads the QR code like a phone and checks the Key text; returns the otpauth URI.
+fn scan_setup(server: &Server, b: &Browser) -> String {
+    let page = b.get("/account/two-step/setup");
+    page.assert_contains("Account").assert_contains("Key");
+    let (status, svg, content_type) = b.get_bytes("/account/two-step/setup/qr.svg");
+    assert_eq!((status, content_type.as_str()), (200, "image/svg+xml"));
+    let file = server.data.path().join(format!("qr-{}.svg", rand_suffix()));
+    std::fs::write(&file, svg).unwrap();
+    let uri = scan_qr(&file);
+    assert!(uri.starts_with("otpauth://totp/twostep-test:"), "{uri}");
+    assert!(
+        uri.contains("issuer=twostep-test")
+            && uri.contains("digits=6")
+            && uri.contains("period=30"),
+        "{uri}"
+    );
+    let secret = secret_of(&uri);
+    assert_eq!(secret.len(), 32, "a 160-bit secret is 32 base32 characters");
+    let key_text = common::unescape(
+        page.body
+            .split("<code id=\"key\">")
+            .nth(1)
+            .unwrap()
+            .split("</code>")
+            .next()
+            .unwrap(),
+    );
+    assert_eq!(
+        key_text.replace(' ', ""),
+        secret,
+        "the Key shown for manual entry is the QR code's secret"
+    );
+    uri
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+fn sign_in_password(b: &Browser, login: &str) -> common::Page {
+    b.submit(
+        "/signin",
+        "/signin",
+        &[("login", login), ("password", PASSWORD)],
+    )
+}
+
+fn sign_out(b: &Browser) {
+    let csrf = b.get("/account").csrf();
+    b.post_form("/signout", &csrf, &[])
+        .assert_contains("You are signed out.");
+}
+
+#[test]
+fn the_whole_two_step_lifecycle_on_the_web_pages() {
+    let server = Server::start();
+    let b = sign_up_confirmed(&server, "alice");
+
+    // Checklist: setup is offered only once an SSH key exists.
+    let page = b.get("/account/two-step");
+    page.assert_contains("is <strong>off</strong>")
+        .assert_contains("add one");
+    assert!(!page.body.contains("Set up two-step verification</button>"));
+    // A bad key and a private key get clear messages; a good one is listed with its fingerprint.
+    b.submit(
+        "/account/ssh-keys",
+        "/account/ssh-keys",
+        &[("key", "ssh-ed25519 AAAAnotbase64!!")],
+    )
+    .assert_contains("The key data is damaged");
+    b.submit(
+        "/account/ssh-keys",
+        "/account/ssh-keys",
+        &[("key", "-----BEGIN OPENSSH PRIVATE KEY-----")],
+    )
+    .assert_contains("looks like a private key");
+    let public = add_ssh_key(&server, &b, "alice_key");
+    let fp = common::ssh_fingerprint(&server.data.path().join("alice_key"));
+    b.get("/account/ssh-keys").assert_contains(&fp);
+    b.submit(
+        "/account/ssh-keys",
+        "/account/ssh-keys",
+        &[("key", &public)],
+    )
+    .assert_contains("registered already");
+    let page = b.get("/account/two-step");
+    page.assert_contains("Set up two-step verification</button>");
+
+    // Setup: QR code read by zbarimg, codes from oathtool.
+    b.submit("/account/two-step", "/account/two-step/setup", &[])
+        .assert_path("/account/two-step/setup");
+    let uri = scan_setup(&server, &b);
+    let secret = secret_of(&uri);
+    let wrong = b.submit(
+        "/account/two-step/setup",
+        "/account/two-step/setup/verify",
+        &[("code", "000000")],
+    );
+    assert_eq!(wrong.status, 422);
+    wrong.assert_contains("That code does not match");
+    let t = settle();
+    assert_eq!(
+        oathtool(&secret, t),
+        pyotp(&uri, t),
+        "two independent authenticators agree"
+    );
+    let mut phone = Phone::new(&uri);
+    let code = phone.next_code();
+    b.submit(
+        "/account/two-step/setup",
+        "/account/two-step/setup/verify",
+        &[("code", &spaced(&code))],
+    )
+    .assert_contains("Check your email")
+    .assert_contains("alice@example.com");
+    assert!(
+        b.get("/account")
+            .body
+            .contains("<span class=\"warn\">off</span>"),
+        "two-step stays off until the mailed link is followed"
+    );
+
+    // The mailed link turns it on and shows 6 recovery codes once.
+    let mail = server.mail.wait_for(
+        "alice@example.com",
+        "Confirm turning on two-step verification",
+    );
+    let confirm = b.get(&mail.link("/account/two-step/confirm"));
+    confirm.assert_contains("Turn on two-step verification");
+    let token = common::field_value(&confirm.body, "token").unwrap();
+    let codes_page = b.post_form(
+        "/account/two-step/confirm",
+        &confirm.csrf(),
+        &[("token", &token)],
+    );
+    codes_page
+        .assert_contains("Two-step verification is on")
+        .assert_contains("only time they are shown");
+    let codes = recovery_codes_in(&codes_page.body);
+    assert_eq!(codes.len(), 6, "{}", codes_page.body);
+    let (status, txt, ct) = b.get_bytes("/account/two-step/recovery-codes.txt");
+    assert_eq!(status, 200);
+    assert!(ct.starts_with("text/plain"));
+    let txt = String::from_utf8(txt).unwrap();
+    for c in &codes {
+        assert!(txt.contains(c.as_str()), "download holds every code");
+    }
+    let print = b.get("/account/two-step/recovery-codes/print");
+    print.assert_contains(&codes[0]).assert_contains("Print");
+    server
+        .mail
+        .wait_for("alice@example.com", "Two-step verification is on");
+    b.get("/account/two-step")
+        .assert_contains("is <strong>on</strong>")
+        .assert_contains("<strong id=\"codes-remaining\">6</strong>");
+    // The same link cannot be used twice.
+    let again = b.post_form(
+        "/account/two-step/confirm",
+        &confirm.csrf(),
+        &[("token", &token)],
+    );
+    assert!(
+        again.status >= 400,
+        "second use of the link: {}",
+        again.status
+    );
+
+    // Sign out and back in: password, then a code (typed with a space) from pyotp.
+    sign_out(&b);
+    let second = sign_in_password(&b, "alice");
+    second
+        .assert_path("/signin/second-step")
+        .assert_contains("Server time:")
+        .assert_contains("autocomplete=\"one-time-code\"");
+    let code = phone.next_code();
+    b.post_form(
+        "/signin/second-step",
+        &second.csrf(),
+        &[("code", &spaced(&code))],
+    )
+    .assert_path("/");
+    assert!(b
+        .get("/account")
+        .body
+        .contains("<span class=\"ok\">on</span>"));
+
+    // The same code, replayed in the same step, is refused.
+    sign_out(&b);
+    let second = sign_in_password(&b, "alice");
+    let replay = b.post_form("/signin/second-step", &second.csrf(), &[("code", &code)]);
+    assert_eq!(replay.status, 401);
+    replay.assert_contains("already been used");
+
+    // A recovery code works once.
+    b.post_form(
+        "/signin/second-step",
+        &second.csrf(),
+        &[("code", &codes[0].to_uppercase())],
+    )
+    .assert_path("/");
+    server
+        .mail
+        .wait_for("alice@example.com", "A recovery code was used");
+    sign_out(&b);
+    let second = sign_in_password(&b, "alice");
+    let reused = b.post_form(
+        "/signin/second-step",
+        &second.csrf(),
+        &[("code", &codes[0])],
+    );
+    assert_eq!(reused.status, 401);
+    reused.assert_contains("used already");
+    b.post_form(
+        "/signin/second-step",
+        &second.csrf(),
+        &[("code", &codes[1])],
+    )
+    .assert_path("/");
+    b.get("/account/two-step/recovery-codes")
+        .assert_contains("<strong id=\"codes-remaining\">4</strong>");
+
+    // Regenerating needs a fresh factor (the next step's code) and voids the old set.
+    let fresh = b.submit(
+        "/account/two-step/recovery-codes",
+        "/account/two-step/recovery-codes",
+        &[("code", &phone.next_code())],
+    );
+    fresh.assert_contains("Your new recovery codes");
+    let new_codes = recovery_codes_in(&fresh.body);
+    assert_eq!(new_codes.len(), 6);
+    server
+        .mail
+        .wait_for("alice@example.com", "New recovery codes were generated");
+    sign_out(&b);
+    let second = sign_in_password(&b, "alice");
+    b.post_form(
+        "/signin/second-step",
+        &second.csrf(),
+        &[("code", &codes[2])],
+    )
+    .assert_contains("used already");
+    b.post_form(
+        "/signin/second-step",
+        &second.csrf(),
+        &[("code", &new_codes[0])],
+    )
+    .assert_path("/");
+
+    // Replace the device: confirm with a recovery code, scan a new QR code, enter its code.
+    let wrong = b.submit(
+        "/account/two-step",
+        "/account/two-step/replace",
+        &[("code", "111111")],
+    );
+    wrong.assert_contains("attempts left");
+    b.submit(
+        "/account/two-step",
+        "/account/two-step/replace",
+        &[("code", &new_codes[1])],
+    )
+    .assert_path("/account/two-step/setup")
+    .assert_contains("Set up your new device");
+    let new_uri = scan_setup(&server, &b);
+    assert_ne!(
+        secret_of(&new_uri),
+        secret,
+        "a new device gets a new secret"
+    );
+    let mut new_phone = Phone::new(&new_uri);
+    b.submit(
+        "/account/two-step/setup",
+        "/account/two-step/setup/verify",
+        &[("code", &new_phone.next_code())],
+    )
+    .assert_contains("Your new authenticator app is set up");
+    server
+        .mail
+        .wait_for("alice@example.com", "Your authenticator app was replaced");
+    // Codes from the old app no longer work; the new one does.
+    sign_out(&b);
+    let second = sign_in_password(&b, "alice");
+    let old = b.post_form(
+        "/signin/second-step",
+        &second.csrf(),
+        &[("code", &phone.next_code())],
+    );
+    assert_eq!(old.status, 401);
+    old.assert_contains("That code is not right");
+    b.post_form(
+        "/signin/second-step",
+        &second.csrf(),
+        &[("code", &new_phone.next_code())],
+    )
+    .assert_path("/");
+
+    // Disable: asks for confirmation and a code.
+    let page = b.get("/account/two-step/disable");
+    page.assert_contains("Disable two-step verification?");
+    let unticked = b.post_form(
+        "/account/two-step/disable",
+        &page.csrf(),
+        &[("code", &new_codes[2])],
+    );
+    unticked.assert_contains("Tick the box");
+    b.post_form(
+        "/account/two-step/disable",
+        &page.csrf(),
+        &[("code", &new_codes[2]), ("confirm", "yes")],
+    )
+    .assert_contains("Two-step verification is off.");
+    server
+        .mail
+        .wait_for("alice@example.com", "Two-step verification is off");
+    sign_out(&b);
+    sign_in_password(&b, "alice").assert_path("/");
+
+    // The security log tells the story.
+    let log = b.get("/account/security-log");
+    for event in [
+        "Account created",
+        "Email address confirmed",
+        "SSH key added",
+        "Two-step confirmation email sent",
+        "Two-step verification turned on",
+        "Two-step verification passed",
+        "Wrong two-step code",
+        "Recovery code used",
+        "New recovery codes generated",
+        "Authenticator app replaced",
+        "Two-step verification turned off",
+    ] {
+        log.assert_contains(event);
+    }
+
+    assert_secrets_not_in_clear(
+        &server,
+        &[
+            PASSWORD,
+            &secret,
+            &secret_of(&new_uri),
+            &codes[3],
+            &new_codes[5],
+            &token,
+        ],
+    );
+}
+
+/// Neither the database files nor the log hold a secret in clear.
+fn assert_secrets_not_in_clear(server: &Server, secrets: &[&str]) {
+    let mut haystacks: Vec<(String, Vec<u8>)> = Vec::new();
+    for entry in std::fs::read_dir(server.data_dir()).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_file()
+            && p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("twostep.db")
+        {
+            haystacks.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+        }
+    }
+    assert!(!haystacks.is_empty());
+    haystacks.push(("server log".into(), server.log_text().into_bytes()));
+    for (name, bytes) in &haystacks {
+        for s in secrets {
+            let needles = [s.to_string(), s.replace('-', ""), s.to_lowercase()];
+            for n in needles {
+                assert!(
+                    !bytes.windows(n.len()).any(|w| w == n.as_bytes()),
+                    "{n:?} found in clear in {name}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn ten_wrong_codes_lock_the_second_step_whatever_the_source() {
+    let server = Server::start();
+    let b = sign_up_confirmed(&server, "bob");
+    add_ssh_key(&server, &b, "bob_key");
+    b.submit("/account/two-step", "/account/two-step/setup", &[]);
+    let uri = scan_setup(&server, &b);
+    let mut phone = Phone::new(&uri);
+    b.submit(
+        "/account/two-step/setup",
+        "/account/two-step/setup/verify",
+        &[("code", &phone.next_code())],
+    );
+    let link = server
+        .mail
+        .wait_for("bob@example.com", "Confirm turning on")
+        .link("/account/two-step/confirm");
+    let confirm = b.get(&link);
+    let token = common::field_value(&confirm.body, "token").unwrap();
+    b.post_form(
+        "/account/two-step/confirm",
+        &confirm.csrf(),
+        &[("token", &token)],
+    )
+    .assert_contains("Two-step verification is on");
+    sign_out(&b);
+
+    // Nine wrong codes from the web, one from the API: the tenth locks.
+    let second = sign_in_password(&b, "bob");
+    for i in 0..9 {
+        let r = b.post_form("/signin/second-step", &second.csrf(), &[("code", "000000")]);
+        assert_eq!(r.status, 401, "attempt {i}");
+        r.assert_contains(&format!("({} attempts left", 9 - i));
+    }
+    let api = reqwest::blocking::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let r = api
+        .post(server.url("/api/v1/session"))
+        .json(&serde_json::json!({"login": "bob", "password": PASSWORD}))
+        .send()
+        .unwrap();
+    assert_eq!(
+        r.json::<serde_json::Value>().unwrap()["status"],
+        "second_step_required"
+    );
+    let r = api
+        .post(server.url("/api/v1/session/second-step"))
+        .json(&serde_json::json!({"code": "000000"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    let body: serde_json::Value = r.json().unwrap();
+    assert_eq!(body["error"]["code"], "second_step_locked");
+    // Even the right code is refused while locked, on the web too, and the user is told why.
+    let right = b.post_form(
+        "/signin/second-step",
+        &second.csrf(),
+        &[("code", &phone.next_code())],
+    );
+    assert_eq!(right.status, 429);
+    right.assert_contains("locked until");
+    server
+        .mail
+        .wait_for("bob@example.com", "Two-step sign-in locked");
+}
+
+#[test]
+fn password_reset_by_mailed_link_works_once() {
+    let server = Server::start();
+    let b = sign_up_confirmed(&server, "carol");
+    sign_out(&b);
+    b.submit(
+        "/password/forgot",
+        "/password/forgot",
+        &[("email", "carol@example.com")],
+    )
+    .assert_contains("Check your email");
+    // Unknown addresses get the same answer and no mail.
+    b.submit(
+        "/password/forgot",
+        "/password/forgot",
+        &[("email", "nobody@example.com")],
+    )
+    .assert_contains("Check your email");
+    assert_eq!(server.mail.count("nobody@example.com", ""), 0);
+    let link = server
+        .mail
+        .wait_for("carol@example.com", "Reset your password")
+        .link("/password/reset");
+    let form = b.get(&link);
+    form.assert_contains("Choose a new password for carol");
+    let token = common::field_value(&form.body, "token").unwrap();
+    b.post_form(
+        "/password/reset",
+        &form.csrf(),
+        &[("token", &token), ("password", "short")],
+    )
+    .assert_contains("at least 10 characters");
+    b.post_form(
+        "/password/reset",
+        &form.csrf(),
+        &[("token", &token), ("password", "a-new-long-passphrase")],
+    )
+    .assert_contains("Your password was changed");
+    let again = b.get(&link);
+    assert_eq!(again.status, 410);
+    again.assert_contains("invalid, has expired or was already used");
+    b.submit(
+        "/signin",
+        "/signin",
+        &[("login", "carol"), ("password", PASSWORD)],
+    )
+    .assert_contains("Incorrect username or password");
+    b.submit(
+        "/signin",
+        "/signin",
+        &[
+            ("login", "carol@example.com"),
+            ("password", "a-new-long-passphrase"),
+        ],
+    )
+    .assert_path("/");
+}
+
+#[test]
+fn forms_without_a_valid_csrf_token_are_refused() {
+    let server = Server::start();
+    let b = server.browser();
+    b.get("/signup");
+    let r = b.post_form(
+        "/signup",
+        "forged",
+        &[
+            ("username", "mallory"),
+            ("email", "m@example.com"),
+            ("password", PASSWORD),
+        ],
+    );
+    assert_eq!(r.status, 403);
+    r.assert_contains("came from another site");
+    // Cookies are HttpOnly and SameSite.
+    let res = reqwest::blocking::get(server.url("/signin")).unwrap();
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+}

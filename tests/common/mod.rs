@@ -1,0 +1,289 @@
+//! End-to-end harness: the real `twostep` binary on free ports, driven by real
+//! clients (an HTTP client with a cookie jar, oathtool, pyotp, zbarimg,
+//! ssh-keygen) and a real SMTP server (aiosmtpd) where asked.
+
+#![allow(dead_code)]
+
+pub mod mail;
+pub mod otp;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub ssh_port: u16,
+    pub data: tempfile::TempDir,
+    pub log: PathBuf,
+    pub mail: mail::MailSource,
+    _smtp: Option<mail::SmtpServer>,
+}
+
+#[derive(Default)]
+pub struct ServerOptions {
+    /// Deliver mail to this SMTP server instead of the outbox folder.
+    pub smtp: Option<mail::SmtpServer>,
+    pub database_url: Option<String>,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Server::start_with(ServerOptions::default())
+    }
+
+    pub fn start_with(opts: ServerOptions) -> Server {
+        let data = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let ssh_port = free_port();
+        let log = data.path().join("server.log");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_twostep"));
+        cmd.arg("serve")
+            .arg("--data-dir")
+            .arg(data.path().join("data"))
+            .arg("--http-addr")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--ssh-addr")
+            .arg(format!("127.0.0.1:{ssh_port}"))
+            .arg("--issuer")
+            .arg("twostep-test")
+            .env("TWOSTEP_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        let mail = match &opts.smtp {
+            Some(s) => {
+                cmd.arg("--smtp-url")
+                    .arg(format!("smtp://127.0.0.1:{}", s.port));
+                mail::MailSource::Maildir(s.maildir.clone())
+            }
+            None => mail::MailSource::Outbox(data.path().join("data").join("outbox")),
+        };
+        if let Some(url) = &opts.database_url {
+            cmd.arg("--database-url").arg(url);
+        }
+        let child = cmd.spawn().expect("twostep binary starts");
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            ssh_port,
+            data,
+            log,
+            mail,
+            _smtp: opts.smtp,
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let client = reqwest::blocking::Client::new();
+        while Instant::now() < deadline {
+            if client.get(format!("{}/", self.base)).send().is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("server did not start:\n{}", self.log_text());
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.data.path().join("data")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A fresh browser-like client: cookie jar, follows redirects.
+    pub fn browser(&self) -> Browser {
+        Browser {
+            client: reqwest::blocking::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+            base: self.base.clone(),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Page {
+    pub status: u16,
+    pub url: String,
+    pub body: String,
+}
+
+impl Page {
+    /// The CSRF token of the first form on the page.
+    pub fn csrf(&self) -> String {
+        field_value(&self.body, "csrf")
+            .unwrap_or_else(|| panic!("no csrf field on {}:\n{}", self.url, self.body))
+    }
+
+    pub fn assert_contains(&self, text: &str) -> &Page {
+        assert!(
+            self.body.contains(text),
+            "expected {text:?} on {} ({}):\n{}",
+            self.url,
+            self.status,
+            self.body
+        );
+        self
+    }
+
+    pub fn assert_path(&self, path: &str) -> &Page {
+        assert!(
+            self.url.ends_with(path) || self.url.contains(&format!("{path}?")),
+            "expected to be at {path}, got {} ({}):\n{}",
+            self.url,
+            self.status,
+            self.body
+        );
+        self
+    }
+}
+
+/// `<input … name="NAME" value="VALUE">` → VALUE (HTML entities undone for the few we emit).
+pub fn field_value(html: &str, name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\" value=\"");
+    let start = html.find(&needle)? + needle.len();
+    let end = html[start..].find('"')? + start;
+    Some(unescape(&html[start..end]))
+}
+
+pub fn unescape(s: &str) -> String {
+    s.replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+pub struct Browser {
+    pub client: reqwest::blocking::Client,
+    base: String,
+}
+
+impl Browser {
+    fn full(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{}", self.base, path)
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Page {
+        let r = self.client.get(self.full(path)).send().unwrap();
+        Page {
+            status: r.status().as_u16(),
+            url: r.url().to_string(),
+            body: r.text().unwrap(),
+        }
+    }
+
+    pub fn get_bytes(&self, path: &str) -> (u16, Vec<u8>, String) {
+        let r = self.client.get(self.full(path)).send().unwrap();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (r.status().as_u16(), r.bytes().unwrap().to_vec(), ct)
+    }
+
+    /// Loads `form_page`, then submits a form to `action` with its CSRF token plus `fields`.
+    pub fn submit(&self, form_page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+        let csrf = self.get(form_page).csrf();
+        self.post_form(action, &csrf, fields)
+    }
+
+    pub fn post_form(&self, action: &str, csrf: &str, fields: &[(&str, &str)]) -> Page {
+        let mut form: Vec<(&str, &str)> = vec![("csrf", csrf)];
+        form.extend_from_slice(fields);
+        let r = self
+            .client
+            .post(self.full(action))
+            .form(&form)
+            .send()
+            .unwrap();
+        Page {
+            status: r.status().as_u16(),
+            url: r.url().to_string(),
+            body: r.text().unwrap(),
+        }
+    }
+}
+
+/// A new ed25519 key pair made by ssh-keygen; returns (private key path, public line).
+pub fn ssh_keygen(dir: &Path, name: &str) -> (PathBuf, String) {
+    let key = dir.join(name);
+    let st = Command::new("ssh-keygen")
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            &format!("{name}@e2e"),
+            "-f",
+        ])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(st.success());
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    (key, public.trim().to_string())
+}
+
+/// `ssh-keygen -lf` fingerprint of a public key file.
+pub fn ssh_fingerprint(private: &Path) -> String {
+    let out = Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(private.with_extension("pub"))
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string()
+}
+
+/// Six codes from a recovery-codes page or JSON.
+pub fn recovery_codes_in(html: &str) -> Vec<String> {
+    let mut codes = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find("<li><code>") {
+        let s = &rest[i + 10..];
+        let e = s.find("</code>").unwrap();
+        codes.push(s[..e].to_string());
+        rest = &s[e..];
+    }
+    codes
+}
