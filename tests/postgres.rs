@@ -1,0 +1,51 @@
+//! The scale backend: the same binary and journey on PostgreSQL
+//! (TWOSTEP_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432/test).
+
+mod common;
+
+use std::process::Command;
+
+use common::{Server, ServerOptions};
+
+/// A fresh database on the local PostgreSQL server, dropped afterwards.
+struct Database {
+    admin_url: String,
+    name: String,
+}
+
+impl Database {
+    fn create() -> Database {
+        let admin_url = std::env::var("TWOSTEP_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let name = format!("twostep_e2e_{}", std::process::id());
+        let out = Command::new("psql").arg(&admin_url).args(["-v", "ON_ERROR_STOP=1", "-c"]).arg(format!("DROP DATABASE IF EXISTS {name}; ")).output().unwrap();
+        assert!(out.status.success(), "PostgreSQL must be running: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("psql").arg(&admin_url).args(["-v", "ON_ERROR_STOP=1", "-c"]).arg(format!("CREATE DATABASE {name}")).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        Database { admin_url, name }
+    }
+
+    fn url(&self) -> String {
+        let (prefix, _) = self.admin_url.rsplit_once('/').unwrap();
+        format!("{prefix}/{}", self.name)
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let _ = Command::new("psql").arg(&self.admin_url).arg("-c").arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).output();
+    }
+}
+
+#[test]
+fn the_two_step_lifecycle_on_postgresql() {
+    let db = Database::create();
+    {
+        let server = Server::start_with(ServerOptions { database_url: Some(db.url()), ..Default::default() });
+        common::api::two_step_journey(&server, "erin");
+        assert!(server.log_text().contains("postgres://"));
+    }
+    // `twostep migrate` on an up-to-date database is a no-op that says so.
+    let out = Command::new(env!("CARGO_BIN_EXE_twostep")).args(["migrate", "--database-url", &db.url()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
+}
