@@ -13,14 +13,28 @@ struct Database {
     name: String,
 }
 
+/// Runs one SQL statement with psql; the error text on failure.
+fn psql(url: &str, sql: &str) -> Result<(), String> {
+    let out = Command::new("psql")
+        .arg(url)
+        .args(["-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
 impl Database {
     fn create() -> Database {
-        let admin_url = std::env::var("TWOSTEP_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let admin_url = std::env::var("TWOSTEP_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let name = format!("twostep_e2e_{}", std::process::id());
-        let out = Command::new("psql").arg(&admin_url).args(["-v", "ON_ERROR_STOP=1", "-c"]).arg(format!("DROP DATABASE IF EXISTS {name}; ")).output().unwrap();
-        assert!(out.status.success(), "PostgreSQL must be running: {}", String::from_utf8_lossy(&out.stderr));
-        let out = Command::new("psql").arg(&admin_url).args(["-v", "ON_ERROR_STOP=1", "-c"]).arg(format!("CREATE DATABASE {name}")).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        psql(&admin_url, &format!("DROP DATABASE IF EXISTS {name}"))
+            .expect("PostgreSQL must be running at TWOSTEP_TEST_POSTGRES");
+        psql(&admin_url, &format!("CREATE DATABASE {name}")).unwrap();
         Database { admin_url, name }
     }
 
@@ -32,7 +46,10 @@ impl Database {
 
 impl Drop for Database {
     fn drop(&mut self) {
-        let _ = Command::new("psql").arg(&self.admin_url).arg("-c").arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).output();
+        let _ = psql(
+            &self.admin_url,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
     }
 }
 
@@ -40,12 +57,22 @@ impl Drop for Database {
 fn the_two_step_lifecycle_on_postgresql() {
     let db = Database::create();
     {
-        let server = Server::start_with(ServerOptions { database_url: Some(db.url()), ..Default::default() });
+        let server = Server::start_with(ServerOptions {
+            database_url: Some(db.url()),
+            ..Default::default()
+        });
         common::api::two_step_journey(&server, "erin");
         assert!(server.log_text().contains("postgres://"));
     }
     // `twostep migrate` on an up-to-date database is a no-op that says so.
-    let out = Command::new(env!("CARGO_BIN_EXE_twostep")).args(["migrate", "--database-url", &db.url()]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_twostep"))
+        .args(["migrate", "--database-url", &db.url()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
 }

@@ -63,27 +63,8 @@ impl AuthService {
             }
             other => other?,
         }
-        self.audit(
-            &mut tx,
-            user_id,
-            now,
-            Event::SshKeyAdded,
-            &format!("{} {}", row.title, row.fingerprint),
-            ctx,
-        )
-        .await?;
-        commit(tx).await?;
-        let user = self.user(user_id).await?;
-        self.notify(
-            &user,
-            "An SSH key was added",
-            &format!(
-                "The SSH key \"{}\" ({}) was added to your account.",
-                row.title, row.fingerprint
-            ),
-            ctx,
-        )
-        .await;
+        self.key_changed(tx, user_id, &row, Event::SshKeyAdded, "added to", now, ctx)
+            .await?;
         Ok(row)
     }
 
@@ -93,27 +74,45 @@ impl AuthService {
         let removed = ssh_keys::delete(&mut tx, user_id, key_id)
             .await?
             .ok_or(AuthError::NotFound)?;
-        self.audit(
-            &mut tx,
+        self.key_changed(
+            tx,
             user_id,
-            now,
+            &removed,
             Event::SshKeyRemoved,
-            &format!("{} {}", removed.title, removed.fingerprint),
+            "removed from",
+            now,
             ctx,
         )
         .await?;
+        Ok(removed)
+    }
+
+    /// Audits and commits a key change, then mails the owner.
+    #[allow(clippy::too_many_arguments)]
+    async fn key_changed(
+        &self,
+        mut tx: twostep_store::Tx,
+        user_id: &str,
+        key: &SshKey,
+        event: Event,
+        verb: &str,
+        now: i64,
+        ctx: &Ctx,
+    ) -> Result<()> {
+        let what = format!("{} {}", key.title, key.fingerprint);
+        self.audit(&mut tx, user_id, now, event, &what, ctx).await?;
         commit(tx).await?;
         let user = self.user(user_id).await?;
-        self.notify(
-            &user,
-            "An SSH key was removed",
-            &format!(
-                "The SSH key \"{}\" ({}) was removed from your account.",
-                removed.title, removed.fingerprint
-            ),
-            ctx,
-        )
-        .await;
-        Ok(removed)
+        let subject = if event == Event::SshKeyAdded {
+            "An SSH key was added"
+        } else {
+            "An SSH key was removed"
+        };
+        let body = format!(
+            "The SSH key \"{}\" ({}) was {verb} your account.",
+            key.title, key.fingerprint
+        );
+        self.notify(&user, subject, &body, ctx).await;
+        Ok(())
     }
 }

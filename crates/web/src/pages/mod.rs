@@ -114,6 +114,27 @@ impl FormError {
     }
 }
 
+/// A refused form: the status to answer with and the message for the form.
+pub fn form_failure(e: impl Into<Error>) -> Result<(StatusCode, FormError), Error> {
+    let e: Error = e.into();
+    let status = e.status;
+    Ok((status, FormError::from_error(e)?))
+}
+
+/// Forms that carry nothing but their CSRF token.
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    pub csrf: String,
+}
+
+/// Forms with one code field.
+#[derive(serde::Deserialize)]
+pub struct CodeForm {
+    pub csrf: String,
+    pub code: String,
+    pub next: Option<String>,
+}
+
 /// Adds `err(field)` and `general()` to a template with `error: Option<FormError>`.
 macro_rules! form_errors {
     ($t:ty) => {

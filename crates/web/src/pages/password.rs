@@ -1,6 +1,5 @@
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
@@ -8,7 +7,7 @@ use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
 use super::signup::Message;
-use super::{form_errors, render, render_status, FormBody, FormError, Page};
+use super::{form_errors, form_failure, render, render_status, FormBody, FormError, Page};
 use crate::csrf::Csrf;
 use crate::session::{clear_session_cookie, MaybeSignedIn, Web};
 use crate::{AppState, Error};
@@ -53,9 +52,9 @@ async fn forgot_submit(
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
     if let Err(e) = state.auth.request_password_reset(&f.email, &ctx).await {
-        let error = FormError::from_error(e.into())?;
+        let (status, error) = form_failure(e)?;
         return render_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            status,
             &ForgotPage {
                 page: Page::new(&state, s.as_ref(), &csrf),
                 error: Some(error),
@@ -126,9 +125,9 @@ async fn reset_submit(
             .into_response()),
         Err(e) => {
             let user = state.auth.check_reset_link(&f.token).await?;
-            let error = FormError::from_error(e.into())?;
+            let (status, error) = form_failure(e)?;
             render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
+                status,
                 &ResetPage {
                     page: Page::new(&state, None, &csrf),
                     username: user.username,

@@ -1,6 +1,5 @@
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -9,7 +8,8 @@ use serde::Deserialize;
 use twostep_auth::SignInOutcome;
 
 use super::{
-    form_errors, render, render_status, safe_next, server_time, FormBody, FormError, Page,
+    form_errors, form_failure, render, render_status, safe_next, server_time, CodeForm, CsrfForm,
+    FormBody, FormError, Page,
 };
 use crate::csrf::Csrf;
 use crate::session::{
@@ -89,9 +89,9 @@ async fn submit(
                 .into_response())
         }
         Err(e) => {
-            let error = FormError::from_error(e.into())?;
+            let (status, error) = form_failure(e)?;
             render_status(
-                StatusCode::UNAUTHORIZED,
+                status,
                 &SignInPage {
                     page: Page::new(&state, None, &csrf),
                     login: f.login,
@@ -132,13 +132,6 @@ async fn second_form(
     })
 }
 
-#[derive(Deserialize)]
-struct CodeForm {
-    csrf: String,
-    code: String,
-    next: Option<String>,
-}
-
 async fn second_submit(
     State(state): State<AppState>,
     AnySession(s): AnySession,
@@ -159,12 +152,7 @@ async fn second_submit(
         )
             .into_response()),
         Err(e) => {
-            let status = if matches!(e, twostep_auth::AuthError::Locked { .. }) {
-                StatusCode::TOO_MANY_REQUESTS
-            } else {
-                StatusCode::UNAUTHORIZED
-            };
-            let error = FormError::from_error(e.into())?;
+            let (status, error) = form_failure(e)?;
             render_status(
                 status,
                 &SecondStepPage {
@@ -179,17 +167,12 @@ async fn second_submit(
     }
 }
 
-#[derive(Deserialize)]
-struct CsrfOnly {
-    csrf: String,
-}
-
 async fn sign_out(
     State(state): State<AppState>,
     csrf: Csrf,
     Web(ctx): Web,
     jar: CookieJar,
-    FormBody(f): FormBody<CsrfOnly>,
+    FormBody(f): FormBody<CsrfForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
     if let Some(token) = token_of(&jar) {

@@ -7,7 +7,9 @@ use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use twostep_auth::SignInOutcome;
 
-use super::{form_errors, render, render_status, FormBody, FormError, Page};
+use super::{
+    form_errors, form_failure, render, render_status, CsrfForm, FormBody, FormError, Page,
+};
 use crate::csrf::Csrf;
 use crate::session::{session_cookie, MaybeSignedIn, SignedIn, Web};
 use crate::{AppState, Error};
@@ -63,9 +65,9 @@ async fn submit(
         .sign_up(&f.username, &f.email, &f.password, &ctx)
         .await
     {
-        let error = FormError::from_error(e.into())?;
+        let (status, error) = form_failure(e)?;
         return render_status(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            status,
             &SignUpPage {
                 page: Page::new(&state, None, &csrf),
                 username: f.username,
@@ -124,16 +126,11 @@ async fn confirm(
     })
 }
 
-#[derive(Deserialize)]
-struct CsrfOnly {
-    csrf: String,
-}
-
 async fn resend(
     State(state): State<AppState>,
     SignedIn(s): SignedIn,
     csrf: Csrf,
-    FormBody(f): FormBody<CsrfOnly>,
+    FormBody(f): FormBody<CsrfForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
     state.auth.resend_confirmation(&s.user.id).await?;

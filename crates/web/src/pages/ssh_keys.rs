@@ -1,13 +1,15 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use twostep_auth::SessionInfo;
 
-use super::{form_errors, render, render_status, FormBody, FormError, NoticeQuery, Page};
+use super::{
+    form_errors, form_failure, render, render_status, CsrfForm, FormBody, FormError, NoticeQuery,
+    Page,
+};
 use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
@@ -102,17 +104,13 @@ async fn add(
         Ok(_) => Ok(Redirect::to("/account/ssh-keys?n=key-added").into_response()),
         Err(e) => {
             let mut p = page(&state, &s, &csrf, None).await?;
-            p.error = Some(FormError::from_error(e.into())?);
+            let (status, error) = form_failure(e)?;
+            p.error = Some(error);
             p.title = f.title;
             p.key = f.key;
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &p)
+            render_status(status, &p)
         }
     }
-}
-
-#[derive(Deserialize)]
-struct CsrfOnly {
-    csrf: String,
 }
 
 async fn remove(
@@ -121,7 +119,7 @@ async fn remove(
     csrf: Csrf,
     Web(ctx): Web,
     Path(id): Path<String>,
-    FormBody(f): FormBody<CsrfOnly>,
+    FormBody(f): FormBody<CsrfForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
     state.auth.remove_ssh_key(&s.user.id, &id, &ctx).await?;

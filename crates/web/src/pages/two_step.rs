@@ -1,6 +1,6 @@
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -10,7 +10,8 @@ use twostep_auth::{SessionInfo, SetupChecklist, VerifyOutcome};
 use super::signup::Message;
 use super::two_step_codes::CodesPage;
 use super::{
-    form_errors, render, render_status, server_time, FormBody, FormError, NoticeQuery, Page,
+    form_errors, form_failure, render, render_status, server_time, CodeForm, CsrfForm, FormBody,
+    FormError, NoticeQuery, Page,
 };
 use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
@@ -87,17 +88,12 @@ async fn status(
     render(&status_page(&state, &s, &csrf, q.n.as_deref()).await?)
 }
 
-#[derive(Deserialize)]
-struct CsrfOnly {
-    csrf: String,
-}
-
 async fn setup_start(
     State(state): State<AppState>,
     SignedIn(s): SignedIn,
     csrf: Csrf,
     Web(ctx): Web,
-    FormBody(f): FormBody<CsrfOnly>,
+    FormBody(f): FormBody<CsrfForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
     state.auth.begin_setup(&s, &ctx).await?;
@@ -164,12 +160,6 @@ async fn qr(State(state): State<AppState>, SignedIn(s): SignedIn) -> Result<Resp
         .into_response())
 }
 
-#[derive(Deserialize)]
-struct CodeForm {
-    csrf: String,
-    code: String,
-}
-
 async fn verify(
     State(state): State<AppState>,
     SignedIn(s): SignedIn,
@@ -190,9 +180,9 @@ async fn verify(
             link: Some(("/account/two-step".into(), "Back to two-step verification".into())),
         }),
         Err(e) => {
-            let error = FormError::from_error(e.into())?;
+            let (status, error) = form_failure(e)?;
             match setup_view(&state, &s, &csrf, Some(error)).await? {
-                Some(p) => render_status(StatusCode::UNPROCESSABLE_ENTITY, &p),
+                Some(p) => render_status(status, &p),
                 None => Ok(Redirect::to("/account/two-step").into_response()),
             }
         }
@@ -260,15 +250,10 @@ async fn replace(
     match state.auth.start_replace(&s, &f.code, &ctx).await {
         Ok(_) => Ok(Redirect::to("/account/two-step/setup").into_response()),
         Err(e) => {
-            let err: Error = e.into();
-            let code = if err.status == StatusCode::TOO_MANY_REQUESTS {
-                err.status
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
+            let (status, error) = form_failure(e)?;
             let mut p = status_page(&state, &s, &csrf, None).await?;
-            p.error = Some(FormError::from_error(err)?);
-            render_status(code, &p)
+            p.error = Some(error);
+            render_status(status, &p)
         }
     }
 }
@@ -324,16 +309,12 @@ async fn disable(
     match result {
         Ok(()) => Ok(Redirect::to("/account/two-step?n=disabled").into_response()),
         Err(err) => {
-            let code = if err.status == StatusCode::TOO_MANY_REQUESTS {
-                err.status
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
+            let (status, error) = form_failure(err)?;
             render_status(
-                code,
+                status,
                 &DisablePage {
                     page: Page::new(&state, Some(&s), &csrf),
-                    error: Some(FormError::from_error(err)?),
+                    error: Some(error),
                 },
             )
         }

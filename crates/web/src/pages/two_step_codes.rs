@@ -6,10 +6,11 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use serde::Deserialize;
 use twostep_auth::{RecoveryCode, SessionInfo};
 
-use super::{form_errors, render, render_status, FormBody, FormError, Page};
+use super::{
+    form_errors, form_failure, render, render_status, CodeForm, FormBody, FormError, Page,
+};
 use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
@@ -77,12 +78,6 @@ async fn overview(
     render(&overview_page(&state, &s, &csrf).await?)
 }
 
-#[derive(Deserialize)]
-struct CodeForm {
-    csrf: String,
-    code: String,
-}
-
 async fn regenerate(
     State(state): State<AppState>,
     SignedIn(s): SignedIn,
@@ -104,14 +99,9 @@ async fn regenerate(
             &codes,
         )),
         Err(e) => {
-            let err: Error = e.into();
-            let status = if err.status == StatusCode::TOO_MANY_REQUESTS {
-                err.status
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
+            let (status, error) = form_failure(e)?;
             let mut p = overview_page(&state, &s, &csrf).await?;
-            p.error = Some(FormError::from_error(err)?);
+            p.error = Some(error);
             render_status(status, &p)
         }
     }

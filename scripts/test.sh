@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what the tests need (idempotently) and runs the whole test suite.
+# Usage: bash scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v oathtool >/dev/null || need_apt+=(oathtool)
+command -v zbarimg >/dev/null || need_apt+=(zbar-tools)
+command -v rsvg-convert >/dev/null || need_apt+=(librsvg2-bin)
+command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
+command -v ssh-keygen >/dev/null || need_apt+=(openssh-client)
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+command -v psql >/dev/null || need_apt+=(postgresql-client)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "==> installing system packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! python3 -c 'import aiosmtpd, pyotp' 2>/dev/null; then
+  echo "==> installing Python test tools: aiosmtpd pyotp"
+  python3 -m pip install -q aiosmtpd pyotp
+fi
+
+# PostgreSQL at 127.0.0.1:5432 (trust auth, database test) for the scale backend's tests.
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  echo "==> starting PostgreSQL"
+  if [ -d /etc/postgresql ]; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+  fi
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+if cargo nextest --version >/dev/null 2>&1; then
+  echo "==> cargo nextest run"
+  cargo nextest run --workspace --no-fail-fast
+else
+  echo "==> cargo test"
+  cargo test --workspace --no-fail-fast
+fi
