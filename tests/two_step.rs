@@ -6,7 +6,7 @@
 mod common;
 
 use common::otp::{oathtool, pyotp, scan_qr, secret_of, settle, spaced, Phone};
-use common::{recovery_codes_in, ssh_keygen, Browser, Server};
+use common::{recovery_codes_in, ssh_keygen, ssh_keygen_typed, Browser, Server};
 
 const PASSWORD: &str = "correct-horse-battery-42";
 
@@ -130,6 +130,52 @@ fn the_whole_two_step_lifecycle_on_the_web_pages() {
         &[("key", &public)],
     )
     .assert_contains("registered already");
+    // ecdsa and rsa ≥ 2048 are accepted, small rsa is refused, a key can be removed.
+    let (_, ecdsa) = ssh_keygen_typed(
+        server.data.path(),
+        "alice_ecdsa",
+        &["-t", "ecdsa", "-b", "384"],
+    );
+    b.submit("/account/ssh-keys", "/account/ssh-keys", &[("key", &ecdsa)])
+        .assert_contains("ecdsa-sha2-nistp384 (384 bits)");
+    let (_, small) = ssh_keygen_typed(
+        server.data.path(),
+        "alice_rsa1024",
+        &["-t", "rsa", "-b", "1024"],
+    );
+    b.submit("/account/ssh-keys", "/account/ssh-keys", &[("key", &small)])
+        .assert_contains("at least 2048 bits; this one has 1024");
+    let (rsa_path, rsa) = ssh_keygen_typed(
+        server.data.path(),
+        "alice_rsa",
+        &["-t", "rsa", "-b", "3072"],
+    );
+    let keys = b.submit(
+        "/account/ssh-keys",
+        "/account/ssh-keys",
+        &[("title", "old rsa"), ("key", &rsa)],
+    );
+    keys.assert_contains("ssh-rsa (3072 bits)");
+    let rsa_fp = common::ssh_fingerprint(&rsa_path);
+    let row = keys
+        .body
+        .split("<tr>")
+        .find(|r| r.contains(&rsa_fp))
+        .unwrap();
+    let action = row
+        .split("action=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    b.post_form(&action, &keys.csrf(), &[])
+        .assert_contains("SSH key removed.");
+    assert!(!b.get("/account/ssh-keys").body.contains(&rsa_fp));
+    server
+        .mail
+        .wait_for("alice@example.com", "An SSH key was removed");
     let page = b.get("/account/two-step");
     page.assert_contains("Set up two-step verification</button>");
 
@@ -367,6 +413,7 @@ fn the_whole_two_step_lifecycle_on_the_web_pages() {
         "Account created",
         "Email address confirmed",
         "SSH key added",
+        "SSH key removed",
         "Two-step confirmation email sent",
         "Two-step verification turned on",
         "Two-step verification passed",

@@ -112,11 +112,13 @@ impl Server {
 
     /// A fresh browser-like client: cookie jar, follows redirects.
     pub fn browser(&self) -> Browser {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         Browser {
             client: reqwest::blocking::Client::builder()
-                .cookie_store(true)
+                .cookie_provider(jar.clone())
                 .build()
                 .unwrap(),
+            jar,
             base: self.base.clone(),
         }
     }
@@ -185,10 +187,22 @@ pub fn unescape(s: &str) -> String {
 
 pub struct Browser {
     pub client: reqwest::blocking::Client,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
     base: String,
 }
 
 impl Browser {
+    /// The value of one cookie the browser holds for the server.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let header = self.jar.cookies(&self.base.parse().unwrap())?;
+        header
+            .to_str()
+            .unwrap()
+            .split("; ")
+            .find_map(|c| c.strip_prefix(&format!("{name}=")).map(str::to_string))
+    }
+
     fn full(&self, path: &str) -> String {
         if path.starts_with("http") {
             path.to_string()
@@ -241,18 +255,16 @@ impl Browser {
 
 /// A new ed25519 key pair made by ssh-keygen; returns (private key path, public line).
 pub fn ssh_keygen(dir: &Path, name: &str) -> (PathBuf, String) {
+    ssh_keygen_typed(dir, name, &["-t", "ed25519"])
+}
+
+/// A key pair of another type, e.g. `&["-t", "rsa", "-b", "1024"]`.
+pub fn ssh_keygen_typed(dir: &Path, name: &str, kind: &[&str]) -> (PathBuf, String) {
     let key = dir.join(name);
     let st = Command::new("ssh-keygen")
-        .args([
-            "-q",
-            "-t",
-            "ed25519",
-            "-N",
-            "",
-            "-C",
-            &format!("{name}@e2e"),
-            "-f",
-        ])
+        .args(["-q", "-N", "", "-C", &format!("{name}@e2e")])
+        .args(kind)
+        .arg("-f")
         .arg(&key)
         .status()
         .expect("ssh-keygen runs");

@@ -1,0 +1,161 @@
+//! The command line: help texts, configuration layering (file < env < flags),
+//! and clear refusals of bad settings.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::free_port;
+
+fn twostep() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_twostep"))
+}
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `twostep serve` with `args`/`envs` and waits for `url` to answer.
+fn serve(args: &[&str], envs: &[(&str, &str)], url: &str) -> Running {
+    let mut cmd = twostep();
+    cmd.arg("serve")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let running = Running(cmd.spawn().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reqwest::blocking::get(url).is_err() {
+        assert!(Instant::now() < deadline, "server at {url} did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    running
+}
+
+#[test]
+fn help_explains_every_command_and_option() {
+    let out = twostep().arg("--help").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for s in ["serve", "migrate", "openapi", "TWOSTEP_HTTP_ADDR"] {
+        assert!(text.contains(s), "--help lacks {s}:\n{text}");
+    }
+    let out = twostep().args(["serve", "--help"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for s in [
+        "--data-dir",
+        "--http-addr",
+        "--ssh-addr",
+        "--database-url",
+        "--public-url",
+        "--issuer",
+        "--smtp-url",
+        "--config",
+        "TWOSTEP_SMTP_URL",
+    ] {
+        assert!(text.contains(s), "serve --help lacks {s}:\n{text}");
+    }
+    let out = twostep().arg("openapi").output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["paths"]["/api/v1/session"].is_object());
+}
+
+#[test]
+fn settings_come_from_the_file_then_the_environment_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = dir.path().join("twostep.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "http_addr = \"127.0.0.1:{port}\"\nissuer = \"FromFile\"\ndata_dir = \"{}\"\n",
+            dir.path().join("d").display()
+        ),
+    )
+    .unwrap();
+    let url = format!("http://127.0.0.1:{port}/signin");
+    let title = |url: &str| reqwest::blocking::get(url).unwrap().text().unwrap();
+    {
+        let _s = serve(&["--config", config.to_str().unwrap()], &[], &url);
+        assert!(title(&url).contains("Sign in · FromFile"));
+    }
+    {
+        let _s = serve(
+            &["--config", config.to_str().unwrap()],
+            &[("TWOSTEP_ISSUER", "FromEnv")],
+            &url,
+        );
+        assert!(title(&url).contains("Sign in · FromEnv"));
+    }
+    {
+        let _s = serve(
+            &["--config", config.to_str().unwrap(), "--issuer", "FromFlag"],
+            &[("TWOSTEP_ISSUER", "FromEnv")],
+            &url,
+        );
+        assert!(title(&url).contains("Sign in · FromFlag"));
+    }
+    // The data folder holds the SQLite file, the secret key and the outbox.
+    for f in ["twostep.db", "secret.key", "outbox"] {
+        assert!(dir.path().join("d").join(f).exists(), "{f} missing");
+    }
+}
+
+#[test]
+fn cookies_are_secure_behind_an_https_public_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/signin");
+    let _s = serve(
+        &[
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--http-addr",
+            &format!("127.0.0.1:{port}"),
+            "--public-url",
+            "https://git.example.com",
+        ],
+        &[],
+        &url,
+    );
+    let res = reqwest::blocking::get(&url).unwrap();
+    let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap();
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+}
+
+#[test]
+fn bad_settings_are_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--public-url", "ftp://x"],
+            "public URL must start with http",
+        ),
+        (
+            &["--database-url", "mysql://x/y"],
+            "unsupported database URL",
+        ),
+        (&["--config", "/nonexistent/twostep.toml"], "does not exist"),
+    ];
+    for (args, message) in cases {
+        let out = twostep()
+            .args(["serve", "--data-dir", d, "--http-addr", "127.0.0.1:0"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+}
