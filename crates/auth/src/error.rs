@@ -17,6 +17,8 @@ pub enum AuthError {
     WrongSecondFactor { message: String, remaining: u32 },
     #[error("Too many wrong codes: two-step sign-in for this account is locked until {until_utc} UTC. We sent you an email. If this was not you, change your password.")]
     Locked { until: i64, until_utc: String },
+    #[error("Two-step verification is on for {username}, so the account password does not work here. Use an app password instead: create one at {url}")]
+    AppPasswordRequired { username: String, url: String },
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -49,6 +51,7 @@ impl AuthError {
             AuthError::BadCredentials => "bad_credentials",
             AuthError::WrongSecondFactor { .. } => "wrong_code",
             AuthError::Locked { .. } => "second_step_locked",
+            AuthError::AppPasswordRequired { .. } => "app_password_required",
             AuthError::Conflict(_) => "conflict",
             AuthError::Forbidden(_) => "forbidden",
             AuthError::SignInRequired => "sign_in_required",

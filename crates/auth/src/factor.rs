@@ -31,14 +31,8 @@ impl AuthService {
         let user = users::by_id(tx, user_id)
             .await?
             .ok_or(AuthError::NotFound)?;
-        if let LockState::Locked { until } =
-            lockout::state(user.second_step_locked_until.map(|t| t as u64), now as u64)
-        {
-            let until = until as i64;
-            return Ok(Err(AuthError::Locked {
-                until,
-                until_utc: utc(until),
-            }));
+        if let Some(locked) = Self::lock_refusal(&user, now) {
+            return Ok(Err(locked));
         }
         let input = parse_second_factor(raw)
             .map_err(|e| AuthError::invalid("malformed_code", "code", e.to_string()))?;
@@ -72,44 +66,62 @@ impl AuthService {
                     .to_string()
             }
         };
-        failures::record(
-            tx,
-            &token::new_id(&mut rng()),
-            &user.id,
-            now,
-            ctx.channel.as_str(),
-        )
-        .await?;
-        let count =
-            failures::count_since(tx, &user.id, lockout::window_start(now as u64) as i64).await?;
+        Ok(Err(self
+            .count_failure(tx, &user.id, now, ctx, &refusal)
+            .await?))
+    }
+
+    /// Records one wrong factor (or a wrong password standing in for one),
+    /// locks at the limit, and returns the refusal to show.
+    pub(crate) async fn count_failure(
+        &self,
+        tx: &mut Conn,
+        user_id: &str,
+        now: i64,
+        ctx: &Ctx,
+        refusal: &str,
+    ) -> Result<AuthError> {
+        let id = token::new_id(&mut rng());
+        failures::record(tx, &id, user_id, now, ctx.channel.as_str()).await?;
+        let since = lockout::window_start(now as u64) as i64;
+        let count = failures::count_since(tx, user_id, since).await?;
         let count = u32::try_from(count).unwrap_or(u32::MAX);
         if let Some(until) = lockout::after_failure(count, now as u64) {
             let until = until as i64;
-            users::set_locked_until(tx, &user.id, Some(until)).await?;
-            self.audit(
-                tx,
-                &user.id,
-                now,
-                Event::SecondStepLocked,
-                &format!("until {} UTC", utc(until)),
-                ctx,
-            )
-            .await?;
-            return Ok(Err(AuthError::Locked {
+            users::set_locked_until(tx, user_id, Some(until)).await?;
+            let detail = format!("until {} UTC", utc(until));
+            self.audit(tx, user_id, now, Event::SecondStepLocked, &detail, ctx)
+                .await?;
+            return Ok(AuthError::Locked {
                 until,
                 until_utc: utc(until),
-            }));
+            });
         }
-        self.audit(tx, &user.id, now, Event::SecondFactorFailed, "", ctx)
+        self.audit(tx, user_id, now, Event::SecondFactorFailed, "", ctx)
             .await?;
         let remaining = lockout::remaining(count);
-        Ok(Err(AuthError::WrongSecondFactor {
+        Ok(AuthError::WrongSecondFactor {
             message: format!(
                 "{refusal} ({remaining} attempts left before a {}-minute lock.)",
                 lockout::LOCK_SECONDS / 60
             ),
             remaining,
-        }))
+        })
+    }
+
+    /// The refusal while the second step is locked, if it is.
+    pub(crate) fn lock_refusal(user: &User, now: i64) -> Option<AuthError> {
+        let locked_until = user.second_step_locked_until.map(|t| t as u64);
+        match lockout::state(locked_until, now as u64) {
+            LockState::Locked { until } => {
+                let until = until as i64;
+                Some(AuthError::Locked {
+                    until,
+                    until_utc: utc(until),
+                })
+            }
+            LockState::Open => None,
+        }
     }
 
     /// Commits the recorded failure, mails on a lock, and returns the refusal.

@@ -4,24 +4,33 @@
 //! in one transaction.
 
 mod accounts;
+mod app_passwords;
 mod clock;
 mod error;
 mod factor;
+mod git_access;
 mod notify;
 mod recovery;
+mod repos;
 mod security_log;
 mod signin;
+mod ssh_access;
 mod ssh_keys;
 mod two_step;
 
 use std::sync::Arc;
 
+pub use app_passwords::AppPasswordView;
 pub use clock::{Clock, SystemClock};
 pub use error::{utc, AuthError};
+pub use git_access::Principal;
+pub use repos::RepoView;
 pub use signin::{SessionInfo, SignInOutcome};
 pub use two_step::{SetupInfo, TwoStepStatus, VerifyOutcome};
+pub use twostep_core::app_password::Scope;
 pub use twostep_core::policy::{Need, SetupChecklist};
 pub use twostep_core::recovery::RecoveryCode;
+pub use twostep_core::repo::Access;
 pub use twostep_core::secretbox::Keys;
 pub use twostep_store::security_log::Entry as LogEntry;
 pub use twostep_store::ssh_keys::SshKey;
@@ -68,6 +77,10 @@ pub struct Settings {
     pub issuer: String,
     /// How the SSH endpoint is written in help texts, e.g. `ssh -p 2222 git@127.0.0.1`.
     pub ssh_hint: String,
+    /// Where bare repositories live: `REPOS/OWNER/NAME.git`.
+    pub repos_dir: std::path::PathBuf,
+    /// The SSH host key's `SHA256:` fingerprint, shown so people can check it.
+    pub ssh_fingerprint: String,
 }
 
 #[derive(Clone)]

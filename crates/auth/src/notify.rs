@@ -27,6 +27,14 @@ pub enum Event {
     TwoStepDisabled,
     AuthenticatorReplaced,
     RecoveryCodesRegenerated,
+    RecoveryCodesOverSsh,
+    SshPasswordFailed,
+    AppPasswordCreated,
+    AppPasswordRevoked,
+    AppPasswordRefused,
+    RepositoryCreated,
+    RepositoryDeleted,
+    CollaboratorChanged,
 }
 
 impl Event {
@@ -51,6 +59,14 @@ impl Event {
             Event::TwoStepDisabled => "two_step.disabled",
             Event::AuthenticatorReplaced => "two_step.device_replaced",
             Event::RecoveryCodesRegenerated => "recovery_codes.regenerated",
+            Event::RecoveryCodesOverSsh => "recovery_codes.regenerated_over_ssh",
+            Event::SshPasswordFailed => "ssh.password_failed",
+            Event::AppPasswordCreated => "app_password.created",
+            Event::AppPasswordRevoked => "app_password.revoked",
+            Event::AppPasswordRefused => "app_password.refused",
+            Event::RepositoryCreated => "repository.created",
+            Event::RepositoryDeleted => "repository.deleted",
+            Event::CollaboratorChanged => "repository.collaborator_changed",
         }
     }
 }
@@ -77,6 +93,14 @@ pub fn describe(event: &str) -> &'static str {
         "two_step.disabled" => "Two-step verification turned off",
         "two_step.device_replaced" => "Authenticator app replaced",
         "recovery_codes.regenerated" => "New recovery codes generated",
+        "recovery_codes.regenerated_over_ssh" => "New recovery codes generated over SSH",
+        "ssh.password_failed" => "Wrong password for recovery codes over SSH",
+        "app_password.created" => "App password created",
+        "app_password.revoked" => "App password revoked",
+        "app_password.refused" => "Account password refused for Git or API (two-step is on)",
+        "repository.created" => "Repository created",
+        "repository.deleted" => "Repository deleted",
+        "repository.collaborator_changed" => "Repository collaborators changed",
         _ => "Security event",
     }
 }

@@ -37,6 +37,9 @@ pub struct SessionInfo {
     /// False while the second step is still owed.
     pub complete: bool,
     pub sudo_until: Option<i64>,
+    /// Set when the caller authenticated with an app password: what it may do.
+    /// Such a session never changes security settings.
+    pub scopes: Option<Vec<twostep_core::app_password::Scope>>,
 }
 
 impl AuthService {
@@ -214,6 +217,7 @@ impl AuthService {
             token_hash: hash,
             complete: s.stage == sessions::STAGE_FULL,
             sudo_until: s.sudo_until,
+            scopes: None,
         }))
     }
 

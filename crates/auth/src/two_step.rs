@@ -92,6 +92,7 @@ impl AuthService {
 
     /// Starts a setup with a new 160-bit secret (any earlier unfinished setup is dropped).
     pub async fn begin_setup(&self, session: &SessionInfo, ctx: &Ctx) -> Result<SetupInfo> {
+        crate::app_passwords::require_full_session(session)?;
         let now = self.now();
         let user = self.user(&session.user.id).await?;
         let replacing = user.two_step_enabled_at.is_some();
@@ -166,6 +167,7 @@ impl AuthService {
         code: &str,
         ctx: &Ctx,
     ) -> Result<VerifyOutcome> {
+        crate::app_passwords::require_full_session(session)?;
         let now = self.now();
         let code = parse_totp(code)
             .map_err(|e| AuthError::invalid("malformed_code", "code", e.to_string()))?;
@@ -258,6 +260,7 @@ impl AuthService {
         raw_token: &str,
         ctx: &Ctx,
     ) -> Result<Vec<RecoveryCode>> {
+        crate::app_passwords::require_full_session(session)?;
         let now = self.now();
         let hash = token::token_hash(raw_token.get(..100).unwrap_or(raw_token));
         let mut tx = self.store().begin().await?;
@@ -307,6 +310,7 @@ impl AuthService {
         code: &str,
         ctx: &Ctx,
     ) -> Result<Vec<RecoveryCode>> {
+        crate::app_passwords::require_full_session(session)?;
         let now = self.now();
         let user = self.require_on(&session.user.id).await?;
         let mut tx = self.store().begin().await?;
@@ -343,6 +347,7 @@ impl AuthService {
         code: &str,
         ctx: &Ctx,
     ) -> Result<SetupInfo> {
+        crate::app_passwords::require_full_session(session)?;
         let now = self.now();
         let user = self.require_on(&session.user.id).await?;
         let mut tx = self.store().begin().await?;
@@ -365,6 +370,7 @@ impl AuthService {
         code: &str,
         ctx: &Ctx,
     ) -> Result<()> {
+        crate::app_passwords::require_full_session(session)?;
         let now = self.now();
         let user = self.require_on(&session.user.id).await?;
         let mut tx = self.store().begin().await?;

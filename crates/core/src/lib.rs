@@ -3,11 +3,13 @@
 //! Nothing here does I/O or reads a clock: time comes in as unix seconds and
 //! randomness as a `rand::RngCore`, so every rule is deterministic under test.
 
+pub mod app_password;
 pub mod code;
 pub mod lockout;
 pub mod password;
 pub mod policy;
 pub mod recovery;
+pub mod repo;
 pub mod secretbox;
 pub mod sshkey;
 pub mod token;

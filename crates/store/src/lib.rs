@@ -3,10 +3,12 @@
 //! Repositories are plain functions over `&mut Conn` so the auth service can
 //! run several of them inside one transaction (one decision, one commit).
 
+pub mod app_passwords;
 pub mod authenticators;
 pub mod email_tokens;
 pub mod failures;
 pub mod recovery_codes;
+pub mod repositories;
 pub mod security_log;
 pub mod sessions;
 pub mod ssh_keys;

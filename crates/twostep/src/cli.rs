@@ -30,6 +30,9 @@ pub enum Command {
     Migrate(Options),
     /// Print the OpenAPI document of /api/v1.
     Openapi,
+    /// Print the SSH host key's fingerprint (creating the key on first use), to compare with what ssh shows.
+    #[command(after_help = ENV_HELP)]
+    SshHostKey(Options),
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -72,6 +75,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = twostep_store::Store::open(&cfg.database_url).await?;
             store.close().await;
             println!("database schema is up to date ({})", cfg.database_display());
+            Ok(())
+        }
+        Command::SshHostKey(o) => {
+            let cfg = Config::load(&o)?;
+            cfg.prepare_data_dir()?;
+            let key = twostep_ssh::load_or_create_host_key(&cfg.host_key_path())?;
+            println!("{}", twostep_ssh::fingerprint(&key));
+            println!("{}", key.public_key().to_openssh().unwrap_or_default());
             Ok(())
         }
         Command::Openapi => {

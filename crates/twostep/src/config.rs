@@ -118,6 +118,10 @@ impl Config {
             .with_context(|| format!("creating the data folder {}", self.data_dir.display()))
     }
 
+    pub fn host_key_path(&self) -> PathBuf {
+        self.data_dir.join("ssh_host_ed25519_key")
+    }
+
     /// The database URL without any password, for logs.
     pub fn database_display(&self) -> String {
         match self.database_url.split_once('@') {

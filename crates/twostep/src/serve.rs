@@ -20,6 +20,8 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         None => Mailer::outbox(cfg.data_dir.join("outbox"), &cfg.mail_from)?,
     };
     let mail_desc = mailer.describe();
+    let host_key = twostep_ssh::load_or_create_host_key(&cfg.host_key_path())?;
+    let ssh_fingerprint = twostep_ssh::fingerprint(&host_key);
     let auth = AuthService::new(
         store.clone(),
         mailer,
@@ -29,8 +31,20 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             public_url: cfg.public_url.clone(),
             issuer: cfg.issuer.clone(),
             ssh_hint: cfg.ssh_hint(),
+            repos_dir: cfg.data_dir.join("repositories"),
+            ssh_fingerprint: ssh_fingerprint.clone(),
         },
     );
+    let ssh_listener = tokio::net::TcpListener::bind(&cfg.ssh_addr)
+        .await
+        .with_context(|| format!("listening for SSH on {}", cfg.ssh_addr))?;
+    let ssh_local = ssh_listener.local_addr()?;
+    let ssh_auth = auth.clone();
+    let ssh = tokio::spawn(async move {
+        if let Err(e) = twostep_ssh::serve(ssh_listener, ssh_auth, host_key).await {
+            tracing::error!(error = %e, "the SSH server stopped");
+        }
+    });
     let state = AppState {
         auth,
         secure_cookies: cfg.public_url.starts_with("https://"),
@@ -42,6 +56,8 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     tracing::info!(
         web = %format!("http://{local}"),
+        ssh = %ssh_local,
+        ssh_host_key = %ssh_fingerprint,
         public_url = %cfg.public_url,
         database = %cfg.database_display(),
         mail = %mail_desc,
@@ -53,6 +69,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    ssh.abort();
     store.close().await;
     tracing::info!("twostep stopped");
     Ok(())

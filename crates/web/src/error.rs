@@ -63,6 +63,7 @@ impl From<AuthError> for Error {
         let status = match &e {
             AuthError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AuthError::BadCredentials | AuthError::SignInRequired => StatusCode::UNAUTHORIZED,
+            AuthError::AppPasswordRequired { .. } => StatusCode::UNAUTHORIZED,
             AuthError::WrongSecondFactor { .. } => StatusCode::UNAUTHORIZED,
             AuthError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
             AuthError::Conflict(_) => StatusCode::CONFLICT,

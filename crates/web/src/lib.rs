@@ -10,6 +10,7 @@ pub fn openapi_json() -> String {
 }
 mod csrf;
 mod error;
+mod git_http;
 mod pages;
 mod qr;
 mod session;
@@ -33,6 +34,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api::router())
+        .merge(git_http::router())
         .merge(pages::router(state.clone()))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -35,6 +35,14 @@ pub fn client_ip(parts: &Parts) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The caller's address from a whole request.
+pub fn client_ip_of(req: &axum::extract::Request) -> String {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
 /// Request context (channel and IP) for the auth service.
 pub struct Web(pub Ctx);
 pub struct Api(pub Ctx);

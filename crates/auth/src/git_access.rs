@@ -1,0 +1,120 @@
+//! Who is calling, for Git over HTTP and HTTP Basic on the API: an app
+//! password, or the account password while two-step verification is off.
+
+use subtle::ConstantTimeEq;
+use twostep_core::app_password::{self, Scope};
+use twostep_core::token;
+use twostep_store::{app_passwords as store_ap, users};
+
+use crate::accounts::verify_password;
+use crate::notify::Event;
+use crate::{commit, AuthError, AuthService, Ctx, Result, SessionInfo, User};
+
+/// An authenticated caller that did not come through a browser session.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: User,
+    /// `None`: the account password (full rights); `Some`: an app password's scopes.
+    pub scopes: Option<Vec<Scope>>,
+}
+
+impl Principal {
+    pub fn allows(&self, needed: Scope) -> bool {
+        self.scopes
+            .as_ref()
+            .is_none_or(|s| app_password::grants(s, needed))
+    }
+
+    /// As a session for the API handlers (complete, never sudo).
+    pub fn into_session(self) -> SessionInfo {
+        SessionInfo {
+            user: self.user,
+            token_hash: String::new(),
+            complete: true,
+            sudo_until: None,
+            scopes: self.scopes,
+        }
+    }
+}
+
+impl AuthService {
+    /// HTTP Basic: username and an app password, or the account password when
+    /// two-step verification is off.
+    pub async fn authenticate_basic(
+        &self,
+        username: &str,
+        secret: &str,
+        ctx: &Ctx,
+    ) -> Result<Principal> {
+        if username.len() > 254 || secret.len() > twostep_core::password::MAX_PASSWORD_BYTES {
+            return Err(AuthError::BadCredentials);
+        }
+        let now = self.now();
+        let user = {
+            let mut c = self.store().conn().await?;
+            match users::by_username(&mut c, &username.to_ascii_lowercase()).await? {
+                Some(u) => Some(u),
+                None => users::by_email(&mut c, username).await?,
+            }
+        };
+        if app_password::looks_like_token(secret) {
+            let hash = token::token_hash(secret);
+            let mut tx = self.store().begin().await?;
+            let row = store_ap::by_hash(&mut tx, &hash).await?;
+            let (Some(user), Some(row)) = (user, row) else {
+                return Err(AuthError::BadCredentials);
+            };
+            if !bool::from(row.user_id.as_bytes().ct_eq(user.id.as_bytes())) {
+                return Err(AuthError::BadCredentials);
+            }
+            store_ap::touch(&mut tx, &row.id, now).await?;
+            commit(tx).await?;
+            let scopes =
+                app_password::parse_scopes(row.scopes.split_whitespace()).unwrap_or_default();
+            return Ok(Principal {
+                user,
+                scopes: Some(scopes),
+            });
+        }
+        let ok = verify_password(
+            secret,
+            user.as_ref().and_then(|u| u.password_hash.as_deref()),
+        )
+        .await?;
+        let Some(user) = user else {
+            return Err(AuthError::BadCredentials);
+        };
+        if !ok {
+            let mut tx = self.store().begin().await?;
+            self.audit(
+                &mut tx,
+                &user.id,
+                now,
+                Event::SignInFailed,
+                ctx.channel.as_str(),
+                ctx,
+            )
+            .await?;
+            commit(tx).await?;
+            return Err(AuthError::BadCredentials);
+        }
+        if user.two_step_enabled_at.is_some() {
+            let mut tx = self.store().begin().await?;
+            self.audit(
+                &mut tx,
+                &user.id,
+                now,
+                Event::AppPasswordRefused,
+                ctx.channel.as_str(),
+                ctx,
+            )
+            .await?;
+            commit(tx).await?;
+            return Err(AuthError::AppPasswordRequired {
+                username: user.username.clone(),
+                url: self.link("/account/app-passwords"),
+            });
+        }
+        Ok(Principal { user, scopes: None })
+    }
+}

@@ -1,0 +1,102 @@
+//! Repository names and who may do what with a repository.
+
+pub const MAX_REPO_NAME: usize = 100;
+pub const MAX_DESCRIPTION: usize = 500;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RepoNameError {
+    #[error("Repository names are 1 to 100 characters: letters, digits, '.', '-' and '_', not starting with '.' or '-'.")]
+    Invalid,
+}
+
+/// Normalises a repository name (`Repo.git` → `Repo`) and refuses path tricks.
+pub fn name(raw: &str) -> Result<String, RepoNameError> {
+    let n = raw.trim();
+    let n = n.strip_suffix(".git").unwrap_or(n);
+    let ok = !n.is_empty()
+        && n.len() <= MAX_REPO_NAME
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        && !n.starts_with(['.', '-'])
+        && !n.contains("..")
+        && !n.ends_with('.');
+    if ok {
+        Ok(n.to_string())
+    } else {
+        Err(RepoNameError::Invalid)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    None,
+    Read,
+    Write,
+    /// The owner: write, plus settings and deletion.
+    Admin,
+}
+
+impl Access {
+    pub fn parse(s: &str) -> Option<Access> {
+        match s {
+            "read" => Some(Access::Read),
+            "write" => Some(Access::Write),
+            _ => None,
+        }
+    }
+}
+
+/// What `viewer` may do: owners administer, collaborators get what they were
+/// given, anyone signed in reads a public repository, nobody else anything.
+pub fn access(
+    owner_id: &str,
+    is_private: bool,
+    viewer: &str,
+    collaborator: Option<Access>,
+) -> Access {
+    if owner_id == viewer {
+        return Access::Admin;
+    }
+    let public = if is_private {
+        Access::None
+    } else {
+        Access::Read
+    };
+    collaborator.unwrap_or(Access::None).max(public)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(name("hello.git"), Ok("hello".into()));
+        assert_eq!(name(" My_Repo-2 "), Ok("My_Repo-2".into()));
+        for bad in [
+            "",
+            "..",
+            "../x",
+            "a/b",
+            "/abs",
+            ".hidden",
+            "-opt",
+            "a..b",
+            "a b",
+            "x.",
+            "é",
+            &"a".repeat(101),
+        ] {
+            assert_eq!(name(bad), Err(RepoNameError::Invalid), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn access_rules() {
+        assert_eq!(access("o", true, "o", None), Access::Admin);
+        assert_eq!(access("o", true, "x", None), Access::None);
+        assert_eq!(access("o", false, "x", None), Access::Read);
+        assert_eq!(access("o", true, "x", Some(Access::Read)), Access::Read);
+        assert_eq!(access("o", false, "x", Some(Access::Write)), Access::Write);
+    }
+}

@@ -1,0 +1,107 @@
+//! What an SSH client asked to run.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Git {
+        service: GitService,
+        owner: String,
+        repo: String,
+    },
+    RecoveryCodes,
+    Unknown(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GitService {
+    UploadPack,
+    ReceivePack,
+    UploadArchive,
+}
+
+impl GitService {
+    pub fn program(self) -> &'static str {
+        match self {
+            GitService::UploadPack => "upload-pack",
+            GitService::ReceivePack => "receive-pack",
+            GitService::UploadArchive => "upload-archive",
+        }
+    }
+
+    pub fn writes(self) -> bool {
+        self == GitService::ReceivePack
+    }
+}
+
+/// `git-upload-pack '/alice/repo.git'` and friends, or `recovery_codes`.
+pub fn parse(raw: &str) -> Command {
+    let line = raw.trim();
+    if line == "recovery_codes" || line == "recovery-codes" {
+        return Command::RecoveryCodes;
+    }
+    let (prog, arg) = match line.split_once(' ') {
+        Some((p, a)) => (p, a.trim()),
+        None => return Command::Unknown(truncate(line)),
+    };
+    let (prog, arg) = if prog == "git" {
+        match arg.split_once(' ') {
+            Some((sub, rest)) => (format!("git-{sub}"), rest.trim()),
+            None => return Command::Unknown(truncate(line)),
+        }
+    } else {
+        (prog.to_string(), arg)
+    };
+    let service = match prog.as_str() {
+        "git-upload-pack" => GitService::UploadPack,
+        "git-receive-pack" => GitService::ReceivePack,
+        "git-upload-archive" => GitService::UploadArchive,
+        _ => return Command::Unknown(truncate(line)),
+    };
+    let path = arg.trim_matches(|c| c == '\'' || c == '"');
+    let path = path.trim_start_matches('/');
+    let Some((owner, repo)) = path.split_once('/') else {
+        return Command::Unknown(truncate(line));
+    };
+    if owner.is_empty() || repo.is_empty() || repo.contains('/') {
+        return Command::Unknown(truncate(line));
+    }
+    Command::Git {
+        service,
+        owner: owner.to_string(),
+        repo: repo.trim_end_matches(".git").to_string(),
+    }
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_commands() {
+        let want = Command::Git {
+            service: GitService::UploadPack,
+            owner: "alice".into(),
+            repo: "proj".into(),
+        };
+        assert_eq!(parse("git-upload-pack '/alice/proj.git'"), want);
+        assert_eq!(parse("git-upload-pack 'alice/proj.git'"), want);
+        assert_eq!(parse("git upload-pack '/alice/proj'"), want);
+        assert!(matches!(
+            parse("git-receive-pack '/a/b.git'"),
+            Command::Git {
+                service: GitService::ReceivePack,
+                ..
+            }
+        ));
+        assert_eq!(parse("recovery_codes"), Command::RecoveryCodes);
+        assert!(matches!(
+            parse("git-upload-pack '/a/b/c.git'"),
+            Command::Unknown(_)
+        ));
+        assert!(matches!(parse("rm -rf /"), Command::Unknown(_)));
+        assert!(matches!(parse("bash"), Command::Unknown(_)));
+    }
+}

@@ -1,0 +1,105 @@
+//! Git over SSH: the real `git upload-pack`/`receive-pack`/`upload-archive`
+//! wired to the channel.
+
+use std::process::Stdio;
+
+use russh::ChannelMsg;
+use tokio::io::AsyncWriteExt;
+use twostep_auth::{Access, AuthError};
+
+use crate::command::GitService;
+use crate::handler::Job;
+
+pub async fn run(job: Job, service: GitService, owner: &str, repo: &str) {
+    let need = if service.writes() {
+        Access::Write
+    } else {
+        Access::Read
+    };
+    let path = match job
+        .auth
+        .authorize_repo(&job.user.id, owner, repo, need)
+        .await
+    {
+        Ok((_, path)) => path,
+        Err(e) => {
+            let msg = match e {
+                AuthError::NotFound => format!(
+                    "Repository {owner}/{repo} not found, or you ({}) do not have access to it.",
+                    job.user.username
+                ),
+                AuthError::Forbidden(m) => m,
+                other => {
+                    tracing::error!(error = %other, "ssh git authorization failed");
+                    "Something went wrong on the server; try again.".to_string()
+                }
+            };
+            job.say_err(&format!("ERROR: {msg}\n")).await;
+            job.finish(1).await;
+            return;
+        }
+    };
+    let mut cmd = tokio::process::Command::new("git");
+    cmd.arg(service.program())
+        .arg(&path)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", path.parent().unwrap_or(&path))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(p) = &job.git_protocol {
+        cmd.env("GIT_PROTOCOL", p);
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "could not start git");
+            job.say_err("ERROR: the server could not start git.\n")
+                .await;
+            job.finish(1).await;
+            return;
+        }
+    };
+    let (Some(mut stdin), Some(mut stdout), Some(mut stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        job.finish(1).await;
+        return;
+    };
+    let Job { channel, .. } = job;
+    let (mut read, write) = channel.split();
+    let mut out = write.make_writer();
+    let mut err = write.make_writer_ext(Some(1));
+    // Client → git stdin, until the client's EOF.
+    let input = tokio::spawn(async move {
+        while let Some(msg) = read.wait().await {
+            match msg {
+                ChannelMsg::Data { data } => {
+                    if stdin.write_all(&data).await.is_err() {
+                        break;
+                    }
+                }
+                ChannelMsg::Eof | ChannelMsg::Close => break,
+                _ => {}
+            }
+        }
+        drop(stdin);
+        read
+    });
+    let output = async {
+        let _ = tokio::io::copy(&mut stdout, &mut out).await;
+        let _ = out.flush().await;
+    };
+    let errors = async {
+        let _ = tokio::io::copy(&mut stderr, &mut err).await;
+        let _ = err.flush().await;
+    };
+    tokio::join!(output, errors);
+    let status = child.wait().await.ok().and_then(|s| s.code()).unwrap_or(1);
+    let _ = write.exit_status(status as u32).await;
+    let _ = write.eof().await;
+    let _ = write.close().await;
+    input.abort();
+}

@@ -1,0 +1,259 @@
+//! The russh handler: authenticates keys through the auth service and hands
+//! each exec/shell to a task that owns the channel.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use russh::keys::HashAlg;
+use russh::server::{Auth, ChannelOpenHandle, Msg, Session, VerifiedPublicKey};
+use russh::{Channel, ChannelId};
+use twostep_auth::{AuthService, Channel as Via, Ctx, User};
+
+use crate::command::{self, Command};
+
+pub struct Server {
+    pub auth: AuthService,
+}
+
+impl russh::server::Server for Server {
+    type Handler = Connection;
+
+    fn new_client(&mut self, peer: Option<SocketAddr>) -> Connection {
+        Connection {
+            auth: self.auth.clone(),
+            ip: peer
+                .map(|p| p.ip().to_string())
+                .unwrap_or_else(|| "unknown".into()),
+            user: None,
+            channels: HashMap::new(),
+        }
+    }
+}
+
+struct ChannelState {
+    channel: Option<Channel<Msg>>,
+    git_protocol: Option<String>,
+    /// A pty was asked for; the answer waits until we know the command.
+    pty_requested: bool,
+}
+
+pub struct Connection {
+    auth: AuthService,
+    ip: String,
+    user: Option<User>,
+    channels: HashMap<ChannelId, ChannelState>,
+}
+
+impl Connection {
+    fn ctx(&self) -> Ctx {
+        Ctx {
+            channel: Via::Ssh,
+            ip: self.ip.clone(),
+        }
+    }
+}
+
+/// A task's view of its channel: what it needs to run one command.
+pub struct Job {
+    pub auth: AuthService,
+    pub user: User,
+    pub ctx: Ctx,
+    pub channel: Channel<Msg>,
+    pub pty: bool,
+    pub git_protocol: Option<String>,
+}
+
+impl Job {
+    /// Line ending for text meant for a person (a pty wants `\r\n`).
+    pub fn nl(&self) -> &'static str {
+        if self.pty {
+            "\r\n"
+        } else {
+            "\n"
+        }
+    }
+
+    pub async fn say(&self, text: &str) {
+        let _ = self
+            .channel
+            .data_bytes(text.replace('\n', self.nl()).into_bytes())
+            .await;
+    }
+
+    pub async fn say_err(&self, text: &str) {
+        let _ = self
+            .channel
+            .extended_data_bytes(1, text.replace('\n', self.nl()).into_bytes())
+            .await;
+    }
+
+    pub async fn finish(self, status: u32) {
+        let _ = self.channel.exit_status(status).await;
+        let _ = self.channel.eof().await;
+        let _ = self.channel.close().await;
+    }
+}
+
+impl russh::server::Handler for Connection {
+    type Error = russh::Error;
+
+    async fn auth_publickey(
+        &mut self,
+        _user: &str,
+        key: VerifiedPublicKey<'_>,
+    ) -> Result<Auth, Self::Error> {
+        let fp = key.public_key.fingerprint(HashAlg::Sha256).to_string();
+        match self.auth.ssh_user(&fp).await {
+            Ok(Some(user)) => {
+                tracing::info!(user = %user.username, fingerprint = %fp, ip = %self.ip, "ssh key accepted");
+                self.user = Some(user);
+                Ok(Auth::Accept)
+            }
+            Ok(None) => Ok(Auth::reject()),
+            Err(e) => {
+                tracing::error!(error = %e, "ssh key lookup failed");
+                Ok(Auth::reject())
+            }
+        }
+    }
+
+    async fn channel_open_session(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if self.user.is_none() {
+            return Ok(());
+        }
+        let id = channel.id();
+        reply.accept().await;
+        self.channels.insert(
+            id,
+            ChannelState {
+                channel: Some(channel),
+                git_protocol: None,
+                pty_requested: false,
+            },
+        );
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn pty_request(
+        &mut self,
+        channel: ChannelId,
+        _term: &str,
+        _w: u32,
+        _h: u32,
+        _pw: u32,
+        _ph: u32,
+        _modes: &[(russh::Pty, u32)],
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if let Some(s) = self.channels.get_mut(&channel) {
+            s.pty_requested = true;
+        }
+        Ok(())
+    }
+
+    async fn env_request(
+        &mut self,
+        channel: ChannelId,
+        name: &str,
+        value: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let safe = value.len() < 100
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "=:._-".contains(c));
+        match self.channels.get_mut(&channel) {
+            Some(s) if name == "GIT_PROTOCOL" && safe => {
+                s.git_protocol = Some(value.to_string());
+                session.channel_success(channel)?;
+            }
+            _ => session.channel_failure(channel)?,
+        }
+        Ok(())
+    }
+
+    async fn shell_request(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let Some(job) = self.job(channel) else {
+            return Ok(());
+        };
+        // No shell here: refuse the pty (the client leaves raw mode) and greet.
+        if job.pty {
+            session.channel_failure(channel)?;
+        } else {
+            session.channel_success(channel)?;
+        }
+        let job = Job { pty: false, ..job };
+        tokio::spawn(async move {
+            let name = job.user.username.clone();
+            job.say(&format!("logged in as {name}. You can use git to connect to twostep. Shell access is disabled.\n")).await;
+            job.finish(0).await;
+        });
+        Ok(())
+    }
+
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let Some(job) = self.job(channel) else {
+            return Ok(());
+        };
+        let command = command::parse(&String::from_utf8_lossy(&data[..data.len().min(4096)]));
+        // The one reply goes to the pty request if there was one: a pty only
+        // for recovery_codes, so the typed password is not echoed.
+        let pty = job.pty && command == Command::RecoveryCodes;
+        if job.pty && !pty {
+            session.channel_failure(channel)?;
+        } else {
+            session.channel_success(channel)?;
+        }
+        let job = Job { pty, ..job };
+        tokio::spawn(async move {
+            match command {
+                Command::Git {
+                    service,
+                    owner,
+                    repo,
+                } => crate::git::run(job, service, &owner, &repo).await,
+                Command::RecoveryCodes => crate::recovery::run(job).await,
+                Command::Unknown(cmd) => {
+                    job.say_err(&format!(
+                        "twostep: unknown command \"{cmd}\". Use git (clone, fetch, push) or `recovery_codes`.\n"
+                    ))
+                    .await;
+                    job.finish(1).await;
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
+impl Connection {
+    fn job(&mut self, channel: ChannelId) -> Option<Job> {
+        let user = self.user.clone()?;
+        let ctx = self.ctx();
+        let state = self.channels.get_mut(&channel)?;
+        let ch = state.channel.take()?;
+        Some(Job {
+            auth: self.auth.clone(),
+            user,
+            ctx,
+            channel: ch,
+            pty: state.pty_requested,
+            git_protocol: state.git_protocol.clone(),
+        })
+    }
+}

@@ -1,0 +1,274 @@
+//! Git smart HTTP at /OWNER/REPO.git, served by the real `git http-backend`.
+//! HTTP Basic: an app password, or the account password while two-step
+//! verification is off. Messages are text/plain, which git shows the user.
+
+use std::process::Stdio;
+
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use futures_util::TryStreamExt;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use twostep_auth::{Access, AuthError, Channel, Ctx, Scope};
+
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/{owner}/{repo}/info/refs", get(serve))
+        .route("/{owner}/{repo}/git-upload-pack", post(serve))
+        .route("/{owner}/{repo}/git-receive-pack", post(serve))
+}
+
+fn text(status: StatusCode, msg: impl Into<String>) -> Response {
+    let mut body = msg.into();
+    body.push('\n');
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn challenge(msg: &str) -> Response {
+    let mut r = text(StatusCode::UNAUTHORIZED, msg);
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"twostep\", charset=\"UTF-8\""),
+    );
+    r
+}
+
+/// `Authorization: Basic …` → (username, secret).
+pub fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    use base64::Engine;
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
+    if encoded.len() > 4096 {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, pass) = text.split_once(':')?;
+    Some((user.to_string(), pass.to_string()))
+}
+
+async fn serve(
+    State(state): State<AppState>,
+    Path((owner, repo)): Path<(String, String)>,
+    req: Request,
+) -> Response {
+    let Some(name) = repo.strip_suffix(".git") else {
+        return text(
+            StatusCode::NOT_FOUND,
+            "Not found: Git URLs end in .git, like /OWNER/REPO.git",
+        );
+    };
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let write = path.ends_with("/git-receive-pack") || query.contains("service=git-receive-pack");
+    let ip = crate::session::client_ip_of(&req);
+    let ctx = Ctx {
+        channel: Channel::GitHttp,
+        ip,
+    };
+    let Some((user, secret)) = basic_credentials(req.headers()) else {
+        return challenge("Authentication required: use your username and an app password.");
+    };
+    let principal = match state.auth.authenticate_basic(&user, &secret, &ctx).await {
+        Ok(p) => p,
+        Err(e @ AuthError::AppPasswordRequired { .. }) => return challenge(&e.to_string()),
+        Err(AuthError::BadCredentials) => return challenge("Invalid username or app password."),
+        Err(e) => return text(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    };
+    let (scope, need) = if write {
+        (Scope::RepoWrite, Access::Write)
+    } else {
+        (Scope::RepoRead, Access::Read)
+    };
+    if !principal.allows(scope) {
+        return text(
+            StatusCode::FORBIDDEN,
+            format!(
+                "This app password lacks the \"{}\" permission.",
+                scope.as_str()
+            ),
+        );
+    }
+    let repo_path = match state
+        .auth
+        .authorize_repo(&principal.user.id, &owner, name, need)
+        .await
+    {
+        Ok((_, p)) => p,
+        Err(AuthError::NotFound) => {
+            return text(
+                StatusCode::NOT_FOUND,
+                format!("Repository {owner}/{name} not found, or you do not have access to it."),
+            )
+        }
+        Err(e @ AuthError::Forbidden(_)) => return text(StatusCode::FORBIDDEN, e.to_string()),
+        Err(e) => return text(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    };
+    match run_backend(
+        &state,
+        &repo_path,
+        &path,
+        &owner,
+        name,
+        &query,
+        &principal.user.username,
+        req,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "git http-backend failed");
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The Git backend failed; try again.",
+            )
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_backend(
+    state: &AppState,
+    repo_path: &std::path::Path,
+    path: &str,
+    owner: &str,
+    name: &str,
+    query: &str,
+    username: &str,
+    req: Request,
+) -> std::io::Result<Response> {
+    let suffix = path
+        .rsplit_once(&format!("/{name}.git"))
+        .map(|(_, s)| s.to_string())
+        .unwrap_or_default();
+    let root = repo_path
+        .parent()
+        .and_then(|p| p.parent())
+        .unwrap_or(&state.auth.settings().repos_dir)
+        .to_path_buf();
+    let headers = req.headers().clone();
+    let mut cmd = tokio::process::Command::new("git");
+    cmd.arg("http-backend")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GIT_PROJECT_ROOT", &root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("PATH_INFO", format!("/{owner}/{name}.git{suffix}"))
+        .env("REQUEST_METHOD", req.method().as_str())
+        .env("QUERY_STRING", query)
+        .env("REMOTE_USER", username)
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .env(
+            "CONTENT_TYPE",
+            headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(""),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(enc) = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    {
+        cmd.env("HTTP_CONTENT_ENCODING", enc);
+    }
+    if let Some(p) = headers.get("git-protocol").and_then(|v| v.to_str().ok()) {
+        if p.len() < 100
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "=:._-".contains(c))
+        {
+            cmd.env("GIT_PROTOCOL", p);
+        }
+    }
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+    {
+        cmd.env("CONTENT_LENGTH", len);
+    }
+    let mut child = cmd.spawn()?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| std::io::Error::other("no stdin"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| std::io::Error::other("no stdout"))?;
+    let mut stderr = child
+        .stderr
+        .take()
+        .ok_or_else(|| std::io::Error::other("no stderr"))?;
+    let is_post = req.method() == Method::POST;
+    let body = req.into_body();
+    tokio::spawn(async move {
+        if is_post {
+            let stream = body.into_data_stream().map_err(std::io::Error::other);
+            let mut reader = tokio_util::io::StreamReader::new(stream);
+            if let Err(e) = tokio::io::copy(&mut reader, &mut stdin).await {
+                tracing::debug!(error = %e, "request body to git http-backend ended early");
+            }
+        }
+        drop(stdin);
+    });
+    tokio::spawn(async move {
+        let mut err = String::new();
+        let _ = stderr.read_to_string(&mut err).await;
+        if !err.trim().is_empty() {
+            tracing::warn!(stderr = %err.trim(), "git http-backend");
+        }
+        let _ = child.wait().await;
+    });
+    // CGI: headers, a blank line, then the body.
+    let mut reader = BufReader::new(stdout);
+    let mut status = StatusCode::OK;
+    let mut response_headers = HeaderMap::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await? == 0 {
+            break;
+        }
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            let v = v.trim();
+            if k.eq_ignore_ascii_case("status") {
+                status = v
+                    .split_whitespace()
+                    .next()
+                    .and_then(|c| c.parse::<u16>().ok())
+                    .and_then(|c| StatusCode::from_u16(c).ok())
+                    .unwrap_or(StatusCode::OK);
+            } else if let (Ok(name), Ok(value)) =
+                (header::HeaderName::try_from(k), HeaderValue::from_str(v))
+            {
+                response_headers.append(name, value);
+            }
+        }
+    }
+    let stream = tokio_util::io::ReaderStream::new(reader);
+    let mut res = Response::new(Body::from_stream(stream));
+    *res.status_mut() = status;
+    *res.headers_mut() = response_headers;
+    Ok(res)
+}
