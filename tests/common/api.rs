@@ -27,6 +27,7 @@ impl ApiClient {
             "GET" => self.client.get(url),
             "POST" => self.client.post(url),
             "DELETE" => self.client.delete(url),
+            "PUT" => self.client.put(url),
             _ => unreachable!(),
         };
         if let Some(b) = body {

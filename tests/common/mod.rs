@@ -4,7 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod accounts;
 pub mod api;
+pub mod git;
 pub mod mail;
 pub mod otp;
 

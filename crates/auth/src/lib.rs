@@ -79,6 +79,8 @@ pub struct Settings {
     pub ssh_hint: String,
     /// Where bare repositories live: `REPOS/OWNER/NAME.git`.
     pub repos_dir: std::path::PathBuf,
+    /// Base of SSH clone URLs, e.g. `ssh://git@127.0.0.1:2222`.
+    pub ssh_url: String,
     /// The SSH host key's `SHA256:` fingerprint, shown so people can check it.
     pub ssh_fingerprint: String,
 }

@@ -136,20 +136,29 @@ impl Config {
 
     /// How people reach the SSH server, for help texts: `ssh -p 2222 git@host`.
     pub fn ssh_hint(&self) -> String {
-        let host = self
-            .public_url
-            .split("://")
-            .nth(1)
-            .unwrap_or("localhost")
-            .split(['/', ':'])
-            .next()
-            .unwrap_or("localhost")
-            .to_string();
+        let host = self.public_host();
         let port = self.ssh_addr.rsplit(':').next().unwrap_or("22");
         if port == "22" {
             format!("ssh git@{host}")
         } else {
             format!("ssh -p {port} git@{host}")
         }
+    }
+
+    /// Base of SSH clone URLs: `ssh://git@host:2222`.
+    pub fn ssh_url(&self) -> String {
+        let port = self.ssh_addr.rsplit(':').next().unwrap_or("22");
+        format!("ssh://git@{}:{port}", self.public_host())
+    }
+
+    fn public_host(&self) -> String {
+        self.public_url
+            .split("://")
+            .nth(1)
+            .unwrap_or("localhost")
+            .split(['/', ':'])
+            .next()
+            .unwrap_or("localhost")
+            .to_string()
     }
 }

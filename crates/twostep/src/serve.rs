@@ -31,6 +31,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             public_url: cfg.public_url.clone(),
             issuer: cfg.issuer.clone(),
             ssh_hint: cfg.ssh_hint(),
+            ssh_url: cfg.ssh_url(),
             repos_dir: cfg.data_dir.join("repositories"),
             ssh_fingerprint: ssh_fingerprint.clone(),
         },

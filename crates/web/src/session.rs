@@ -109,3 +109,64 @@ impl FromRequestParts<AppState> for MaybeSignedIn {
 pub fn token_of(jar: &CookieJar) -> Option<String> {
     jar.get(SESSION_COOKIE).map(|c| c.value().to_string())
 }
+
+/// An API caller: the session cookie, or HTTP Basic (an app password, or the
+/// account password while two-step verification is off).
+pub struct ApiUser(pub SessionInfo);
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        if let Some((user, secret)) = crate::git_http::basic_credentials(&parts.headers) {
+            let ctx = Ctx {
+                channel: Channel::Api,
+                ip: client_ip(parts),
+            };
+            let principal = state.auth.authenticate_basic(&user, &secret, &ctx).await?;
+            return Ok(ApiUser(principal.into_session()));
+        }
+        let SignedIn(s) = SignedIn::from_request_parts(parts, state).await?;
+        Ok(ApiUser(s))
+    }
+}
+
+impl ApiUser {
+    /// Refuses an app password that lacks `scope`.
+    pub fn need(self, scope: twostep_auth::Scope) -> Result<SessionInfo, Error> {
+        match &self.0.scopes {
+            Some(scopes)
+                if !scopes.contains(&scope)
+                    && !(scope == twostep_auth::Scope::RepoRead
+                        && scopes.contains(&twostep_auth::Scope::RepoWrite)) =>
+            {
+                Err(Error::new(
+                    axum::http::StatusCode::FORBIDDEN,
+                    "insufficient_scope",
+                    format!(
+                        "This app password lacks the \"{}\" permission.",
+                        scope.as_str()
+                    ),
+                ))
+            }
+            _ => Ok(self.0),
+        }
+    }
+}
+
+/// An API caller allowed to change security settings: never an app password.
+pub struct ApiSecure(pub SessionInfo);
+
+impl FromRequestParts<AppState> for ApiSecure {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let ApiUser(s) = ApiUser::from_request_parts(parts, state).await?;
+        if s.scopes.is_some() {
+            return Err(Error::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "app_password_not_allowed",
+                "App passwords cannot change security settings. Sign in with your password (and two-step code) instead.",
+            ));
+        }
+        Ok(ApiSecure(s))
+    }
+}

@@ -1,9 +1,12 @@
 //! JSON API under /api/v1: each resource module exposes its own `router()`;
 //! the OpenAPI document is generated from the handlers' annotations.
 
+mod app_passwords;
 mod openapi;
 pub use openapi::document as openapi_document;
 mod password;
+mod repositories;
+pub use repositories::access_name;
 mod security_log;
 mod session;
 mod ssh_keys;
@@ -25,6 +28,8 @@ pub fn router() -> Router<AppState> {
         .merge(ssh_keys::router())
         .merge(two_step::router())
         .merge(security_log::router())
+        .merge(repositories::router())
+        .merge(app_passwords::router())
         .merge(openapi::router())
         .fallback(|| async {
             Error::new(StatusCode::NOT_FOUND, "not_found", "No such API endpoint.")

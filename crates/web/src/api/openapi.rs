@@ -7,7 +7,7 @@ use crate::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "twostep API", description = "Accounts, sessions, SSH keys and two-step verification. Authenticate with the session cookie set by POST /api/v1/session."),
+    info(title = "twostep API", description = "Accounts, sessions, SSH keys and two-step verification. Authenticate with the session cookie set by POST /api/v1/session, or HTTP Basic with your username and an app password (or your account password while two-step verification is off). App passwords never change security settings."),
     paths(
         super::users::sign_up, super::users::confirm_email, super::users::me, super::users::resend,
         super::session::sign_in, super::session::second_step, super::session::sign_out,
@@ -16,8 +16,11 @@ use crate::AppState;
         super::two_step::status, super::two_step::setup, super::two_step::verify, super::two_step::confirm,
         super::two_step::regenerate, super::two_step::replace, super::two_step::disable,
         super::security_log::list,
+        super::repositories::list, super::repositories::create, super::repositories::show, super::repositories::remove,
+        super::repositories::collaborators, super::repositories::set_collaborator, super::repositories::remove_collaborator,
+        super::app_passwords::list, super::app_passwords::create, super::app_passwords::revoke,
     ),
-    tags((name = "users"), (name = "session"), (name = "password"), (name = "ssh-keys"), (name = "two-step"))
+    tags((name = "users"), (name = "session"), (name = "password"), (name = "ssh-keys"), (name = "two-step"), (name = "repositories"), (name = "app-passwords"))
 )]
 pub struct ApiDoc;
 

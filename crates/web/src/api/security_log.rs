@@ -4,7 +4,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 use twostep_auth::AuthService;
 
-use crate::session::SignedIn;
+use crate::session::ApiUser;
 use crate::{AppState, Error};
 
 pub fn router() -> Router<AppState> {
@@ -28,8 +28,9 @@ pub struct LogEntryView {
 #[utoipa::path(get, path = "/api/v1/user/security-log", tag = "users", responses((status = 200, body = [LogEntryView])))]
 async fn list(
     State(state): State<AppState>,
-    SignedIn(s): SignedIn,
+    user: ApiUser,
 ) -> Result<Json<Vec<LogEntryView>>, Error> {
+    let s = user.need(twostep_auth::Scope::AccountRead)?;
     let entries = state.auth.security_log(&s.user.id, 200).await?;
     Ok(Json(
         entries

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use twostep_auth::SshKey;
 
 use super::ApiJson;
-use crate::session::{Api, SignedIn};
+use crate::session::{Api, ApiSecure, ApiUser};
 use crate::{AppState, Error};
 
 pub fn router() -> Router<AppState> {
@@ -55,8 +55,9 @@ pub struct AddKeyRequest {
 #[utoipa::path(get, path = "/api/v1/user/ssh-keys", tag = "ssh-keys", responses((status = 200, body = [SshKeyView])))]
 async fn list(
     State(state): State<AppState>,
-    SignedIn(s): SignedIn,
+    user: ApiUser,
 ) -> Result<Json<Vec<SshKeyView>>, Error> {
+    let s = user.need(twostep_auth::Scope::AccountRead)?;
     Ok(Json(
         state
             .auth
@@ -73,7 +74,7 @@ async fn list(
     responses((status = 201, body = SshKeyView), (status = 422, body = crate::error::ErrorBody)))]
 async fn add(
     State(state): State<AppState>,
-    SignedIn(s): SignedIn,
+    ApiSecure(s): ApiSecure,
     Api(ctx): Api,
     ApiJson(r): ApiJson<AddKeyRequest>,
 ) -> Result<(StatusCode, Json<SshKeyView>), Error> {
@@ -89,7 +90,7 @@ async fn add(
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 async fn remove(
     State(state): State<AppState>,
-    SignedIn(s): SignedIn,
+    ApiSecure(s): ApiSecure,
     Api(ctx): Api,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Error> {

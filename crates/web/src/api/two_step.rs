@@ -5,7 +5,7 @@ use serde::Serialize;
 use twostep_auth::{RecoveryCode, SetupInfo, VerifyOutcome};
 
 use super::{ApiJson, CodeRequest, RecoveryCodes, Status, TokenRequest};
-use crate::session::{Api, SignedIn};
+use crate::session::{Api, ApiSecure, ApiUser};
 use crate::{AppState, Error};
 
 pub fn router() -> Router<AppState> {
@@ -84,10 +84,8 @@ fn codes(c: Vec<RecoveryCode>) -> Json<RecoveryCodes> {
 
 /// Two-step verification status and the setup checklist.
 #[utoipa::path(get, path = "/api/v1/user/two-step", tag = "two-step", responses((status = 200, body = TwoStepView)))]
-async fn status(
-    State(state): State<AppState>,
-    SignedIn(s): SignedIn,
-) -> Result<Json<TwoStepView>, Error> {
+async fn status(State(state): State<AppState>, user: ApiUser) -> Result<Json<TwoStepView>, Error> {
+    let s = user.need(twostep_auth::Scope::AccountRead)?;
     let user = state.auth.user(&s.user.id).await?;
     let st = state.auth.two_step_status(&user).await?;
     Ok(Json(TwoStepView {
@@ -121,7 +119,7 @@ async fn status(
     responses((status = 200, body = SetupView), (status = 403, body = crate::error::ErrorBody)))]
 async fn setup(
     State(state): State<AppState>,
-    SignedIn(s): SignedIn,
+    ApiSecure(s): ApiSecure,
     Api(ctx): Api,
 ) -> Result<Json<SetupView>, Error> {
     Ok(Json(state.auth.begin_setup(&s, &ctx).await?.into()))
@@ -132,7 +130,7 @@ async fn setup(
     responses((status = 200, body = Status, description = "`confirmation_mail_sent` or `replaced`"), (status = 422, body = crate::error::ErrorBody)))]
 async fn verify(
     State(state): State<AppState>,
-    SignedIn(s): SignedIn,
+    ApiSecure(s): ApiSecure,
     Api(ctx): Api,
     ApiJson(r): ApiJson<CodeRequest>,
 ) -> Result<Json<Status>, Error> {
@@ -147,7 +145,7 @@ async fn verify(
     responses((status = 200, body = RecoveryCodes), (status = 410, body = crate::error::ErrorBody)))]
 async fn confirm(
     State(state): State<AppState>,
-    SignedIn(s): SignedIn,
+    ApiSecure(s): ApiSecure,
     Api(ctx): Api,
     ApiJson(r): ApiJson<TokenRequest>,
 ) -> Result<Json<RecoveryCodes>, Error> {
@@ -161,7 +159,7 @@ async fn confirm(
     responses((status = 200, body = RecoveryCodes), (status = 401, body = crate::error::ErrorBody)))]
 async fn regenerate(
     State(state): State<AppState>,
-    SignedIn(s): SignedIn,
+    ApiSecure(s): ApiSecure,
     Api(ctx): Api,
     ApiJson(r): ApiJson<CodeRequest>,
 ) -> Result<Json<RecoveryCodes>, Error> {
@@ -178,7 +176,7 @@ async fn regenerate(
     responses((status = 200, body = SetupView), (status = 401, body = crate::error::ErrorBody)))]
 async fn replace(
     State(state): State<AppState>,
-    SignedIn(s): SignedIn,
+    ApiSecure(s): ApiSecure,
     Api(ctx): Api,
     ApiJson(r): ApiJson<CodeRequest>,
 ) -> Result<Json<SetupView>, Error> {
@@ -192,7 +190,7 @@ async fn replace(
     responses((status = 200, body = Status), (status = 401, body = crate::error::ErrorBody)))]
 async fn disable(
     State(state): State<AppState>,
-    SignedIn(s): SignedIn,
+    ApiSecure(s): ApiSecure,
     Api(ctx): Api,
     ApiJson(r): ApiJson<CodeRequest>,
 ) -> Result<Json<Status>, Error> {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use twostep_auth::User;
 
 use super::{ApiJson, Status, TokenRequest};
-use crate::session::{Api, SignedIn};
+use crate::session::{Api, ApiSecure, ApiUser};
 use crate::{AppState, Error};
 
 pub fn router() -> Router<AppState> {
@@ -78,8 +78,9 @@ async fn confirm_email(
 /// The signed-in user.
 #[utoipa::path(get, path = "/api/v1/user", tag = "users",
     responses((status = 200, body = UserView), (status = 401, body = crate::error::ErrorBody)))]
-async fn me(SignedIn(s): SignedIn) -> Json<UserView> {
-    Json(UserView::from(&s.user))
+async fn me(user: ApiUser) -> Result<Json<UserView>, Error> {
+    let s = user.need(twostep_auth::Scope::AccountRead)?;
+    Ok(Json(UserView::from(&s.user)))
 }
 
 /// Send the confirmation link again.
@@ -87,7 +88,7 @@ async fn me(SignedIn(s): SignedIn) -> Json<UserView> {
     responses((status = 200, body = Status), (status = 409, body = crate::error::ErrorBody)))]
 async fn resend(
     State(state): State<AppState>,
-    SignedIn(s): SignedIn,
+    ApiSecure(s): ApiSecure,
 ) -> Result<Json<Status>, Error> {
     state.auth.resend_confirmation(&s.user.id).await?;
     Ok(Status::json("confirmation_sent"))

@@ -1,8 +1,10 @@
 //! Web pages: one file per page group, each exposing its routes.
 
 mod account;
+mod app_passwords;
 mod help;
 mod password;
+mod repositories;
 mod security_log;
 mod signin;
 mod signup;
@@ -35,6 +37,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(two_step_codes::routes())
         .merge(security_log::routes())
         .merge(help::routes())
+        .merge(repositories::routes())
+        .merge(app_passwords::routes())
         .layer(middleware::from_fn_with_state(state.clone(), error_pages))
         .layer(middleware::from_fn_with_state(
             state,
@@ -81,6 +85,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "disabled" => "Two-step verification is off.",
         "password-changed" => "Your password was changed. Sign in with the new one.",
         "signed-out" => "You are signed out.",
+        "app-password-revoked" => "App password revoked: it stops working at once.",
         _ => return None,
     })
 }
@@ -275,7 +280,7 @@ where
 {
     type Rejection = Error;
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
-        axum::Form::<T>::from_request(req, state)
+        axum_extra::extract::Form::<T>::from_request(req, state)
             .await
             .map(|f| FormBody(f.0))
             .map_err(|e| {

@@ -34,6 +34,7 @@ pub struct KeyRow {
 struct KeysPage {
     page: Page,
     ssh_hint: String,
+    fingerprint: String,
     keys: Vec<KeyRow>,
     title: String,
     key: String,
@@ -64,6 +65,7 @@ async fn page(
     Ok(KeysPage {
         page: Page::new(state, Some(s), csrf).notice(notice),
         ssh_hint: state.auth.settings().ssh_hint.clone(),
+        fingerprint: state.auth.settings().ssh_fingerprint.clone(),
         keys,
         title: String::new(),
         key: String::new(),

@@ -1,0 +1,105 @@
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use twostep_auth::{AppPasswordView, Scope};
+
+use super::ApiJson;
+use crate::session::{Api, ApiSecure, ApiUser};
+use crate::{AppState, Error};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/user/app-passwords", get(list).post(create))
+        .route("/user/app-passwords/{id}", delete(revoke))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AppPasswordInfo {
+    pub id: String,
+    pub label: String,
+    /// `repository:read`, `repository:write`, `account:read`.
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+impl From<AppPasswordView> for AppPasswordInfo {
+    fn from(a: AppPasswordView) -> Self {
+        AppPasswordInfo {
+            id: a.id,
+            label: a.label,
+            scopes: a.scopes.iter().map(|s| s.as_str().to_string()).collect(),
+            created_at: a.created_at,
+            last_used_at: a.last_used_at,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedAppPassword {
+    /// Shown once: use it as the password for Git over HTTPS and the API.
+    pub password: String,
+    pub app_password: AppPasswordInfo,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CreateAppPassword {
+    pub label: String,
+    pub scopes: Vec<String>,
+}
+
+/// Your app passwords (never the secrets).
+#[utoipa::path(get, path = "/api/v1/user/app-passwords", tag = "app-passwords", responses((status = 200, body = [AppPasswordInfo])))]
+async fn list(
+    State(state): State<AppState>,
+    user: ApiUser,
+) -> Result<Json<Vec<AppPasswordInfo>>, Error> {
+    let s = user.need(Scope::AccountRead)?;
+    Ok(Json(
+        state
+            .auth
+            .app_passwords(&s.user.id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+/// Create an app password (not with an app password).
+#[utoipa::path(post, path = "/api/v1/user/app-passwords", tag = "app-passwords", request_body = CreateAppPassword,
+    responses((status = 201, body = CreatedAppPassword), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn create(
+    State(state): State<AppState>,
+    ApiSecure(s): ApiSecure,
+    Api(ctx): Api,
+    ApiJson(r): ApiJson<CreateAppPassword>,
+) -> Result<(StatusCode, Json<CreatedAppPassword>), Error> {
+    let scopes: Vec<&str> = r.scopes.iter().map(String::as_str).collect();
+    let (password, view) = state
+        .auth
+        .create_app_password(&s, &r.label, &scopes, &ctx)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedAppPassword {
+            password,
+            app_password: view.into(),
+        }),
+    ))
+}
+
+/// Revoke an app password at once.
+#[utoipa::path(delete, path = "/api/v1/user/app-passwords/{id}", tag = "app-passwords", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+async fn revoke(
+    State(state): State<AppState>,
+    ApiSecure(s): ApiSecure,
+    Api(ctx): Api,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Error> {
+    state.auth.revoke_app_password(&s, &id, &ctx).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,214 @@
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use twostep_auth::{Access, RepoView, Scope};
+
+use super::ApiJson;
+use crate::session::{Api, ApiUser};
+use crate::{AppState, Error};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/repositories", get(list).post(create))
+        .route("/repositories/{owner}/{name}", get(show).delete(remove))
+        .route(
+            "/repositories/{owner}/{name}/collaborators",
+            get(collaborators),
+        )
+        .route(
+            "/repositories/{owner}/{name}/collaborators/{username}",
+            put(set_collaborator).delete(remove_collaborator),
+        )
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RepositoryView {
+    pub owner: String,
+    pub name: String,
+    pub description: String,
+    pub private: bool,
+    pub created_at: i64,
+    /// `admin` (owner), `write` or `read`.
+    pub access: String,
+    pub clone_ssh: String,
+    pub clone_https: String,
+}
+
+pub fn access_name(a: Access) -> &'static str {
+    match a {
+        Access::Admin => "admin",
+        Access::Write => "write",
+        Access::Read => "read",
+        Access::None => "none",
+    }
+}
+
+fn view(state: &AppState, r: RepoView) -> RepositoryView {
+    let s = state.auth.settings();
+    RepositoryView {
+        clone_ssh: format!("{}/{}/{}.git", s.ssh_url, r.owner, r.name),
+        clone_https: format!("{}/{}/{}.git", s.public_url, r.owner, r.name),
+        owner: r.owner,
+        name: r.name,
+        description: r.description,
+        private: r.private,
+        created_at: r.created_at,
+        access: access_name(r.access).into(),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CreateRepository {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "yes")]
+    pub private: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Repositories you own or collaborate on.
+#[utoipa::path(get, path = "/api/v1/repositories", tag = "repositories", responses((status = 200, body = [RepositoryView])))]
+async fn list(
+    State(state): State<AppState>,
+    user: ApiUser,
+) -> Result<Json<Vec<RepositoryView>>, Error> {
+    let s = user.need(Scope::RepoRead)?;
+    let repos = state.auth.list_repos(&s.user.id).await?;
+    Ok(Json(repos.into_iter().map(|r| view(&state, r)).collect()))
+}
+
+/// Create a repository (private unless `private` is false).
+#[utoipa::path(post, path = "/api/v1/repositories", tag = "repositories", request_body = CreateRepository,
+    responses((status = 201, body = RepositoryView), (status = 422, body = crate::error::ErrorBody)))]
+async fn create(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Api(ctx): Api,
+    ApiJson(r): ApiJson<CreateRepository>,
+) -> Result<(StatusCode, Json<RepositoryView>), Error> {
+    let s = user.need(Scope::RepoWrite)?;
+    let repo = state
+        .auth
+        .create_repo(&s.user.id, &r.name, &r.description, r.private, &ctx)
+        .await?;
+    Ok((StatusCode::CREATED, Json(view(&state, repo))))
+}
+
+/// One repository (404 when it does not exist or you cannot read it).
+#[utoipa::path(get, path = "/api/v1/repositories/{owner}/{name}", tag = "repositories",
+    params(("owner" = String, Path), ("name" = String, Path)), responses((status = 200, body = RepositoryView), (status = 404, body = crate::error::ErrorBody)))]
+async fn show(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path((owner, name)): Path<(String, String)>,
+) -> Result<Json<RepositoryView>, Error> {
+    let s = user.need(Scope::RepoRead)?;
+    Ok(Json(view(
+        &state,
+        state.auth.repo(&s.user.id, &owner, &name).await?,
+    )))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ConfirmQuery {
+    /// The repository's name again, to confirm the deletion.
+    pub confirm: Option<String>,
+}
+
+/// Delete a repository (owner only); `?confirm=NAME` is required.
+#[utoipa::path(delete, path = "/api/v1/repositories/{owner}/{name}", tag = "repositories",
+    params(("owner" = String, Path), ("name" = String, Path), ConfirmQuery), responses((status = 204), (status = 422, body = crate::error::ErrorBody)))]
+async fn remove(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Api(ctx): Api,
+    Path((owner, name)): Path<(String, String)>,
+    Query(q): Query<ConfirmQuery>,
+) -> Result<StatusCode, Error> {
+    let s = user.need(Scope::RepoWrite)?;
+    state
+        .auth
+        .delete_repo(
+            &s.user.id,
+            &owner,
+            &name,
+            q.confirm.as_deref().unwrap_or(""),
+            &ctx,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CollaboratorView {
+    pub username: String,
+    /// `read` or `write`.
+    pub access: String,
+}
+
+/// Collaborators (owner only).
+#[utoipa::path(get, path = "/api/v1/repositories/{owner}/{name}/collaborators", tag = "repositories",
+    params(("owner" = String, Path), ("name" = String, Path)), responses((status = 200, body = [CollaboratorView])))]
+async fn collaborators(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path((owner, name)): Path<(String, String)>,
+) -> Result<Json<Vec<CollaboratorView>>, Error> {
+    let s = user.need(Scope::RepoRead)?;
+    let list = state.auth.collaborators(&s.user.id, &owner, &name).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|(username, a)| CollaboratorView {
+                username,
+                access: access_name(a).into(),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SetAccess {
+    /// `read` or `write`.
+    pub access: String,
+}
+
+/// Add a collaborator or change their access (owner only).
+#[utoipa::path(put, path = "/api/v1/repositories/{owner}/{name}/collaborators/{username}", tag = "repositories", request_body = SetAccess,
+    params(("owner" = String, Path), ("name" = String, Path), ("username" = String, Path)), responses((status = 204), (status = 422, body = crate::error::ErrorBody)))]
+async fn set_collaborator(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Api(ctx): Api,
+    Path((owner, name, who)): Path<(String, String, String)>,
+    ApiJson(r): ApiJson<SetAccess>,
+) -> Result<StatusCode, Error> {
+    let s = user.need(Scope::RepoWrite)?;
+    state
+        .auth
+        .set_collaborator(&s.user.id, &owner, &name, &who, Some(&r.access), &ctx)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Remove a collaborator (owner only).
+#[utoipa::path(delete, path = "/api/v1/repositories/{owner}/{name}/collaborators/{username}", tag = "repositories",
+    params(("owner" = String, Path), ("name" = String, Path), ("username" = String, Path)), responses((status = 204)))]
+async fn remove_collaborator(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Api(ctx): Api,
+    Path((owner, name, who)): Path<(String, String, String)>,
+) -> Result<StatusCode, Error> {
+    let s = user.need(Scope::RepoWrite)?;
+    state
+        .auth
+        .set_collaborator(&s.user.id, &owner, &name, &who, None, &ctx)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

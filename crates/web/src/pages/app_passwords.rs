@@ -1,0 +1,138 @@
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use twostep_auth::{Scope, SessionInfo};
+
+use super::{
+    form_errors, form_failure, render, render_status, CsrfForm, FormBody, FormError, NoticeQuery,
+    Page,
+};
+use crate::csrf::Csrf;
+use crate::session::{SignedIn, Web};
+use crate::{AppState, Error};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/account/app-passwords", get(list).post(create))
+        .route("/account/app-passwords/{id}/revoke", post(revoke))
+}
+
+#[derive(Template)]
+#[template(path = "app_passwords.html")]
+struct AppPasswordsPage {
+    page: Page,
+    /// id, label, scopes, created, last used
+    passwords: Vec<(String, String, String, String, String)>,
+    scopes: Vec<(&'static str, &'static str)>,
+    created: Option<String>,
+    example_url: String,
+    error: Option<FormError>,
+}
+form_errors!(AppPasswordsPage);
+
+async fn page(
+    state: &AppState,
+    s: &SessionInfo,
+    csrf: &Csrf,
+    notice: Option<&str>,
+) -> Result<AppPasswordsPage, Error> {
+    let passwords = state
+        .auth
+        .app_passwords(&s.user.id)
+        .await?
+        .into_iter()
+        .map(|a| {
+            (
+                a.id,
+                a.label,
+                a.scopes
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                twostep_auth::utc(a.created_at),
+                a.last_used_at
+                    .map(twostep_auth::utc)
+                    .unwrap_or_else(|| "never".into()),
+            )
+        })
+        .collect();
+    let st = state.auth.settings();
+    Ok(AppPasswordsPage {
+        page: Page::new(state, Some(s), csrf).notice(notice),
+        passwords,
+        scopes: Scope::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.describe()))
+            .collect(),
+        created: None,
+        example_url: format!("{}/{}/REPOSITORY.git", st.public_url, s.user.username),
+        error: None,
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Response, Error> {
+    render(&page(&state, &s, &csrf, q.n.as_deref()).await?)
+}
+
+#[derive(Deserialize)]
+struct CreateForm {
+    csrf: String,
+    label: String,
+    #[serde(default)]
+    scopes: Vec<String>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    FormBody(f): FormBody<CreateForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    let scopes: Vec<&str> = f.scopes.iter().map(String::as_str).collect();
+    match state
+        .auth
+        .create_app_password(&s, &f.label, &scopes, &ctx)
+        .await
+    {
+        Ok((secret, _)) => {
+            let mut p = page(&state, &s, &csrf, None).await?;
+            p.created = Some(secret);
+            let mut res = render(&p)?;
+            res.headers_mut().insert(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+            Ok(res)
+        }
+        Err(e) => {
+            let (status, error) = form_failure(e)?;
+            let mut p = page(&state, &s, &csrf, None).await?;
+            p.error = Some(error);
+            render_status(status, &p)
+        }
+    }
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    Path(id): Path<String>,
+    FormBody(f): FormBody<CsrfForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    state.auth.revoke_app_password(&s, &id, &ctx).await?;
+    Ok(Redirect::to("/account/app-passwords?n=app-password-revoked").into_response())
+}

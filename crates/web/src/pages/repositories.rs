@@ -1,0 +1,263 @@
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use twostep_auth::{Access, SessionInfo};
+
+use super::{
+    form_errors, form_failure, render, render_status, CsrfForm, FormBody, FormError, Page,
+};
+use crate::api::access_name;
+use crate::csrf::Csrf;
+use crate::session::{SignedIn, Web};
+use crate::{AppState, Error};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/repositories", get(list).post(create))
+        .route("/repositories/{owner}/{name}", get(show))
+        .route("/repositories/{owner}/{name}/delete", post(delete))
+        .route(
+            "/repositories/{owner}/{name}/collaborators",
+            post(add_collaborator),
+        )
+        .route(
+            "/repositories/{owner}/{name}/collaborators/{username}/remove",
+            post(remove_collaborator),
+        )
+}
+
+#[derive(Template)]
+#[template(path = "repositories.html")]
+struct ListPage {
+    page: Page,
+    /// owner, name, visibility, access, description
+    repos: Vec<(String, String, String, String, String)>,
+    name: String,
+    description: String,
+    error: Option<FormError>,
+}
+form_errors!(ListPage);
+
+async fn list_page(state: &AppState, s: &SessionInfo, csrf: &Csrf) -> Result<ListPage, Error> {
+    let repos = state
+        .auth
+        .list_repos(&s.user.id)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let vis = if r.private { "private" } else { "public" };
+            (
+                r.owner,
+                r.name,
+                vis.to_string(),
+                access_name(r.access).to_string(),
+                r.description,
+            )
+        })
+        .collect();
+    Ok(ListPage {
+        page: Page::new(state, Some(s), csrf),
+        repos,
+        name: String::new(),
+        description: String::new(),
+        error: None,
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+) -> Result<Response, Error> {
+    render(&list_page(&state, &s, &csrf).await?)
+}
+
+#[derive(Deserialize)]
+struct CreateForm {
+    csrf: String,
+    name: String,
+    #[serde(default)]
+    description: String,
+    private: Option<String>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    FormBody(f): FormBody<CreateForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    match state
+        .auth
+        .create_repo(
+            &s.user.id,
+            &f.name,
+            &f.description,
+            f.private.is_some(),
+            &ctx,
+        )
+        .await
+    {
+        Ok(r) => Ok(Redirect::to(&format!("/repositories/{}/{}", r.owner, r.name)).into_response()),
+        Err(e) => {
+            let (status, error) = form_failure(e)?;
+            let mut p = list_page(&state, &s, &csrf).await?;
+            p.error = Some(error);
+            p.name = f.name;
+            p.description = f.description;
+            render_status(status, &p)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "repository.html")]
+struct RepoPage {
+    page: Page,
+    owner: String,
+    name: String,
+    description: String,
+    private: bool,
+    clone_ssh: String,
+    clone_https: String,
+    fingerprint: String,
+    admin: bool,
+    collaborators: Vec<(String, String)>,
+    error: Option<FormError>,
+}
+form_errors!(RepoPage);
+
+async fn repo_page(
+    state: &AppState,
+    s: &SessionInfo,
+    csrf: &Csrf,
+    owner: &str,
+    name: &str,
+) -> Result<RepoPage, Error> {
+    let r = state.auth.repo(&s.user.id, owner, name).await?;
+    let admin = r.access == Access::Admin;
+    let collaborators = if admin {
+        state
+            .auth
+            .collaborators(&s.user.id, owner, name)
+            .await?
+            .into_iter()
+            .map(|(u, a)| (u, access_name(a).to_string()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let st = state.auth.settings();
+    Ok(RepoPage {
+        page: Page::new(state, Some(s), csrf),
+        clone_ssh: format!("{}/{}/{}.git", st.ssh_url, r.owner, r.name),
+        clone_https: format!("{}/{}/{}.git", st.public_url, r.owner, r.name),
+        fingerprint: st.ssh_fingerprint.clone(),
+        owner: r.owner,
+        name: r.name,
+        description: r.description,
+        private: r.private,
+        admin,
+        collaborators,
+        error: None,
+    })
+}
+
+async fn show(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Path((owner, name)): Path<(String, String)>,
+) -> Result<Response, Error> {
+    render(&repo_page(&state, &s, &csrf, &owner, &name).await?)
+}
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    Path((owner, name)): Path<(String, String)>,
+    FormBody(f): FormBody<ConfirmForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    match state
+        .auth
+        .delete_repo(&s.user.id, &owner, &name, &f.confirm, &ctx)
+        .await
+    {
+        Ok(()) => Ok(Redirect::to("/repositories").into_response()),
+        Err(e) => {
+            let (status, error) = form_failure(e)?;
+            let mut p = repo_page(&state, &s, &csrf, &owner, &name).await?;
+            p.error = Some(error);
+            render_status(status, &p)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CollaboratorForm {
+    csrf: String,
+    username: String,
+    access: String,
+}
+
+async fn add_collaborator(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    Path((owner, name)): Path<(String, String)>,
+    FormBody(f): FormBody<CollaboratorForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    match state
+        .auth
+        .set_collaborator(
+            &s.user.id,
+            &owner,
+            &name,
+            &f.username,
+            Some(&f.access),
+            &ctx,
+        )
+        .await
+    {
+        Ok(()) => Ok(Redirect::to(&format!("/repositories/{owner}/{name}")).into_response()),
+        Err(e) => {
+            let (status, error) = form_failure(e)?;
+            let mut p = repo_page(&state, &s, &csrf, &owner, &name).await?;
+            p.error = Some(error);
+            render_status(status, &p)
+        }
+    }
+}
+
+async fn remove_collaborator(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    Path((owner, name, who)): Path<(String, String, String)>,
+    FormBody(f): FormBody<CsrfForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    state
+        .auth
+        .set_collaborator(&s.user.id, &owner, &name, &who, None, &ctx)
+        .await?;
+    Ok(Redirect::to(&format!("/repositories/{owner}/{name}")).into_response())
+}

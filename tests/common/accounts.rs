@@ -1,0 +1,79 @@
+//! Accounts made through the API, for tests about Git and SSH.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::api::ApiClient;
+use super::otp::{scan_qr, Phone};
+use super::{ssh_keygen, Server};
+
+pub const PASSWORD: &str = "violet-harbour-2931";
+
+pub struct Account {
+    pub name: String,
+    pub api: ApiClient,
+    pub key: PathBuf,
+}
+
+/// Signs up, confirms the email, signs in and registers a new SSH key.
+pub fn account(server: &Server, name: &str) -> Account {
+    let api = ApiClient::new(server);
+    let email = format!("{name}@example.net");
+    api.ok(
+        "POST",
+        "/users",
+        Some(json!({"username": name, "email": email, "password": PASSWORD})),
+    );
+    let link = server
+        .mail
+        .wait_for(&email, "Confirm your email address")
+        .link("/confirm-email");
+    api.ok(
+        "POST",
+        "/users/confirm-email",
+        Some(json!({"token": link.split("token=").nth(1).unwrap()})),
+    );
+    api.ok(
+        "POST",
+        "/session",
+        Some(json!({"login": name, "password": PASSWORD})),
+    );
+    let (key, public) = ssh_keygen(server.data.path(), &format!("{name}_id"));
+    api.ok("POST", "/user/ssh-keys", Some(json!({"key": public})));
+    Account {
+        name: name.to_string(),
+        api,
+        key,
+    }
+}
+
+/// Turns two-step verification on; returns the phone and the recovery codes.
+pub fn enable_two_step(server: &Server, a: &Account) -> (Phone, Vec<String>) {
+    let setup = a.api.ok("POST", "/user/two-step/setup", None);
+    let svg = server.data.path().join(format!("{}-qr.svg", a.name));
+    std::fs::write(&svg, setup["qr_svg"].as_str().unwrap()).unwrap();
+    let mut phone = Phone::new(&scan_qr(&svg));
+    a.api.ok(
+        "POST",
+        "/user/two-step/setup/verify",
+        Some(json!({"code": phone.next_code()})),
+    );
+    let email = format!("{}@example.net", a.name);
+    let link = server
+        .mail
+        .wait_for(&email, "Confirm turning on")
+        .link("/account/two-step/confirm");
+    let codes = a.api.ok(
+        "POST",
+        "/user/two-step/confirm",
+        Some(json!({"token": link.split("token=").nth(1).unwrap()})),
+    );
+    let codes = codes["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    (phone, codes)
+}

@@ -1,0 +1,138 @@
+//! Running the real git and ssh clients against the test server.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use super::Server;
+
+pub struct Git {
+    pub home: PathBuf,
+    key: PathBuf,
+    ssh_port: u16,
+}
+
+impl Git {
+    /// A git user with its own HOME (config, credential store) and SSH key.
+    pub fn new(server: &Server, name: &str, key: &Path) -> Git {
+        let home = server.data.path().join(format!("home-{name}"));
+        std::fs::create_dir_all(&home).unwrap();
+        let g = Git {
+            home,
+            key: key.to_path_buf(),
+            ssh_port: server.ssh_port,
+        };
+        g.ok(&["config", "--global", "user.name", name], None);
+        g.ok(
+            &[
+                "config",
+                "--global",
+                "user.email",
+                &format!("{name}@example.net"),
+            ],
+            None,
+        );
+        g.ok(&["config", "--global", "init.defaultBranch", "main"], None);
+        g
+    }
+
+    pub fn ssh_command(&self) -> String {
+        format!(
+            "ssh -i {} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes",
+            self.key.display()
+        )
+    }
+
+    pub fn ssh_url(&self, owner: &str, repo: &str) -> String {
+        format!("ssh://git@127.0.0.1:{}/{owner}/{repo}.git", self.ssh_port)
+    }
+
+    pub fn run(&self, args: &[&str], dir: Option<&Path>) -> Output {
+        let mut c = Command::new("git");
+        c.args(args)
+            .env("HOME", &self.home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_SSH_COMMAND", self.ssh_command())
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env_remove("GIT_ASKPASS")
+            .env_remove("SSH_ASKPASS");
+        if let Some(d) = dir {
+            c.current_dir(d);
+        }
+        c.output().expect("git runs")
+    }
+
+    pub fn ok(&self, args: &[&str], dir: Option<&Path>) -> String {
+        let out = self.run(args, dir);
+        assert!(
+            out.status.success(),
+            "git {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Fails, and returns what git printed on stderr.
+    pub fn fails(&self, args: &[&str], dir: Option<&Path>) -> String {
+        let out = self.run(args, dir);
+        assert!(
+            !out.status.success(),
+            "git {args:?} should have failed:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// Stores `user:secret` for the server in git's own `credential.helper store`.
+    pub fn store_credentials(&self, server: &Server, user: &str, secret: &str) {
+        self.ok(&["config", "--global", "credential.helper", "store"], None);
+        let host = server.base.trim_start_matches("http://");
+        std::fs::write(
+            self.home.join(".git-credentials"),
+            format!("http://{user}:{secret}@{host}\n"),
+        )
+        .unwrap();
+    }
+
+    /// `ssh git@HOST ARGS…` with this user's key; stdin from `input`.
+    pub fn ssh(&self, args: &[&str], input: Option<&str>) -> Output {
+        use std::io::Write;
+        let mut c = Command::new("ssh");
+        c.args(["-i"]).arg(&self.key);
+        c.args([
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "BatchMode=yes",
+        ]);
+        c.args(["-p", &self.ssh_port.to_string(), "git@127.0.0.1"])
+            .args(args);
+        c.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        if let Some(i) = input {
+            stdin.write_all(i.as_bytes()).unwrap();
+        }
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    }
+}
+
+/// A working copy with one commit holding `files`.
+pub fn working_copy(git: &Git, dir: &Path, files: &[(&str, &str)]) {
+    std::fs::create_dir_all(dir).unwrap();
+    git.ok(&["init", "-q"], Some(dir));
+    for (name, body) in files {
+        std::fs::write(dir.join(name), body).unwrap();
+    }
+    git.ok(&["add", "."], Some(dir));
+    git.ok(&["commit", "-q", "-m", "first"], Some(dir));
+}

@@ -1,0 +1,354 @@
+//! Git over SSH and HTTPS through the real binary with the unmodified git and
+//! OpenSSH clients; app passwords; access control; the SSH greeting.
+
+mod common;
+
+use serde_json::json;
+
+use common::accounts::{account, enable_two_step, PASSWORD};
+use common::git::{working_copy, Git};
+use common::Server;
+
+#[test]
+fn push_over_ssh_clone_over_https_and_back_with_app_passwords() {
+    let server = Server::start();
+    let alice = account(&server, "alice");
+    let git = Git::new(&server, "alice", &alice.key);
+    let repo = alice.api.ok(
+        "POST",
+        "/repositories",
+        Some(json!({"name": "proj", "description": "demo"})),
+    );
+    assert_eq!(repo["private"], true);
+    assert_eq!(repo["clone_ssh"], git.ssh_url("alice", "proj"));
+    alice.api.err(
+        "POST",
+        "/repositories",
+        Some(json!({"name": "proj"})),
+        422,
+        "repository_exists",
+    );
+    for bad in ["../etc", "a/b", ".hidden", "x y"] {
+        alice.api.err(
+            "POST",
+            "/repositories",
+            Some(json!({"name": bad})),
+            422,
+            "invalid_repository_name",
+        );
+    }
+
+    // Push over SSH.
+    let src = server.data.path().join("src");
+    working_copy(
+        &git,
+        &src,
+        &[("README.md", "hello\n"), ("main.rs", "fn main() {}\n")],
+    );
+    git.ok(
+        &["push", "-q", &git.ssh_url("alice", "proj"), "main"],
+        Some(&src),
+    );
+
+    // Protocol v2 over SSH: GIT_PROTOCOL reaches git-upload-pack.
+    let out = git.run(
+        &[
+            "-c",
+            "protocol.version=2",
+            "ls-remote",
+            &git.ssh_url("alice", "proj"),
+        ],
+        None,
+    );
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("refs/heads/main"));
+    let mut trace = std::process::Command::new("git");
+    trace
+        .args([
+            "-c",
+            "protocol.version=2",
+            "ls-remote",
+            &git.ssh_url("alice", "proj"),
+        ])
+        .env("HOME", &git.home)
+        .env("GIT_SSH_COMMAND", git.ssh_command())
+        .env("GIT_TRACE_PACKET", "1");
+    let traced = trace.output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&traced.stderr).contains("version 2"),
+        "protocol v2 not spoken"
+    );
+
+    // Clone over HTTPS with the account password while two-step is off, through git's credential store.
+    let https = server.url("/alice/proj.git");
+    git.store_credentials(&server, "alice", PASSWORD);
+    let c1 = server.data.path().join("c1");
+    git.ok(&["clone", "-q", &https, c1.to_str().unwrap()], None);
+    assert_eq!(
+        std::fs::read_to_string(c1.join("README.md")).unwrap(),
+        "hello\n"
+    );
+
+    // Two-step on: the account password is refused with a pointer to app passwords.
+    enable_two_step(&server, &alice);
+    let err = git.fails(
+        &[
+            "clone",
+            "-q",
+            &https,
+            server.data.path().join("c2").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(err.contains("app password"), "{err}");
+
+    // An app password with write access: clone and push over HTTPS.
+    let created = alice.api.ok(
+        "POST",
+        "/user/app-passwords",
+        Some(json!({"label": "laptop", "scopes": ["repository:write", "account:read"]})),
+    );
+    let token = created["password"].as_str().unwrap().to_string();
+    assert!(token.starts_with("tsap_"));
+    git.store_credentials(&server, "alice", &token);
+    let c3 = server.data.path().join("c3");
+    git.ok(&["clone", "-q", &https, c3.to_str().unwrap()], None);
+    std::fs::write(c3.join("second.txt"), "over https\n").unwrap();
+    git.ok(&["add", "."], Some(&c3));
+    git.ok(&["commit", "-q", "-m", "second"], Some(&c3));
+    git.ok(&["push", "-q", "origin", "main"], Some(&c3));
+    // …and the reverse: clone over SSH sees the HTTPS push.
+    let c4 = server.data.path().join("c4");
+    git.ok(
+        &[
+            "clone",
+            "-q",
+            &git.ssh_url("alice", "proj"),
+            c4.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(
+        std::fs::read_to_string(c4.join("second.txt")).unwrap(),
+        "over https\n"
+    );
+    let listed = alice.api.ok("GET", "/user/app-passwords", None);
+    assert!(
+        listed[0]["last_used_at"].is_i64(),
+        "last use recorded: {listed}"
+    );
+    assert!(
+        !listed.to_string().contains(&token),
+        "the secret is never listed"
+    );
+
+    // The API takes the same Basic credentials, but never for security settings.
+    let basic = reqwest::blocking::Client::new();
+    let me = basic
+        .get(server.url("/api/v1/user"))
+        .basic_auth("alice", Some(&token))
+        .send()
+        .unwrap();
+    assert_eq!(me.status().as_u16(), 200);
+    for (path, body) in [
+        ("/api/v1/user/ssh-keys", json!({"key": "ssh-ed25519 AAAA"})),
+        ("/api/v1/user/two-step/disable", json!({"code": "123456"})),
+        (
+            "/api/v1/user/app-passwords",
+            json!({"label": "x", "scopes": ["account:read"]}),
+        ),
+    ] {
+        let r = basic
+            .post(server.url(path))
+            .basic_auth("alice", Some(&token))
+            .json(&body)
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 403, "{path}");
+        assert_eq!(
+            r.json::<serde_json::Value>().unwrap()["error"]["code"],
+            "app_password_not_allowed"
+        );
+    }
+    let r = basic
+        .get(server.url("/api/v1/user"))
+        .basic_auth("alice", Some(PASSWORD))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(
+        r.json::<serde_json::Value>().unwrap()["error"]["code"],
+        "app_password_required"
+    );
+
+    // A read-only app password cannot push.
+    let ro = alice.api.ok(
+        "POST",
+        "/user/app-passwords",
+        Some(json!({"label": "ci", "scopes": ["repository:read"]})),
+    );
+    git.store_credentials(&server, "alice", ro["password"].as_str().unwrap());
+    std::fs::write(c3.join("third.txt"), "x\n").unwrap();
+    git.ok(&["add", "."], Some(&c3));
+    git.ok(&["commit", "-q", "-m", "third"], Some(&c3));
+    let err = git.fails(&["push", "-q", "origin", "main"], Some(&c3));
+    assert!(err.contains("repository:write"), "{err}");
+
+    // A revoked app password stops working at once.
+    let id = created["app_password"]["id"].as_str().unwrap();
+    alice
+        .api
+        .ok("DELETE", &format!("/user/app-passwords/{id}"), None);
+    git.store_credentials(&server, "alice", &token);
+    let err = git.fails(&["ls-remote", &https], None);
+    assert!(
+        err.contains("Invalid username or app password") || err.contains("Authentication failed"),
+        "{err}"
+    );
+
+    // Strangers see nothing of a private repository, over SSH or HTTPS.
+    let bob = account(&server, "bob");
+    let bgit = Git::new(&server, "bob", &bob.key);
+    let err = bgit.fails(
+        &[
+            "clone",
+            "-q",
+            &bgit.ssh_url("alice", "proj"),
+            server.data.path().join("b1").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        err.contains("not found, or you (bob) do not have access"),
+        "{err}"
+    );
+    bgit.store_credentials(&server, "bob", PASSWORD);
+    let err = bgit.fails(&["ls-remote", &https], None);
+    assert!(
+        err.contains("not found, or you do not have access"),
+        "{err}"
+    );
+    bob.api
+        .err("GET", "/repositories/alice/proj", None, 404, "not_found");
+    // A read collaborator can clone but not push.
+    alice.api.ok(
+        "PUT",
+        "/repositories/alice/proj/collaborators/bob",
+        Some(json!({"access": "read"})),
+    );
+    let b2 = server.data.path().join("b2");
+    bgit.ok(
+        &[
+            "clone",
+            "-q",
+            &bgit.ssh_url("alice", "proj"),
+            b2.to_str().unwrap(),
+        ],
+        None,
+    );
+    std::fs::write(b2.join("bob.txt"), "hi\n").unwrap();
+    bgit.ok(&["add", "."], Some(&b2));
+    bgit.ok(&["commit", "-q", "-m", "bob"], Some(&b2));
+    let err = bgit.fails(&["push", "-q", "origin", "main"], Some(&b2));
+    assert!(err.contains("not write"), "{err}");
+    alice.api.ok(
+        "PUT",
+        "/repositories/alice/proj/collaborators/bob",
+        Some(json!({"access": "write"})),
+    );
+    bgit.ok(&["push", "-q", "origin", "main"], Some(&b2));
+
+    // Missing repositories answer at once with a clear message, never a hang.
+    let err = git.fails(&["ls-remote", &git.ssh_url("alice", "nope")], None);
+    assert!(err.contains("alice/nope not found"), "{err}");
+
+    // Deleting needs the name typed again.
+    alice.api.err(
+        "DELETE",
+        "/repositories/alice/proj?confirm=wrong",
+        None,
+        422,
+        "confirmation_mismatch",
+    );
+    bob.api.err(
+        "DELETE",
+        "/repositories/alice/proj?confirm=proj",
+        None,
+        403,
+        "forbidden",
+    );
+    alice
+        .api
+        .ok("DELETE", "/repositories/alice/proj?confirm=proj", None);
+    assert!(!server
+        .data_dir()
+        .join("repositories/alice/proj.git")
+        .exists());
+    let log = alice.api.ok("GET", "/user/security-log", None).to_string();
+    for e in [
+        "app_password.created",
+        "app_password.revoked",
+        "app_password.refused",
+        "repository.created",
+        "repository.deleted",
+    ] {
+        assert!(log.contains(e), "{e} not logged");
+    }
+}
+
+#[test]
+fn ssh_without_a_command_greets_and_unknown_commands_fail() {
+    let server = Server::start();
+    let carol = account(&server, "carol");
+    let git = Git::new(&server, "carol", &carol.key);
+    let out = git.ssh(&["-T"], None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "logged in as carol. You can use git to connect to twostep. Shell access is disabled."
+        ),
+        "{text}"
+    );
+    let out = git.ssh(&["ls", "-la"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown command \"ls -la\""));
+    // An unregistered key is refused.
+    let (other, _) = common::ssh_keygen(server.data.path(), "stranger");
+    let stranger = Git::new(&server, "stranger", &other);
+    let out = stranger.ssh(&["-T"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Permission denied (publickey)"));
+    // The host key fingerprint shown by twostep is the one ssh sees.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_twostep"))
+        .args(["ssh-host-key", "--data-dir"])
+        .arg(server.data_dir())
+        .output()
+        .unwrap();
+    let fp = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let scan = std::process::Command::new("ssh-keyscan")
+        .args([
+            "-p",
+            &server.ssh_port.to_string(),
+            "-t",
+            "ed25519",
+            "127.0.0.1",
+        ])
+        .output()
+        .unwrap();
+    let keyfile = server.data.path().join("scanned.pub");
+    std::fs::write(&keyfile, &scan.stdout).unwrap();
+    let seen = std::process::Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(&keyfile)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&seen.stdout).contains(&fp),
+        "{fp} vs {}",
+        String::from_utf8_lossy(&seen.stdout)
+    );
+}
