@@ -13,6 +13,8 @@ command -v ssh-keygen >/dev/null || need_apt+=(openssh-client)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 command -v psql >/dev/null || need_apt+=(postgresql-client)
+command -v tmux >/dev/null || need_apt+=(tmux)
+command -v git >/dev/null || need_apt+=(git)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "==> installing system packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -75,14 +75,13 @@ pub async fn run(job: Job, service: GitService, owner: &str, repo: &str) {
     // Client → git stdin, until the client's EOF.
     let input = tokio::spawn(async move {
         while let Some(msg) = read.wait().await {
-            match msg {
-                ChannelMsg::Data { data } => {
-                    if stdin.write_all(&data).await.is_err() {
-                        break;
-                    }
-                }
-                ChannelMsg::Eof | ChannelMsg::Close => break,
-                _ => {}
+            let more = match msg {
+                ChannelMsg::Data { data } => stdin.write_all(&data).await.is_ok(),
+                ChannelMsg::Eof | ChannelMsg::Close => false,
+                _ => true,
+            };
+            if !more {
+                break;
             }
         }
         drop(stdin);

@@ -134,20 +134,14 @@ impl ApiUser {
     /// Refuses an app password that lacks `scope`.
     pub fn need(self, scope: twostep_auth::Scope) -> Result<SessionInfo, Error> {
         match &self.0.scopes {
-            Some(scopes)
-                if !scopes.contains(&scope)
-                    && !(scope == twostep_auth::Scope::RepoRead
-                        && scopes.contains(&twostep_auth::Scope::RepoWrite)) =>
-            {
-                Err(Error::new(
-                    axum::http::StatusCode::FORBIDDEN,
-                    "insufficient_scope",
-                    format!(
-                        "This app password lacks the \"{}\" permission.",
-                        scope.as_str()
-                    ),
-                ))
-            }
+            Some(scopes) if !twostep_core::app_password::grants(scopes, scope) => Err(Error::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                format!(
+                    "This app password lacks the \"{}\" permission.",
+                    scope.as_str()
+                ),
+            )),
             _ => Ok(self.0),
         }
     }

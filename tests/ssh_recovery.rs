@@ -1,0 +1,158 @@
+//! `ssh git@HOST recovery_codes`: SSH key plus account password give fresh
+//! recovery codes, piped or typed on a pty (driven with tmux).
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use common::accounts::{account, enable_two_step, PASSWORD};
+use common::git::Git;
+use common::Server;
+
+fn codes_in(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .filter(|w| {
+            w.len() == 14
+                && w.chars().filter(|c| *c == '-').count() == 2
+                && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Password, then the second step with `code`: true if sign-in completes.
+fn sign_in_with(server: &Server, name: &str, code: &str) -> bool {
+    let api = common::api::ApiClient::new(server);
+    api.ok(
+        "POST",
+        "/session",
+        Some(json!({"login": name, "password": PASSWORD})),
+    );
+    api.call("POST", "/session/second-step", Some(json!({"code": code})))
+        .0
+        == 200
+}
+
+#[test]
+fn recovery_codes_over_ssh_with_piped_password() {
+    let server = Server::start();
+    let dave = account(&server, "dave");
+    let git = Git::new(&server, "dave", &dave.key);
+
+    // Two-step off: nothing to recover, said plainly.
+    let out = git.ssh(&["recovery_codes"], Some(&format!("{PASSWORD}\n")));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Two-step verification is off for dave"));
+
+    let (_, old_codes) = enable_two_step(&server, &dave);
+    let out = git.ssh(&["recovery_codes"], Some(&format!("{PASSWORD}\n")));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("Password for dave:"));
+    let new_codes = codes_in(&stdout);
+    assert_eq!(new_codes.len(), 6, "{stdout}");
+    server.mail.wait_for(
+        "dave@example.net",
+        "New recovery codes were generated over SSH",
+    );
+
+    // The old codes stop working; the new ones work, once.
+    assert!(!sign_in_with(&server, "dave", &old_codes[0]));
+    assert!(sign_in_with(&server, "dave", &new_codes[0]));
+    assert!(!sign_in_with(&server, "dave", &new_codes[0]));
+
+    // A wrong password counts toward the same lockout as wrong codes, and is mailed and logged.
+    let out = git.ssh(&["recovery_codes"], Some("not-my-password\n"));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Wrong password.") && err.contains("attempts left"),
+        "{err}"
+    );
+    server.mail.wait_for(
+        "dave@example.net",
+        "Failed request for recovery codes over SSH",
+    );
+    let log = dave.api.ok("GET", "/user/security-log", None).to_string();
+    assert!(
+        log.contains("recovery_codes.regenerated_over_ssh") && log.contains("ssh.password_failed"),
+        "{log}"
+    );
+    assert!(log.contains("\"channel\":\"ssh\""));
+    // No password at all (EOF) changes nothing.
+    let out = git.ssh(&["recovery_codes"], None);
+    assert!(!out.status.success());
+    assert!(
+        sign_in_with(&server, "dave", &new_codes[1]),
+        "codes unchanged after an aborted request"
+    );
+}
+
+fn tmux(args: &[&str]) -> String {
+    let out = Command::new("tmux")
+        .args(args)
+        .output()
+        .expect("tmux is installed (the test script installs it)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn recovery_codes_over_ssh_on_a_pty_do_not_echo_the_password() {
+    let server = Server::start();
+    let erin = account(&server, "erin");
+    let git = Git::new(&server, "erin", &erin.key);
+    enable_two_step(&server, &erin);
+    let session = format!("twostep-{}", std::process::id());
+    let socket = server.data.path().join("tmux.sock");
+    let sock = socket.to_str().unwrap();
+    let command = format!(
+        "{} -t -p {} git@127.0.0.1 recovery_codes; echo EXIT=$?; sleep 60",
+        git.ssh_command(),
+        server.ssh_port
+    );
+    tmux(&[
+        "-S",
+        sock,
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "160",
+        "-y",
+        "40",
+        &command,
+    ]);
+    let target = format!("{session}:0");
+    let capture = |text: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let pane = tmux(&["-S", sock, "capture-pane", "-p", "-J", "-t", &target]);
+            if pane.contains(text) {
+                return pane;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{text:?} never appeared:\n{pane}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    capture("Password for erin:");
+    tmux(&["-S", sock, "send-keys", "-t", &target, PASSWORD, "Enter"]);
+    let pane = capture("EXIT=");
+    tmux(&["-S", sock, "kill-server"]);
+    assert!(pane.contains("EXIT=0"), "{pane}");
+    assert!(!pane.contains(PASSWORD), "the password was echoed:\n{pane}");
+    assert!(!pane.contains("PTY allocation request failed"), "{pane}");
+    let codes = codes_in(&pane);
+    assert_eq!(codes.len(), 6, "{pane}");
+    assert!(sign_in_with(&server, "erin", &codes[5]));
+}
