@@ -352,3 +352,208 @@ fn ssh_without_a_command_greets_and_unknown_commands_fail() {
         String::from_utf8_lossy(&seen.stdout)
     );
 }
+
+#[test]
+fn large_pushes_and_clones_over_ssh_keep_every_byte() {
+    let server = Server::start();
+    let frank = account(&server, "frank");
+    let git = Git::new(&server, "frank", &frank.key);
+    frank.api.ok(
+        "POST",
+        "/repositories",
+        Some(json!({"name": "big", "private": false})),
+    );
+    let src = server.data.path().join("big-src");
+    std::fs::create_dir_all(&src).unwrap();
+    // 24 MB that does not compress, plus some history.
+    let mut blob = vec![0u8; 24 * 1024 * 1024];
+    let mut x: u64 = 0x9E3779B97F4A7C15;
+    for chunk in blob.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    working_copy(&git, &src, &[("notes.txt", "v1\n")]);
+    std::fs::write(src.join("blob.bin"), &blob).unwrap();
+    git.ok(&["add", "."], Some(&src));
+    git.ok(&["commit", "-q", "-m", "blob"], Some(&src));
+    git.ok(
+        &["push", "-q", &git.ssh_url("frank", "big"), "main"],
+        Some(&src),
+    );
+    let back = server.data.path().join("big-back");
+    git.ok(
+        &[
+            "clone",
+            "-q",
+            &git.ssh_url("frank", "big"),
+            back.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        std::fs::read(back.join("blob.bin")).unwrap() == blob,
+        "the blob came back changed"
+    );
+    let head = |d: &std::path::Path| git.ok(&["rev-parse", "HEAD"], Some(d));
+    assert_eq!(head(&src), head(&back));
+    // A public repository is readable by anyone signed in, not writable.
+    let gina = account(&server, "gina");
+    let ggit = Git::new(&server, "gina", &gina.key);
+    let out = ggit.run(&["ls-remote", &ggit.ssh_url("frank", "big")], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = ggit.fails(&["push", &ggit.ssh_url("frank", "big"), "main"], Some(&src));
+    assert!(err.contains("not write"), "{err}");
+}
+
+#[test]
+fn wrong_passwords_over_http_count_toward_the_lockout() {
+    let server = Server::start();
+    let ivan = account(&server, "ivan");
+    ivan.api
+        .ok("POST", "/repositories", Some(json!({"name": "r"})));
+    let client = reqwest::blocking::Client::new();
+    let url = server.url("/ivan/r.git/info/refs?service=git-upload-pack");
+    let wrong = || {
+        client
+            .get(&url)
+            .basic_auth("ivan", Some("wrong-password"))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    for _ in 0..9 {
+        assert_eq!(wrong(), 401);
+    }
+    assert_eq!(wrong(), 429, "the tenth wrong password locks");
+    // Locked now: even the right password is refused, with the reason.
+    let r = client
+        .get(&url)
+        .basic_auth("ivan", Some(PASSWORD))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    assert!(r.text().unwrap().contains("locked until"));
+}
+
+#[test]
+fn repositories_on_the_web_pages() {
+    let server = Server::start();
+    let jo = account(&server, "jo");
+    account(&server, "kim");
+    let b = server.browser();
+    b.submit(
+        "/signin",
+        "/signin",
+        &[("login", "jo"), ("password", PASSWORD)],
+    );
+    b.submit("/repositories", "/repositories", &[("name", "../bad")])
+        .assert_contains("Repository names are 1 to 100 characters");
+    let page = b.submit(
+        "/repositories",
+        "/repositories",
+        &[
+            ("name", "webrepo"),
+            ("description", "made on the web"),
+            ("private", "yes"),
+        ],
+    );
+    page.assert_path("/repositories/jo/webrepo")
+        .assert_contains(&format!(
+            "git clone ssh://git@127.0.0.1:{}/jo/webrepo.git",
+            server.ssh_port
+        ))
+        .assert_contains(&format!("git clone {}/jo/webrepo.git", server.base))
+        .assert_contains("SHA256:");
+    b.submit(
+        "/repositories/jo/webrepo",
+        "/repositories/jo/webrepo/collaborators",
+        &[("username", "kim"), ("access", "write")],
+    )
+    .assert_contains("kim: write");
+    b.submit(
+        "/repositories/jo/webrepo",
+        "/repositories/jo/webrepo/collaborators",
+        &[("username", "nobody"), ("access", "read")],
+    )
+    .assert_contains("There is no user called");
+    b.get("/repositories")
+        .assert_contains("jo/webrepo")
+        .assert_contains("private");
+    b.submit(
+        "/repositories/jo/webrepo",
+        "/repositories/jo/webrepo/delete",
+        &[("confirm", "nope")],
+    )
+    .assert_contains("Type webrepo to confirm");
+    b.submit(
+        "/repositories/jo/webrepo",
+        "/repositories/jo/webrepo/delete",
+        &[("confirm", "webrepo")],
+    )
+    .assert_path("/repositories");
+    assert_eq!(b.get("/repositories/jo/webrepo").status, 404);
+    // App passwords on the web: shown once, listed without the secret, revoked.
+    let created = b.submit(
+        "/account/app-passwords",
+        "/account/app-passwords",
+        &[
+            ("label", "laptop"),
+            ("scopes", "repository:read"),
+            ("scopes", "account:read"),
+        ],
+    );
+    let secret = created
+        .body
+        .split("<code id=\"new-app-password\">")
+        .nth(1)
+        .unwrap()
+        .split("</code>")
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(secret.starts_with("tsap_"));
+    let list = b.get("/account/app-passwords");
+    list.assert_contains("laptop")
+        .assert_contains("repository:read, account:read");
+    assert!(!list.body.contains(&secret));
+    let r = reqwest::blocking::Client::new()
+        .get(server.url("/api/v1/user"))
+        .basic_auth("jo", Some(&secret))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let action = list
+        .body
+        .split("action=\"/account/app-passwords/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    b.post_form(
+        &format!("/account/app-passwords/{action}"),
+        &list.csrf(),
+        &[],
+    )
+    .assert_contains("App password revoked");
+    let r = reqwest::blocking::Client::new()
+        .get(server.url("/api/v1/user"))
+        .basic_auth("jo", Some(&secret))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    b.submit(
+        "/account/app-passwords",
+        "/account/app-passwords",
+        &[("label", "none")],
+    )
+    .assert_contains("Choose at least one permission");
+}

@@ -3,13 +3,11 @@
 
 mod common;
 
-use std::process::Command;
-use std::time::{Duration, Instant};
-
 use serde_json::json;
 
 use common::accounts::{account, enable_two_step, PASSWORD};
 use common::git::Git;
+use common::tty::Terminal;
 use common::Server;
 
 fn codes_in(text: &str) -> Vec<String> {
@@ -95,64 +93,42 @@ fn recovery_codes_over_ssh_with_piped_password() {
     );
 }
 
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux")
-        .args(args)
-        .output()
-        .expect("tmux is installed (the test script installs it)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn recovery_codes_over_ssh_on_a_pty_do_not_echo_the_password() {
     let server = Server::start();
     let erin = account(&server, "erin");
     let git = Git::new(&server, "erin", &erin.key);
     enable_two_step(&server, &erin);
-    let session = format!("twostep-{}", std::process::id());
-    let socket = server.data.path().join("tmux.sock");
-    let sock = socket.to_str().unwrap();
     let command = format!(
-        "{} -t -p {} git@127.0.0.1 recovery_codes; echo EXIT=$?; sleep 60",
+        "{} -t -p {} git@127.0.0.1 recovery_codes",
         git.ssh_command(),
         server.ssh_port
     );
-    tmux(&[
-        "-S",
-        sock,
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "160",
-        "-y",
-        "40",
-        &command,
-    ]);
-    let target = format!("{session}:0");
-    let capture = |text: &str| {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let pane = tmux(&["-S", sock, "capture-pane", "-p", "-J", "-t", &target]);
-            if pane.contains(text) {
-                return pane;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{text:?} never appeared:\n{pane}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    };
-    capture("Password for erin:");
-    tmux(&["-S", sock, "send-keys", "-t", &target, PASSWORD, "Enter"]);
-    let pane = capture("EXIT=");
-    tmux(&["-S", sock, "kill-server"]);
+    let term = Terminal::run(server.data.path(), "recovery", &command);
+    term.wait_for("Password for erin:");
+    term.type_line(PASSWORD);
+    let pane = term.wait_for("EXIT=");
     assert!(pane.contains("EXIT=0"), "{pane}");
     assert!(!pane.contains(PASSWORD), "the password was echoed:\n{pane}");
     assert!(!pane.contains("PTY allocation request failed"), "{pane}");
     let codes = codes_in(&pane);
     assert_eq!(codes.len(), 6, "{pane}");
     assert!(sign_in_with(&server, "erin", &codes[5]));
+}
+
+#[test]
+fn ssh_without_a_command_on_a_terminal_refuses_the_pty_and_greets() {
+    let server = Server::start();
+    let hana = account(&server, "hana");
+    let git = Git::new(&server, "hana", &hana.key);
+    let command = format!("{} -p {} git@127.0.0.1", git.ssh_command(), server.ssh_port);
+    let term = Terminal::run(server.data.path(), "greeting", &command);
+    let pane = term.wait_for("EXIT=");
+    assert!(pane.contains("PTY allocation request failed"), "{pane}");
+    assert!(
+        pane.contains(
+            "logged in as hana. You can use git to connect to twostep. Shell access is disabled."
+        ),
+        "{pane}"
+    );
 }

@@ -9,6 +9,7 @@ pub mod api;
 pub mod git;
 pub mod mail;
 pub mod otp;
+pub mod tty;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

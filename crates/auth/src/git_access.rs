@@ -76,27 +76,28 @@ impl AuthService {
                 scopes: Some(scopes),
             });
         }
-        let ok = verify_password(
-            secret,
-            user.as_ref().and_then(|u| u.password_hash.as_deref()),
-        )
-        .await?;
+        if let Some(locked) = user.as_ref().and_then(|u| Self::lock_refusal(u, now)) {
+            return Err(locked);
+        }
+        let phc = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        let ok = verify_password(secret, phc).await?;
         let Some(user) = user else {
             return Err(AuthError::BadCredentials);
         };
         if !ok {
+            // Counted like a wrong code, so passwords cannot be guessed here freely.
             let mut tx = self.store().begin().await?;
-            self.audit(
-                &mut tx,
-                &user.id,
-                now,
-                Event::SignInFailed,
-                ctx.channel.as_str(),
-                ctx,
-            )
-            .await?;
+            let via = ctx.channel.as_str();
+            self.audit(&mut tx, &user.id, now, Event::SignInFailed, via, ctx)
+                .await?;
+            let refusal = self
+                .count_failure(&mut tx, &user.id, now, ctx, "Wrong password.")
+                .await?;
             commit(tx).await?;
-            return Err(AuthError::BadCredentials);
+            return Err(match refusal {
+                AuthError::Locked { .. } => refusal,
+                _ => AuthError::BadCredentials,
+            });
         }
         if user.two_step_enabled_at.is_some() {
             let mut tx = self.store().begin().await?;

@@ -87,6 +87,9 @@ async fn serve(
         Ok(p) => p,
         Err(e @ AuthError::AppPasswordRequired { .. }) => return challenge(&e.to_string()),
         Err(AuthError::BadCredentials) => return challenge("Invalid username or app password."),
+        Err(e @ AuthError::Locked { .. }) => {
+            return text(StatusCode::TOO_MANY_REQUESTS, e.to_string())
+        }
         Err(e) => return text(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     };
     let (scope, need) = if write {
