@@ -445,7 +445,7 @@ fn wrong_passwords_over_http_count_toward_the_lockout() {
 #[test]
 fn repositories_on_the_web_pages() {
     let server = Server::start();
-    let jo = account(&server, "jo");
+    account(&server, "jo");
     account(&server, "kim");
     let b = server.browser();
     b.submit(
