@@ -442,3 +442,148 @@ conformance!(
         assert_eq!(recovery_codes::remaining(&mut c, &uid).await.unwrap(), 0);
     }
 );
+
+conformance!(
+    repositories_collaborators_and_listing,
+    |store: Store| async move {
+        use twostep_store::repositories::{self as repos, Repository};
+        let uid = alice(&store).await;
+        let mut c = store.conn().await.unwrap();
+        users::insert(
+            &mut c,
+            users::NewUser {
+                id: "u2",
+                username: "bob",
+                email: "bob@example.com",
+                password_hash: "h",
+                now: 1,
+            },
+        )
+        .await
+        .unwrap();
+        let repo = Repository {
+            id: "r1".into(),
+            owner_id: uid.clone(),
+            name: "proj".into(),
+            description: "d".into(),
+            is_private: 1,
+            created_at: 5,
+        };
+        repos::insert(&mut c, &repo).await.unwrap();
+        let dup = repos::insert(
+            &mut c,
+            &Repository {
+                id: "r2".into(),
+                ..repo.clone()
+            },
+        )
+        .await;
+        assert!(matches!(dup, Err(StoreError::Conflict)));
+        repos::insert(
+            &mut c,
+            &Repository {
+                id: "r3".into(),
+                owner_id: "u2".into(),
+                name: "proj".into(),
+                ..repo.clone()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            repos::by_owner_and_name(&mut c, "alice", "proj")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            "r1"
+        );
+        assert!(repos::by_owner_and_name(&mut c, "alice", "nope")
+            .await
+            .unwrap()
+            .is_none());
+        repos::set_collaborator(&mut c, "r3", &uid, repos::READ, 6)
+            .await
+            .unwrap();
+        repos::set_collaborator(&mut c, "r3", &uid, repos::WRITE, 7)
+            .await
+            .unwrap();
+        assert_eq!(
+            repos::collaborator_access(&mut c, "r3", &uid)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("write")
+        );
+        let seen = repos::visible_to(&mut c, &uid).await.unwrap();
+        let names: Vec<_> = seen
+            .iter()
+            .map(|r| (r.owner.as_str(), r.name.as_str(), r.access.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [("alice", "proj", "owner"), ("bob", "proj", "write")]
+        );
+        assert_eq!(
+            repos::collaborators(&mut c, "r3").await.unwrap(),
+            [("alice".to_string(), "write".to_string())]
+        );
+        assert_eq!(
+            repos::remove_collaborator(&mut c, "r3", &uid)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(repos::delete(&mut c, "r1").await.unwrap(), 1);
+        assert_eq!(repos::visible_to(&mut c, &uid).await.unwrap().len(), 0);
+    }
+);
+
+conformance!(
+    app_passwords_by_hash_touch_and_revoke,
+    |store: Store| async move {
+        use twostep_store::app_passwords::{self as ap, AppPassword};
+        let uid = alice(&store).await;
+        let mut c = store.conn().await.unwrap();
+        let row = AppPassword {
+            id: "a1".into(),
+            user_id: uid.clone(),
+            label: "laptop".into(),
+            token_hash: "hash1".into(),
+            scopes: "repository:read".into(),
+            created_at: 1,
+            last_used_at: None,
+        };
+        ap::insert(&mut c, &row).await.unwrap();
+        assert!(matches!(
+            ap::insert(
+                &mut c,
+                &AppPassword {
+                    id: "a2".into(),
+                    ..row.clone()
+                }
+            )
+            .await,
+            Err(StoreError::Conflict)
+        ));
+        ap::touch(&mut c, "a1", 9).await.unwrap();
+        assert_eq!(
+            ap::by_hash(&mut c, "hash1")
+                .await
+                .unwrap()
+                .unwrap()
+                .last_used_at,
+            Some(9)
+        );
+        assert!(ap::delete(&mut c, "someone-else", "a1")
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            ap::delete(&mut c, &uid, "a1").await.unwrap().unwrap().label,
+            "laptop"
+        );
+        assert!(ap::by_hash(&mut c, "hash1").await.unwrap().is_none());
+        assert!(ap::for_user(&mut c, &uid).await.unwrap().is_empty());
+    }
+);
