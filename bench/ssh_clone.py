@@ -19,6 +19,7 @@ import time
 import urllib.request
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+ONLY = sys.argv[2] if len(sys.argv) > 2 else None
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "twostep")
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
@@ -93,10 +94,12 @@ def main():
         env = dict(os.environ, GIT_SSH_COMMAND=ssh, GIT_TERMINAL_PROMPT="0")
 
         print("preparing repositories...", flush=True)
-        n = make_history_repo(os.path.join(work, "history"))
-        make_blob_repo(os.path.join(work, "blob"))
+        names = [n for n in ("history", "blob") if ONLY in (None, n)]
+        n = make_history_repo(os.path.join(work, "history")) if "history" in names else 0
+        if "blob" in names:
+            make_blob_repo(os.path.join(work, "blob"))
         bare = {}
-        for name in ("history", "blob"):
+        for name in names:
             bare[name] = os.path.join(work, "bare", name + ".git")
             git("clone", "-q", "--bare", os.path.join(work, name), bare[name])
             git("repack", "-adq", cwd=bare[name])
@@ -130,13 +133,13 @@ def main():
         cookies, _ = api(base, "POST", "/api/v1/session", {"login": "bench", "password": "quiet-meadow-4711"})
         cookie = "; ".join(c.split(";")[0] for c in cookies)
         api(base, "POST", "/api/v1/user/ssh-keys", {"key": open(key + ".pub").read()}, cookie)
-        for name in ("history", "blob"):
+        for name in names:
             api(base, "POST", "/api/v1/repositories", {"name": name}, cookie)
             git("push", "-q", "--mirror", f"ssh://git@127.0.0.1:{sshp}/bench/{name}.git", cwd=bare[name], env=env)
 
         print(f"\nmedian of {RUNS} clones (seconds); baseline: OpenSSH sshd\n")
         print(f"{'repository':<34} {'file://':>8} {'OpenSSH':>8} {'twostep':>8} {'twostep/OpenSSH':>16} {'twostep/file':>13}")
-        for name in ("history", "blob"):
+        for name in names:
             t_file = median_clone("file://" + bare[name], env, work, "file")
             t_ossh = median_clone(f"ssh://root@127.0.0.1:{sshd_port}{bare[name]}", env, work, "openssh")
             t_ts = median_clone(f"ssh://git@127.0.0.1:{sshp}/bench/{name}.git", env, work, "twostep")

@@ -88,7 +88,9 @@ pub async fn run(job: Job, service: GitService, owner: &str, repo: &str) {
         read
     });
     let output = async {
-        let _ = tokio::io::copy(&mut stdout, &mut out).await;
+        // Big reads make full-size SSH packets out of git's output.
+        let mut stdout = tokio::io::BufReader::with_capacity(256 * 1024, &mut stdout);
+        let _ = tokio::io::copy_buf(&mut stdout, &mut out).await;
         let _ = out.flush().await;
     };
     let errors = async {

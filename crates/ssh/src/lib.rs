@@ -33,6 +33,7 @@ pub async fn serve(
         window_size: 8 * 1024 * 1024,
         maximum_packet_size: 65535,
         channel_buffer_size: 256,
+        event_buffer_size: 256,
         nodelay: true,
         keys: vec![host_key],
         ..Default::default()
