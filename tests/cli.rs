@@ -75,7 +75,8 @@ fn settings_come_from_the_file_then_the_environment_then_flags() {
     std::fs::write(
         &config,
         format!(
-            "http_addr = \"127.0.0.1:{port}\"\nissuer = \"FromFile\"\ndata_dir = \"{}\"\n",
+            "http_addr = \"127.0.0.1:{port}\"\nssh_addr = \"127.0.0.1:{}\"\nissuer = \"FromFile\"\ndata_dir = \"{}\"\n",
+            free_port(),
             dir.path().join("d").display()
         ),
     )
@@ -121,6 +122,8 @@ fn cookies_are_secure_behind_an_https_public_url() {
             &format!("127.0.0.1:{port}"),
             "--public-url",
             "https://git.example.com",
+            "--ssh-addr",
+            &format!("127.0.0.1:{}", free_port()),
         ],
         &[],
         &url,
@@ -150,7 +153,15 @@ fn bad_settings_are_refused_with_a_clear_message() {
     ];
     for (args, message) in cases {
         let out = twostep()
-            .args(["serve", "--data-dir", d, "--http-addr", "127.0.0.1:0"])
+            .args([
+                "serve",
+                "--data-dir",
+                d,
+                "--http-addr",
+                "127.0.0.1:0",
+                "--ssh-addr",
+                "127.0.0.1:0",
+            ])
             .args(args)
             .output()
             .unwrap();
