@@ -40,6 +40,8 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+export TWOSTEP_SCREENSHOTS="${TWOSTEP_SCREENSHOTS:-$PWD/target/screenshots}"
+echo "==> browser tests save screenshots of the main pages in $TWOSTEP_SCREENSHOTS"
 if cargo nextest --version >/dev/null 2>&1; then
   echo "==> cargo nextest run"
   cargo nextest run --workspace --no-fail-fast

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod browser;
 pub mod git;
 pub mod mail;
 pub mod otp;

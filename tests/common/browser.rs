@@ -1,0 +1,187 @@
+//! Headless Chromium driven through chromedriver (W3C WebDriver over HTTP).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub struct Chromium {
+    driver: Child,
+    http: reqwest::blocking::Client,
+    session: String,
+    _profile: tempfile::TempDir,
+    shots: PathBuf,
+}
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// Where screenshots go: `$TWOSTEP_SCREENSHOTS`, or `target/screenshots`.
+pub fn screenshot_dir() -> PathBuf {
+    std::env::var_os("TWOSTEP_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots")
+        })
+}
+
+impl Chromium {
+    pub fn start(test: &str) -> Chromium {
+        let port = super::free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (the test script installs chromium-driver)");
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http.get(format!("{base}/status")).send().is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                         "--no-first-run", "--window-size=1100,1000",
+                         format!("--user-data-dir={}", profile.path().display())]
+            }
+        }}});
+        let r: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let session = r["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {r}"))
+            .to_string();
+        let shots = screenshot_dir().join(test);
+        let _ = std::fs::remove_dir_all(&shots);
+        std::fs::create_dir_all(&shots).unwrap();
+        Chromium {
+            driver,
+            http,
+            session: format!("{base}/session/{session}"),
+            _profile: profile,
+            shots,
+        }
+    }
+
+    pub fn cmd(&self, method: &str, path: &str, body: Value) -> Value {
+        let url = format!("{}{}", self.session, path);
+        let req = match method {
+            "GET" => self.http.get(url),
+            "DELETE" => self.http.delete(url),
+            _ => self.http.post(url).json(&body),
+        };
+        let v: Value = req.send().unwrap().json().unwrap();
+        assert!(
+            v["value"]["error"].is_null(),
+            "WebDriver {method} {path}: {v}"
+        );
+        v["value"].clone()
+    }
+
+    pub fn goto(&self, url: &str) {
+        self.cmd("POST", "/url", json!({ "url": url }));
+    }
+
+    pub fn url(&self) -> String {
+        self.cmd("GET", "/url", Value::Null)
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    pub fn find(&self, css: &str) -> String {
+        let v = self.cmd(
+            "POST",
+            "/element",
+            json!({"using": "css selector", "value": css}),
+        );
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css} at {}: {v}", self.url()))
+            .to_string()
+    }
+
+    pub fn type_into(&self, css: &str, text: &str) {
+        let id = self.find(css);
+        self.cmd("POST", &format!("/element/{id}/clear"), json!({}));
+        self.cmd(
+            "POST",
+            &format!("/element/{id}/value"),
+            json!({ "text": text }),
+        );
+    }
+
+    pub fn click(&self, css: &str) {
+        let id = self.find(css);
+        self.cmd("POST", &format!("/element/{id}/click"), json!({}));
+    }
+
+    /// The page's visible text.
+    pub fn text(&self) -> String {
+        self.script("return document.body.innerText;", json!([]))
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    pub fn script(&self, js: &str, args: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            json!({ "script": js, "args": args }),
+        )
+    }
+
+    /// Waits until the visible text contains `needle`.
+    pub fn wait_for_text(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let t = self.text();
+            if t.contains(needle) {
+                return t;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{needle:?} never showed at {}:\n{t}",
+                self.url()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Saves a PNG of the page as `NN-name.png`.
+    pub fn screenshot(&self, name: &str) {
+        use base64::Engine;
+        let v = self.cmd("GET", "/screenshot", Value::Null);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap();
+        let n = std::fs::read_dir(&self.shots)
+            .map(|d| d.count())
+            .unwrap_or(0);
+        std::fs::write(self.shots.join(format!("{n:02}-{name}.png")), png).unwrap();
+    }
+}
+
+impl Drop for Chromium {
+    fn drop(&mut self) {
+        let _ = self.http.delete(&self.session).send();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
