@@ -164,6 +164,42 @@ impl Chromium {
         }
     }
 
+    /// Adds a WebDriver virtual authenticator: `ctap2` or `ctap1/u2f`, over USB,
+    /// that always consents (as if touched).
+    pub fn add_security_key(&self, protocol: &str) -> String {
+        let v = self.cmd(
+            "POST",
+            "/webauthn/authenticator",
+            json!({
+                "protocol": protocol, "transport": "usb", "hasResidentKey": false,
+                "hasUserVerification": false, "isUserConsenting": true, "isUserVerified": false
+            }),
+        );
+        v.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Ids (base64url) of the credentials the virtual authenticator holds.
+    pub fn key_credentials(&self, authenticator: &str) -> Vec<String> {
+        let path = format!("/webauthn/authenticator/{authenticator}/credentials");
+        let v = self.cmd("GET", &path, Value::Null);
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c["credentialId"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Runs an async script (`arguments[arguments.length - 1]` is the callback).
+    pub fn script_async(&self, js: &str, args: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/async",
+            json!({ "script": js, "args": args }),
+        )
+    }
+
     /// Saves a PNG of the page as `NN-name.png`.
     pub fn screenshot(&self, name: &str) {
         use base64::Engine;

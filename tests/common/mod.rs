@@ -40,6 +40,8 @@ pub struct ServerOptions {
     /// Deliver mail to this SMTP server instead of the outbox folder.
     pub smtp: Option<mail::SmtpServer>,
     pub database_url: Option<String>,
+    /// Serve as http://localhost:PORT (a host name, as WebAuthn requires).
+    pub localhost: bool,
 }
 
 impl Server {
@@ -73,6 +75,10 @@ impl Server {
             }
             None => mail::MailSource::Outbox(data.path().join("data").join("outbox")),
         };
+        if opts.localhost {
+            cmd.arg("--public-url")
+                .arg(format!("http://localhost:{port}"));
+        }
         if let Some(url) = &opts.database_url {
             cmd.arg("--database-url").arg(url);
         }

@@ -13,8 +13,14 @@ use crate::{commit, rng, AuthError, AuthService, Ctx, Result, User};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
 pub(crate) enum FactorUsed {
-    Totp { authenticator_id: String },
-    RecoveryCode { remaining: i64 },
+    Totp {
+        authenticator_id: String,
+    },
+    RecoveryCode {
+        remaining: i64,
+    },
+    /// A second factor (e.g. a security key) given in this session moments ago.
+    Recent,
 }
 
 impl AuthService {
@@ -122,6 +128,22 @@ impl AuthService {
             }
             LockState::Open => None,
         }
+    }
+
+    /// A fresh second factor for a security change: the code typed, or, when
+    /// none was typed, a security key confirmed in this session moments ago.
+    pub(crate) async fn fresh_factor(
+        &self,
+        tx: &mut Conn,
+        session: &crate::SessionInfo,
+        raw: &str,
+        now: i64,
+        ctx: &Ctx,
+    ) -> Result<std::result::Result<FactorUsed, AuthError>> {
+        if raw.trim().is_empty() && session.sudo_until.is_some_and(|u| u > now) {
+            return Ok(Ok(FactorUsed::Recent));
+        }
+        self.check_factor(tx, &session.user.id, raw, now, ctx).await
     }
 
     /// Commits the recorded failure, mails on a lock, and returns the refusal.

@@ -12,6 +12,7 @@ mod git_access;
 mod notify;
 mod recovery;
 mod repos;
+mod security_keys;
 mod security_log;
 mod signin;
 mod ssh_access;
@@ -25,6 +26,7 @@ pub use clock::{Clock, SystemClock};
 pub use error::{utc, AuthError};
 pub use git_access::Principal;
 pub use repos::RepoView;
+pub use security_keys::SecurityKeyView;
 pub use signin::{SessionInfo, SignInOutcome};
 pub use two_step::{SetupInfo, TwoStepStatus, VerifyOutcome};
 pub use twostep_core::app_password::Scope;
@@ -96,6 +98,8 @@ struct Inner {
     keys: Keys,
     clock: Arc<dyn Clock>,
     settings: Settings,
+    /// `None` when the public URL's host cannot be a WebAuthn relying party (an IP address).
+    webauthn: Option<webauthn_rs::Webauthn>,
 }
 
 impl AuthService {
@@ -106,6 +110,7 @@ impl AuthService {
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> AuthService {
+        let webauthn = security_keys::relying_party(&settings);
         AuthService {
             inner: Arc::new(Inner {
                 store,
@@ -113,6 +118,7 @@ impl AuthService {
                 keys,
                 clock,
                 settings,
+                webauthn,
             }),
         }
     }

@@ -35,6 +35,9 @@ pub enum Event {
     RepositoryCreated,
     RepositoryDeleted,
     CollaboratorChanged,
+    SecurityKeyAdded,
+    SecurityKeyRemoved,
+    SecurityKeyConfirmed,
 }
 
 impl Event {
@@ -67,6 +70,9 @@ impl Event {
             Event::RepositoryCreated => "repository.created",
             Event::RepositoryDeleted => "repository.deleted",
             Event::CollaboratorChanged => "repository.collaborator_changed",
+            Event::SecurityKeyAdded => "security_key.added",
+            Event::SecurityKeyRemoved => "security_key.removed",
+            Event::SecurityKeyConfirmed => "security_key.confirmed",
         }
     }
 }
@@ -99,6 +105,9 @@ pub fn describe(event: &str) -> &'static str {
         "app_password.revoked" => "App password revoked",
         "app_password.refused" => "Account password refused for Git or API (two-step is on)",
         "repository.created" => "Repository created",
+        "security_key.added" => "Security key added",
+        "security_key.removed" => "Security key removed",
+        "security_key.confirmed" => "Identity confirmed with a security key",
         "repository.deleted" => "Repository deleted",
         "repository.collaborator_changed" => "Repository collaborators changed",
         _ => "Security event",

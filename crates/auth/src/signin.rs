@@ -115,7 +115,9 @@ impl AuthService {
                 .filter(|a| a.status == authenticators::ACTIVE)
                 .count(),
             unused_recovery_codes: recovery_codes::remaining(c, &user.id).await? as usize,
-            security_keys: 0,
+            security_keys: twostep_store::security_keys::for_user(c, &user.id)
+                .await?
+                .len(),
         })
     }
 
@@ -165,25 +167,12 @@ impl AuthService {
             Ok(used) => used,
             Err(refusal) => return self.refuse(tx, &user, refusal, ctx).await,
         };
-        let t = token::new_token(&mut rng());
-        sessions::delete(&mut tx, &hash).await?;
-        sessions::insert(
-            &mut tx,
-            &sessions::Session {
-                token_hash: token::token_hash(&t),
-                user_id: user.id.clone(),
-                stage: sessions::STAGE_FULL.into(),
-                created_at: now,
-                expires_at: now + FULL_TTL,
-                sudo_until: None,
-            },
-        )
-        .await?;
         let how = match &used {
-            FactorUsed::Totp { .. } => "authenticator app".to_string(),
+            FactorUsed::Totp { .. } | FactorUsed::Recent => "authenticator app".to_string(),
             FactorUsed::RecoveryCode { remaining } => format!("recovery code ({remaining} left)"),
         };
-        self.audit(&mut tx, &user.id, now, Event::SecondStepPassed, &how, ctx)
+        let t = self
+            .complete_second_step(&mut tx, &hash, &user, &how, now, ctx)
             .await?;
         commit(tx).await?;
         if let FactorUsed::RecoveryCode { remaining } = used {
@@ -196,6 +185,25 @@ impl AuthService {
             .await;
         }
         Ok((t, user))
+    }
+
+    /// Replaces the half-signed-in session by a full one (new token, no fixation).
+    pub(crate) async fn complete_second_step(
+        &self,
+        c: &mut Conn,
+        old_hash: &str,
+        user: &User,
+        how: &str,
+        now: i64,
+        ctx: &Ctx,
+    ) -> Result<String> {
+        let t = token::new_token(&mut rng());
+        sessions::delete(&mut *c, old_hash).await?;
+        self.insert_session(c, &t, &user.id, sessions::STAGE_FULL, now, FULL_TTL)
+            .await?;
+        self.audit(c, &user.id, now, Event::SecondStepPassed, how, ctx)
+            .await?;
+        Ok(t)
     }
 
     /// The session behind a cookie, if it is live.

@@ -314,7 +314,7 @@ impl AuthService {
         let now = self.now();
         let user = self.require_on(&session.user.id).await?;
         let mut tx = self.store().begin().await?;
-        if let Err(refusal) = self.check_factor(&mut tx, &user.id, code, now, ctx).await? {
+        if let Err(refusal) = self.fresh_factor(&mut tx, session, code, now, ctx).await? {
             return self.refuse(tx, &user, refusal, ctx).await;
         }
         let codes = self
@@ -351,7 +351,7 @@ impl AuthService {
         let now = self.now();
         let user = self.require_on(&session.user.id).await?;
         let mut tx = self.store().begin().await?;
-        if let Err(refusal) = self.check_factor(&mut tx, &user.id, code, now, ctx).await? {
+        if let Err(refusal) = self.fresh_factor(&mut tx, session, code, now, ctx).await? {
             return self.refuse(tx, &user, refusal, ctx).await;
         }
         sessions::set_sudo(&mut tx, &session.token_hash, now + SUDO_TTL).await?;
@@ -374,12 +374,13 @@ impl AuthService {
         let now = self.now();
         let user = self.require_on(&session.user.id).await?;
         let mut tx = self.store().begin().await?;
-        if let Err(refusal) = self.check_factor(&mut tx, &user.id, code, now, ctx).await? {
+        if let Err(refusal) = self.fresh_factor(&mut tx, session, code, now, ctx).await? {
             return self.refuse(tx, &user, refusal, ctx).await;
         }
         users::set_two_step(&mut tx, &user.id, None).await?;
         authenticators::delete_all(&mut tx, &user.id).await?;
         recovery_codes::delete_all(&mut tx, &user.id).await?;
+        twostep_store::security_keys::delete_all(&mut tx, &user.id).await?;
         self.audit(&mut tx, &user.id, now, Event::TwoStepDisabled, "", ctx)
             .await?;
         commit(tx).await?;

@@ -9,6 +9,7 @@ pub mod email_tokens;
 pub mod failures;
 pub mod recovery_codes;
 pub mod repositories;
+pub mod security_keys;
 pub mod security_log;
 pub mod sessions;
 pub mod ssh_keys;

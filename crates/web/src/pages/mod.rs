@@ -5,6 +5,7 @@ mod app_passwords;
 mod help;
 mod password;
 mod repositories;
+mod security_keys;
 mod security_log;
 mod signin;
 mod signup;
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/static/style.css", get(stylesheet))
+        .route("/static/webauthn.js", get(script))
         .merge(signup::routes())
         .merge(signin::routes())
         .merge(password::routes())
@@ -39,6 +41,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(help::routes())
         .merge(repositories::routes())
         .merge(app_passwords::routes())
+        .merge(security_keys::routes())
         .layer(middleware::from_fn_with_state(state.clone(), error_pages))
         .layer(middleware::from_fn_with_state(
             state,
@@ -85,6 +88,10 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "disabled" => "Two-step verification is off.",
         "password-changed" => "Your password was changed. Sign in with the new one.",
         "signed-out" => "You are signed out.",
+        "security-key-added" => {
+            "Security key added. Next time, you can touch it instead of typing a code."
+        }
+        "key-removed-security" => "Security key removed.",
         "app-password-revoked" => "App password revoked: it stops working at once.",
         _ => return None,
     })
@@ -227,6 +234,16 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
+async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/webauthn.js"),
+    )
+}
+
 /// Turns the JSON error of a page handler into a page, or a redirect to sign-in.
 async fn error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req
@@ -235,7 +252,12 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
         .map(|p| p.as_str().to_string())
         .unwrap_or_default();
     let is_get = req.method() == axum::http::Method::GET;
+    // Calls from static/webauthn.js want the JSON error as it is.
+    let from_script = req.headers().contains_key("x-csrf-token");
     let mut res = next.run(req).await;
+    if from_script {
+        return res;
+    }
     let Some(err) = res.extensions_mut().remove::<Error>() else {
         return res;
     };

@@ -110,6 +110,7 @@ struct SecondStepPage {
     username: String,
     next: String,
     server_time: String,
+    has_key: bool,
     error: Option<FormError>,
 }
 form_errors!(SecondStepPage);
@@ -128,6 +129,7 @@ async fn second_form(
         username: s.user.username,
         next: safe_next(q.next.as_deref()),
         server_time: server_time(&state),
+        has_key: !state.auth.security_keys(&s.user.id).await?.is_empty(),
         error: None,
     })
 }
@@ -153,6 +155,7 @@ async fn second_submit(
             .into_response()),
         Err(e) => {
             let (status, error) = form_failure(e)?;
+            let has_key = !state.auth.security_keys(&s.user.id).await?.is_empty();
             render_status(
                 status,
                 &SecondStepPage {
@@ -160,6 +163,7 @@ async fn second_submit(
                     username: s.user.username,
                     next,
                     server_time: server_time(&state),
+                    has_key,
                     error: Some(error),
                 },
             )

@@ -41,6 +41,8 @@ struct StatusPage {
     in_progress: bool,
     awaiting: bool,
     locked_until: Option<String>,
+    /// id, name, added, last used
+    keys: Vec<(String, String, String, String)>,
     error: Option<FormError>,
 }
 form_errors!(StatusPage);
@@ -75,6 +77,22 @@ async fn status_page(
         in_progress: st.setup_in_progress,
         awaiting: st.awaiting_confirmation,
         locked_until: st.locked_until.map(twostep_auth::utc),
+        keys: state
+            .auth
+            .security_keys(&user.id)
+            .await?
+            .into_iter()
+            .map(|k| {
+                (
+                    k.id,
+                    k.name,
+                    twostep_auth::utc(k.created_at),
+                    k.last_used_at
+                        .map(twostep_auth::utc)
+                        .unwrap_or_else(|| "never".into()),
+                )
+            })
+            .collect(),
         error: None,
     })
 }

@@ -1,0 +1,474 @@
+//! Security keys (FIDO U2F and FIDO2 through WebAuthn): registered once
+//! two-step is on, accepted for the second step and wherever a fresh second
+//! factor is asked for. Ceremony state lives in the store, so any node can
+//! finish what another began.
+
+use serde_json::Value;
+use twostep_core::token;
+use twostep_store::security_keys::{self as keys, NewState};
+use twostep_store::{sessions, users};
+use webauthn_rs::prelude::{
+    PublicKeyCredential, RegisterPublicKeyCredential, SecurityKey, SecurityKeyAuthentication,
+    SecurityKeyRegistration, Url, Uuid,
+};
+use webauthn_rs::{Webauthn, WebauthnBuilder};
+
+use crate::app_passwords::require_full_session;
+use crate::notify::Event;
+use crate::signin::SUDO_TTL;
+use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo, Settings, User};
+
+const CEREMONY_TTL: i64 = 5 * 60;
+const MAX_NAME: usize = 60;
+const REGISTER: &str = "register";
+const AUTHENTICATE: &str = "authenticate";
+
+#[derive(Debug, Clone)]
+pub struct SecurityKeyView {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+impl From<&keys::SecurityKey> for SecurityKeyView {
+    fn from(k: &keys::SecurityKey) -> Self {
+        SecurityKeyView {
+            id: k.id.clone(),
+            name: k.name.clone(),
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+        }
+    }
+}
+
+/// The relying party is the public URL's host; browsers refuse IP addresses.
+pub(crate) fn relying_party(settings: &Settings) -> Option<Webauthn> {
+    let origin = Url::parse(&settings.public_url).ok()?;
+    let host = origin.host_str()?.to_string();
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return None;
+    }
+    WebauthnBuilder::new(&host, &origin)
+        .ok()?
+        .rp_name(&settings.issuer)
+        // Needed by Chromium for security keys, and by FIDO U2F keys.
+        .danger_set_user_presence_only_security_keys(true)
+        .build()
+        .ok()
+}
+
+fn bad_credential(e: impl std::fmt::Display) -> AuthError {
+    AuthError::invalid(
+        "invalid_credential",
+        "key",
+        format!("The security key's answer could not be read: {e}"),
+    )
+}
+
+fn user_uuid(user: &User) -> Uuid {
+    let mut b = [0u8; 16];
+    let id = data_encoding::HEXLOWER_PERMISSIVE
+        .decode(user.id.as_bytes())
+        .unwrap_or_default();
+    for (i, x) in id.iter().take(16).enumerate() {
+        b[i] = *x;
+    }
+    Uuid::from_bytes(b)
+}
+
+impl AuthService {
+    fn webauthn(&self) -> Result<&Webauthn> {
+        self.inner.webauthn.as_ref().ok_or_else(|| {
+            AuthError::Forbidden(
+                "Security keys need this server to be reached by a host name, not an IP address: start it with --public-url http://HOSTNAME:PORT.".into(),
+            )
+        })
+    }
+
+    pub async fn security_keys(&self, user_id: &str) -> Result<Vec<SecurityKeyView>> {
+        let mut c = self.store().conn().await?;
+        Ok(keys::for_user(&mut c, user_id)
+            .await?
+            .iter()
+            .map(SecurityKeyView::from)
+            .collect())
+    }
+
+    async fn save_ceremony(
+        &self,
+        user_id: &str,
+        session_hash: &str,
+        kind: &str,
+        name: &str,
+        state: String,
+    ) -> Result<String> {
+        let id = token::new_id(&mut rng());
+        let mut c = self.store().conn().await?;
+        keys::save_state(
+            &mut c,
+            NewState {
+                id: &id,
+                user_id,
+                session_hash,
+                kind,
+                name,
+                state: &state,
+                expires_at: self.now() + CEREMONY_TTL,
+            },
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Options for `navigator.credentials.create()`, and the ceremony's id.
+    pub async fn begin_key_registration(
+        &self,
+        session: &SessionInfo,
+        name: &str,
+    ) -> Result<(String, Value)> {
+        require_full_session(session)?;
+        let wa = self.webauthn()?;
+        let user = self.user(&session.user.id).await?;
+        if user.two_step_enabled_at.is_none() {
+            return Err(AuthError::Conflict("Turn on two-step verification with an authenticator app first; then add security keys.".into()));
+        }
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME {
+            return Err(AuthError::invalid(
+                "invalid_name",
+                "name",
+                "Name the key (up to 60 characters), e.g. \"blue YubiKey\".",
+            ));
+        }
+        let mut c = self.store().conn().await?;
+        let existing: Vec<SecurityKey> = keys::for_user(&mut c, &user.id)
+            .await?
+            .iter()
+            .filter_map(|k| serde_json::from_str(&k.credential).ok())
+            .collect();
+        drop(c);
+        let exclude = existing.iter().map(|k| k.cred_id().clone()).collect();
+        let (options, state) = wa
+            .start_securitykey_registration(
+                user_uuid(&user),
+                &user.username,
+                &user.username,
+                Some(exclude),
+                None,
+                None,
+            )
+            .map_err(|e| AuthError::Internal(format!("webauthn: {e}")))?;
+        let state =
+            serde_json::to_string(&state).map_err(|e| AuthError::Internal(e.to_string()))?;
+        let id = self
+            .save_ceremony(&user.id, &session.token_hash, REGISTER, name, state)
+            .await?;
+        let options =
+            serde_json::to_value(options).map_err(|e| AuthError::Internal(e.to_string()))?;
+        Ok((id, options))
+    }
+
+    pub async fn finish_key_registration(
+        &self,
+        session: &SessionInfo,
+        ceremony: &str,
+        credential: Value,
+        ctx: &Ctx,
+    ) -> Result<SecurityKeyView> {
+        require_full_session(session)?;
+        let wa = self.webauthn()?;
+        let now = self.now();
+        let reg: RegisterPublicKeyCredential =
+            serde_json::from_value(credential).map_err(bad_credential)?;
+        let mut tx = self.store().begin().await?;
+        let (user_id, name, state) =
+            keys::take_state(&mut tx, ceremony, &session.token_hash, REGISTER, now)
+                .await?
+                .ok_or_else(|| {
+                    AuthError::Conflict("That request expired. Try adding the key again.".into())
+                })?;
+        let state: SecurityKeyRegistration =
+            serde_json::from_str(&state).map_err(|e| AuthError::Internal(e.to_string()))?;
+        let key = wa
+            .finish_securitykey_registration(&reg, &state)
+            .map_err(|e| {
+                AuthError::invalid(
+                    "key_refused",
+                    "key",
+                    format!("The security key could not be added: {e}"),
+                )
+            })?;
+        let row = keys::SecurityKey {
+            id: token::new_id(&mut rng()),
+            user_id: user_id.clone(),
+            name: name.clone(),
+            cred_id: data_encoding::BASE64URL_NOPAD.encode(key.cred_id().as_ref()),
+            credential: serde_json::to_string(&key)
+                .map_err(|e| AuthError::Internal(e.to_string()))?,
+            created_at: now,
+            last_used_at: None,
+        };
+        match keys::insert(&mut tx, &row).await {
+            Err(twostep_store::StoreError::Conflict) => {
+                return Err(AuthError::invalid(
+                    "duplicate_key",
+                    "key",
+                    "That security key is registered already.",
+                ))
+            }
+            other => other?,
+        }
+        self.audit(&mut tx, &user_id, now, Event::SecurityKeyAdded, &name, ctx)
+            .await?;
+        commit(tx).await?;
+        self.notify(
+            &session.user,
+            "A security key was added",
+            &format!("The security key \"{name}\" was added to your account."),
+            ctx,
+        )
+        .await;
+        Ok(SecurityKeyView::from(&row))
+    }
+
+    /// Options for `navigator.credentials.get()`: for the second step of a
+    /// sign-in, or to confirm a security change with a key.
+    pub async fn begin_key_authentication(&self, session: &SessionInfo) -> Result<(String, Value)> {
+        let wa = self.webauthn()?;
+        let mut c = self.store().conn().await?;
+        let creds: Vec<SecurityKey> = keys::for_user(&mut c, &session.user.id)
+            .await?
+            .iter()
+            .filter_map(|k| serde_json::from_str(&k.credential).ok())
+            .collect();
+        drop(c);
+        if creds.is_empty() {
+            return Err(AuthError::Conflict(
+                "This account has no security key.".into(),
+            ));
+        }
+        let (options, state) = wa
+            .start_securitykey_authentication(&creds)
+            .map_err(|e| AuthError::Internal(format!("webauthn: {e}")))?;
+        let state =
+            serde_json::to_string(&state).map_err(|e| AuthError::Internal(e.to_string()))?;
+        let id = self
+            .save_ceremony(
+                &session.user.id,
+                &session.token_hash,
+                AUTHENTICATE,
+                "",
+                state,
+            )
+            .await?;
+        Ok((
+            id,
+            serde_json::to_value(options).map_err(|e| AuthError::Internal(e.to_string()))?,
+        ))
+    }
+
+    /// Checks an assertion inside `tx`; `Ok(Err(refusal))` has the failure recorded.
+    async fn check_assertion(
+        &self,
+        tx: &mut twostep_store::Conn,
+        session_hash: &str,
+        user: &User,
+        (ceremony, credential): (&str, Value),
+        now: i64,
+        ctx: &Ctx,
+    ) -> Result<std::result::Result<String, AuthError>> {
+        let wa = self.webauthn()?;
+        if let Some(locked) = Self::lock_refusal(user, now) {
+            return Ok(Err(locked));
+        }
+        let (owner, _, state) = keys::take_state(tx, ceremony, session_hash, AUTHENTICATE, now)
+            .await?
+            .ok_or_else(|| {
+                AuthError::Conflict("That request expired. Try the security key again.".into())
+            })?;
+        if owner != user.id {
+            return Err(AuthError::SignInRequired);
+        }
+        let state: SecurityKeyAuthentication =
+            serde_json::from_str(&state).map_err(|e| AuthError::Internal(e.to_string()))?;
+        let verdict = serde_json::from_value::<PublicKeyCredential>(credential)
+            .map_err(|e| e.to_string())
+            .and_then(|cred| {
+                wa.finish_securitykey_authentication(&cred, &state)
+                    .map_err(|e| e.to_string())
+            });
+        let result = match verdict {
+            Ok(r) => r,
+            Err(why) => {
+                tracing::info!(user = %user.username, %why, "security key refused");
+                let refusal = self
+                    .count_failure(tx, &user.id, now, ctx, "That security key is not registered to this account, or its answer was not valid.")
+                    .await?;
+                return Ok(Err(refusal));
+            }
+        };
+        for row in keys::for_user(tx, &user.id).await? {
+            let Ok(mut key) = serde_json::from_str::<SecurityKey>(&row.credential) else {
+                continue;
+            };
+            if key.update_credential(&result).is_some() {
+                let updated =
+                    serde_json::to_string(&key).map_err(|e| AuthError::Internal(e.to_string()))?;
+                keys::used(tx, &row.id, &updated, now).await?;
+                twostep_store::failures::clear(tx, &user.id).await?;
+                return Ok(Ok(row.name));
+            }
+        }
+        Ok(Err(self
+            .count_failure(
+                tx,
+                &user.id,
+                now,
+                ctx,
+                "That security key is not registered to this account.",
+            )
+            .await?))
+    }
+
+    /// Completes a sign-in's second step with a security key.
+    pub async fn finish_key_signin(
+        &self,
+        token_in: &str,
+        ceremony: &str,
+        credential: Value,
+        ctx: &Ctx,
+    ) -> Result<(String, User)> {
+        let now = self.now();
+        let hash = token::token_hash(token_in);
+        let mut tx = self.store().begin().await?;
+        let s = sessions::get(&mut tx, &hash, now)
+            .await?
+            .filter(|s| s.stage == sessions::STAGE_SECOND_STEP)
+            .ok_or(AuthError::SignInRequired)?;
+        let user = users::by_id(&mut tx, &s.user_id)
+            .await?
+            .ok_or(AuthError::SignInRequired)?;
+        match self
+            .check_assertion(&mut tx, &hash, &user, (ceremony, credential), now, ctx)
+            .await?
+        {
+            Ok(name) => {
+                let t = self
+                    .complete_second_step(
+                        &mut tx,
+                        &hash,
+                        &user,
+                        &format!("security key \"{name}\""),
+                        now,
+                        ctx,
+                    )
+                    .await?;
+                commit(tx).await?;
+                Ok((t, user))
+            }
+            Err(refusal) => self.refuse(tx, &user, refusal, ctx).await,
+        }
+    }
+
+    /// A security key stands in for a code: security changes are allowed for a few minutes.
+    pub async fn finish_key_confirmation(
+        &self,
+        session: &SessionInfo,
+        ceremony: &str,
+        credential: Value,
+        ctx: &Ctx,
+    ) -> Result<()> {
+        require_full_session(session)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let user = users::by_id(&mut tx, &session.user.id)
+            .await?
+            .ok_or(AuthError::SignInRequired)?;
+        match self
+            .check_assertion(
+                &mut tx,
+                &session.token_hash,
+                &user,
+                (ceremony, credential),
+                now,
+                ctx,
+            )
+            .await?
+        {
+            Ok(name) => {
+                sessions::set_sudo(&mut tx, &session.token_hash, now + SUDO_TTL).await?;
+                self.audit(
+                    &mut tx,
+                    &user.id,
+                    now,
+                    Event::SecurityKeyConfirmed,
+                    &name,
+                    ctx,
+                )
+                .await?;
+                commit(tx).await
+            }
+            Err(refusal) => self.refuse(tx, &user, refusal, ctx).await,
+        }
+    }
+
+    /// The browser found no registered key (or the person cancelled): counted
+    /// like a wrong code, so guessing through the browser is limited too.
+    pub async fn key_not_answered(&self, session: &SessionInfo, ctx: &Ctx) -> Result<AuthError> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let refusal = self
+            .count_failure(
+                &mut tx,
+                &session.user.id,
+                now,
+                ctx,
+                "No registered security key answered. Use a key added to this account, or a code.",
+            )
+            .await?;
+        commit(tx).await?;
+        Ok(refusal)
+    }
+
+    /// Removes a key after a fresh second factor (a code, or a key just used).
+    pub async fn remove_security_key(
+        &self,
+        session: &SessionInfo,
+        key_id: &str,
+        code: &str,
+        ctx: &Ctx,
+    ) -> Result<()> {
+        require_full_session(session)?;
+        let now = self.now();
+        let user = self.user(&session.user.id).await?;
+        let mut tx = self.store().begin().await?;
+        if let Err(refusal) = self.fresh_factor(&mut tx, session, code, now, ctx).await? {
+            return self.refuse(tx, &user, refusal, ctx).await;
+        }
+        let gone = keys::delete(&mut tx, &user.id, key_id)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        self.audit(
+            &mut tx,
+            &user.id,
+            now,
+            Event::SecurityKeyRemoved,
+            &gone.name,
+            ctx,
+        )
+        .await?;
+        commit(tx).await?;
+        self.notify(
+            &user,
+            "A security key was removed",
+            &format!(
+                "The security key \"{}\" was removed from your account.",
+                gone.name
+            ),
+            ctx,
+        )
+        .await;
+        Ok(())
+    }
+}

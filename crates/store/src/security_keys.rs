@@ -1,0 +1,123 @@
+//! Security keys: the serialized credential (public key and counter) per key,
+//! and the short-lived state of a WebAuthn ceremony in progress.
+
+use sqlx::FromRow;
+
+use crate::{Conn, Result};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct SecurityKey {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub cred_id: String,
+    pub credential: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+pub async fn insert(c: &mut Conn, k: &SecurityKey) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO security_keys (id, user_id, name, cred_id, credential, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&k.id)
+    .bind(&k.user_id)
+    .bind(&k.name)
+    .bind(&k.cred_id)
+    .bind(&k.credential)
+    .bind(k.created_at)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+pub async fn for_user(c: &mut Conn, user_id: &str) -> Result<Vec<SecurityKey>> {
+    Ok(sqlx::query_as(
+        "SELECT id, user_id, name, cred_id, credential, created_at, last_used_at
+         FROM security_keys WHERE user_id = $1 ORDER BY created_at, id",
+    )
+    .bind(user_id)
+    .fetch_all(c)
+    .await?)
+}
+
+pub async fn used(c: &mut Conn, id: &str, credential: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE security_keys SET credential = $1, last_used_at = $2 WHERE id = $3")
+        .bind(credential)
+        .bind(now)
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(c: &mut Conn, user_id: &str, id: &str) -> Result<Option<SecurityKey>> {
+    Ok(sqlx::query_as(
+        "DELETE FROM security_keys WHERE user_id = $1 AND id = $2
+         RETURNING id, user_id, name, cred_id, credential, created_at, last_used_at",
+    )
+    .bind(user_id)
+    .bind(id)
+    .fetch_optional(c)
+    .await?)
+}
+
+pub async fn delete_all(c: &mut Conn, user_id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM security_keys WHERE user_id = $1")
+        .bind(user_id)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+pub struct NewState<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub session_hash: &'a str,
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub state: &'a str,
+    pub expires_at: i64,
+}
+
+pub async fn save_state(c: &mut Conn, s: NewState<'_>) -> Result<()> {
+    sqlx::query("DELETE FROM webauthn_states WHERE expires_at <= $1")
+        .bind(s.expires_at - 600)
+        .execute(&mut *c)
+        .await?;
+    sqlx::query(
+        "INSERT INTO webauthn_states (id, user_id, session_hash, kind, name, state, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(s.id)
+    .bind(s.user_id)
+    .bind(s.session_hash)
+    .bind(s.kind)
+    .bind(s.name)
+    .bind(s.state)
+    .bind(s.expires_at)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Takes (and removes) a live ceremony state of this session: (user_id, name, state).
+pub async fn take_state(
+    c: &mut Conn,
+    id: &str,
+    session_hash: &str,
+    kind: &str,
+    now: i64,
+) -> Result<Option<(String, String, String)>> {
+    Ok(sqlx::query_as(
+        "DELETE FROM webauthn_states WHERE id = $1 AND session_hash = $2 AND kind = $3 AND expires_at > $4
+         RETURNING user_id, name, state",
+    )
+    .bind(id)
+    .bind(session_hash)
+    .bind(kind)
+    .bind(now)
+    .fetch_optional(c)
+    .await?)
+}

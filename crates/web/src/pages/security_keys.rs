@@ -1,0 +1,216 @@
+//! Security keys on the pages: JSON endpoints called by static/webauthn.js
+//! (CSRF token in the `x-csrf-token` header), plus a plain form to remove one.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use axum_extra::extract::CookieJar;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{form_failure, FormBody};
+use crate::csrf::Csrf;
+use crate::session::{session_cookie, token_of, AnySession, SignedIn, Web};
+use crate::{AppState, Error};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/account/two-step/security-keys/begin",
+            post(register_begin),
+        )
+        .route(
+            "/account/two-step/security-keys/finish",
+            post(register_finish),
+        )
+        .route("/account/two-step/security-keys/{id}/remove", post(remove))
+        .route("/signin/second-step/key/begin", post(signin_begin))
+        .route("/signin/second-step/key/finish", post(signin_finish))
+        .route("/signin/second-step/key/failed", post(signin_failed))
+        .route("/account/confirm-with-key/begin", post(confirm_begin))
+        .route("/account/confirm-with-key/finish", post(confirm_finish))
+        .route("/account/confirm-with-key/failed", post(confirm_failed))
+}
+
+fn check_header(csrf: &Csrf, headers: &HeaderMap) -> Result<(), Error> {
+    csrf.check(
+        headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
+    )
+}
+
+/// JSON bodies of these endpoints, bounded by the router's body limit.
+#[derive(Deserialize, Default)]
+struct Body {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    ceremony: String,
+    #[serde(default)]
+    credential: Value,
+}
+
+fn body(raw: &axum::body::Bytes) -> Result<Body, Error> {
+    if raw.is_empty() {
+        return Ok(Body::default());
+    }
+    serde_json::from_slice(raw)
+        .map_err(|e| Error::bad_request(format!("The request could not be read: {e}")))
+}
+
+fn begun((ceremony, options): (String, Value)) -> Json<Value> {
+    Json(json!({ "ceremony": ceremony, "options": options }))
+}
+
+async fn register_begin(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    headers: HeaderMap,
+    raw: axum::body::Bytes,
+) -> Result<Json<Value>, Error> {
+    check_header(&csrf, &headers)?;
+    let b = body(&raw)?;
+    Ok(begun(state.auth.begin_key_registration(&s, &b.name).await?))
+}
+
+async fn register_finish(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    headers: HeaderMap,
+    raw: axum::body::Bytes,
+) -> Result<Json<Value>, Error> {
+    check_header(&csrf, &headers)?;
+    let b = body(&raw)?;
+    let key = state
+        .auth
+        .finish_key_registration(&s, &b.ceremony, b.credential, &ctx)
+        .await?;
+    Ok(Json(json!({ "status": "added", "name": key.name })))
+}
+
+#[derive(Deserialize)]
+struct RemoveForm {
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    Path(id): Path<String>,
+    FormBody(f): FormBody<RemoveForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    match state.auth.remove_security_key(&s, &id, &f.code, &ctx).await {
+        Ok(()) => Ok(Redirect::to("/account/two-step?n=key-removed-security").into_response()),
+        Err(e) => {
+            let (_, error) = form_failure(e)?;
+            Err(Error {
+                field: None,
+                ..Error::bad_request(error.message)
+            })
+        }
+    }
+}
+
+async fn half_signed_in(
+    session: Option<twostep_auth::SessionInfo>,
+) -> Result<twostep_auth::SessionInfo, Error> {
+    session
+        .filter(|s| !s.complete)
+        .ok_or_else(Error::sign_in_required)
+}
+
+async fn signin_begin(
+    State(state): State<AppState>,
+    AnySession(s): AnySession,
+    csrf: Csrf,
+    headers: HeaderMap,
+) -> Result<Json<Value>, Error> {
+    check_header(&csrf, &headers)?;
+    let s = half_signed_in(s).await?;
+    Ok(begun(state.auth.begin_key_authentication(&s).await?))
+}
+
+async fn signin_finish(
+    State(state): State<AppState>,
+    csrf: Csrf,
+    Web(ctx): Web,
+    jar: CookieJar,
+    headers: HeaderMap,
+    raw: axum::body::Bytes,
+) -> Result<(CookieJar, Json<Value>), Error> {
+    check_header(&csrf, &headers)?;
+    let b = body(&raw)?;
+    let token = token_of(&jar).ok_or_else(Error::sign_in_required)?;
+    let (new_token, _) = state
+        .auth
+        .finish_key_signin(&token, &b.ceremony, b.credential, &ctx)
+        .await?;
+    Ok((
+        jar.add(session_cookie(new_token, state.secure_cookies)),
+        Json(json!({ "status": "signed_in", "redirect": "/" })),
+    ))
+}
+
+async fn signin_failed(
+    State(state): State<AppState>,
+    AnySession(s): AnySession,
+    csrf: Csrf,
+    Web(ctx): Web,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    check_header(&csrf, &headers)?;
+    let s = half_signed_in(s).await?;
+    let refusal: Error = state.auth.key_not_answered(&s, &ctx).await?.into();
+    Ok((refusal.status, Json(json!({ "message": refusal.message }))).into_response())
+}
+
+async fn confirm_begin(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    headers: HeaderMap,
+) -> Result<Json<Value>, Error> {
+    check_header(&csrf, &headers)?;
+    Ok(begun(state.auth.begin_key_authentication(&s).await?))
+}
+
+async fn confirm_finish(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    headers: HeaderMap,
+    raw: axum::body::Bytes,
+) -> Result<Json<Value>, Error> {
+    check_header(&csrf, &headers)?;
+    let b = body(&raw)?;
+    state
+        .auth
+        .finish_key_confirmation(&s, &b.ceremony, b.credential, &ctx)
+        .await?;
+    Ok(Json(json!({ "status": "confirmed" })))
+}
+
+async fn confirm_failed(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    check_header(&csrf, &headers)?;
+    let refusal: Error = state.auth.key_not_answered(&s, &ctx).await?.into();
+    Ok((refusal.status, Json(json!({ "message": refusal.message }))).into_response())
+}
