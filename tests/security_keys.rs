@@ -6,23 +6,11 @@ mod common;
 
 use common::accounts::{account, enable_two_step, PASSWORD};
 use common::browser::Chromium;
+use common::web_journey::{localhost, sign_in_with_password, sign_out, two_step_on};
 use common::{Server, ServerOptions};
 
-fn localhost(server: &Server, path: &str) -> String {
-    format!("{}{path}", server.base.replace("127.0.0.1", "localhost"))
-}
-
 fn sign_in(server: &Server, web: &Chromium, name: &str) {
-    web.goto(&localhost(server, "/signin"));
-    web.type_into("#login", name);
-    web.type_into("#password", PASSWORD);
-    web.click("form[action='/signin'] button");
-    web.wait_for_text("Enter the 6-digit code");
-}
-
-fn sign_out(web: &Chromium) {
-    web.click("form[action='/signout'] button");
-    web.wait_for_text("You are signed out.");
+    sign_in_with_password(server, web, name, PASSWORD);
 }
 
 fn add_key(web: &Chromium, server: &Server, name: &str) {
@@ -39,23 +27,17 @@ fn journey(protocol: &str, tag: &str) {
         ..Default::default()
     });
     let name = format!("kate{tag}");
-    let kate = account(&server, &name);
-    let (mut phone, _) = enable_two_step(&server, &kate);
     let web = Chromium::start(&format!("security-key-{tag}"));
     let authenticator = web.add_security_key(protocol);
-
-    // Sign in with a code, then add a key.
-    sign_in(&server, &web, &name);
-    web.type_into("#code", &phone.next_code());
-    web.click("form[action='/signin/second-step'] button");
-    web.wait_for_text(&format!("Hello, {name}"));
+    // The whole two-step journey, clicked; then a key.
+    let (_phone, _codes) = two_step_on(&server, &web, &name, PASSWORD);
     add_key(&web, &server, "desk key");
     let kate_credentials = web.key_credentials(&authenticator);
     assert_eq!(kate_credentials.len(), 1);
     web.screenshot("security-key-added");
     server
         .mail
-        .wait_for(&format!("{name}@example.net"), "A security key was added");
+        .wait_for(&format!("{name}@example.com"), "A security key was added");
 
     // Sign out, sign in with the key instead of a code.
     sign_out(&web);
@@ -102,6 +84,11 @@ fn journey(protocol: &str, tag: &str) {
     sign_in(&server, &web, &name);
     web.click("#use-key");
     web.wait_for_text(&format!("Hello, {name}"));
+    // A key stands in for a code wherever a fresh second factor is asked for.
+    web.goto(&localhost(&server, "/account/two-step/recovery-codes"));
+    web.click("button[data-webauthn='confirm']");
+    web.wait_for_text("Your new recovery codes");
+    web.screenshot("codes-regenerated-with-key");
     web.goto(&localhost(&server, "/account/two-step"));
     web.click("#security-keys button[data-webauthn='confirm']");
     web.wait_for_text("Security key removed.");
@@ -109,7 +96,7 @@ fn journey(protocol: &str, tag: &str) {
     web.screenshot("security-key-removed");
     server
         .mail
-        .wait_for(&format!("{name}@example.net"), "A security key was removed");
+        .wait_for(&format!("{name}@example.com"), "A security key was removed");
 }
 
 /// In the page: start lee's key sign-in, answer with the given credential id

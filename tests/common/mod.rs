@@ -11,6 +11,7 @@ pub mod git;
 pub mod mail;
 pub mod otp;
 pub mod tty;
+pub mod web_journey;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
