@@ -76,10 +76,12 @@ impl Server {
             }
             None => mail::MailSource::Outbox(data.path().join("data").join("outbox")),
         };
-        if opts.localhost {
-            cmd.arg("--public-url")
-                .arg(format!("http://localhost:{port}"));
-        }
+        let host = if opts.localhost {
+            "localhost"
+        } else {
+            "127.0.0.1"
+        };
+        cmd.arg("--public-url").arg(format!("http://{host}:{port}"));
         if let Some(url) = &opts.database_url {
             cmd.arg("--database-url").arg(url);
         }

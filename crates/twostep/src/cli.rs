@@ -52,7 +52,7 @@ pub struct Options {
     /// sqlite://PATH or postgres://USER@HOST/DB [default: sqlite in the data folder].
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
-    /// The URL people use to reach the web pages, for links in mail [default: http://HTTP_ADDR].
+    /// The URL people use to reach the web pages, for links in mail and security keys [default: http://localhost:PORT for a loopback HTTP_ADDR].
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
     /// Name shown in authenticator apps and mail [default: twostep].

@@ -81,7 +81,7 @@ impl Config {
             .public_url
             .clone()
             .or(layer.public_url)
-            .unwrap_or_else(|| format!("http://{http_addr}"))
+            .unwrap_or_else(|| default_public_url(&http_addr))
             .trim_end_matches('/')
             .to_string();
         anyhow::ensure!(
@@ -160,5 +160,36 @@ impl Config {
             .next()
             .unwrap_or("localhost")
             .to_string()
+    }
+}
+
+/// `http://localhost:PORT` for loopback and wildcard addresses (browsers accept
+/// security keys on `localhost`, never on an IP address), else `http://ADDR`.
+fn default_public_url(http_addr: &str) -> String {
+    match http_addr.rsplit_once(':') {
+        Some((host, port))
+            if ["127.0.0.1", "0.0.0.0", "[::]", "[::1]", "localhost"].contains(&host) =>
+        {
+            format!("http://localhost:{port}")
+        }
+        _ => format!("http://{http_addr}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_public_url;
+
+    #[test]
+    fn loopback_addresses_are_served_as_localhost() {
+        assert_eq!(
+            default_public_url("127.0.0.1:8080"),
+            "http://localhost:8080"
+        );
+        assert_eq!(default_public_url("0.0.0.0:80"), "http://localhost:80");
+        assert_eq!(
+            default_public_url("git.example.com:8080"),
+            "http://git.example.com:8080"
+        );
     }
 }
