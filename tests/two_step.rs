@@ -624,3 +624,36 @@ fn forms_without_a_valid_csrf_token_are_refused() {
         "{cookie}"
     );
 }
+
+#[test]
+fn wrong_passwords_on_the_sign_in_page_are_limited_too() {
+    let server = Server::start();
+    let b = sign_up_confirmed(&server, "nina");
+    sign_out(&b);
+    for _ in 0..9 {
+        let r = b.submit(
+            "/signin",
+            "/signin",
+            &[("login", "nina"), ("password", "not-the-password")],
+        );
+        assert_eq!(r.status, 401);
+        r.assert_contains("Incorrect username or password");
+    }
+    let r = b.submit(
+        "/signin",
+        "/signin",
+        &[("login", "nina"), ("password", "not-the-password")],
+    );
+    assert_eq!(r.status, 429);
+    r.assert_contains("locked until");
+    // Even the right password waits for the lock to end.
+    let r = b.submit(
+        "/signin",
+        "/signin",
+        &[("login", "nina"), ("password", PASSWORD)],
+    );
+    assert_eq!(r.status, 429);
+    server
+        .mail
+        .wait_for("nina@example.com", "Two-step sign-in locked");
+}

@@ -15,7 +15,7 @@ pub enum AuthError {
     BadCredentials,
     #[error("{message}")]
     WrongSecondFactor { message: String, remaining: u32 },
-    #[error("Too many wrong codes: two-step sign-in for this account is locked until {until_utc} UTC. We sent you an email. If this was not you, change your password.")]
+    #[error("Too many failed attempts (wrong codes or passwords): sign-in for this account is locked until {until_utc} UTC. We sent you an email. If this was not you, change your password.")]
     Locked { until: i64, until_utc: String },
     #[error("Two-step verification is on for {username}, so the account password does not work here. Use an app password instead: create one at {url}")]
     AppPasswordRequired { username: String, url: String },
@@ -66,7 +66,7 @@ impl AuthError {
     pub fn field(&self) -> Option<&'static str> {
         match self {
             AuthError::Invalid { field, .. } => Some(field),
-            AuthError::WrongSecondFactor { .. } | AuthError::Locked { .. } => Some("code"),
+            AuthError::WrongSecondFactor { .. } => Some("code"),
             AuthError::BadCredentials => Some("password"),
             _ => None,
         }

@@ -73,7 +73,7 @@ impl AuthService {
             }
         };
         Ok(Err(self
-            .count_failure(tx, &user.id, now, ctx, &refusal)
+            .count_failure(tx, &user.id, now, ctx, &refusal, Event::SecondFactorFailed)
             .await?))
     }
 
@@ -86,6 +86,7 @@ impl AuthService {
         now: i64,
         ctx: &Ctx,
         refusal: &str,
+        event: Event,
     ) -> Result<AuthError> {
         let id = token::new_id(&mut rng());
         failures::record(tx, &id, user_id, now, ctx.channel.as_str()).await?;
@@ -103,8 +104,7 @@ impl AuthService {
                 until_utc: utc(until),
             });
         }
-        self.audit(tx, user_id, now, Event::SecondFactorFailed, "", ctx)
-            .await?;
+        self.audit(tx, user_id, now, event, "", ctx).await?;
         let remaining = lockout::remaining(count);
         Ok(AuthError::WrongSecondFactor {
             message: format!(
@@ -155,16 +155,19 @@ impl AuthService {
         ctx: &Ctx,
     ) -> Result<T> {
         commit(tx).await?;
-        if let AuthError::Locked { until_utc, .. } = &refusal {
-            self.notify(
-                user,
-                "Two-step sign-in locked",
-                &format!("Too many wrong two-step codes were entered for your account, so two-step sign-in is locked until {until_utc} UTC."),
-                ctx,
-            )
-            .await;
-        }
+        self.mail_if_locked(user, &refusal, ctx).await;
         Err(refusal)
+    }
+
+    /// Tells the owner when failures just locked the account.
+    pub(crate) async fn mail_if_locked(&self, user: &User, refusal: &AuthError, ctx: &Ctx) {
+        if let AuthError::Locked { until_utc, .. } = refusal {
+            let what = format!(
+                "Too many wrong codes or passwords were entered for your account, so sign-in is locked until {until_utc} UTC."
+            );
+            self.notify(user, "Two-step sign-in locked", &what, ctx)
+                .await;
+        }
     }
 
     async fn check_totp(

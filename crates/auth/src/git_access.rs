@@ -87,13 +87,18 @@ impl AuthService {
         if !ok {
             // Counted like a wrong code, so passwords cannot be guessed here freely.
             let mut tx = self.store().begin().await?;
-            let via = ctx.channel.as_str();
-            self.audit(&mut tx, &user.id, now, Event::SignInFailed, via, ctx)
-                .await?;
             let refusal = self
-                .count_failure(&mut tx, &user.id, now, ctx, "Wrong password.")
+                .count_failure(
+                    &mut tx,
+                    &user.id,
+                    now,
+                    ctx,
+                    "Wrong password.",
+                    Event::SignInFailed,
+                )
                 .await?;
             commit(tx).await?;
+            self.mail_if_locked(&user, &refusal, ctx).await;
             return Err(match refusal {
                 AuthError::Locked { .. } => refusal,
                 _ => AuthError::BadCredentials,

@@ -303,7 +303,7 @@ impl AuthService {
             Err(why) => {
                 tracing::info!(user = %user.username, %why, "security key refused");
                 let refusal = self
-                    .count_failure(tx, &user.id, now, ctx, "That security key is not registered to this account, or its answer was not valid.")
+                    .count_failure(tx, &user.id, now, ctx, "That security key is not registered to this account, or its answer was not valid.", Event::SecondFactorFailed)
                     .await?;
                 return Ok(Err(refusal));
             }
@@ -327,6 +327,7 @@ impl AuthService {
                 now,
                 ctx,
                 "That security key is not registered to this account.",
+                Event::SecondFactorFailed,
             )
             .await?))
     }
@@ -425,6 +426,7 @@ impl AuthService {
                 now,
                 ctx,
                 "No registered security key answered. Use a key added to this account, or a code.",
+                Event::SecondFactorFailed,
             )
             .await?;
         commit(tx).await?;

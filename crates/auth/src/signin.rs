@@ -59,21 +59,38 @@ impl AuthService {
                 None => users::by_email(&mut c, login).await?,
             }
         };
+        let now = self.now();
+        // While locked, even the right password gets no further on any channel.
+        if let Some(locked) = user.as_ref().and_then(|u| Self::lock_refusal(u, now)) {
+            return Err(locked);
+        }
         let ok = verify_password(
             password,
             user.as_ref().and_then(|u| u.password_hash.as_deref()),
         )
         .await?;
-        let now = self.now();
         let Some(user) = user else {
             return Err(AuthError::BadCredentials);
         };
         let mut tx = self.store().begin().await?;
         if !ok {
-            self.audit(&mut tx, &user.id, now, Event::SignInFailed, "", ctx)
+            // Counted with wrong codes: guessing passwords is limited too.
+            let refusal = self
+                .count_failure(
+                    &mut tx,
+                    &user.id,
+                    now,
+                    ctx,
+                    "Wrong password.",
+                    Event::SignInFailed,
+                )
                 .await?;
             commit(tx).await?;
-            return Err(AuthError::BadCredentials);
+            self.mail_if_locked(&user, &refusal, ctx).await;
+            return Err(match refusal {
+                AuthError::Locked { .. } => refusal,
+                _ => AuthError::BadCredentials,
+            });
         }
         let factors = self.factors(&mut tx, &user).await?;
         let t = token::new_token(&mut rng());

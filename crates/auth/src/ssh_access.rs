@@ -50,10 +50,15 @@ impl AuthService {
         let ok = verify_password(password, user.password_hash.as_deref()).await?;
         let mut tx = self.store().begin().await?;
         if !ok {
-            self.audit(&mut tx, &user.id, now, Event::SshPasswordFailed, "", ctx)
-                .await?;
             let refusal = self
-                .count_failure(&mut tx, &user.id, now, ctx, "Wrong password.")
+                .count_failure(
+                    &mut tx,
+                    &user.id,
+                    now,
+                    ctx,
+                    "Wrong password.",
+                    Event::SshPasswordFailed,
+                )
                 .await?;
             commit(tx).await?;
             let what = match &refusal {

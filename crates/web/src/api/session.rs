@@ -26,7 +26,7 @@ pub struct SignInRequest {
 pub struct SignInResponse {
     /// `signed_in`, or `second_step_required` (then POST /api/v1/session/second-step).
     pub status: String,
-    /// Second factors accepted: `totp`, `recovery_code`, `security_key`.
+    /// Second factors accepted here: `totp`, `recovery_code` (security keys are used on the web pages).
     pub methods: Vec<String>,
 }
 
@@ -54,9 +54,6 @@ async fn sign_in(
             }
             if need.recovery_code {
                 methods.push("recovery_code".to_string());
-            }
-            if need.security_key {
-                methods.push("security_key".to_string());
             }
             (
                 token,
