@@ -4,9 +4,29 @@ pub const MAX_EMAIL: usize = 254;
 
 /// Names that would collide with routes (`/OWNER/REPO.git` lives at the root).
 const RESERVED: &[&str] = &[
-    "admin", "api", "account", "assets", "confirm", "git", "help", "login", "logout", "new",
-    "password", "recovery", "root", "settings", "signin", "signout", "signup", "static",
-    "two-step", "twostep", "users", "www",
+    "admin",
+    "api",
+    "account",
+    "assets",
+    "confirm",
+    "git",
+    "help",
+    "login",
+    "logout",
+    "new",
+    "password",
+    "recovery",
+    "repositories",
+    "root",
+    "settings",
+    "signin",
+    "signout",
+    "signup",
+    "static",
+    "two-step",
+    "twostep",
+    "users",
+    "www",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,6 +91,10 @@ mod tests {
         assert_eq!(username("../etc"), Err(NameError::Invalid));
         assert_eq!(username("-bob"), Err(NameError::Invalid));
         assert_eq!(username("api"), Err(NameError::Reserved("api".into())));
+        assert!(matches!(
+            username("repositories"),
+            Err(NameError::Reserved(_))
+        ));
     }
 
     #[test]
