@@ -108,6 +108,8 @@ pub fn two_step_on(
         serde_json::json!([]),
     );
     assert_eq!(attrs, serde_json::json!(["numeric", "one-time-code"]));
+    // The server's clock is in plain sight, for people whose phone clock drifts.
+    web.wait_for_text("Server time:");
     web.type_into("#code", "000000");
     web.click("form[action='/signin/second-step'] button");
     web.wait_for_text("attempts left");
