@@ -30,7 +30,7 @@ fn journey(protocol: &str, tag: &str) {
     let web = Chromium::start(&format!("security-key-{tag}"));
     let authenticator = web.add_security_key(protocol);
     // The whole two-step journey, clicked; then a key.
-    let (_phone, _codes) = two_step_on(&server, &web, &name, PASSWORD);
+    let (mut phone, _codes) = two_step_on(&server, &web, &name, PASSWORD);
     add_key(&web, &server, "desk key");
     let kate_credentials = web.key_credentials(&authenticator);
     assert_eq!(kate_credentials.len(), 1);
@@ -38,6 +38,28 @@ fn journey(protocol: &str, tag: &str) {
     server
         .mail
         .wait_for(&format!("{name}@example.com"), "A security key was added");
+
+    // The API lists the key (a session made with a code).
+    let api = common::api::ApiClient::new(&server);
+    api.ok(
+        "POST",
+        "/session",
+        Some(serde_json::json!({"login": name, "password": PASSWORD})),
+    );
+    api.ok(
+        "POST",
+        "/session/second-step",
+        Some(serde_json::json!({"code": phone.next_code()})),
+    );
+    let listed = api.ok("GET", "/user/security-keys", None);
+    assert_eq!(listed[0]["name"], "desk key", "{listed}");
+    api.err(
+        "POST",
+        "/user/security-keys/nope/remove",
+        Some(serde_json::json!({"code": "12345"})),
+        422,
+        "malformed_code",
+    );
 
     // Sign out, sign in with the key instead of a code.
     sign_out(&web);

@@ -7,6 +7,7 @@ pub use openapi::document as openapi_document;
 mod password;
 mod repositories;
 pub use repositories::access_name;
+mod security_keys;
 mod security_log;
 mod session;
 mod ssh_keys;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(security_log::router())
         .merge(repositories::router())
         .merge(app_passwords::router())
+        .merge(security_keys::router())
         .merge(openapi::router())
         .fallback(|| async {
             Error::new(StatusCode::NOT_FOUND, "not_found", "No such API endpoint.")

@@ -19,6 +19,7 @@ use crate::AppState;
         super::repositories::list, super::repositories::create, super::repositories::show, super::repositories::remove,
         super::repositories::collaborators, super::repositories::set_collaborator, super::repositories::remove_collaborator,
         super::app_passwords::list, super::app_passwords::create, super::app_passwords::revoke,
+        super::security_keys::list, super::security_keys::remove,
     ),
     tags((name = "users"), (name = "session"), (name = "password"), (name = "ssh-keys"), (name = "two-step"), (name = "repositories"), (name = "app-passwords"))
 )]

@@ -1,0 +1,60 @@
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use twostep_auth::Scope;
+
+use super::{ApiJson, CodeRequest, Status};
+use crate::session::{Api, ApiSecure, ApiUser};
+use crate::{AppState, Error};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/user/security-keys", get(list))
+        .route("/user/security-keys/{id}/remove", post(remove))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SecurityKeyInfo {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// Your security keys (adding one and signing in with one happen in the browser).
+#[utoipa::path(get, path = "/api/v1/user/security-keys", tag = "two-step", responses((status = 200, body = [SecurityKeyInfo])))]
+async fn list(
+    State(state): State<AppState>,
+    user: ApiUser,
+) -> Result<Json<Vec<SecurityKeyInfo>>, Error> {
+    let s = user.need(Scope::AccountRead)?;
+    let keys = state.auth.security_keys(&s.user.id).await?;
+    Ok(Json(
+        keys.into_iter()
+            .map(|k| SecurityKeyInfo {
+                id: k.id,
+                name: k.name,
+                created_at: k.created_at,
+                last_used_at: k.last_used_at,
+            })
+            .collect(),
+    ))
+}
+
+/// Remove a security key; needs a current code or recovery code.
+#[utoipa::path(post, path = "/api/v1/user/security-keys/{id}/remove", tag = "two-step", request_body = CodeRequest,
+    params(("id" = String, Path)), responses((status = 200, body = Status), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+async fn remove(
+    State(state): State<AppState>,
+    ApiSecure(s): ApiSecure,
+    Api(ctx): Api,
+    Path(id): Path<String>,
+    ApiJson(r): ApiJson<CodeRequest>,
+) -> Result<Json<Status>, Error> {
+    state
+        .auth
+        .remove_security_key(&s, &id, &r.code, &ctx)
+        .await?;
+    Ok(Status::json("removed"))
+}
