@@ -159,6 +159,33 @@ impl AuthService {
         Err(refusal)
     }
 
+    /// A wrong account password, counted with wrong codes so that passwords
+    /// cannot be guessed freely on any channel. Commits `tx`.
+    pub(crate) async fn wrong_password(
+        &self,
+        mut tx: Tx,
+        user: &User,
+        now: i64,
+        ctx: &Ctx,
+    ) -> Result<AuthError> {
+        let refusal = self
+            .count_failure(
+                &mut tx,
+                &user.id,
+                now,
+                ctx,
+                "Wrong password.",
+                Event::SignInFailed,
+            )
+            .await?;
+        commit(tx).await?;
+        self.mail_if_locked(user, &refusal, ctx).await;
+        Ok(match refusal {
+            AuthError::Locked { .. } => refusal,
+            _ => AuthError::BadCredentials,
+        })
+    }
+
     /// Tells the owner when failures just locked the account.
     pub(crate) async fn mail_if_locked(&self, user: &User, refusal: &AuthError, ctx: &Ctx) {
         if let AuthError::Locked { until_utc, .. } = refusal {

@@ -85,24 +85,8 @@ impl AuthService {
             return Err(AuthError::BadCredentials);
         };
         if !ok {
-            // Counted like a wrong code, so passwords cannot be guessed here freely.
-            let mut tx = self.store().begin().await?;
-            let refusal = self
-                .count_failure(
-                    &mut tx,
-                    &user.id,
-                    now,
-                    ctx,
-                    "Wrong password.",
-                    Event::SignInFailed,
-                )
-                .await?;
-            commit(tx).await?;
-            self.mail_if_locked(&user, &refusal, ctx).await;
-            return Err(match refusal {
-                AuthError::Locked { .. } => refusal,
-                _ => AuthError::BadCredentials,
-            });
+            let tx = self.store().begin().await?;
+            return Err(self.wrong_password(tx, &user, now, ctx).await?);
         }
         if user.two_step_enabled_at.is_some() {
             let mut tx = self.store().begin().await?;

@@ -74,23 +74,7 @@ impl AuthService {
         };
         let mut tx = self.store().begin().await?;
         if !ok {
-            // Counted with wrong codes: guessing passwords is limited too.
-            let refusal = self
-                .count_failure(
-                    &mut tx,
-                    &user.id,
-                    now,
-                    ctx,
-                    "Wrong password.",
-                    Event::SignInFailed,
-                )
-                .await?;
-            commit(tx).await?;
-            self.mail_if_locked(&user, &refusal, ctx).await;
-            return Err(match refusal {
-                AuthError::Locked { .. } => refusal,
-                _ => AuthError::BadCredentials,
-            });
+            return Err(self.wrong_password(tx, &user, now, ctx).await?);
         }
         let factors = self.factors(&mut tx, &user).await?;
         let t = token::new_token(&mut rng());
