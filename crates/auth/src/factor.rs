@@ -13,14 +13,8 @@ use crate::{commit, rng, AuthError, AuthService, Ctx, Result, User};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
 pub(crate) enum FactorUsed {
-    Totp {
-        authenticator_id: String,
-    },
-    RecoveryCode {
-        remaining: i64,
-    },
-    /// A second factor (e.g. a security key) given in this session moments ago.
-    Recent,
+    Totp { authenticator_id: String },
+    RecoveryCode { remaining: i64 },
 }
 
 impl AuthService {
@@ -130,20 +124,25 @@ impl AuthService {
         }
     }
 
-    /// A fresh second factor for a security change: the code typed, or, when
-    /// none was typed, a security key confirmed in this session moments ago.
-    pub(crate) async fn fresh_factor(
+    /// Opens the transaction of a security change once a fresh second factor
+    /// holds: the code typed or, when none was typed, a security key confirmed
+    /// in this session moments ago. A refusal is committed (counted) and returned.
+    pub(crate) async fn begin_with_fresh_factor(
         &self,
-        tx: &mut Conn,
         session: &crate::SessionInfo,
+        user: &User,
         raw: &str,
         now: i64,
         ctx: &Ctx,
-    ) -> Result<std::result::Result<FactorUsed, AuthError>> {
+    ) -> Result<Tx> {
+        let mut tx = self.store().begin().await?;
         if raw.trim().is_empty() && session.sudo_until.is_some_and(|u| u > now) {
-            return Ok(Ok(FactorUsed::Recent));
+            return Ok(tx);
         }
-        self.check_factor(tx, &session.user.id, raw, now, ctx).await
+        match self.check_factor(&mut tx, &user.id, raw, now, ctx).await? {
+            Ok(_) => Ok(tx),
+            Err(refusal) => self.refuse(tx, user, refusal, ctx).await,
+        }
     }
 
     /// Commits the recorded failure, mails on a lock, and returns the refusal.

@@ -343,13 +343,7 @@ impl AuthService {
         let now = self.now();
         let hash = token::token_hash(token_in);
         let mut tx = self.store().begin().await?;
-        let s = sessions::get(&mut tx, &hash, now)
-            .await?
-            .filter(|s| s.stage == sessions::STAGE_SECOND_STEP)
-            .ok_or(AuthError::SignInRequired)?;
-        let user = users::by_id(&mut tx, &s.user_id)
-            .await?
-            .ok_or(AuthError::SignInRequired)?;
+        let user = self.half_signed_in(&mut tx, &hash, now).await?;
         match self
             .check_assertion(&mut tx, &hash, &user, (ceremony, credential), now, ctx)
             .await?
@@ -444,10 +438,9 @@ impl AuthService {
         require_full_session(session)?;
         let now = self.now();
         let user = self.user(&session.user.id).await?;
-        let mut tx = self.store().begin().await?;
-        if let Err(refusal) = self.fresh_factor(&mut tx, session, code, now, ctx).await? {
-            return self.refuse(tx, &user, refusal, ctx).await;
-        }
+        let mut tx = self
+            .begin_with_fresh_factor(session, &user, code, now, ctx)
+            .await?;
         let gone = keys::delete(&mut tx, &user.id, key_id)
             .await?
             .ok_or(AuthError::NotFound)?;

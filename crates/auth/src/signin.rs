@@ -157,19 +157,13 @@ impl AuthService {
         let now = self.now();
         let hash = token::token_hash(token_in);
         let mut tx = self.store().begin().await?;
-        let s = sessions::get(&mut tx, &hash, now)
-            .await?
-            .filter(|s| s.stage == sessions::STAGE_SECOND_STEP)
-            .ok_or(AuthError::SignInRequired)?;
-        let user = users::by_id(&mut tx, &s.user_id)
-            .await?
-            .ok_or(AuthError::SignInRequired)?;
+        let user = self.half_signed_in(&mut tx, &hash, now).await?;
         let used = match self.check_factor(&mut tx, &user.id, code, now, ctx).await? {
             Ok(used) => used,
             Err(refusal) => return self.refuse(tx, &user, refusal, ctx).await,
         };
         let how = match &used {
-            FactorUsed::Totp { .. } | FactorUsed::Recent => "authenticator app".to_string(),
+            FactorUsed::Totp { .. } => "authenticator app".to_string(),
             FactorUsed::RecoveryCode { remaining } => format!("recovery code ({remaining} left)"),
         };
         let t = self
@@ -186,6 +180,17 @@ impl AuthService {
             .await;
         }
         Ok((t, user))
+    }
+
+    /// The user of a live session that still owes the second step.
+    pub(crate) async fn half_signed_in(&self, c: &mut Conn, hash: &str, now: i64) -> Result<User> {
+        let s = sessions::get(&mut *c, hash, now)
+            .await?
+            .filter(|s| s.stage == sessions::STAGE_SECOND_STEP)
+            .ok_or(AuthError::SignInRequired)?;
+        users::by_id(c, &s.user_id)
+            .await?
+            .ok_or(AuthError::SignInRequired)
     }
 
     /// Replaces the half-signed-in session by a full one (new token, no fixation).

@@ -313,10 +313,9 @@ impl AuthService {
         crate::app_passwords::require_full_session(session)?;
         let now = self.now();
         let user = self.require_on(&session.user.id).await?;
-        let mut tx = self.store().begin().await?;
-        if let Err(refusal) = self.fresh_factor(&mut tx, session, code, now, ctx).await? {
-            return self.refuse(tx, &user, refusal, ctx).await;
-        }
+        let mut tx = self
+            .begin_with_fresh_factor(session, &user, code, now, ctx)
+            .await?;
         let codes = self
             .new_recovery_codes(&mut tx, &user.id, Some(&session.token_hash), now)
             .await?;
@@ -350,10 +349,9 @@ impl AuthService {
         crate::app_passwords::require_full_session(session)?;
         let now = self.now();
         let user = self.require_on(&session.user.id).await?;
-        let mut tx = self.store().begin().await?;
-        if let Err(refusal) = self.fresh_factor(&mut tx, session, code, now, ctx).await? {
-            return self.refuse(tx, &user, refusal, ctx).await;
-        }
+        let mut tx = self
+            .begin_with_fresh_factor(session, &user, code, now, ctx)
+            .await?;
         sessions::set_sudo(&mut tx, &session.token_hash, now + SUDO_TTL).await?;
         commit(tx).await?;
         let fresh = SessionInfo {
@@ -373,10 +371,9 @@ impl AuthService {
         crate::app_passwords::require_full_session(session)?;
         let now = self.now();
         let user = self.require_on(&session.user.id).await?;
-        let mut tx = self.store().begin().await?;
-        if let Err(refusal) = self.fresh_factor(&mut tx, session, code, now, ctx).await? {
-            return self.refuse(tx, &user, refusal, ctx).await;
-        }
+        let mut tx = self
+            .begin_with_fresh_factor(session, &user, code, now, ctx)
+            .await?;
         users::set_two_step(&mut tx, &user.id, None).await?;
         authenticators::delete_all(&mut tx, &user.id).await?;
         recovery_codes::delete_all(&mut tx, &user.id).await?;
