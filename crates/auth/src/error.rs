@@ -19,6 +19,8 @@ pub enum AuthError {
     Locked { until: i64, until_utc: String },
     #[error("Two-step verification is on for {username}, so the account password does not work here. Use an app password instead: create one at {url}")]
     AppPasswordRequired { username: String, url: String },
+    #[error("This app password lacks the \"{0}\" permission.")]
+    MissingScope(&'static str),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -52,6 +54,7 @@ impl AuthError {
             AuthError::WrongSecondFactor { .. } => "wrong_code",
             AuthError::Locked { .. } => "second_step_locked",
             AuthError::AppPasswordRequired { .. } => "app_password_required",
+            AuthError::MissingScope(_) => "insufficient_scope",
             AuthError::Conflict(_) => "conflict",
             AuthError::Forbidden(_) => "forbidden",
             AuthError::SignInRequired => "sign_in_required",

@@ -10,6 +10,16 @@ use crate::accounts::verify_password;
 use crate::notify::Event;
 use crate::{commit, AuthError, AuthService, Ctx, Result, SessionInfo, User};
 
+/// App passwords carry scopes; passwords and browser sessions (`None`) all rights.
+pub fn require_scope(scopes: Option<&[Scope]>, needed: Scope) -> Result<()> {
+    match scopes {
+        Some(s) if !app_password::grants(s, needed) => {
+            Err(AuthError::MissingScope(needed.as_str()))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// An authenticated caller that did not come through a browser session.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -19,12 +29,6 @@ pub struct Principal {
 }
 
 impl Principal {
-    pub fn allows(&self, needed: Scope) -> bool {
-        self.scopes
-            .as_ref()
-            .is_none_or(|s| app_password::grants(s, needed))
-    }
-
     /// As a session for the API handlers (complete, never sudo).
     pub fn into_session(self) -> SessionInfo {
         SessionInfo {

@@ -24,7 +24,7 @@ use std::sync::Arc;
 pub use app_passwords::AppPasswordView;
 pub use clock::{Clock, SystemClock};
 pub use error::{utc, AuthError};
-pub use git_access::Principal;
+pub use git_access::{require_scope, Principal};
 pub use repos::RepoView;
 pub use security_keys::SecurityKeyView;
 pub use signin::{SessionInfo, SignInOutcome};

@@ -3,8 +3,9 @@
 use twostep_core::{sshkey, token};
 use twostep_store::{ssh_keys, StoreError};
 
+use crate::app_passwords::require_full_session;
 use crate::notify::Event;
-use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SshKey};
+use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo, SshKey};
 
 const MAX_TITLE: usize = 100;
 
@@ -14,13 +15,16 @@ impl AuthService {
         Ok(ssh_keys::for_user(&mut c, user_id).await?)
     }
 
+    /// SSH keys open Git and recovery over SSH: never changed with an app password.
     pub async fn add_ssh_key(
         &self,
-        user_id: &str,
+        session: &SessionInfo,
         title: &str,
         line: &str,
         ctx: &Ctx,
     ) -> Result<SshKey> {
+        require_full_session(session)?;
+        let user_id = session.user.id.as_str();
         let key = sshkey::parse(line)
             .map_err(|e| AuthError::invalid("invalid_ssh_key", "key", e.to_string()))?;
         let title = title.trim();
@@ -68,7 +72,14 @@ impl AuthService {
         Ok(row)
     }
 
-    pub async fn remove_ssh_key(&self, user_id: &str, key_id: &str, ctx: &Ctx) -> Result<SshKey> {
+    pub async fn remove_ssh_key(
+        &self,
+        session: &SessionInfo,
+        key_id: &str,
+        ctx: &Ctx,
+    ) -> Result<SshKey> {
+        require_full_session(session)?;
+        let user_id = session.user.id.as_str();
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let removed = ssh_keys::delete(&mut tx, user_id, key_id)

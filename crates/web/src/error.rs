@@ -67,7 +67,7 @@ impl From<AuthError> for Error {
             AuthError::WrongSecondFactor { .. } => StatusCode::UNAUTHORIZED,
             AuthError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
             AuthError::Conflict(_) => StatusCode::CONFLICT,
-            AuthError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AuthError::Forbidden(_) | AuthError::MissingScope(_) => StatusCode::FORBIDDEN,
             AuthError::LinkInvalid => StatusCode::GONE,
             AuthError::NotFound => StatusCode::NOT_FOUND,
             AuthError::MailFailed(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -97,14 +97,8 @@ async fn serve(
     } else {
         (Scope::RepoRead, Access::Read)
     };
-    if !principal.allows(scope) {
-        return text(
-            StatusCode::FORBIDDEN,
-            format!(
-                "This app password lacks the \"{}\" permission.",
-                scope.as_str()
-            ),
-        );
+    if let Err(e) = twostep_auth::require_scope(principal.scopes.as_deref(), scope) {
+        return text(StatusCode::FORBIDDEN, e.to_string());
     }
     let repo_path = match state
         .auth

@@ -133,17 +133,8 @@ impl FromRequestParts<AppState> for ApiUser {
 impl ApiUser {
     /// Refuses an app password that lacks `scope`.
     pub fn need(self, scope: twostep_auth::Scope) -> Result<SessionInfo, Error> {
-        match &self.0.scopes {
-            Some(scopes) if !twostep_core::app_password::grants(scopes, scope) => Err(Error::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "insufficient_scope",
-                format!(
-                    "This app password lacks the \"{}\" permission.",
-                    scope.as_str()
-                ),
-            )),
-            _ => Ok(self.0),
-        }
+        twostep_auth::require_scope(self.0.scopes.as_deref(), scope)?;
+        Ok(self.0)
     }
 }
 

@@ -78,10 +78,7 @@ async fn add(
     Api(ctx): Api,
     ApiJson(r): ApiJson<AddKeyRequest>,
 ) -> Result<(StatusCode, Json<SshKeyView>), Error> {
-    let k = state
-        .auth
-        .add_ssh_key(&s.user.id, &r.title, &r.key, &ctx)
-        .await?;
+    let k = state.auth.add_ssh_key(&s, &r.title, &r.key, &ctx).await?;
     Ok((StatusCode::CREATED, Json(k.into())))
 }
 
@@ -94,6 +91,6 @@ async fn remove(
     Api(ctx): Api,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Error> {
-    state.auth.remove_ssh_key(&s.user.id, &id, &ctx).await?;
+    state.auth.remove_ssh_key(&s, &id, &ctx).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -98,11 +98,7 @@ async fn add(
     FormBody(f): FormBody<AddForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    match state
-        .auth
-        .add_ssh_key(&s.user.id, &f.title, &f.key, &ctx)
-        .await
-    {
+    match state.auth.add_ssh_key(&s, &f.title, &f.key, &ctx).await {
         Ok(_) => Ok(Redirect::to("/account/ssh-keys?n=key-added").into_response()),
         Err(e) => {
             let mut p = page(&state, &s, &csrf, None).await?;
@@ -124,6 +120,6 @@ async fn remove(
     FormBody(f): FormBody<CsrfForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    state.auth.remove_ssh_key(&s.user.id, &id, &ctx).await?;
+    state.auth.remove_ssh_key(&s, &id, &ctx).await?;
     Ok(Redirect::to("/account/ssh-keys?n=key-removed").into_response())
 }
