@@ -123,7 +123,7 @@ async fn remove(
     }
 }
 
-async fn half_signed_in(
+fn half_signed_in(
     session: Option<twostep_auth::SessionInfo>,
 ) -> Result<twostep_auth::SessionInfo, Error> {
     session
@@ -138,7 +138,7 @@ async fn signin_begin(
     headers: HeaderMap,
 ) -> Result<Json<Value>, Error> {
     check_header(&csrf, &headers)?;
-    let s = half_signed_in(s).await?;
+    let s = half_signed_in(s)?;
     Ok(begun(state.auth.begin_key_authentication(&s).await?))
 }
 
@@ -163,6 +163,16 @@ async fn signin_finish(
     ))
 }
 
+/// The browser found no registered key: counted, and the refusal told.
+async fn not_answered(
+    state: &AppState,
+    s: &twostep_auth::SessionInfo,
+    ctx: &twostep_auth::Ctx,
+) -> Result<Response, Error> {
+    let refusal: Error = state.auth.key_not_answered(s, ctx).await?.into();
+    Ok((refusal.status, Json(json!({ "message": refusal.message }))).into_response())
+}
+
 async fn signin_failed(
     State(state): State<AppState>,
     AnySession(s): AnySession,
@@ -171,9 +181,8 @@ async fn signin_failed(
     headers: HeaderMap,
 ) -> Result<Response, Error> {
     check_header(&csrf, &headers)?;
-    let s = half_signed_in(s).await?;
-    let refusal: Error = state.auth.key_not_answered(&s, &ctx).await?.into();
-    Ok((refusal.status, Json(json!({ "message": refusal.message }))).into_response())
+    let s = half_signed_in(s)?;
+    not_answered(&state, &s, &ctx).await
 }
 
 async fn confirm_begin(
@@ -211,6 +220,5 @@ async fn confirm_failed(
     headers: HeaderMap,
 ) -> Result<Response, Error> {
     check_header(&csrf, &headers)?;
-    let refusal: Error = state.auth.key_not_answered(&s, &ctx).await?.into();
-    Ok((refusal.status, Json(json!({ "message": refusal.message }))).into_response())
+    not_answered(&state, &s, &ctx).await
 }
