@@ -431,15 +431,31 @@ fn wrong_passwords_over_http_count_toward_the_lockout() {
     for _ in 0..9 {
         assert_eq!(wrong(), 401);
     }
-    assert_eq!(wrong(), 429, "the tenth wrong password locks");
-    // Locked now: even the right password is refused, with the reason.
+    assert_eq!(
+        wrong(),
+        429,
+        "the tenth wrong password pauses unknown clients"
+    );
+    // Paused now: even the right password is refused, with the reason…
     let r = client
         .get(&url)
         .basic_auth("ivan", Some(PASSWORD))
         .send()
         .unwrap();
     assert_eq!(r.status().as_u16(), 429);
-    assert!(r.text().unwrap().contains("locked until"));
+    assert!(r.text().unwrap().contains("paused until"));
+    // …but app passwords keep working (the owner's CI does not break).
+    let created = ivan.api.ok(
+        "POST",
+        "/user/app-passwords",
+        Some(json!({"label": "ci", "scopes": ["repository:read"]})),
+    );
+    let r = client
+        .get(&url)
+        .basic_auth("ivan", Some(created["password"].as_str().unwrap()))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
 }
 
 #[test]
@@ -507,6 +523,7 @@ fn repositories_on_the_web_pages() {
             ("label", "laptop"),
             ("scopes", "repository:read"),
             ("scopes", "account:read"),
+            ("password", PASSWORD),
         ],
     );
     let secret = created

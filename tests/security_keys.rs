@@ -6,6 +6,7 @@ mod common;
 
 use common::accounts::{account, enable_two_step, PASSWORD};
 use common::browser::Chromium;
+use common::otp::Phone;
 use common::web_journey::{localhost, sign_in_with_password, sign_out, two_step_on};
 use common::{Server, ServerOptions};
 
@@ -13,8 +14,16 @@ fn sign_in(server: &Server, web: &Chromium, name: &str) {
     sign_in_with_password(server, web, name, PASSWORD);
 }
 
-fn add_key(web: &Chromium, server: &Server, name: &str) {
+/// Adding a key is a security change: the page asks for a code first.
+fn add_key(web: &Chromium, server: &Server, name: &str, phone: &mut Phone) {
     web.goto(&localhost(server, "/account/two-step"));
+    web.wait_for_text("Changes on this page need you to confirm it is you");
+    web.type_into("#box-code", &phone.next_code());
+    web.click("form.confirm-box button");
+    web.wait_for_text("Name a new key");
+    assert!(!web
+        .text()
+        .contains("Changes on this page need you to confirm"));
     web.type_into("#key-name", name);
     web.click("#add-key");
     web.wait_for_text("Security key added");
@@ -31,7 +40,7 @@ fn journey(protocol: &str, tag: &str) {
     let authenticator = web.add_security_key(protocol);
     // The whole two-step journey, clicked; then a key.
     let (mut phone, _codes) = two_step_on(&server, &web, &name, PASSWORD);
-    add_key(&web, &server, "desk key");
+    add_key(&web, &server, "desk key", &mut phone);
     let kate_credentials = web.key_credentials(&authenticator);
     assert_eq!(kate_credentials.len(), 1);
     web.screenshot("security-key-added");
@@ -81,7 +90,7 @@ fn journey(protocol: &str, tag: &str) {
     web2.type_into("#code", &lee_phone.next_code());
     web2.click("form[action='/signin/second-step'] button");
     web2.wait_for_text(&format!("Hello, {other}"));
-    add_key(&web2, &server, "lee's key");
+    add_key(&web2, &server, "lee's key", &mut lee_phone);
     sign_out(&web);
     sign_in(&server, &web, &other);
     // Kate's key answers lee's challenge (as a stolen or mixed-up key would).

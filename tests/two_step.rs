@@ -36,7 +36,11 @@ fn add_ssh_key(server: &Server, b: &Browser, name: &str) -> String {
     b.submit(
         "/account/ssh-keys",
         "/account/ssh-keys",
-        &[("title", "laptop"), ("key", &public)],
+        &[
+            ("title", "laptop"),
+            ("key", &public),
+            ("password", PASSWORD),
+        ],
     )
     .assert_contains("SSH key added.");
     public
@@ -277,12 +281,13 @@ fn the_whole_two_step_lifecycle_on_the_web_pages() {
         .body
         .contains("<span class=\"ok\">on</span>"));
 
-    // The same code, replayed in the same step, is refused.
+    // The same code, replayed in the same step, is refused (and not counted as a guess).
     sign_out(&b);
     let second = sign_in_password(&b, "alice");
     let replay = b.post_form("/signin/second-step", &second.csrf(), &[("code", &code)]);
-    assert_eq!(replay.status, 401);
+    assert_eq!(replay.status, 422);
     replay.assert_contains("already been used");
+    assert!(!replay.body.contains("attempts left"));
 
     // A recovery code works once.
     b.post_form(
@@ -626,12 +631,19 @@ fn forms_without_a_valid_csrf_token_are_refused() {
 }
 
 #[test]
-fn wrong_passwords_on_the_sign_in_page_are_limited_too() {
+fn wrong_passwords_pause_unknown_browsers_but_not_the_owners() {
     let server = Server::start();
     let b = sign_up_confirmed(&server, "nina");
     sign_out(&b);
+    // The owner signs in once from this browser: it gets a device cookie.
+    sign_in_password(&b, "nina").assert_path("/");
+    assert!(b.cookie("twostep_device").is_some());
+    sign_out(&b);
+
+    // Someone else guesses: 10 wrong passwords pause unknown clients.
+    let attacker = server.browser();
     for _ in 0..9 {
-        let r = b.submit(
+        let r = attacker.submit(
             "/signin",
             "/signin",
             &[("login", "nina"), ("password", "not-the-password")],
@@ -639,21 +651,30 @@ fn wrong_passwords_on_the_sign_in_page_are_limited_too() {
         assert_eq!(r.status, 401);
         r.assert_contains("Incorrect username or password");
     }
-    let r = b.submit(
-        "/signin",
-        "/signin",
-        &[("login", "nina"), ("password", "not-the-password")],
-    );
+    for _ in 0..3 {
+        let r = attacker.submit(
+            "/signin",
+            "/signin",
+            &[("login", "nina"), ("password", "not-the-password")],
+        );
+        assert_eq!(r.status, 429);
+        r.assert_contains("paused until");
+    }
+    // Even the right password waits, from an unknown browser…
+    let r = sign_in_password(&attacker, "nina");
     assert_eq!(r.status, 429);
-    r.assert_contains("locked until");
-    // Even the right password waits for the lock to end.
-    let r = b.submit(
-        "/signin",
-        "/signin",
-        &[("login", "nina"), ("password", PASSWORD)],
-    );
-    assert_eq!(r.status, 429);
+    // …while the owner's browser signs in as usual.
+    sign_in_password(&b, "nina").assert_path("/");
     server
         .mail
-        .wait_for("nina@example.com", "Two-step sign-in locked");
+        .wait_for("nina@example.com", "Password sign-in paused");
+    assert_eq!(
+        server
+            .mail
+            .count("nina@example.com", "Password sign-in paused"),
+        1,
+        "one mail per pause, not per failure"
+    );
+    b.get("/account/security-log")
+        .assert_contains("Password sign-in paused for unknown browsers");
 }

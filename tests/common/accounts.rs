@@ -40,7 +40,11 @@ pub fn account(server: &Server, name: &str) -> Account {
         Some(json!({"login": name, "password": PASSWORD})),
     );
     let (key, public) = ssh_keygen(server.data.path(), &format!("{name}_id"));
-    api.ok("POST", "/user/ssh-keys", Some(json!({"key": public})));
+    api.ok(
+        "POST",
+        "/user/ssh-keys",
+        Some(json!({"key": public, "password": PASSWORD})),
+    );
     Account {
         name: name.to_string(),
         api,

@@ -193,7 +193,7 @@ pub fn two_step_journey(server: &Server, name: &str) {
     let key = api.ok(
         "POST",
         "/user/ssh-keys",
-        Some(json!({"title": "ci", "key": public})),
+        Some(json!({"title": "ci", "key": public, "password": password})),
     );
     assert!(key["fingerprint"].as_str().unwrap().starts_with("SHA256:"));
     api.err(
@@ -296,8 +296,8 @@ pub fn two_step_journey(server: &Server, name: &str) {
         "POST",
         "/session/second-step",
         Some(json!({"code": code})),
-        401,
-        "wrong_code",
+        422,
+        "code_used",
     );
     api.ok(
         "POST",

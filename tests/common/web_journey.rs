@@ -65,7 +65,8 @@ pub fn two_step_on(
     web.goto(&localhost(server, "/account/ssh-keys"));
     web.type_into("#title", "laptop");
     web.type_into("#key", &public);
-    web.click("form.stack button[type=submit]");
+    web.type_into("#confirm-password", password);
+    web.click("form.stack:not(.confirm-box) button[type=submit]");
     web.wait_for_text("SSH key added.");
     web.screenshot("ssh-keys");
 

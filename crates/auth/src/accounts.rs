@@ -12,26 +12,6 @@ pub(crate) const RESET_PASSWORD: &str = "reset_password";
 const CONFIRM_TTL: i64 = 24 * 3600;
 const RESET_TTL: i64 = 3600;
 
-/// Argon2id off the async runtime.
-pub(crate) async fn hash_password(pw: &str) -> Result<String> {
-    let pw = pw.to_string();
-    tokio::task::spawn_blocking(move || password::hash(&pw, &mut rng()))
-        .await
-        .map_err(|e| AuthError::Internal(e.to_string()))
-}
-
-pub(crate) async fn verify_password(pw: &str, phc: Option<&str>) -> Result<bool> {
-    let pw = pw.to_string();
-    let (phc, real) = match phc {
-        Some(p) => (p.to_string(), true),
-        None => (password::dummy_hash().to_string(), false),
-    };
-    let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &phc))
-        .await
-        .map_err(|e| AuthError::Internal(e.to_string()))?;
-    Ok(ok && real)
-}
-
 fn policy(pw: &str, username: &str, email: &str) -> Result<()> {
     password::check_policy(pw, username, email)
         .map_err(|e| AuthError::invalid("weak_password", "password", e.to_string()))
@@ -50,7 +30,7 @@ impl AuthService {
         let email = validate::email(email)
             .map_err(|e| AuthError::invalid("invalid_email", "email", e.to_string()))?;
         policy(password, &username, &email)?;
-        let hash = hash_password(password).await?;
+        let hash = self.hasher().hash(password).await?;
         let now = self.now();
         let id = token::new_id(&mut rng());
         let mut tx = self.store().begin().await?;
@@ -260,7 +240,7 @@ impl AuthService {
     ) -> Result<User> {
         let user = self.check_reset_link(raw_token).await?;
         policy(new_password, &user.username, &user.email)?;
-        let hash = hash_password(new_password).await?;
+        let hash = self.hasher().hash(new_password).await?;
         let now = self.now();
         let token_hash = token::token_hash(raw_token);
         let mut tx = self.store().begin().await?;

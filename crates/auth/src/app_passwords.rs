@@ -5,6 +5,7 @@ use twostep_core::token;
 use twostep_store::app_passwords as store_ap;
 
 use crate::notify::Event;
+use crate::sudo::Proof;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo};
 
 #[derive(Debug, Clone)]
@@ -45,6 +46,7 @@ impl AuthService {
         session: &SessionInfo,
         label: &str,
         scopes: &[&str],
+        proof: &Proof,
         ctx: &Ctx,
     ) -> Result<(String, AppPasswordView)> {
         require_full_session(session)?;
@@ -65,6 +67,10 @@ impl AuthService {
                 "Choose at least one permission.",
             ));
         }
+        if session.user.email_confirmed_at.is_none() {
+            return Err(AuthError::EmailUnconfirmed);
+        }
+        let (mut tx, _) = self.begin_security_change(session, proof, ctx).await?;
         let now = self.now();
         let secret = app_password::new_token(&mut rng());
         let row = store_ap::AppPassword {
@@ -76,7 +82,6 @@ impl AuthService {
             created_at: now,
             last_used_at: None,
         };
-        let mut tx = self.store().begin().await?;
         store_ap::insert(&mut tx, &row).await?;
         self.audit(
             &mut tx,
@@ -115,11 +120,11 @@ impl AuthService {
         &self,
         session: &SessionInfo,
         id: &str,
+        proof: &Proof,
         ctx: &Ctx,
     ) -> Result<()> {
-        require_full_session(session)?;
+        let (mut tx, _) = self.begin_security_change(session, proof, ctx).await?;
         let now = self.now();
-        let mut tx = self.store().begin().await?;
         let gone = store_ap::delete(&mut tx, &session.user.id, id)
             .await?
             .ok_or(AuthError::NotFound)?;

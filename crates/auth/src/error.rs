@@ -17,6 +17,10 @@ pub enum AuthError {
     WrongSecondFactor { message: String, remaining: u32 },
     #[error("Too many failed attempts (wrong codes or passwords): sign-in for this account is locked until {until_utc} UTC. We sent you an email. If this was not you, change your password.")]
     Locked { until: i64, until_utc: String },
+    #[error("Too many wrong passwords for this account from browsers it does not know: password sign-in from here is paused until {until_utc} UTC. A browser you signed in with before still works, app passwords keep working, and resetting your password by email lets you in now.")]
+    Throttled { until: i64, until_utc: String },
+    #[error("After 100 wrong codes in a row, two-step sign-in for this account is closed. Open the unlock link we emailed you to reopen it.")]
+    Frozen,
     #[error("Two-step verification is on for {username}, so the account password does not work here. Use an app password instead: create one at {url}")]
     AppPasswordRequired { username: String, url: String },
     #[error("This app password lacks the \"{0}\" permission.")]
@@ -25,6 +29,10 @@ pub enum AuthError {
     Conflict(String),
     #[error("{0}")]
     Forbidden(String),
+    #[error("{}", if *two_step_on { "Confirm it is you first: enter a code from your authenticator app or a recovery code, or use a security key." } else { "Confirm it is you first: enter your account password." })]
+    SudoRequired { two_step_on: bool },
+    #[error("Confirm your email address first (open the link we mailed you, or ask for a new one on your account page): SSH keys and app passwords need a confirmed address.")]
+    EmailUnconfirmed,
     #[error("Sign in to continue.")]
     SignInRequired,
     #[error("That link is invalid, has expired or was already used. Ask for a new one.")]
@@ -33,6 +41,8 @@ pub enum AuthError {
     NotFound,
     #[error("We could not send the email. Try again in a moment.")]
     MailFailed(#[source] twostep_mail::MailError),
+    #[error("The server is busy. Try again in a few seconds.")]
+    Busy,
     #[error("Something went wrong on our side. Try again in a moment.")]
     Internal(String),
 }
@@ -53,14 +63,19 @@ impl AuthError {
             AuthError::BadCredentials => "bad_credentials",
             AuthError::WrongSecondFactor { .. } => "wrong_code",
             AuthError::Locked { .. } => "second_step_locked",
+            AuthError::Throttled { .. } => "password_throttled",
+            AuthError::Frozen => "second_step_frozen",
             AuthError::AppPasswordRequired { .. } => "app_password_required",
             AuthError::MissingScope(_) => "insufficient_scope",
             AuthError::Conflict(_) => "conflict",
             AuthError::Forbidden(_) => "forbidden",
+            AuthError::SudoRequired { .. } => "sudo_required",
             AuthError::SignInRequired => "sign_in_required",
+            AuthError::EmailUnconfirmed => "email_unconfirmed",
             AuthError::LinkInvalid => "link_invalid",
             AuthError::NotFound => "not_found",
             AuthError::MailFailed(_) => "mail_failed",
+            AuthError::Busy => "busy",
             AuthError::Internal(_) => "internal",
         }
     }
@@ -71,6 +86,8 @@ impl AuthError {
             AuthError::Invalid { field, .. } => Some(field),
             AuthError::WrongSecondFactor { .. } => Some("code"),
             AuthError::BadCredentials => Some("password"),
+            AuthError::SudoRequired { two_step_on: true } => Some("code"),
+            AuthError::SudoRequired { two_step_on: false } => Some("password"),
             _ => None,
         }
     }

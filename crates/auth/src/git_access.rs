@@ -6,7 +6,6 @@ use twostep_core::app_password::{self, Scope};
 use twostep_core::token;
 use twostep_store::{app_passwords as store_ap, users};
 
-use crate::accounts::verify_password;
 use crate::notify::Event;
 use crate::{commit, AuthError, AuthService, Ctx, Result, SessionInfo, User};
 
@@ -36,6 +35,7 @@ impl Principal {
             token_hash: String::new(),
             complete: true,
             sudo_until: None,
+            created_at: 0,
             scopes: self.scopes,
         }
     }
@@ -80,18 +80,10 @@ impl AuthService {
                 scopes: Some(scopes),
             });
         }
-        if let Some(locked) = user.as_ref().and_then(|u| Self::lock_refusal(u, now)) {
-            return Err(locked);
-        }
-        let phc = user.as_ref().and_then(|u| u.password_hash.as_deref());
-        let ok = verify_password(secret, phc).await?;
+        self.check_password(user.as_ref(), secret, ctx).await?;
         let Some(user) = user else {
             return Err(AuthError::BadCredentials);
         };
-        if !ok {
-            let tx = self.store().begin().await?;
-            return Err(self.wrong_password(tx, &user, now, ctx).await?);
-        }
         if user.two_step_enabled_at.is_some() {
             let mut tx = self.store().begin().await?;
             self.audit(

@@ -9,7 +9,9 @@ mod clock;
 mod error;
 mod factor;
 mod git_access;
+mod hasher;
 mod notify;
+mod password_check;
 mod recovery;
 mod repos;
 mod security_keys;
@@ -17,6 +19,7 @@ mod security_log;
 mod signin;
 mod ssh_access;
 mod ssh_keys;
+mod sudo;
 mod two_step;
 
 use std::sync::Arc;
@@ -28,6 +31,7 @@ pub use git_access::{require_scope, Principal};
 pub use repos::RepoView;
 pub use security_keys::SecurityKeyView;
 pub use signin::{SessionInfo, SignInOutcome};
+pub use sudo::Proof;
 pub use two_step::{SetupInfo, TwoStepStatus, VerifyOutcome};
 pub use twostep_core::app_password::Scope;
 pub use twostep_core::policy::{Need, SetupChecklist};
@@ -48,6 +52,18 @@ pub type Result<T> = std::result::Result<T, AuthError>;
 pub struct Ctx {
     pub channel: Channel,
     pub ip: String,
+    /// The browser's device cookie as sent; the service checks its signature.
+    pub device: Option<String>,
+}
+
+impl Ctx {
+    pub fn new(channel: Channel, ip: impl Into<String>) -> Ctx {
+        Ctx {
+            channel,
+            ip: ip.into(),
+            device: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +116,7 @@ struct Inner {
     settings: Settings,
     /// `None` when the public URL's host cannot be a WebAuthn relying party (an IP address).
     webauthn: Option<webauthn_rs::Webauthn>,
+    hasher: hasher::Hasher,
 }
 
 impl AuthService {
@@ -119,6 +136,7 @@ impl AuthService {
                 clock,
                 settings,
                 webauthn,
+                hasher: hasher::Hasher::sized_to_cores(),
             }),
         }
     }
@@ -134,6 +152,10 @@ impl AuthService {
 
     fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    fn hasher(&self) -> &hasher::Hasher {
+        &self.inner.hasher
     }
 
     fn keys(&self) -> &Keys {

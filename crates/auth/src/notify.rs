@@ -38,6 +38,10 @@ pub enum Event {
     SecurityKeyAdded,
     SecurityKeyRemoved,
     SecurityKeyConfirmed,
+    PasswordThrottled,
+    SecondStepFrozen,
+    SecondStepUnlocked,
+    SudoOpened,
 }
 
 impl Event {
@@ -73,6 +77,10 @@ impl Event {
             Event::SecurityKeyAdded => "security_key.added",
             Event::SecurityKeyRemoved => "security_key.removed",
             Event::SecurityKeyConfirmed => "security_key.confirmed",
+            Event::PasswordThrottled => "signin.throttled",
+            Event::SecondStepFrozen => "second_step.frozen",
+            Event::SecondStepUnlocked => "second_step.unlocked",
+            Event::SudoOpened => "sudo.opened",
         }
     }
 }
@@ -108,6 +116,14 @@ pub fn describe(event: &str) -> &'static str {
         "security_key.added" => "Security key added",
         "security_key.removed" => "Security key removed",
         "security_key.confirmed" => "Identity confirmed with a security key",
+        "signin.throttled" => {
+            "Password sign-in paused for unknown browsers after too many wrong passwords"
+        }
+        "second_step.frozen" => {
+            "Two-step sign-in closed after 100 wrong codes in a row (unlock link mailed)"
+        }
+        "second_step.unlocked" => "Two-step sign-in reopened by the mailed link",
+        "sudo.opened" => "Identity confirmed for security changes",
         "repository.deleted" => "Repository deleted",
         "repository.collaborator_changed" => "Repository collaborators changed",
         _ => "Security event",

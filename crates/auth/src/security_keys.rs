@@ -6,7 +6,7 @@
 use serde_json::Value;
 use twostep_core::token;
 use twostep_store::security_keys::{self as keys, NewState};
-use twostep_store::{sessions, users};
+use twostep_store::users;
 use webauthn_rs::prelude::{
     PublicKeyCredential, RegisterPublicKeyCredential, SecurityKey, SecurityKeyAuthentication,
     SecurityKeyRegistration, Url, Uuid,
@@ -14,8 +14,9 @@ use webauthn_rs::prelude::{
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 use crate::app_passwords::require_full_session;
+use crate::factor::Refusal;
 use crate::notify::Event;
-use crate::signin::SUDO_TTL;
+use crate::sudo::{sudo_open, Proof};
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo, Settings, User};
 
 const CEREMONY_TTL: i64 = 5 * 60;
@@ -130,6 +131,11 @@ impl AuthService {
         require_full_session(session)?;
         let wa = self.webauthn()?;
         let user = self.user(&session.user.id).await?;
+        if !sudo_open(session, self.now()) {
+            return Err(AuthError::SudoRequired {
+                two_step_on: user.two_step_enabled_at.is_some(),
+            });
+        }
         if user.two_step_enabled_at.is_none() {
             return Err(AuthError::Conflict("Turn on two-step verification with an authenticator app first; then add security keys.".into()));
         }
@@ -176,12 +182,13 @@ impl AuthService {
         credential: Value,
         ctx: &Ctx,
     ) -> Result<SecurityKeyView> {
-        require_full_session(session)?;
         let wa = self.webauthn()?;
         let now = self.now();
         let reg: RegisterPublicKeyCredential =
             serde_json::from_value(credential).map_err(bad_credential)?;
-        let mut tx = self.store().begin().await?;
+        let (mut tx, _) = self
+            .begin_security_change(session, &Proof::None, ctx)
+            .await?;
         let (user_id, name, state) =
             keys::take_state(&mut tx, ceremony, &session.token_hash, REGISTER, now)
                 .await?
@@ -268,7 +275,8 @@ impl AuthService {
         ))
     }
 
-    /// Checks an assertion inside `tx`; `Ok(Err(refusal))` has the failure recorded.
+    /// Checks an assertion inside `tx`, holding the account's row; a refusal
+    /// has its failure recorded. Passing gives the key's name and when it was added.
     async fn check_assertion(
         &self,
         tx: &mut twostep_store::Conn,
@@ -277,11 +285,13 @@ impl AuthService {
         (ceremony, credential): (&str, Value),
         now: i64,
         ctx: &Ctx,
-    ) -> Result<std::result::Result<String, AuthError>> {
+    ) -> Result<std::result::Result<(String, i64), Refusal>> {
         let wa = self.webauthn()?;
-        if let Some(locked) = Self::lock_refusal(user, now) {
-            return Ok(Err(locked));
-        }
+        let user = match self.second_step_gate(tx, &user.id, now).await? {
+            Ok(u) => u,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let user = &user;
         let (owner, _, state) = keys::take_state(tx, ceremony, session_hash, AUTHENTICATE, now)
             .await?
             .ok_or_else(|| {
@@ -303,7 +313,7 @@ impl AuthService {
             Err(why) => {
                 tracing::info!(user = %user.username, %why, "security key refused");
                 let refusal = self
-                    .count_failure(tx, &user.id, now, ctx, "That security key is not registered to this account, or its answer was not valid.", Event::SecondFactorFailed)
+                    .count_failure(tx, user, now, ctx, "That security key is not registered to this account, or its answer was not valid.")
                     .await?;
                 return Ok(Err(refusal));
             }
@@ -316,18 +326,17 @@ impl AuthService {
                 let updated =
                     serde_json::to_string(&key).map_err(|e| AuthError::Internal(e.to_string()))?;
                 keys::used(tx, &row.id, &updated, now).await?;
-                twostep_store::failures::clear(tx, &user.id).await?;
-                return Ok(Ok(row.name));
+                self.factor_passed(tx, &user.id).await?;
+                return Ok(Ok((row.name, row.created_at)));
             }
         }
         Ok(Err(self
             .count_failure(
                 tx,
-                &user.id,
+                user,
                 now,
                 ctx,
                 "That security key is not registered to this account.",
-                Event::SecondFactorFailed,
             )
             .await?))
     }
@@ -348,7 +357,7 @@ impl AuthService {
             .check_assertion(&mut tx, &hash, &user, (ceremony, credential), now, ctx)
             .await?
         {
-            Ok(name) => {
+            Ok((name, _)) => {
                 let t = self
                     .complete_second_step(
                         &mut tx,
@@ -391,8 +400,15 @@ impl AuthService {
             )
             .await?
         {
-            Ok(name) => {
-                sessions::set_sudo(&mut tx, &session.token_hash, now + SUDO_TTL).await?;
+            Ok((name, added_at)) => {
+                // A key added in this session proves only that the session
+                // holder has a key: it must not open sudo.
+                if added_at >= session.created_at {
+                    commit(tx).await?;
+                    return Err(AuthError::Forbidden(format!(
+                        "The key \"{name}\" was added during this sign-in, so it cannot confirm security changes yet. Use a code or a recovery code, or sign out and in again."
+                    )));
+                }
                 self.audit(
                     &mut tx,
                     &user.id,
@@ -402,6 +418,8 @@ impl AuthService {
                     ctx,
                 )
                 .await?;
+                self.open_sudo(&mut tx, session, &user, "security key", now, ctx)
+                    .await?;
                 commit(tx).await
             }
             Err(refusal) => self.refuse(tx, &user, refusal, ctx).await,
@@ -413,18 +431,39 @@ impl AuthService {
     pub async fn key_not_answered(&self, session: &SessionInfo, ctx: &Ctx) -> Result<AuthError> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
+        let user = match self
+            .second_step_gate(&mut tx, &session.user.id, now)
+            .await?
+        {
+            Ok(user) => user,
+            Err(refusal) => return Ok(self.refused(tx, &session.user, refusal, ctx).await),
+        };
         let refusal = self
             .count_failure(
                 &mut tx,
-                &session.user.id,
+                &user,
                 now,
                 ctx,
                 "No registered security key answered. Use a key added to this account, or a code.",
-                Event::SecondFactorFailed,
             )
             .await?;
-        commit(tx).await?;
-        Ok(refusal)
+        Ok(self.refused(tx, &user, refusal, ctx).await)
+    }
+
+    async fn refused(
+        &self,
+        tx: twostep_store::Tx,
+        user: &User,
+        r: Refusal,
+        ctx: &Ctx,
+    ) -> AuthError {
+        match self
+            .refuse::<std::convert::Infallible>(tx, user, r, ctx)
+            .await
+        {
+            Err(e) => e,
+            Ok(never) => match never {},
+        }
     }
 
     /// Removes a key after a fresh second factor (a code, or a key just used).
@@ -432,15 +471,11 @@ impl AuthService {
         &self,
         session: &SessionInfo,
         key_id: &str,
-        code: &str,
+        proof: &Proof,
         ctx: &Ctx,
     ) -> Result<()> {
-        require_full_session(session)?;
+        let (mut tx, user) = self.begin_security_change(session, proof, ctx).await?;
         let now = self.now();
-        let user = self.user(&session.user.id).await?;
-        let mut tx = self
-            .begin_with_fresh_factor(session, &user, code, now, ctx)
-            .await?;
         let gone = keys::delete(&mut tx, &user.id, key_id)
             .await?
             .ok_or(AuthError::NotFound)?;

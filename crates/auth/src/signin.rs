@@ -4,15 +4,12 @@ use twostep_core::policy::{self, AccountFactors, AfterPassword, Need};
 use twostep_core::token;
 use twostep_store::{authenticators, recovery_codes, sessions, users, Conn};
 
-use crate::accounts::verify_password;
-use crate::factor::FactorUsed;
+use crate::factor::{FactorCheck, FactorUsed};
 use crate::notify::Event;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result, User};
 
 const FULL_TTL: i64 = 7 * 24 * 3600;
 const SECOND_STEP_TTL: i64 = 10 * 60;
-/// How long a fresh second factor lets security settings change.
-pub(crate) const SUDO_TTL: i64 = 10 * 60;
 const MAX_LOGIN: usize = 254;
 
 #[derive(Debug)]
@@ -37,6 +34,8 @@ pub struct SessionInfo {
     /// False while the second step is still owed.
     pub complete: bool,
     pub sudo_until: Option<i64>,
+    /// When this session began (a security key added after that never opens sudo).
+    pub created_at: i64,
     /// Set when the caller authenticated with an app password: what it may do.
     /// Such a session never changes security settings.
     pub scopes: Option<Vec<twostep_core::app_password::Scope>>,
@@ -59,23 +58,12 @@ impl AuthService {
                 None => users::by_email(&mut c, login).await?,
             }
         };
-        let now = self.now();
-        // While locked, even the right password gets no further on any channel.
-        if let Some(locked) = user.as_ref().and_then(|u| Self::lock_refusal(u, now)) {
-            return Err(locked);
-        }
-        let ok = verify_password(
-            password,
-            user.as_ref().and_then(|u| u.password_hash.as_deref()),
-        )
-        .await?;
+        self.check_password(user.as_ref(), password, ctx).await?;
         let Some(user) = user else {
             return Err(AuthError::BadCredentials);
         };
+        let now = self.now();
         let mut tx = self.store().begin().await?;
-        if !ok {
-            return Err(self.wrong_password(tx, &user, now, ctx).await?);
-        }
         let factors = self.factors(&mut tx, &user).await?;
         let t = token::new_token(&mut rng());
         let outcome = match policy::after_password(factors) {
@@ -159,8 +147,8 @@ impl AuthService {
         let mut tx = self.store().begin().await?;
         let user = self.half_signed_in(&mut tx, &hash, now).await?;
         let used = match self.check_factor(&mut tx, &user.id, code, now, ctx).await? {
-            Ok(used) => used,
-            Err(refusal) => return self.refuse(tx, &user, refusal, ctx).await,
+            FactorCheck::Passed(used) => used,
+            FactorCheck::Refused(refusal) => return self.refuse(tx, &user, refusal, ctx).await,
         };
         let how = match &used {
             FactorUsed::Totp { .. } => "authenticator app".to_string(),
@@ -217,8 +205,12 @@ impl AuthService {
         if token_in.is_empty() || token_in.len() > 100 {
             return Ok(None);
         }
+        self.session_by_hash(&token::token_hash(token_in)).await
+    }
+
+    pub(crate) async fn session_by_hash(&self, hash: &str) -> Result<Option<SessionInfo>> {
         let now = self.now();
-        let hash = token::token_hash(token_in);
+        let hash = hash.to_string();
         let mut c = self.store().conn().await?;
         let Some(s) = sessions::get(&mut c, &hash, now).await? else {
             return Ok(None);
@@ -231,6 +223,7 @@ impl AuthService {
             token_hash: hash,
             complete: s.stage == sessions::STAGE_FULL,
             sudo_until: s.sudo_until,
+            created_at: s.created_at,
             scopes: None,
         }))
     }

@@ -4,8 +4,8 @@
 use twostep_core::recovery::RecoveryCode;
 use twostep_store::{failures, ssh_keys, users};
 
-use crate::accounts::verify_password;
 use crate::notify::Event;
+use crate::password_check::SSH_KEY;
 use crate::{commit, AuthError, AuthService, Ctx, Result, User};
 
 impl AuthService {
@@ -44,40 +44,33 @@ impl AuthService {
             )));
         }
         let now = self.now();
-        if let Some(locked) = Self::lock_refusal(&user, now) {
-            return Err(locked);
+        if user.second_step_frozen_at.is_none() {
+            if let Some(locked) = Self::lock_refusal(&user, now) {
+                return Err(locked);
+            }
         }
-        let ok = verify_password(password, user.password_hash.as_deref()).await?;
-        let mut tx = self.store().begin().await?;
-        if !ok {
-            let refusal = self
-                .count_failure(
-                    &mut tx,
-                    &user.id,
-                    now,
+        if let Err(refusal) = self
+            .check_password_as(Some(&user), password, SSH_KEY, ctx)
+            .await
+        {
+            if matches!(refusal, AuthError::BadCredentials) {
+                self.notify(
+                    &user,
+                    "Failed request for recovery codes over SSH",
+                    "A wrong password was entered when asking for new recovery codes over SSH. No codes were made.",
                     ctx,
-                    "Wrong password.",
-                    Event::SshPasswordFailed,
                 )
-                .await?;
-            commit(tx).await?;
-            let what = match &refusal {
-                AuthError::Locked { until_utc, .. } => format!("A wrong password was entered for new recovery codes over SSH, and two-step sign-in is now locked until {until_utc} UTC."),
-                _ => "A wrong password was entered when asking for new recovery codes over SSH. No codes were made.".to_string(),
-            };
-            self.notify(
-                &user,
-                "Failed request for recovery codes over SSH",
-                &what,
-                ctx,
-            )
-            .await;
+                .await;
+            }
             return Err(refusal);
         }
+        let mut tx = self.store().begin().await?;
+        users::lock_row(&mut tx, &user.id).await?;
         let codes = self
             .new_recovery_codes(&mut tx, &user.id, None, now)
             .await?;
         failures::clear(&mut tx, &user.id).await?;
+        users::reset_factor_failures(&mut tx, &user.id).await?;
         self.audit(&mut tx, &user.id, now, Event::RecoveryCodesOverSsh, "", ctx)
             .await?;
         commit(tx).await?;

@@ -5,6 +5,7 @@ use twostep_store::{ssh_keys, StoreError};
 
 use crate::app_passwords::require_full_session;
 use crate::notify::Event;
+use crate::sudo::Proof;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo, SshKey};
 
 const MAX_TITLE: usize = 100;
@@ -21,6 +22,7 @@ impl AuthService {
         session: &SessionInfo,
         title: &str,
         line: &str,
+        proof: &Proof,
         ctx: &Ctx,
     ) -> Result<SshKey> {
         require_full_session(session)?;
@@ -44,6 +46,10 @@ impl AuthService {
         } else {
             title.to_string()
         };
+        if session.user.email_confirmed_at.is_none() {
+            return Err(AuthError::EmailUnconfirmed);
+        }
+        let (mut tx, _) = self.begin_security_change(session, proof, ctx).await?;
         let now = self.now();
         let row = SshKey {
             id: token::new_id(&mut rng()),
@@ -56,7 +62,6 @@ impl AuthService {
             created_at: now,
             last_used_at: None,
         };
-        let mut tx = self.store().begin().await?;
         match ssh_keys::insert(&mut tx, &row).await {
             Err(StoreError::Conflict) => {
                 return Err(AuthError::invalid(
@@ -76,12 +81,12 @@ impl AuthService {
         &self,
         session: &SessionInfo,
         key_id: &str,
+        proof: &Proof,
         ctx: &Ctx,
     ) -> Result<SshKey> {
-        require_full_session(session)?;
+        let (mut tx, _) = self.begin_security_change(session, proof, ctx).await?;
         let user_id = session.user.id.as_str();
         let now = self.now();
-        let mut tx = self.store().begin().await?;
         let removed = ssh_keys::delete(&mut tx, user_id, key_id)
             .await?
             .ok_or(AuthError::NotFound)?;

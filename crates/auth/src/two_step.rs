@@ -8,7 +8,7 @@ use twostep_core::{token, totp};
 use twostep_store::{authenticators, email_tokens, recovery_codes, sessions, ssh_keys, users};
 
 use crate::notify::Event;
-use crate::signin::SUDO_TTL;
+use crate::sudo::{sudo_open, Proof};
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo, User};
 
 pub(crate) const ENABLE_TWO_STEP: &str = "enable_two_step";
@@ -56,10 +56,6 @@ pub enum VerifyOutcome {
     Replaced,
 }
 
-fn sudo_valid(s: &SessionInfo, now: i64) -> bool {
-    s.sudo_until.is_some_and(|u| u > now)
-}
-
 impl AuthService {
     pub async fn two_step_status(&self, user: &User) -> Result<TwoStepStatus> {
         let now = self.now();
@@ -96,7 +92,7 @@ impl AuthService {
         let now = self.now();
         let user = self.user(&session.user.id).await?;
         let replacing = user.two_step_enabled_at.is_some();
-        if replacing && !sudo_valid(session, now) {
+        if replacing && !sudo_open(session, now) {
             return Err(AuthError::Forbidden(
                 "Two-step verification is on. To set up a new device, use \"Replace device\" and confirm with a current code or a recovery code.".into(),
             ));
@@ -173,7 +169,7 @@ impl AuthService {
             .map_err(|e| AuthError::invalid("malformed_code", "code", e.to_string()))?;
         let user = self.user(&session.user.id).await?;
         let replacing = user.two_step_enabled_at.is_some();
-        if replacing && !sudo_valid(session, now) {
+        if replacing && !sudo_open(session, now) {
             return Err(AuthError::Forbidden(
                 "Your confirmation has expired. Start \"Replace device\" again.".into(),
             ));
@@ -307,15 +303,12 @@ impl AuthService {
     pub async fn regenerate_recovery_codes(
         &self,
         session: &SessionInfo,
-        code: &str,
+        proof: &Proof,
         ctx: &Ctx,
     ) -> Result<Vec<RecoveryCode>> {
-        crate::app_passwords::require_full_session(session)?;
+        self.require_on(&session.user.id).await?;
+        let (mut tx, user) = self.begin_security_change(session, proof, ctx).await?;
         let now = self.now();
-        let user = self.require_on(&session.user.id).await?;
-        let mut tx = self
-            .begin_with_fresh_factor(session, &user, code, now, ctx)
-            .await?;
         let codes = self
             .new_recovery_codes(&mut tx, &user.id, Some(&session.token_hash), now)
             .await?;
@@ -343,21 +336,16 @@ impl AuthService {
     pub async fn start_replace(
         &self,
         session: &SessionInfo,
-        code: &str,
+        proof: &Proof,
         ctx: &Ctx,
     ) -> Result<SetupInfo> {
-        crate::app_passwords::require_full_session(session)?;
-        let now = self.now();
-        let user = self.require_on(&session.user.id).await?;
-        let mut tx = self
-            .begin_with_fresh_factor(session, &user, code, now, ctx)
-            .await?;
-        sessions::set_sudo(&mut tx, &session.token_hash, now + SUDO_TTL).await?;
+        self.require_on(&session.user.id).await?;
+        let (tx, _) = self.begin_security_change(session, proof, ctx).await?;
         commit(tx).await?;
-        let fresh = SessionInfo {
-            sudo_until: Some(now + SUDO_TTL),
-            ..session.clone()
-        };
+        let fresh = self
+            .session_by_hash(&session.token_hash)
+            .await?
+            .ok_or(AuthError::SignInRequired)?;
         self.begin_setup(&fresh, ctx).await
     }
 
@@ -365,15 +353,12 @@ impl AuthService {
     pub async fn disable_two_step(
         &self,
         session: &SessionInfo,
-        code: &str,
+        proof: &Proof,
         ctx: &Ctx,
     ) -> Result<()> {
-        crate::app_passwords::require_full_session(session)?;
+        self.require_on(&session.user.id).await?;
+        let (mut tx, user) = self.begin_security_change(session, proof, ctx).await?;
         let now = self.now();
-        let user = self.require_on(&session.user.id).await?;
-        let mut tx = self
-            .begin_with_fresh_factor(session, &user, code, now, ctx)
-            .await?;
         users::set_two_step(&mut tx, &user.id, None).await?;
         authenticators::delete_all(&mut tx, &user.id).await?;
         recovery_codes::delete_all(&mut tx, &user.id).await?;

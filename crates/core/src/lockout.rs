@@ -7,10 +7,22 @@
 //!   Open ──MAX_FAILURES-th wrong factor within WINDOW──▶ Locked{until = now + LOCK_FOR}
 //!   Locked ──any attempt──▶ Locked (refused unread, nothing counted)
 //!   Locked ──now ≥ until──▶ Open (old failures still count until they leave the window)
+//!   any state ──FREEZE_AFTER-th wrong factor in a row──▶ Frozen (until the mailed unlock link)
+//!   Open ──right factor──▶ Open (the in-a-row count restarts)
 //! ```
+//! A replayed code (accepted once already) is refused as used, not counted.
+//!
+//! Passwords are throttled apart from the second step, per account *and*
+//! client (a signed device cookie, the SSH key channel, or "unknown"):
+//! `PASSWORD_BUDGET` wrong ones in `WINDOW_SECONDS` pause that client until
+//! the oldest leaves the window. An attacker elsewhere never uses up the
+//! budget of the owner's known browser.
+//!
 //! The store keeps failure times and `locked_until`; this module only decides.
 
 pub const MAX_FAILURES: u32 = 10;
+pub const PASSWORD_BUDGET: u32 = 10;
+pub const FREEZE_AFTER: i64 = 100;
 pub const WINDOW_SECONDS: u64 = 15 * 60;
 pub const LOCK_SECONDS: u64 = 15 * 60;
 
@@ -39,6 +51,15 @@ pub fn after_failure(failures_in_window: u32, now: u64) -> Option<u64> {
     (failures_in_window >= MAX_FAILURES).then_some(now + LOCK_SECONDS)
 }
 
+/// When a client with `failures` wrong passwords in the window (the oldest at
+/// `oldest`) may try again; `None` while it has budget left.
+pub fn password_paused_until(failures: u32, oldest: Option<u64>, now: u64) -> Option<u64> {
+    if failures < PASSWORD_BUDGET {
+        return None;
+    }
+    Some(oldest.unwrap_or(now) + WINDOW_SECONDS + 1)
+}
+
 /// How many attempts are left before the lock, for the message shown.
 pub fn remaining(failures_in_window: u32) -> u32 {
     MAX_FAILURES.saturating_sub(failures_in_window)
@@ -47,6 +68,19 @@ pub fn remaining(failures_in_window: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn password_budget_pauses_until_the_oldest_leaves_the_window() {
+        let now = 5_000;
+        assert_eq!(
+            password_paused_until(PASSWORD_BUDGET - 1, Some(10), now),
+            None
+        );
+        assert_eq!(
+            password_paused_until(PASSWORD_BUDGET, Some(4_500), now),
+            Some(4_500 + WINDOW_SECONDS + 1)
+        );
+    }
 
     #[test]
     fn tenth_failure_locks_for_a_while() {

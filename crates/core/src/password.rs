@@ -74,8 +74,11 @@ pub fn check_policy(
     Ok(())
 }
 
+const M_COST: u32 = 19_456;
+const T_COST: u32 = 2;
+
 fn hasher() -> Argon2<'static> {
-    let params = Params::new(19_456, 2, 1, None).expect("fixed Argon2 parameters are valid");
+    let params = Params::new(M_COST, T_COST, 1, None).expect("fixed Argon2 parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
@@ -103,6 +106,75 @@ pub fn verify(password: &str, phc: &str) -> bool {
     }
 }
 
+/// Argon2 working memory for one hash with our parameters (19 MiB). Reused
+/// by a long-lived worker so hashing never allocates, and RSS stays bounded.
+pub struct Memory(Vec<argon2::Block>);
+
+impl Memory {
+    pub fn new() -> Memory {
+        Memory(vec![argon2::Block::new(); M_COST as usize])
+    }
+}
+
+impl Default for Memory {
+    fn default() -> Self {
+        Memory::new()
+    }
+}
+
+const OUTPUT_LEN: usize = 32;
+
+/// As `hash`, in `mem`.
+pub fn hash_in(password: &str, rng: &mut dyn rand::RngCore, mem: &mut Memory) -> String {
+    let mut salt = [0u8; 16];
+    rng.fill_bytes(&mut salt);
+    let mut out = [0u8; OUTPUT_LEN];
+    hasher()
+        .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, &mut mem.0)
+        .expect("hashing with valid parameters cannot fail");
+    let b64 =
+        |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD_NO_PAD, b);
+    format!(
+        "$argon2id$v=19$m={M_COST},t={T_COST},p=1${}${}",
+        b64(&salt),
+        b64(&out)
+    )
+}
+
+/// As `verify`, in `mem`. Hashes with other parameters (none are written
+/// today) are checked the ordinary way.
+pub fn verify_in(password: &str, phc: &str, mem: &mut Memory) -> bool {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return false;
+    }
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let ours = parsed.algorithm.as_str() == "argon2id"
+        && parsed.version == Some(0x13)
+        && Params::try_from(&parsed)
+            .is_ok_and(|p| p.m_cost() == M_COST && p.t_cost() == T_COST && p.p_cost() == 1);
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    if !ours || expected.len() > 64 {
+        return verify(password, phc);
+    }
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let mut out = [0u8; 64];
+    let out = &mut out[..expected.len()];
+    if hasher()
+        .hash_password_into_with_memory(password.as_bytes(), salt, out, &mut mem.0)
+        .is_err()
+    {
+        return false;
+    }
+    bool::from(subtle::ConstantTimeEq::ct_eq(&*out, expected.as_bytes()))
+}
+
 /// A hash to verify against when the account does not exist, so timing does
 /// not tell which usernames are taken.
 pub fn dummy_hash() -> &'static str {
@@ -124,6 +196,26 @@ mod tests {
         assert!(!verify("correct horse batterY", &h));
         assert!(!verify("x", "not a phc string"));
         assert!(!verify("x", dummy_hash()));
+    }
+
+    #[test]
+    fn reused_memory_agrees_with_the_phc_path() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(12);
+        let mut mem = Memory::new();
+        let h = hash_in("correct horse battery", &mut rng, &mut mem);
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(
+            verify("correct horse battery", &h),
+            "readable by the PHC verifier"
+        );
+        assert!(verify_in("correct horse battery", &h, &mut mem));
+        assert!(!verify_in("correct horse batterY", &h, &mut mem));
+        let classic = hash("another fine password", &mut rng);
+        assert!(verify_in("another fine password", &classic, &mut mem));
+        assert!(!verify_in("x", dummy_hash(), &mut mem));
+        assert!(!verify_in("x", "not a phc string", &mut mem));
+        let other_params = "$argon2id$v=19$m=8,t=1,p=1$c29tZXNhbHQ$AAAAAAAAAAAAAAAAAAAAAA";
+        assert!(!verify_in("x", other_params, &mut mem));
     }
 
     #[test]

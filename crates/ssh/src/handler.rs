@@ -46,10 +46,7 @@ pub struct Connection {
 
 impl Connection {
     fn ctx(&self) -> Ctx {
-        Ctx {
-            channel: Via::Ssh,
-            ip: self.ip.clone(),
-        }
+        Ctx::new(Via::Ssh, self.ip.clone())
     }
 }
 

@@ -41,6 +41,9 @@ pub async fn run(mut job: Job) {
                 AuthError::Internal(_) | AuthError::MailFailed(_) => {
                     "Something went wrong on the server; try again.".to_string()
                 }
+                AuthError::BadCredentials => {
+                    "Wrong password. No codes were made (wrong passwords over SSH are limited to 10 in 15 minutes).".to_string()
+                }
                 other => other.to_string(),
             };
             job.say_err(&format!("{msg}\n")).await;

@@ -7,6 +7,7 @@ pub mod app_passwords;
 pub mod authenticators;
 pub mod email_tokens;
 pub mod failures;
+pub mod password_failures;
 pub mod recovery_codes;
 pub mod repositories;
 pub mod security_keys;

@@ -11,8 +11,9 @@ pub struct User {
     pub email_confirmed_at: Option<i64>,
     pub two_step_enabled_at: Option<i64>,
     pub second_step_locked_until: Option<i64>,
-    pub is_admin: i64,
     pub created_at: i64,
+    pub factor_failures_in_row: i64,
+    pub second_step_frozen_at: Option<i64>,
 }
 
 pub struct NewUser<'a> {
@@ -42,7 +43,7 @@ pub async fn insert(c: &mut Conn, u: NewUser<'_>) -> Result<()> {
 macro_rules! select_user {
     ($where:literal) => {
         concat!(
-            "SELECT id, username, email, password_hash, email_confirmed_at, two_step_enabled_at, second_step_locked_until, is_admin, created_at FROM users WHERE ",
+            "SELECT id, username, email, password_hash, email_confirmed_at, two_step_enabled_at, second_step_locked_until, created_at, factor_failures_in_row, second_step_frozen_at FROM users WHERE ",
             $where
         )
     };
@@ -110,4 +111,49 @@ pub async fn count(c: &mut Conn) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(c)
         .await?)
+}
+
+/// Holds the account's row until the transaction ends, so that decisions
+/// about one account (attempt budgets) run one at a time on every node.
+/// SQLite's `BEGIN IMMEDIATE` holds the whole database already.
+pub async fn lock_row(c: &mut Conn, id: &str) -> Result<()> {
+    if c.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// One more wrong second factor in a row; returns the new count.
+pub async fn add_factor_failure(c: &mut Conn, id: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "UPDATE users SET factor_failures_in_row = factor_failures_in_row + 1 WHERE id = $1
+         RETURNING factor_failures_in_row",
+    )
+    .bind(id)
+    .fetch_one(c)
+    .await?)
+}
+
+/// A right second factor, or the owner's unlock: the count starts again.
+pub async fn reset_factor_failures(c: &mut Conn, id: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE users SET factor_failures_in_row = 0, second_step_frozen_at = NULL,
+         second_step_locked_until = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+pub async fn freeze_second_step(c: &mut Conn, id: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE users SET second_step_frozen_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(())
 }

@@ -65,12 +65,17 @@ impl From<AuthError> for Error {
             AuthError::BadCredentials | AuthError::SignInRequired => StatusCode::UNAUTHORIZED,
             AuthError::AppPasswordRequired { .. } => StatusCode::UNAUTHORIZED,
             AuthError::WrongSecondFactor { .. } => StatusCode::UNAUTHORIZED,
-            AuthError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AuthError::Locked { .. } | AuthError::Throttled { .. } | AuthError::Frozen => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             AuthError::Conflict(_) => StatusCode::CONFLICT,
-            AuthError::Forbidden(_) | AuthError::MissingScope(_) => StatusCode::FORBIDDEN,
+            AuthError::Forbidden(_)
+            | AuthError::MissingScope(_)
+            | AuthError::SudoRequired { .. }
+            | AuthError::EmailUnconfirmed => StatusCode::FORBIDDEN,
             AuthError::LinkInvalid => StatusCode::GONE,
             AuthError::NotFound => StatusCode::NOT_FOUND,
-            AuthError::MailFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AuthError::MailFailed(_) | AuthError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         match &e {
@@ -97,6 +102,12 @@ impl IntoResponse for Error {
             },
         };
         let mut res = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+        }
         res.extensions_mut().insert(self);
         res
     }

@@ -76,10 +76,7 @@ async fn serve(
     let query = req.uri().query().unwrap_or("").to_string();
     let write = path.ends_with("/git-receive-pack") || query.contains("service=git-receive-pack");
     let ip = crate::session::client_ip_of(&req);
-    let ctx = Ctx {
-        channel: Channel::GitHttp,
-        ip,
-    };
+    let ctx = Ctx::new(Channel::GitHttp, ip);
     let Some((user, secret)) = basic_credentials(req.headers()) else {
         return challenge("Authentication required: use your username and an app password.");
     };
@@ -87,10 +84,10 @@ async fn serve(
         Ok(p) => p,
         Err(e @ AuthError::AppPasswordRequired { .. }) => return challenge(&e.to_string()),
         Err(AuthError::BadCredentials) => return challenge("Invalid username or app password."),
-        Err(e @ AuthError::Locked { .. }) => {
-            return text(StatusCode::TOO_MANY_REQUESTS, e.to_string())
+        Err(e) => {
+            let e = crate::Error::from(e);
+            return text(e.status, e.message);
         }
-        Err(e) => return text(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     };
     let (scope, need) = if write {
         (Scope::RepoWrite, Access::Write)

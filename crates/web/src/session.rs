@@ -10,6 +10,31 @@ use twostep_auth::{Channel, Ctx, SessionInfo};
 use crate::{AppState, Error};
 
 pub const SESSION_COOKIE: &str = "twostep_session";
+/// Signed after a complete sign-in: this browser keeps its own budget of
+/// password attempts, so strangers cannot lock it out.
+pub const DEVICE_COOKIE: &str = "twostep_device";
+
+/// The cookies of a completed sign-in: the session, and the device cookie.
+pub fn signed_in(jar: CookieJar, state: &AppState, token: String, user_id: &str) -> CookieJar {
+    let device = Cookie::build((DEVICE_COOKIE, state.auth.device_cookie(user_id)))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.secure_cookies)
+        .permanent()
+        .build();
+    jar.add(session_cookie(token, state.secure_cookies))
+        .add(device)
+}
+
+fn ctx_of(parts: &Parts, channel: Channel) -> Ctx {
+    let jar = CookieJar::from_headers(&parts.headers);
+    Ctx {
+        channel,
+        ip: client_ip(parts),
+        device: jar.get(DEVICE_COOKIE).map(|c| c.value().to_string()),
+    }
+}
 
 pub fn session_cookie(value: String, secure: bool) -> Cookie<'static> {
     Cookie::build((SESSION_COOKIE, value))
@@ -50,20 +75,14 @@ pub struct Api(pub Ctx);
 impl<S: Send + Sync> FromRequestParts<S> for Web {
     type Rejection = Error;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
-        Ok(Web(Ctx {
-            channel: Channel::Web,
-            ip: client_ip(parts),
-        }))
+        Ok(Web(ctx_of(parts, Channel::Web)))
     }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Api {
     type Rejection = Error;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
-        Ok(Api(Ctx {
-            channel: Channel::Api,
-            ip: client_ip(parts),
-        }))
+        Ok(Api(ctx_of(parts, Channel::Api)))
     }
 }
 
@@ -118,10 +137,7 @@ impl FromRequestParts<AppState> for ApiUser {
     type Rejection = Error;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         if let Some((user, secret)) = crate::git_http::basic_credentials(&parts.headers) {
-            let ctx = Ctx {
-                channel: Channel::Api,
-                ip: client_ip(parts),
-            };
+            let ctx = ctx_of(parts, Channel::Api);
             let principal = state.auth.authenticate_basic(&user, &secret, &ctx).await?;
             return Ok(ApiUser(principal.into_session()));
         }

@@ -48,6 +48,11 @@ pub struct CreatedAppPassword {
 pub struct CreateAppPassword {
     pub label: String,
     pub scopes: Vec<String>,
+    /// Proof of identity unless the session is in sudo mode.
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 /// Your app passwords (never the secrets).
@@ -78,9 +83,10 @@ async fn create(
     ApiJson(r): ApiJson<CreateAppPassword>,
 ) -> Result<(StatusCode, Json<CreatedAppPassword>), Error> {
     let scopes: Vec<&str> = r.scopes.iter().map(String::as_str).collect();
+    let proof = twostep_auth::Proof::from_fields(r.code.as_deref(), r.password.as_deref());
     let (password, view) = state
         .auth
-        .create_app_password(&s, &r.label, &scopes, &ctx)
+        .create_app_password(&s, &r.label, &scopes, &proof, &ctx)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -100,6 +106,9 @@ async fn revoke(
     Api(ctx): Api,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Error> {
-    state.auth.revoke_app_password(&s, &id, &ctx).await?;
+    state
+        .auth
+        .revoke_app_password(&s, &id, &twostep_auth::Proof::None, &ctx)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

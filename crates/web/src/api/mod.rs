@@ -73,8 +73,34 @@ impl Status {
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 pub struct CodeRequest {
-    /// A 6-digit code from the authenticator app (spaces allowed) or a recovery code.
+    /// A 6-digit code from the authenticator app (spaces allowed) or a
+    /// recovery code. May be left out while the session is in sudo mode
+    /// (`POST /api/v1/session/sudo`).
+    #[serde(default)]
     pub code: String,
+}
+
+impl CodeRequest {
+    pub fn proof(&self) -> twostep_auth::Proof {
+        twostep_auth::Proof::from_fields(Some(&self.code), None)
+    }
+}
+
+/// A fresh proof for a security change: a code (or recovery code) while
+/// two-step verification is on, the account password while it is off. Not
+/// needed while the session is in sudo mode (`POST /api/v1/session/sudo`).
+#[derive(serde::Deserialize, utoipa::ToSchema, Default)]
+pub struct ProofRequest {
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+impl ProofRequest {
+    pub fn proof(&self) -> twostep_auth::Proof {
+        twostep_auth::Proof::from_fields(self.code.as_deref(), self.password.as_deref())
+    }
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]

@@ -54,7 +54,7 @@ async fn remove(
 ) -> Result<Json<Status>, Error> {
     state
         .auth
-        .remove_security_key(&s, &id, &r.code, &ctx)
+        .remove_security_key(&s, &id, &r.proof(), &ctx)
         .await?;
     Ok(Status::json("removed"))
 }

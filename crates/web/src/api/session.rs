@@ -6,13 +6,14 @@ use serde::{Deserialize, Serialize};
 use twostep_auth::SignInOutcome;
 
 use super::{ApiJson, CodeRequest, Status};
-use crate::session::{clear_session_cookie, session_cookie, token_of, Api};
+use crate::session::{clear_session_cookie, session_cookie, signed_in, token_of, Api, ApiSecure};
 use crate::{AppState, Error};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/session", post(sign_in).delete(sign_out))
         .route("/session/second-step", post(second_step))
+        .route("/session/sudo", post(sudo))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -39,14 +40,16 @@ async fn sign_in(
     jar: CookieJar,
     ApiJson(r): ApiJson<SignInRequest>,
 ) -> Result<(CookieJar, Json<SignInResponse>), Error> {
-    let (token, body) = match state.auth.sign_in(&r.login, &r.password, &ctx).await? {
-        SignInOutcome::SignedIn { token, .. } => (
-            token,
-            SignInResponse {
-                status: "signed_in".into(),
-                methods: vec![],
-            },
-        ),
+    let jar = match state.auth.sign_in(&r.login, &r.password, &ctx).await? {
+        SignInOutcome::SignedIn { token, user } => {
+            return Ok((
+                signed_in(jar, &state, token, &user.id),
+                Json(SignInResponse {
+                    status: "signed_in".into(),
+                    methods: vec![],
+                }),
+            ))
+        }
         SignInOutcome::SecondStep { token, need, .. } => {
             let mut methods = Vec::new();
             if need.totp {
@@ -56,7 +59,7 @@ async fn sign_in(
                 methods.push("recovery_code".to_string());
             }
             (
-                token,
+                jar.add(session_cookie(token, state.secure_cookies)),
                 SignInResponse {
                     status: "second_step_required".into(),
                     methods,
@@ -64,10 +67,7 @@ async fn sign_in(
             )
         }
     };
-    Ok((
-        jar.add(session_cookie(token, state.secure_cookies)),
-        Json(body),
-    ))
+    Ok((jar.0, Json(jar.1)))
 }
 
 /// Complete the sign-in with an authenticator code or a recovery code. Replaces the session cookie.
@@ -80,11 +80,32 @@ async fn second_step(
     ApiJson(r): ApiJson<CodeRequest>,
 ) -> Result<(CookieJar, Json<Status>), Error> {
     let token = token_of(&jar).ok_or_else(Error::sign_in_required)?;
-    let (new_token, _) = state.auth.second_step(&token, &r.code, &ctx).await?;
+    let (new_token, user) = state.auth.second_step(&token, &r.code, &ctx).await?;
     Ok((
-        jar.add(session_cookie(new_token, state.secure_cookies)),
+        signed_in(jar, &state, new_token, &user.id),
         Status::json("signed_in"),
     ))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SudoResponse {
+    /// Security changes need no further proof on this session until then (unix seconds).
+    pub sudo_until: i64,
+}
+
+/// Confirm it is you (a code or recovery code while two-step is on, else the
+/// account password): security changes on this session need no further proof
+/// for 10 minutes. Never with an app password.
+#[utoipa::path(post, path = "/api/v1/session/sudo", tag = "session", request_body = super::ProofRequest,
+    responses((status = 200, body = SudoResponse), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+async fn sudo(
+    State(state): State<AppState>,
+    ApiSecure(s): ApiSecure,
+    Api(ctx): Api,
+    ApiJson(r): ApiJson<super::ProofRequest>,
+) -> Result<Json<SudoResponse>, Error> {
+    let sudo_until = state.auth.confirm_identity(&s, &r.proof(), &ctx).await?;
+    Ok(Json(SudoResponse { sudo_until }))
 }
 
 /// Sign out.

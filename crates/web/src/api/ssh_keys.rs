@@ -8,6 +8,7 @@ use twostep_auth::SshKey;
 use super::ApiJson;
 use crate::session::{Api, ApiSecure, ApiUser};
 use crate::{AppState, Error};
+use twostep_auth::Proof;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -49,6 +50,11 @@ pub struct AddKeyRequest {
     pub title: String,
     /// One OpenSSH public key line.
     pub key: String,
+    /// Proof of identity unless the session is in sudo mode.
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 /// The signed-in user's SSH keys.
@@ -78,7 +84,16 @@ async fn add(
     Api(ctx): Api,
     ApiJson(r): ApiJson<AddKeyRequest>,
 ) -> Result<(StatusCode, Json<SshKeyView>), Error> {
-    let k = state.auth.add_ssh_key(&s, &r.title, &r.key, &ctx).await?;
+    let k = state
+        .auth
+        .add_ssh_key(
+            &s,
+            &r.title,
+            &r.key,
+            &Proof::from_fields(r.code.as_deref(), r.password.as_deref()),
+            &ctx,
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(k.into())))
 }
 
@@ -91,6 +106,9 @@ async fn remove(
     Api(ctx): Api,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Error> {
-    state.auth.remove_ssh_key(&s, &id, &ctx).await?;
+    state
+        .auth
+        .remove_ssh_key(&s, &id, &Proof::None, &ctx)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

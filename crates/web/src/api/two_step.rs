@@ -166,7 +166,7 @@ async fn regenerate(
     Ok(codes(
         state
             .auth
-            .regenerate_recovery_codes(&s, &r.code, &ctx)
+            .regenerate_recovery_codes(&s, &r.proof(), &ctx)
             .await?,
     ))
 }
@@ -181,7 +181,7 @@ async fn replace(
     ApiJson(r): ApiJson<CodeRequest>,
 ) -> Result<Json<SetupView>, Error> {
     Ok(Json(
-        state.auth.start_replace(&s, &r.code, &ctx).await?.into(),
+        state.auth.start_replace(&s, &r.proof(), &ctx).await?.into(),
     ))
 }
 
@@ -194,6 +194,6 @@ async fn disable(
     Api(ctx): Api,
     ApiJson(r): ApiJson<CodeRequest>,
 ) -> Result<Json<Status>, Error> {
-    state.auth.disable_two_step(&s, &r.code, &ctx).await?;
+    state.auth.disable_two_step(&s, &r.proof(), &ctx).await?;
     Ok(Status::json("disabled"))
 }

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use twostep_auth::{Scope, SessionInfo};
 
 use super::{
-    form_errors, form_failure, render, render_status, CsrfForm, FormBody, FormError, NoticeQuery,
-    Page,
+    form_errors, form_failure, render, render_status, FormBody, FormError, NoticeQuery, Page,
+    ProofForm,
 };
 use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
@@ -89,6 +89,10 @@ struct CreateForm {
     label: String,
     #[serde(default)]
     scopes: Vec<String>,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
 }
 
 async fn create(
@@ -102,7 +106,13 @@ async fn create(
     let scopes: Vec<&str> = f.scopes.iter().map(String::as_str).collect();
     match state
         .auth
-        .create_app_password(&s, &f.label, &scopes, &ctx)
+        .create_app_password(
+            &s,
+            &f.label,
+            &scopes,
+            &twostep_auth::Proof::from_fields(f.code.as_deref(), f.password.as_deref()),
+            &ctx,
+        )
         .await
     {
         Ok((secret, _)) => {
@@ -130,9 +140,12 @@ async fn revoke(
     csrf: Csrf,
     Web(ctx): Web,
     Path(id): Path<String>,
-    FormBody(f): FormBody<CsrfForm>,
+    FormBody(f): FormBody<ProofForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    state.auth.revoke_app_password(&s, &id, &ctx).await?;
+    state
+        .auth
+        .revoke_app_password(&s, &id, &f.proof(), &ctx)
+        .await?;
     Ok(Redirect::to("/account/app-passwords?n=app-password-revoked").into_response())
 }

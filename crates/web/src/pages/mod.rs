@@ -55,6 +55,9 @@ pub struct Page {
     pub user: Option<String>,
     pub csrf: String,
     pub notice: Option<String>,
+    /// What a security change on this page needs typed first: "" while the
+    /// session is in sudo mode (or signed out), else "code" or "password".
+    pub confirm_with: &'static str,
 }
 
 impl Page {
@@ -66,6 +69,16 @@ impl Page {
                 .map(|s| s.user.username.clone()),
             csrf: csrf.token.clone(),
             notice: None,
+            confirm_with: match session.filter(|s| s.complete) {
+                Some(s) if !state.auth.in_sudo(s) => {
+                    if s.user.two_step_enabled_at.is_some() {
+                        "code"
+                    } else {
+                        "password"
+                    }
+                }
+                _ => "",
+            },
         }
     }
 
@@ -137,6 +150,22 @@ pub fn form_failure(e: impl Into<Error>) -> Result<(StatusCode, FormError), Erro
 #[derive(serde::Deserialize)]
 pub struct CsrfForm {
     pub csrf: String,
+}
+
+/// Forms of security changes: the proof, when the session is not in sudo mode.
+#[derive(serde::Deserialize)]
+pub struct ProofForm {
+    pub csrf: String,
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+impl ProofForm {
+    pub fn proof(&self) -> twostep_auth::Proof {
+        twostep_auth::Proof::from_fields(self.code.as_deref(), self.password.as_deref())
+    }
 }
 
 /// Forms with one code field.
@@ -261,6 +290,21 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
     let Some(err) = res.extensions_mut().remove::<Error>() else {
         return res;
     };
+    if err.code == "sudo_required" {
+        // Back to the page the form was on, once the proof is given.
+        let page: String = path
+            .split('?')
+            .next()
+            .unwrap_or("/")
+            .split('/')
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("/");
+        let next: String =
+            percent_encoding::utf8_percent_encode(&page, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        return Redirect::to(&format!("/account/confirm?next={next}")).into_response();
+    }
     if err.code == "sign_in_required" {
         let target = if is_get { path } else { "/".into() };
         let next: String =
@@ -281,6 +325,7 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
             user: None,
             csrf: String::new(),
             notice: None,
+            confirm_with: "",
         },
         heading: heading.into(),
         message: err.message.clone(),

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::{form_failure, FormBody};
 use crate::csrf::Csrf;
-use crate::session::{session_cookie, token_of, AnySession, SignedIn, Web};
+use crate::session::{token_of, AnySession, SignedIn, Web};
 use crate::{AppState, Error};
 
 pub fn routes() -> Router<AppState> {
@@ -111,7 +111,16 @@ async fn remove(
     FormBody(f): FormBody<RemoveForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    match state.auth.remove_security_key(&s, &id, &f.code, &ctx).await {
+    match state
+        .auth
+        .remove_security_key(
+            &s,
+            &id,
+            &twostep_auth::Proof::from_fields(Some(&f.code), None),
+            &ctx,
+        )
+        .await
+    {
         Ok(()) => Ok(Redirect::to("/account/two-step?n=key-removed-security").into_response()),
         Err(e) => {
             let (_, error) = form_failure(e)?;
@@ -153,12 +162,12 @@ async fn signin_finish(
     check_header(&csrf, &headers)?;
     let b = body(&raw)?;
     let token = token_of(&jar).ok_or_else(Error::sign_in_required)?;
-    let (new_token, _) = state
+    let (new_token, user) = state
         .auth
         .finish_key_signin(&token, &b.ceremony, b.credential, &ctx)
         .await?;
     Ok((
-        jar.add(session_cookie(new_token, state.secure_cookies)),
+        crate::session::signed_in(jar, &state, new_token, &user.id),
         Json(json!({ "status": "signed_in", "redirect": "/" })),
     ))
 }

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::csrf::Csrf;
 use crate::session::{
-    clear_session_cookie, session_cookie, token_of, AnySession, MaybeSignedIn, Web,
+    clear_session_cookie, session_cookie, signed_in, token_of, AnySession, MaybeSignedIn, Web,
 };
 use crate::{AppState, Error};
 
@@ -72,11 +72,9 @@ async fn submit(
     csrf.check(&f.csrf)?;
     let next = safe_next(f.next.as_deref());
     match state.auth.sign_in(&f.login, &f.password, &ctx).await {
-        Ok(SignInOutcome::SignedIn { token, .. }) => Ok((
-            jar.add(session_cookie(token, state.secure_cookies)),
-            Redirect::to(&next),
-        )
-            .into_response()),
+        Ok(SignInOutcome::SignedIn { token, user }) => {
+            Ok((signed_in(jar, &state, token, &user.id), Redirect::to(&next)).into_response())
+        }
         Ok(SignInOutcome::SecondStep { token, .. }) => {
             let to = format!(
                 "/signin/second-step?next={}",
@@ -148,8 +146,8 @@ async fn second_submit(
         return Ok(Redirect::to("/signin").into_response());
     };
     match state.auth.second_step(&token, &f.code, &ctx).await {
-        Ok((new_token, _)) => Ok((
-            jar.add(session_cookie(new_token, state.secure_cookies)),
+        Ok((new_token, user)) => Ok((
+            signed_in(jar, &state, new_token, &user.id),
             Redirect::to(&next),
         )
             .into_response()),

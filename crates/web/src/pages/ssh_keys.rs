@@ -7,8 +7,8 @@ use serde::Deserialize;
 use twostep_auth::SessionInfo;
 
 use super::{
-    form_errors, form_failure, render, render_status, CsrfForm, FormBody, FormError, NoticeQuery,
-    Page,
+    form_errors, form_failure, render, render_status, FormBody, FormError, NoticeQuery, Page,
+    ProofForm,
 };
 use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
@@ -88,6 +88,10 @@ struct AddForm {
     #[serde(default)]
     title: String,
     key: String,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
 }
 
 async fn add(
@@ -98,7 +102,12 @@ async fn add(
     FormBody(f): FormBody<AddForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    match state.auth.add_ssh_key(&s, &f.title, &f.key, &ctx).await {
+    let proof = twostep_auth::Proof::from_fields(f.code.as_deref(), f.password.as_deref());
+    match state
+        .auth
+        .add_ssh_key(&s, &f.title, &f.key, &proof, &ctx)
+        .await
+    {
         Ok(_) => Ok(Redirect::to("/account/ssh-keys?n=key-added").into_response()),
         Err(e) => {
             let mut p = page(&state, &s, &csrf, None).await?;
@@ -117,9 +126,9 @@ async fn remove(
     csrf: Csrf,
     Web(ctx): Web,
     Path(id): Path<String>,
-    FormBody(f): FormBody<CsrfForm>,
+    FormBody(f): FormBody<ProofForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    state.auth.remove_ssh_key(&s, &id, &ctx).await?;
+    state.auth.remove_ssh_key(&s, &id, &f.proof(), &ctx).await?;
     Ok(Redirect::to("/account/ssh-keys?n=key-removed").into_response())
 }

@@ -265,7 +265,15 @@ async fn replace(
     FormBody(f): FormBody<CodeForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    match state.auth.start_replace(&s, &f.code, &ctx).await {
+    match state
+        .auth
+        .start_replace(
+            &s,
+            &twostep_auth::Proof::from_fields(Some(&f.code), None),
+            &ctx,
+        )
+        .await
+    {
         Ok(_) => Ok(Redirect::to("/account/two-step/setup").into_response()),
         Err(e) => {
             let (status, error) = form_failure(e)?;
@@ -320,7 +328,11 @@ async fn disable(
     } else {
         state
             .auth
-            .disable_two_step(&s, &f.code, &ctx)
+            .disable_two_step(
+                &s,
+                &twostep_auth::Proof::from_fields(Some(&f.code), None),
+                &ctx,
+            )
             .await
             .map_err(Error::from)
     };

@@ -88,7 +88,11 @@ async fn regenerate(
     csrf.check(&f.csrf)?;
     match state
         .auth
-        .regenerate_recovery_codes(&s, &f.code, &ctx)
+        .regenerate_recovery_codes(
+            &s,
+            &twostep_auth::Proof::from_fields(Some(&f.code), None),
+            &ctx,
+        )
         .await
     {
         Ok(codes) => render(&CodesPage::new(

@@ -1,0 +1,169 @@
+//! The takeover paths an attacker tried, closed: a stolen session cookie
+//! changes no credential without a fresh factor, and parallel bursts of wrong
+//! passwords evaluate no more than the budget.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::accounts::{account, enable_two_step, PASSWORD};
+use common::api::ApiClient;
+use common::Server;
+use serde_json::json;
+
+/// A session that signed in with password and code a moment ago, as a thief
+/// who copied its cookie would hold it.
+fn fresh_session(server: &Server, name: &str, phone: &mut common::otp::Phone) -> ApiClient {
+    let api = ApiClient::new(server);
+    api.ok(
+        "POST",
+        "/session",
+        Some(json!({"login": name, "password": PASSWORD})),
+    );
+    api.ok(
+        "POST",
+        "/session/second-step",
+        Some(json!({"code": phone.next_code()})),
+    );
+    api
+}
+
+#[test]
+fn a_stolen_session_changes_no_credential_without_a_fresh_factor() {
+    let server = Server::start();
+    let owner = account(&server, "olga");
+    let (mut phone, _) = enable_two_step(&server, &owner);
+    let thief = fresh_session(&server, "olga", &mut phone);
+
+    let (_, public) = common::ssh_keygen(server.data.path(), "thief_key");
+    for (path, body) in [
+        ("/user/ssh-keys", json!({"key": public})),
+        (
+            "/user/app-passwords",
+            json!({"label": "x", "scopes": ["repository:read"]}),
+        ),
+        ("/user/two-step/recovery-codes", json!({})),
+        ("/user/two-step/disable", json!({})),
+        ("/user/two-step/replace", json!({})),
+    ] {
+        thief.err("POST", path, Some(body), 403, "sudo_required");
+    }
+    // The password is not enough while two-step is on, and a wrong code is refused.
+    thief.err(
+        "POST",
+        "/session/sudo",
+        Some(json!({"password": PASSWORD})),
+        422,
+        "code_required",
+    );
+    thief.err(
+        "POST",
+        "/session/sudo",
+        Some(json!({"code": "000000"})),
+        401,
+        "wrong_code",
+    );
+    let ssh_keys = thief.ok("GET", "/user/ssh-keys", None);
+    assert_eq!(ssh_keys.as_array().unwrap().len(), 1, "{ssh_keys}");
+
+    // The owner, with a code, may change things for a while without asking again.
+    let r = thief.ok(
+        "POST",
+        "/session/sudo",
+        Some(json!({"code": phone.next_code()})),
+    );
+    assert!(r["sudo_until"].as_i64().unwrap() > 0);
+    thief.ok("POST", "/user/ssh-keys", Some(json!({"key": public})));
+    let log = thief.ok("GET", "/user/security-log", None).to_string();
+    assert!(log.contains("sudo.opened"), "{log}");
+}
+
+#[test]
+fn credentials_need_a_confirmed_email() {
+    let server = Server::start();
+    let api = ApiClient::new(&server);
+    api.ok(
+        "POST",
+        "/users",
+        Some(json!({"username": "squatter", "email": "victim@example.org", "password": PASSWORD})),
+    );
+    api.ok(
+        "POST",
+        "/session",
+        Some(json!({"login": "squatter", "password": PASSWORD})),
+    );
+    let (_, public) = common::ssh_keygen(server.data.path(), "squat_key");
+    api.err(
+        "POST",
+        "/user/ssh-keys",
+        Some(json!({"key": public, "password": PASSWORD})),
+        403,
+        "email_unconfirmed",
+    );
+    api.err(
+        "POST",
+        "/user/app-passwords",
+        Some(json!({"label": "x", "scopes": ["repository:read"], "password": PASSWORD})),
+        403,
+        "email_unconfirmed",
+    );
+}
+
+/// Fires `n` sign-ins with a wrong password at once; the statuses.
+pub fn wrong_password_burst(bases: &[String], login: &str, n: usize) -> Vec<u16> {
+    let bases = Arc::new(bases.to_vec());
+    let threads: Vec<_> = (0..n)
+        .map(|i| {
+            let bases = bases.clone();
+            let login = login.to_string();
+            std::thread::spawn(move || {
+                let base = &bases[i % bases.len()];
+                reqwest::blocking::Client::new()
+                    .post(format!("{base}/api/v1/session"))
+                    .json(&json!({"login": login, "password": "wrong-password-guess"}))
+                    .send()
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+#[test]
+fn a_burst_of_wrong_passwords_evaluates_at_most_the_budget() {
+    let server = Server::start();
+    let owner = account(&server, "pavel");
+    let statuses = wrong_password_burst(std::slice::from_ref(&server.base), "pavel", 120);
+    let evaluated = statuses.iter().filter(|s| **s == 401).count();
+    let paused = statuses.iter().filter(|s| **s == 429).count();
+    assert!(
+        evaluated <= 10,
+        "{evaluated} wrong passwords were checked: {statuses:?}"
+    );
+    assert_eq!(evaluated + paused, 120, "{statuses:?}");
+    // The right password from an unknown client now waits too.
+    let r = reqwest::blocking::Client::new()
+        .post(server.url("/api/v1/session"))
+        .json(&json!({"login": "pavel", "password": PASSWORD}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    let log = owner.api.ok("GET", "/user/security-log", None);
+    let failed = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "signin.failed")
+        .count();
+    assert!(failed <= 10, "{failed} failures logged");
+    server
+        .mail
+        .wait_for("pavel@example.net", "Password sign-in paused");
+    assert_eq!(
+        server
+            .mail
+            .count("pavel@example.net", "Password sign-in paused"),
+        1
+    );
+}
