@@ -100,6 +100,7 @@ impl AuthService {
         let path = match purpose {
             CONFIRM_EMAIL => "/confirm-email",
             RESET_PASSWORD => "/password/reset",
+            crate::factor::UNLOCK_SECOND_STEP => "/unlock-second-step",
             _ => "/account/two-step/confirm",
         };
         Ok(self.link(&format!("{path}?token={t}")))

@@ -12,6 +12,7 @@ mod signup;
 mod ssh_keys;
 mod two_step;
 mod two_step_codes;
+mod unlock;
 
 use askama::Template;
 use axum::extract::{Request, State};
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(repositories::routes())
         .merge(app_passwords::routes())
         .merge(security_keys::routes())
+        .merge(unlock::routes())
         .layer(middleware::from_fn_with_state(state.clone(), error_pages))
         .layer(middleware::from_fn_with_state(
             state,
