@@ -128,7 +128,12 @@ impl AuthService {
         // Exactly one reservation is the last of the budget (the row lock
         // orders them): that one logs and mails the pause, once.
         let paused = count + 1 == lockout::PASSWORD_BUDGET;
-        let until = (oldest.unwrap_or(now) + lockout::WINDOW_SECONDS as i64) + 1;
+        let until = lockout::password_paused_until(
+            count + 1,
+            Some(oldest.unwrap_or(now) as u64),
+            now as u64,
+        )
+        .map_or(now, |u| u as i64);
         if paused {
             let detail = format!("{client} until {} UTC", utc(until));
             self.audit(

@@ -178,6 +178,13 @@ pub struct CodeForm {
     pub next: Option<String>,
 }
 
+impl CodeForm {
+    /// The code as the proof of a security change (blank: rely on sudo mode).
+    pub fn proof(&self) -> twostep_auth::Proof {
+        twostep_auth::Proof::from_fields(Some(&self.code), None)
+    }
+}
+
 /// Adds `err(field)` and `general()` to a template with `error: Option<FormError>`.
 macro_rules! form_errors {
     ($t:ty) => {

@@ -95,30 +95,18 @@ async fn register_finish(
     Ok(Json(json!({ "status": "added", "name": key.name })))
 }
 
-#[derive(Deserialize)]
-struct RemoveForm {
-    csrf: String,
-    #[serde(default)]
-    code: String,
-}
-
 async fn remove(
     State(state): State<AppState>,
     SignedIn(s): SignedIn,
     csrf: Csrf,
     Web(ctx): Web,
     Path(id): Path<String>,
-    FormBody(f): FormBody<RemoveForm>,
+    FormBody(f): FormBody<super::ProofForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
     match state
         .auth
-        .remove_security_key(
-            &s,
-            &id,
-            &twostep_auth::Proof::from_fields(Some(&f.code), None),
-            &ctx,
-        )
+        .remove_security_key(&s, &id, &f.proof(), &ctx)
         .await
     {
         Ok(()) => Ok(Redirect::to("/account/two-step?n=key-removed-security").into_response()),

@@ -265,15 +265,7 @@ async fn replace(
     FormBody(f): FormBody<CodeForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    match state
-        .auth
-        .start_replace(
-            &s,
-            &twostep_auth::Proof::from_fields(Some(&f.code), None),
-            &ctx,
-        )
-        .await
-    {
+    match state.auth.start_replace(&s, &f.proof(), &ctx).await {
         Ok(_) => Ok(Redirect::to("/account/two-step/setup").into_response()),
         Err(e) => {
             let (status, error) = form_failure(e)?;

@@ -88,11 +88,7 @@ async fn regenerate(
     csrf.check(&f.csrf)?;
     match state
         .auth
-        .regenerate_recovery_codes(
-            &s,
-            &twostep_auth::Proof::from_fields(Some(&f.code), None),
-            &ctx,
-        )
+        .regenerate_recovery_codes(&s, &f.proof(), &ctx)
         .await
     {
         Ok(codes) => render(&CodesPage::new(
