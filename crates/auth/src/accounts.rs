@@ -29,6 +29,13 @@ impl AuthService {
             .map_err(|e| AuthError::invalid("invalid_username", "username", e.to_string()))?;
         let email = validate::email(email)
             .map_err(|e| AuthError::invalid("invalid_email", "email", e.to_string()))?;
+        if !twostep_mail::deliverable(&email) {
+            return Err(AuthError::invalid(
+                "invalid_email",
+                "email",
+                "We cannot send mail to that address: check it for typos (like name@example.org).",
+            ));
+        }
         policy(password, &username, &email)?;
         let hash = self.hasher().hash(password).await?;
         let now = self.now();

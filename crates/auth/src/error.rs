@@ -97,6 +97,11 @@ impl From<StoreError> for AuthError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict => AuthError::Conflict("That already exists.".into()),
+            StoreError::InvalidText => AuthError::invalid(
+                "control_characters",
+                "",
+                "Text may not contain NUL or other control characters.",
+            ),
             other => AuthError::Internal(other.to_string()),
         }
     }

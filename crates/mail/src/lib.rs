@@ -115,6 +115,11 @@ fn plain_body(text: &str) -> Body {
     }
 }
 
+/// Whether mail can be addressed to `address` (the mailer's own parser).
+pub fn deliverable(address: &str) -> bool {
+    address.parse::<lettre::Address>().is_ok()
+}
+
 fn parse_mailbox(s: &str) -> Result<Mailbox, MailError> {
     s.parse().map_err(|_| MailError::Address(s.to_string()))
 }
@@ -122,6 +127,13 @@ fn parse_mailbox(s: &str) -> Result<Mailbox, MailError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deliverable_follows_the_mailers_parser() {
+        assert!(deliverable("dora@example.org"));
+        assert!(!deliverable("dora..x@example.org"));
+        assert!(!deliverable("(dora)@example.org"));
+    }
 
     #[tokio::test]
     async fn outbox_writes_one_eml_per_mail() {

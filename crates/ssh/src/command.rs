@@ -35,6 +35,9 @@ impl GitService {
 /// `git-upload-pack '/alice/repo.git'` and friends, or `recovery_codes`.
 pub fn parse(raw: &str) -> Command {
     let line = raw.trim();
+    if line.chars().any(char::is_control) {
+        return Command::Unknown(truncate(line));
+    }
     if line == "recovery_codes" || line == "recovery-codes" {
         return Command::RecoveryCodes;
     }
@@ -71,8 +74,18 @@ pub fn parse(raw: &str) -> Command {
     }
 }
 
+/// For echoing a command back: 80 characters, control characters escaped.
 fn truncate(s: &str) -> String {
-    s.chars().take(80).collect()
+    s.chars()
+        .take(80)
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().collect()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -103,5 +116,10 @@ mod tests {
         ));
         assert!(matches!(parse("rm -rf /"), Command::Unknown(_)));
         assert!(matches!(parse("bash"), Command::Unknown(_)));
+        assert_eq!(
+            parse("git-upload-pack '/a\0/b.git'"),
+            Command::Unknown("git-upload-pack '/a\\0/b.git'".into())
+        );
+        assert_eq!(parse("x\x1b[2J"), Command::Unknown("x\\u{1b}[2J".into()));
     }
 }

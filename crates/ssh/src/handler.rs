@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use russh::keys::HashAlg;
 use russh::server::{Auth, ChannelOpenHandle, Msg, Session, VerifiedPublicKey};
@@ -10,25 +12,7 @@ use russh::{Channel, ChannelId};
 use twostep_auth::{AuthService, Channel as Via, Ctx, User};
 
 use crate::command::{self, Command};
-
-pub struct Server {
-    pub auth: AuthService,
-}
-
-impl russh::server::Server for Server {
-    type Handler = Connection;
-
-    fn new_client(&mut self, peer: Option<SocketAddr>) -> Connection {
-        Connection {
-            auth: self.auth.clone(),
-            ip: peer
-                .map(|p| p.ip().to_string())
-                .unwrap_or_else(|| "unknown".into()),
-            user: None,
-            channels: HashMap::new(),
-        }
-    }
-}
+use crate::limits::MAX_CHANNELS;
 
 struct ChannelState {
     channel: Option<Channel<Msg>>,
@@ -42,9 +26,21 @@ pub struct Connection {
     ip: String,
     user: Option<User>,
     channels: HashMap<ChannelId, ChannelState>,
+    /// Set once a key is accepted (the authentication deadline stops counting).
+    signed_in: Arc<AtomicBool>,
 }
 
 impl Connection {
+    pub fn new(auth: AuthService, peer: SocketAddr, signed_in: Arc<AtomicBool>) -> Connection {
+        Connection {
+            auth,
+            ip: peer.ip().to_string(),
+            user: None,
+            channels: HashMap::new(),
+            signed_in,
+        }
+    }
+
     fn ctx(&self) -> Ctx {
         Ctx::new(Via::Ssh, self.ip.clone())
     }
@@ -104,6 +100,7 @@ impl russh::server::Handler for Connection {
             Ok(Some(user)) => {
                 tracing::info!(user = %user.username, fingerprint = %fp, ip = %self.ip, "ssh key accepted");
                 self.user = Some(user);
+                self.signed_in.store(true, Ordering::SeqCst);
                 Ok(Auth::Accept)
             }
             Ok(None) => Ok(Auth::reject()),
@@ -123,6 +120,13 @@ impl russh::server::Handler for Connection {
         if self.user.is_none() {
             return Ok(());
         }
+        if self.channels.len() >= MAX_CHANNELS {
+            tracing::warn!(ip = %self.ip, "ssh channel refused: {MAX_CHANNELS} open on this connection");
+            reply
+                .reject(russh::ChannelOpenFailure::ResourceShortage)
+                .await;
+            return Ok(());
+        }
         let id = channel.id();
         reply.accept().await;
         self.channels.insert(
@@ -133,6 +137,15 @@ impl russh::server::Handler for Connection {
                 pty_requested: false,
             },
         );
+        Ok(())
+    }
+
+    async fn channel_close(
+        &mut self,
+        channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.channels.remove(&channel);
         Ok(())
     }
 

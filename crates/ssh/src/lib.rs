@@ -7,23 +7,26 @@ mod command;
 mod git;
 mod handler;
 mod host_key;
+mod limits;
 mod recovery;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use russh::server::Server as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 use twostep_auth::AuthService;
 
 pub use host_key::{fingerprint, load_or_create as load_or_create_host_key};
+pub use limits::Limits;
 
 /// Serves SSH on `listener` until the future is dropped.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     auth: AuthService,
     host_key: russh::keys::PrivateKey,
+    limits: Limits,
 ) -> std::io::Result<()> {
-    let config = russh::server::Config {
+    let config = Arc::new(russh::server::Config {
         methods: russh::MethodSet::from(&[russh::MethodKind::PublicKey][..]),
         auth_rejection_time: Duration::from_millis(300),
         auth_rejection_time_initial: Some(Duration::from_millis(0)),
@@ -37,7 +40,73 @@ pub async fn serve(
         nodelay: true,
         keys: vec![host_key],
         ..Default::default()
+    });
+    let counter = limits::Counter::default();
+    loop {
+        let (socket, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!(error = %e, "ssh accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Some(slot) = counter.take(peer.ip(), &limits) else {
+            tracing::warn!(ip = %peer.ip(), "ssh connection refused: too many open connections");
+            drop(socket);
+            continue;
+        };
+        let _ = socket.set_nodelay(true);
+        let signed_in = Arc::new(AtomicBool::new(false));
+        let handler = handler::Connection::new(auth.clone(), peer, signed_in.clone());
+        tokio::spawn(connection(
+            config.clone(),
+            socket,
+            handler,
+            signed_in,
+            limits.auth_timeout,
+            slot,
+        ));
+    }
+}
+
+/// One connection: it must sign in within `auth_timeout`, else it is cut.
+async fn connection(
+    config: Arc<russh::server::Config>,
+    socket: tokio::net::TcpStream,
+    handler: handler::Connection,
+    signed_in: Arc<AtomicBool>,
+    auth_timeout: Duration,
+    _slot: limits::Slot,
+) {
+    let deadline = tokio::time::sleep(auth_timeout);
+    tokio::pin!(deadline);
+    let session = tokio::select! {
+        s = russh::server::run_stream(config, socket, handler) => match s {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!(error = %e, "ssh handshake failed");
+                return;
+            }
+        },
+        _ = &mut deadline => return,
     };
-    let mut server = handler::Server { auth };
-    server.run_on_socket(Arc::new(config), &listener).await
+    let handle = session.handle();
+    tokio::pin!(session);
+    tokio::select! {
+        _ = &mut session => return,
+        _ = &mut deadline => {}
+    }
+    if !signed_in.load(Ordering::SeqCst) {
+        let _ = handle
+            .disconnect(
+                russh::Disconnect::ByApplication,
+                "Authentication timed out.".into(),
+                String::new(),
+            )
+            .await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), session).await;
+        return;
+    }
+    let _ = session.await;
 }

@@ -34,6 +34,9 @@ pub enum StoreError {
     /// A unique constraint refused the write (e.g. a taken username).
     #[error("already exists")]
     Conflict,
+    /// The database refused a text value (PostgreSQL and NUL bytes).
+    #[error("text the database cannot store")]
+    InvalidText,
     #[error("database: {0}")]
     Db(#[source] sqlx::Error),
     #[error("migration: {0}")]
@@ -44,6 +47,12 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+            // 22021: character not in repertoire, 22P05: untranslatable character.
+            sqlx::Error::Database(d)
+                if matches!(d.code().as_deref(), Some("22021") | Some("22P05")) =>
+            {
+                StoreError::InvalidText
+            }
             _ => StoreError::Db(e),
         }
     }

@@ -58,6 +58,12 @@ pub struct Options {
     /// Name shown in authenticator apps and mail [default: twostep].
     #[arg(long)]
     pub issuer: Option<String>,
+    /// HTTP connections served at once; more wait in the backlog [default: half the open-files limit].
+    #[arg(long, value_name = "N")]
+    pub http_max_connections: Option<usize>,
+    /// SSH connections one IP address may hold open [default: 20].
+    #[arg(long, value_name = "N")]
+    pub ssh_max_per_ip: Option<usize>,
     /// Send mail over SMTP: smtp://HOST:PORT, smtp://USER:PASS@HOST:587?tls=required, smtps://… [default: outbox folder].
     #[arg(long, value_name = "URL")]
     pub smtp_url: Option<String>,

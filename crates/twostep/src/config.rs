@@ -19,6 +19,10 @@ struct Layer {
     mail_from: Option<String>,
     /// 64 hex characters; nodes sharing one PostgreSQL database must share it.
     secret_key: Option<String>,
+    http_max_connections: Option<usize>,
+    ssh_max_per_ip: Option<usize>,
+    /// Seconds an SSH client has to sign in (file/env only).
+    ssh_auth_timeout: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -32,6 +36,12 @@ pub struct Config {
     pub smtp_url: Option<String>,
     pub mail_from: String,
     pub secret_key: Option<String>,
+    /// Open HTTP connections served at once [default: half the open-files limit].
+    pub http_max_connections: Option<usize>,
+    /// SSH connections one address may hold open [default: 20].
+    pub ssh_max_per_ip: usize,
+    /// Seconds from connecting to a successful SSH sign-in [default: 30].
+    pub ssh_auth_timeout: u64,
 }
 
 impl Config {
@@ -110,11 +120,14 @@ impl Config {
                 .or(layer.mail_from)
                 .unwrap_or_else(|| "twostep <noreply@localhost.localdomain>".into()),
             secret_key: layer.secret_key,
+            http_max_connections: o.http_max_connections.or(layer.http_max_connections),
+            ssh_max_per_ip: o.ssh_max_per_ip.or(layer.ssh_max_per_ip).unwrap_or(20),
+            ssh_auth_timeout: layer.ssh_auth_timeout.unwrap_or(30).max(1),
         })
     }
 
     pub fn prepare_data_dir(&self) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&self.data_dir)
+        crate::files::create_private_dir(&self.data_dir)
             .with_context(|| format!("creating the data folder {}", self.data_dir.display()))
     }
 

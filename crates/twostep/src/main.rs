@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod files;
 mod keyfile;
 mod serve;
 
@@ -9,6 +10,7 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
+    files::private_umask();
     let filter = tracing_subscriber::EnvFilter::try_from_env("TWOSTEP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
     tracing_subscriber::fmt()

@@ -1,4 +1,3 @@
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -11,6 +10,14 @@ use crate::config::Config;
 
 pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     cfg.prepare_data_dir()?;
+    let fd_limit = crate::files::raise_fd_limit();
+    let http_limits = twostep_web::server::Limits {
+        max_connections: cfg
+            .http_max_connections
+            .unwrap_or(twostep_web::server::Limits::for_fd_limit(fd_limit).max_connections),
+        ..twostep_web::server::Limits::for_fd_limit(fd_limit)
+    };
+    crate::files::warn_if_open(&cfg.data_dir);
     let master = crate::keyfile::load_or_create(&cfg.data_dir, cfg.secret_key.as_deref())?;
     let store = Store::open(&cfg.database_url)
         .await
@@ -41,8 +48,12 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         .with_context(|| format!("listening for SSH on {}", cfg.ssh_addr))?;
     let ssh_local = ssh_listener.local_addr()?;
     let ssh_auth = auth.clone();
+    let ssh_limits = twostep_ssh::Limits {
+        auth_timeout: std::time::Duration::from_secs(cfg.ssh_auth_timeout),
+        ..twostep_ssh::Limits::for_fd_limit(fd_limit, cfg.ssh_max_per_ip)
+    };
     let ssh = tokio::spawn(async move {
-        if let Err(e) = twostep_ssh::serve(ssh_listener, ssh_auth, host_key).await {
+        if let Err(e) = twostep_ssh::serve(ssh_listener, ssh_auth, host_key, ssh_limits).await {
             tracing::error!(error = %e, "the SSH server stopped");
         }
     });
@@ -64,12 +75,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         mail = %mail_desc,
         "twostep is serving"
     );
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    twostep_web::server::serve(listener, app, http_limits, shutdown_signal()).await?;
     ssh.abort();
     store.close().await;
     tracing::info!("twostep stopped");

@@ -11,8 +11,12 @@ pub fn openapi_json() -> String {
 mod csrf;
 mod error;
 mod git_http;
+mod guard;
+mod input;
 mod pages;
+pub mod parse;
 mod qr;
+pub mod server;
 mod session;
 
 use axum::extract::DefaultBodyLimit;
@@ -31,12 +35,25 @@ pub struct AppState {
     pub secure_cookies: bool,
 }
 
+/// Pages and API answers are due within this (Git transfers may take longer).
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub fn router(state: AppState) -> Router {
+    let timeout = || {
+        tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        )
+    };
     Router::new()
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", api::router().layer(timeout()))
         .merge(git_http::router())
-        .merge(pages::router(state.clone()))
+        .merge(pages::router(state.clone()).layer(timeout()))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -136,7 +136,7 @@ pub struct ApiUser(pub SessionInfo);
 impl FromRequestParts<AppState> for ApiUser {
     type Rejection = Error;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        if let Some((user, secret)) = crate::git_http::basic_credentials(&parts.headers) {
+        if let Some((user, secret)) = crate::parse::basic_from_headers(&parts.headers) {
             let ctx = ctx_of(parts, Channel::Api);
             let principal = state.auth.authenticate_basic(&user, &secret, &ctx).await?;
             return Ok(ApiUser(principal.into_session()));

@@ -38,22 +38,21 @@ pub fn router() -> Router<AppState> {
         })
 }
 
-/// JSON bodies whose rejection is our JSON error, not axum's plain text.
+/// A JSON object body (see `crate::input`); every refusal is our JSON error.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = Error;
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
-        axum::Json::<T>::from_request(req, state)
-            .await
-            .map(|j| ApiJson(j.0))
-            .map_err(|e| {
-                Error::new(
-                    e.status(),
-                    "bad_request",
-                    format!("The request body could not be read: {}", e.body_text()),
-                )
-            })
+        if !crate::input::is_json(&req) {
+            return Err(Error::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the body as JSON with Content-Type: application/json.",
+            ));
+        }
+        let body = crate::input::body_bytes(req, state).await?;
+        crate::input::json_object(&body).map(ApiJson)
     }
 }
 

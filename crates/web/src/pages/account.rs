@@ -40,7 +40,7 @@ impl ConfirmPage {
     ) -> Result<Self, Error> {
         Ok(ConfirmPage {
             page: Page::new(state, Some(s), csrf),
-            next: safe_next(Some(next)),
+            next: safe_next(state, Some(next)),
             two_step_on: s.user.two_step_enabled_at.is_some(),
             has_key: !state.auth.security_keys(&s.user.id).await?.is_empty(),
             error: None,
@@ -82,7 +82,7 @@ async fn confirm(
     FormBody(f): FormBody<ConfirmForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    let next = safe_next(Some(&f.next));
+    let next = safe_next(&state, Some(&f.next));
     let proof = Proof::from_fields(f.code.as_deref(), f.password.as_deref());
     // A security key confirmed a moment ago (the key button posts no proof).
     if proof == Proof::None && state.auth.in_sudo(&s) {

@@ -219,16 +219,9 @@ pub fn render_status<T: Template>(status: StatusCode, t: &T) -> Result<Response,
     Ok((status, Html(html)).into_response())
 }
 
-/// A safe place to go after sign-in: a local path only.
-pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n)
-            if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 512 =>
-        {
-            n.to_string()
-        }
-        _ => "/".to_string(),
-    }
+/// A safe place to go after sign-in: a path on this server (see `parse::resolve_next`).
+pub fn safe_next(state: &AppState, next: Option<&str>) -> String {
+    crate::parse::resolve_next(&state.auth.settings().public_url, next)
 }
 
 #[derive(Template)]
@@ -321,10 +314,17 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
                 .to_string();
         return Redirect::to(&format!("/signin?next={next}")).into_response();
     }
+    error_page(&state, &err)
+}
+
+/// The HTML page of an error.
+pub fn error_page(state: &AppState, err: &Error) -> Response {
     let heading = match err.status {
         StatusCode::NOT_FOUND => "Not found",
         StatusCode::FORBIDDEN => "Not allowed",
         StatusCode::GONE => "Link expired",
+        StatusCode::METHOD_NOT_ALLOWED => "Not here",
+        StatusCode::PAYLOAD_TOO_LARGE => "Too large",
         s if s.is_server_error() => "Something went wrong",
         _ => "That did not work",
     };
@@ -340,10 +340,12 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
         message: err.message.clone(),
         back: "/".into(),
     };
-    match render_status(err.status, &page) {
+    let mut res = match render_status(err.status, &page) {
         Ok(r) => r,
-        Err(_) => (err.status, err.message).into_response(),
-    }
+        Err(_) => (err.status, err.message.clone()).into_response(),
+    };
+    res.extensions_mut().insert(err.clone());
+    res
 }
 
 /// Form bodies that do not parse get a page, not a bare text.
@@ -356,12 +358,8 @@ where
 {
     type Rejection = Error;
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
-        axum_extra::extract::Form::<T>::from_request(req, state)
-            .await
-            .map(|f| FormBody(f.0))
-            .map_err(|e| {
-                Error::bad_request(format!("The form could not be read: {}", e.body_text()))
-            })
+        let body = crate::input::body_bytes(req, state).await?;
+        crate::input::form(&body).map(FormBody)
     }
 }
 

@@ -49,7 +49,7 @@ async fn form(
     render(&SignInPage {
         page: Page::new(&state, s.as_ref(), &csrf).notice(q.n.as_deref()),
         login: String::new(),
-        next: safe_next(q.next.as_deref()),
+        next: safe_next(&state, q.next.as_deref()),
         error: None,
     })
 }
@@ -70,7 +70,7 @@ async fn submit(
     FormBody(f): FormBody<SignInForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    let next = safe_next(f.next.as_deref());
+    let next = safe_next(&state, f.next.as_deref());
     match state.auth.sign_in(&f.login, &f.password, &ctx).await {
         Ok(SignInOutcome::SignedIn { token, user }) => {
             Ok((signed_in(jar, &state, token, &user.id), Redirect::to(&next)).into_response())
@@ -125,7 +125,7 @@ async fn second_form(
     render(&SecondStepPage {
         page: Page::new(&state, None, &csrf),
         username: s.user.username,
-        next: safe_next(q.next.as_deref()),
+        next: safe_next(&state, q.next.as_deref()),
         server_time: server_time(&state),
         has_key: !state.auth.security_keys(&s.user.id).await?.is_empty(),
         error: None,
@@ -141,7 +141,7 @@ async fn second_submit(
     FormBody(f): FormBody<CodeForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    let next = safe_next(f.next.as_deref());
+    let next = safe_next(&state, f.next.as_deref());
     let (Some(s), Some(token)) = (s.filter(|s| !s.complete), token_of(&jar)) else {
         return Ok(Redirect::to("/signin").into_response());
     };

@@ -1,7 +1,7 @@
 //! The JSON API through the real binary, with mail delivered to a real SMTP
 //! server (aiosmtpd) instead of the outbox.
 
-mod common;
+use crate::common;
 
 use common::mail::SmtpServer;
 use common::{Server, ServerOptions};

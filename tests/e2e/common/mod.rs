@@ -2,8 +2,6 @@
 //! clients (an HTTP client with a cookie jar, oathtool, pyotp, zbarimg,
 //! ssh-keygen) and a real SMTP server (aiosmtpd) where asked.
 
-#![allow(dead_code)]
-
 pub mod accounts;
 pub mod api;
 pub mod browser;
@@ -43,6 +41,10 @@ pub struct ServerOptions {
     pub database_url: Option<String>,
     /// Serve as http://localhost:PORT (a host name, as WebAuthn requires).
     pub localhost: bool,
+    /// More flags for `twostep serve`.
+    pub args: Vec<String>,
+    /// More environment for the server.
+    pub env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -85,6 +87,8 @@ impl Server {
         if let Some(url) = &opts.database_url {
             cmd.arg("--database-url").arg(url);
         }
+        cmd.args(&opts.args);
+        cmd.envs(opts.env.iter().map(|(k, v)| (k, v)));
         let child = cmd.spawn().expect("twostep binary starts");
         let server = Server {
             child,
@@ -113,6 +117,11 @@ impl Server {
 
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The server's process id (for /proc readings).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn data_dir(&self) -> PathBuf {

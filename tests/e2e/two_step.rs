@@ -3,7 +3,7 @@
 //! codes from oathtool and pyotp, mailed confirmation, recovery codes,
 //! sign-in with a code, replays refused, regenerate, replace, disable.
 
-mod common;
+use crate::common;
 
 use common::otp::{oathtool, pyotp, scan_qr, secret_of, settle, spaced, Phone};
 use common::{recovery_codes_in, ssh_keygen, ssh_keygen_typed, Browser, Server};

@@ -1,7 +1,7 @@
 //! The command line: help texts, configuration layering (file < env < flags),
 //! and clear refusals of bad settings.
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -6,7 +6,7 @@ use std::process::Stdio;
 
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -14,6 +14,7 @@ use futures_util::TryStreamExt;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use twostep_auth::{Access, AuthError, Channel, Ctx, Scope};
 
+use crate::parse::{basic_from_headers, git_service, CgiHead, GitService};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -43,24 +44,6 @@ fn challenge(msg: &str) -> Response {
     r
 }
 
-/// `Authorization: Basic …` → (username, secret).
-pub fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    use base64::Engine;
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value
-        .strip_prefix("Basic ")
-        .or_else(|| value.strip_prefix("basic "))?;
-    if encoded.len() > 4096 {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (user, pass) = text.split_once(':')?;
-    Some((user.to_string(), pass.to_string()))
-}
-
 async fn serve(
     State(state): State<AppState>,
     Path((owner, repo)): Path<(String, String)>,
@@ -73,11 +56,27 @@ async fn serve(
         );
     };
     let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or("").to_string();
-    let write = path.ends_with("/git-receive-pack") || query.contains("service=git-receive-pack");
+    // git http-backend decodes the query: decide on the decoded service and
+    // hand git a normalised query, so what was authorised is what runs.
+    let service = if path.ends_with("/info/refs") {
+        match git_service(req.uri().query().unwrap_or("")) {
+            Ok(s) => s,
+            Err(msg) => return text(StatusCode::FORBIDDEN, msg),
+        }
+    } else if path.ends_with("/git-receive-pack") {
+        GitService::ReceivePack
+    } else {
+        GitService::UploadPack
+    };
+    let query = if path.ends_with("/info/refs") {
+        format!("service={}", service.name())
+    } else {
+        String::new()
+    };
+    let write = service == GitService::ReceivePack;
     let ip = crate::session::client_ip_of(&req);
     let ctx = Ctx::new(Channel::GitHttp, ip);
-    let Some((user, secret)) = basic_credentials(req.headers()) else {
+    let Some((user, secret)) = basic_from_headers(req.headers()) else {
         return challenge("Authentication required: use your username and an app password.");
     };
     let principal = match state.auth.authenticate_basic(&user, &secret, &ctx).await {
@@ -233,33 +232,22 @@ async fn run_backend(
     });
     // CGI: headers, a blank line, then the body.
     let mut reader = BufReader::new(stdout);
-    let mut status = StatusCode::OK;
-    let mut response_headers = HeaderMap::new();
+    let mut head = CgiHead::default();
+    let mut line = Vec::new();
     loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).await? == 0 {
+        line.clear();
+        let n = (&mut reader)
+            .take(crate::parse::MAX_CGI_LINE as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .await?;
+        if n == 0 {
             break;
         }
-        let line = line.trim_end_matches(['\r', '\n']);
-        if line.is_empty() {
+        if head.line(&line).map_err(std::io::Error::other)? {
             break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            let v = v.trim();
-            if k.eq_ignore_ascii_case("status") {
-                status = v
-                    .split_whitespace()
-                    .next()
-                    .and_then(|c| c.parse::<u16>().ok())
-                    .and_then(|c| StatusCode::from_u16(c).ok())
-                    .unwrap_or(StatusCode::OK);
-            } else if let (Ok(name), Ok(value)) =
-                (header::HeaderName::try_from(k), HeaderValue::from_str(v))
-            {
-                response_headers.append(name, value);
-            }
         }
     }
+    let (status, response_headers) = (head.status, head.headers);
     let stream = tokio_util::io::ReaderStream::new(reader);
     let mut res = Response::new(Body::from_stream(stream));
     *res.status_mut() = status;

@@ -1,7 +1,7 @@
 //! The two-step journey clicked through the pages in headless Chromium,
 //! with screenshots of the main pages (see the folder the test script prints).
 
-mod common;
+use crate::common;
 
 use common::browser::Chromium;
 use common::web_journey::{localhost, two_step_on};

@@ -6,7 +6,7 @@ use super::otp::{scan_qr, Phone};
 use super::{ssh_keygen, Server};
 
 pub struct ApiClient {
-    client: reqwest::blocking::Client,
+    pub client: reqwest::blocking::Client,
     base: String,
 }
 

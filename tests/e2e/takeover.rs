@@ -2,7 +2,7 @@
 //! changes no credential without a fresh factor, and parallel bursts of wrong
 //! passwords evaluate no more than the budget.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

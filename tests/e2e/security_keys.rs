@@ -2,7 +2,7 @@
 //! FIDO2 (ctap2) and old U2F-only (ctap1/u2f) keys, registration, sign-in,
 //! confirmation of a security change, removal, and another account's key refused.
 
-mod common;
+use crate::common;
 
 use common::accounts::{account, enable_two_step, PASSWORD};
 use common::browser::Chromium;

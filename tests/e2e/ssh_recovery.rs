@@ -1,7 +1,7 @@
 //! `ssh git@HOST recovery_codes`: SSH key plus account password give fresh
 //! recovery codes, piped or typed on a pty (driven with tmux).
 
-mod common;
+use crate::common;
 
 use serde_json::json;
 

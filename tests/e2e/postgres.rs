@@ -1,7 +1,7 @@
 //! The scale backend: the same binary and journey on PostgreSQL
 //! (TWOSTEP_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432/test).
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -1,7 +1,7 @@
 //! Git over SSH and HTTPS through the real binary with the unmodified git and
 //! OpenSSH clients; app passwords; access control; the SSH greeting.
 
-mod common;
+use crate::common;
 
 use serde_json::json;
 

@@ -1,0 +1,18 @@
+//! End-to-end tests: the real `twostep` binary on free ports, driven by real
+//! clients. One test binary, one module per story group.
+
+#![allow(dead_code)]
+
+mod common;
+
+mod api;
+mod browser;
+mod cli;
+mod git;
+mod hardening;
+mod limits;
+mod postgres;
+mod security_keys;
+mod ssh_recovery;
+mod takeover;
+mod two_step;
