@@ -134,6 +134,12 @@ fn cookies_are_secure_behind_an_https_public_url() {
         cookie.contains("Secure") && cookie.contains("HttpOnly"),
         "{cookie}"
     );
+    // `__Host-` pins the cookie to this host: no subdomain can plant one.
+    assert!(
+        cookie.starts_with("__Host-twostep_csrf=") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Domain"), "{cookie}");
 }
 
 #[test]

@@ -287,3 +287,43 @@ fn the_data_folder_is_private() {
     assert!(checked > 4);
     assert!(!server.log_text().contains("readable by other users"));
 }
+
+#[test]
+fn a_form_token_works_only_with_the_session_it_was_made_for() {
+    let server = Server::start();
+    account(&server, "rita");
+    // The victim signs in in her browser.
+    let victim = server.browser();
+    victim
+        .submit(
+            "/signin",
+            "/signin",
+            &[("login", "rita"), ("password", PASSWORD)],
+        )
+        .assert_path("/");
+    let genuine = victim.get("/account").csrf();
+    // The attacker's own anonymous cookie and token, planted in her browser.
+    let attacker = server.browser();
+    let planted = attacker.get("/signin").csrf();
+    let seed = attacker.cookie("twostep_csrf").unwrap();
+    victim.plant_cookie("twostep_csrf", &seed);
+    let r = victim.post_form("/signout", &planted, &[]);
+    assert_eq!(r.status, 403, "{}", r.body);
+    r.assert_contains("came from another site");
+    victim.get("/account").assert_path("/account");
+    // A write another site's page sends is refused by its Origin.
+    let r = victim
+        .client
+        .post(server.url("/signout"))
+        .header("origin", "https://evil.example")
+        .form(&[("csrf", genuine.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(r.text().unwrap().contains("another site"));
+    victim.get("/account").assert_path("/account");
+    // The genuine token of this session still signs out.
+    victim
+        .post_form("/signout", &genuine, &[])
+        .assert_path("/signin");
+}

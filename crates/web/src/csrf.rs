@@ -1,6 +1,10 @@
-//! CSRF protection for every form: a signed double-submit cookie. The cookie
-//! holds a random value; forms carry HMAC(key, value), which another site can
-//! neither read nor compute.
+//! CSRF protection for every form. A signed-in browser's forms carry
+//! HMAC(key, "session|" + session cookie): a token is good only with the
+//! session it was made for, so a token planted before sign-in is worthless
+//! after. A browser without a session gets a random cookie and forms carry
+//! HMAC(key, "anonymous|" + cookie), which another site can neither read nor
+//! compute. The guard (guard.rs) also refuses cross-site writes by their
+//! `Origin` / `Sec-Fetch-Site` headers.
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -23,17 +27,25 @@ struct CsrfSeed(String);
 pub struct Csrf {
     pub token: String,
     key: [u8; 32],
-    seed: String,
+    bound_to: String,
 }
 
-fn sign(key: &[u8; 32], seed: &str) -> String {
-    data_encoding::HEXLOWER.encode(&hmac_sha256(key, seed.as_bytes()))
+/// What a token is bound to: the session cookie when there is one.
+fn binding(session: Option<&str>, seed: &str) -> String {
+    match session {
+        Some(s) if !s.is_empty() => format!("session|{s}"),
+        _ => format!("anonymous|{seed}"),
+    }
+}
+
+fn sign(key: &[u8; 32], bound_to: &str) -> String {
+    data_encoding::HEXLOWER.encode(&hmac_sha256(key, bound_to.as_bytes()))
 }
 
 impl Csrf {
     /// Refuses a form whose token does not match this browser's cookie.
     pub fn check(&self, submitted: &str) -> Result<(), Error> {
-        let expected = sign(&self.key, &self.seed);
+        let expected = sign(&self.key, &self.bound_to);
         if submitted.len() == expected.len()
             && bool::from(expected.as_bytes().ct_eq(submitted.as_bytes()))
         {
@@ -55,8 +67,9 @@ pub async fn ensure_cookie(
     next: Next,
 ) -> Response {
     let jar = CookieJar::from_headers(req.headers());
+    let name = crate::session::cookie_name(CSRF_COOKIE, state.secure_cookies);
     let existing = jar
-        .get(CSRF_COOKIE)
+        .get(name)
         .map(|c| c.value().to_string())
         .filter(|v| v.len() == 43);
     let (seed, fresh) = match existing {
@@ -66,7 +79,7 @@ pub async fn ensure_cookie(
     req.extensions_mut().insert(CsrfSeed(seed.clone()));
     let mut res = next.run(req).await;
     if fresh {
-        let cookie = Cookie::build((CSRF_COOKIE, seed))
+        let cookie = Cookie::build((name, seed))
             .path("/")
             .http_only(true)
             .same_site(SameSite::Lax)
@@ -88,10 +101,30 @@ impl FromRequestParts<AppState> for Csrf {
             .map(|s| s.0.clone())
             .ok_or_else(|| Error::bad_request("missing CSRF cookie"))?;
         let key = *state.auth.csrf_key();
+        let jar = CookieJar::from_headers(&parts.headers);
+        let bound_to = binding(crate::session::token_of(state, &jar).as_deref(), &seed);
         Ok(Csrf {
-            token: sign(&key, &seed),
+            token: sign(&key, &bound_to),
             key,
-            seed,
+            bound_to,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_bound_to_its_session() {
+        let key = [7u8; 32];
+        let anonymous = sign(&key, &binding(None, "seed"));
+        let signed_in = sign(&key, &binding(Some("session-token"), "seed"));
+        assert_ne!(anonymous, signed_in);
+        assert_ne!(
+            signed_in,
+            sign(&key, &binding(Some("other-session"), "seed"))
+        );
+        assert_eq!(anonymous, sign(&key, &binding(Some(""), "seed")));
     }
 }

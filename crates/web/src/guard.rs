@@ -43,12 +43,59 @@ fn has_control(raw: &str) -> bool {
         .any(char::is_control)
 }
 
+/// A write sent by a page of another site, by the browser's own account of
+/// it: `Sec-Fetch-Site`, else `Origin` (which must be the public URL's origin
+/// or the origin of the host the request was sent to).
+fn cross_site(req: &Request, public_url: &str) -> Option<String> {
+    if matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    ) {
+        return None;
+    }
+    let h = req.headers();
+    let text = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text("sec-fetch-site") {
+        if site == "cross-site" || site == "same-site" {
+            return Some(format!("Sec-Fetch-Site: {site}"));
+        }
+    }
+    let origin = text("origin")?;
+    let public = url::Url::parse(public_url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    let host = text("host").unwrap_or("");
+    let same_host = origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| !host.is_empty() && rest == host);
+    if origin == public || same_host {
+        None
+    } else {
+        Some(format!("Origin: {origin}"))
+    }
+}
+
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let surface = surface(&path);
     let bad_url = has_control(&path) || req.uri().query().is_some_and(has_control);
+    let foreign = match surface {
+        Surface::Git => None,
+        _ => cross_site(&req, &state.auth.settings().public_url),
+    };
     let mut res = if bad_url {
         Error::bad_request("Control characters are not allowed in addresses.").into_response()
+    } else if let Some(why) = foreign {
+        tracing::warn!(%why, %path, "cross-site write refused");
+        Error::new(
+            StatusCode::FORBIDDEN,
+            "cross_site",
+            format!(
+                "This request came from another site ({why}), so it was refused. If you opened twostep at another address than {}, use that one.",
+                state.auth.settings().public_url
+            ),
+        )
+        .into_response()
     } else {
         next.run(req).await
     };
@@ -151,6 +198,45 @@ fn bare(status: StatusCode) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn post(headers: &[(&str, &str)]) -> Request {
+        let mut b = axum::http::Request::builder().method("POST").uri("/signin");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(axum::body::Body::empty()).unwrap()
+    }
+
+    #[test]
+    fn cross_site_writes_are_recognised() {
+        let public = "https://git.example.org";
+        let host = ("host", "git.example.org");
+        assert!(cross_site(&post(&[host]), public).is_none());
+        assert!(cross_site(
+            &post(&[host, ("origin", "https://git.example.org")]),
+            public
+        )
+        .is_none());
+        assert!(cross_site(
+            &post(&[
+                ("host", "10.0.0.5:8080"),
+                ("origin", "http://10.0.0.5:8080")
+            ]),
+            public
+        )
+        .is_none());
+        assert!(cross_site(&post(&[host, ("sec-fetch-site", "same-origin")]), public).is_none());
+        assert!(cross_site(&post(&[host, ("origin", "https://evil.example")]), public).is_some());
+        assert!(cross_site(&post(&[host, ("origin", "null")]), public).is_some());
+        assert!(cross_site(&post(&[host, ("sec-fetch-site", "cross-site")]), public).is_some());
+        assert!(cross_site(&post(&[host, ("sec-fetch-site", "same-site")]), public).is_some());
+        let get = axum::http::Request::builder()
+            .uri("/")
+            .header("origin", "https://evil.example")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        assert!(cross_site(&get, public).is_none());
+    }
 
     #[test]
     fn surfaces() {

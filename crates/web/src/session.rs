@@ -9,6 +9,17 @@ use twostep_auth::{Channel, Ctx, SessionInfo};
 
 use crate::{AppState, Error};
 
+/// Cookie names; under https the `__Host-` prefix pins them to this host
+/// (Secure, Path=/, no Domain), so a sibling subdomain cannot plant them.
+pub fn cookie_name(base: &'static str, secure: bool) -> &'static str {
+    match (base, secure) {
+        ("twostep_session", true) => "__Host-twostep_session",
+        ("twostep_device", true) => "__Host-twostep_device",
+        ("twostep_csrf", true) => "__Host-twostep_csrf",
+        (name, _) => name,
+    }
+}
+
 pub const SESSION_COOKIE: &str = "twostep_session";
 /// Signed after a complete sign-in: this browser keeps its own budget of
 /// password attempts, so strangers cannot lock it out.
@@ -16,28 +27,33 @@ pub const DEVICE_COOKIE: &str = "twostep_device";
 
 /// The cookies of a completed sign-in: the session, and the device cookie.
 pub fn signed_in(jar: CookieJar, state: &AppState, token: String, user_id: &str) -> CookieJar {
-    let device = Cookie::build((DEVICE_COOKIE, state.auth.device_cookie(user_id)))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(state.secure_cookies)
-        .permanent()
-        .build();
+    let device = Cookie::build((
+        cookie_name(DEVICE_COOKIE, state.secure_cookies),
+        state.auth.device_cookie(user_id),
+    ))
+    .path("/")
+    .http_only(true)
+    .same_site(SameSite::Lax)
+    .secure(state.secure_cookies)
+    .permanent()
+    .build();
     jar.add(session_cookie(token, state.secure_cookies))
         .add(device)
 }
 
-fn ctx_of(parts: &Parts, channel: Channel) -> Ctx {
+fn ctx_of(parts: &Parts, channel: Channel, secure: bool) -> Ctx {
     let jar = CookieJar::from_headers(&parts.headers);
     Ctx {
         channel,
         ip: client_ip(parts),
-        device: jar.get(DEVICE_COOKIE).map(|c| c.value().to_string()),
+        device: jar
+            .get(cookie_name(DEVICE_COOKIE, secure))
+            .map(|c| c.value().to_string()),
     }
 }
 
 pub fn session_cookie(value: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((SESSION_COOKIE, value))
+    Cookie::build((cookie_name(SESSION_COOKIE, secure), value))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -72,17 +88,17 @@ pub fn client_ip_of(req: &axum::extract::Request) -> String {
 pub struct Web(pub Ctx);
 pub struct Api(pub Ctx);
 
-impl<S: Send + Sync> FromRequestParts<S> for Web {
+impl FromRequestParts<AppState> for Web {
     type Rejection = Error;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
-        Ok(Web(ctx_of(parts, Channel::Web)))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        Ok(Web(ctx_of(parts, Channel::Web, state.secure_cookies)))
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Api {
+impl FromRequestParts<AppState> for Api {
     type Rejection = Error;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
-        Ok(Api(ctx_of(parts, Channel::Api)))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        Ok(Api(ctx_of(parts, Channel::Api, state.secure_cookies)))
     }
 }
 
@@ -93,7 +109,7 @@ impl FromRequestParts<AppState> for AnySession {
     type Rejection = Error;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let jar = CookieJar::from_headers(&parts.headers);
-        let Some(token) = jar.get(SESSION_COOKIE) else {
+        let Some(token) = jar.get(cookie_name(SESSION_COOKIE, state.secure_cookies)) else {
             return Ok(AnySession(None));
         };
         Ok(AnySession(state.auth.session(token.value()).await?))
@@ -125,8 +141,9 @@ impl FromRequestParts<AppState> for MaybeSignedIn {
 }
 
 /// The raw session token, for handlers that must pass it on.
-pub fn token_of(jar: &CookieJar) -> Option<String> {
-    jar.get(SESSION_COOKIE).map(|c| c.value().to_string())
+pub fn token_of(state: &AppState, jar: &CookieJar) -> Option<String> {
+    jar.get(cookie_name(SESSION_COOKIE, state.secure_cookies))
+        .map(|c| c.value().to_string())
 }
 
 /// An API caller: the session cookie, or HTTP Basic (an app password, or the
@@ -137,7 +154,7 @@ impl FromRequestParts<AppState> for ApiUser {
     type Rejection = Error;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         if let Some((user, secret)) = crate::parse::basic_from_headers(&parts.headers) {
-            let ctx = ctx_of(parts, Channel::Api);
+            let ctx = ctx_of(parts, Channel::Api, state.secure_cookies);
             let principal = state.auth.authenticate_basic(&user, &secret, &ctx).await?;
             return Ok(ApiUser(principal.into_session()));
         }

@@ -225,6 +225,14 @@ impl Browser {
             .find_map(|c| c.strip_prefix(&format!("{name}=")).map(str::to_string))
     }
 
+    /// Sets a cookie as another page of the same site could (cookie tossing).
+    pub fn plant_cookie(&self, name: &str, value: &str) {
+        self.jar.add_cookie_str(
+            &format!("{name}={value}; Path=/"),
+            &self.base.parse().unwrap(),
+        );
+    }
+
     fn full(&self, path: &str) -> String {
         if path.starts_with("http") {
             path.to_string()

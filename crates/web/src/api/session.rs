@@ -79,7 +79,7 @@ async fn second_step(
     jar: CookieJar,
     ApiJson(r): ApiJson<CodeRequest>,
 ) -> Result<(CookieJar, Json<Status>), Error> {
-    let token = token_of(&jar).ok_or_else(Error::sign_in_required)?;
+    let token = token_of(&state, &jar).ok_or_else(Error::sign_in_required)?;
     let (new_token, user) = state.auth.second_step(&token, &r.code, &ctx).await?;
     Ok((
         signed_in(jar, &state, new_token, &user.id),
@@ -115,7 +115,7 @@ async fn sign_out(
     Api(ctx): Api,
     jar: CookieJar,
 ) -> Result<(CookieJar, Json<Status>), Error> {
-    if let Some(t) = token_of(&jar) {
+    if let Some(t) = token_of(&state, &jar) {
         state.auth.sign_out(&t, &ctx).await?;
     }
     Ok((

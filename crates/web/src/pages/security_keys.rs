@@ -149,7 +149,7 @@ async fn signin_finish(
 ) -> Result<(CookieJar, Json<Value>), Error> {
     check_header(&csrf, &headers)?;
     let b = body(&raw)?;
-    let token = token_of(&jar).ok_or_else(Error::sign_in_required)?;
+    let token = token_of(&state, &jar).ok_or_else(Error::sign_in_required)?;
     let (new_token, user) = state
         .auth
         .finish_key_signin(&token, &b.ceremony, b.credential, &ctx)

@@ -142,7 +142,7 @@ async fn second_submit(
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
     let next = safe_next(&state, f.next.as_deref());
-    let (Some(s), Some(token)) = (s.filter(|s| !s.complete), token_of(&jar)) else {
+    let (Some(s), Some(token)) = (s.filter(|s| !s.complete), token_of(&state, &jar)) else {
         return Ok(Redirect::to("/signin").into_response());
     };
     match state.auth.second_step(&token, &f.code, &ctx).await {
@@ -177,7 +177,7 @@ async fn sign_out(
     FormBody(f): FormBody<CsrfForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    if let Some(token) = token_of(&jar) {
+    if let Some(token) = token_of(&state, &jar) {
         state.auth.sign_out(&token, &ctx).await?;
     }
     Ok((
