@@ -110,7 +110,7 @@ fn every_answer_carries_security_headers() {
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
         assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
         assert_eq!(h["x-frame-options"], "DENY", "{path}");
-        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{path}");
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
     }
     let (_, ssh_keys) = rita.api.call("GET", "/user/ssh-keys", None);
@@ -118,6 +118,12 @@ fn every_answer_carries_security_headers() {
     let r = rita.api.client.get(server.url("/account")).send().unwrap();
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.headers()["cache-control"], "no-store");
+    let r = browser
+        .client
+        .get(server.url("/password/reset?token=abc"))
+        .send()
+        .unwrap();
+    assert_eq!(r.headers()["referrer-policy"], "no-referrer");
     let css = browser
         .client
         .get(server.url("/static/style.css"))

@@ -167,3 +167,81 @@ fn a_burst_of_wrong_passwords_evaluates_at_most_the_budget() {
         1
     );
 }
+
+#[test]
+fn a_password_reset_shows_and_revokes_what_an_intruder_left() {
+    let server = Server::start();
+    // Someone held the account for a while: an SSH key and an app password.
+    let rita = account(&server, "rita");
+    let app = rita.api.ok(
+        "POST",
+        "/user/app-passwords",
+        Some(json!({"label": "backdoor", "scopes": ["repository:read", "account:read"]})),
+    );
+    let app_secret = app["password"].as_str().unwrap().to_string();
+    let key_fingerprint = common::ssh_fingerprint(&rita.key);
+
+    // The owner of the address resets the password.
+    let b = server.browser();
+    let forgot = |email: &str| {
+        b.submit("/password/forgot", "/password/forgot", &[("email", email)])
+            .body
+    };
+    // Whether or not an account uses the address, the answer is the same.
+    assert_eq!(forgot("rita@example.net"), forgot("nobody@example.net"));
+    let link = server
+        .mail
+        .wait_for("rita@example.net", "Reset your password")
+        .link("/password/reset");
+    let form = b.get(&link);
+    let token = common::field_value(&form.body, "token").unwrap();
+    let review = b.post_form(
+        "/password/reset",
+        &form.csrf(),
+        &[("token", &token), ("password", "a-new-long-passphrase")],
+    );
+    review
+        .assert_contains("Your password was changed")
+        .assert_contains(&key_fingerprint)
+        .assert_contains("backdoor");
+    // The mail lists them too.
+    let mail = server
+        .mail
+        .wait_for("rita@example.net", "Your password was changed");
+    assert!(mail.raw.contains(&key_fingerprint), "{}", mail.raw);
+    assert!(mail.raw.contains("backdoor"), "{}", mail.raw);
+
+    // One click each.
+    let git = common::git::Git::new(&server, "rita", &rita.key);
+    assert!(git.ssh(&[], None).status.success());
+    let revoke = |kind: &str, page: &common::Page| {
+        let html = &page.body;
+        let at = html.find(&format!("value=\"{kind}\"")).unwrap();
+        let id = common::field_value(&html[at..], "id").unwrap();
+        let review_token = common::field_value(html, "review").unwrap();
+        b.post_form(
+            "/password/reset/revoke",
+            &page.csrf(),
+            &[("review", &review_token), ("kind", kind), ("id", &id)],
+        )
+    };
+    let after_key = revoke("ssh-key", &review);
+    after_key.assert_contains("SSH key removed");
+    assert!(!after_key.body.contains(&key_fingerprint));
+    assert!(!git.ssh(&[], None).status.success());
+    let after_app = revoke("app-password", &after_key);
+    after_app.assert_contains("no SSH keys and no app passwords");
+    let r = reqwest::blocking::Client::new()
+        .get(server.url("/api/v1/user"))
+        .basic_auth("rita", Some(&app_secret))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    // The review token does nothing once its page is gone.
+    let bogus = b.post_form(
+        "/password/reset/revoke",
+        &review.csrf(),
+        &[("review", "nope"), ("kind", "ssh-key"), ("id", "x")],
+    );
+    assert_eq!(bogus.status, 410);
+}

@@ -89,6 +89,29 @@ impl AuthService {
         now: i64,
         ttl: i64,
     ) -> Result<String> {
+        let t = self
+            .new_token_row(c, user_id, purpose, subject, now, ttl)
+            .await?;
+        let path = match purpose {
+            CONFIRM_EMAIL => "/confirm-email",
+            RESET_PASSWORD => "/password/reset",
+            crate::factor::UNLOCK_SECOND_STEP => "/unlock-second-step",
+            _ => "/account/two-step/confirm",
+        };
+        Ok(self.link(&format!("{path}?token={t}")))
+    }
+
+    /// Stores the hash of a new token for `purpose` (voiding older unused
+    /// ones) and returns the token.
+    pub(crate) async fn new_token_row(
+        &self,
+        c: &mut twostep_store::Conn,
+        user_id: &str,
+        purpose: &str,
+        subject: &str,
+        now: i64,
+        ttl: i64,
+    ) -> Result<String> {
         let t = token::new_token(&mut rng());
         email_tokens::void_unused(c, user_id, purpose, now).await?;
         email_tokens::insert(
@@ -104,13 +127,7 @@ impl AuthService {
             },
         )
         .await?;
-        let path = match purpose {
-            CONFIRM_EMAIL => "/confirm-email",
-            RESET_PASSWORD => "/password/reset",
-            crate::factor::UNLOCK_SECOND_STEP => "/unlock-second-step",
-            _ => "/account/two-step/confirm",
-        };
-        Ok(self.link(&format!("{path}?token={t}")))
+        Ok(t)
     }
 
     async fn send_confirmation(&self, user: &User, link: &str) -> Result<()> {
@@ -177,18 +194,32 @@ impl AuthService {
         self.user(&user.id).await
     }
 
-    /// Always succeeds from the outside, so it does not tell who has an account.
+    /// Answers at once and alike whether or not an account uses `email`
+    /// and whether or not the mail goes out: the lookup, the link and the
+    /// mail happen afterwards, so neither the answer nor its time tells who
+    /// has an account.
     pub async fn request_password_reset(&self, email: &str, ctx: &Ctx) -> Result<()> {
-        if email.len() > validate::MAX_EMAIL {
+        if email.trim().is_empty() || email.len() > validate::MAX_EMAIL {
             return Err(AuthError::invalid(
                 "invalid_email",
                 "email",
                 "Enter a valid email address.",
             ));
         }
+        let this = self.clone();
+        let (email, ctx) = (email.trim().to_string(), ctx.clone());
+        tokio::spawn(async move {
+            if let Err(e) = this.send_reset_link(&email, &ctx).await {
+                tracing::warn!(error = %e, "password reset mail not sent");
+            }
+        });
+        Ok(())
+    }
+
+    async fn send_reset_link(&self, email: &str, ctx: &Ctx) -> Result<()> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let Some(user) = users::by_email(&mut tx, email.trim()).await? else {
+        let Some(user) = users::by_email(&mut tx, email).await? else {
             return Ok(());
         };
         let link = self
@@ -240,12 +271,16 @@ impl AuthService {
             .ok_or(AuthError::LinkInvalid)
     }
 
+    /// Sets the new password and signs every session out. Returns the user
+    /// and a token for reviewing the account's SSH keys and app passwords
+    /// (`credentials_after_reset`): whoever had the account before may have
+    /// left some.
     pub async fn reset_password(
         &self,
         raw_token: &str,
         new_password: &str,
         ctx: &Ctx,
-    ) -> Result<User> {
+    ) -> Result<(User, String)> {
         let user = self.check_reset_link(raw_token).await?;
         policy(new_password, &user.username, &user.email)?;
         let hash = self.hasher().hash(new_password).await?;
@@ -266,15 +301,28 @@ impl AuthService {
             ctx,
         )
         .await?;
+        let review = self
+            .new_token_row(
+                &mut tx,
+                &user.id,
+                crate::reset_review::REVIEW_CREDENTIALS,
+                "",
+                now,
+                crate::reset_review::REVIEW_TTL,
+            )
+            .await?;
+        let listing = self.credentials_listing(&mut tx, &user.id).await?;
         commit(tx).await?;
         self.notify(
             &user,
             "Your password was changed",
-            "Your password was reset through the emailed link, and every session was signed out.",
+            &format!(
+                "Your password was reset through the emailed link, and every session was signed out.\n\n{listing}"
+            ),
             ctx,
         )
         .await;
-        Ok(user)
+        Ok((user, review))
     }
 
     pub async fn user(&self, id: &str) -> Result<User> {

@@ -6,7 +6,7 @@ use twostep_store::app_passwords as store_ap;
 
 use crate::notify::Event;
 use crate::sudo::Proof;
-use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo};
+use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo, User};
 
 #[derive(Debug, Clone)]
 pub struct AppPasswordView {
@@ -123,14 +123,26 @@ impl AuthService {
         proof: &Proof,
         ctx: &Ctx,
     ) -> Result<()> {
-        let (mut tx, _) = self.begin_security_change(session, proof, ctx).await?;
+        let (tx, user) = self.begin_security_change(session, proof, ctx).await?;
+        self.revoke_app_password_in(tx, &user, id, ctx).await
+    }
+
+    /// Revokes inside `tx` (opened by whatever allowed it), audits, commits
+    /// and mails.
+    pub(crate) async fn revoke_app_password_in(
+        &self,
+        mut tx: twostep_store::Tx,
+        user: &User,
+        id: &str,
+        ctx: &Ctx,
+    ) -> Result<()> {
         let now = self.now();
-        let gone = store_ap::delete(&mut tx, &session.user.id, id)
+        let gone = store_ap::delete(&mut tx, &user.id, id)
             .await?
             .ok_or(AuthError::NotFound)?;
         self.audit(
             &mut tx,
-            &session.user.id,
+            &user.id,
             now,
             Event::AppPasswordRevoked,
             &gone.label,
@@ -139,7 +151,7 @@ impl AuthService {
         .await?;
         commit(tx).await?;
         self.notify(
-            &session.user,
+            user,
             "An app password was revoked",
             &format!("The app password \"{}\" was revoked.", gone.label),
             ctx,

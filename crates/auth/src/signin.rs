@@ -9,6 +9,10 @@ use crate::notify::Event;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result, User};
 
 const FULL_TTL: i64 = 7 * 24 * 3600;
+/// A session unused for this long is over, whatever its limit.
+pub(crate) const IDLE_TTL: i64 = 12 * 3600;
+/// Last use is written at most this often.
+const TOUCH_EVERY: i64 = 60;
 const SECOND_STEP_TTL: i64 = 10 * 60;
 const MAX_LOGIN: usize = 254;
 
@@ -128,6 +132,7 @@ impl AuthService {
                 created_at: now,
                 expires_at: now + ttl,
                 sudo_until: None,
+                last_seen_at: now,
             },
         )
         .await?;
@@ -172,7 +177,7 @@ impl AuthService {
 
     /// The user of a live session that still owes the second step.
     pub(crate) async fn half_signed_in(&self, c: &mut Conn, hash: &str, now: i64) -> Result<User> {
-        let s = sessions::get(&mut *c, hash, now)
+        let s = sessions::get(&mut *c, hash, now, now - IDLE_TTL)
             .await?
             .filter(|s| s.stage == sessions::STAGE_SECOND_STEP)
             .ok_or(AuthError::SignInRequired)?;
@@ -212,9 +217,12 @@ impl AuthService {
         let now = self.now();
         let hash = hash.to_string();
         let mut c = self.store().conn().await?;
-        let Some(s) = sessions::get(&mut c, &hash, now).await? else {
+        let Some(s) = sessions::get(&mut c, &hash, now, now - IDLE_TTL).await? else {
             return Ok(None);
         };
+        if now - s.last_seen_at >= TOUCH_EVERY {
+            sessions::touch(&mut c, &hash, now).await?;
+        }
         let Some(user) = users::by_id(&mut c, &s.user_id).await? else {
             return Ok(None);
         };

@@ -84,8 +84,20 @@ impl AuthService {
         proof: &Proof,
         ctx: &Ctx,
     ) -> Result<SshKey> {
-        let (mut tx, _) = self.begin_security_change(session, proof, ctx).await?;
-        let user_id = session.user.id.as_str();
+        let (tx, _) = self.begin_security_change(session, proof, ctx).await?;
+        self.remove_ssh_key_in(tx, &session.user.id, key_id, ctx)
+            .await
+    }
+
+    /// Removes a key inside `tx` (opened by whatever allowed it), audits,
+    /// commits and mails.
+    pub(crate) async fn remove_ssh_key_in(
+        &self,
+        mut tx: twostep_store::Tx,
+        user_id: &str,
+        key_id: &str,
+        ctx: &Ctx,
+    ) -> Result<SshKey> {
         let now = self.now();
         let removed = ssh_keys::delete(&mut tx, user_id, key_id)
             .await?

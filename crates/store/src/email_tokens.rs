@@ -70,3 +70,12 @@ pub async fn void_unused(c: &mut Conn, user_id: &str, purpose: &str, now: i64) -
     .await?;
     Ok(())
 }
+
+/// Links that expired before `before` (used or not).
+pub async fn delete_expired(c: &mut Conn, before: i64) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM email_tokens WHERE expires_at <= $1")
+        .bind(before)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected())
+}

@@ -32,3 +32,12 @@ pub async fn clear(c: &mut Conn, user_id: &str) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// Failures older than any window counts them in.
+pub async fn delete_before(c: &mut Conn, before: i64) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM second_factor_failures WHERE at < $1")
+        .bind(before)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected())
+}

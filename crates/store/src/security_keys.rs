@@ -121,3 +121,12 @@ pub async fn take_state(
     .fetch_optional(c)
     .await?)
 }
+
+/// Ceremonies that ran out of time.
+pub async fn delete_expired_states(c: &mut Conn, now: i64) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM webauthn_states WHERE expires_at <= $1")
+        .bind(now)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected())
+}

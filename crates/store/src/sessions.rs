@@ -13,12 +13,14 @@ pub struct Session {
     pub created_at: i64,
     pub expires_at: i64,
     pub sudo_until: Option<i64>,
+    /// Last use, written at most once a minute (`touch`).
+    pub last_seen_at: i64,
 }
 
 pub async fn insert(c: &mut Conn, s: &Session) -> Result<()> {
     sqlx::query(
-        "INSERT INTO sessions (token_hash, user_id, stage, created_at, expires_at, sudo_until)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO sessions (token_hash, user_id, stage, created_at, expires_at, sudo_until, last_seen_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&s.token_hash)
     .bind(&s.user_id)
@@ -26,21 +28,38 @@ pub async fn insert(c: &mut Conn, s: &Session) -> Result<()> {
     .bind(s.created_at)
     .bind(s.expires_at)
     .bind(s.sudo_until)
+    .bind(s.last_seen_at)
     .execute(c)
     .await?;
     Ok(())
 }
 
-/// A live session (not expired at `now`).
-pub async fn get(c: &mut Conn, token_hash: &str, now: i64) -> Result<Option<Session>> {
+/// A live session: not expired at `now`, and used since `idle_since`.
+pub async fn get(
+    c: &mut Conn,
+    token_hash: &str,
+    now: i64,
+    idle_since: i64,
+) -> Result<Option<Session>> {
     Ok(sqlx::query_as(
-        "SELECT token_hash, user_id, stage, created_at, expires_at, sudo_until
-         FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+        "SELECT token_hash, user_id, stage, created_at, expires_at, sudo_until, last_seen_at
+         FROM sessions WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3",
     )
     .bind(token_hash)
     .bind(now)
+    .bind(idle_since)
     .fetch_optional(c)
     .await?)
+}
+
+/// Records a use of the session.
+pub async fn touch(c: &mut Conn, token_hash: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+        .bind(now)
+        .bind(token_hash)
+        .execute(c)
+        .await?;
+    Ok(())
 }
 
 pub async fn delete(c: &mut Conn, token_hash: &str) -> Result<()> {
@@ -61,9 +80,11 @@ pub async fn delete_for_user(c: &mut Conn, user_id: &str, keep: Option<&str>) ->
     Ok(r.rows_affected())
 }
 
-pub async fn delete_expired(c: &mut Conn, now: i64) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+/// Sessions past their limit or idle since before `idle_since`.
+pub async fn delete_expired(c: &mut Conn, now: i64, idle_since: i64) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
         .bind(now)
+        .bind(idle_since)
         .execute(c)
         .await?;
     Ok(r.rows_affected())
@@ -101,10 +122,4 @@ pub async fn revealed(c: &mut Conn, token_hash: &str, now: i64) -> Result<Option
     .bind(now)
     .fetch_optional(c)
     .await?)
-}
-
-/// The session keeps its token but moves to another stage (after the second step).
-pub async fn promote(c: &mut Conn, old_hash: &str, new: &Session) -> Result<()> {
-    delete(&mut *c, old_hash).await?;
-    insert(c, new).await
 }

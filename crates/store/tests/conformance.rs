@@ -304,21 +304,26 @@ conformance!(
                     created_at: 1,
                     expires_at: exp,
                     sudo_until: None,
+                    last_seen_at: 10,
                 },
             )
             .await
             .unwrap();
         }
-        assert!(sessions::get(&mut c, "s1", 99).await.unwrap().is_some());
-        assert!(sessions::get(&mut c, "s1", 100).await.unwrap().is_none());
+        assert!(sessions::get(&mut c, "s1", 99, 0).await.unwrap().is_some());
+        assert!(sessions::get(&mut c, "s1", 100, 0).await.unwrap().is_none());
+        // Idle since before the cut-off: gone, until a use is recorded.
+        assert!(sessions::get(&mut c, "s1", 50, 10).await.unwrap().is_none());
+        sessions::touch(&mut c, "s1", 40).await.unwrap();
+        assert!(sessions::get(&mut c, "s1", 50, 10).await.unwrap().is_some());
         assert_eq!(
             sessions::delete_for_user(&mut c, &uid, Some("s2"))
                 .await
                 .unwrap(),
             2
         );
-        assert!(sessions::get(&mut c, "s2", 50).await.unwrap().is_some());
-        assert_eq!(sessions::delete_expired(&mut c, 200).await.unwrap(), 1);
+        assert!(sessions::get(&mut c, "s2", 50, 0).await.unwrap().is_some());
+        assert_eq!(sessions::delete_expired(&mut c, 200, 0).await.unwrap(), 1);
     }
 );
 

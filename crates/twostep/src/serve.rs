@@ -43,6 +43,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             ssh_fingerprint: ssh_fingerprint.clone(),
         },
     );
+    let housekeeping = tokio::spawn(purge_every(auth.clone(), PURGE_EVERY));
     let ssh_listener = tokio::net::TcpListener::bind(&cfg.ssh_addr)
         .await
         .with_context(|| format!("listening for SSH on {}", cfg.ssh_addr))?;
@@ -77,9 +78,24 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     );
     twostep_web::server::serve(listener, app, http_limits, shutdown_signal()).await?;
     ssh.abort();
+    housekeeping.abort();
     store.close().await;
     tracing::info!("twostep stopped");
     Ok(())
+}
+
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Deletes ended sessions, expired links and old failures, now and then.
+async fn purge_every(auth: AuthService, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match auth.purge().await {
+            Ok(p) => tracing::debug!(?p, "housekeeping"),
+            Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -44,8 +44,10 @@ fn has_control(raw: &str) -> bool {
 }
 
 /// A write sent by a page of another site, by the browser's own account of
-/// it: `Sec-Fetch-Site`, else `Origin` (which must be the public URL's origin
-/// or the origin of the host the request was sent to).
+/// it: `Sec-Fetch-Site` when the browser sends it (pages with
+/// `Referrer-Policy: no-referrer` post with `Origin: null`), else `Origin`,
+/// which must be the public URL's origin or that of the host the request was
+/// sent to.
 fn cross_site(req: &Request, public_url: &str) -> Option<String> {
     if matches!(
         *req.method(),
@@ -56,9 +58,10 @@ fn cross_site(req: &Request, public_url: &str) -> Option<String> {
     let h = req.headers();
     let text = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = text("sec-fetch-site") {
-        if site == "cross-site" || site == "same-site" {
-            return Some(format!("Sec-Fetch-Site: {site}"));
-        }
+        return match site {
+            "same-origin" | "none" => None,
+            other => Some(format!("Sec-Fetch-Site: {other}")),
+        };
     }
     let origin = text("origin")?;
     let public = url::Url::parse(public_url)
@@ -111,8 +114,16 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
             res = reshape(res, surface, &state).await;
         }
     }
-    secure_headers(res.headers_mut());
+    secure_headers(res.headers_mut(), &path);
     res
+}
+
+/// Pages whose address carries a mailed token.
+fn token_in_url(path: &str) -> bool {
+    matches!(
+        path,
+        "/confirm-email" | "/password/reset" | "/unlock-second-step" | "/account/two-step/confirm"
+    )
 }
 
 /// A bare error (axum's plain-text rejections, empty 404/405) as our error.
@@ -168,15 +179,21 @@ async fn reshape(res: Response, surface: Surface, state: &AppState) -> Response 
     out
 }
 
-fn secure_headers(h: &mut axum::http::HeaderMap) {
+fn secure_headers(h: &mut axum::http::HeaderMap, path: &str) {
     let set = |h: &mut axum::http::HeaderMap, k: header::HeaderName, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
     };
     set(h, header::CONTENT_SECURITY_POLICY, CSP);
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    // Links with tokens (email confirmation, password reset) must not leak.
-    set(h, header::REFERRER_POLICY, "no-referrer");
+    // Links with tokens (email confirmation, password reset) leak nowhere;
+    // other pages name themselves only to this server.
+    let referrer = if token_in_url(path) {
+        "no-referrer"
+    } else {
+        "same-origin"
+    };
+    set(h, header::REFERRER_POLICY, referrer);
     h.insert(
         header::HeaderName::from_static("cross-origin-opener-policy"),
         HeaderValue::from_static("same-origin"),
@@ -226,6 +243,12 @@ mod tests {
         )
         .is_none());
         assert!(cross_site(&post(&[host, ("sec-fetch-site", "same-origin")]), public).is_none());
+        // A page without referrers posts `Origin: null`; the fetch metadata tells.
+        assert!(cross_site(
+            &post(&[host, ("origin", "null"), ("sec-fetch-site", "same-origin")]),
+            public
+        )
+        .is_none());
         assert!(cross_site(&post(&[host, ("origin", "https://evil.example")]), public).is_some());
         assert!(cross_site(&post(&[host, ("origin", "null")]), public).is_some());
         assert!(cross_site(&post(&[host, ("sec-fetch-site", "cross-site")]), public).is_some());
@@ -260,14 +283,16 @@ mod tests {
         let mut r = bare(StatusCode::OK);
         r.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("public"));
-        secure_headers(r.headers_mut());
+        secure_headers(r.headers_mut(), "/password/reset");
         assert_eq!(r.headers()[header::CACHE_CONTROL], "public");
+        assert_eq!(r.headers()[header::REFERRER_POLICY], "no-referrer");
         assert!(r.headers()[header::CONTENT_SECURITY_POLICY]
             .to_str()
             .unwrap()
             .contains("frame-ancestors 'none'"));
         let mut r = bare(StatusCode::OK);
-        secure_headers(r.headers_mut());
+        secure_headers(r.headers_mut(), "/account");
         assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(r.headers()[header::REFERRER_POLICY], "same-origin");
     }
 }

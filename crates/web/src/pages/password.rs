@@ -1,10 +1,11 @@
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::Router;
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
+use twostep_auth::Credential;
 
 use super::signup::Message;
 use super::{form_errors, form_failure, render, render_status, FormBody, FormError, Page};
@@ -16,6 +17,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/password/forgot", get(forgot_form).post(forgot_submit))
         .route("/password/reset", get(reset_form).post(reset_submit))
+        .route("/password/reset/revoke", post(revoke_submit))
 }
 
 #[derive(Template)]
@@ -118,9 +120,9 @@ async fn reset_submit(
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
     match state.auth.reset_password(&f.token, &f.password, &ctx).await {
-        Ok(_) => Ok((
+        Ok((_, review)) => Ok((
             jar.add(clear_session_cookie(state.secure_cookies)),
-            Redirect::to("/signin?n=password-changed"),
+            review_page(&state, &csrf, &review, None).await?,
         )
             .into_response()),
         Err(e) => {
@@ -137,4 +139,78 @@ async fn reset_submit(
             )
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "reset_review.html")]
+struct ReviewPage {
+    page: Page,
+    username: String,
+    review: String,
+    /// id, title, fingerprint, added
+    keys: Vec<(String, String, String, String)>,
+    /// id, label, scopes, created
+    apps: Vec<(String, String, String, String)>,
+}
+
+/// The SSH keys and app passwords left on the account, each revocable.
+async fn review_page(
+    state: &AppState,
+    csrf: &Csrf,
+    review: &str,
+    notice: Option<&str>,
+) -> Result<Response, Error> {
+    let (user, keys, apps) = state.auth.credentials_after_reset(review).await?;
+    render(&ReviewPage {
+        page: Page::new(state, None, csrf).notice(notice),
+        username: user.username,
+        review: review.to_string(),
+        keys: keys
+            .into_iter()
+            .map(|k| {
+                (
+                    k.id,
+                    k.title,
+                    k.fingerprint,
+                    twostep_auth::utc(k.created_at),
+                )
+            })
+            .collect(),
+        apps: apps
+            .into_iter()
+            .map(|a| {
+                let scopes = a
+                    .scopes
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                (a.id, a.label, scopes, twostep_auth::utc(a.created_at))
+            })
+            .collect(),
+    })
+}
+
+#[derive(Deserialize)]
+struct RevokeForm {
+    csrf: String,
+    review: String,
+    kind: String,
+    id: String,
+}
+
+async fn revoke_submit(
+    State(state): State<AppState>,
+    csrf: Csrf,
+    Web(ctx): Web,
+    FormBody(f): FormBody<RevokeForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    let (what, notice) = match f.kind.as_str() {
+        "ssh-key" => (Credential::SshKey(&f.id), "key-removed"),
+        "app-password" => (Credential::AppPassword(&f.id), "app-password-revoked"),
+        _ => return Err(Error::bad_request("Unknown kind of credential.")),
+    };
+    state.auth.revoke_after_reset(&f.review, what, &ctx).await?;
+    review_page(&state, &csrf, &f.review, Some(notice)).await
 }

@@ -1,0 +1,36 @@
+//! Housekeeping: what no decision reads any more is deleted, every few
+//! minutes by a background task of `serve` (any node may run it).
+
+use twostep_core::lockout;
+use twostep_store::{email_tokens, failures, password_failures, security_keys, sessions};
+
+use crate::signin::IDLE_TTL;
+use crate::{commit, AuthService, Result};
+
+/// Rows deleted by one `purge`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Purged {
+    pub sessions: u64,
+    pub links: u64,
+    pub failures: u64,
+    pub ceremonies: u64,
+}
+
+impl AuthService {
+    /// Deletes ended sessions (past their limit or idle), expired links and
+    /// security-key ceremonies, and failures older than every window.
+    pub async fn purge(&self) -> Result<Purged> {
+        let now = self.now();
+        let before_window = lockout::window_start(now as u64) as i64;
+        let mut tx = self.store().begin().await?;
+        let purged = Purged {
+            sessions: sessions::delete_expired(&mut tx, now, now - IDLE_TTL).await?,
+            links: email_tokens::delete_expired(&mut tx, now).await?,
+            failures: failures::delete_before(&mut tx, before_window).await?
+                + password_failures::delete_before(&mut tx, before_window).await?,
+            ceremonies: security_keys::delete_expired_states(&mut tx, now).await?,
+        };
+        commit(tx).await?;
+        Ok(purged)
+    }
+}
