@@ -76,3 +76,79 @@ fn the_two_step_lifecycle_on_postgresql() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
 }
+
+/// Two server processes on one PostgreSQL database (one secret key).
+fn two_nodes(db: &Database) -> (Server, Server) {
+    let node = || {
+        Server::start_with(ServerOptions {
+            database_url: Some(db.url()),
+            env: vec![("TWOSTEP_SECRET_KEY".into(), "ab".repeat(32))],
+            ..Default::default()
+        })
+    };
+    (node(), node())
+}
+
+/// How many rows a query counts, by psql.
+fn count(url: &str, sql: &str) -> i64 {
+    let out = Command::new("psql")
+        .arg(url)
+        .args(["-tA", "-c", sql])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+#[test]
+fn bursts_on_two_nodes_evaluate_at_most_the_budget() {
+    use serde_json::json;
+    let db = Database::create();
+    let (a, b) = two_nodes(&db);
+    let bases = [a.base.clone(), b.base.clone()];
+
+    // 120 wrong passwords, split over both nodes at once.
+    let owner = common::accounts::account(&a, "pavel");
+    let statuses = crate::takeover::wrong_password_burst(&bases, "pavel", 120);
+    let evaluated = statuses.iter().filter(|s| **s == 401).count();
+    assert!(evaluated <= 10, "{evaluated} evaluated: {statuses:?}");
+    assert_eq!(
+        evaluated + statuses.iter().filter(|s| **s == 429).count(),
+        120,
+        "{statuses:?}"
+    );
+    drop(owner);
+
+    // 100 wrong second-step codes at once, on one half-signed-in session
+    // used from both nodes.
+    let quinn = common::accounts::account(&a, "quinn");
+    let (mut phone, _) = common::accounts::enable_two_step(&a, &quinn);
+    let half = common::api::ApiClient::new(&a);
+    let r = half.ok(
+        "POST",
+        "/session",
+        Some(json!({"login": "quinn", "password": common::accounts::PASSWORD})),
+    );
+    assert_eq!(r["status"], "second_step_required");
+    let session = half.cookie("twostep_session").expect("a session cookie");
+    let statuses = crate::takeover::wrong_code_burst(&bases, &session, 100);
+    let failures = count(
+        &db.url(),
+        "SELECT COUNT(*) FROM second_factor_failures f JOIN users u ON u.id = f.user_id WHERE u.username = 'quinn'",
+    );
+    assert!(
+        failures <= 10,
+        "{failures} wrong codes recorded: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    // Locked now: even the right code waits.
+    half.err(
+        "POST",
+        "/session/second-step",
+        Some(json!({"code": phone.next_code()})),
+        429,
+        "second_step_locked",
+    );
+}

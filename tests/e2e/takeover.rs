@@ -130,6 +130,64 @@ pub fn wrong_password_burst(bases: &[String], login: &str, n: usize) -> Vec<u16>
     threads.into_iter().map(|t| t.join().unwrap()).collect()
 }
 
+/// Fires `n` wrong second-step codes at once on one half-signed-in session.
+pub fn wrong_code_burst(bases: &[String], session: &str, n: usize) -> Vec<u16> {
+    let threads: Vec<_> = (0..n)
+        .map(|i| {
+            let base = bases[i % bases.len()].clone();
+            let session = session.to_string();
+            std::thread::spawn(move || {
+                reqwest::blocking::Client::new()
+                    .post(format!("{base}/api/v1/session/second-step"))
+                    .header("cookie", format!("twostep_session={session}"))
+                    .json(&json!({"code": format!("{:06}", (i * 7919 + 13) % 1_000_000)}))
+                    .send()
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+#[test]
+fn a_burst_of_wrong_codes_records_at_most_the_budget() {
+    let server = Server::start();
+    let quinn = account(&server, "quinn");
+    let (mut phone, _) = enable_two_step(&server, &quinn);
+    let half = ApiClient::new(&server);
+    half.ok(
+        "POST",
+        "/session",
+        Some(json!({"login": "quinn", "password": PASSWORD})),
+    );
+    let session = half.cookie("twostep_session").unwrap();
+    let statuses = wrong_code_burst(std::slice::from_ref(&server.base), &session, 100);
+    let wrong = statuses.iter().filter(|s| **s == 401).count();
+    assert!((1..=9).contains(&wrong), "{statuses:?}");
+    assert_eq!(
+        wrong + statuses.iter().filter(|s| **s == 429).count(),
+        100,
+        "{statuses:?}"
+    );
+    half.err(
+        "POST",
+        "/session/second-step",
+        Some(json!({"code": phone.next_code()})),
+        429,
+        "second_step_locked",
+    );
+    server
+        .mail
+        .wait_for("quinn@example.net", "Two-step sign-in locked");
+    assert_eq!(
+        server
+            .mail
+            .count("quinn@example.net", "Two-step sign-in locked"),
+        1
+    );
+}
+
 #[test]
 fn a_burst_of_wrong_passwords_evaluates_at_most_the_budget() {
     let server = Server::start();

@@ -7,18 +7,32 @@ use super::{ssh_keygen, Server};
 
 pub struct ApiClient {
     pub client: reqwest::blocking::Client,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
     base: String,
 }
 
 impl ApiClient {
     pub fn new(server: &Server) -> ApiClient {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         ApiClient {
             client: reqwest::blocking::Client::builder()
-                .cookie_store(true)
+                .cookie_provider(jar.clone())
                 .build()
                 .unwrap(),
+            jar,
             base: server.url("/api/v1"),
         }
+    }
+
+    /// The value of a cookie the client holds for the server.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let header = self.jar.cookies(&self.base.parse().unwrap())?;
+        header
+            .to_str()
+            .unwrap()
+            .split("; ")
+            .find_map(|c| c.strip_prefix(&format!("{name}=")).map(str::to_string))
     }
 
     pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
