@@ -1,0 +1,420 @@
+//! One test per rule of the auth service, on a temporary SQLite file with a
+//! clock the test moves: lock expiry, the counting window, the freeze after
+//! 100 wrong codes, replays, sudo and session lifetimes, link expiry, purge.
+//! Each runs in well under a second; nothing waits for real time.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use twostep_auth::{
+    AuthError, AuthService, Channel, Clock, Ctx, Keys, Proof, SessionInfo, Settings, SignInOutcome,
+};
+use twostep_core::totp;
+use twostep_mail::Mailer;
+use twostep_store::Store;
+
+const PASSWORD: &str = "violet-harbour-2931";
+/// A public key made by ssh-keygen (the checklist asks for one).
+const SSH_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDIkf9lceHQSw3N0ON0LhoHF8iRfxsbDOuLPAYk7ukID rules@test";
+/// 2026-12-01 00:00:00 UTC.
+const START: u64 = 1_796_083_200;
+
+struct FakeClock(AtomicU64);
+
+impl Clock for FakeClock {
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+struct World {
+    auth: AuthService,
+    clock: Arc<FakeClock>,
+    outbox: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn ctx() -> Ctx {
+    Ctx::new(Channel::Web, "192.0.2.1")
+}
+
+impl World {
+    async fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let outbox = dir.path().join("outbox");
+        let mailer = Mailer::outbox(outbox.clone(), "twostep <noreply@example.org>").unwrap();
+        let clock = Arc::new(FakeClock(AtomicU64::new(START)));
+        let auth = AuthService::new(
+            store,
+            mailer,
+            Keys::derive(&[9u8; 32]),
+            clock.clone(),
+            Settings {
+                public_url: "http://localhost:8080".into(),
+                issuer: "twostep-test".into(),
+                ssh_hint: "ssh -p 2222 git@localhost".into(),
+                repos_dir: dir.path().join("repositories"),
+                ssh_url: "ssh://git@localhost:2222".into(),
+                ssh_fingerprint: "SHA256:test".into(),
+            },
+        );
+        World {
+            auth,
+            clock,
+            outbox,
+            _dir: dir,
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    fn advance(&self, seconds: u64) {
+        self.clock.0.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    /// The token of the newest mailed link to `path`, waiting for the mail.
+    async fn token(&self, path: &str) -> String {
+        for _ in 0..200 {
+            let mut names: Vec<_> = std::fs::read_dir(&self.outbox)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .collect();
+            names.sort();
+            for p in names.iter().rev() {
+                let text = std::fs::read_to_string(p).unwrap_or_default();
+                if let Some(at) = text.find(&format!("{path}?token=")) {
+                    let rest = &text[at + path.len() + 7..];
+                    let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                    return rest[..end].to_string();
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("no mail with a {path} link");
+    }
+
+    fn mails_with(&self, subject: &str) -> usize {
+        std::fs::read_dir(&self.outbox)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| {
+                std::fs::read_to_string(e.path())
+                    .unwrap_or_default()
+                    .contains(subject)
+            })
+            .count()
+    }
+
+    async fn session(&self, token: &str) -> SessionInfo {
+        self.auth
+            .session(token)
+            .await
+            .unwrap()
+            .expect("a live session")
+    }
+
+    /// A confirmed account, signed in (two-step off); its session token.
+    async fn account(&self, name: &str) -> String {
+        let email = format!("{name}@example.org");
+        self.auth
+            .sign_up(name, &email, PASSWORD, &ctx())
+            .await
+            .unwrap();
+        let t = self.token("/confirm-email").await;
+        self.auth.confirm_email(&t, &ctx()).await.unwrap();
+        match self.auth.sign_in(name, PASSWORD, &ctx()).await.unwrap() {
+            SignInOutcome::SignedIn { token, .. } => token,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// An account with two-step on; its TOTP secret and a full session token.
+    async fn two_step_account(&self, name: &str) -> (Vec<u8>, String) {
+        let token = self.account(name).await;
+        let s = self.session(&token).await;
+        self.auth
+            .add_ssh_key(
+                &s,
+                "laptop",
+                SSH_KEY,
+                &Proof::Password(PASSWORD.into()),
+                &ctx(),
+            )
+            .await
+            .unwrap();
+        let s = self.session(&token).await;
+        let setup = self.auth.begin_setup(&s, &ctx()).await.unwrap();
+        let secret = data_encoding::BASE32_NOPAD
+            .decode(setup.key.replace(' ', "").as_bytes())
+            .unwrap();
+        let code = totp::code_at(&secret, self.now());
+        let _ = self.auth.verify_setup(&s, &code, &ctx()).await.unwrap();
+        let link = self.token("/account/two-step/confirm").await;
+        self.auth.confirm_two_step(&s, &link, &ctx()).await.unwrap();
+        // The next code must come from a later time step.
+        self.advance(30);
+        (secret, token)
+    }
+
+    /// Password accepted, second step owed: the half-signed-in token.
+    async fn half_signed_in(&self, name: &str) -> String {
+        match self.auth.sign_in(name, PASSWORD, &ctx()).await.unwrap() {
+            SignInOutcome::SecondStep { token, .. } => token,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn code(&self, secret: &[u8]) -> String {
+        totp::code_at(secret, self.now())
+    }
+}
+
+/// A code that is not the current one.
+fn wrong(right: &str) -> String {
+    if right == "000000" {
+        "111111".into()
+    } else {
+        "000000".into()
+    }
+}
+
+#[tokio::test]
+async fn the_tenth_wrong_code_locks_and_the_lock_expires() {
+    let w = World::new().await;
+    let (secret, _) = w.two_step_account("lena").await;
+    let half = w.half_signed_in("lena").await;
+    for i in 1..=10 {
+        let e = w
+            .auth
+            .second_step(&half, &wrong(&w.code(&secret)), &ctx())
+            .await
+            .unwrap_err();
+        if i < 10 {
+            assert!(
+                matches!(e, AuthError::WrongSecondFactor { remaining, .. } if remaining == 10 - i),
+                "{i}: {e:?}"
+            );
+        } else {
+            assert!(matches!(e, AuthError::Locked { .. }), "{e:?}");
+        }
+    }
+    // Locked: even the right code waits, and nothing more is counted.
+    let e = w
+        .auth
+        .second_step(&half, &w.code(&secret), &ctx())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AuthError::Locked { .. }), "{e:?}");
+    assert_eq!(w.mails_with("Two-step sign-in locked"), 1);
+    // Fifteen minutes later the lock is gone (a new half session: the old one ended).
+    w.advance(15 * 60 + 1);
+    let half = w.half_signed_in("lena").await;
+    w.auth
+        .second_step(&half, &w.code(&secret), &ctx())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn failures_count_within_a_fifteen_minute_window() {
+    let w = World::new().await;
+    let (secret, _) = w.two_step_account("mona").await;
+    let half = w.half_signed_in("mona").await;
+    for _ in 0..9 {
+        w.auth
+            .second_step(&half, &wrong(&w.code(&secret)), &ctx())
+            .await
+            .unwrap_err();
+    }
+    w.advance(15 * 60 + 1);
+    let half = w.half_signed_in("mona").await;
+    let e = w
+        .auth
+        .second_step(&half, &wrong(&w.code(&secret)), &ctx())
+        .await
+        .unwrap_err();
+    // The first nine left the window: this is the first of a new ten.
+    assert!(
+        matches!(e, AuthError::WrongSecondFactor { remaining: 9, .. }),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_code_is_refused_and_not_counted() {
+    let w = World::new().await;
+    let (secret, _) = w.two_step_account("nina").await;
+    let code = w.code(&secret);
+    let half = w.half_signed_in("nina").await;
+    w.auth.second_step(&half, &code, &ctx()).await.unwrap();
+    let half = w.half_signed_in("nina").await;
+    let e = w.auth.second_step(&half, &code, &ctx()).await.unwrap_err();
+    assert_eq!(e.code(), "code_used", "{e:?}");
+    let e = w
+        .auth
+        .second_step(&half, &wrong(&code), &ctx())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, AuthError::WrongSecondFactor { remaining: 9, .. }),
+        "the replay was not counted: {e:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_hundred_wrong_codes_in_a_row_close_the_second_step_until_the_mailed_link() {
+    let w = World::new().await;
+    let (secret, _) = w.two_step_account("olga").await;
+    let mut closed = None;
+    'rounds: for _ in 0..10 {
+        let half = w.half_signed_in("olga").await;
+        for _ in 0..10 {
+            match w
+                .auth
+                .second_step(&half, &wrong(&w.code(&secret)), &ctx())
+                .await
+                .unwrap_err()
+            {
+                AuthError::Frozen => {
+                    closed = Some(());
+                    break 'rounds;
+                }
+                AuthError::Locked { .. } | AuthError::WrongSecondFactor { .. } => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        // Wait out each lock: only the in-a-row count keeps growing.
+        w.advance(15 * 60 + 1);
+    }
+    assert!(closed.is_some(), "100 wrong codes in a row freeze");
+    // Time does not reopen it; the right code is refused.
+    w.advance(24 * 3600);
+    let half = w.half_signed_in("olga").await;
+    let e = w
+        .auth
+        .second_step(&half, &w.code(&secret), &ctx())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AuthError::Frozen), "{e:?}");
+    // The owner's mailed link reopens it.
+    let link = w.token("/unlock-second-step").await;
+    w.auth.unlock_second_step(&link, &ctx()).await.unwrap();
+    w.auth
+        .second_step(&half, &w.code(&secret), &ctx())
+        .await
+        .unwrap();
+    assert!(w.auth.unlock_second_step(&link, &ctx()).await.is_err());
+}
+
+#[tokio::test]
+async fn the_sudo_window_closes_after_ten_minutes() {
+    let w = World::new().await;
+    let (secret, token) = w.two_step_account("pia").await;
+    // The setup's own confirmation has run out.
+    w.advance(10 * 60);
+    let s = w.session(&token).await;
+    assert!(!w.auth.in_sudo(&s));
+    w.auth
+        .confirm_identity(&s, &Proof::Code(w.code(&secret)), &ctx())
+        .await
+        .unwrap();
+    let s = w.session(&token).await;
+    assert!(w.auth.in_sudo(&s));
+    w.advance(9 * 60);
+    assert!(w.auth.in_sudo(&w.session(&token).await));
+    w.advance(60);
+    let s = w.session(&token).await;
+    assert!(!w.auth.in_sudo(&s));
+    let e = w
+        .auth
+        .regenerate_recovery_codes(&s, &Proof::None, &ctx())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, AuthError::SudoRequired { two_step_on: true }),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn sessions_end_after_twelve_idle_hours_or_seven_days() {
+    let w = World::new().await;
+    let token = w.account("rosa").await;
+    // Used every eleven hours, it lives on...
+    for _ in 0..3 {
+        w.advance(11 * 3600);
+        assert!(w.auth.session(&token).await.unwrap().is_some());
+    }
+    // ...until twelve hours pass unused.
+    w.advance(12 * 3600 + 1);
+    assert!(w.auth.session(&token).await.unwrap().is_none());
+    // However busy, a week is the limit.
+    let token = match w.auth.sign_in("rosa", PASSWORD, &ctx()).await.unwrap() {
+        SignInOutcome::SignedIn { token, .. } => token,
+        other => panic!("{other:?}"),
+    };
+    for _ in 0..16 {
+        w.advance(11 * 3600);
+        w.auth.session(&token).await.unwrap();
+    }
+    assert!(w.auth.session(&token).await.unwrap().is_none());
+    // Housekeeping deletes what ended.
+    let purged = w.auth.purge().await.unwrap();
+    assert!(purged.sessions >= 2, "{purged:?}");
+}
+
+#[tokio::test]
+async fn a_reset_link_works_for_one_hour() {
+    let w = World::new().await;
+    w.account("sara").await;
+    w.auth
+        .request_password_reset("sara@example.org", &ctx())
+        .await
+        .unwrap();
+    let link = w.token("/password/reset").await;
+    w.auth.check_reset_link(&link).await.unwrap();
+    w.advance(3600);
+    assert!(matches!(
+        w.auth.check_reset_link(&link).await,
+        Err(AuthError::LinkInvalid)
+    ));
+    assert!(matches!(
+        w.auth
+            .reset_password(&link, "another-long-passphrase", &ctx())
+            .await,
+        Err(AuthError::LinkInvalid)
+    ));
+    assert!(w.auth.purge().await.unwrap().links >= 1);
+}
+
+#[tokio::test]
+async fn wrong_passwords_pause_unknown_clients_until_the_oldest_leaves_the_window() {
+    let w = World::new().await;
+    w.account("tina").await;
+    for _ in 0..10 {
+        let e = w
+            .auth
+            .sign_in("tina", "wrong-password", &ctx())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, AuthError::BadCredentials | AuthError::Throttled { .. }),
+            "{e:?}"
+        );
+    }
+    let e = w.auth.sign_in("tina", PASSWORD, &ctx()).await.unwrap_err();
+    assert!(matches!(e, AuthError::Throttled { .. }), "{e:?}");
+    assert_eq!(w.mails_with("Password sign-in paused"), 1);
+    w.advance(15 * 60 + 2);
+    let _ = w.auth.sign_in("tina", PASSWORD, &ctx()).await.unwrap();
+}
