@@ -26,6 +26,10 @@ if ! python3 -c 'import aiosmtpd, pyotp' 2>/dev/null; then
   echo "==> installing Python test tools: aiosmtpd pyotp"
   python3 -m pip install -q aiosmtpd pyotp
 fi
+if ! command -v st >/dev/null; then
+  echo "==> installing Schemathesis"
+  python3 -m pip install -q schemathesis
+fi
 
 # PostgreSQL at 127.0.0.1:5432 (trust auth, database test) for the scale backend's tests.
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

@@ -12,6 +12,7 @@ mod git;
 mod hardening;
 mod limits;
 mod postgres;
+mod schema;
 mod security_keys;
 mod ssh_recovery;
 mod takeover;

@@ -16,6 +16,7 @@ use std::time::Duration;
 use std::sync::atomic::{AtomicBool, Ordering};
 use twostep_auth::AuthService;
 
+pub use command::{parse as parse_command, Command, GitService};
 pub use host_key::{fingerprint, load_or_create as load_or_create_host_key};
 pub use limits::Limits;
 
