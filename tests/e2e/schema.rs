@@ -38,6 +38,7 @@ fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         ])
         .arg(&report)
         .env("NO_COLOR", "1")
+        .current_dir(server.data.path())
         .output()
         .expect(
             "schemathesis is installed (the test script installs it: pip install schemathesis)",
