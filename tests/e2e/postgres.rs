@@ -143,6 +143,17 @@ fn bursts_on_two_nodes_evaluate_at_most_the_budget() {
         statuses.iter().all(|s| *s == 401 || *s == 429),
         "{statuses:?}"
     );
+    // Text PostgreSQL cannot store is refused with a message, not a 500.
+    let api = common::api::ApiClient::new(&a);
+    api.err(
+        "POST",
+        "/users",
+        Some(json!({"username": "nul\u{0}l", "email": "n@example.org", "password": "x"})),
+        422,
+        "control_characters",
+    );
+    let r = reqwest::blocking::get(b.url("/api/v1/repositories/a%00b/c")).unwrap();
+    assert_eq!(r.status().as_u16(), 400);
     // Locked now: even the right code waits.
     half.err(
         "POST",

@@ -107,6 +107,23 @@ fn credentials_need_a_confirmed_email() {
         403,
         "email_unconfirmed",
     );
+    // The owner of the address takes the account back: the squatter is out.
+    let owner = ApiClient::new(&server);
+    owner.ok(
+        "POST",
+        "/password/forgot",
+        Some(json!({"email": "victim@example.org"})),
+    );
+    let link = server
+        .mail
+        .wait_for("victim@example.org", "Reset your password")
+        .link("/password/reset");
+    owner.ok(
+        "POST",
+        "/password/reset",
+        Some(json!({"token": link.split("token=").nth(1).unwrap(), "password": "the-owners-new-passphrase"})),
+    );
+    api.err("GET", "/user", None, 401, "sign_in_required");
 }
 
 /// Fires `n` sign-ins with a wrong password at once; the statuses.

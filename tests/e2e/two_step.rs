@@ -535,7 +535,9 @@ fn ten_wrong_codes_lock_the_second_step_whatever_the_source() {
         &[("code", &phone.next_code())],
     );
     assert_eq!(right.status, 429);
-    right.assert_contains("locked until");
+    right
+        .assert_contains("locked until")
+        .assert_contains("App passwords keep working");
     server
         .mail
         .wait_for("bob@example.com", "Two-step sign-in locked");

@@ -15,7 +15,7 @@ pub enum AuthError {
     BadCredentials,
     #[error("{message}")]
     WrongSecondFactor { message: String, remaining: u32 },
-    #[error("Too many failed attempts (wrong codes or passwords): sign-in for this account is locked until {until_utc} UTC. We sent you an email. If this was not you, change your password.")]
+    #[error("Too many wrong codes: two-step sign-in for this account is locked until {until_utc} UTC. We sent you an email. App passwords keep working meanwhile. If this was not you, someone knows your password: change it.")]
     Locked { until: i64, until_utc: String },
     #[error("Too many wrong passwords for this account from browsers it does not know: password sign-in from here is paused until {until_utc} UTC. A browser you signed in with before still works, app passwords keep working, and resetting your password by email lets you in now.")]
     Throttled { until: i64, until_utc: String },
