@@ -104,10 +104,16 @@ fn journey(protocol: &str, tag: &str) {
         message.contains("not registered to this account") && message.contains("attempts left"),
         "{answer}"
     );
+    // Touching a key the account does not know: the page shows the
+    // server's own sentence (counted too).
+    web.goto(&localhost(&server, "/signin/second-step"));
+    web.click("#use-key");
+    web.wait_for_text("No registered security key answered");
+    web.wait_for_text("(8 attempts left");
     web.goto(&localhost(&server, "/signin/second-step"));
     web.type_into("#code", "000000");
     web.click("form[action='/signin/second-step'] button");
-    web.wait_for_text("(8 attempts left");
+    web.wait_for_text("(7 attempts left");
     web.screenshot("other-accounts-key-refused");
 
     // Back as kate: removing the key is confirmed with the key itself.

@@ -44,6 +44,8 @@ fn recovery_codes_over_ssh_with_piped_password() {
     let out = git.ssh(&["recovery_codes"], Some(&format!("{PASSWORD}\n")));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Two-step verification is off for dave"));
+    // Said before asking for the password.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Password for"));
 
     let (_, old_codes) = enable_two_step(&server, &dave);
     let out = git.ssh(&["recovery_codes"], Some(&format!("{PASSWORD}\n")));
@@ -117,18 +119,32 @@ fn recovery_codes_over_ssh_on_a_pty_do_not_echo_the_password() {
 }
 
 #[test]
-fn ssh_without_a_command_on_a_terminal_refuses_the_pty_and_greets() {
+fn ssh_without_a_command_greets_on_a_terminal_with_or_without_t() {
     let server = Server::start();
     let hana = account(&server, "hana");
     let git = Git::new(&server, "hana", &hana.key);
-    let command = format!("{} -p {} git@127.0.0.1", git.ssh_command(), server.ssh_port);
-    let term = Terminal::run(server.data.path(), "greeting", &command);
-    let pane = term.wait_for("EXIT=");
-    assert!(pane.contains("PTY allocation request failed"), "{pane}");
-    assert!(
-        pane.contains(
-            "logged in as hana. You can use git to connect to twostep. Shell access is disabled."
-        ),
-        "{pane}"
-    );
+    for (name, flag) in [
+        ("greeting", ""),
+        ("greeting-t", "-t"),
+        ("greeting-tt", "-tt"),
+    ] {
+        let command = format!(
+            "{} {flag} -p {} git@127.0.0.1",
+            git.ssh_command(),
+            server.ssh_port
+        );
+        let term = Terminal::run(server.data.path(), name, &command);
+        let pane = term.wait_for("EXIT=");
+        assert!(
+            !pane.contains("PTY allocation request failed"),
+            "{flag}: {pane}"
+        );
+        assert!(
+            pane.contains(
+                "logged in as hana. You can use git to connect to twostep. Shell access is disabled."
+            ),
+            "{flag}: {pane}"
+        );
+        assert!(pane.contains("EXIT=0"), "{flag}: {pane}");
+    }
 }

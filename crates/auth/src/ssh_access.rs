@@ -20,15 +20,9 @@ impl AuthService {
         Ok(users::by_id(&mut c, &key.user_id).await?)
     }
 
-    /// `ssh git@HOST recovery_codes`: the SSH key proved who is asking; the
-    /// account password is the second proof. Wrong passwords count toward the
-    /// same lockout as wrong codes; mail and log either way.
-    pub async fn recovery_codes_over_ssh(
-        &self,
-        user_id: &str,
-        password: &str,
-        ctx: &Ctx,
-    ) -> Result<Vec<RecoveryCode>> {
+    /// Whether `recovery_codes` can make codes for this account at all
+    /// (asked before the password, so nobody types it for nothing).
+    pub async fn recovery_codes_over_ssh_possible(&self, user_id: &str) -> Result<User> {
         let user = self.user(user_id).await?;
         let help = self.link("/help/recovery");
         if user.password_hash.is_none() {
@@ -43,12 +37,25 @@ impl AuthService {
                 user.username
             )));
         }
-        let now = self.now();
         if user.second_step_frozen_at.is_none() {
-            if let Some(locked) = Self::lock_refusal(&user, now) {
+            if let Some(locked) = Self::lock_refusal(&user, self.now()) {
                 return Err(locked);
             }
         }
+        Ok(user)
+    }
+
+    /// `ssh git@HOST recovery_codes`: the SSH key proved who is asking; the
+    /// account password is the second proof. Wrong passwords are throttled
+    /// for the SSH key's own budget; mail and log either way.
+    pub async fn recovery_codes_over_ssh(
+        &self,
+        user_id: &str,
+        password: &str,
+        ctx: &Ctx,
+    ) -> Result<Vec<RecoveryCode>> {
+        let user = self.recovery_codes_over_ssh_possible(user_id).await?;
+        let now = self.now();
         if let Err(refusal) = self
             .check_password_as(Some(&user), password, SSH_KEY, ctx)
             .await

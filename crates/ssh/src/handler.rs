@@ -196,13 +196,9 @@ impl russh::server::Handler for Connection {
         let Some(job) = self.job(channel) else {
             return Ok(());
         };
-        // No shell here: refuse the pty (the client leaves raw mode) and greet.
-        if job.pty {
-            session.channel_failure(channel)?;
-        } else {
-            session.channel_success(channel)?;
-        }
-        let job = Job { pty: false, ..job };
+        // No shell here, only a greeting. A pty asked for is granted (`ssh -t`
+        // treats a refusal as fatal), so the greeting uses its line endings.
+        session.channel_success(channel)?;
         tokio::spawn(async move {
             let name = job.user.username.clone();
             job.say(&format!("logged in as {name}. You can use git to connect to twostep. Shell access is disabled.\n")).await;

@@ -10,6 +10,15 @@ const MAX_PASSWORD: usize = 1024;
 
 pub async fn run(mut job: Job) {
     let name = job.user.username.clone();
+    if let Err(e) = job
+        .auth
+        .recovery_codes_over_ssh_possible(&job.user.id)
+        .await
+    {
+        job.say_err(&format!("{}\n", message(e))).await;
+        job.finish(1).await;
+        return;
+    }
     job.say(&format!("Password for {name}: ")).await;
     let Some(password) = read_line(&mut job).await else {
         job.say_err("\nNo password given; nothing changed.\n").await;
@@ -37,18 +46,22 @@ pub async fn run(mut job: Job) {
             job.finish(0).await;
         }
         Err(e) => {
-            let msg = match e {
-                AuthError::Internal(_) | AuthError::MailFailed(_) => {
-                    "Something went wrong on the server; try again.".to_string()
-                }
-                AuthError::BadCredentials => {
-                    "Wrong password. No codes were made (wrong passwords over SSH are limited to 10 in 15 minutes).".to_string()
-                }
-                other => other.to_string(),
-            };
-            job.say_err(&format!("{msg}\n")).await;
+            job.say_err(&format!("{}\n", message(e))).await;
             job.finish(1).await;
         }
+    }
+}
+
+/// What the person at the terminal is told.
+fn message(e: AuthError) -> String {
+    match e {
+        AuthError::Internal(_) | AuthError::MailFailed(_) => {
+            "Something went wrong on the server; try again.".to_string()
+        }
+        AuthError::BadCredentials => {
+            "Wrong password. No codes were made (wrong passwords over SSH are limited to 10 in 15 minutes).".to_string()
+        }
+        other => other.to_string(),
     }
 }
 

@@ -72,10 +72,14 @@
       try {
         got = await navigator.credentials.get(requestOptions(started.options));
       } catch (e) {
-        var failed = await post(base + "/failed", {}).catch(function (err) { return { message: err.message }; });
-        throw new Error(failed.message || "No registered security key answered.");
+        // The server counts the miss and says what it means (attempts left, a lock).
+        var refused = await post(base + "/failed", {}).then(
+          function () { return ""; },
+          function (err) { return err.message; });
+        throw new Error(refused || "No registered security key answered.");
       }
-      var done = await post(base + "/finish", { ceremony: started.ceremony, credential: assertion(got) });
+      var done = await post(base + "/finish", { ceremony: started.ceremony, credential: assertion(got),
+        next: btn.getAttribute("data-next") || "/" });
       if (mode === "confirm") {
         btn.closest("form").submit();
       } else {

@@ -52,6 +52,9 @@ struct Body {
     ceremony: String,
     #[serde(default)]
     credential: Value,
+    /// Where to go after a key sign-in (the second-step page's `next`).
+    #[serde(default)]
+    next: Option<String>,
 }
 
 fn body(raw: &axum::body::Bytes) -> Result<Body, Error> {
@@ -156,7 +159,10 @@ async fn signin_finish(
         .await?;
     Ok((
         crate::session::signed_in(jar, &state, new_token, &user.id),
-        Json(json!({ "status": "signed_in", "redirect": "/" })),
+        Json(json!({
+            "status": "signed_in",
+            "redirect": super::safe_next(&state, b.next.as_deref()),
+        })),
     ))
 }
 
@@ -166,8 +172,9 @@ async fn not_answered(
     s: &twostep_auth::SessionInfo,
     ctx: &twostep_auth::Ctx,
 ) -> Result<Response, Error> {
+    // The same `{"error": {...}}` shape as every other JSON answer.
     let refusal: Error = state.auth.key_not_answered(s, ctx).await?.into();
-    Ok((refusal.status, Json(json!({ "message": refusal.message }))).into_response())
+    Ok(refusal.into_response())
 }
 
 async fn signin_failed(
