@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::browser::Chromium;
-use common::web_journey::{localhost, two_step_on};
+use common::web_journey::{localhost, sign_in_with_password, sign_out, two_step_on};
 use common::{Server, ServerOptions};
 
 #[test]
@@ -14,7 +14,7 @@ fn the_two_step_journey_in_a_real_browser() {
         ..Default::default()
     });
     let web = Chromium::start("two-step-journey");
-    two_step_on(&server, &web, "mallory", "sunlit-orchard-5520");
+    let (_phone, codes) = two_step_on(&server, &web, "mallory", "sunlit-orchard-5520");
 
     web.goto(&localhost(&server, "/account/two-step"));
     web.wait_for_text("is on since");
@@ -45,4 +45,29 @@ fn the_two_step_journey_in_a_real_browser() {
     }
     web.goto(&localhost(&server, "/account/two-step"));
     web.screenshot("two-step-on-phone");
+    // Key and log tables keep their headings on a phone, one label per value.
+    let labelled = web.script(
+        "return [...document.querySelectorAll('table.list td[data-label]')].length > 0 || !document.querySelector('table.list');",
+        serde_json::json!([]),
+    );
+    assert_eq!(labelled, serde_json::json!(true));
+
+    // Half signed in on a phone: the header offers to cancel, and a recovery
+    // code has a field that takes letters.
+    sign_out(&web);
+    sign_in_with_password(&server, &web, "mallory", "sunlit-orchard-5520");
+    let header = web.find("header.top");
+    let header_text = web.script(
+        "return document.querySelector('header.top').innerText;",
+        serde_json::json!([]),
+    );
+    assert!(!header.is_empty());
+    let header_text = header_text.as_str().unwrap_or_default().to_string();
+    assert!(header_text.contains("Cancel sign-in"), "{header_text}");
+    assert!(!header_text.contains("Sign up"), "{header_text}");
+    web.click("details.recovery-switch summary");
+    web.type_into("#recovery-code", &codes[0]);
+    web.screenshot("second-step-recovery-code-phone");
+    web.click("details.recovery-switch button");
+    web.wait_for_text("Hello, mallory");
 }

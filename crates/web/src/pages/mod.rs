@@ -60,6 +60,8 @@ pub struct Page {
     /// What a security change on this page needs typed first: "" while the
     /// session is in sudo mode (or signed out), else "code" or "password".
     pub confirm_with: &'static str,
+    /// Password given, second step owed: the header offers "Cancel sign-in".
+    pub half_signed_in: bool,
 }
 
 impl Page {
@@ -71,6 +73,7 @@ impl Page {
                 .map(|s| s.user.username.clone()),
             csrf: csrf.token.clone(),
             notice: None,
+            half_signed_in: session.is_some_and(|s| !s.complete),
             confirm_with: match session.filter(|s| s.complete) {
                 Some(s) if !state.auth.in_sudo(s) => {
                     if s.user.two_step_enabled_at.is_some() {
@@ -335,6 +338,7 @@ pub fn error_page(state: &AppState, err: &Error) -> Response {
             csrf: String::new(),
             notice: None,
             confirm_with: "",
+            half_signed_in: false,
         },
         heading: heading.into(),
         message: err.message.clone(),

@@ -109,6 +109,8 @@ struct SecondStepPage {
     next: String,
     server_time: String,
     has_key: bool,
+    /// Show the recovery-code form open (the last try was one).
+    recovery_open: bool,
     error: Option<FormError>,
 }
 form_errors!(SecondStepPage);
@@ -123,11 +125,12 @@ async fn second_form(
         return Ok(Redirect::to("/signin").into_response());
     };
     render(&SecondStepPage {
-        page: Page::new(&state, None, &csrf),
-        username: s.user.username,
+        page: Page::new(&state, Some(&s), &csrf),
+        username: s.user.username.clone(),
         next: safe_next(&state, q.next.as_deref()),
         server_time: server_time(&state),
         has_key: !state.auth.security_keys(&s.user.id).await?.is_empty(),
+        recovery_open: false,
         error: None,
     })
 }
@@ -157,11 +160,12 @@ async fn second_submit(
             render_status(
                 status,
                 &SecondStepPage {
-                    page: Page::new(&state, None, &csrf),
-                    username: s.user.username,
+                    page: Page::new(&state, Some(&s), &csrf),
+                    username: s.user.username.clone(),
                     next,
                     server_time: server_time(&state),
                     has_key,
+                    recovery_open: f.code.chars().any(|c| c.is_ascii_alphabetic()),
                     error: Some(error),
                 },
             )
