@@ -277,7 +277,7 @@ impl AuthService {
     ) -> Result<std::result::Result<String, totp::TotpRejection>> {
         let mut outcome = Err(totp::TotpRejection::Wrong);
         for a in authenticators::for_user(tx, &user.id).await? {
-            if a.status != authenticators::ACTIVE {
+            if a.status != authenticators::Status::Active {
                 continue;
             }
             let secret = self.open_secret(&a)?;

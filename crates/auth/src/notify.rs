@@ -85,49 +85,103 @@ impl Event {
     }
 }
 
+impl Event {
+    /// Every event, for parsing stored names back.
+    pub const ALL: [Event; 34] = [
+        Event::AccountCreated,
+        Event::EmailConfirmed,
+        Event::SignedIn,
+        Event::SignInFailed,
+        Event::SecondStepPassed,
+        Event::SecondFactorFailed,
+        Event::SecondStepLocked,
+        Event::RecoveryCodeUsed,
+        Event::SignedOut,
+        Event::PasswordResetRequested,
+        Event::PasswordChanged,
+        Event::SshKeyAdded,
+        Event::SshKeyRemoved,
+        Event::TwoStepSetupStarted,
+        Event::TwoStepConfirmationSent,
+        Event::TwoStepEnabled,
+        Event::TwoStepDisabled,
+        Event::AuthenticatorReplaced,
+        Event::RecoveryCodesRegenerated,
+        Event::RecoveryCodesOverSsh,
+        Event::SshPasswordFailed,
+        Event::AppPasswordCreated,
+        Event::AppPasswordRevoked,
+        Event::AppPasswordRefused,
+        Event::RepositoryCreated,
+        Event::RepositoryDeleted,
+        Event::CollaboratorChanged,
+        Event::SecurityKeyAdded,
+        Event::SecurityKeyRemoved,
+        Event::SecurityKeyConfirmed,
+        Event::PasswordThrottled,
+        Event::SecondStepFrozen,
+        Event::SecondStepUnlocked,
+        Event::SudoOpened,
+    ];
+
+    /// Human text for the log page; exhaustive, so a new event must say
+    /// what it means.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Event::AccountCreated => "Account created",
+            Event::EmailConfirmed => "Email address confirmed",
+            Event::SignedIn => "Signed in",
+            Event::SignInFailed => "Sign-in failed: wrong password",
+            Event::SecondStepPassed => "Two-step verification passed",
+            Event::SecondFactorFailed => "Wrong two-step code",
+            Event::SecondStepLocked => "Two-step sign-in locked after too many wrong codes",
+            Event::RecoveryCodeUsed => "Recovery code used",
+            Event::SignedOut => "Signed out",
+            Event::PasswordResetRequested => "Password reset requested",
+            Event::PasswordChanged => "Password changed",
+            Event::SshKeyAdded => "SSH key added",
+            Event::SshKeyRemoved => "SSH key removed",
+            Event::TwoStepSetupStarted => "Two-step verification setup started",
+            Event::TwoStepConfirmationSent => "Two-step confirmation email sent",
+            Event::TwoStepEnabled => "Two-step verification turned on",
+            Event::TwoStepDisabled => "Two-step verification turned off",
+            Event::AuthenticatorReplaced => "Authenticator app replaced",
+            Event::RecoveryCodesRegenerated => "New recovery codes generated",
+            Event::RecoveryCodesOverSsh => "New recovery codes generated over SSH",
+            Event::SshPasswordFailed => "Wrong password for recovery codes over SSH",
+            Event::AppPasswordCreated => "App password created",
+            Event::AppPasswordRevoked => "App password revoked",
+            Event::AppPasswordRefused => "Account password refused for Git or API (two-step is on)",
+            Event::RepositoryCreated => "Repository created",
+            Event::SecurityKeyAdded => "Security key added",
+            Event::SecurityKeyRemoved => "Security key removed",
+            Event::SecurityKeyConfirmed => "Identity confirmed with a security key",
+            Event::PasswordThrottled => {
+                "Password sign-in paused for unknown browsers after too many wrong passwords"
+            }
+            Event::SecondStepFrozen => {
+                "Two-step sign-in closed after 100 wrong codes in a row (unlock link mailed)"
+            }
+            Event::SecondStepUnlocked => "Two-step sign-in reopened by the mailed link",
+            Event::SudoOpened => "Identity confirmed for security changes",
+            Event::RepositoryDeleted => "Repository deleted",
+            Event::CollaboratorChanged => "Repository collaborators changed",
+        }
+    }
+}
+
+impl std::str::FromStr for Event {
+    type Err = ();
+    fn from_str(s: &str) -> std::result::Result<Event, ()> {
+        Event::ALL.into_iter().find(|e| e.as_str() == s).ok_or(())
+    }
+}
+
 /// Human text for a stored event name (the log page).
 pub fn describe(event: &str) -> &'static str {
-    match event {
-        "account.created" => "Account created",
-        "email.confirmed" => "Email address confirmed",
-        "signin.succeeded" => "Signed in",
-        "signin.failed" => "Sign-in failed: wrong password",
-        "signin.second_step_passed" => "Two-step verification passed",
-        "second_factor.failed" => "Wrong two-step code",
-        "second_step.locked" => "Two-step sign-in locked after too many wrong codes",
-        "recovery_code.used" => "Recovery code used",
-        "signout" => "Signed out",
-        "password.reset_requested" => "Password reset requested",
-        "password.changed" => "Password changed",
-        "ssh_key.added" => "SSH key added",
-        "ssh_key.removed" => "SSH key removed",
-        "two_step.setup_started" => "Two-step verification setup started",
-        "two_step.confirmation_sent" => "Two-step confirmation email sent",
-        "two_step.enabled" => "Two-step verification turned on",
-        "two_step.disabled" => "Two-step verification turned off",
-        "two_step.device_replaced" => "Authenticator app replaced",
-        "recovery_codes.regenerated" => "New recovery codes generated",
-        "recovery_codes.regenerated_over_ssh" => "New recovery codes generated over SSH",
-        "ssh.password_failed" => "Wrong password for recovery codes over SSH",
-        "app_password.created" => "App password created",
-        "app_password.revoked" => "App password revoked",
-        "app_password.refused" => "Account password refused for Git or API (two-step is on)",
-        "repository.created" => "Repository created",
-        "security_key.added" => "Security key added",
-        "security_key.removed" => "Security key removed",
-        "security_key.confirmed" => "Identity confirmed with a security key",
-        "signin.throttled" => {
-            "Password sign-in paused for unknown browsers after too many wrong passwords"
-        }
-        "second_step.frozen" => {
-            "Two-step sign-in closed after 100 wrong codes in a row (unlock link mailed)"
-        }
-        "second_step.unlocked" => "Two-step sign-in reopened by the mailed link",
-        "sudo.opened" => "Identity confirmed for security changes",
-        "repository.deleted" => "Repository deleted",
-        "repository.collaborator_changed" => "Repository collaborators changed",
-        _ => "Security event",
-    }
+    event
+        .parse::<Event>()
+        .map_or("Security event", Event::describe)
 }
 
 impl AuthService {
@@ -189,5 +243,21 @@ impl AuthService {
         if let Err(e) = self.inner.mailer.send(&mail).await {
             tracing::error!(user = %user.id, error = %e, "could not send security notification");
         }
+    }
+}
+
+#[cfg(test)]
+mod event_tests {
+    use super::*;
+
+    #[test]
+    fn every_event_has_a_name_that_parses_back_and_a_text() {
+        let mut names = std::collections::HashSet::new();
+        for e in Event::ALL {
+            assert!(names.insert(e.as_str()), "{e:?} shares its name");
+            assert_eq!(e.as_str().parse::<Event>(), Ok(e));
+            assert_ne!(describe(e.as_str()), "Security event");
+        }
+        assert_eq!(describe("no.such.event"), "Security event");
     }
 }

@@ -72,7 +72,7 @@ impl AuthService {
         let t = token::new_token(&mut rng());
         let outcome = match policy::after_password(factors) {
             AfterPassword::SignedIn => {
-                self.insert_session(&mut tx, &t, &user.id, sessions::STAGE_FULL, now, FULL_TTL)
+                self.insert_session(&mut tx, &t, &user.id, sessions::Stage::Full, now, FULL_TTL)
                     .await?;
                 self.audit(&mut tx, &user.id, now, Event::SignedIn, "password", ctx)
                     .await?;
@@ -83,7 +83,7 @@ impl AuthService {
                     &mut tx,
                     &t,
                     &user.id,
-                    sessions::STAGE_SECOND_STEP,
+                    sessions::Stage::SecondStep,
                     now,
                     SECOND_STEP_TTL,
                 )
@@ -105,7 +105,7 @@ impl AuthService {
             two_step_on: user.two_step_enabled_at.is_some(),
             authenticators: auths
                 .iter()
-                .filter(|a| a.status == authenticators::ACTIVE)
+                .filter(|a| a.status == authenticators::Status::Active)
                 .count(),
             unused_recovery_codes: recovery_codes::remaining(c, &user.id).await? as usize,
             security_keys: twostep_store::security_keys::for_user(c, &user.id)
@@ -119,7 +119,7 @@ impl AuthService {
         c: &mut Conn,
         t: &str,
         user_id: &str,
-        stage: &str,
+        stage: sessions::Stage,
         now: i64,
         ttl: i64,
     ) -> Result<()> {
@@ -128,7 +128,7 @@ impl AuthService {
             &sessions::Session {
                 token_hash: token::token_hash(t),
                 user_id: user_id.to_string(),
-                stage: stage.to_string(),
+                stage,
                 created_at: now,
                 expires_at: now + ttl,
                 sudo_until: None,
@@ -179,7 +179,7 @@ impl AuthService {
     pub(crate) async fn half_signed_in(&self, c: &mut Conn, hash: &str, now: i64) -> Result<User> {
         let s = sessions::get(&mut *c, hash, now, now - IDLE_TTL)
             .await?
-            .filter(|s| s.stage == sessions::STAGE_SECOND_STEP)
+            .filter(|s| s.stage == sessions::Stage::SecondStep)
             .ok_or(AuthError::SignInRequired)?;
         users::by_id(c, &s.user_id)
             .await?
@@ -198,7 +198,7 @@ impl AuthService {
     ) -> Result<String> {
         let t = token::new_token(&mut rng());
         sessions::delete(&mut *c, old_hash).await?;
-        self.insert_session(c, &t, &user.id, sessions::STAGE_FULL, now, FULL_TTL)
+        self.insert_session(c, &t, &user.id, sessions::Stage::Full, now, FULL_TTL)
             .await?;
         self.audit(c, &user.id, now, Event::SecondStepPassed, how, ctx)
             .await?;
@@ -229,7 +229,7 @@ impl AuthService {
         Ok(Some(SessionInfo {
             user,
             token_hash: hash,
-            complete: s.stage == sessions::STAGE_FULL,
+            complete: s.stage == sessions::Stage::Full,
             sudo_until: s.sudo_until,
             created_at: s.created_at,
             scopes: None,

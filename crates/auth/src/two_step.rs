@@ -71,7 +71,7 @@ impl AuthService {
             checklist,
             authenticators: all
                 .iter()
-                .filter(|a| a.status == authenticators::ACTIVE)
+                .filter(|a| a.status == authenticators::Status::Active)
                 .map(|a| AuthenticatorSummary {
                     id: a.id.clone(),
                     name: a.name.clone(),
@@ -80,8 +80,12 @@ impl AuthService {
                 })
                 .collect(),
             recovery_codes_remaining: recovery_codes::remaining(&mut c, &user.id).await?,
-            setup_in_progress: all.iter().any(|a| a.status == authenticators::PENDING),
-            awaiting_confirmation: all.iter().any(|a| a.status == authenticators::VERIFIED),
+            setup_in_progress: all
+                .iter()
+                .any(|a| a.status == authenticators::Status::Pending),
+            awaiting_confirmation: all
+                .iter()
+                .any(|a| a.status == authenticators::Status::Verified),
             locked_until: user.second_step_locked_until.filter(|u| *u > now),
         })
     }
@@ -112,7 +116,7 @@ impl AuthService {
             user_id: user.id.clone(),
             name: "Authenticator app".into(),
             secret_enc: self.keys().seal(&mut rng(), &secret, id.as_bytes()),
-            status: authenticators::PENDING.into(),
+            status: authenticators::Status::Pending,
             last_step: None,
             created_at: now,
             activated_at: None,
@@ -145,7 +149,7 @@ impl AuthService {
         let pending = authenticators::for_user(&mut c, &user.id)
             .await?
             .into_iter()
-            .rfind(|a| a.status == authenticators::PENDING);
+            .rfind(|a| a.status == authenticators::Status::Pending);
         let Some(a) = pending else { return Ok(None) };
         let secret = self.open_secret(&a)?;
         Ok(Some(self.setup_info(
@@ -178,7 +182,7 @@ impl AuthService {
         let a = authenticators::for_user(&mut tx, &user.id)
             .await?
             .into_iter()
-            .rfind(|a| a.status == authenticators::PENDING)
+            .rfind(|a| a.status == authenticators::Status::Pending)
             .ok_or_else(|| {
                 AuthError::Conflict("No setup is in progress. Start the setup again.".into())
             })?;
@@ -198,12 +202,12 @@ impl AuthService {
             ));
         }
         if replacing {
-            authenticators::set_status(&mut tx, &a.id, authenticators::ACTIVE, now).await?;
+            authenticators::set_status(&mut tx, &a.id, authenticators::Status::Active, now).await?;
             let old = authenticators::for_user(&mut tx, &user.id).await?;
             for o in old.iter().filter(|o| o.id != a.id) {
                 authenticators::delete(&mut tx, &user.id, &o.id).await?;
             }
-            sessions::set_sudo(&mut tx, &session.token_hash, now).await?;
+            sessions::end_sudo(&mut tx, &session.token_hash).await?;
             self.audit(
                 &mut tx,
                 &user.id,
@@ -217,7 +221,7 @@ impl AuthService {
             self.notify(&user, "Your authenticator app was replaced", "A new authenticator app was set up for two-step verification; codes from the old one no longer work.", ctx).await;
             return Ok(VerifyOutcome::Replaced);
         }
-        authenticators::set_status(&mut tx, &a.id, authenticators::VERIFIED, now).await?;
+        authenticators::set_status(&mut tx, &a.id, authenticators::Status::Verified, now).await?;
         let link = self
             .new_link(&mut tx, &user.id, ENABLE_TWO_STEP, &a.id, now, ENABLE_TTL)
             .await?;
@@ -279,12 +283,12 @@ impl AuthService {
         }
         let a = authenticators::get(&mut tx, &user.id, &t.subject)
             .await?
-            .filter(|a| a.status == authenticators::VERIFIED)
+            .filter(|a| a.status == authenticators::Status::Verified)
             .ok_or(AuthError::LinkInvalid)?;
         if !email_tokens::consume(&mut tx, &hash, now).await? {
             return Err(AuthError::LinkInvalid);
         }
-        authenticators::set_status(&mut tx, &a.id, authenticators::ACTIVE, now).await?;
+        authenticators::set_status(&mut tx, &a.id, authenticators::Status::Active, now).await?;
         authenticators::delete_inactive(&mut tx, &user.id, &a.id).await?;
         users::set_two_step(&mut tx, &user.id, Some(now)).await?;
         let codes = self

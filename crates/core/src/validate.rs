@@ -80,9 +80,30 @@ pub fn email(raw: &str) -> Result<String, NameError> {
     Ok(format!("{local}@{}", domain.to_ascii_lowercase()))
 }
 
+/// A `GIT_PROTOCOL` value safe to hand to git (`version=2` and the like), for
+/// SSH's environment request and HTTP's `Git-Protocol` header alike.
+pub fn git_protocol(value: &str) -> Option<&str> {
+    (value.len() < 100
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "=:._-".contains(c)))
+    .then_some(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn git_protocol_values() {
+        assert_eq!(git_protocol("version=2"), Some("version=2"));
+        assert_eq!(
+            git_protocol("version=2:object-format=sha256"),
+            Some("version=2:object-format=sha256")
+        );
+        assert_eq!(git_protocol("version=2;rm -rf"), None);
+        assert_eq!(git_protocol(&"a".repeat(100)), None);
+    }
 
     #[test]
     fn usernames() {

@@ -174,10 +174,7 @@ impl russh::server::Handler for Connection {
         value: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        let safe = value.len() < 100
-            && value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "=:._-".contains(c));
+        let safe = twostep_core::validate::git_protocol(value).is_some();
         match self.channels.get_mut(&channel) {
             Some(s) if name == "GIT_PROTOCOL" && safe => {
                 s.git_protocol = Some(value.to_string());

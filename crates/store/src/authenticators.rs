@@ -4,12 +4,17 @@ use sqlx::FromRow;
 
 use crate::{Conn, Result};
 
-/// Created at setup, before a code was checked.
-pub const PENDING: &str = "pending";
-/// A code was checked; waiting for the mailed confirmation link.
-pub const VERIFIED: &str = "verified";
-/// In use for sign-in.
-pub const ACTIVE: &str = "active";
+text_enum!(
+    /// Where an authenticator is in its life.
+    Status {
+        /// Created at setup, before a code was checked.
+        Pending => "pending",
+        /// A code was checked; waiting for the mailed confirmation link.
+        Verified => "verified",
+        /// In use for sign-in.
+        Active => "active",
+    }
+);
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Authenticator {
@@ -17,7 +22,8 @@ pub struct Authenticator {
     pub user_id: String,
     pub name: String,
     pub secret_enc: Vec<u8>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: Status,
     pub last_step: Option<i64>,
     pub created_at: i64,
     pub activated_at: Option<i64>,
@@ -33,7 +39,7 @@ pub async fn insert(c: &mut Conn, a: &Authenticator) -> Result<()> {
     .bind(&a.user_id)
     .bind(&a.name)
     .bind(&a.secret_enc)
-    .bind(&a.status)
+    .bind(a.status.as_str())
     .bind(a.last_step)
     .bind(a.created_at)
     .execute(c)
@@ -78,10 +84,10 @@ pub async fn advance_step(c: &mut Conn, id: &str, step: i64, now: i64) -> Result
     Ok(r.rows_affected() == 1)
 }
 
-pub async fn set_status(c: &mut Conn, id: &str, status: &str, now: i64) -> Result<()> {
-    let activated = (status == ACTIVE).then_some(now);
+pub async fn set_status(c: &mut Conn, id: &str, status: Status, now: i64) -> Result<()> {
+    let activated = (status == Status::Active).then_some(now);
     sqlx::query("UPDATE authenticators SET status = $1, activated_at = $2 WHERE id = $3")
-        .bind(status)
+        .bind(status.as_str())
         .bind(activated)
         .bind(id)
         .execute(c)
@@ -93,7 +99,7 @@ pub async fn set_status(c: &mut Conn, id: &str, status: &str, now: i64) -> Resul
 pub async fn delete_inactive(c: &mut Conn, user_id: &str, except: &str) -> Result<()> {
     sqlx::query("DELETE FROM authenticators WHERE user_id = $1 AND status <> $2 AND id <> $3")
         .bind(user_id)
-        .bind(ACTIVE)
+        .bind(Status::Active.as_str())
         .bind(except)
         .execute(c)
         .await?;

@@ -3,6 +3,9 @@
 //! Repositories are plain functions over `&mut Conn` so the auth service can
 //! run several of them inside one transaction (one decision, one commit).
 
+#[macro_use]
+mod text_enum;
+
 pub mod app_passwords;
 pub mod authenticators;
 pub mod email_tokens;
@@ -37,6 +40,9 @@ pub enum StoreError {
     /// The database refused a text value (PostgreSQL and NUL bytes).
     #[error("text the database cannot store")]
     InvalidText,
+    /// A stored state this version does not know (a newer node wrote it?).
+    #[error("unknown stored value {0:?}")]
+    UnknownValue(String),
     #[error("database: {0}")]
     Db(#[source] sqlx::Error),
     #[error("migration: {0}")]

@@ -2,14 +2,22 @@ use sqlx::FromRow;
 
 use crate::{Conn, Result};
 
-pub const STAGE_SECOND_STEP: &str = "second_step";
-pub const STAGE_FULL: &str = "full";
+text_enum!(
+    /// How far a sign-in got.
+    Stage {
+        /// Password accepted, second step owed (10 minutes).
+        SecondStep => "second_step",
+        /// Signed in.
+        Full => "full",
+    }
+);
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Session {
     pub token_hash: String,
     pub user_id: String,
-    pub stage: String,
+    #[sqlx(try_from = "String")]
+    pub stage: Stage,
     pub created_at: i64,
     pub expires_at: i64,
     pub sudo_until: Option<i64>,
@@ -24,7 +32,7 @@ pub async fn insert(c: &mut Conn, s: &Session) -> Result<()> {
     )
     .bind(&s.token_hash)
     .bind(&s.user_id)
-    .bind(&s.stage)
+    .bind(s.stage.as_str())
     .bind(s.created_at)
     .bind(s.expires_at)
     .bind(s.sudo_until)
@@ -94,6 +102,15 @@ pub async fn delete_expired(c: &mut Conn, now: i64, idle_since: i64) -> Result<u
 pub async fn set_sudo(c: &mut Conn, token_hash: &str, until: i64) -> Result<()> {
     sqlx::query("UPDATE sessions SET sudo_until = $1 WHERE token_hash = $2")
         .bind(until)
+        .bind(token_hash)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Ends the session's sudo window (a device replaced: confirm again).
+pub async fn end_sudo(c: &mut Conn, token_hash: &str) -> Result<()> {
+    sqlx::query("UPDATE sessions SET sudo_until = NULL WHERE token_hash = $1")
         .bind(token_hash)
         .execute(c)
         .await?;

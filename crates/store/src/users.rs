@@ -2,7 +2,8 @@ use sqlx::FromRow;
 
 use crate::{Conn, Result};
 
-#[derive(Debug, Clone, FromRow)]
+/// An account. Its `Debug` leaves out the password hash.
+#[derive(Clone, FromRow)]
 pub struct User {
     pub id: String,
     pub username: String,
@@ -14,6 +15,26 @@ pub struct User {
     pub created_at: i64,
     pub factor_failures_in_row: i64,
     pub second_step_frozen_at: Option<i64>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "<redacted>"),
+            )
+            .field("email_confirmed_at", &self.email_confirmed_at)
+            .field("two_step_enabled_at", &self.two_step_enabled_at)
+            .field("second_step_locked_until", &self.second_step_locked_until)
+            .field("created_at", &self.created_at)
+            .field("factor_failures_in_row", &self.factor_failures_in_row)
+            .field("second_step_frozen_at", &self.second_step_frozen_at)
+            .finish()
+    }
 }
 
 pub struct NewUser<'a> {

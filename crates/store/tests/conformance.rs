@@ -196,7 +196,7 @@ conformance!(
                 user_id: uid.clone(),
                 name: "phone".into(),
                 secret_enc: vec![0, 1, 2, 255],
-                status: authenticators::PENDING.into(),
+                status: authenticators::Status::Pending,
                 last_step: None,
                 created_at: 1,
                 activated_at: None,
@@ -230,7 +230,7 @@ conformance!(
         assert!(authenticators::advance_step(&mut c, "a1", 1001, 6)
             .await
             .unwrap());
-        authenticators::set_status(&mut c, "a1", authenticators::ACTIVE, 7)
+        authenticators::set_status(&mut c, "a1", authenticators::Status::Active, 7)
             .await
             .unwrap();
         let a = authenticators::get(&mut c, &uid, "a1")
@@ -300,7 +300,7 @@ conformance!(
                 &sessions::Session {
                     token_hash: h.into(),
                     user_id: uid.clone(),
-                    stage: sessions::STAGE_FULL.into(),
+                    stage: sessions::Stage::Full,
                     created_at: 1,
                     expires_at: exp,
                     sudo_until: None,

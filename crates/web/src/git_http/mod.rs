@@ -183,13 +183,12 @@ async fn run_backend(
     {
         cmd.env("HTTP_CONTENT_ENCODING", enc);
     }
-    if let Some(p) = headers.get("git-protocol").and_then(|v| v.to_str().ok()) {
-        if p.len() < 100
-            && p.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "=:._-".contains(c))
-        {
-            cmd.env("GIT_PROTOCOL", p);
-        }
+    if let Some(p) = headers
+        .get("git-protocol")
+        .and_then(|v| v.to_str().ok())
+        .and_then(twostep_core::validate::git_protocol)
+    {
+        cmd.env("GIT_PROTOCOL", p);
     }
     if let Some(len) = headers
         .get(header::CONTENT_LENGTH)
