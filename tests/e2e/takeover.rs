@@ -320,3 +320,119 @@ fn a_password_reset_shows_and_revokes_what_an_intruder_left() {
     );
     assert_eq!(bogus.status, 410);
 }
+
+#[test]
+fn changing_the_password_or_the_email_needs_a_fresh_proof() {
+    let server = Server::start();
+    let uma = account(&server, "uma");
+    // A second session, signed in a moment ago, without a fresh proof.
+    let other = ApiClient::new(&server);
+    other.ok(
+        "POST",
+        "/session",
+        Some(json!({"login": "uma", "password": PASSWORD})),
+    );
+    other.err(
+        "POST",
+        "/user/password",
+        Some(json!({"new_password": "a-brand-new-passphrase"})),
+        403,
+        "sudo_required",
+    );
+    other.err(
+        "POST",
+        "/user/email",
+        Some(json!({"email": "uma@new.example.org"})),
+        403,
+        "sudo_required",
+    );
+    other.err(
+        "POST",
+        "/user/password",
+        Some(json!({"new_password": "a-brand-new-passphrase", "password": "not-the-password"})),
+        401,
+        "bad_credentials",
+    );
+    other.ok(
+        "POST",
+        "/user/password",
+        Some(json!({"new_password": "a-brand-new-passphrase", "password": PASSWORD})),
+    );
+    // The first session ended; the old password no longer works.
+    uma.api.err("GET", "/user", None, 401, "sign_in_required");
+    ApiClient::new(&server).err(
+        "POST",
+        "/session",
+        Some(json!({"login": "uma", "password": PASSWORD})),
+        401,
+        "bad_credentials",
+    );
+    server
+        .mail
+        .wait_for("uma@example.net", "Your password was changed");
+
+    // A new address is used only once the link mailed to it is opened.
+    let r = other.ok(
+        "POST",
+        "/user/email",
+        Some(json!({"email": "uma@new.example.org"})),
+    );
+    assert_eq!(r["status"], "confirmation_sent");
+    server.mail.wait_for(
+        "uma@example.net",
+        "A change of your email address was requested",
+    );
+    assert_eq!(other.ok("GET", "/user", None)["email"], "uma@example.net");
+    let link = server
+        .mail
+        .wait_for("uma@new.example.org", "Confirm your new email address")
+        .link("/account/email/confirm");
+    let token = link.split("token=").nth(1).unwrap();
+    let user = other.ok("POST", "/user/email/confirm", Some(json!({"token": token})));
+    assert_eq!(user["email"], "uma@new.example.org");
+    assert_eq!(user["email_confirmed"], true);
+    other.err(
+        "POST",
+        "/user/email/confirm",
+        Some(json!({"token": token})),
+        410,
+        "link_invalid",
+    );
+    server
+        .mail
+        .wait_for("uma@example.net", "Your email address was changed");
+    server
+        .mail
+        .wait_for("uma@new.example.org", "Your email address was changed");
+
+    // The same on the account page, in a browser session.
+    let b = server.browser();
+    b.submit(
+        "/signin",
+        "/signin",
+        &[
+            ("login", "uma@new.example.org"),
+            ("password", "a-brand-new-passphrase"),
+        ],
+    )
+    .assert_path("/");
+    let refused = b.submit(
+        "/account",
+        "/account/password",
+        &[
+            ("new_password", "short"),
+            ("password", "a-brand-new-passphrase"),
+        ],
+    );
+    assert_eq!(refused.status, 422);
+    refused.assert_contains("at least 10 characters");
+    b.submit(
+        "/account",
+        "/account/password",
+        &[
+            ("new_password", "yet-another-passphrase"),
+            ("password", "a-brand-new-passphrase"),
+        ],
+    )
+    .assert_contains("Your password was changed. Your other sessions were signed out.");
+}

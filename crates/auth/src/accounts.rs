@@ -9,10 +9,10 @@ use crate::{commit, rng, AuthError, AuthService, Ctx, Result, User};
 
 pub(crate) const CONFIRM_EMAIL: &str = "confirm_email";
 pub(crate) const RESET_PASSWORD: &str = "reset_password";
-const CONFIRM_TTL: i64 = 24 * 3600;
+pub(crate) const CONFIRM_TTL: i64 = 24 * 3600;
 const RESET_TTL: i64 = 3600;
 
-fn policy(pw: &str, username: &str, email: &str) -> Result<()> {
+pub(crate) fn password_policy(pw: &str, username: &str, email: &str) -> Result<()> {
     password::check_policy(pw, username, email)
         .map_err(|e| AuthError::invalid("weak_password", "password", e.to_string()))
 }
@@ -36,7 +36,7 @@ impl AuthService {
                 "We cannot send mail to that address: check it for typos (like name@example.org).",
             ));
         }
-        policy(password, &username, &email)?;
+        password_policy(password, &username, &email)?;
         let hash = self.hasher().hash(password).await?;
         let now = self.now();
         let id = token::new_id(&mut rng());
@@ -96,6 +96,7 @@ impl AuthService {
             CONFIRM_EMAIL => "/confirm-email",
             RESET_PASSWORD => "/password/reset",
             crate::factor::UNLOCK_SECOND_STEP => "/unlock-second-step",
+            crate::account_changes::CHANGE_EMAIL => "/account/email/confirm",
             _ => "/account/two-step/confirm",
         };
         Ok(self.link(&format!("{path}?token={t}")))
@@ -282,7 +283,7 @@ impl AuthService {
         ctx: &Ctx,
     ) -> Result<(User, String)> {
         let user = self.check_reset_link(raw_token).await?;
-        policy(new_password, &user.username, &user.email)?;
+        password_policy(new_password, &user.username, &user.email)?;
         let hash = self.hasher().hash(new_password).await?;
         let now = self.now();
         let token_hash = token::token_hash(raw_token);

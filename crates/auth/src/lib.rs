@@ -3,6 +3,7 @@
 //! needs, asks `twostep_core` what to do, then persists, audits and notifies
 //! in one transaction.
 
+mod account_changes;
 mod accounts;
 mod app_passwords;
 mod clock;

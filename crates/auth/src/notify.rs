@@ -42,6 +42,8 @@ pub enum Event {
     SecondStepFrozen,
     SecondStepUnlocked,
     SudoOpened,
+    EmailChangeRequested,
+    EmailChanged,
 }
 
 impl Event {
@@ -81,13 +83,17 @@ impl Event {
             Event::SecondStepFrozen => "second_step.frozen",
             Event::SecondStepUnlocked => "second_step.unlocked",
             Event::SudoOpened => "sudo.opened",
+            Event::EmailChangeRequested => "email.change_requested",
+            Event::EmailChanged => "email.changed",
         }
     }
 }
 
 impl Event {
     /// Every event, for parsing stored names back.
-    pub const ALL: [Event; 34] = [
+    pub const ALL: [Event; 36] = [
+        Event::EmailChangeRequested,
+        Event::EmailChanged,
         Event::AccountCreated,
         Event::EmailConfirmed,
         Event::SignedIn,
@@ -164,6 +170,10 @@ impl Event {
             }
             Event::SecondStepUnlocked => "Two-step sign-in reopened by the mailed link",
             Event::SudoOpened => "Identity confirmed for security changes",
+            Event::EmailChangeRequested => {
+                "Change of email address requested (link mailed to the new one)"
+            }
+            Event::EmailChanged => "Email address changed",
             Event::RepositoryDeleted => "Repository deleted",
             Event::CollaboratorChanged => "Repository collaborators changed",
         }

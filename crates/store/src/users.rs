@@ -100,6 +100,20 @@ pub async fn confirm_email(c: &mut Conn, id: &str, now: i64) -> Result<()> {
     Ok(())
 }
 
+/// A new, confirmed address (unique: a taken one is a conflict).
+pub async fn set_email(c: &mut Conn, id: &str, email: &str, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE users SET email = $1, email_lower = $2, email_confirmed_at = $3 WHERE id = $4",
+    )
+    .bind(email)
+    .bind(email.to_lowercase())
+    .bind(now)
+    .bind(id)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
 pub async fn set_password(c: &mut Conn, id: &str, hash: &str) -> Result<()> {
     sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(hash)

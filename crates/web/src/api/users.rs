@@ -5,7 +5,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use twostep_auth::User;
 
-use super::{ApiJson, Status, TokenRequest};
+use super::{ApiJson, ProofRequest, Status, TokenRequest};
 use crate::session::{Api, ApiSecure, ApiUser};
 use crate::{AppState, Error};
 
@@ -15,6 +15,9 @@ pub fn router() -> Router<AppState> {
         .route("/users/confirm-email", post(confirm_email))
         .route("/user", get(me))
         .route("/user/confirm-email/resend", post(resend))
+        .route("/user/password", post(change_password))
+        .route("/user/email", post(change_email))
+        .route("/user/email/confirm", post(confirm_email_change))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -92,4 +95,66 @@ async fn resend(
 ) -> Result<Json<Status>, Error> {
     state.auth.resend_confirmation(&s.user.id).await?;
     Ok(Status::json("confirmation_sent"))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct PasswordChangeRequest {
+    pub new_password: String,
+    /// The proof (not needed while the session is in sudo mode): the current
+    /// password while two-step verification is off, a code while it is on.
+    #[serde(flatten)]
+    pub proof: ProofRequest,
+}
+
+/// Change the password; the account's other sessions end.
+#[utoipa::path(post, path = "/api/v1/user/password", tag = "users", request_body = PasswordChangeRequest,
+    responses((status = 200, body = Status), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn change_password(
+    State(state): State<AppState>,
+    ApiSecure(s): ApiSecure,
+    Api(ctx): Api,
+    ApiJson(r): ApiJson<PasswordChangeRequest>,
+) -> Result<Json<Status>, Error> {
+    state
+        .auth
+        .change_password(&s, &r.new_password, &r.proof.proof(), &ctx)
+        .await?;
+    Ok(Status::json("password_changed"))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct EmailChangeRequest {
+    pub email: String,
+    /// As for a password change.
+    #[serde(flatten)]
+    pub proof: ProofRequest,
+}
+
+/// Ask to use another email address: a link is mailed to it, and the change
+/// happens when it is followed (`POST /api/v1/user/email/confirm`).
+#[utoipa::path(post, path = "/api/v1/user/email", tag = "users", request_body = EmailChangeRequest,
+    responses((status = 202, body = Status), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn change_email(
+    State(state): State<AppState>,
+    ApiSecure(s): ApiSecure,
+    Api(ctx): Api,
+    ApiJson(r): ApiJson<EmailChangeRequest>,
+) -> Result<(StatusCode, Json<Status>), Error> {
+    state
+        .auth
+        .request_email_change(&s, &r.email, &r.proof.proof(), &ctx)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Status::json("confirmation_sent")))
+}
+
+/// Confirm the new email address with the token from the link mailed to it.
+#[utoipa::path(post, path = "/api/v1/user/email/confirm", tag = "users", request_body = TokenRequest,
+    responses((status = 200, body = UserView), (status = 409, body = crate::error::ErrorBody), (status = 410, body = crate::error::ErrorBody)))]
+async fn confirm_email_change(
+    State(state): State<AppState>,
+    Api(ctx): Api,
+    ApiJson(r): ApiJson<TokenRequest>,
+) -> Result<Json<UserView>, Error> {
+    let user = state.auth.confirm_email_change(&r.token, &ctx).await?;
+    Ok(Json(UserView::from(&user)))
 }

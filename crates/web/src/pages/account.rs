@@ -1,7 +1,7 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use twostep_auth::{Proof, SessionInfo};
@@ -17,6 +17,9 @@ use crate::{AppState, Error};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/account", get(show))
+        .route("/account/password", post(change_password))
+        .route("/account/email", post(change_email))
+        .route("/account/email/confirm", get(confirm_email_change))
         .route("/account/confirm", get(confirm_form).post(confirm))
 }
 
@@ -107,6 +110,29 @@ struct AccountPage {
     email: String,
     email_confirmed: bool,
     two_step_on: bool,
+    /// Which form the error belongs to: "password" or "email".
+    form: &'static str,
+    error: Option<FormError>,
+}
+form_errors!(AccountPage);
+
+impl AccountPage {
+    fn new(state: &AppState, s: &SessionInfo, csrf: &Csrf) -> AccountPage {
+        AccountPage {
+            page: Page::new(state, Some(s), csrf),
+            username: s.user.username.clone(),
+            email: s.user.email.clone(),
+            email_confirmed: s.user.email_confirmed_at.is_some(),
+            two_step_on: s.user.two_step_enabled_at.is_some(),
+            form: "",
+            error: None,
+        }
+    }
+
+    /// The error, if it belongs to `form`'s `field`.
+    pub fn err_in(&self, form: &str, field: &str) -> Option<&str> {
+        (self.form == form).then(|| self.err(field)).flatten()
+    }
 }
 
 async fn show(
@@ -115,11 +141,99 @@ async fn show(
     csrf: Csrf,
     Query(q): Query<NoticeQuery>,
 ) -> Result<Response, Error> {
-    render(&AccountPage {
-        page: Page::new(&state, Some(&s), &csrf).notice(q.n.as_deref()),
-        username: s.user.username.clone(),
-        email: s.user.email.clone(),
-        email_confirmed: s.user.email_confirmed_at.is_some(),
-        two_step_on: s.user.two_step_enabled_at.is_some(),
-    })
+    let mut p = AccountPage::new(&state, &s, &csrf);
+    p.page = p.page.notice(q.n.as_deref());
+    render(&p)
+}
+
+#[derive(Deserialize)]
+struct PasswordChangeForm {
+    csrf: String,
+    new_password: String,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    FormBody(f): FormBody<PasswordChangeForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    let proof = Proof::from_fields(f.code.as_deref(), f.password.as_deref());
+    match state
+        .auth
+        .change_password(&s, &f.new_password, &proof, &ctx)
+        .await
+    {
+        Ok(()) => Ok(Redirect::to("/account?n=password-changed-here").into_response()),
+        Err(e) => {
+            let mut e: Error = e.into();
+            // The policy speaks of "password": here that is the new one.
+            if e.code == "weak_password" {
+                e.field = Some("new_password");
+            }
+            let (status, error) = form_failure(e)?;
+            let mut p = AccountPage::new(&state, &s, &csrf);
+            p.form = "password";
+            p.error = Some(error);
+            render_status(status, &p)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct EmailChangeForm {
+    csrf: String,
+    email: String,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+async fn change_email(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    FormBody(f): FormBody<EmailChangeForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    let proof = Proof::from_fields(f.code.as_deref(), f.password.as_deref());
+    match state
+        .auth
+        .request_email_change(&s, &f.email, &proof, &ctx)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/account?n=email-change-sent").into_response()),
+        Err(e) => {
+            let (status, error) = form_failure(e)?;
+            let mut p = AccountPage::new(&state, &s, &csrf);
+            p.form = "email";
+            p.error = Some(error);
+            render_status(status, &p)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+async fn confirm_email_change(
+    State(state): State<AppState>,
+    Web(ctx): Web,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, Error> {
+    state
+        .auth
+        .confirm_email_change(q.token.as_deref().unwrap_or(""), &ctx)
+        .await?;
+    Ok(Redirect::to("/account?n=email-changed").into_response())
 }

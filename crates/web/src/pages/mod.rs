@@ -105,6 +105,13 @@ fn notice_text(key: &str) -> Option<&'static str> {
         }
         "disabled" => "Two-step verification is off.",
         "password-changed" => "Your password was changed. Sign in with the new one.",
+        "password-changed-here" => {
+            "Your password was changed. Your other sessions were signed out."
+        }
+        "email-change-sent" => {
+            "We sent a link to the new address: open it to start using that address."
+        }
+        "email-changed" => "Your email address was changed.",
         "signed-out" => "You are signed out.",
         "security-key-added" => {
             "Security key added. Next time, you can touch it instead of typing a code."
