@@ -30,11 +30,10 @@ impl From<store_ap::AppPassword> for AppPasswordView {
 }
 
 /// App passwords change nothing about security: refuse them here.
-pub(crate) fn require_full_session(s: &SessionInfo) -> Result<()> {
+/// The one rule that keeps app passwords away from security settings.
+pub fn require_full_session(s: &SessionInfo) -> Result<()> {
     if s.scopes.is_some() {
-        return Err(AuthError::Forbidden(
-            "App passwords cannot change security settings. Sign in with your password (and two-step code) instead.".into(),
-        ));
+        return Err(AuthError::AppPasswordNotAllowed);
     }
     Ok(())
 }

@@ -23,6 +23,8 @@ pub enum AuthError {
     Frozen,
     #[error("Two-step verification is on for {username}, so the account password does not work here. Use an app password instead: create one at {url}")]
     AppPasswordRequired { username: String, url: String },
+    #[error("App passwords cannot change security settings. Sign in with your password (and two-step code) instead.")]
+    AppPasswordNotAllowed,
     #[error("This app password lacks the \"{0}\" permission.")]
     MissingScope(&'static str),
     #[error("{0}")]
@@ -67,6 +69,7 @@ impl AuthError {
             AuthError::Frozen => "second_step_frozen",
             AuthError::AppPasswordRequired { .. } => "app_password_required",
             AuthError::MissingScope(_) => "insufficient_scope",
+            AuthError::AppPasswordNotAllowed => "app_password_not_allowed",
             AuthError::Conflict(_) => "conflict",
             AuthError::Forbidden(_) => "forbidden",
             AuthError::SudoRequired { .. } => "sudo_required",

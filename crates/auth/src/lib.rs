@@ -27,7 +27,7 @@ mod two_step;
 
 use std::sync::Arc;
 
-pub use app_passwords::AppPasswordView;
+pub use app_passwords::{require_full_session, AppPasswordView};
 pub use clock::{Clock, SystemClock};
 pub use error::{utc, AuthError};
 pub use git_access::{require_scope, Principal};

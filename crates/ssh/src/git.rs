@@ -28,11 +28,7 @@ pub async fn run(job: Job, service: GitService, owner: &str, repo: &str) {
                     "Repository {owner}/{repo} not found, or you ({}) do not have access to it.",
                     job.user.username
                 ),
-                AuthError::Forbidden(m) => m,
-                other => {
-                    tracing::error!(error = %other, "ssh git authorization failed");
-                    "Something went wrong on the server; try again.".to_string()
-                }
+                other => crate::handler::refusal_text(other),
             };
             job.say_err(&format!("ERROR: {msg}\n")).await;
             job.finish(1).await;

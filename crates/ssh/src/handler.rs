@@ -46,6 +46,26 @@ impl Connection {
     }
 }
 
+/// What the person at the terminal is told when the service refuses: its
+/// own sentence, except for failures on our side.
+pub fn refusal_text(e: twostep_auth::AuthError) -> String {
+    use twostep_auth::AuthError;
+    match e {
+        AuthError::Internal(cause) => {
+            tracing::error!(%cause, "ssh command failed");
+            "Something went wrong on the server; try again.".to_string()
+        }
+        AuthError::MailFailed(cause) => {
+            tracing::error!(%cause, "mail failed during an ssh command");
+            "Something went wrong on the server; try again.".to_string()
+        }
+        AuthError::BadCredentials => {
+            "Wrong password. No codes were made (wrong passwords over SSH are limited to 10 in 15 minutes).".to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
 /// A task's view of its channel: what it needs to run one command.
 pub struct Job {
     pub auth: AuthService,

@@ -2,7 +2,6 @@
 //! read from the channel (not echoed on a pty), is the second proof.
 
 use russh::ChannelMsg;
-use twostep_auth::AuthError;
 
 use crate::handler::Job;
 
@@ -15,7 +14,8 @@ pub async fn run(mut job: Job) {
         .recovery_codes_over_ssh_possible(&job.user.id)
         .await
     {
-        job.say_err(&format!("{}\n", message(e))).await;
+        job.say_err(&format!("{}\n", crate::handler::refusal_text(e)))
+            .await;
         job.finish(1).await;
         return;
     }
@@ -46,22 +46,10 @@ pub async fn run(mut job: Job) {
             job.finish(0).await;
         }
         Err(e) => {
-            job.say_err(&format!("{}\n", message(e))).await;
+            job.say_err(&format!("{}\n", crate::handler::refusal_text(e)))
+                .await;
             job.finish(1).await;
         }
-    }
-}
-
-/// What the person at the terminal is told.
-fn message(e: AuthError) -> String {
-    match e {
-        AuthError::Internal(_) | AuthError::MailFailed(_) => {
-            "Something went wrong on the server; try again.".to_string()
-        }
-        AuthError::BadCredentials => {
-            "Wrong password. No codes were made (wrong passwords over SSH are limited to 10 in 15 minutes).".to_string()
-        }
-        other => other.to_string(),
     }
 }
 

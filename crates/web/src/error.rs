@@ -71,6 +71,7 @@ impl From<AuthError> for Error {
             AuthError::Conflict(_) => StatusCode::CONFLICT,
             AuthError::Forbidden(_)
             | AuthError::MissingScope(_)
+            | AuthError::AppPasswordNotAllowed
             | AuthError::SudoRequired { .. }
             | AuthError::EmailUnconfirmed => StatusCode::FORBIDDEN,
             AuthError::LinkInvalid => StatusCode::GONE,

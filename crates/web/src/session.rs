@@ -178,13 +178,7 @@ impl FromRequestParts<AppState> for ApiSecure {
     type Rejection = Error;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let ApiUser(s) = ApiUser::from_request_parts(parts, state).await?;
-        if s.scopes.is_some() {
-            return Err(Error::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "app_password_not_allowed",
-                "App passwords cannot change security settings. Sign in with your password (and two-step code) instead.",
-            ));
-        }
+        twostep_auth::require_full_session(&s)?;
         Ok(ApiSecure(s))
     }
 }

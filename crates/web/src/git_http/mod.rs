@@ -35,6 +35,12 @@ fn text(status: StatusCode, msg: impl Into<String>) -> Response {
         .into_response()
 }
 
+/// A refusal as git shows it: the one status mapping, the message as text.
+fn refused(e: AuthError) -> Response {
+    let e = crate::Error::from(e);
+    text(e.status, e.message)
+}
+
 fn challenge(msg: &str) -> Response {
     let mut r = text(StatusCode::UNAUTHORIZED, msg);
     r.headers_mut().insert(
@@ -83,10 +89,7 @@ async fn serve(
         Ok(p) => p,
         Err(e @ AuthError::AppPasswordRequired { .. }) => return challenge(&e.to_string()),
         Err(AuthError::BadCredentials) => return challenge("Invalid username or app password."),
-        Err(e) => {
-            let e = crate::Error::from(e);
-            return text(e.status, e.message);
-        }
+        Err(e) => return refused(e),
     };
     let (scope, need) = if write {
         (Scope::RepoWrite, Access::Write)
@@ -94,7 +97,7 @@ async fn serve(
         (Scope::RepoRead, Access::Read)
     };
     if let Err(e) = twostep_auth::require_scope(principal.scopes.as_deref(), scope) {
-        return text(StatusCode::FORBIDDEN, e.to_string());
+        return refused(e);
     }
     let repo_path = match state
         .auth
@@ -108,8 +111,7 @@ async fn serve(
                 format!("Repository {owner}/{name} not found, or you do not have access to it."),
             )
         }
-        Err(e @ AuthError::Forbidden(_)) => return text(StatusCode::FORBIDDEN, e.to_string()),
-        Err(e) => return text(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => return refused(e),
     };
     match run_backend(
         &state,
