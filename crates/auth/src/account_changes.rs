@@ -29,7 +29,7 @@ impl AuthService {
         let (mut tx, user) = self.begin_security_change(session, proof, ctx).await?;
         let now = self.now();
         users::set_password(&mut tx, &user.id, &hash).await?;
-        sessions::delete_for_user(&mut tx, &user.id, Some(&session.token_hash)).await?;
+        sessions::delete_for_user(&mut tx, &user.id, session.token_hash()).await?;
         self.audit(
             &mut tx,
             &user.id,

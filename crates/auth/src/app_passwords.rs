@@ -32,7 +32,7 @@ impl From<store_ap::AppPassword> for AppPasswordView {
 /// App passwords change nothing about security: refuse them here.
 /// The one rule that keeps app passwords away from security settings.
 pub fn require_full_session(s: &SessionInfo) -> Result<()> {
-    if s.scopes.is_some() {
+    if matches!(s.caller, crate::Caller::AppPassword { .. }) {
         return Err(AuthError::AppPasswordNotAllowed);
     }
     Ok(())

@@ -28,15 +28,17 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// As a session for the API handlers (complete, never sudo).
+    /// As a caller for the API handlers (complete, never in sudo mode).
     pub fn into_session(self) -> SessionInfo {
         SessionInfo {
             user: self.user,
-            token_hash: String::new(),
+            caller: match self.scopes {
+                Some(scopes) => crate::Caller::AppPassword { scopes },
+                None => crate::Caller::Password,
+            },
             complete: true,
             sudo_until: None,
             created_at: 0,
-            scopes: self.scopes,
         }
     }
 }

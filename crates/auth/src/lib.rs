@@ -35,7 +35,7 @@ pub use purge::Purged;
 pub use repos::RepoView;
 pub use reset_review::Credential;
 pub use security_keys::SecurityKeyView;
-pub use signin::{SessionInfo, SignInOutcome};
+pub use signin::{Caller, SessionInfo, SignInOutcome};
 pub use sudo::Proof;
 pub use two_step::{SetupInfo, TwoStepStatus, VerifyOutcome};
 pub use twostep_core::app_password::Scope;

@@ -168,7 +168,7 @@ impl AuthService {
         let state =
             serde_json::to_string(&state).map_err(|e| AuthError::Internal(e.to_string()))?;
         let id = self
-            .save_ceremony(&user.id, &session.token_hash, REGISTER, name, state)
+            .save_ceremony(&user.id, session_hash(session)?, REGISTER, name, state)
             .await?;
         let options =
             serde_json::to_value(options).map_err(|e| AuthError::Internal(e.to_string()))?;
@@ -190,7 +190,7 @@ impl AuthService {
             .begin_security_change(session, &Proof::None, ctx)
             .await?;
         let (user_id, name, state) =
-            keys::take_state(&mut tx, ceremony, &session.token_hash, REGISTER, now)
+            keys::take_state(&mut tx, ceremony, session_hash(session)?, REGISTER, now)
                 .await?
                 .ok_or_else(|| {
                     AuthError::Conflict("That request expired. Try adding the key again.".into())
@@ -263,7 +263,7 @@ impl AuthService {
         let id = self
             .save_ceremony(
                 &session.user.id,
-                &session.token_hash,
+                session_hash(session)?,
                 AUTHENTICATE,
                 "",
                 state,
@@ -392,7 +392,7 @@ impl AuthService {
         match self
             .check_assertion(
                 &mut tx,
-                &session.token_hash,
+                session_hash(session)?,
                 &user,
                 (ceremony, credential),
                 now,
@@ -501,4 +501,9 @@ impl AuthService {
         .await;
         Ok(())
     }
+}
+
+/// Ceremonies belong to a signed-in session (never to HTTP Basic).
+fn session_hash(session: &SessionInfo) -> Result<&str> {
+    session.token_hash().ok_or(AuthError::SignInRequired)
 }

@@ -30,19 +30,48 @@ pub enum SignInOutcome {
     },
 }
 
-/// A live session as front-ends see it.
+/// Who is calling, and so what a request may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// A session made by signing in (the cookie): its token, hashed.
+    Session { token_hash: String },
+    /// HTTP Basic with an app password: only its scopes, never a security change.
+    AppPassword {
+        scopes: Vec<twostep_core::app_password::Scope>,
+    },
+    /// HTTP Basic with the account password (two-step off): no session, so
+    /// no sudo window; each security change brings its own proof.
+    Password,
+}
+
+/// A signed-in caller as front-ends see it.
 #[derive(Debug, Clone)]
 pub struct SessionInfo {
     pub user: User,
-    pub token_hash: String,
+    pub caller: Caller,
     /// False while the second step is still owed.
     pub complete: bool,
     pub sudo_until: Option<i64>,
     /// When this session began (a security key added after that never opens sudo).
     pub created_at: i64,
-    /// Set when the caller authenticated with an app password: what it may do.
-    /// Such a session never changes security settings.
-    pub scopes: Option<Vec<twostep_core::app_password::Scope>>,
+}
+
+impl SessionInfo {
+    /// The session's token hash; `None` for HTTP Basic callers.
+    pub fn token_hash(&self) -> Option<&str> {
+        match &self.caller {
+            Caller::Session { token_hash } => Some(token_hash),
+            _ => None,
+        }
+    }
+
+    /// An app password's scopes; `None` when the caller has every right.
+    pub fn scopes(&self) -> Option<&[twostep_core::app_password::Scope]> {
+        match &self.caller {
+            Caller::AppPassword { scopes } => Some(scopes),
+            _ => None,
+        }
+    }
 }
 
 impl AuthService {
@@ -228,11 +257,10 @@ impl AuthService {
         };
         Ok(Some(SessionInfo {
             user,
-            token_hash: hash,
+            caller: Caller::Session { token_hash: hash },
             complete: s.stage == sessions::Stage::Full,
             sudo_until: s.sudo_until,
             created_at: s.created_at,
-            scopes: None,
         }))
     }
 
@@ -242,7 +270,9 @@ impl AuthService {
         };
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        sessions::delete(&mut tx, &s.token_hash).await?;
+        if let Some(hash) = s.token_hash() {
+            sessions::delete(&mut tx, hash).await?;
+        }
         if s.complete {
             self.audit(&mut tx, &s.user.id, now, Event::SignedOut, "", ctx)
                 .await?;

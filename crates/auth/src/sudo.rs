@@ -115,7 +115,10 @@ impl AuthService {
         now: i64,
         ctx: &Ctx,
     ) -> Result<()> {
-        sessions::set_sudo(&mut *c, &session.token_hash, now + SUDO_TTL).await?;
+        // HTTP Basic callers have no session to keep a window in.
+        if let Some(hash) = session.token_hash() {
+            sessions::set_sudo(&mut *c, hash, now + SUDO_TTL).await?;
+        }
         self.audit(c, &user.id, now, Event::SudoOpened, how, ctx)
             .await
     }

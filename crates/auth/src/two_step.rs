@@ -207,7 +207,9 @@ impl AuthService {
             for o in old.iter().filter(|o| o.id != a.id) {
                 authenticators::delete(&mut tx, &user.id, &o.id).await?;
             }
-            sessions::end_sudo(&mut tx, &session.token_hash).await?;
+            if let Some(hash) = session.token_hash() {
+                sessions::end_sudo(&mut tx, hash).await?;
+            }
             self.audit(
                 &mut tx,
                 &user.id,
@@ -292,10 +294,10 @@ impl AuthService {
         authenticators::delete_inactive(&mut tx, &user.id, &a.id).await?;
         users::set_two_step(&mut tx, &user.id, Some(now)).await?;
         let codes = self
-            .new_recovery_codes(&mut tx, &user.id, Some(&session.token_hash), now)
+            .new_recovery_codes(&mut tx, &user.id, session.token_hash(), now)
             .await?;
         // Sessions opened with the password alone end here.
-        sessions::delete_for_user(&mut tx, &user.id, Some(&session.token_hash)).await?;
+        sessions::delete_for_user(&mut tx, &user.id, session.token_hash()).await?;
         self.audit(&mut tx, &user.id, now, Event::TwoStepEnabled, "", ctx)
             .await?;
         commit(tx).await?;
@@ -314,7 +316,7 @@ impl AuthService {
         let (mut tx, user) = self.begin_security_change(session, proof, ctx).await?;
         let now = self.now();
         let codes = self
-            .new_recovery_codes(&mut tx, &user.id, Some(&session.token_hash), now)
+            .new_recovery_codes(&mut tx, &user.id, session.token_hash(), now)
             .await?;
         self.audit(
             &mut tx,
@@ -346,8 +348,9 @@ impl AuthService {
         self.require_on(&session.user.id).await?;
         let (tx, _) = self.begin_security_change(session, proof, ctx).await?;
         commit(tx).await?;
+        let hash = session.token_hash().ok_or(AuthError::SignInRequired)?;
         let fresh = self
-            .session_by_hash(&session.token_hash)
+            .session_by_hash(hash)
             .await?
             .ok_or(AuthError::SignInRequired)?;
         self.begin_setup(&fresh, ctx).await

@@ -166,7 +166,7 @@ impl FromRequestParts<AppState> for ApiUser {
 impl ApiUser {
     /// Refuses an app password that lacks `scope`.
     pub fn need(self, scope: twostep_auth::Scope) -> Result<SessionInfo, Error> {
-        twostep_auth::require_scope(self.0.scopes.as_deref(), scope)?;
+        twostep_auth::require_scope(self.0.scopes(), scope)?;
         Ok(self.0)
     }
 }

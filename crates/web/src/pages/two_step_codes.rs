@@ -65,7 +65,11 @@ async fn overview_page(state: &AppState, s: &SessionInfo, csrf: &Csrf) -> Result
     Ok(Overview {
         page: Page::new(state, Some(s), csrf),
         remaining: state.auth.recovery_codes_remaining(&s.user.id).await?,
-        revealed: state.auth.revealed_codes(&s.token_hash).await?.is_some(),
+        revealed: state
+            .auth
+            .revealed_codes(s.token_hash().unwrap_or_default())
+            .await?
+            .is_some(),
         error: None,
     })
 }
@@ -118,7 +122,7 @@ fn expired() -> Error {
 async fn download(State(state): State<AppState>, SignedIn(s): SignedIn) -> Result<Response, Error> {
     let codes = state
         .auth
-        .revealed_codes(&s.token_hash)
+        .revealed_codes(s.token_hash().unwrap_or_default())
         .await?
         .ok_or_else(expired)?;
     let body = state.auth.recovery_text_file(&s.user.username, &codes);
@@ -149,7 +153,7 @@ struct PrintPage {
 async fn print(State(state): State<AppState>, SignedIn(s): SignedIn) -> Result<Response, Error> {
     let codes = state
         .auth
-        .revealed_codes(&s.token_hash)
+        .revealed_codes(s.token_hash().unwrap_or_default())
         .await?
         .ok_or_else(expired)?;
     let st = state.auth.settings();
