@@ -21,8 +21,7 @@ use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo, Setti
 
 const CEREMONY_TTL: i64 = 5 * 60;
 const MAX_NAME: usize = 60;
-const REGISTER: &str = "register";
-const AUTHENTICATE: &str = "authenticate";
+use twostep_store::security_keys::Ceremony;
 
 #[derive(Debug, Clone)]
 pub struct SecurityKeyView {
@@ -100,7 +99,7 @@ impl AuthService {
         &self,
         user_id: &str,
         session_hash: &str,
-        kind: &str,
+        kind: Ceremony,
         name: &str,
         state: String,
     ) -> Result<String> {
@@ -168,7 +167,13 @@ impl AuthService {
         let state =
             serde_json::to_string(&state).map_err(|e| AuthError::Internal(e.to_string()))?;
         let id = self
-            .save_ceremony(&user.id, session_hash(session)?, REGISTER, name, state)
+            .save_ceremony(
+                &user.id,
+                session_hash(session)?,
+                Ceremony::Register,
+                name,
+                state,
+            )
             .await?;
         let options =
             serde_json::to_value(options).map_err(|e| AuthError::Internal(e.to_string()))?;
@@ -189,12 +194,17 @@ impl AuthService {
         let (mut tx, _) = self
             .begin_security_change(session, &Proof::None, ctx)
             .await?;
-        let (user_id, name, state) =
-            keys::take_state(&mut tx, ceremony, session_hash(session)?, REGISTER, now)
-                .await?
-                .ok_or_else(|| {
-                    AuthError::Conflict("That request expired. Try adding the key again.".into())
-                })?;
+        let (user_id, name, state) = keys::take_state(
+            &mut tx,
+            ceremony,
+            session_hash(session)?,
+            Ceremony::Register,
+            now,
+        )
+        .await?
+        .ok_or_else(|| {
+            AuthError::Conflict("That request expired. Try adding the key again.".into())
+        })?;
         let state: SecurityKeyRegistration =
             serde_json::from_str(&state).map_err(|e| AuthError::Internal(e.to_string()))?;
         let key = wa
@@ -264,7 +274,7 @@ impl AuthService {
             .save_ceremony(
                 &session.user.id,
                 session_hash(session)?,
-                AUTHENTICATE,
+                Ceremony::Authenticate,
                 "",
                 state,
             )
@@ -292,11 +302,12 @@ impl AuthService {
             Err(refusal) => return Ok(Err(refusal)),
         };
         let user = &user;
-        let (owner, _, state) = keys::take_state(tx, ceremony, session_hash, AUTHENTICATE, now)
-            .await?
-            .ok_or_else(|| {
-                AuthError::Conflict("That request expired. Try the security key again.".into())
-            })?;
+        let (owner, _, state) =
+            keys::take_state(tx, ceremony, session_hash, Ceremony::Authenticate, now)
+                .await?
+                .ok_or_else(|| {
+                    AuthError::Conflict("That request expired. Try the security key again.".into())
+                })?;
         if owner != user.id {
             return Err(AuthError::SignInRequired);
         }

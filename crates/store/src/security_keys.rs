@@ -71,11 +71,21 @@ pub async fn delete_all(c: &mut Conn, user_id: &str) -> Result<()> {
     Ok(())
 }
 
+text_enum!(
+    /// What a WebAuthn ceremony in progress is for.
+    Ceremony {
+        /// Adding a key.
+        Register => "register",
+        /// Signing in or confirming with a key.
+        Authenticate => "authenticate",
+    }
+);
+
 pub struct NewState<'a> {
     pub id: &'a str,
     pub user_id: &'a str,
     pub session_hash: &'a str,
-    pub kind: &'a str,
+    pub kind: Ceremony,
     pub name: &'a str,
     pub state: &'a str,
     pub expires_at: i64,
@@ -93,7 +103,7 @@ pub async fn save_state(c: &mut Conn, s: NewState<'_>) -> Result<()> {
     .bind(s.id)
     .bind(s.user_id)
     .bind(s.session_hash)
-    .bind(s.kind)
+    .bind(s.kind.as_str())
     .bind(s.name)
     .bind(s.state)
     .bind(s.expires_at)
@@ -107,7 +117,7 @@ pub async fn take_state(
     c: &mut Conn,
     id: &str,
     session_hash: &str,
-    kind: &str,
+    kind: Ceremony,
     now: i64,
 ) -> Result<Option<(String, String, String)>> {
     Ok(sqlx::query_as(
@@ -116,7 +126,7 @@ pub async fn take_state(
     )
     .bind(id)
     .bind(session_hash)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(now)
     .fetch_optional(c)
     .await?)
