@@ -4,7 +4,6 @@
 //! link mailed to it; the old address is told either way.
 
 use twostep_core::{token, validate};
-use twostep_mail::Mail;
 use twostep_store::{email_tokens, sessions, users};
 
 use crate::accounts::{password_policy, CONFIRM_TTL};
@@ -98,16 +97,15 @@ impl AuthService {
         )
         .await?;
         commit(tx).await?;
-        let issuer = &self.settings().issuer;
-        self.send_required(Mail {
-            to: email.clone(),
-            subject: format!("[{issuer}] Confirm your new email address"),
-            body: format!(
-                "Hello {},\n\nTo use this address for your account, open this link (valid for 24 hours):\n\n{link}\n\n\
-                 If you did not ask for this, ignore this mail.\n\n-- {issuer}\n",
-                user.username
+        self.send_link_mail(
+            &email,
+            &user.username,
+            "Confirm your new email address",
+            &format!(
+                "To use this address for your account, open this link (valid for 24 hours):\n\n{link}\n\n\
+                 If you did not ask for this, ignore this mail."
             ),
-        })
+        )
         .await?;
         self.notify(
             &user,

@@ -1,7 +1,6 @@
 //! Sign-up, email confirmation and password reset.
 
 use twostep_core::{password, token, validate};
-use twostep_mail::Mail;
 use twostep_store::{email_tokens, sessions, users};
 
 use crate::notify::Event;
@@ -132,16 +131,15 @@ impl AuthService {
     }
 
     async fn send_confirmation(&self, user: &User, link: &str) -> Result<()> {
-        self.send_required(Mail {
-            to: user.email.clone(),
-            subject: format!("[{}] Confirm your email address", self.settings().issuer),
-            body: format!(
-                "Hello {},\n\nConfirm your email address by opening this link (valid for 24 hours):\n\n{link}\n\n\
-                 If you did not sign up, ignore this mail.\n\n-- {}\n",
-                user.username,
-                self.settings().issuer
+        self.send_link_mail(
+            &user.email,
+            &user.username,
+            "Confirm your email address",
+            &format!(
+                "Confirm your email address by opening this link (valid for 24 hours):\n\n{link}\n\n\
+                 If you did not sign up, ignore this mail."
             ),
-        })
+        )
         .await
     }
 
@@ -243,18 +241,17 @@ impl AuthService {
         )
         .await?;
         commit(tx).await?;
-        let s = self.settings();
-        self.send_required(Mail {
-            to: user.email.clone(),
-            subject: format!("[{}] Reset your password", s.issuer),
-            body: format!(
-                "Hello {},\n\nSomeone (hopefully you) asked to reset your password. Choose a new one here \
+        self.send_link_mail(
+            &user.email,
+            &user.username,
+            "Reset your password",
+            &format!(
+                "Someone (hopefully you) asked to reset your password. Choose a new one here \
                  (the link works once, for one hour):\n\n{link}\n\n\
                  Two-step verification, if it is on, stays on: you will still need your code to sign in.\n\
-                 If you did not ask, ignore this mail; your password has not changed.\n\n-- {}\n",
-                user.username, s.issuer
+                 If you did not ask, ignore this mail; your password has not changed."
             ),
-        })
+        )
         .await
     }
 

@@ -220,8 +220,21 @@ impl AuthService {
         Ok(())
     }
 
-    /// Mail that must arrive for the flow to go on (links): errors surface.
-    pub(crate) async fn send_required(&self, mail: Mail) -> Result<()> {
+    /// Mail that must arrive for the flow to go on (a link): "[issuer]
+    /// subject", a greeting, `text`, the signature. Errors surface.
+    pub(crate) async fn send_link_mail(
+        &self,
+        to: &str,
+        username: &str,
+        subject: &str,
+        text: &str,
+    ) -> Result<()> {
+        let issuer = &self.settings().issuer;
+        let mail = Mail {
+            to: to.to_string(),
+            subject: format!("[{issuer}] {subject}"),
+            body: format!("Hello {username},\n\n{text}\n\n-- {issuer}\n"),
+        };
         self.inner
             .mailer
             .send(&mail)

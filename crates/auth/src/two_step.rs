@@ -237,18 +237,18 @@ impl AuthService {
         )
         .await?;
         commit(tx).await?;
-        let s = self.settings();
-        self.send_required(twostep_mail::Mail {
-            to: user.email.clone(),
-            subject: format!("[{}] Confirm turning on two-step verification", s.issuer),
-            body: format!(
-                "Hello {},\n\nYour authenticator app is ready. To turn on two-step verification, open this link \
+        self.send_link_mail(
+            &user.email,
+            &user.username,
+            "Confirm turning on two-step verification",
+            &format!(
+                "Your authenticator app is ready. To turn on two-step verification, open this link \
                  within one hour, signed in as {}:\n\n{link}\n\n\
                  You will then see your recovery codes: save them.\n\
-                 If you did not ask for this, change your password.\n\n-- {}\n",
-                user.username, user.username, s.issuer
+                 If you did not ask for this, change your password.",
+                user.username
             ),
-        })
+        )
         .await?;
         Ok(VerifyOutcome::ConfirmationSent {
             email: user.email.clone(),
