@@ -11,9 +11,12 @@ pub(crate) const RESET_PASSWORD: &str = "reset_password";
 pub(crate) const CONFIRM_TTL: i64 = 24 * 3600;
 const RESET_TTL: i64 = 3600;
 
+/// The code of a password the policy refuses.
+pub const WEAK_PASSWORD: &str = "weak_password";
+
 pub(crate) fn password_policy(pw: &str, username: &str, email: &str) -> Result<()> {
     password::check_policy(pw, username, email)
-        .map_err(|e| AuthError::invalid("weak_password", "password", e.to_string()))
+        .map_err(|e| AuthError::invalid(WEAK_PASSWORD, "password", e.to_string()))
 }
 
 impl AuthService {

@@ -27,6 +27,7 @@ mod two_step;
 
 use std::sync::Arc;
 
+pub use accounts::WEAK_PASSWORD;
 pub use app_passwords::{require_full_session, AppPasswordView};
 pub use clock::{Clock, SystemClock};
 pub use error::{utc, AuthError};

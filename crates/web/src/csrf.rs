@@ -18,6 +18,8 @@ use twostep_core::token::hmac_sha256;
 use crate::{AppState, Error};
 
 const CSRF_COOKIE: &str = "twostep_csrf";
+/// The error code of a refused token.
+pub const CSRF_CODE: &str = "csrf";
 
 #[derive(Clone)]
 struct CsrfSeed(String);
@@ -53,7 +55,7 @@ impl Csrf {
         } else {
             Err(Error::new(
                 StatusCode::FORBIDDEN,
-                "csrf",
+                CSRF_CODE,
                 "This form has expired or came from another site. Go back, reload the page and try again.",
             ))
         }

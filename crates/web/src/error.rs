@@ -50,11 +50,22 @@ impl Error {
     }
 
     pub fn sign_in_required() -> Error {
-        Error::new(
-            StatusCode::UNAUTHORIZED,
-            "sign_in_required",
-            "Sign in to continue.",
-        )
+        AuthError::SignInRequired.into()
+    }
+
+    /// The caller must sign in first (pages send the browser to sign-in).
+    pub fn needs_sign_in(&self) -> bool {
+        self.code == AuthError::SignInRequired.code()
+    }
+
+    /// A security change without a fresh proof (pages ask for one).
+    pub fn needs_sudo(&self) -> bool {
+        self.code == AuthError::SudoRequired { two_step_on: false }.code()
+    }
+
+    /// A form whose CSRF token did not match.
+    pub fn is_csrf(&self) -> bool {
+        self.code == crate::csrf::CSRF_CODE
     }
 }
 

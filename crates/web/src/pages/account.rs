@@ -174,7 +174,7 @@ async fn change_password(
         Err(e) => {
             let mut e: Error = e.into();
             // The policy speaks of "password": here that is the new one.
-            if e.code == "weak_password" {
+            if e.code == twostep_auth::WEAK_PASSWORD {
                 e.field = Some("new_password");
             }
             let (status, error) = form_failure(e)?;

@@ -137,10 +137,7 @@ impl FormError {
                 field,
                 message: e.message,
             }),
-            None if e.status.is_client_error()
-                && e.code != "sign_in_required"
-                && e.code != "csrf" =>
-            {
+            None if e.status.is_client_error() && !e.needs_sign_in() && !e.is_csrf() => {
                 Ok(FormError {
                     field: "",
                     message: e.message,
@@ -302,7 +299,7 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
     let Some(err) = res.extensions_mut().remove::<Error>() else {
         return res;
     };
-    if err.code == "sudo_required" {
+    if err.needs_sudo() {
         // Back to the page the form was on, once the proof is given.
         let page: String = path
             .split('?')
@@ -317,7 +314,7 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
                 .to_string();
         return Redirect::to(&format!("/account/confirm?next={next}")).into_response();
     }
-    if err.code == "sign_in_required" {
+    if err.needs_sign_in() {
         let target = if is_get { path } else { "/".into() };
         let next: String =
             percent_encoding::utf8_percent_encode(&target, percent_encoding::NON_ALPHANUMERIC)
