@@ -526,15 +526,7 @@ fn repositories_on_the_web_pages() {
             ("password", PASSWORD),
         ],
     );
-    let secret = created
-        .body
-        .split("<code id=\"new-app-password\">")
-        .nth(1)
-        .unwrap()
-        .split("</code>")
-        .next()
-        .unwrap()
-        .to_string();
+    let secret = common::texts(&created.body, "code#new-app-password").remove(0);
     assert!(secret.starts_with("tsap_"));
     let list = b.get("/account/app-passwords");
     list.assert_contains("laptop")

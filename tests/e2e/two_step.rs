@@ -64,15 +64,7 @@ fn scan_setup(server: &Server, b: &Browser) -> String {
     );
     let secret = secret_of(&uri);
     assert_eq!(secret.len(), 32, "a 160-bit secret is 32 base32 characters");
-    let key_text = common::unescape(
-        page.body
-            .split("<code id=\"key\">")
-            .nth(1)
-            .unwrap()
-            .split("</code>")
-            .next()
-            .unwrap(),
-    );
+    let key_text = common::texts(&page.body, "code#key").remove(0);
     assert_eq!(
         key_text.replace(' ', ""),
         secret,
@@ -161,17 +153,15 @@ fn the_whole_two_step_lifecycle_on_the_web_pages() {
     );
     keys.assert_contains("ssh-rsa (3072 bits)");
     let rsa_fp = common::ssh_fingerprint(&rsa_path);
-    let row = keys
-        .body
-        .split("<tr>")
-        .find(|r| r.contains(&rsa_fp))
-        .unwrap();
-    let action = row
-        .split("action=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
+    // The remove form of the row that shows the RSA key's fingerprint.
+    let doc = scraper::Html::parse_document(&keys.body);
+    let rows = scraper::Selector::parse("table.list tbody tr").unwrap();
+    let form = scraper::Selector::parse("form").unwrap();
+    let action = doc
+        .select(&rows)
+        .find(|r| r.text().collect::<String>().contains(&rsa_fp))
+        .and_then(|r| r.select(&form).next())
+        .and_then(|f| f.value().attr("action"))
         .unwrap()
         .to_string();
     b.post_form(&action, &keys.csrf(), &[])

@@ -189,22 +189,29 @@ impl Page {
     }
 }
 
-/// `<input … name="NAME" value="VALUE">` → VALUE (HTML entities undone for the few we emit).
-pub fn field_value(html: &str, name: &str) -> Option<String> {
-    let needle = format!("name=\"{name}\" value=\"");
-    let start = html.find(&needle)? + needle.len();
-    let end = html[start..].find('"')? + start;
-    Some(unescape(&html[start..end]))
+/// The text of each element `css` selects (HTML read by a real parser).
+pub fn texts(html: &str, css: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(css).unwrap_or_else(|e| panic!("selector {css}: {e}"));
+    doc.select(&sel)
+        .map(|e| e.text().collect::<String>())
+        .collect()
 }
 
-pub fn unescape(s: &str) -> String {
-    s.replace("&#x2f;", "/")
-        .replace("&#47;", "/")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
+/// The attribute `attr` of each element `css` selects.
+pub fn attrs(html: &str, css: &str, attr: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(css).unwrap_or_else(|e| panic!("selector {css}: {e}"));
+    doc.select(&sel)
+        .filter_map(|e| e.value().attr(attr).map(str::to_string))
+        .collect()
+}
+
+/// The value of the first `<input name="NAME">`.
+pub fn field_value(html: &str, name: &str) -> Option<String> {
+    attrs(html, &format!("input[name=\"{name}\"]"), "value")
+        .into_iter()
+        .next()
 }
 
 pub struct Browser {
@@ -318,15 +325,7 @@ pub fn ssh_fingerprint(private: &Path) -> String {
         .to_string()
 }
 
-/// Six codes from a recovery-codes page or JSON.
+/// The codes listed on a recovery-codes page.
 pub fn recovery_codes_in(html: &str) -> Vec<String> {
-    let mut codes = Vec::new();
-    let mut rest = html;
-    while let Some(i) = rest.find("<li><code>") {
-        let s = &rest[i + 10..];
-        let e = s.find("</code>").unwrap();
-        codes.push(s[..e].to_string());
-        rest = &s[e..];
-    }
-    codes
+    texts(html, "ul.codes li code")
 }
