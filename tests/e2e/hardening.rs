@@ -9,11 +9,25 @@ use crate::common;
 use common::accounts::{account, PASSWORD};
 use common::Server;
 
-fn no_redirects() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
+/// Signs rita in on the page with `next`, in a fresh client that does not
+/// follow redirects.
+fn sign_in_with_next(server: &Server, next: &str) -> reqwest::blocking::Response {
+    let client = reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
         .build()
+        .unwrap();
+    let page = client.get(server.url("/signin")).send().unwrap();
+    let csrf = common::field_value(&page.text().unwrap(), "csrf").unwrap();
+    client
+        .post(server.url("/signin"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("login", "rita"),
+            ("password", PASSWORD),
+            ("next", next),
+        ])
+        .send()
         .unwrap()
 }
 
@@ -31,19 +45,7 @@ fn sign_in_never_redirects_off_the_server() {
         "/%09/evil.example",
     ];
     for next in variants {
-        let client = no_redirects();
-        let page = client.get(server.url("/signin")).send().unwrap();
-        let csrf = common::field_value(&page.text().unwrap(), "csrf").unwrap();
-        let r = client
-            .post(server.url("/signin"))
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("login", "rita"),
-                ("password", PASSWORD),
-                ("next", next),
-            ])
-            .send()
-            .unwrap();
+        let r = sign_in_with_next(&server, next);
         if next.chars().any(char::is_control) {
             // Refused with a message, and no session is handed out.
             assert_eq!(r.status().as_u16(), 422, "next={next:?}");
@@ -69,25 +71,10 @@ fn sign_in_never_redirects_off_the_server() {
         assert!(r.headers().get("set-cookie").is_some());
     }
     // A local target is kept.
-    let client = no_redirects();
-    let page = client.get(server.url("/signin")).send().unwrap();
-    let csrf = common::field_value(&page.text().unwrap(), "csrf").unwrap();
-    let r = client
-        .post(server.url("/signin"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("login", "rita"),
-            ("password", PASSWORD),
-            ("next", "/account/ssh-keys"),
-        ])
-        .send()
-        .unwrap();
+    let r = sign_in_with_next(&server, "/account/ssh-keys");
     assert_eq!(r.headers()["location"], "/account/ssh-keys");
     // A control character in the address is refused before anything runs.
-    let r = client
-        .get(server.url("/signin?next=/%0d%0a"))
-        .send()
-        .unwrap();
+    let r = reqwest::blocking::get(server.url("/signin?next=/%0d%0a")).unwrap();
     assert_eq!(r.status().as_u16(), 400);
     assert!(r.headers().get("set-cookie").is_none());
 }

@@ -26,27 +26,14 @@ struct Multiplexed {
 impl Multiplexed {
     fn open(server: &Server, key: &std::path::Path) -> Multiplexed {
         let socket = server.data.path().join("mux.sock");
-        let base: Vec<String> = [
-            "-i",
-            key.to_str().unwrap(),
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "LogLevel=ERROR",
-            "-o",
-            "BatchMode=yes",
-            "-p",
-            &server.ssh_port.to_string(),
-            "-S",
-            socket.to_str().unwrap(),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let mut base: Vec<String> = vec!["-i".into(), key.to_str().unwrap().into()];
+        base.extend(common::git::SSH_OPTIONS.iter().map(|s| s.to_string()));
+        base.extend([
+            "-p".to_string(),
+            server.ssh_port.to_string(),
+            "-S".to_string(),
+            socket.to_str().unwrap().to_string(),
+        ]);
         let master = Command::new("ssh")
             .args(&base)
             .args(["-M", "-N", "git@127.0.0.1"])

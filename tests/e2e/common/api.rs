@@ -26,13 +26,7 @@ impl ApiClient {
 
     /// The value of a cookie the client holds for the server.
     pub fn cookie(&self, name: &str) -> Option<String> {
-        use reqwest::cookie::CookieStore;
-        let header = self.jar.cookies(&self.base.parse().unwrap())?;
-        header
-            .to_str()
-            .unwrap()
-            .split("; ")
-            .find_map(|c| c.strip_prefix(&format!("{name}=")).map(str::to_string))
+        super::cookie_in(&self.jar, &self.base, name)
     }
 
     pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {

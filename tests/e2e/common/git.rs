@@ -99,18 +99,7 @@ impl Git {
         use std::io::Write;
         let mut c = Command::new("ssh");
         c.args(["-i"]).arg(&self.key);
-        c.args([
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "LogLevel=ERROR",
-            "-o",
-            "BatchMode=yes",
-        ]);
+        c.args(SSH_OPTIONS);
         c.args(["-p", &self.ssh_port.to_string(), "git@127.0.0.1"])
             .args(args);
         c.stdin(std::process::Stdio::piped())
@@ -125,6 +114,20 @@ impl Git {
         child.wait_with_output().unwrap()
     }
 }
+
+/// OpenSSH options for tests: this key only, no host-key prompts, quiet.
+pub const SSH_OPTIONS: [&str; 10] = [
+    "-o",
+    "IdentitiesOnly=yes",
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "LogLevel=ERROR",
+    "-o",
+    "BatchMode=yes",
+];
 
 /// A working copy with one commit holding `files`.
 pub fn working_copy(git: &Git, dir: &Path, files: &[(&str, &str)]) {

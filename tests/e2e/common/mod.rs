@@ -223,13 +223,7 @@ pub struct Browser {
 impl Browser {
     /// The value of one cookie the browser holds for the server.
     pub fn cookie(&self, name: &str) -> Option<String> {
-        use reqwest::cookie::CookieStore;
-        let header = self.jar.cookies(&self.base.parse().unwrap())?;
-        header
-            .to_str()
-            .unwrap()
-            .split("; ")
-            .find_map(|c| c.strip_prefix(&format!("{name}=")).map(str::to_string))
+        cookie_in(&self.jar, &self.base, name)
     }
 
     /// Sets a cookie as another page of the same site could (cookie tossing).
@@ -288,6 +282,17 @@ impl Browser {
             body: r.text().unwrap(),
         }
     }
+}
+
+/// The value of cookie `name` that `jar` holds for `url`.
+pub fn cookie_in(jar: &reqwest::cookie::Jar, url: &str, name: &str) -> Option<String> {
+    use reqwest::cookie::CookieStore;
+    let header = jar.cookies(&url.parse().unwrap())?;
+    header
+        .to_str()
+        .unwrap()
+        .split("; ")
+        .find_map(|c| c.strip_prefix(&format!("{name}=")).map(str::to_string))
 }
 
 /// A new ed25519 key pair made by ssh-keygen; returns (private key path, public line).
