@@ -230,6 +230,14 @@ fn push_over_ssh_clone_over_https_and_back_with_app_passwords() {
     );
     bob.api
         .err("GET", "/repositories/alice/proj", None, 404, "not_found");
+    // Collaborators get read or write, nothing else.
+    alice.api.err(
+        "PUT",
+        "/repositories/alice/proj/collaborators/bob",
+        Some(json!({"access": "admin"})),
+        422,
+        "invalid_access",
+    );
     // A read collaborator can clone but not push.
     alice.api.ok(
         "PUT",

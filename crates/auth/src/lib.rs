@@ -33,7 +33,7 @@ pub use clock::{Clock, SystemClock};
 pub use error::{utc, AuthError};
 pub use git_access::{require_scope, Principal};
 pub use purge::Purged;
-pub use repos::RepoView;
+pub use repos::{collaborator_access, RepoView};
 pub use reset_review::Credential;
 pub use security_keys::SecurityKeyView;
 pub use signin::{Caller, SessionInfo, SignInOutcome};

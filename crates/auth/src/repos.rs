@@ -22,6 +22,17 @@ pub struct RepoView {
     pub access: Access,
 }
 
+/// The access a form or request names for a collaborator: `read` or `write`.
+pub fn collaborator_access(text: &str) -> Result<Access> {
+    Access::parse(text.trim()).ok_or_else(|| {
+        AuthError::invalid(
+            "invalid_access",
+            "access",
+            "Access is \"read\" or \"write\".",
+        )
+    })
+}
+
 impl AuthService {
     /// `REPOS/OWNER/NAME.git` for names already validated.
     pub fn repo_path(&self, owner: &str, name: &str) -> PathBuf {
@@ -236,14 +247,14 @@ impl AuthService {
             .collect())
     }
 
-    /// Grants `read` or `write`, or with `None` removes the collaborator.
+    /// Grants `Read` or `Write`, or with `None` removes the collaborator.
     pub async fn set_collaborator(
         &self,
         user_id: &str,
         owner: &str,
         name: &str,
         who: &str,
-        access: Option<&str>,
+        access: Option<Access>,
         ctx: &Ctx,
     ) -> Result<()> {
         let (view, _) = self
@@ -274,14 +285,7 @@ impl AuthService {
             ));
         }
         let detail = match access {
-            Some(a) => {
-                let level = Access::parse(a).ok_or_else(|| {
-                    AuthError::invalid(
-                        "invalid_access",
-                        "access",
-                        "Access is \"read\" or \"write\".",
-                    )
-                })?;
+            Some(level) => {
                 let level = if level == Access::Write {
                     store_repos::WRITE
                 } else {

@@ -37,6 +37,16 @@ pub enum Access {
 }
 
 impl Access {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Admin => "admin",
+            Access::Write => "write",
+            Access::Read => "read",
+            Access::None => "none",
+        }
+    }
+
+    /// What a collaborator may be given: `read` or `write`.
     pub fn parse(s: &str) -> Option<Access> {
         match s {
             "read" => Some(Access::Read),

@@ -6,7 +6,6 @@ mod openapi;
 pub use openapi::document as openapi_document;
 mod password;
 mod repositories;
-pub use repositories::access_name;
 mod security_keys;
 mod security_log;
 mod session;

@@ -3,7 +3,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use twostep_auth::{Access, RepoView, Scope};
+use twostep_auth::{RepoView, Scope};
 
 use super::ApiJson;
 use crate::session::{Api, ApiUser};
@@ -36,15 +36,6 @@ pub struct RepositoryView {
     pub clone_https: String,
 }
 
-pub fn access_name(a: Access) -> &'static str {
-    match a {
-        Access::Admin => "admin",
-        Access::Write => "write",
-        Access::Read => "read",
-        Access::None => "none",
-    }
-}
-
 fn view(state: &AppState, r: RepoView) -> RepositoryView {
     let s = state.auth.settings();
     RepositoryView {
@@ -55,7 +46,7 @@ fn view(state: &AppState, r: RepoView) -> RepositoryView {
         description: r.description,
         private: r.private,
         created_at: r.created_at,
-        access: access_name(r.access).into(),
+        access: r.access.as_str().into(),
     }
 }
 
@@ -166,7 +157,7 @@ async fn collaborators(
         list.into_iter()
             .map(|(username, a)| CollaboratorView {
                 username,
-                access: access_name(a).into(),
+                access: a.as_str().into(),
             })
             .collect(),
     ))
@@ -191,7 +182,14 @@ async fn set_collaborator(
     let s = user.need(Scope::RepoWrite)?;
     state
         .auth
-        .set_collaborator(&s.user.id, &owner, &name, &who, Some(&r.access), &ctx)
+        .set_collaborator(
+            &s.user.id,
+            &owner,
+            &name,
+            &who,
+            Some(twostep_auth::collaborator_access(&r.access)?),
+            &ctx,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,7 +9,6 @@ use twostep_auth::{Access, SessionInfo};
 use super::{
     form_errors, form_failure, render, render_status, CsrfForm, FormBody, FormError, Page,
 };
-use crate::api::access_name;
 use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
@@ -53,7 +52,7 @@ async fn list_page(state: &AppState, s: &SessionInfo, csrf: &Csrf) -> Result<Lis
                 r.owner,
                 r.name,
                 vis.to_string(),
-                access_name(r.access).to_string(),
+                r.access.as_str().to_string(),
                 r.description,
             )
         })
@@ -147,7 +146,7 @@ async fn repo_page(
             .collaborators(&s.user.id, owner, name)
             .await?
             .into_iter()
-            .map(|(u, a)| (u, access_name(a).to_string()))
+            .map(|(u, a)| (u, a.as_str().to_string()))
             .collect()
     } else {
         Vec::new()
@@ -224,18 +223,16 @@ async fn add_collaborator(
     FormBody(f): FormBody<CollaboratorForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    match state
-        .auth
-        .set_collaborator(
-            &s.user.id,
-            &owner,
-            &name,
-            &f.username,
-            Some(&f.access),
-            &ctx,
-        )
-        .await
-    {
+    let result = match twostep_auth::collaborator_access(&f.access) {
+        Ok(access) => {
+            state
+                .auth
+                .set_collaborator(&s.user.id, &owner, &name, &f.username, Some(access), &ctx)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(()) => Ok(Redirect::to(&format!("/repositories/{owner}/{name}")).into_response()),
         Err(e) => {
             let (status, error) = form_failure(e)?;
