@@ -9,8 +9,32 @@ use common::accounts::{account, enable_two_step, PASSWORD};
 use common::git::{working_copy, Git};
 use common::Server;
 
+/// Alice with a private repository "proj" that got its first commit over SSH.
+fn alice_with_a_pushed_repository(server: &Server) -> (common::accounts::Account, Git) {
+    let alice = account(server, "alice");
+    let git = Git::new(server, "alice", &alice.key);
+    alice.api.ok(
+        "POST",
+        "/repositories",
+        Some(json!({"name": "proj", "description": "demo"})),
+    );
+    // Push over SSH.
+    let src = server.data.path().join("src");
+    working_copy(
+        &git,
+        &src,
+        &[("README.md", "hello\n"), ("main.rs", "fn main() {}\n")],
+    );
+    git.ok(
+        &["push", "-q", &git.ssh_url("alice", "proj"), "main"],
+        Some(&src),
+    );
+
+    (alice, git)
+}
+
 #[test]
-fn push_over_ssh_clone_over_https_and_back_with_app_passwords() {
+fn repositories_are_created_pushed_over_ssh_and_cloned_over_https() {
     let server = Server::start();
     let alice = account(&server, "alice");
     let git = Git::new(&server, "alice", &alice.key);
@@ -89,6 +113,37 @@ fn push_over_ssh_clone_over_https_and_back_with_app_passwords() {
         "hello\n"
     );
 
+    // Missing repositories answer at once with a clear message, never a hang.
+    let err = git.fails(&["ls-remote", &git.ssh_url("alice", "nope")], None);
+    assert!(err.contains("alice/nope not found"), "{err}");
+
+    // Deleting needs the name typed again.
+    alice.api.err(
+        "DELETE",
+        "/repositories/alice/proj?confirm=wrong",
+        None,
+        422,
+        "confirmation_mismatch",
+    );
+    alice
+        .api
+        .ok("DELETE", "/repositories/alice/proj?confirm=proj", None);
+    assert!(!server
+        .data_dir()
+        .join("repositories/alice/proj.git")
+        .exists());
+    let log = alice.api.ok("GET", "/user/security-log", None).to_string();
+    for e in ["repository.created", "repository.deleted"] {
+        assert!(log.contains(e), "{e} not logged");
+    }
+}
+
+#[test]
+fn app_passwords_carry_git_over_https_and_the_api_but_never_security_settings() {
+    let server = Server::start();
+    let (alice, git) = alice_with_a_pushed_repository(&server);
+    let https = server.url("/alice/proj.git");
+    git.store_credentials(&server, "alice", PASSWORD);
     // Two-step on: the account password is refused with a pointer to app passwords.
     enable_two_step(&server, &alice);
     let err = git.fails(
@@ -206,6 +261,21 @@ fn push_over_ssh_clone_over_https_and_back_with_app_passwords() {
         "{err}"
     );
 
+    let log = alice.api.ok("GET", "/user/security-log", None).to_string();
+    for e in [
+        "app_password.created",
+        "app_password.revoked",
+        "app_password.refused",
+    ] {
+        assert!(log.contains(e), "{e} not logged");
+    }
+}
+
+#[test]
+fn strangers_see_nothing_and_collaborators_get_what_they_were_given() {
+    let server = Server::start();
+    let (alice, _git) = alice_with_a_pushed_repository(&server);
+    let https = server.url("/alice/proj.git");
     // Strangers see nothing of a private repository, over SSH or HTTPS.
     let bob = account(&server, "bob");
     let bgit = Git::new(&server, "bob", &bob.key);
@@ -266,18 +336,6 @@ fn push_over_ssh_clone_over_https_and_back_with_app_passwords() {
     );
     bgit.ok(&["push", "-q", "origin", "main"], Some(&b2));
 
-    // Missing repositories answer at once with a clear message, never a hang.
-    let err = git.fails(&["ls-remote", &git.ssh_url("alice", "nope")], None);
-    assert!(err.contains("alice/nope not found"), "{err}");
-
-    // Deleting needs the name typed again.
-    alice.api.err(
-        "DELETE",
-        "/repositories/alice/proj?confirm=wrong",
-        None,
-        422,
-        "confirmation_mismatch",
-    );
     bob.api.err(
         "DELETE",
         "/repositories/alice/proj?confirm=proj",
@@ -285,23 +343,6 @@ fn push_over_ssh_clone_over_https_and_back_with_app_passwords() {
         403,
         "forbidden",
     );
-    alice
-        .api
-        .ok("DELETE", "/repositories/alice/proj?confirm=proj", None);
-    assert!(!server
-        .data_dir()
-        .join("repositories/alice/proj.git")
-        .exists());
-    let log = alice.api.ok("GET", "/user/security-log", None).to_string();
-    for e in [
-        "app_password.created",
-        "app_password.revoked",
-        "app_password.refused",
-        "repository.created",
-        "repository.deleted",
-    ] {
-        assert!(log.contains(e), "{e} not logged");
-    }
 }
 
 #[test]
