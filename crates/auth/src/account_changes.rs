@@ -3,10 +3,10 @@
 //! code while on). A new address is used only once its owner follows the
 //! link mailed to it; the old address is told either way.
 
-use twostep_core::{token, validate};
+use twostep_core::token;
 use twostep_store::{email_tokens, sessions, users};
 
-use crate::accounts::{password_policy, CONFIRM_TTL};
+use crate::accounts::{mail_address, password_policy, CONFIRM_TTL};
 use crate::notify::Event;
 use crate::sudo::Proof;
 use crate::{commit, AuthError, AuthService, Ctx, Result, SessionInfo, User};
@@ -24,8 +24,11 @@ impl AuthService {
     ) -> Result<()> {
         let u = &session.user;
         password_policy(new_password, &u.username, &u.email)?;
+        // The gate first: a caller without a proof costs no Argon2 hash.
+        let (tx, user) = self.begin_security_change(session, proof, ctx).await?;
+        commit(tx).await?;
         let hash = self.hasher().hash(new_password).await?;
-        let (mut tx, user) = self.begin_security_change(session, proof, ctx).await?;
+        let mut tx = self.store().begin().await?;
         let now = self.now();
         users::set_password(&mut tx, &user.id, &hash).await?;
         sessions::delete_for_user(&mut tx, &user.id, session.token_hash()).await?;
@@ -59,15 +62,7 @@ impl AuthService {
         proof: &Proof,
         ctx: &Ctx,
     ) -> Result<String> {
-        let email = validate::email(new_email)
-            .map_err(|e| AuthError::invalid("invalid_email", "email", e.to_string()))?;
-        if !twostep_mail::deliverable(&email) {
-            return Err(AuthError::invalid(
-                "invalid_email",
-                "email",
-                "We cannot send mail to that address: check it for typos.",
-            ));
-        }
+        let email = mail_address(new_email)?;
         if email.eq_ignore_ascii_case(&session.user.email) {
             return Err(AuthError::invalid(
                 "same_email",

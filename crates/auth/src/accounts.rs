@@ -11,6 +11,21 @@ pub(crate) const RESET_PASSWORD: &str = "reset_password";
 pub(crate) const CONFIRM_TTL: i64 = 24 * 3600;
 const RESET_TTL: i64 = 3600;
 
+/// An address for an account: plain enough for us, and one the mailer can
+/// write to (its own parser decides).
+pub(crate) fn mail_address(raw: &str) -> Result<String> {
+    let email = validate::email(raw)
+        .map_err(|e| AuthError::invalid("invalid_email", "email", e.to_string()))?;
+    if !twostep_mail::deliverable(&email) {
+        return Err(AuthError::invalid(
+            "invalid_email",
+            "email",
+            "We cannot send mail to that address: check it for typos (like name@example.org).",
+        ));
+    }
+    Ok(email)
+}
+
 /// The code of a password the policy refuses.
 pub const WEAK_PASSWORD: &str = "weak_password";
 
@@ -29,15 +44,7 @@ impl AuthService {
     ) -> Result<User> {
         let username = validate::username(username)
             .map_err(|e| AuthError::invalid("invalid_username", "username", e.to_string()))?;
-        let email = validate::email(email)
-            .map_err(|e| AuthError::invalid("invalid_email", "email", e.to_string()))?;
-        if !twostep_mail::deliverable(&email) {
-            return Err(AuthError::invalid(
-                "invalid_email",
-                "email",
-                "We cannot send mail to that address: check it for typos (like name@example.org).",
-            ));
-        }
+        let email = mail_address(email)?;
         password_policy(password, &username, &email)?;
         let hash = self.hasher().hash(password).await?;
         let now = self.now();

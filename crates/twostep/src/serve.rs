@@ -11,12 +11,10 @@ use crate::config::Config;
 pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     cfg.prepare_data_dir()?;
     let fd_limit = crate::files::raise_fd_limit();
-    let http_limits = twostep_web::server::Limits {
-        max_connections: cfg
-            .http_max_connections
-            .unwrap_or(twostep_web::server::Limits::for_fd_limit(fd_limit).max_connections),
-        ..twostep_web::server::Limits::for_fd_limit(fd_limit)
-    };
+    let mut http_limits = twostep_web::server::Limits::for_fd_limit(fd_limit);
+    if let Some(n) = cfg.http_max_connections {
+        http_limits.max_connections = n;
+    }
     crate::files::warn_if_open(&cfg.data_dir);
     let master = crate::keyfile::load_or_create(&cfg.data_dir, cfg.secret_key.as_deref())?;
     let store = Store::open(&cfg.database_url)
