@@ -9,7 +9,7 @@ use twostep_store::{email_tokens, sessions, users};
 use crate::accounts::{mail_address, password_policy, CONFIRM_TTL};
 use crate::notify::Event;
 use crate::sudo::Proof;
-use crate::{commit, AuthError, AuthService, Ctx, Result, SessionInfo, User};
+use crate::{commit, Account, AuthError, AuthService, Ctx, Result, SessionInfo};
 
 pub(crate) const CHANGE_EMAIL: &str = "change_email";
 
@@ -116,7 +116,7 @@ impl AuthService {
     }
 
     /// Follows the link mailed to the new address: the account uses it from now on.
-    pub async fn confirm_email_change(&self, raw_token: &str, ctx: &Ctx) -> Result<User> {
+    pub async fn confirm_email_change(&self, raw_token: &str, ctx: &Ctx) -> Result<Account> {
         let now = self.now();
         let hash = token::token_hash(raw_token.get(..100).unwrap_or(raw_token));
         let mut tx = self.store().begin().await?;
@@ -148,9 +148,9 @@ impl AuthService {
         // Both addresses hear of it: the old one may belong to the real owner.
         self.notify(&old, "Your email address was changed", &what, ctx)
             .await;
-        let user = self.user(&old.id).await?;
+        let user = self.user_row(&old.id).await?;
         self.notify(&user, "Your email address was changed", &what, ctx)
             .await;
-        Ok(user)
+        Ok(user.into())
     }
 }

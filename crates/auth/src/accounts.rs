@@ -1,10 +1,13 @@
 //! Sign-up, email confirmation and password reset.
 
 use twostep_core::{password, token, validate};
+use twostep_core::{UnixTime, UserId};
 use twostep_store::{email_tokens, sessions, users};
 
+use crate::account::Addressee;
 use crate::notify::Event;
-use crate::{commit, rng, AuthError, AuthService, Ctx, Result, User};
+use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result};
+use twostep_store::users::User;
 
 pub(crate) const CONFIRM_EMAIL: &str = "confirm_email";
 pub(crate) const RESET_PASSWORD: &str = "reset_password";
@@ -41,14 +44,14 @@ impl AuthService {
         email: &str,
         password: &str,
         ctx: &Ctx,
-    ) -> Result<User> {
+    ) -> Result<Account> {
         let username = validate::username(username)
             .map_err(|e| AuthError::invalid("invalid_username", "username", e.to_string()))?;
         let email = mail_address(email)?;
         password_policy(password, &username, &email)?;
         let hash = self.hasher().hash(password).await?;
         let now = self.now();
-        let id = token::new_id(&mut rng());
+        let id = UserId::new(token::new_id(&mut rng()));
         let mut tx = self.store().begin().await?;
         if users::by_username(&mut tx, &username).await?.is_some() {
             return Err(AuthError::invalid(
@@ -92,10 +95,10 @@ impl AuthService {
     pub(crate) async fn new_link(
         &self,
         c: &mut twostep_store::Conn,
-        user_id: &str,
+        user_id: &UserId,
         purpose: &str,
         subject: &str,
-        now: i64,
+        now: UnixTime,
         ttl: i64,
     ) -> Result<String> {
         let t = self
@@ -116,10 +119,10 @@ impl AuthService {
     pub(crate) async fn new_token_row(
         &self,
         c: &mut twostep_store::Conn,
-        user_id: &str,
+        user_id: &UserId,
         purpose: &str,
         subject: &str,
-        now: i64,
+        now: UnixTime,
         ttl: i64,
     ) -> Result<String> {
         let t = token::new_token(&mut rng());
@@ -128,7 +131,7 @@ impl AuthService {
             c,
             &email_tokens::EmailToken {
                 token_hash: token::token_hash(&t),
-                user_id: user_id.to_string(),
+                user_id: user_id.clone(),
                 purpose: purpose.to_string(),
                 subject: subject.to_string(),
                 created_at: now,
@@ -140,10 +143,10 @@ impl AuthService {
         Ok(t)
     }
 
-    async fn send_confirmation(&self, user: &User, link: &str) -> Result<()> {
+    async fn send_confirmation(&self, user: &impl Addressee, link: &str) -> Result<()> {
         self.send_link_mail(
-            &user.email,
-            &user.username,
+            user.email(),
+            user.username(),
             "Confirm your email address",
             &format!(
                 "Confirm your email address by opening this link (valid for 24 hours):\n\n{link}\n\n\
@@ -153,8 +156,8 @@ impl AuthService {
         .await
     }
 
-    pub async fn resend_confirmation(&self, user_id: &str) -> Result<()> {
-        let user = self.user(user_id).await?;
+    pub async fn resend_confirmation(&self, user_id: &UserId) -> Result<()> {
+        let user = self.user_row(user_id).await?;
         if user.email_confirmed_at.is_some() {
             return Err(AuthError::Conflict(
                 "Your email address is confirmed already.".into(),
@@ -176,7 +179,7 @@ impl AuthService {
         self.send_confirmation(&user, &link).await
     }
 
-    pub async fn confirm_email(&self, raw_token: &str, ctx: &Ctx) -> Result<User> {
+    pub async fn confirm_email(&self, raw_token: &str, ctx: &Ctx) -> Result<Account> {
         let now = self.now();
         let hash = token::token_hash(raw_token.get(..100).unwrap_or(raw_token));
         let mut tx = self.store().begin().await?;
@@ -266,7 +269,7 @@ impl AuthService {
     }
 
     /// Checks a reset link without using it (to show the form).
-    pub async fn check_reset_link(&self, raw_token: &str) -> Result<User> {
+    pub async fn check_reset_link(&self, raw_token: &str) -> Result<Account> {
         let now = self.now();
         let hash = token::token_hash(raw_token.get(..100).unwrap_or(raw_token));
         let mut c = self.store().conn().await?;
@@ -276,6 +279,7 @@ impl AuthService {
             .ok_or(AuthError::LinkInvalid)?;
         users::by_id(&mut c, &t.user_id)
             .await?
+            .map(Account::from)
             .ok_or(AuthError::LinkInvalid)
     }
 
@@ -288,7 +292,7 @@ impl AuthService {
         raw_token: &str,
         new_password: &str,
         ctx: &Ctx,
-    ) -> Result<(User, String)> {
+    ) -> Result<(Account, String)> {
         let user = self.check_reset_link(raw_token).await?;
         password_policy(new_password, &user.username, &user.email)?;
         let hash = self.hasher().hash(new_password).await?;
@@ -333,7 +337,12 @@ impl AuthService {
         Ok((user, review))
     }
 
-    pub async fn user(&self, id: &str) -> Result<User> {
+    pub async fn user(&self, id: &UserId) -> Result<Account> {
+        self.user_row(id).await.map(Account::from)
+    }
+
+    /// The stored row, for decisions that need the hash or the lock state.
+    pub(crate) async fn user_row(&self, id: &UserId) -> Result<User> {
         let mut c = self.store().conn().await?;
         users::by_id(&mut c, id).await?.ok_or(AuthError::NotFound)
     }

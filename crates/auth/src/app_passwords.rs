@@ -2,19 +2,22 @@
 
 use twostep_core::app_password::{self, Scope};
 use twostep_core::token;
+use twostep_core::UnixTime;
+use twostep_core::UserId;
 use twostep_store::app_passwords as store_ap;
 
 use crate::notify::Event;
 use crate::sudo::Proof;
-use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo, User};
+use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo};
+use twostep_store::users::User;
 
 #[derive(Debug, Clone)]
 pub struct AppPasswordView {
     pub id: String,
     pub label: String,
     pub scopes: Vec<Scope>,
-    pub created_at: i64,
-    pub last_used_at: Option<i64>,
+    pub created_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
 }
 
 impl From<store_ap::AppPassword> for AppPasswordView {
@@ -105,7 +108,7 @@ impl AuthService {
         Ok((secret, row.into()))
     }
 
-    pub async fn app_passwords(&self, user_id: &str) -> Result<Vec<AppPasswordView>> {
+    pub async fn app_passwords(&self, user_id: &UserId) -> Result<Vec<AppPasswordView>> {
         let mut c = self.store().conn().await?;
         Ok(store_ap::for_user(&mut c, user_id)
             .await?

@@ -1,3 +1,4 @@
+use twostep_core::UnixTime;
 use twostep_store::StoreError;
 
 /// What a decision can refuse, with a message meant for the user and a stable
@@ -16,9 +17,9 @@ pub enum AuthError {
     #[error("{message}")]
     WrongSecondFactor { message: String, remaining: u32 },
     #[error("Too many wrong codes: two-step sign-in for this account is locked until {until_utc} UTC. We sent you an email. App passwords keep working meanwhile. If this was not you, someone knows your password: change it.")]
-    Locked { until: i64, until_utc: String },
+    Locked { until: UnixTime, until_utc: String },
     #[error("Too many wrong passwords for this account from browsers it does not know: password sign-in from here is paused until {until_utc} UTC. A browser you signed in with before still works, app passwords keep working, and resetting your password by email lets you in now.")]
-    Throttled { until: i64, until_utc: String },
+    Throttled { until: UnixTime, until_utc: String },
     #[error("After 100 wrong codes in a row, two-step sign-in for this account is closed. Open the unlock link we emailed you to reopen it.")]
     Frozen,
     #[error("Two-step verification is on for {username}, so the account password does not work here. Use an app password instead: create one at {url}")]
@@ -110,7 +111,8 @@ impl From<StoreError> for AuthError {
     }
 }
 
-pub fn utc(ts: i64) -> String {
+pub fn utc(at: UnixTime) -> String {
+    let ts = at.secs();
     // Civil-from-days (Howard Hinnant), to show times without a date crate.
     let days = ts.div_euclid(86_400);
     let secs = ts.rem_euclid(86_400);
@@ -135,8 +137,17 @@ pub fn utc(ts: i64) -> String {
 mod tests {
     #[test]
     fn utc_formats_civil_time() {
-        assert_eq!(super::utc(0), "1970-01-01 00:00:00");
-        assert_eq!(super::utc(1_234_567_890), "2009-02-13 23:31:30");
-        assert_eq!(super::utc(1_795_305_600), "2026-11-22 00:00:00");
+        assert_eq!(
+            super::utc(super::UnixTime::from_secs(0)),
+            "1970-01-01 00:00:00"
+        );
+        assert_eq!(
+            super::utc(super::UnixTime::from_secs(1_234_567_890)),
+            "2009-02-13 23:31:30"
+        );
+        assert_eq!(
+            super::utc(super::UnixTime::from_secs(1_795_305_600)),
+            "2026-11-22 00:00:00"
+        );
     }
 }

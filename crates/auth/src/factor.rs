@@ -4,11 +4,13 @@
 use twostep_core::code::{parse_second_factor, SecondFactorInput};
 use twostep_core::lockout::{self, LockState};
 use twostep_core::{recovery, token, totp};
+use twostep_core::{UnixTime, UserId};
 use twostep_store::{authenticators, email_tokens, failures, recovery_codes, users, Conn, Tx};
 
 use crate::error::utc;
 use crate::notify::Event;
-use crate::{commit, rng, AuthError, AuthService, Ctx, Result, User};
+use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result};
+use twostep_store::users::User;
 
 pub(crate) const UNLOCK_SECOND_STEP: &str = "unlock_second_step";
 const UNLOCK_TTL: i64 = 7 * 24 * 3600;
@@ -53,8 +55,8 @@ impl AuthService {
     pub(crate) async fn second_step_gate(
         &self,
         tx: &mut Conn,
-        user_id: &str,
-        now: i64,
+        user_id: &UserId,
+        now: UnixTime,
     ) -> Result<std::result::Result<User, Refusal>> {
         users::lock_row(tx, user_id).await?;
         let user = users::by_id(tx, user_id)
@@ -70,7 +72,7 @@ impl AuthService {
     }
 
     /// A right second factor: the failure counts start again.
-    pub(crate) async fn factor_passed(&self, tx: &mut Conn, user_id: &str) -> Result<()> {
+    pub(crate) async fn factor_passed(&self, tx: &mut Conn, user_id: &UserId) -> Result<()> {
         failures::clear(tx, user_id).await?;
         users::reset_factor_failures(tx, user_id).await?;
         Ok(())
@@ -81,9 +83,9 @@ impl AuthService {
     pub(crate) async fn check_factor(
         &self,
         tx: &mut Conn,
-        user_id: &str,
+        user_id: &UserId,
         raw: &str,
-        now: i64,
+        now: UnixTime,
         ctx: &Ctx,
     ) -> Result<FactorCheck> {
         let input = parse_second_factor(raw)
@@ -144,7 +146,7 @@ impl AuthService {
         &self,
         tx: &mut Conn,
         user: &User,
-        now: i64,
+        now: UnixTime,
         ctx: &Ctx,
         refusal: &str,
     ) -> Result<Refusal> {
@@ -163,11 +165,10 @@ impl AuthService {
                 mail: Some(DueMail::Frozen { unlock_link: link }),
             });
         }
-        let since = lockout::window_start(now as u64) as i64;
+        let since = lockout::window_start(now);
         let count = failures::count_since(tx, &user.id, since).await?;
         let count = u32::try_from(count).unwrap_or(u32::MAX);
-        if let Some(until) = lockout::after_failure(count, now as u64) {
-            let until = until as i64;
+        if let Some(until) = lockout::after_failure(count, now) {
             users::set_locked_until(tx, &user.id, Some(until)).await?;
             let detail = format!("until {} UTC", utc(until));
             self.audit(tx, &user.id, now, Event::SecondStepLocked, &detail, ctx)
@@ -194,16 +195,12 @@ impl AuthService {
     }
 
     /// The refusal while the second step is locked, if it is.
-    pub(crate) fn lock_refusal(user: &User, now: i64) -> Option<AuthError> {
-        let locked_until = user.second_step_locked_until.map(|t| t as u64);
-        match lockout::state(locked_until, now as u64) {
-            LockState::Locked { until } => {
-                let until = until as i64;
-                Some(AuthError::Locked {
-                    until,
-                    until_utc: utc(until),
-                })
-            }
+    pub(crate) fn lock_refusal(user: &User, now: UnixTime) -> Option<AuthError> {
+        match lockout::state(user.second_step_locked_until, now) {
+            LockState::Locked { until } => Some(AuthError::Locked {
+                until,
+                until_utc: utc(until),
+            }),
             LockState::Open => None,
         }
     }
@@ -249,7 +246,7 @@ impl AuthService {
     }
 
     /// Unlocks a frozen second step from the mailed link.
-    pub async fn unlock_second_step(&self, raw_token: &str, ctx: &Ctx) -> Result<User> {
+    pub async fn unlock_second_step(&self, raw_token: &str, ctx: &Ctx) -> Result<Account> {
         let now = self.now();
         let hash = token::token_hash(raw_token.get(..100).unwrap_or(raw_token));
         let mut tx = self.store().begin().await?;
@@ -273,7 +270,7 @@ impl AuthService {
         tx: &mut Conn,
         user: &User,
         code: &str,
-        now: i64,
+        now: UnixTime,
     ) -> Result<std::result::Result<String, totp::TotpRejection>> {
         let mut outcome = Err(totp::TotpRejection::Wrong);
         for a in authenticators::for_user(tx, &user.id).await? {
@@ -281,7 +278,7 @@ impl AuthService {
                 continue;
             }
             let secret = self.open_secret(&a)?;
-            match totp::verify(&secret, code, now as u64, a.last_step.map(|s| s as u64)) {
+            match totp::verify(&secret, code, now, a.last_step.map(|s| s as u64)) {
                 Ok(step) => {
                     // The conditional update is what makes "once" hold across nodes.
                     if authenticators::advance_step(tx, &a.id, step as i64, now).await? {

@@ -3,11 +3,11 @@
 
 use subtle::ConstantTimeEq;
 use twostep_core::app_password::{self, Scope};
-use twostep_core::token;
+use twostep_core::{token, UnixTime};
 use twostep_store::{app_passwords as store_ap, users};
 
 use crate::notify::Event;
-use crate::{commit, AuthError, AuthService, Ctx, Result, SessionInfo, User};
+use crate::{commit, Account, AuthError, AuthService, Ctx, Result, SessionInfo};
 
 /// App passwords carry scopes; passwords and browser sessions (`None`) all rights.
 pub fn require_scope(scopes: Option<&[Scope]>, needed: Scope) -> Result<()> {
@@ -22,7 +22,7 @@ pub fn require_scope(scopes: Option<&[Scope]>, needed: Scope) -> Result<()> {
 /// An authenticated caller that did not come through a browser session.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub user: User,
+    pub user: Account,
     /// `None`: the account password (full rights); `Some`: an app password's scopes.
     pub scopes: Option<Vec<Scope>>,
 }
@@ -38,7 +38,7 @@ impl Principal {
             },
             complete: true,
             sudo_until: None,
-            created_at: 0,
+            created_at: UnixTime::EPOCH,
         }
     }
 }
@@ -70,7 +70,12 @@ impl AuthService {
             let (Some(user), Some(row)) = (user, row) else {
                 return Err(AuthError::BadCredentials);
             };
-            if !bool::from(row.user_id.as_bytes().ct_eq(user.id.as_bytes())) {
+            if !bool::from(
+                row.user_id
+                    .as_str()
+                    .as_bytes()
+                    .ct_eq(user.id.as_str().as_bytes()),
+            ) {
                 return Err(AuthError::BadCredentials);
             }
             store_ap::touch(&mut tx, &row.id, now).await?;
@@ -78,7 +83,7 @@ impl AuthService {
             let scopes =
                 app_password::parse_scopes(row.scopes.split_whitespace()).unwrap_or_default();
             return Ok(Principal {
-                user,
+                user: user.into(),
                 scopes: Some(scopes),
             });
         }
@@ -103,6 +108,9 @@ impl AuthService {
                 url: self.link("/account/app-passwords"),
             });
         }
-        Ok(Principal { user, scopes: None })
+        Ok(Principal {
+            user: user.into(),
+            scopes: None,
+        })
     }
 }

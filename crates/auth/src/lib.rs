@@ -3,6 +3,7 @@
 //! needs, asks `twostep_core` what to do, then persists, audits and notifies
 //! in one transaction.
 
+mod account;
 mod account_changes;
 mod accounts;
 mod app_passwords;
@@ -27,6 +28,7 @@ mod two_step;
 
 use std::sync::Arc;
 
+pub use account::Account;
 pub use accounts::WEAK_PASSWORD;
 pub use app_passwords::{require_full_session, AppPasswordView};
 pub use clock::{Clock, SystemClock};
@@ -46,8 +48,8 @@ pub use twostep_core::repo::Access;
 pub use twostep_core::secretbox::Keys;
 pub use twostep_store::security_log::Entry as LogEntry;
 pub use twostep_store::ssh_keys::SshKey;
-pub use twostep_store::users::User;
 
+pub use twostep_core::{UnixTime, UserId};
 use twostep_mail::Mailer;
 use twostep_store::Store;
 
@@ -151,9 +153,9 @@ impl AuthService {
         &self.inner.settings
     }
 
-    /// Unix seconds, read once per decision.
-    pub fn now(&self) -> i64 {
-        self.inner.clock.now() as i64
+    /// The time, read once per decision.
+    pub fn now(&self) -> UnixTime {
+        self.inner.clock.now()
     }
 
     fn store(&self) -> &Store {

@@ -1,8 +1,10 @@
 //! Security log rows and the mails that go with security events.
 
+use twostep_core::{UnixTime, UserId};
 use twostep_mail::Mail;
-use twostep_store::{security_log, users::User, Conn};
+use twostep_store::{security_log, Conn};
 
+use crate::account::Addressee;
 use crate::{AuthService, Ctx, Result};
 
 /// Every security event, as stored in the log and shown to the user.
@@ -198,13 +200,13 @@ impl AuthService {
     pub(crate) async fn audit(
         &self,
         c: &mut Conn,
-        user_id: &str,
-        now: i64,
+        user_id: &UserId,
+        now: UnixTime,
         event: Event,
         detail: &str,
         ctx: &Ctx,
     ) -> Result<()> {
-        tracing::info!(user = user_id, event = event.as_str(), channel = ctx.channel.as_str(), ip = %ctx.ip, "security event");
+        tracing::info!(user = %user_id, event = event.as_str(), channel = ctx.channel.as_str(), ip = %ctx.ip, "security event");
         security_log::append(
             c,
             security_log::NewEntry {
@@ -244,14 +246,14 @@ impl AuthService {
 
     /// Notification of something that already happened: a failure is logged,
     /// never undoes the change.
-    pub(crate) async fn notify(&self, user: &User, subject: &str, what: &str, ctx: &Ctx) {
+    pub(crate) async fn notify(&self, user: &impl Addressee, subject: &str, what: &str, ctx: &Ctx) {
         let s = self.settings();
         let body = format!(
             "Hello {name},\n\n{what}\n\nWhen: {when} UTC\nFrom: {ip} ({channel})\n\n\
              If this was you, there is nothing to do.\n\
              If it was not, change your password now and review your security log:\n{log}\n\n\
              -- {issuer}\n",
-            name = user.username,
+            name = user.username(),
             when = crate::error::utc(self.now()),
             ip = ctx.ip,
             channel = ctx.channel.as_str(),
@@ -259,12 +261,12 @@ impl AuthService {
             issuer = s.issuer,
         );
         let mail = Mail {
-            to: user.email.clone(),
+            to: user.email().to_string(),
             subject: format!("[{}] {subject}", s.issuer),
             body,
         };
         if let Err(e) = self.inner.mailer.send(&mail).await {
-            tracing::error!(user = %user.id, error = %e, "could not send security notification");
+            tracing::error!(user = %user.user_id(), error = %e, "could not send security notification");
         }
     }
 }

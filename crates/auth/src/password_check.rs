@@ -14,24 +14,26 @@
 use subtle::ConstantTimeEq;
 use twostep_core::lockout;
 use twostep_core::token::{self, hmac_sha256};
+use twostep_core::UserId;
 use twostep_store::{password_failures, users};
 
 use crate::error::utc;
 use crate::notify::Event;
-use crate::{commit, rng, AuthError, AuthService, Ctx, Result, User};
+use crate::{commit, rng, AuthError, AuthService, Ctx, Result};
+use twostep_store::users::User;
 
 const UNKNOWN: &str = "unknown";
 /// Recovery codes over SSH: the caller proved a registered key already.
 pub(crate) const SSH_KEY: &str = "ssh-key";
 
-fn device_signature(key: &[u8; 32], user_id: &str, nonce: &str) -> String {
+fn device_signature(key: &[u8; 32], user_id: &UserId, nonce: &str) -> String {
     let mac = hmac_sha256(key, format!("device|{user_id}|{nonce}").as_bytes());
     data_encoding::BASE64URL_NOPAD.encode(&mac)
 }
 
 impl AuthService {
     /// A device cookie value for a browser that just completed a sign-in.
-    pub fn device_cookie(&self, user_id: &str) -> String {
+    pub fn device_cookie(&self, user_id: &UserId) -> String {
         let nonce = token::new_id(&mut rng());
         let sig = device_signature(&self.keys().csrf, user_id, &nonce);
         format!("{nonce}.{user_id}.{sig}")
@@ -39,7 +41,7 @@ impl AuthService {
 
     /// The client's throttling key: its device nonce when the cookie is this
     /// account's and genuine.
-    fn client_key(&self, user_id: &str, ctx: &Ctx) -> String {
+    fn client_key(&self, user_id: &UserId, ctx: &Ctx) -> String {
         let device = ctx
             .device
             .as_deref()
@@ -48,7 +50,7 @@ impl AuthService {
                 let mut parts = d.splitn(3, '.');
                 let (nonce, uid, sig) = (parts.next()?, parts.next()?, parts.next()?);
                 let expected = device_signature(&self.keys().csrf, user_id, nonce);
-                (uid == user_id && bool::from(expected.as_bytes().ct_eq(sig.as_bytes())))
+                (uid == user_id.as_str() && bool::from(expected.as_bytes().ct_eq(sig.as_bytes())))
                     .then(|| format!("device:{nonce}"))
             });
         device.unwrap_or_else(|| UNKNOWN.to_string())
@@ -84,14 +86,11 @@ impl AuthService {
         let reservation = token::new_id(&mut rng());
         let mut tx = self.store().begin().await?;
         users::lock_row(&mut tx, &user.id).await?;
-        let since = lockout::window_start(now as u64) as i64;
+        let since = lockout::window_start(now);
         let (count, oldest) =
             password_failures::in_window(&mut tx, &user.id, client, since).await?;
         let count = u32::try_from(count).unwrap_or(u32::MAX);
-        if let Some(until) =
-            lockout::password_paused_until(count, oldest.map(|o| o as u64), now as u64)
-        {
-            let until = until as i64;
+        if let Some(until) = lockout::password_paused_until(count, oldest, now) {
             return Err(AuthError::Throttled {
                 until,
                 until_utc: utc(until),
@@ -128,12 +127,8 @@ impl AuthService {
         // Exactly one reservation is the last of the budget (the row lock
         // orders them): that one logs and mails the pause, once.
         let paused = count + 1 == lockout::PASSWORD_BUDGET;
-        let until = lockout::password_paused_until(
-            count + 1,
-            Some(oldest.unwrap_or(now) as u64),
-            now as u64,
-        )
-        .map_or(now, |u| u as i64);
+        let until = lockout::password_paused_until(count + 1, Some(oldest.unwrap_or(now)), now)
+            .unwrap_or(now);
         if paused {
             let detail = format!("{client} until {} UTC", utc(until));
             self.audit(

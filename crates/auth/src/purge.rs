@@ -21,7 +21,7 @@ impl AuthService {
     /// security-key ceremonies, and failures older than every window.
     pub async fn purge(&self) -> Result<Purged> {
         let now = self.now();
-        let before_window = lockout::window_start(now as u64) as i64;
+        let before_window = lockout::window_start(now);
         let mut tx = self.store().begin().await?;
         let purged = Purged {
             sessions: sessions::delete_expired(&mut tx, now, now - IDLE_TTL).await?,

@@ -1,6 +1,7 @@
 //! Making recovery codes, and keeping a fresh set briefly for download/print.
 
 use twostep_core::{recovery, token};
+use twostep_core::{UnixTime, UserId};
 use twostep_store::{recovery_codes, sessions, Conn};
 
 use crate::{rng, AuthError, AuthService, Result};
@@ -14,9 +15,9 @@ impl AuthService {
     pub(crate) async fn new_recovery_codes(
         &self,
         c: &mut Conn,
-        user_id: &str,
+        user_id: &UserId,
         session_hash: Option<&str>,
-        now: i64,
+        now: UnixTime,
     ) -> Result<Vec<recovery::RecoveryCode>> {
         let codes = recovery::generate(&mut rng());
         let rows: Vec<(String, String)> = codes
@@ -56,7 +57,7 @@ impl AuthService {
         ))
     }
 
-    pub async fn recovery_codes_remaining(&self, user_id: &str) -> Result<i64> {
+    pub async fn recovery_codes_remaining(&self, user_id: &UserId) -> Result<i64> {
         let mut c = self.store().conn().await?;
         Ok(recovery_codes::remaining(&mut c, user_id).await?)
     }

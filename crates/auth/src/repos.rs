@@ -1,6 +1,8 @@
 //! Repositories: records in the store, bare repositories on disk.
 
 use std::path::PathBuf;
+use twostep_core::UnixTime;
+use twostep_core::UserId;
 
 use twostep_core::repo::{self, Access};
 use twostep_core::token;
@@ -17,7 +19,7 @@ pub struct RepoView {
     pub name: String,
     pub description: String,
     pub private: bool,
-    pub created_at: i64,
+    pub created_at: UnixTime,
     /// What the viewer may do.
     pub access: Access,
 }
@@ -44,7 +46,7 @@ impl AuthService {
 
     pub async fn create_repo(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         name: &str,
         description: &str,
         private: bool,
@@ -60,7 +62,7 @@ impl AuthService {
                 "Keep the description under 500 characters.",
             ));
         }
-        let user = self.user(user_id).await?;
+        let user = self.user_row(user_id).await?;
         let now = self.now();
         let row = Repository {
             id: token::new_id(&mut rng()),
@@ -113,7 +115,7 @@ impl AuthService {
         })
     }
 
-    pub async fn list_repos(&self, user_id: &str) -> Result<Vec<RepoView>> {
+    pub async fn list_repos(&self, user_id: &UserId) -> Result<Vec<RepoView>> {
         let mut c = self.store().conn().await?;
         Ok(store_repos::visible_to(&mut c, user_id)
             .await?
@@ -135,7 +137,7 @@ impl AuthService {
 
     /// A repository as `viewer` sees it; `NotFound` when it does not exist or
     /// the viewer may not read it (the two are not told apart).
-    pub async fn repo(&self, viewer_id: &str, owner: &str, name: &str) -> Result<RepoView> {
+    pub async fn repo(&self, viewer_id: &UserId, owner: &str, name: &str) -> Result<RepoView> {
         let name = repo::name(name).map_err(|_| AuthError::NotFound)?;
         let mut c = self.store().conn().await?;
         let r = store_repos::by_owner_and_name(&mut c, owner, &name)
@@ -162,7 +164,7 @@ impl AuthService {
     /// Checks that `user_id` may `need` the repository; returns its path on disk.
     pub async fn authorize_repo(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         owner: &str,
         name: &str,
         need: Access,
@@ -181,7 +183,7 @@ impl AuthService {
     /// Deletes a repository; the owner must type its name to confirm.
     pub async fn delete_repo(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         owner: &str,
         name: &str,
         confirm: &str,
@@ -232,7 +234,7 @@ impl AuthService {
 
     pub async fn collaborators(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         owner: &str,
         name: &str,
     ) -> Result<Vec<(String, Access)>> {
@@ -250,7 +252,7 @@ impl AuthService {
     /// Grants `Read` or `Write`, or with `None` removes the collaborator.
     pub async fn set_collaborator(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         owner: &str,
         name: &str,
         who: &str,
@@ -277,7 +279,7 @@ impl AuthService {
                     format!("There is no user called \"{}\".", who.trim()),
                 )
             })?;
-        if target.id == user_id {
+        if target.id == *user_id {
             return Err(AuthError::invalid(
                 "owner_collaborator",
                 "username",

@@ -4,9 +4,11 @@
 //! token made by the reset (one hour, hashed at rest); revoking only ever
 //! removes access, so that token is all it needs.
 
+use twostep_core::UserId;
 use twostep_store::{app_passwords, email_tokens, ssh_keys, Conn};
 
-use crate::{AppPasswordView, AuthError, AuthService, Ctx, Result, SshKey, User};
+use crate::{AppPasswordView, AuthError, AuthService, Ctx, Result, SshKey};
+use twostep_store::users::User;
 
 pub(crate) const REVIEW_CREDENTIALS: &str = "review_credentials";
 pub(crate) const REVIEW_TTL: i64 = 3600;
@@ -68,7 +70,11 @@ impl AuthService {
     }
 
     /// The lines of the reset mail that list what can still reach the account.
-    pub(crate) async fn credentials_listing(&self, c: &mut Conn, user_id: &str) -> Result<String> {
+    pub(crate) async fn credentials_listing(
+        &self,
+        c: &mut Conn,
+        user_id: &UserId,
+    ) -> Result<String> {
         let keys = ssh_keys::for_user(&mut *c, user_id).await?;
         let apps = app_passwords::for_user(c, user_id).await?;
         if keys.is_empty() && apps.is_empty() {

@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 use twostep_core::token;
+use twostep_core::{UnixTime, UserId};
 use twostep_store::security_keys::{self as keys, NewState};
 use twostep_store::users;
 use webauthn_rs::prelude::{
@@ -17,7 +18,8 @@ use crate::app_passwords::require_full_session;
 use crate::factor::Refusal;
 use crate::notify::Event;
 use crate::sudo::{sudo_open, Proof};
-use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo, Settings, User};
+use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo, Settings};
+use twostep_store::users::User;
 
 const CEREMONY_TTL: i64 = 5 * 60;
 const MAX_NAME: usize = 60;
@@ -27,8 +29,8 @@ use twostep_store::security_keys::Ceremony;
 pub struct SecurityKeyView {
     pub id: String,
     pub name: String,
-    pub created_at: i64,
-    pub last_used_at: Option<i64>,
+    pub created_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
 }
 
 impl From<&keys::SecurityKey> for SecurityKeyView {
@@ -66,10 +68,10 @@ fn bad_credential(e: impl std::fmt::Display) -> AuthError {
     )
 }
 
-fn user_uuid(user: &User) -> Uuid {
+fn user_uuid(id: &UserId) -> Uuid {
     let mut b = [0u8; 16];
     let id = data_encoding::HEXLOWER_PERMISSIVE
-        .decode(user.id.as_bytes())
+        .decode(id.as_str().as_bytes())
         .unwrap_or_default();
     for (i, x) in id.iter().take(16).enumerate() {
         b[i] = *x;
@@ -86,7 +88,7 @@ impl AuthService {
         })
     }
 
-    pub async fn security_keys(&self, user_id: &str) -> Result<Vec<SecurityKeyView>> {
+    pub async fn security_keys(&self, user_id: &UserId) -> Result<Vec<SecurityKeyView>> {
         let mut c = self.store().conn().await?;
         Ok(keys::for_user(&mut c, user_id)
             .await?
@@ -97,7 +99,7 @@ impl AuthService {
 
     async fn save_ceremony(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         session_hash: &str,
         kind: Ceremony,
         name: &str,
@@ -129,7 +131,7 @@ impl AuthService {
     ) -> Result<(String, Value)> {
         require_full_session(session)?;
         let wa = self.webauthn()?;
-        let user = self.user(&session.user.id).await?;
+        let user = self.user_row(&session.user.id).await?;
         if !sudo_open(session, self.now()) {
             return Err(AuthError::SudoRequired {
                 two_step_on: user.two_step_enabled_at.is_some(),
@@ -156,7 +158,7 @@ impl AuthService {
         let exclude = existing.iter().map(|k| k.cred_id().clone()).collect();
         let (options, state) = wa
             .start_securitykey_registration(
-                user_uuid(&user),
+                user_uuid(&user.id),
                 &user.username,
                 &user.username,
                 Some(exclude),
@@ -293,9 +295,9 @@ impl AuthService {
         session_hash: &str,
         user: &User,
         (ceremony, credential): (&str, Value),
-        now: i64,
+        now: UnixTime,
         ctx: &Ctx,
-    ) -> Result<std::result::Result<(String, i64), Refusal>> {
+    ) -> Result<std::result::Result<(String, UnixTime), Refusal>> {
         let wa = self.webauthn()?;
         let user = match self.second_step_gate(tx, &user.id, now).await? {
             Ok(u) => u,
@@ -447,7 +449,12 @@ impl AuthService {
             .await?
         {
             Ok(user) => user,
-            Err(refusal) => return Ok(self.refused(tx, &session.user, refusal, ctx).await),
+            Err(refusal) => {
+                let user = users::by_id(&mut tx, &session.user.id)
+                    .await?
+                    .ok_or(AuthError::NotFound)?;
+                return Ok(self.refused(tx, &user, refusal, ctx).await);
+            }
         };
         let refusal = self
             .count_failure(

@@ -1,10 +1,11 @@
+use twostep_core::UserId;
 use twostep_store::security_log;
 
 use crate::{AuthService, LogEntry, Result};
 
 impl AuthService {
     /// Newest first.
-    pub async fn security_log(&self, user_id: &str, limit: i64) -> Result<Vec<LogEntry>> {
+    pub async fn security_log(&self, user_id: &UserId, limit: i64) -> Result<Vec<LogEntry>> {
         let mut c = self.store().conn().await?;
         Ok(security_log::recent(&mut c, user_id, limit.clamp(1, 500)).await?)
     }

@@ -2,11 +2,13 @@
 
 use twostep_core::policy::{self, AccountFactors, AfterPassword, Need};
 use twostep_core::token;
+use twostep_core::{UnixTime, UserId};
 use twostep_store::{authenticators, recovery_codes, sessions, users, Conn};
 
 use crate::factor::{FactorCheck, FactorUsed};
 use crate::notify::Event;
-use crate::{commit, rng, AuthError, AuthService, Ctx, Result, User};
+use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result};
+use twostep_store::users::User;
 
 const FULL_TTL: i64 = 7 * 24 * 3600;
 /// A session unused for this long is over, whatever its limit.
@@ -21,12 +23,12 @@ const MAX_LOGIN: usize = 254;
 pub enum SignInOutcome {
     SignedIn {
         token: String,
-        user: User,
+        user: Account,
     },
     SecondStep {
         token: String,
         need: Need,
-        user: User,
+        user: Account,
     },
 }
 
@@ -47,13 +49,13 @@ pub enum Caller {
 /// A signed-in caller as front-ends see it.
 #[derive(Debug, Clone)]
 pub struct SessionInfo {
-    pub user: User,
+    pub user: Account,
     pub caller: Caller,
     /// False while the second step is still owed.
     pub complete: bool,
-    pub sudo_until: Option<i64>,
+    pub sudo_until: Option<UnixTime>,
     /// When this session began (a security key added after that never opens sudo).
-    pub created_at: i64,
+    pub created_at: UnixTime,
 }
 
 impl SessionInfo {
@@ -105,7 +107,10 @@ impl AuthService {
                     .await?;
                 self.audit(&mut tx, &user.id, now, Event::SignedIn, "password", ctx)
                     .await?;
-                SignInOutcome::SignedIn { token: t, user }
+                SignInOutcome::SignedIn {
+                    token: t,
+                    user: user.into(),
+                }
             }
             AfterPassword::SecondStep(need) => {
                 self.insert_session(
@@ -120,7 +125,7 @@ impl AuthService {
                 SignInOutcome::SecondStep {
                     token: t,
                     need,
-                    user,
+                    user: user.into(),
                 }
             }
         };
@@ -147,16 +152,16 @@ impl AuthService {
         &self,
         c: &mut Conn,
         t: &str,
-        user_id: &str,
+        user_id: &UserId,
         stage: sessions::Stage,
-        now: i64,
+        now: UnixTime,
         ttl: i64,
     ) -> Result<()> {
         sessions::insert(
             c,
             &sessions::Session {
                 token_hash: token::token_hash(t),
-                user_id: user_id.to_string(),
+                user_id: user_id.clone(),
                 stage,
                 created_at: now,
                 expires_at: now + ttl,
@@ -205,7 +210,12 @@ impl AuthService {
     }
 
     /// The user of a live session that still owes the second step.
-    pub(crate) async fn half_signed_in(&self, c: &mut Conn, hash: &str, now: i64) -> Result<User> {
+    pub(crate) async fn half_signed_in(
+        &self,
+        c: &mut Conn,
+        hash: &str,
+        now: UnixTime,
+    ) -> Result<User> {
         let s = sessions::get(&mut *c, hash, now, now - IDLE_TTL)
             .await?
             .filter(|s| s.stage == sessions::Stage::SecondStep)
@@ -222,7 +232,7 @@ impl AuthService {
         old_hash: &str,
         user: &User,
         how: &str,
-        now: i64,
+        now: UnixTime,
         ctx: &Ctx,
     ) -> Result<String> {
         let t = token::new_token(&mut rng());
@@ -256,7 +266,7 @@ impl AuthService {
             return Ok(None);
         };
         Ok(Some(SessionInfo {
-            user,
+            user: user.into(),
             caller: Caller::Session { token_hash: hash },
             complete: s.stage == sessions::Stage::Full,
             sudo_until: s.sudo_until,

@@ -2,28 +2,34 @@
 //! for the key's owner who also knows the account password.
 
 use twostep_core::recovery::RecoveryCode;
+use twostep_core::UserId;
 use twostep_store::{failures, ssh_keys, users};
 
 use crate::notify::Event;
 use crate::password_check::SSH_KEY;
-use crate::{commit, AuthError, AuthService, Ctx, Result, User};
+use crate::{commit, Account, AuthError, AuthService, Ctx, Result};
+use twostep_store::users::User;
 
 impl AuthService {
     /// The account a registered SSH key (by `SHA256:` fingerprint) belongs to.
-    pub async fn ssh_user(&self, fingerprint: &str) -> Result<Option<User>> {
+    pub async fn ssh_user(&self, fingerprint: &str) -> Result<Option<Account>> {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let Some(key) = ssh_keys::by_fingerprint(&mut c, fingerprint).await? else {
             return Ok(None);
         };
         ssh_keys::touch(&mut c, &key.id, now).await?;
-        Ok(users::by_id(&mut c, &key.user_id).await?)
+        Ok(users::by_id(&mut c, &key.user_id).await?.map(Account::from))
     }
 
     /// Whether `recovery_codes` can make codes for this account at all
     /// (asked before the password, so nobody types it for nothing).
-    pub async fn recovery_codes_over_ssh_possible(&self, user_id: &str) -> Result<User> {
-        let user = self.user(user_id).await?;
+    pub async fn recovery_codes_over_ssh_possible(&self, user_id: &UserId) -> Result<()> {
+        self.ssh_recovery_candidate(user_id).await.map(|_| ())
+    }
+
+    async fn ssh_recovery_candidate(&self, user_id: &UserId) -> Result<User> {
+        let user = self.user_row(user_id).await?;
         let help = self.link("/help/recovery");
         if user.password_hash.is_none() {
             return Err(AuthError::Forbidden(format!(
@@ -50,11 +56,11 @@ impl AuthService {
     /// for the SSH key's own budget; mail and log either way.
     pub async fn recovery_codes_over_ssh(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         password: &str,
         ctx: &Ctx,
     ) -> Result<Vec<RecoveryCode>> {
-        let user = self.recovery_codes_over_ssh_possible(user_id).await?;
+        let user = self.ssh_recovery_candidate(user_id).await?;
         let now = self.now();
         if let Err(refusal) = self
             .check_password_as(Some(&user), password, SSH_KEY, ctx)

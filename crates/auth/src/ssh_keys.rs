@@ -1,6 +1,7 @@
 //! Registered SSH public keys.
 
 use twostep_core::{sshkey, token};
+use twostep_core::{UnixTime, UserId};
 use twostep_store::{ssh_keys, StoreError};
 
 use crate::app_passwords::require_full_session;
@@ -11,7 +12,7 @@ use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo, SshKe
 const MAX_TITLE: usize = 100;
 
 impl AuthService {
-    pub async fn ssh_keys(&self, user_id: &str) -> Result<Vec<SshKey>> {
+    pub async fn ssh_keys(&self, user_id: &UserId) -> Result<Vec<SshKey>> {
         let mut c = self.store().conn().await?;
         Ok(ssh_keys::for_user(&mut c, user_id).await?)
     }
@@ -26,7 +27,7 @@ impl AuthService {
         ctx: &Ctx,
     ) -> Result<SshKey> {
         require_full_session(session)?;
-        let user_id = session.user.id.as_str();
+        let user_id = &session.user.id;
         let key = sshkey::parse(line)
             .map_err(|e| AuthError::invalid("invalid_ssh_key", "key", e.to_string()))?;
         let title = title.trim();
@@ -53,7 +54,7 @@ impl AuthService {
         let now = self.now();
         let row = SshKey {
             id: token::new_id(&mut rng()),
-            user_id: user_id.to_string(),
+            user_id: user_id.clone(),
             title,
             algorithm: key.algorithm.clone(),
             public_key: key.openssh(),
@@ -94,7 +95,7 @@ impl AuthService {
     pub(crate) async fn remove_ssh_key_in(
         &self,
         mut tx: twostep_store::Tx,
-        user_id: &str,
+        user_id: &UserId,
         key_id: &str,
         ctx: &Ctx,
     ) -> Result<SshKey> {
@@ -120,17 +121,17 @@ impl AuthService {
     async fn key_changed(
         &self,
         mut tx: twostep_store::Tx,
-        user_id: &str,
+        user_id: &UserId,
         key: &SshKey,
         event: Event,
         verb: &str,
-        now: i64,
+        now: UnixTime,
         ctx: &Ctx,
     ) -> Result<()> {
         let what = format!("{} {}", key.title, key.fingerprint);
         self.audit(&mut tx, user_id, now, event, &what, ctx).await?;
         commit(tx).await?;
-        let user = self.user(user_id).await?;
+        let user = self.user_row(user_id).await?;
         let subject = if event == Event::SshKeyAdded {
             "An SSH key was added"
         } else {

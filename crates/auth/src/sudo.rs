@@ -7,11 +7,13 @@
 //!
 //! `begin_security_change` is the one gate; pages, API and SSH go through it.
 
+use twostep_core::UnixTime;
 use twostep_store::{sessions, Tx};
 
 use crate::factor::FactorCheck;
 use crate::notify::Event;
-use crate::{commit, AuthError, AuthService, Ctx, Result, SessionInfo, User};
+use crate::{commit, AuthError, AuthService, Ctx, Result, SessionInfo};
+use twostep_store::users::User;
 
 /// How long a proof lets security settings change.
 pub(crate) const SUDO_TTL: i64 = 10 * 60;
@@ -47,7 +49,7 @@ impl Proof {
     }
 }
 
-pub(crate) fn sudo_open(s: &SessionInfo, now: i64) -> bool {
+pub(crate) fn sudo_open(s: &SessionInfo, now: UnixTime) -> bool {
     s.sudo_until.is_some_and(|u| u > now)
 }
 
@@ -62,7 +64,7 @@ impl AuthService {
         ctx: &Ctx,
     ) -> Result<(Tx, User)> {
         crate::app_passwords::require_full_session(session)?;
-        let user = self.user(&session.user.id).await?;
+        let user = self.user_row(&session.user.id).await?;
         let two_step_on = user.two_step_enabled_at.is_some();
         let now = self.now();
         let how = match (proof, two_step_on) {
@@ -112,7 +114,7 @@ impl AuthService {
         session: &SessionInfo,
         user: &User,
         how: &str,
-        now: i64,
+        now: UnixTime,
         ctx: &Ctx,
     ) -> Result<()> {
         // HTTP Basic callers have no session to keep a window in.
@@ -131,7 +133,7 @@ impl AuthService {
         session: &SessionInfo,
         proof: &Proof,
         ctx: &Ctx,
-    ) -> Result<i64> {
+    ) -> Result<UnixTime> {
         if *proof == Proof::None {
             let two_step_on = session.user.two_step_enabled_at.is_some();
             return Err(AuthError::SudoRequired { two_step_on });

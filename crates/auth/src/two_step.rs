@@ -4,12 +4,15 @@
 use twostep_core::code::parse_totp;
 use twostep_core::policy::SetupChecklist;
 use twostep_core::recovery::RecoveryCode;
+use twostep_core::UnixTime;
+use twostep_core::UserId;
 use twostep_core::{token, totp};
 use twostep_store::{authenticators, email_tokens, recovery_codes, sessions, ssh_keys, users};
 
 use crate::notify::Event;
 use crate::sudo::{sudo_open, Proof};
-use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo, User};
+use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result, SessionInfo};
+use twostep_store::users::User;
 
 pub(crate) const ENABLE_TWO_STEP: &str = "enable_two_step";
 const ENABLE_TTL: i64 = 3600;
@@ -18,13 +21,13 @@ const ENABLE_TTL: i64 = 3600;
 pub struct AuthenticatorSummary {
     pub id: String,
     pub name: String,
-    pub activated_at: Option<i64>,
-    pub last_used_at: Option<i64>,
+    pub activated_at: Option<UnixTime>,
+    pub last_used_at: Option<UnixTime>,
 }
 
 #[derive(Debug, Clone)]
 pub struct TwoStepStatus {
-    pub enabled_at: Option<i64>,
+    pub enabled_at: Option<UnixTime>,
     pub checklist: SetupChecklist,
     pub authenticators: Vec<AuthenticatorSummary>,
     pub recovery_codes_remaining: i64,
@@ -32,7 +35,7 @@ pub struct TwoStepStatus {
     pub setup_in_progress: bool,
     /// A code was checked and the confirmation mail is out.
     pub awaiting_confirmation: bool,
-    pub locked_until: Option<i64>,
+    pub locked_until: Option<UnixTime>,
 }
 
 /// What an authenticator app needs: the QR code's URI, or Account and Key typed by hand.
@@ -57,9 +60,12 @@ pub enum VerifyOutcome {
 }
 
 impl AuthService {
-    pub async fn two_step_status(&self, user: &User) -> Result<TwoStepStatus> {
+    pub async fn two_step_status(&self, user_id: &UserId) -> Result<TwoStepStatus> {
         let now = self.now();
         let mut c = self.store().conn().await?;
+        let user = users::by_id(&mut c, user_id)
+            .await?
+            .ok_or(AuthError::NotFound)?;
         let all = authenticators::for_user(&mut c, &user.id).await?;
         let checklist = SetupChecklist {
             email_confirmed: user.email_confirmed_at.is_some(),
@@ -94,7 +100,7 @@ impl AuthService {
     pub async fn begin_setup(&self, session: &SessionInfo, ctx: &Ctx) -> Result<SetupInfo> {
         crate::app_passwords::require_full_session(session)?;
         let now = self.now();
-        let user = self.user(&session.user.id).await?;
+        let user = self.user_row(&session.user.id).await?;
         let replacing = user.two_step_enabled_at.is_some();
         if replacing && !sudo_open(session, now) {
             return Err(AuthError::Forbidden(
@@ -102,7 +108,7 @@ impl AuthService {
             ));
         }
         if !replacing {
-            let status = self.two_step_status(&user).await?;
+            let status = self.two_step_status(&user.id).await?;
             if !status.checklist.ready() {
                 return Err(AuthError::Forbidden(
                     "Finish the checklist first: a confirmed email address, a password and at least one SSH key.".into(),
@@ -128,23 +134,23 @@ impl AuthService {
         self.audit(&mut tx, &user.id, now, Event::TwoStepSetupStarted, "", ctx)
             .await?;
         commit(tx).await?;
-        Ok(self.setup_info(&user, &row.id, &secret, replacing))
+        Ok(self.setup_info(&user.username, &row.id, &secret, replacing))
     }
 
-    fn setup_info(&self, user: &User, id: &str, secret: &[u8], replacing: bool) -> SetupInfo {
+    fn setup_info(&self, username: &str, id: &str, secret: &[u8], replacing: bool) -> SetupInfo {
         let issuer = self.settings().issuer.clone();
         SetupInfo {
             authenticator_id: id.to_string(),
-            otpauth_uri: totp::otpauth_uri(&issuer, &user.username, secret),
+            otpauth_uri: totp::otpauth_uri(&issuer, username, secret),
             issuer,
-            account: user.username.clone(),
+            account: username.to_string(),
             key: totp::secret_grouped(secret),
             replacing,
         }
     }
 
     /// The setup in progress, to show its QR code again.
-    pub async fn current_setup(&self, user: &User) -> Result<Option<SetupInfo>> {
+    pub async fn current_setup(&self, user: &Account) -> Result<Option<SetupInfo>> {
         let mut c = self.store().conn().await?;
         let pending = authenticators::for_user(&mut c, &user.id)
             .await?
@@ -153,7 +159,7 @@ impl AuthService {
         let Some(a) = pending else { return Ok(None) };
         let secret = self.open_secret(&a)?;
         Ok(Some(self.setup_info(
-            user,
+            &user.username,
             &a.id,
             &secret,
             user.two_step_enabled_at.is_some(),
@@ -171,7 +177,7 @@ impl AuthService {
         let now = self.now();
         let code = parse_totp(code)
             .map_err(|e| AuthError::invalid("malformed_code", "code", e.to_string()))?;
-        let user = self.user(&session.user.id).await?;
+        let user = self.user_row(&session.user.id).await?;
         let replacing = user.two_step_enabled_at.is_some();
         if replacing && !sudo_open(session, now) {
             return Err(AuthError::Forbidden(
@@ -187,7 +193,7 @@ impl AuthService {
                 AuthError::Conflict("No setup is in progress. Start the setup again.".into())
             })?;
         let secret = self.open_secret(&a)?;
-        let step = totp::verify(&secret, &code, now as u64, a.last_step.map(|s| s as u64)).map_err(|_| {
+        let step = totp::verify(&secret, &code, now, a.last_step.map(|s| s as u64)).map_err(|_| {
             AuthError::invalid(
                 "wrong_code",
                 "code",
@@ -377,8 +383,8 @@ impl AuthService {
         Ok(())
     }
 
-    async fn require_on(&self, user_id: &str) -> Result<User> {
-        let user = self.user(user_id).await?;
+    async fn require_on(&self, user_id: &UserId) -> Result<User> {
+        let user = self.user_row(user_id).await?;
         if user.two_step_enabled_at.is_none() {
             return Err(AuthError::Conflict(
                 "Two-step verification is off for this account.".into(),

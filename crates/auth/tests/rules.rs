@@ -4,13 +4,13 @@
 //! Each runs in well under a second; nothing waits for real time.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use twostep_auth::{
     AuthError, AuthService, Channel, Clock, Ctx, Keys, Proof, SessionInfo, Settings, SignInOutcome,
 };
-use twostep_core::totp;
+use twostep_core::{totp, UnixTime};
 use twostep_mail::Mailer;
 use twostep_store::Store;
 
@@ -19,13 +19,13 @@ const PASSWORD: &str = "violet-harbour-2931";
 const SSH_KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDIkf9lceHQSw3N0ON0LhoHF8iRfxsbDOuLPAYk7ukID rules@test";
 /// 2026-12-01 00:00:00 UTC.
-const START: u64 = 1_796_083_200;
+const START: i64 = 1_796_083_200;
 
-struct FakeClock(AtomicU64);
+struct FakeClock(AtomicI64);
 
 impl Clock for FakeClock {
-    fn now(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
+    fn now(&self) -> UnixTime {
+        UnixTime::from_secs(self.0.load(Ordering::SeqCst))
     }
 }
 
@@ -47,7 +47,7 @@ impl World {
         let store = Store::open(&url).await.unwrap();
         let outbox = dir.path().join("outbox");
         let mailer = Mailer::outbox(outbox.clone(), "twostep <noreply@example.org>").unwrap();
-        let clock = Arc::new(FakeClock(AtomicU64::new(START)));
+        let clock = Arc::new(FakeClock(AtomicI64::new(START)));
         let auth = AuthService::new(
             store,
             mailer,
@@ -70,11 +70,11 @@ impl World {
         }
     }
 
-    fn now(&self) -> u64 {
+    fn now(&self) -> UnixTime {
         self.clock.now()
     }
 
-    fn advance(&self, seconds: u64) {
+    fn advance(&self, seconds: i64) {
         self.clock.0.fetch_add(seconds, Ordering::SeqCst);
     }
 

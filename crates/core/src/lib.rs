@@ -1,6 +1,6 @@
 //! Pure, synchronous domain logic of twostep.
 //!
-//! Nothing here does I/O or reads a clock: time comes in as unix seconds and
+//! Nothing here does I/O or reads a clock: time comes in as a `UnixTime` and
 //! randomness as a `rand::RngCore`, so every rule is deterministic under test.
 
 pub mod app_password;
@@ -14,4 +14,9 @@ pub mod secretbox;
 pub mod sshkey;
 pub mod token;
 pub mod totp;
+pub mod unix_time;
+pub mod user_id;
 pub mod validate;
+
+pub use unix_time::UnixTime;
+pub use user_id::UserId;

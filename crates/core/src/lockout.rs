@@ -20,19 +20,21 @@
 //!
 //! The store keeps failure times and `locked_until`; this module only decides.
 
+use crate::UnixTime;
+
 pub const MAX_FAILURES: u32 = 10;
 pub const PASSWORD_BUDGET: u32 = 10;
 pub const FREEZE_AFTER: i64 = 100;
-pub const WINDOW_SECONDS: u64 = 15 * 60;
-pub const LOCK_SECONDS: u64 = 15 * 60;
+pub const WINDOW_SECONDS: i64 = 15 * 60;
+pub const LOCK_SECONDS: i64 = 15 * 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockState {
     Open,
-    Locked { until: u64 },
+    Locked { until: UnixTime },
 }
 
-pub fn state(locked_until: Option<u64>, now: u64) -> LockState {
+pub fn state(locked_until: Option<UnixTime>, now: UnixTime) -> LockState {
     match locked_until {
         Some(until) if until > now => LockState::Locked { until },
         _ => LockState::Open,
@@ -40,20 +42,24 @@ pub fn state(locked_until: Option<u64>, now: u64) -> LockState {
 }
 
 /// Start of the window that failures are counted in.
-pub fn window_start(now: u64) -> u64 {
-    now.saturating_sub(WINDOW_SECONDS)
+pub fn window_start(now: UnixTime) -> UnixTime {
+    now - WINDOW_SECONDS
 }
 
 /// After a failure has been recorded: `failures_in_window` includes it.
 /// Returns the new lock's end if this failure locks the account.
 #[must_use]
-pub fn after_failure(failures_in_window: u32, now: u64) -> Option<u64> {
+pub fn after_failure(failures_in_window: u32, now: UnixTime) -> Option<UnixTime> {
     (failures_in_window >= MAX_FAILURES).then_some(now + LOCK_SECONDS)
 }
 
 /// When a client with `failures` wrong passwords in the window (the oldest at
 /// `oldest`) may try again; `None` while it has budget left.
-pub fn password_paused_until(failures: u32, oldest: Option<u64>, now: u64) -> Option<u64> {
+pub fn password_paused_until(
+    failures: u32,
+    oldest: Option<UnixTime>,
+    now: UnixTime,
+) -> Option<UnixTime> {
     if failures < PASSWORD_BUDGET {
         return None;
     }
@@ -71,20 +77,20 @@ mod tests {
 
     #[test]
     fn password_budget_pauses_until_the_oldest_leaves_the_window() {
-        let now = 5_000;
+        let now = UnixTime::from_secs(5_000);
         assert_eq!(
-            password_paused_until(PASSWORD_BUDGET - 1, Some(10), now),
+            password_paused_until(PASSWORD_BUDGET - 1, Some(UnixTime::from_secs(10)), now),
             None
         );
         assert_eq!(
-            password_paused_until(PASSWORD_BUDGET, Some(4_500), now),
-            Some(4_500 + WINDOW_SECONDS + 1)
+            password_paused_until(PASSWORD_BUDGET, Some(UnixTime::from_secs(4_500)), now),
+            Some(UnixTime::from_secs(4_500 + WINDOW_SECONDS + 1))
         );
     }
 
     #[test]
     fn tenth_failure_locks_for_a_while() {
-        let now = 1_000_000;
+        let now = UnixTime::from_secs(1_000_000);
         for n in 1..MAX_FAILURES {
             assert_eq!(after_failure(n, now), None);
         }

@@ -1,5 +1,7 @@
 //! Repository names and who may do what with a repository.
 
+use crate::UserId;
+
 pub const MAX_REPO_NAME: usize = 100;
 pub const MAX_DESCRIPTION: usize = 500;
 
@@ -59,9 +61,9 @@ impl Access {
 /// What `viewer` may do: owners administer, collaborators get what they were
 /// given, anyone signed in reads a public repository, nobody else anything.
 pub fn access(
-    owner_id: &str,
+    owner_id: &UserId,
     is_private: bool,
-    viewer: &str,
+    viewer: &UserId,
     collaborator: Option<Access>,
 ) -> Access {
     if owner_id == viewer {
@@ -78,6 +80,10 @@ pub fn access(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn id(s: &str) -> UserId {
+        UserId::new(s.to_string())
+    }
 
     #[test]
     fn names() {
@@ -103,10 +109,16 @@ mod tests {
 
     #[test]
     fn access_rules() {
-        assert_eq!(access("o", true, "o", None), Access::Admin);
-        assert_eq!(access("o", true, "x", None), Access::None);
-        assert_eq!(access("o", false, "x", None), Access::Read);
-        assert_eq!(access("o", true, "x", Some(Access::Read)), Access::Read);
-        assert_eq!(access("o", false, "x", Some(Access::Write)), Access::Write);
+        assert_eq!(access(&id("o"), true, &id("o"), None), Access::Admin);
+        assert_eq!(access(&id("o"), true, &id("x"), None), Access::None);
+        assert_eq!(access(&id("o"), false, &id("x"), None), Access::Read);
+        assert_eq!(
+            access(&id("o"), true, &id("x"), Some(Access::Read)),
+            Access::Read
+        );
+        assert_eq!(
+            access(&id("o"), false, &id("x"), Some(Access::Write)),
+            Access::Write
+        );
     }
 }

@@ -4,6 +4,8 @@
 use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, TOTP};
 
+use crate::UnixTime;
+
 /// 160-bit secrets: what RFC 4226 recommends and the minimum pyotp accepts.
 pub const SECRET_LEN: usize = 20;
 pub const DIGITS: usize = 6;
@@ -40,13 +42,19 @@ pub fn totp_at(secret: &[u8], hash: Hash, digits: usize, step: u64, unix: u64) -
 }
 
 /// The time step a unix time falls in, for twostep's fixed 30 s step.
-pub fn step_of(unix: u64) -> u64 {
-    unix / STEP_SECONDS
+pub fn step_of(now: UnixTime) -> u64 {
+    now.unsigned_secs() / STEP_SECONDS
 }
 
-/// The 6-digit SHA1/30 s code twostep expects at `unix`.
-pub fn code_at(secret: &[u8], unix: u64) -> String {
-    totp_at(secret, Hash::Sha1, DIGITS, STEP_SECONDS, unix)
+/// The 6-digit SHA1/30 s code twostep expects at `now`.
+pub fn code_at(secret: &[u8], now: UnixTime) -> String {
+    totp_at(
+        secret,
+        Hash::Sha1,
+        DIGITS,
+        STEP_SECONDS,
+        now.unsigned_secs(),
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -64,10 +72,10 @@ pub enum TotpRejection {
 pub fn verify(
     secret: &[u8],
     code: &str,
-    unix: u64,
+    now: UnixTime,
     last_step: Option<u64>,
 ) -> Result<u64, TotpRejection> {
-    let now = step_of(unix);
+    let now = step_of(now);
     let mut replayed = false;
     for step in now.saturating_sub(SKEW_STEPS)..=now + SKEW_STEPS {
         let expected = hotp(secret, Hash::Sha1, DIGITS, step);
@@ -178,20 +186,20 @@ mod tests {
 
     #[test]
     fn one_step_either_side_is_accepted() {
-        let t = 1_700_000_015;
+        let t = UnixTime::from_secs(1_700_000_015);
         for delta in [-30i64, 0, 30] {
-            let code = code_at(RFC_SEED, (t as i64 + delta) as u64);
+            let code = code_at(RFC_SEED, t + delta);
             assert!(verify(RFC_SEED, &code, t, None).is_ok(), "delta {delta}");
         }
         for delta in [-60i64, 60] {
-            let code = code_at(RFC_SEED, (t as i64 + delta) as u64);
+            let code = code_at(RFC_SEED, t + delta);
             assert_eq!(verify(RFC_SEED, &code, t, None), Err(TotpRejection::Wrong));
         }
     }
 
     #[test]
     fn a_step_is_accepted_once() {
-        let t = 1_700_000_015;
+        let t = UnixTime::from_secs(1_700_000_015);
         let code = code_at(RFC_SEED, t);
         let step = verify(RFC_SEED, &code, t, None).unwrap();
         assert_eq!(step, step_of(t));

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use russh::keys::HashAlg;
 use russh::server::{Auth, ChannelOpenHandle, Msg, Session, VerifiedPublicKey};
 use russh::{Channel, ChannelId};
-use twostep_auth::{AuthService, Channel as Via, Ctx, User};
+use twostep_auth::{Account, AuthService, Channel as Via, Ctx};
 
 use crate::command::{self, Command};
 use crate::limits::MAX_CHANNELS;
@@ -24,7 +24,7 @@ struct ChannelState {
 pub struct Connection {
     auth: AuthService,
     ip: String,
-    user: Option<User>,
+    user: Option<Account>,
     channels: HashMap<ChannelId, ChannelState>,
     /// Set once a key is accepted (the authentication deadline stops counting).
     signed_in: Arc<AtomicBool>,
@@ -69,7 +69,7 @@ pub fn refusal_text(e: twostep_auth::AuthError) -> String {
 /// A task's view of its channel: what it needs to run one command.
 pub struct Job {
     pub auth: AuthService,
-    pub user: User,
+    pub user: Account,
     pub ctx: Ctx,
     pub channel: Channel<Msg>,
     pub pty: bool,

@@ -2,18 +2,20 @@
 
 use sqlx::FromRow;
 
+use twostep_core::{UnixTime, UserId};
+
 use crate::{Conn, Result};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct AppPassword {
     pub id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub label: String,
     pub token_hash: String,
     /// Space-separated scope names.
     pub scopes: String,
-    pub created_at: i64,
-    pub last_used_at: Option<i64>,
+    pub created_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
 }
 
 pub async fn insert(c: &mut Conn, a: &AppPassword) -> Result<()> {
@@ -42,7 +44,7 @@ pub async fn by_hash(c: &mut Conn, token_hash: &str) -> Result<Option<AppPasswor
     .await?)
 }
 
-pub async fn for_user(c: &mut Conn, user_id: &str) -> Result<Vec<AppPassword>> {
+pub async fn for_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<AppPassword>> {
     Ok(sqlx::query_as(
         "SELECT id, user_id, label, token_hash, scopes, created_at, last_used_at
          FROM app_passwords WHERE user_id = $1 ORDER BY created_at, id",
@@ -52,7 +54,7 @@ pub async fn for_user(c: &mut Conn, user_id: &str) -> Result<Vec<AppPassword>> {
     .await?)
 }
 
-pub async fn touch(c: &mut Conn, id: &str, now: i64) -> Result<()> {
+pub async fn touch(c: &mut Conn, id: &str, now: UnixTime) -> Result<()> {
     sqlx::query("UPDATE app_passwords SET last_used_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
@@ -61,7 +63,7 @@ pub async fn touch(c: &mut Conn, id: &str, now: i64) -> Result<()> {
     Ok(())
 }
 
-pub async fn delete(c: &mut Conn, user_id: &str, id: &str) -> Result<Option<AppPassword>> {
+pub async fn delete(c: &mut Conn, user_id: &UserId, id: &str) -> Result<Option<AppPassword>> {
     Ok(sqlx::query_as(
         "DELETE FROM app_passwords WHERE user_id = $1 AND id = $2
          RETURNING id, user_id, label, token_hash, scopes, created_at, last_used_at",

@@ -2,6 +2,8 @@
 
 use sqlx::FromRow;
 
+use twostep_core::{UnixTime, UserId};
+
 use crate::{Conn, Result};
 
 text_enum!(
@@ -19,15 +21,15 @@ text_enum!(
 #[derive(Debug, Clone, FromRow)]
 pub struct Authenticator {
     pub id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub name: String,
     pub secret_enc: Vec<u8>,
     #[sqlx(try_from = "String")]
     pub status: Status,
     pub last_step: Option<i64>,
-    pub created_at: i64,
-    pub activated_at: Option<i64>,
-    pub last_used_at: Option<i64>,
+    pub created_at: UnixTime,
+    pub activated_at: Option<UnixTime>,
+    pub last_used_at: Option<UnixTime>,
 }
 
 pub async fn insert(c: &mut Conn, a: &Authenticator) -> Result<()> {
@@ -49,7 +51,7 @@ pub async fn insert(c: &mut Conn, a: &Authenticator) -> Result<()> {
 
 const SELECT: &str = "SELECT id, user_id, name, secret_enc, status, last_step, created_at, activated_at, last_used_at FROM authenticators";
 
-pub async fn for_user(c: &mut Conn, user_id: &str) -> Result<Vec<Authenticator>> {
+pub async fn for_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<Authenticator>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE user_id = $1 ORDER BY created_at, id"
     )))
@@ -58,7 +60,7 @@ pub async fn for_user(c: &mut Conn, user_id: &str) -> Result<Vec<Authenticator>>
     .await?)
 }
 
-pub async fn get(c: &mut Conn, user_id: &str, id: &str) -> Result<Option<Authenticator>> {
+pub async fn get(c: &mut Conn, user_id: &UserId, id: &str) -> Result<Option<Authenticator>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE user_id = $1 AND id = $2"
     )))
@@ -71,7 +73,7 @@ pub async fn get(c: &mut Conn, user_id: &str, id: &str) -> Result<Option<Authent
 /// Records an accepted step, only if it is newer than the last one: the
 /// atomic guard against replays, across requests and nodes.
 #[must_use = "false means the code was already used"]
-pub async fn advance_step(c: &mut Conn, id: &str, step: i64, now: i64) -> Result<bool> {
+pub async fn advance_step(c: &mut Conn, id: &str, step: i64, now: UnixTime) -> Result<bool> {
     let r = sqlx::query(
         "UPDATE authenticators SET last_step = $1, last_used_at = $2
          WHERE id = $3 AND (last_step IS NULL OR last_step < $1)",
@@ -84,7 +86,7 @@ pub async fn advance_step(c: &mut Conn, id: &str, step: i64, now: i64) -> Result
     Ok(r.rows_affected() == 1)
 }
 
-pub async fn set_status(c: &mut Conn, id: &str, status: Status, now: i64) -> Result<()> {
+pub async fn set_status(c: &mut Conn, id: &str, status: Status, now: UnixTime) -> Result<()> {
     let activated = (status == Status::Active).then_some(now);
     sqlx::query("UPDATE authenticators SET status = $1, activated_at = $2 WHERE id = $3")
         .bind(status.as_str())
@@ -96,7 +98,7 @@ pub async fn set_status(c: &mut Conn, id: &str, status: Status, now: i64) -> Res
 }
 
 /// Removes authenticators that never became active (abandoned setups).
-pub async fn delete_inactive(c: &mut Conn, user_id: &str, except: &str) -> Result<()> {
+pub async fn delete_inactive(c: &mut Conn, user_id: &UserId, except: &str) -> Result<()> {
     sqlx::query("DELETE FROM authenticators WHERE user_id = $1 AND status <> $2 AND id <> $3")
         .bind(user_id)
         .bind(Status::Active.as_str())
@@ -106,7 +108,7 @@ pub async fn delete_inactive(c: &mut Conn, user_id: &str, except: &str) -> Resul
     Ok(())
 }
 
-pub async fn delete(c: &mut Conn, user_id: &str, id: &str) -> Result<u64> {
+pub async fn delete(c: &mut Conn, user_id: &UserId, id: &str) -> Result<u64> {
     let r = sqlx::query("DELETE FROM authenticators WHERE user_id = $1 AND id = $2")
         .bind(user_id)
         .bind(id)
@@ -115,7 +117,7 @@ pub async fn delete(c: &mut Conn, user_id: &str, id: &str) -> Result<u64> {
     Ok(r.rows_affected())
 }
 
-pub async fn delete_all(c: &mut Conn, user_id: &str) -> Result<u64> {
+pub async fn delete_all(c: &mut Conn, user_id: &UserId) -> Result<u64> {
     let r = sqlx::query("DELETE FROM authenticators WHERE user_id = $1")
         .bind(user_id)
         .execute(c)

@@ -2,18 +2,20 @@
 
 use sqlx::FromRow;
 
+use twostep_core::{UnixTime, UserId};
+
 use crate::{Conn, Result};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct EmailToken {
     pub token_hash: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub purpose: String,
     /// What the link is about: the email address, or an authenticator id.
     pub subject: String,
-    pub created_at: i64,
-    pub expires_at: i64,
-    pub used_at: Option<i64>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub used_at: Option<UnixTime>,
 }
 
 pub async fn insert(c: &mut Conn, t: &EmailToken) -> Result<()> {
@@ -45,7 +47,7 @@ pub async fn get(c: &mut Conn, token_hash: &str, purpose: &str) -> Result<Option
 
 /// Marks the link used; false if it was already used or has expired (a race lost).
 #[must_use = "only one caller may act on a link"]
-pub async fn consume(c: &mut Conn, token_hash: &str, now: i64) -> Result<bool> {
+pub async fn consume(c: &mut Conn, token_hash: &str, now: UnixTime) -> Result<bool> {
     let r = sqlx::query(
         "UPDATE email_tokens SET used_at = $1
          WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
@@ -58,7 +60,12 @@ pub async fn consume(c: &mut Conn, token_hash: &str, now: i64) -> Result<bool> {
 }
 
 /// Voids a user's unused links of one purpose (a newer link replaces them).
-pub async fn void_unused(c: &mut Conn, user_id: &str, purpose: &str, now: i64) -> Result<()> {
+pub async fn void_unused(
+    c: &mut Conn,
+    user_id: &UserId,
+    purpose: &str,
+    now: UnixTime,
+) -> Result<()> {
     sqlx::query(
         "UPDATE email_tokens SET used_at = $1
          WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL",
@@ -72,7 +79,7 @@ pub async fn void_unused(c: &mut Conn, user_id: &str, purpose: &str, now: i64) -
 }
 
 /// Links that expired before `before` (used or not).
-pub async fn delete_expired(c: &mut Conn, before: i64) -> Result<u64> {
+pub async fn delete_expired(c: &mut Conn, before: UnixTime) -> Result<u64> {
     let r = sqlx::query("DELETE FROM email_tokens WHERE expires_at <= $1")
         .bind(before)
         .execute(c)

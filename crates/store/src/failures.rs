@@ -1,8 +1,16 @@
 //! Wrong second factors, counted per account across channels and nodes.
 
+use twostep_core::{UnixTime, UserId};
+
 use crate::{Conn, Result};
 
-pub async fn record(c: &mut Conn, id: &str, user_id: &str, at: i64, channel: &str) -> Result<()> {
+pub async fn record(
+    c: &mut Conn,
+    id: &str,
+    user_id: &UserId,
+    at: UnixTime,
+    channel: &str,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO second_factor_failures (id, user_id, at, channel) VALUES ($1, $2, $3, $4)",
     )
@@ -15,7 +23,7 @@ pub async fn record(c: &mut Conn, id: &str, user_id: &str, at: i64, channel: &st
     Ok(())
 }
 
-pub async fn count_since(c: &mut Conn, user_id: &str, since: i64) -> Result<i64> {
+pub async fn count_since(c: &mut Conn, user_id: &UserId, since: UnixTime) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM second_factor_failures WHERE user_id = $1 AND at > $2",
     )
@@ -25,7 +33,7 @@ pub async fn count_since(c: &mut Conn, user_id: &str, since: i64) -> Result<i64>
     .await?)
 }
 
-pub async fn clear(c: &mut Conn, user_id: &str) -> Result<()> {
+pub async fn clear(c: &mut Conn, user_id: &UserId) -> Result<()> {
     sqlx::query("DELETE FROM second_factor_failures WHERE user_id = $1")
         .bind(user_id)
         .execute(c)
@@ -34,7 +42,7 @@ pub async fn clear(c: &mut Conn, user_id: &str) -> Result<()> {
 }
 
 /// Failures older than any window counts them in.
-pub async fn delete_before(c: &mut Conn, before: i64) -> Result<u64> {
+pub async fn delete_before(c: &mut Conn, before: UnixTime) -> Result<u64> {
     let r = sqlx::query("DELETE FROM second_factor_failures WHERE at < $1")
         .bind(before)
         .execute(c)

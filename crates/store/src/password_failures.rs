@@ -1,15 +1,17 @@
 //! Wrong passwords per account and client. A row is reserved before the
 //! password is checked, so parallel guesses cannot outrun the budget.
 
+use twostep_core::{UnixTime, UserId};
+
 use crate::{Conn, Result};
 
 pub async fn record(
     c: &mut Conn,
     id: &str,
-    user_id: &str,
+    user_id: &UserId,
     client: &str,
     ip: &str,
-    at: i64,
+    at: UnixTime,
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO password_failures (id, user_id, client, ip, at) VALUES ($1, $2, $3, $4, $5)",
@@ -27,10 +29,10 @@ pub async fn record(
 /// How many failures this client has in the window, and the oldest one's time.
 pub async fn in_window(
     c: &mut Conn,
-    user_id: &str,
+    user_id: &UserId,
     client: &str,
-    since: i64,
-) -> Result<(i64, Option<i64>)> {
+    since: UnixTime,
+) -> Result<(i64, Option<UnixTime>)> {
     Ok(sqlx::query_as(
         "SELECT COUNT(*), MIN(at) FROM password_failures WHERE user_id = $1 AND client = $2 AND at > $3",
     )
@@ -42,7 +44,7 @@ pub async fn in_window(
 }
 
 /// The right password: this client starts afresh.
-pub async fn clear(c: &mut Conn, user_id: &str, client: &str) -> Result<()> {
+pub async fn clear(c: &mut Conn, user_id: &UserId, client: &str) -> Result<()> {
     sqlx::query("DELETE FROM password_failures WHERE user_id = $1 AND client = $2")
         .bind(user_id)
         .bind(client)
@@ -60,7 +62,7 @@ pub async fn release(c: &mut Conn, id: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn delete_before(c: &mut Conn, before: i64) -> Result<u64> {
+pub async fn delete_before(c: &mut Conn, before: UnixTime) -> Result<u64> {
     let r = sqlx::query("DELETE FROM password_failures WHERE at <= $1")
         .bind(before)
         .execute(c)

@@ -1,13 +1,15 @@
 //! Recovery codes, stored as keyed hashes and consumed atomically.
 
+use twostep_core::{UnixTime, UserId};
+
 use crate::{Conn, Result};
 
 /// Replaces the user's whole set.
 pub async fn replace(
     c: &mut Conn,
-    user_id: &str,
+    user_id: &UserId,
     rows: &[(String, String)],
-    now: i64,
+    now: UnixTime,
 ) -> Result<()> {
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
         .bind(user_id)
@@ -29,7 +31,7 @@ pub async fn replace(
 
 /// Uses a code: true for exactly one of any number of racing callers.
 #[must_use = "false means the code is wrong or already used"]
-pub async fn consume(c: &mut Conn, user_id: &str, hash: &str, now: i64) -> Result<bool> {
+pub async fn consume(c: &mut Conn, user_id: &UserId, hash: &str, now: UnixTime) -> Result<bool> {
     let r = sqlx::query(
         "UPDATE recovery_codes SET used_at = $1
          WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
@@ -42,7 +44,7 @@ pub async fn consume(c: &mut Conn, user_id: &str, hash: &str, now: i64) -> Resul
     Ok(r.rows_affected() == 1)
 }
 
-pub async fn remaining(c: &mut Conn, user_id: &str) -> Result<i64> {
+pub async fn remaining(c: &mut Conn, user_id: &UserId) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
     )
@@ -51,7 +53,7 @@ pub async fn remaining(c: &mut Conn, user_id: &str) -> Result<i64> {
     .await?)
 }
 
-pub async fn delete_all(c: &mut Conn, user_id: &str) -> Result<()> {
+pub async fn delete_all(c: &mut Conn, user_id: &UserId) -> Result<()> {
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
         .bind(user_id)
         .execute(c)

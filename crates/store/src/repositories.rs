@@ -2,28 +2,30 @@
 
 use sqlx::FromRow;
 
+use twostep_core::{UnixTime, UserId};
+
 use crate::{Conn, Result};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Repository {
     pub id: String,
-    pub owner_id: String,
+    pub owner_id: UserId,
     pub name: String,
     pub description: String,
     pub is_private: i64,
-    pub created_at: i64,
+    pub created_at: UnixTime,
 }
 
 /// A repository with its owner's name, as listings show it.
 #[derive(Debug, Clone, FromRow)]
 pub struct Listed {
     pub id: String,
-    pub owner_id: String,
+    pub owner_id: UserId,
     pub owner: String,
     pub name: String,
     pub description: String,
     pub is_private: i64,
-    pub created_at: i64,
+    pub created_at: UnixTime,
     /// `owner`, `write` or `read`.
     pub access: String,
 }
@@ -65,7 +67,7 @@ pub async fn by_owner_and_name(
 }
 
 /// The user's own repositories and those shared with them.
-pub async fn visible_to(c: &mut Conn, user_id: &str) -> Result<Vec<Listed>> {
+pub async fn visible_to(c: &mut Conn, user_id: &UserId) -> Result<Vec<Listed>> {
     Ok(sqlx::query_as(
         "SELECT r.id, r.owner_id, u.username AS owner, r.name, r.description, r.is_private, r.created_at, 'owner' AS access
          FROM repositories r JOIN users u ON u.id = r.owner_id WHERE r.owner_id = $1
@@ -92,7 +94,7 @@ pub async fn delete(c: &mut Conn, id: &str) -> Result<u64> {
 pub async fn collaborator_access(
     c: &mut Conn,
     repo_id: &str,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<Option<String>> {
     Ok(
         sqlx::query_scalar("SELECT access FROM collaborators WHERE repo_id = $1 AND user_id = $2")
@@ -107,9 +109,9 @@ pub async fn collaborator_access(
 pub async fn set_collaborator(
     c: &mut Conn,
     repo_id: &str,
-    user_id: &str,
+    user_id: &UserId,
     access: &str,
-    now: i64,
+    now: UnixTime,
 ) -> Result<()> {
     sqlx::query("DELETE FROM collaborators WHERE repo_id = $1 AND user_id = $2")
         .bind(repo_id)
@@ -128,7 +130,7 @@ pub async fn set_collaborator(
     Ok(())
 }
 
-pub async fn remove_collaborator(c: &mut Conn, repo_id: &str, user_id: &str) -> Result<u64> {
+pub async fn remove_collaborator(c: &mut Conn, repo_id: &str, user_id: &UserId) -> Result<u64> {
     let r = sqlx::query("DELETE FROM collaborators WHERE repo_id = $1 AND user_id = $2")
         .bind(repo_id)
         .bind(user_id)

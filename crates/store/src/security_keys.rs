@@ -3,17 +3,19 @@
 
 use sqlx::FromRow;
 
+use twostep_core::{UnixTime, UserId};
+
 use crate::{Conn, Result};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct SecurityKey {
     pub id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub name: String,
     pub cred_id: String,
     pub credential: String,
-    pub created_at: i64,
-    pub last_used_at: Option<i64>,
+    pub created_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
 }
 
 pub async fn insert(c: &mut Conn, k: &SecurityKey) -> Result<()> {
@@ -32,7 +34,7 @@ pub async fn insert(c: &mut Conn, k: &SecurityKey) -> Result<()> {
     Ok(())
 }
 
-pub async fn for_user(c: &mut Conn, user_id: &str) -> Result<Vec<SecurityKey>> {
+pub async fn for_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<SecurityKey>> {
     Ok(sqlx::query_as(
         "SELECT id, user_id, name, cred_id, credential, created_at, last_used_at
          FROM security_keys WHERE user_id = $1 ORDER BY created_at, id",
@@ -42,7 +44,7 @@ pub async fn for_user(c: &mut Conn, user_id: &str) -> Result<Vec<SecurityKey>> {
     .await?)
 }
 
-pub async fn used(c: &mut Conn, id: &str, credential: &str, now: i64) -> Result<()> {
+pub async fn used(c: &mut Conn, id: &str, credential: &str, now: UnixTime) -> Result<()> {
     sqlx::query("UPDATE security_keys SET credential = $1, last_used_at = $2 WHERE id = $3")
         .bind(credential)
         .bind(now)
@@ -52,7 +54,7 @@ pub async fn used(c: &mut Conn, id: &str, credential: &str, now: i64) -> Result<
     Ok(())
 }
 
-pub async fn delete(c: &mut Conn, user_id: &str, id: &str) -> Result<Option<SecurityKey>> {
+pub async fn delete(c: &mut Conn, user_id: &UserId, id: &str) -> Result<Option<SecurityKey>> {
     Ok(sqlx::query_as(
         "DELETE FROM security_keys WHERE user_id = $1 AND id = $2
          RETURNING id, user_id, name, cred_id, credential, created_at, last_used_at",
@@ -63,7 +65,7 @@ pub async fn delete(c: &mut Conn, user_id: &str, id: &str) -> Result<Option<Secu
     .await?)
 }
 
-pub async fn delete_all(c: &mut Conn, user_id: &str) -> Result<()> {
+pub async fn delete_all(c: &mut Conn, user_id: &UserId) -> Result<()> {
     sqlx::query("DELETE FROM security_keys WHERE user_id = $1")
         .bind(user_id)
         .execute(c)
@@ -83,12 +85,12 @@ text_enum!(
 
 pub struct NewState<'a> {
     pub id: &'a str,
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     pub session_hash: &'a str,
     pub kind: Ceremony,
     pub name: &'a str,
     pub state: &'a str,
-    pub expires_at: i64,
+    pub expires_at: UnixTime,
 }
 
 pub async fn save_state(c: &mut Conn, s: NewState<'_>) -> Result<()> {
@@ -118,8 +120,8 @@ pub async fn take_state(
     id: &str,
     session_hash: &str,
     kind: Ceremony,
-    now: i64,
-) -> Result<Option<(String, String, String)>> {
+    now: UnixTime,
+) -> Result<Option<(UserId, String, String)>> {
     Ok(sqlx::query_as(
         "DELETE FROM webauthn_states WHERE id = $1 AND session_hash = $2 AND kind = $3 AND expires_at > $4
          RETURNING user_id, name, state",
@@ -133,7 +135,7 @@ pub async fn take_state(
 }
 
 /// Ceremonies that ran out of time.
-pub async fn delete_expired_states(c: &mut Conn, now: i64) -> Result<u64> {
+pub async fn delete_expired_states(c: &mut Conn, now: UnixTime) -> Result<u64> {
     let r = sqlx::query("DELETE FROM webauthn_states WHERE expires_at <= $1")
         .bind(now)
         .execute(c)

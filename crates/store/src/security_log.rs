@@ -2,13 +2,15 @@
 
 use sqlx::FromRow;
 
+use twostep_core::{UnixTime, UserId};
+
 use crate::{Conn, Result};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Entry {
     pub seq: i64,
-    pub user_id: String,
-    pub at: i64,
+    pub user_id: UserId,
+    pub at: UnixTime,
     pub event: String,
     pub detail: String,
     pub channel: String,
@@ -16,8 +18,8 @@ pub struct Entry {
 }
 
 pub struct NewEntry<'a> {
-    pub user_id: &'a str,
-    pub at: i64,
+    pub user_id: &'a UserId,
+    pub at: UnixTime,
     pub event: &'a str,
     pub detail: &'a str,
     pub channel: &'a str,
@@ -39,7 +41,7 @@ pub async fn append(c: &mut Conn, e: NewEntry<'_>) -> Result<()> {
     Ok(())
 }
 
-pub async fn recent(c: &mut Conn, user_id: &str, limit: i64) -> Result<Vec<Entry>> {
+pub async fn recent(c: &mut Conn, user_id: &UserId, limit: i64) -> Result<Vec<Entry>> {
     Ok(sqlx::query_as(
         "SELECT seq, user_id, at, event, detail, channel, ip FROM security_log
          WHERE user_id = $1 ORDER BY seq DESC LIMIT $2",

@@ -1,5 +1,7 @@
 use sqlx::FromRow;
 
+use twostep_core::{UnixTime, UserId};
+
 use crate::{Conn, Result};
 
 text_enum!(
@@ -15,14 +17,14 @@ text_enum!(
 #[derive(Debug, Clone, FromRow)]
 pub struct Session {
     pub token_hash: String,
-    pub user_id: String,
+    pub user_id: UserId,
     #[sqlx(try_from = "String")]
     pub stage: Stage,
-    pub created_at: i64,
-    pub expires_at: i64,
-    pub sudo_until: Option<i64>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub sudo_until: Option<UnixTime>,
     /// Last use, written at most once a minute (`touch`).
-    pub last_seen_at: i64,
+    pub last_seen_at: UnixTime,
 }
 
 pub async fn insert(c: &mut Conn, s: &Session) -> Result<()> {
@@ -46,8 +48,8 @@ pub async fn insert(c: &mut Conn, s: &Session) -> Result<()> {
 pub async fn get(
     c: &mut Conn,
     token_hash: &str,
-    now: i64,
-    idle_since: i64,
+    now: UnixTime,
+    idle_since: UnixTime,
 ) -> Result<Option<Session>> {
     Ok(sqlx::query_as(
         "SELECT token_hash, user_id, stage, created_at, expires_at, sudo_until, last_seen_at
@@ -61,7 +63,7 @@ pub async fn get(
 }
 
 /// Records a use of the session.
-pub async fn touch(c: &mut Conn, token_hash: &str, now: i64) -> Result<()> {
+pub async fn touch(c: &mut Conn, token_hash: &str, now: UnixTime) -> Result<()> {
     sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
         .bind(now)
         .bind(token_hash)
@@ -79,7 +81,7 @@ pub async fn delete(c: &mut Conn, token_hash: &str) -> Result<()> {
 }
 
 /// Signs the user out everywhere except, optionally, one session.
-pub async fn delete_for_user(c: &mut Conn, user_id: &str, keep: Option<&str>) -> Result<u64> {
+pub async fn delete_for_user(c: &mut Conn, user_id: &UserId, keep: Option<&str>) -> Result<u64> {
     let r = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
         .bind(user_id)
         .bind(keep.unwrap_or(""))
@@ -89,7 +91,7 @@ pub async fn delete_for_user(c: &mut Conn, user_id: &str, keep: Option<&str>) ->
 }
 
 /// Sessions past their limit or idle since before `idle_since`.
-pub async fn delete_expired(c: &mut Conn, now: i64, idle_since: i64) -> Result<u64> {
+pub async fn delete_expired(c: &mut Conn, now: UnixTime, idle_since: UnixTime) -> Result<u64> {
     let r = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
         .bind(now)
         .bind(idle_since)
@@ -99,7 +101,7 @@ pub async fn delete_expired(c: &mut Conn, now: i64, idle_since: i64) -> Result<u
 }
 
 /// A fresh, authenticated second factor: security settings may change until `until`.
-pub async fn set_sudo(c: &mut Conn, token_hash: &str, until: i64) -> Result<()> {
+pub async fn set_sudo(c: &mut Conn, token_hash: &str, until: UnixTime) -> Result<()> {
     sqlx::query("UPDATE sessions SET sudo_until = $1 WHERE token_hash = $2")
         .bind(until)
         .bind(token_hash)
@@ -118,7 +120,12 @@ pub async fn end_sudo(c: &mut Conn, token_hash: &str) -> Result<()> {
 }
 
 /// Keeps freshly made recovery codes (sealed) for download and print until `until`.
-pub async fn set_revealed(c: &mut Conn, token_hash: &str, sealed: &[u8], until: i64) -> Result<()> {
+pub async fn set_revealed(
+    c: &mut Conn,
+    token_hash: &str,
+    sealed: &[u8],
+    until: UnixTime,
+) -> Result<()> {
     sqlx::query(
         "UPDATE sessions SET revealed_codes = $1, revealed_until = $2 WHERE token_hash = $3",
     )
@@ -130,7 +137,7 @@ pub async fn set_revealed(c: &mut Conn, token_hash: &str, sealed: &[u8], until: 
     Ok(())
 }
 
-pub async fn revealed(c: &mut Conn, token_hash: &str, now: i64) -> Result<Option<Vec<u8>>> {
+pub async fn revealed(c: &mut Conn, token_hash: &str, now: UnixTime) -> Result<Option<Vec<u8>>> {
     Ok(sqlx::query_scalar(
         "SELECT revealed_codes FROM sessions
          WHERE token_hash = $1 AND revealed_until > $2 AND revealed_codes IS NOT NULL",

@@ -1,18 +1,20 @@
 use sqlx::FromRow;
 
+use twostep_core::{UnixTime, UserId};
+
 use crate::{Conn, Result};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct SshKey {
     pub id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub title: String,
     pub algorithm: String,
     pub public_key: String,
     pub fingerprint: String,
     pub bits: i64,
-    pub created_at: i64,
-    pub last_used_at: Option<i64>,
+    pub created_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
 }
 
 /// `StoreError::Conflict` when the key is registered already (to anyone).
@@ -34,7 +36,7 @@ pub async fn insert(c: &mut Conn, k: &SshKey) -> Result<()> {
     Ok(())
 }
 
-pub async fn for_user(c: &mut Conn, user_id: &str) -> Result<Vec<SshKey>> {
+pub async fn for_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<SshKey>> {
     Ok(sqlx::query_as(
         "SELECT id, user_id, title, algorithm, public_key, fingerprint, bits, created_at, last_used_at
          FROM ssh_keys WHERE user_id = $1 ORDER BY created_at, id",
@@ -54,7 +56,7 @@ pub async fn by_fingerprint(c: &mut Conn, fingerprint: &str) -> Result<Option<Ss
     .await?)
 }
 
-pub async fn count_for_user(c: &mut Conn, user_id: &str) -> Result<i64> {
+pub async fn count_for_user(c: &mut Conn, user_id: &UserId) -> Result<i64> {
     Ok(
         sqlx::query_scalar("SELECT COUNT(*) FROM ssh_keys WHERE user_id = $1")
             .bind(user_id)
@@ -63,7 +65,7 @@ pub async fn count_for_user(c: &mut Conn, user_id: &str) -> Result<i64> {
     )
 }
 
-pub async fn delete(c: &mut Conn, user_id: &str, id: &str) -> Result<Option<SshKey>> {
+pub async fn delete(c: &mut Conn, user_id: &UserId, id: &str) -> Result<Option<SshKey>> {
     Ok(sqlx::query_as(
         "DELETE FROM ssh_keys WHERE user_id = $1 AND id = $2
          RETURNING id, user_id, title, algorithm, public_key, fingerprint, bits, created_at, last_used_at",
@@ -74,7 +76,7 @@ pub async fn delete(c: &mut Conn, user_id: &str, id: &str) -> Result<Option<SshK
     .await?)
 }
 
-pub async fn touch(c: &mut Conn, id: &str, now: i64) -> Result<()> {
+pub async fn touch(c: &mut Conn, id: &str, now: UnixTime) -> Result<()> {
     sqlx::query("UPDATE ssh_keys SET last_used_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)

@@ -1,20 +1,22 @@
 use sqlx::FromRow;
 
+use twostep_core::{UnixTime, UserId};
+
 use crate::{Conn, Result};
 
 /// An account. Its `Debug` leaves out the password hash.
 #[derive(Clone, FromRow)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub username: String,
     pub email: String,
     pub password_hash: Option<String>,
-    pub email_confirmed_at: Option<i64>,
-    pub two_step_enabled_at: Option<i64>,
-    pub second_step_locked_until: Option<i64>,
-    pub created_at: i64,
+    pub email_confirmed_at: Option<UnixTime>,
+    pub two_step_enabled_at: Option<UnixTime>,
+    pub second_step_locked_until: Option<UnixTime>,
+    pub created_at: UnixTime,
     pub factor_failures_in_row: i64,
-    pub second_step_frozen_at: Option<i64>,
+    pub second_step_frozen_at: Option<UnixTime>,
 }
 
 impl std::fmt::Debug for User {
@@ -38,11 +40,11 @@ impl std::fmt::Debug for User {
 }
 
 pub struct NewUser<'a> {
-    pub id: &'a str,
+    pub id: &'a UserId,
     pub username: &'a str,
     pub email: &'a str,
     pub password_hash: &'a str,
-    pub now: i64,
+    pub now: UnixTime,
 }
 
 pub async fn insert(c: &mut Conn, u: NewUser<'_>) -> Result<()> {
@@ -70,7 +72,7 @@ macro_rules! select_user {
     };
 }
 
-pub async fn by_id(c: &mut Conn, id: &str) -> Result<Option<User>> {
+pub async fn by_id(c: &mut Conn, id: &UserId) -> Result<Option<User>> {
     Ok(sqlx::query_as(select_user!("id = $1"))
         .bind(id)
         .fetch_optional(c)
@@ -91,7 +93,7 @@ pub async fn by_email(c: &mut Conn, email: &str) -> Result<Option<User>> {
         .await?)
 }
 
-pub async fn confirm_email(c: &mut Conn, id: &str, now: i64) -> Result<()> {
+pub async fn confirm_email(c: &mut Conn, id: &UserId, now: UnixTime) -> Result<()> {
     sqlx::query("UPDATE users SET email_confirmed_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
@@ -101,7 +103,7 @@ pub async fn confirm_email(c: &mut Conn, id: &str, now: i64) -> Result<()> {
 }
 
 /// A new, confirmed address (unique: a taken one is a conflict).
-pub async fn set_email(c: &mut Conn, id: &str, email: &str, now: i64) -> Result<()> {
+pub async fn set_email(c: &mut Conn, id: &UserId, email: &str, now: UnixTime) -> Result<()> {
     sqlx::query(
         "UPDATE users SET email = $1, email_lower = $2, email_confirmed_at = $3 WHERE id = $4",
     )
@@ -114,7 +116,7 @@ pub async fn set_email(c: &mut Conn, id: &str, email: &str, now: i64) -> Result<
     Ok(())
 }
 
-pub async fn set_password(c: &mut Conn, id: &str, hash: &str) -> Result<()> {
+pub async fn set_password(c: &mut Conn, id: &UserId, hash: &str) -> Result<()> {
     sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(hash)
         .bind(id)
@@ -124,7 +126,7 @@ pub async fn set_password(c: &mut Conn, id: &str, hash: &str) -> Result<()> {
 }
 
 /// `Some(now)` turns two-step verification on, `None` off.
-pub async fn set_two_step(c: &mut Conn, id: &str, enabled_at: Option<i64>) -> Result<()> {
+pub async fn set_two_step(c: &mut Conn, id: &UserId, enabled_at: Option<UnixTime>) -> Result<()> {
     sqlx::query("UPDATE users SET two_step_enabled_at = $1 WHERE id = $2")
         .bind(enabled_at)
         .bind(id)
@@ -133,7 +135,7 @@ pub async fn set_two_step(c: &mut Conn, id: &str, enabled_at: Option<i64>) -> Re
     Ok(())
 }
 
-pub async fn set_locked_until(c: &mut Conn, id: &str, until: Option<i64>) -> Result<()> {
+pub async fn set_locked_until(c: &mut Conn, id: &UserId, until: Option<UnixTime>) -> Result<()> {
     sqlx::query("UPDATE users SET second_step_locked_until = $1 WHERE id = $2")
         .bind(until)
         .bind(id)
@@ -151,7 +153,7 @@ pub async fn count(c: &mut Conn) -> Result<i64> {
 /// Holds the account's row until the transaction ends, so that decisions
 /// about one account (attempt budgets) run one at a time on every node.
 /// SQLite's `BEGIN IMMEDIATE` holds the whole database already.
-pub async fn lock_row(c: &mut Conn, id: &str) -> Result<()> {
+pub async fn lock_row(c: &mut Conn, id: &UserId) -> Result<()> {
     if c.backend_name() == "PostgreSQL" {
         sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
             .bind(id)
@@ -162,7 +164,7 @@ pub async fn lock_row(c: &mut Conn, id: &str) -> Result<()> {
 }
 
 /// One more wrong second factor in a row; returns the new count.
-pub async fn add_factor_failure(c: &mut Conn, id: &str) -> Result<i64> {
+pub async fn add_factor_failure(c: &mut Conn, id: &UserId) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "UPDATE users SET factor_failures_in_row = factor_failures_in_row + 1 WHERE id = $1
          RETURNING factor_failures_in_row",
@@ -173,7 +175,7 @@ pub async fn add_factor_failure(c: &mut Conn, id: &str) -> Result<i64> {
 }
 
 /// A right second factor, or the owner's unlock: the count starts again.
-pub async fn reset_factor_failures(c: &mut Conn, id: &str) -> Result<()> {
+pub async fn reset_factor_failures(c: &mut Conn, id: &UserId) -> Result<()> {
     sqlx::query(
         "UPDATE users SET factor_failures_in_row = 0, second_step_frozen_at = NULL,
          second_step_locked_until = NULL WHERE id = $1",
@@ -184,7 +186,7 @@ pub async fn reset_factor_failures(c: &mut Conn, id: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn freeze_second_step(c: &mut Conn, id: &str, now: i64) -> Result<()> {
+pub async fn freeze_second_step(c: &mut Conn, id: &UserId, now: UnixTime) -> Result<()> {
     sqlx::query("UPDATE users SET second_step_frozen_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)

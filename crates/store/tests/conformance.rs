@@ -3,10 +3,19 @@
 
 use std::future::Future;
 
+use twostep_core::{UnixTime, UserId};
 use twostep_store::{
     authenticators, email_tokens, failures, recovery_codes, security_log, sessions, ssh_keys,
     users, Store, StoreError,
 };
+
+fn t(secs: i64) -> UnixTime {
+    UnixTime::from_secs(secs)
+}
+
+fn user_id(id: &str) -> UserId {
+    UserId::new(id.to_string())
+}
 
 fn pg_url() -> String {
     std::env::var("TWOSTEP_TEST_POSTGRES")
@@ -70,21 +79,22 @@ macro_rules! conformance {
     };
 }
 
-async fn alice(store: &Store) -> String {
+async fn alice(store: &Store) -> UserId {
+    let id = user_id("u1");
     let mut c = store.conn().await.unwrap();
     users::insert(
         &mut c,
         users::NewUser {
-            id: "u1",
+            id: &id,
             username: "alice",
             email: "Alice@Example.com",
             password_hash: "$argon2id$…",
-            now: 100,
+            now: t(100),
         },
     )
     .await
     .unwrap();
-    "u1".into()
+    id
 }
 
 conformance!(
@@ -95,11 +105,11 @@ conformance!(
         let dup_name = users::insert(
             &mut c,
             users::NewUser {
-                id: "u2",
+                id: &user_id("u2"),
                 username: "alice",
                 email: "x@example.com",
                 password_hash: "h",
-                now: 1,
+                now: t(1),
             },
         )
         .await;
@@ -110,11 +120,11 @@ conformance!(
         let dup_mail = users::insert(
             &mut c,
             users::NewUser {
-                id: "u3",
+                id: &user_id("u3"),
                 username: "bob",
                 email: "alice@EXAMPLE.com",
                 password_hash: "h",
-                now: 1,
+                now: t(1),
             },
         )
         .await;
@@ -129,12 +139,16 @@ conformance!(
         assert_eq!(u.username, "alice");
         assert_eq!(u.email, "Alice@Example.com");
         assert!(u.two_step_enabled_at.is_none());
-        users::set_two_step(&mut c, "u1", Some(5)).await.unwrap();
-        users::confirm_email(&mut c, "u1", 6).await.unwrap();
+        users::set_two_step(&mut c, &user_id("u1"), Some(t(5)))
+            .await
+            .unwrap();
+        users::confirm_email(&mut c, &user_id("u1"), t(6))
+            .await
+            .unwrap();
         let u = users::by_username(&mut c, "alice").await.unwrap().unwrap();
         assert_eq!(
             (u.two_step_enabled_at, u.email_confirmed_at),
-            (Some(5), Some(6))
+            (Some(t(5)), Some(t(6)))
         );
         assert_eq!(users::count(&mut c).await.unwrap(), 1);
     }
@@ -149,7 +163,7 @@ conformance!(
             let rows: Vec<_> = (0..6)
                 .map(|i| (format!("r{i}"), format!("hash{i}")))
                 .collect();
-            recovery_codes::replace(&mut tx, &uid, &rows, 10)
+            recovery_codes::replace(&mut tx, &uid, &rows, t(10))
                 .await
                 .unwrap();
             tx.commit().await.unwrap();
@@ -160,7 +174,7 @@ conformance!(
             let uid = uid.clone();
             tasks.push(tokio::spawn(async move {
                 let mut tx = store.begin().await.unwrap();
-                let ok = recovery_codes::consume(&mut tx, &uid, "hash3", 20)
+                let ok = recovery_codes::consume(&mut tx, &uid, "hash3", t(20))
                     .await
                     .unwrap();
                 tx.commit().await.unwrap();
@@ -174,10 +188,10 @@ conformance!(
         assert_eq!(wins, 1);
         let mut c = store.conn().await.unwrap();
         assert_eq!(recovery_codes::remaining(&mut c, &uid).await.unwrap(), 5);
-        assert!(!recovery_codes::consume(&mut c, &uid, "nope", 21)
+        assert!(!recovery_codes::consume(&mut c, &uid, "nope", t(21))
             .await
             .unwrap());
-        recovery_codes::replace(&mut c, &uid, &[("n1".into(), "hash3".into())], 30)
+        recovery_codes::replace(&mut c, &uid, &[("n1".into(), "hash3".into())], t(30))
             .await
             .unwrap();
         assert_eq!(recovery_codes::remaining(&mut c, &uid).await.unwrap(), 1);
@@ -198,7 +212,7 @@ conformance!(
                 secret_enc: vec![0, 1, 2, 255],
                 status: authenticators::Status::Pending,
                 last_step: None,
-                created_at: 1,
+                created_at: t(1),
                 activated_at: None,
                 last_used_at: None,
             },
@@ -211,7 +225,7 @@ conformance!(
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
                 let mut tx = store.begin().await.unwrap();
-                let ok = authenticators::advance_step(&mut tx, "a1", 1000, 5)
+                let ok = authenticators::advance_step(&mut tx, "a1", 1000, t(5))
                     .await
                     .unwrap();
                 tx.commit().await.unwrap();
@@ -224,13 +238,13 @@ conformance!(
         }
         assert_eq!(wins, 1);
         let mut c = store.conn().await.unwrap();
-        assert!(!authenticators::advance_step(&mut c, "a1", 999, 6)
+        assert!(!authenticators::advance_step(&mut c, "a1", 999, t(6))
             .await
             .unwrap());
-        assert!(authenticators::advance_step(&mut c, "a1", 1001, 6)
+        assert!(authenticators::advance_step(&mut c, "a1", 1001, t(6))
             .await
             .unwrap());
-        authenticators::set_status(&mut c, "a1", authenticators::Status::Active, 7)
+        authenticators::set_status(&mut c, "a1", authenticators::Status::Active, t(7))
             .await
             .unwrap();
         let a = authenticators::get(&mut c, &uid, "a1")
@@ -240,9 +254,9 @@ conformance!(
         assert_eq!(a.secret_enc, vec![0, 1, 2, 255]);
         assert_eq!(
             (a.status.as_str(), a.last_step, a.activated_at),
-            ("active", Some(1001), Some(7))
+            ("active", Some(1001), Some(t(7)))
         );
-        assert!(authenticators::get(&mut c, "other", "a1")
+        assert!(authenticators::get(&mut c, &user_id("other"), "a1")
             .await
             .unwrap()
             .is_none());
@@ -262,8 +276,8 @@ conformance!(
                     user_id: uid.clone(),
                     purpose: "confirm_email".into(),
                     subject: "alice@example.com".into(),
-                    created_at: 1,
-                    expires_at: exp,
+                    created_at: t(1),
+                    expires_at: t(exp),
                     used_at: None,
                 },
             )
@@ -274,18 +288,18 @@ conformance!(
             .await
             .unwrap()
             .is_none());
-        assert!(email_tokens::consume(&mut c, "t1", 50).await.unwrap());
-        assert!(!email_tokens::consume(&mut c, "t1", 51).await.unwrap());
-        assert!(!email_tokens::consume(&mut c, "old", 50).await.unwrap());
-        email_tokens::void_unused(&mut c, &uid, "confirm_email", 52)
+        assert!(email_tokens::consume(&mut c, "t1", t(50)).await.unwrap());
+        assert!(!email_tokens::consume(&mut c, "t1", t(51)).await.unwrap());
+        assert!(!email_tokens::consume(&mut c, "old", t(50)).await.unwrap());
+        email_tokens::void_unused(&mut c, &uid, "confirm_email", t(52))
             .await
             .unwrap();
-        assert!(!email_tokens::consume(&mut c, "t2", 53).await.unwrap());
+        assert!(!email_tokens::consume(&mut c, "t2", t(53)).await.unwrap());
         let t = email_tokens::get(&mut c, "t1", "confirm_email")
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(t.used_at, Some(50));
+        assert_eq!(t.used_at, Some(super::t(50)));
     }
 );
 
@@ -301,29 +315,49 @@ conformance!(
                     token_hash: h.into(),
                     user_id: uid.clone(),
                     stage: sessions::Stage::Full,
-                    created_at: 1,
-                    expires_at: exp,
+                    created_at: t(1),
+                    expires_at: t(exp),
                     sudo_until: None,
-                    last_seen_at: 10,
+                    last_seen_at: t(10),
                 },
             )
             .await
             .unwrap();
         }
-        assert!(sessions::get(&mut c, "s1", 99, 0).await.unwrap().is_some());
-        assert!(sessions::get(&mut c, "s1", 100, 0).await.unwrap().is_none());
+        assert!(sessions::get(&mut c, "s1", t(99), t(0))
+            .await
+            .unwrap()
+            .is_some());
+        assert!(sessions::get(&mut c, "s1", t(100), t(0))
+            .await
+            .unwrap()
+            .is_none());
         // Idle since before the cut-off: gone, until a use is recorded.
-        assert!(sessions::get(&mut c, "s1", 50, 10).await.unwrap().is_none());
-        sessions::touch(&mut c, "s1", 40).await.unwrap();
-        assert!(sessions::get(&mut c, "s1", 50, 10).await.unwrap().is_some());
+        assert!(sessions::get(&mut c, "s1", t(50), t(10))
+            .await
+            .unwrap()
+            .is_none());
+        sessions::touch(&mut c, "s1", t(40)).await.unwrap();
+        assert!(sessions::get(&mut c, "s1", t(50), t(10))
+            .await
+            .unwrap()
+            .is_some());
         assert_eq!(
             sessions::delete_for_user(&mut c, &uid, Some("s2"))
                 .await
                 .unwrap(),
             2
         );
-        assert!(sessions::get(&mut c, "s2", 50, 0).await.unwrap().is_some());
-        assert_eq!(sessions::delete_expired(&mut c, 200, 0).await.unwrap(), 1);
+        assert!(sessions::get(&mut c, "s2", t(50), t(0))
+            .await
+            .unwrap()
+            .is_some());
+        assert_eq!(
+            sessions::delete_expired(&mut c, t(200), t(0))
+                .await
+                .unwrap(),
+            1
+        );
     }
 );
 
@@ -340,7 +374,7 @@ conformance!(
             public_key: "ssh-ed25519 AAAA".into(),
             fingerprint: "SHA256:abc".into(),
             bits: 256,
-            created_at: 1,
+            created_at: t(1),
             last_used_at: None,
         };
         ssh_keys::insert(&mut c, &key).await.unwrap();
@@ -362,7 +396,7 @@ conformance!(
                 .id,
             "k1"
         );
-        assert!(ssh_keys::delete(&mut c, "someone-else", "k1")
+        assert!(ssh_keys::delete(&mut c, &user_id("someone-else"), "k1")
             .await
             .unwrap()
             .is_none());
@@ -384,14 +418,14 @@ conformance!(
         let uid = alice(&store).await;
         let mut c = store.conn().await.unwrap();
         for (i, at) in [10, 20, 30, 40].iter().enumerate() {
-            failures::record(&mut c, &format!("f{i}"), &uid, *at, "web")
+            failures::record(&mut c, &format!("f{i}"), &uid, t(*at), "web")
                 .await
                 .unwrap();
         }
-        assert_eq!(failures::count_since(&mut c, &uid, 15).await.unwrap(), 3);
+        assert_eq!(failures::count_since(&mut c, &uid, t(15)).await.unwrap(), 3);
         failures::clear(&mut c, &uid).await.unwrap();
-        assert_eq!(failures::count_since(&mut c, &uid, 0).await.unwrap(), 0);
-        users::set_locked_until(&mut c, &uid, Some(999))
+        assert_eq!(failures::count_since(&mut c, &uid, t(0)).await.unwrap(), 0);
+        users::set_locked_until(&mut c, &uid, Some(t(999)))
             .await
             .unwrap();
         assert_eq!(
@@ -400,14 +434,14 @@ conformance!(
                 .unwrap()
                 .unwrap()
                 .second_step_locked_until,
-            Some(999)
+            Some(t(999))
         );
         for ev in ["first", "second", "third"] {
             security_log::append(
                 &mut c,
                 security_log::NewEntry {
                     user_id: &uid,
-                    at: 5,
+                    at: t(5),
                     event: ev,
                     detail: "",
                     channel: "web",
@@ -431,8 +465,10 @@ conformance!(
         let uid = alice(&store).await;
         {
             let mut tx = store.begin().await.unwrap();
-            users::set_two_step(&mut tx, &uid, Some(1)).await.unwrap();
-            recovery_codes::replace(&mut tx, &uid, &[("r".into(), "h".into())], 1)
+            users::set_two_step(&mut tx, &uid, Some(t(1)))
+                .await
+                .unwrap();
+            recovery_codes::replace(&mut tx, &uid, &[("r".into(), "h".into())], t(1))
                 .await
                 .unwrap();
             // Dropped without commit, as when the process dies mid-decision.
@@ -457,11 +493,11 @@ conformance!(
         users::insert(
             &mut c,
             users::NewUser {
-                id: "u2",
+                id: &user_id("u2"),
                 username: "bob",
                 email: "bob@example.com",
                 password_hash: "h",
-                now: 1,
+                now: t(1),
             },
         )
         .await
@@ -472,7 +508,7 @@ conformance!(
             name: "proj".into(),
             description: "d".into(),
             is_private: 1,
-            created_at: 5,
+            created_at: t(5),
         };
         repos::insert(&mut c, &repo).await.unwrap();
         let dup = repos::insert(
@@ -488,7 +524,7 @@ conformance!(
             &mut c,
             &Repository {
                 id: "r3".into(),
-                owner_id: "u2".into(),
+                owner_id: user_id("u2"),
                 name: "proj".into(),
                 ..repo.clone()
             },
@@ -507,10 +543,10 @@ conformance!(
             .await
             .unwrap()
             .is_none());
-        repos::set_collaborator(&mut c, "r3", &uid, repos::READ, 6)
+        repos::set_collaborator(&mut c, "r3", &uid, repos::READ, t(6))
             .await
             .unwrap();
-        repos::set_collaborator(&mut c, "r3", &uid, repos::WRITE, 7)
+        repos::set_collaborator(&mut c, "r3", &uid, repos::WRITE, t(7))
             .await
             .unwrap();
         assert_eq!(
@@ -556,7 +592,7 @@ conformance!(
             label: "laptop".into(),
             token_hash: "hash1".into(),
             scopes: "repository:read".into(),
-            created_at: 1,
+            created_at: t(1),
             last_used_at: None,
         };
         ap::insert(&mut c, &row).await.unwrap();
@@ -571,16 +607,16 @@ conformance!(
             .await,
             Err(StoreError::Conflict)
         ));
-        ap::touch(&mut c, "a1", 9).await.unwrap();
+        ap::touch(&mut c, "a1", t(9)).await.unwrap();
         assert_eq!(
             ap::by_hash(&mut c, "hash1")
                 .await
                 .unwrap()
                 .unwrap()
                 .last_used_at,
-            Some(9)
+            Some(t(9))
         );
-        assert!(ap::delete(&mut c, "someone-else", "a1")
+        assert!(ap::delete(&mut c, &user_id("someone-else"), "a1")
             .await
             .unwrap()
             .is_none());

@@ -1,6 +1,7 @@
 //! Cookies and the extractors that turn them into a signed-in user.
 
 use std::net::SocketAddr;
+use twostep_auth::UserId;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -26,7 +27,7 @@ pub const SESSION_COOKIE: &str = "twostep_session";
 pub const DEVICE_COOKIE: &str = "twostep_device";
 
 /// The cookies of a completed sign-in: the session, and the device cookie.
-pub fn signed_in(jar: CookieJar, state: &AppState, token: String, user_id: &str) -> CookieJar {
+pub fn signed_in(jar: CookieJar, state: &AppState, token: String, user_id: &UserId) -> CookieJar {
     let device = Cookie::build((
         cookie_name(DEVICE_COOKIE, state.secure_cookies),
         state.auth.device_cookie(user_id),

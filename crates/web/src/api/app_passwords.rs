@@ -3,6 +3,7 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use twostep_auth::UnixTime;
 use twostep_auth::{AppPasswordView, Scope};
 
 use super::ApiJson;
@@ -31,8 +32,8 @@ impl From<AppPasswordView> for AppPasswordInfo {
             id: a.id,
             label: a.label,
             scopes: a.scopes.iter().map(|s| s.as_str().to_string()).collect(),
-            created_at: a.created_at,
-            last_used_at: a.last_used_at,
+            created_at: a.created_at.secs(),
+            last_used_at: a.last_used_at.map(UnixTime::secs),
         }
     }
 }

@@ -45,7 +45,7 @@ fn view(state: &AppState, r: RepoView) -> RepositoryView {
         name: r.name,
         description: r.description,
         private: r.private,
-        created_at: r.created_at,
+        created_at: r.created_at.secs(),
         access: r.access.as_str().into(),
     }
 }

@@ -3,6 +3,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use twostep_auth::Scope;
+use twostep_auth::UnixTime;
 
 use super::{ApiJson, CodeRequest, Status};
 use crate::session::{Api, ApiSecure, ApiUser};
@@ -35,8 +36,8 @@ async fn list(
             .map(|k| SecurityKeyInfo {
                 id: k.id,
                 name: k.name,
-                created_at: k.created_at,
-                last_used_at: k.last_used_at,
+                created_at: k.created_at.secs(),
+                last_used_at: k.last_used_at.map(UnixTime::secs),
             })
             .collect(),
     ))

@@ -36,7 +36,7 @@ async fn list(
         entries
             .into_iter()
             .map(|e| LogEntryView {
-                at: e.at,
+                at: e.at.secs(),
                 description: AuthService::describe_event(&e.event).to_string(),
                 event: e.event,
                 detail: e.detail,

@@ -105,7 +105,9 @@ async fn sudo(
     ApiJson(r): ApiJson<super::ProofRequest>,
 ) -> Result<Json<SudoResponse>, Error> {
     let sudo_until = state.auth.confirm_identity(&s, &r.proof(), &ctx).await?;
-    Ok(Json(SudoResponse { sudo_until }))
+    Ok(Json(SudoResponse {
+        sudo_until: sudo_until.secs(),
+    }))
 }
 
 /// Sign out.

@@ -4,6 +4,7 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use twostep_auth::SshKey;
+use twostep_auth::UnixTime;
 
 use super::ApiJson;
 use crate::session::{Api, ApiSecure, ApiUser};
@@ -38,8 +39,8 @@ impl From<SshKey> for SshKeyView {
             bits: k.bits,
             fingerprint: k.fingerprint,
             public_key: k.public_key,
-            created_at: k.created_at,
-            last_used_at: k.last_used_at,
+            created_at: k.created_at.secs(),
+            last_used_at: k.last_used_at.map(UnixTime::secs),
         }
     }
 }

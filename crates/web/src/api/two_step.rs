@@ -2,6 +2,7 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
+use twostep_auth::UnixTime;
 use twostep_auth::{RecoveryCode, SetupInfo, VerifyOutcome};
 
 use super::{ApiJson, CodeRequest, RecoveryCodes, Status, TokenRequest};
@@ -87,10 +88,10 @@ fn codes(c: Vec<RecoveryCode>) -> Json<RecoveryCodes> {
 async fn status(State(state): State<AppState>, user: ApiUser) -> Result<Json<TwoStepView>, Error> {
     let s = user.need(twostep_auth::Scope::AccountRead)?;
     let user = state.auth.user(&s.user.id).await?;
-    let st = state.auth.two_step_status(&user).await?;
+    let st = state.auth.two_step_status(&user.id).await?;
     Ok(Json(TwoStepView {
         enabled: st.enabled_at.is_some(),
-        enabled_at: st.enabled_at,
+        enabled_at: st.enabled_at.map(UnixTime::secs),
         checklist: Checklist {
             email_confirmed: st.checklist.email_confirmed,
             password_set: st.checklist.password_set,
@@ -103,14 +104,14 @@ async fn status(State(state): State<AppState>, user: ApiUser) -> Result<Json<Two
             .map(|a| AuthenticatorView {
                 id: a.id,
                 name: a.name,
-                activated_at: a.activated_at,
-                last_used_at: a.last_used_at,
+                activated_at: a.activated_at.map(UnixTime::secs),
+                last_used_at: a.last_used_at.map(UnixTime::secs),
             })
             .collect(),
         recovery_codes_remaining: st.recovery_codes_remaining,
         setup_in_progress: st.setup_in_progress,
         awaiting_email_confirmation: st.awaiting_confirmation,
-        locked_until: st.locked_until,
+        locked_until: st.locked_until.map(UnixTime::secs),
     }))
 }
 

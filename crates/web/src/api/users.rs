@@ -3,7 +3,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use twostep_auth::User;
+use twostep_auth::Account;
 
 use super::{ApiJson, ProofRequest, Status, TokenRequest};
 use crate::session::{Api, ApiSecure, ApiUser};
@@ -38,15 +38,15 @@ pub struct UserView {
     pub created_at: i64,
 }
 
-impl From<&User> for UserView {
-    fn from(u: &User) -> Self {
+impl From<&Account> for UserView {
+    fn from(u: &Account) -> Self {
         UserView {
-            id: u.id.clone(),
+            id: u.id.to_string(),
             username: u.username.clone(),
             email: u.email.clone(),
             email_confirmed: u.email_confirmed_at.is_some(),
             two_step_enabled: u.two_step_enabled_at.is_some(),
-            created_at: u.created_at,
+            created_at: u.created_at.secs(),
         }
     }
 }

@@ -54,7 +54,7 @@ async fn status_page(
     notice: Option<&str>,
 ) -> Result<StatusPage, Error> {
     let user = state.auth.user(&s.user.id).await?;
-    let st = state.auth.two_step_status(&user).await?;
+    let st = state.auth.two_step_status(&user.id).await?;
     Ok(StatusPage {
         page: Page::new(state, Some(s), csrf).notice(notice),
         on: st.enabled_at.is_some(),

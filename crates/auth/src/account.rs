@@ -1,0 +1,68 @@
+//! The account as front-ends see it: no password hash, no lockout counters.
+
+use twostep_core::{UnixTime, UserId};
+use twostep_store::users::User;
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: UserId,
+    pub username: String,
+    pub email: String,
+    pub email_confirmed_at: Option<UnixTime>,
+    pub two_step_enabled_at: Option<UnixTime>,
+    pub created_at: UnixTime,
+}
+
+impl Account {
+    pub fn two_step_on(&self) -> bool {
+        self.two_step_enabled_at.is_some()
+    }
+
+    pub fn email_confirmed(&self) -> bool {
+        self.email_confirmed_at.is_some()
+    }
+}
+
+impl From<User> for Account {
+    fn from(u: User) -> Account {
+        Account {
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            email_confirmed_at: u.email_confirmed_at,
+            two_step_enabled_at: u.two_step_enabled_at,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// Whom mail goes to: an `Account`, or the stored row inside a decision.
+pub(crate) trait Addressee {
+    fn user_id(&self) -> &UserId;
+    fn username(&self) -> &str;
+    fn email(&self) -> &str;
+}
+
+impl Addressee for Account {
+    fn user_id(&self) -> &UserId {
+        &self.id
+    }
+    fn username(&self) -> &str {
+        &self.username
+    }
+    fn email(&self) -> &str {
+        &self.email
+    }
+}
+
+impl Addressee for User {
+    fn user_id(&self) -> &UserId {
+        &self.id
+    }
+    fn username(&self) -> &str {
+        &self.username
+    }
+    fn email(&self) -> &str {
+        &self.email
+    }
+}
