@@ -6,6 +6,7 @@
 mod common;
 
 mod api;
+mod authenticators;
 mod browser;
 mod cli;
 mod git;

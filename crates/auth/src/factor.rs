@@ -9,6 +9,7 @@ use twostep_store::{authenticators, email_tokens, failures, recovery_codes, user
 
 use crate::error::utc;
 use crate::notify::Event;
+use crate::totp_check::{near_miss_text, TotpOutcome};
 use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result};
 use twostep_store::users::User;
 
@@ -96,14 +97,27 @@ impl AuthService {
         };
         let refusal = match input {
             SecondFactorInput::Totp(code) => match self.check_totp(tx, &user, &code, now).await? {
-                Ok(id) => {
+                TotpOutcome::Accepted {
+                    authenticator_id,
+                    resynchronised,
+                } => {
+                    if let Some(drift) = resynchronised {
+                        let detail = format!("drift {drift} steps");
+                        self.audit(
+                            tx,
+                            &user.id,
+                            now,
+                            Event::AuthenticatorResynchronised,
+                            &detail,
+                            ctx,
+                        )
+                        .await?;
+                    }
                     self.factor_passed(tx, &user.id).await?;
-                    return Ok(FactorCheck::Passed(FactorUsed::Totp {
-                        authenticator_id: id,
-                    }));
+                    return Ok(FactorCheck::Passed(FactorUsed::Totp { authenticator_id }));
                 }
                 // A double submit is not an attack: refused, not counted.
-                Err(totp::TotpRejection::Replayed) => {
+                TotpOutcome::Replayed => {
                     return Ok(FactorCheck::Refused(
                         AuthError::invalid(
                             "code_used",
@@ -113,7 +127,8 @@ impl AuthService {
                         .into(),
                     ))
                 }
-                Err(r) => r.to_string(),
+                TotpOutcome::NearMiss { offset_steps } => near_miss_text(offset_steps),
+                TotpOutcome::Wrong => totp::TotpRejection::Wrong.to_string(),
             },
             SecondFactorInput::Recovery(code) => {
                 let hash = recovery::hash_normalised(&self.keys().pepper, &code);
@@ -263,34 +278,6 @@ impl AuthService {
             .await?;
         commit(tx).await?;
         self.user(&t.user_id).await
-    }
-
-    async fn check_totp(
-        &self,
-        tx: &mut Conn,
-        user: &User,
-        code: &str,
-        now: UnixTime,
-    ) -> Result<std::result::Result<String, totp::TotpRejection>> {
-        let mut outcome = Err(totp::TotpRejection::Wrong);
-        for a in authenticators::for_user(tx, &user.id).await? {
-            if a.status != authenticators::Status::Active {
-                continue;
-            }
-            let secret = self.open_secret(&a)?;
-            match totp::verify(&secret, code, now, a.last_step.map(|s| s as u64)) {
-                Ok(step) => {
-                    // The conditional update is what makes "once" hold across nodes.
-                    if authenticators::advance_step(tx, &a.id, step as i64, now).await? {
-                        return Ok(Ok(a.id));
-                    }
-                    outcome = Err(totp::TotpRejection::Replayed);
-                }
-                Err(totp::TotpRejection::Replayed) => outcome = Err(totp::TotpRejection::Replayed),
-                Err(totp::TotpRejection::Wrong) => {}
-            }
-        }
-        Ok(outcome)
     }
 
     pub(crate) fn open_secret(&self, a: &authenticators::Authenticator) -> Result<Vec<u8>> {

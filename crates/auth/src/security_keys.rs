@@ -494,6 +494,10 @@ impl AuthService {
     ) -> Result<()> {
         let (mut tx, user) = self.begin_security_change(session, proof, ctx).await?;
         let now = self.now();
+        let factors = crate::devices::second_factors(&mut tx, &user.id).await?;
+        if user.two_step_enabled_at.is_some() && factors <= 1 {
+            return Err(AuthError::Conflict(crate::devices::LAST_FACTOR.into()));
+        }
         let gone = keys::delete(&mut tx, &user.id, key_id)
             .await?
             .ok_or(AuthError::NotFound)?;

@@ -252,6 +252,14 @@ impl AuthService {
         self.session_by_hash(&token::token_hash(token_in)).await
     }
 
+    /// The session as stored now (after this request opened its sudo window).
+    pub(crate) async fn fresh_session(&self, session: &SessionInfo) -> Result<SessionInfo> {
+        let hash = session.token_hash().ok_or(AuthError::SignInRequired)?;
+        self.session_by_hash(hash)
+            .await?
+            .ok_or(AuthError::SignInRequired)
+    }
+
     pub(crate) async fn session_by_hash(&self, hash: &str) -> Result<Option<SessionInfo>> {
         let now = self.now();
         let hash = hash.to_string();

@@ -16,6 +16,7 @@ use twostep_store::users::User;
 
 pub(crate) const ENABLE_TWO_STEP: &str = "enable_two_step";
 const ENABLE_TTL: i64 = 3600;
+const DEFAULT_NAME: &str = "Authenticator app";
 
 #[derive(Debug, Clone)]
 pub struct AuthenticatorSummary {
@@ -47,8 +48,12 @@ pub struct SetupInfo {
     pub account: String,
     /// Base32, in groups of four.
     pub key: String,
-    pub replacing: bool,
+    /// The name the new authenticator will have.
+    pub name: String,
+    pub purpose: SetupPurpose,
 }
+
+pub use twostep_store::authenticators::Purpose as SetupPurpose;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
@@ -57,6 +62,8 @@ pub enum VerifyOutcome {
     ConfirmationSent { email: String },
     /// The new app replaced the old one(s) at once.
     Replaced,
+    /// The new authenticator works next to the others.
+    Added,
 }
 
 impl AuthService {
@@ -96,18 +103,44 @@ impl AuthService {
         })
     }
 
-    /// Starts a setup with a new 160-bit secret (any earlier unfinished setup is dropped).
+    /// Starts a setup with a new 160-bit secret (any earlier unfinished setup
+    /// is dropped): the first authenticator while two-step is off, a
+    /// replacement of every authenticator while it is on (in sudo mode).
     pub async fn begin_setup(&self, session: &SessionInfo, ctx: &Ctx) -> Result<SetupInfo> {
+        let on = session.user.two_step_on();
+        let purpose = if on {
+            SetupPurpose::Replace
+        } else {
+            SetupPurpose::Enable
+        };
+        self.begin_setup_for(session, purpose, DEFAULT_NAME, ctx)
+            .await
+    }
+
+    pub(crate) async fn begin_setup_for(
+        &self,
+        session: &SessionInfo,
+        purpose: SetupPurpose,
+        name: &str,
+        ctx: &Ctx,
+    ) -> Result<SetupInfo> {
         crate::app_passwords::require_full_session(session)?;
         let now = self.now();
         let user = self.user_row(&session.user.id).await?;
-        let replacing = user.two_step_enabled_at.is_some();
-        if replacing && !sudo_open(session, now) {
+        let on = user.two_step_enabled_at.is_some();
+        if on != (purpose != SetupPurpose::Enable) {
+            return Err(AuthError::Conflict(if on {
+                "Two-step verification is on already. Add another authenticator or replace your device instead.".into()
+            } else {
+                "Two-step verification is off. Set it up first.".into()
+            }));
+        }
+        if on && !sudo_open(session, now) {
             return Err(AuthError::Forbidden(
-                "Two-step verification is on. To set up a new device, use \"Replace device\" and confirm with a current code or a recovery code.".into(),
+                "Two-step verification is on. To set up a new device, use \"Replace device\" or \"Add an authenticator\" and confirm with a current code or a recovery code.".into(),
             ));
         }
-        if !replacing {
+        if !on {
             let status = self.two_step_status(&user.id).await?;
             if !status.checklist.ready() {
                 return Err(AuthError::Forbidden(
@@ -120,32 +153,49 @@ impl AuthService {
         let row = authenticators::Authenticator {
             id: id.clone(),
             user_id: user.id.clone(),
-            name: "Authenticator app".into(),
+            name: name.to_string(),
             secret_enc: self.keys().seal(&mut rng(), &secret, id.as_bytes()),
             status: authenticators::Status::Pending,
             last_step: None,
             created_at: now,
             activated_at: None,
             last_used_at: None,
+            purpose,
+            drift: 0,
+            resync_step: None,
+            resync_at: None,
         };
         let mut tx = self.store().begin().await?;
         authenticators::delete_inactive(&mut tx, &user.id, "").await?;
         authenticators::insert(&mut tx, &row).await?;
-        self.audit(&mut tx, &user.id, now, Event::TwoStepSetupStarted, "", ctx)
-            .await?;
+        self.audit(
+            &mut tx,
+            &user.id,
+            now,
+            Event::TwoStepSetupStarted,
+            name,
+            ctx,
+        )
+        .await?;
         commit(tx).await?;
-        Ok(self.setup_info(&user.username, &row.id, &secret, replacing))
+        Ok(self.setup_info(&user.username, &row, &secret))
     }
 
-    fn setup_info(&self, username: &str, id: &str, secret: &[u8], replacing: bool) -> SetupInfo {
+    fn setup_info(
+        &self,
+        username: &str,
+        a: &authenticators::Authenticator,
+        secret: &[u8],
+    ) -> SetupInfo {
         let issuer = self.settings().issuer.clone();
         SetupInfo {
-            authenticator_id: id.to_string(),
+            authenticator_id: a.id.clone(),
             otpauth_uri: totp::otpauth_uri(&issuer, username, secret),
             issuer,
             account: username.to_string(),
             key: totp::secret_grouped(secret),
-            replacing,
+            name: a.name.clone(),
+            purpose: a.purpose,
         }
     }
 
@@ -158,12 +208,7 @@ impl AuthService {
             .rfind(|a| a.status == authenticators::Status::Pending);
         let Some(a) = pending else { return Ok(None) };
         let secret = self.open_secret(&a)?;
-        Ok(Some(self.setup_info(
-            &user.username,
-            &a.id,
-            &secret,
-            user.two_step_enabled_at.is_some(),
-        )))
+        Ok(Some(self.setup_info(&user.username, &a, &secret)))
     }
 
     /// Checks the first code from the new app.
@@ -178,56 +223,87 @@ impl AuthService {
         let code = parse_totp(code)
             .map_err(|e| AuthError::invalid("malformed_code", "code", e.to_string()))?;
         let user = self.user_row(&session.user.id).await?;
-        let replacing = user.two_step_enabled_at.is_some();
-        if replacing && !sudo_open(session, now) {
+        let on = user.two_step_enabled_at.is_some();
+        if on && !sudo_open(session, now) {
             return Err(AuthError::Forbidden(
-                "Your confirmation has expired. Start \"Replace device\" again.".into(),
+                "Your confirmation has expired. Confirm with a current code again and start over."
+                    .into(),
             ));
         }
         let mut tx = self.store().begin().await?;
         let a = authenticators::for_user(&mut tx, &user.id)
             .await?
             .into_iter()
-            .rfind(|a| a.status == authenticators::Status::Pending)
+            .rfind(|a| {
+                a.status == authenticators::Status::Pending
+                    && (a.purpose != SetupPurpose::Enable) == on
+            })
             .ok_or_else(|| {
                 AuthError::Conflict("No setup is in progress. Start the setup again.".into())
             })?;
         let secret = self.open_secret(&a)?;
-        let step = totp::verify(&secret, &code, now, a.last_step.map(|s| s as u64)).map_err(|_| {
+        let last = a.last_step.and_then(|s| u64::try_from(s).ok());
+        let step = totp::verify(&secret, &code, now, last).map_err(|_| {
             AuthError::invalid(
                 "wrong_code",
                 "code",
                 "That code does not match. Check that the key was entered exactly and that your phone sets its clock automatically, then enter the newest code.",
             )
         })?;
-        if !authenticators::advance_step(&mut tx, &a.id, step as i64, now).await? {
+        let step = i64::try_from(step).unwrap_or(i64::MAX);
+        if !authenticators::advance_step(&mut tx, &a.id, step, None, now).await? {
             return Err(AuthError::invalid(
                 "code_used",
                 "code",
                 "That code was used already. Wait for the next one.",
             ));
         }
-        if replacing {
-            authenticators::set_status(&mut tx, &a.id, authenticators::Status::Active, now).await?;
-            let old = authenticators::for_user(&mut tx, &user.id).await?;
-            for o in old.iter().filter(|o| o.id != a.id) {
-                authenticators::delete(&mut tx, &user.id, &o.id).await?;
+        match a.purpose {
+            SetupPurpose::Replace => {
+                authenticators::set_status(&mut tx, &a.id, authenticators::Status::Active, now)
+                    .await?;
+                let old = authenticators::for_user(&mut tx, &user.id).await?;
+                for o in old.iter().filter(|o| o.id != a.id) {
+                    authenticators::delete(&mut tx, &user.id, &o.id).await?;
+                }
+                if let Some(hash) = session.token_hash() {
+                    sessions::end_sudo(&mut tx, hash).await?;
+                }
+                self.audit(
+                    &mut tx,
+                    &user.id,
+                    now,
+                    Event::AuthenticatorReplaced,
+                    "",
+                    ctx,
+                )
+                .await?;
+                commit(tx).await?;
+                self.notify(&user, "Your authenticator app was replaced", "A new authenticator app was set up for two-step verification; codes from the old one no longer work.", ctx).await;
+                return Ok(VerifyOutcome::Replaced);
             }
-            if let Some(hash) = session.token_hash() {
-                sessions::end_sudo(&mut tx, hash).await?;
+            SetupPurpose::Add => {
+                authenticators::set_status(&mut tx, &a.id, authenticators::Status::Active, now)
+                    .await?;
+                self.audit(
+                    &mut tx,
+                    &user.id,
+                    now,
+                    Event::AuthenticatorAdded,
+                    &a.name,
+                    ctx,
+                )
+                .await?;
+                commit(tx).await?;
+                let what = format!(
+                    "An authenticator named \"{}\" was added to your account. Codes from it and from your other authenticators now work.",
+                    a.name
+                );
+                self.notify(&user, "An authenticator was added", &what, ctx)
+                    .await;
+                return Ok(VerifyOutcome::Added);
             }
-            self.audit(
-                &mut tx,
-                &user.id,
-                now,
-                Event::AuthenticatorReplaced,
-                "",
-                ctx,
-            )
-            .await?;
-            commit(tx).await?;
-            self.notify(&user, "Your authenticator app was replaced", "A new authenticator app was set up for two-step verification; codes from the old one no longer work.", ctx).await;
-            return Ok(VerifyOutcome::Replaced);
+            SetupPurpose::Enable => {}
         }
         authenticators::set_status(&mut tx, &a.id, authenticators::Status::Verified, now).await?;
         let link = self
@@ -354,11 +430,7 @@ impl AuthService {
         self.require_on(&session.user.id).await?;
         let (tx, _) = self.begin_security_change(session, proof, ctx).await?;
         commit(tx).await?;
-        let hash = session.token_hash().ok_or(AuthError::SignInRequired)?;
-        let fresh = self
-            .session_by_hash(hash)
-            .await?
-            .ok_or(AuthError::SignInRequired)?;
+        let fresh = self.fresh_session(session).await?;
         self.begin_setup(&fresh, ctx).await
     }
 

@@ -5,6 +5,7 @@
 
 pub mod app_password;
 pub mod code;
+pub mod drift;
 pub mod lockout;
 pub mod password;
 pub mod policy;

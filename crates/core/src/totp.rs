@@ -1,9 +1,9 @@
 //! HOTP/TOTP (RFC 4226, RFC 6238) through totp-rs, plus the rules twostep adds:
 //! a window of one step either side and no reuse of a step (RFC 6238 §5.2).
 
-use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, TOTP};
 
+use crate::drift::Check;
 use crate::UnixTime;
 
 /// 160-bit secrets: what RFC 4226 recommends and the minimum pyotp accepts.
@@ -75,23 +75,11 @@ pub fn verify(
     now: UnixTime,
     last_step: Option<u64>,
 ) -> Result<u64, TotpRejection> {
-    let now = step_of(now);
-    let mut replayed = false;
-    for step in now.saturating_sub(SKEW_STEPS)..=now + SKEW_STEPS {
-        let expected = hotp(secret, Hash::Sha1, DIGITS, step);
-        if bool::from(expected.as_bytes().ct_eq(code.as_bytes())) {
-            if last_step.is_some_and(|last| step <= last) {
-                replayed = true;
-                continue;
-            }
-            return Ok(step);
-        }
+    match crate::drift::check(secret, code, now, 0, last_step) {
+        Check::Accepted { step } => Ok(step),
+        Check::Replayed => Err(TotpRejection::Replayed),
+        Check::NearMiss { .. } | Check::Wrong => Err(TotpRejection::Wrong),
     }
-    Err(if replayed {
-        TotpRejection::Replayed
-    } else {
-        TotpRejection::Wrong
-    })
 }
 
 /// Base32 (RFC 4648, no padding) as authenticator apps expect.

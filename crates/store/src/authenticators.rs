@@ -18,6 +18,18 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// What finishing a setup does.
+    Purpose {
+        /// The first authenticator: two-step turns on after the mailed link.
+        Enable => "enable",
+        /// A new device: every other authenticator is removed.
+        Replace => "replace",
+        /// One more authenticator next to the others.
+        Add => "add",
+    }
+);
+
 #[derive(Debug, Clone, FromRow)]
 pub struct Authenticator {
     pub id: String,
@@ -30,12 +42,19 @@ pub struct Authenticator {
     pub created_at: UnixTime,
     pub activated_at: Option<UnixTime>,
     pub last_used_at: Option<UnixTime>,
+    #[sqlx(try_from = "String")]
+    pub purpose: Purpose,
+    /// The device's lead over the server, in steps.
+    pub drift: i64,
+    /// A near-miss step waiting for the device's next code, and since when.
+    pub resync_step: Option<i64>,
+    pub resync_at: Option<UnixTime>,
 }
 
 pub async fn insert(c: &mut Conn, a: &Authenticator) -> Result<()> {
     sqlx::query(
-        "INSERT INTO authenticators (id, user_id, name, secret_enc, status, last_step, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO authenticators (id, user_id, name, secret_enc, status, last_step, created_at, purpose, drift)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&a.id)
     .bind(&a.user_id)
@@ -44,12 +63,14 @@ pub async fn insert(c: &mut Conn, a: &Authenticator) -> Result<()> {
     .bind(a.status.as_str())
     .bind(a.last_step)
     .bind(a.created_at)
+    .bind(a.purpose.as_str())
+    .bind(a.drift)
     .execute(c)
     .await?;
     Ok(())
 }
 
-const SELECT: &str = "SELECT id, user_id, name, secret_enc, status, last_step, created_at, activated_at, last_used_at FROM authenticators";
+const SELECT: &str = "SELECT id, user_id, name, secret_enc, status, last_step, created_at, activated_at, last_used_at, purpose, drift, resync_step, resync_at FROM authenticators";
 
 pub async fn for_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<Authenticator>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -71,19 +92,39 @@ pub async fn get(c: &mut Conn, user_id: &UserId, id: &str) -> Result<Option<Auth
 }
 
 /// Records an accepted step, only if it is newer than the last one: the
-/// atomic guard against replays, across requests and nodes.
+/// atomic guard against replays, across requests and nodes. `drift` is the
+/// new drift after a resynchronisation; any awaited next code is forgotten.
 #[must_use = "false means the code was already used"]
-pub async fn advance_step(c: &mut Conn, id: &str, step: i64, now: UnixTime) -> Result<bool> {
+pub async fn advance_step(
+    c: &mut Conn,
+    id: &str,
+    step: i64,
+    drift: Option<i64>,
+    now: UnixTime,
+) -> Result<bool> {
     let r = sqlx::query(
-        "UPDATE authenticators SET last_step = $1, last_used_at = $2
-         WHERE id = $3 AND (last_step IS NULL OR last_step < $1)",
+        "UPDATE authenticators SET last_step = $1, drift = COALESCE($2, drift), last_used_at = $3,
+         resync_step = NULL, resync_at = NULL
+         WHERE id = $4 AND (last_step IS NULL OR last_step < $1)",
     )
     .bind(step)
+    .bind(drift)
     .bind(now)
     .bind(id)
     .execute(c)
     .await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// A near miss: the device's next code is awaited until `now` + the resync window.
+pub async fn await_next_code(c: &mut Conn, id: &str, step: i64, now: UnixTime) -> Result<()> {
+    sqlx::query("UPDATE authenticators SET resync_step = $1, resync_at = $2 WHERE id = $3")
+        .bind(step)
+        .bind(now)
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(())
 }
 
 pub async fn set_status(c: &mut Conn, id: &str, status: Status, now: UnixTime) -> Result<()> {

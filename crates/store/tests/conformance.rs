@@ -215,6 +215,10 @@ conformance!(
                 created_at: t(1),
                 activated_at: None,
                 last_used_at: None,
+                purpose: authenticators::Purpose::Enable,
+                drift: 0,
+                resync_step: None,
+                resync_at: None,
             },
         )
         .await
@@ -225,7 +229,7 @@ conformance!(
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
                 let mut tx = store.begin().await.unwrap();
-                let ok = authenticators::advance_step(&mut tx, "a1", 1000, t(5))
+                let ok = authenticators::advance_step(&mut tx, "a1", 1000, None, t(5))
                     .await
                     .unwrap();
                 tx.commit().await.unwrap();
@@ -238,12 +242,17 @@ conformance!(
         }
         assert_eq!(wins, 1);
         let mut c = store.conn().await.unwrap();
-        assert!(!authenticators::advance_step(&mut c, "a1", 999, t(6))
+        assert!(!authenticators::advance_step(&mut c, "a1", 999, None, t(6))
             .await
             .unwrap());
-        assert!(authenticators::advance_step(&mut c, "a1", 1001, t(6))
+        authenticators::await_next_code(&mut c, "a1", 1005, t(6))
             .await
-            .unwrap());
+            .unwrap();
+        assert!(
+            authenticators::advance_step(&mut c, "a1", 1001, Some(-3), t(6))
+                .await
+                .unwrap()
+        );
         authenticators::set_status(&mut c, "a1", authenticators::Status::Active, t(7))
             .await
             .unwrap();
@@ -256,6 +265,7 @@ conformance!(
             (a.status.as_str(), a.last_step, a.activated_at),
             ("active", Some(1001), Some(t(7)))
         );
+        assert_eq!((a.drift, a.resync_step, a.resync_at), (-3, None, None));
         assert!(authenticators::get(&mut c, &user_id("other"), "a1")
             .await
             .unwrap()

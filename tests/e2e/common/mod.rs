@@ -8,6 +8,7 @@ pub mod browser;
 pub mod git;
 pub mod mail;
 pub mod otp;
+pub mod pages;
 pub mod tty;
 pub mod web_journey;
 

@@ -92,6 +92,8 @@ pub struct Phone {
     pub uri: String,
     last_step: Option<u64>,
     use_oathtool: bool,
+    /// `None`: alternate between oathtool and pyotp; else always this one.
+    only_oathtool: Option<bool>,
 }
 
 impl Phone {
@@ -100,7 +102,23 @@ impl Phone {
             uri: uri.to_string(),
             last_step: None,
             use_oathtool: false,
+            only_oathtool: None,
         }
+    }
+
+    /// A device whose codes always come from oathtool (a hardware token, say).
+    pub fn oathtool(uri: &str) -> Phone {
+        Phone {
+            only_oathtool: Some(true),
+            ..Phone::new(uri)
+        }
+    }
+
+    /// From now on this device's codes come from pyotp only (it remembers
+    /// the steps it has given out).
+    pub fn using_pyotp(mut self) -> Phone {
+        self.only_oathtool = Some(false);
+        self
     }
 
     pub fn secret(&self) -> String {
@@ -115,7 +133,7 @@ impl Phone {
             let step = self.last_step.map_or(current, |l| (l + 1).max(current));
             if step <= current + 1 {
                 self.last_step = Some(step);
-                self.use_oathtool = !self.use_oathtool;
+                self.use_oathtool = self.only_oathtool.unwrap_or(!self.use_oathtool);
                 let at = step * 30 + 1;
                 return if self.use_oathtool {
                     oathtool(&self.secret(), at)

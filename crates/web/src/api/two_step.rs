@@ -1,9 +1,9 @@
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use twostep_auth::UnixTime;
-use twostep_auth::{RecoveryCode, SetupInfo, VerifyOutcome};
+use twostep_auth::{RecoveryCode, SetupInfo, SetupPurpose, VerifyOutcome};
 
 use super::{ApiJson, CodeRequest, RecoveryCodes, Status, TokenRequest};
 use crate::session::{Api, ApiSecure, ApiUser};
@@ -17,6 +17,11 @@ pub fn router() -> Router<AppState> {
         .route("/user/two-step/confirm", post(confirm))
         .route("/user/two-step/recovery-codes", post(regenerate))
         .route("/user/two-step/replace", post(replace))
+        .route("/user/two-step/authenticators", post(add_authenticator))
+        .route(
+            "/user/two-step/authenticators/{id}/remove",
+            post(remove_authenticator),
+        )
         .route("/user/two-step/disable", post(disable))
 }
 
@@ -60,6 +65,11 @@ pub struct SetupView {
     pub issuer: String,
     /// The QR code as an SVG document.
     pub qr_svg: String,
+    /// The new authenticator's name.
+    pub name: String,
+    /// What finishing the setup does: `enable`, `replace` or `add`.
+    pub purpose: String,
+    /// `purpose == "replace"` (kept for older clients).
     pub replacing: bool,
 }
 
@@ -72,7 +82,9 @@ impl From<SetupInfo> for SetupView {
             account: i.account,
             key: i.key,
             issuer: i.issuer,
-            replacing: i.replacing,
+            name: i.name,
+            purpose: i.purpose.as_str().to_string(),
+            replacing: i.purpose == SetupPurpose::Replace,
         }
     }
 }
@@ -128,7 +140,7 @@ async fn setup(
 
 /// Check the first code from the app: mails the confirmation link (or, when replacing, switches at once).
 #[utoipa::path(post, path = "/api/v1/user/two-step/setup/verify", tag = "two-step", request_body = CodeRequest,
-    responses((status = 200, body = Status, description = "`confirmation_mail_sent` or `replaced`"), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Status, description = "`confirmation_mail_sent`, `replaced` or `added`"), (status = 422, body = crate::error::ErrorBody)))]
 async fn verify(
     State(state): State<AppState>,
     ApiSecure(s): ApiSecure,
@@ -138,6 +150,7 @@ async fn verify(
     Ok(match state.auth.verify_setup(&s, &r.code, &ctx).await? {
         VerifyOutcome::ConfirmationSent { .. } => Status::json("confirmation_mail_sent"),
         VerifyOutcome::Replaced => Status::json("replaced"),
+        VerifyOutcome::Added => Status::json("added"),
     })
 }
 
@@ -197,4 +210,51 @@ async fn disable(
 ) -> Result<Json<Status>, Error> {
     state.auth.disable_two_step(&s, &r.proof(), &ctx).await?;
     Ok(Status::json("disabled"))
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct AddAuthenticatorRequest {
+    /// What to call it, e.g. `work phone` or `blue token` (at most 60 characters).
+    pub name: String,
+    /// A current code or recovery code; not needed in sudo mode.
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+/// Add one more authenticator (another phone, a hardware token): confirm with
+/// a current code, get a setup; finish with setup/verify.
+#[utoipa::path(post, path = "/api/v1/user/two-step/authenticators", tag = "two-step", request_body = AddAuthenticatorRequest,
+    responses((status = 200, body = SetupView), (status = 401, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn add_authenticator(
+    State(state): State<AppState>,
+    ApiSecure(s): ApiSecure,
+    Api(ctx): Api,
+    ApiJson(r): ApiJson<AddAuthenticatorRequest>,
+) -> Result<Json<SetupView>, Error> {
+    let proof = twostep_auth::Proof::from_fields(r.code.as_deref(), None);
+    Ok(Json(
+        state
+            .auth
+            .start_add_authenticator(&s, &r.name, &proof, &ctx)
+            .await?
+            .into(),
+    ))
+}
+
+/// Remove an authenticator; needs a current code or recovery code. The last
+/// second factor cannot be removed while two-step verification is on.
+#[utoipa::path(post, path = "/api/v1/user/two-step/authenticators/{id}/remove", tag = "two-step", request_body = CodeRequest,
+    params(("id" = String, Path)), responses((status = 200, body = Status), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+async fn remove_authenticator(
+    State(state): State<AppState>,
+    ApiSecure(s): ApiSecure,
+    Api(ctx): Api,
+    Path(id): Path<String>,
+    ApiJson(r): ApiJson<CodeRequest>,
+) -> Result<Json<Status>, Error> {
+    state
+        .auth
+        .remove_authenticator(&s, &id, &r.proof(), &ctx)
+        .await?;
+    Ok(Status::json("removed"))
 }

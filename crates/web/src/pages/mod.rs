@@ -103,6 +103,10 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "replaced" => {
             "Your new authenticator app is set up. Codes from the old one no longer work."
         }
+        "authenticator-added" => {
+            "Authenticator added. A code from it, or from any other authenticator on your account, signs you in."
+        }
+        "authenticator-removed" => "Authenticator removed: its codes no longer work.",
         "disabled" => "Two-step verification is off.",
         "password-changed" => "Your password was changed. Sign in with the new one.",
         "password-changed-here" => {

@@ -10,7 +10,7 @@ use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{form_failure, FormBody};
+use super::FormBody;
 use crate::csrf::Csrf;
 use crate::session::{token_of, AnySession, SignedIn, Web};
 use crate::{AppState, Error};
@@ -113,13 +113,7 @@ async fn remove(
         .await
     {
         Ok(()) => Ok(Redirect::to("/account/two-step?n=key-removed-security").into_response()),
-        Err(e) => {
-            let (_, error) = form_failure(e)?;
-            Err(Error {
-                field: None,
-                ..Error::bad_request(error.message)
-            })
-        }
+        Err(e) => super::two_step::status_with_error(&state, &s, &csrf, e).await,
     }
 }
 

@@ -1,11 +1,11 @@
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
-use twostep_auth::{SessionInfo, SetupChecklist, VerifyOutcome};
+use twostep_auth::{SessionInfo, SetupChecklist, SetupPurpose, VerifyOutcome};
 
 use super::signup::Message;
 use super::two_step_codes::CodesPage;
@@ -25,6 +25,11 @@ pub fn routes() -> Router<AppState> {
         .route("/account/two-step/setup/verify", post(verify))
         .route("/account/two-step/confirm", get(confirm_page).post(confirm))
         .route("/account/two-step/replace", post(replace))
+        .route("/account/two-step/authenticators", post(add_authenticator))
+        .route(
+            "/account/two-step/authenticators/{id}/remove",
+            post(remove_authenticator),
+        )
         .route("/account/two-step/disable", get(disable_page).post(disable))
 }
 
@@ -35,8 +40,9 @@ struct StatusPage {
     on: bool,
     enabled_at: String,
     checklist: SetupChecklist,
-    /// name, added, last used
-    authenticators: Vec<(String, String, String)>,
+    /// id, name, added, last used
+    authenticators: Vec<(String, String, String, String)>,
+    max_authenticators: usize,
     remaining: i64,
     in_progress: bool,
     awaiting: bool,
@@ -65,6 +71,7 @@ async fn status_page(
             .iter()
             .map(|a| {
                 (
+                    a.id.clone(),
                     a.name.clone(),
                     a.activated_at.map(twostep_auth::utc).unwrap_or_default(),
                     a.last_used_at
@@ -73,6 +80,7 @@ async fn status_page(
                 )
             })
             .collect(),
+        max_authenticators: twostep_auth::MAX_AUTHENTICATORS,
         remaining: st.recovery_codes_remaining,
         in_progress: st.setup_in_progress,
         awaiting: st.awaiting_confirmation,
@@ -122,7 +130,8 @@ async fn setup_start(
 #[template(path = "setup.html")]
 struct SetupPage {
     page: Page,
-    replacing: bool,
+    purpose: SetupPurpose,
+    name: String,
     issuer: String,
     account: String,
     key: String,
@@ -142,7 +151,8 @@ async fn setup_view(
     };
     Ok(Some(SetupPage {
         page: Page::new(state, Some(s), csrf),
-        replacing: info.replacing,
+        purpose: info.purpose,
+        name: info.name,
         issuer: info.issuer,
         account: info.account,
         key: info.key,
@@ -188,6 +198,9 @@ async fn verify(
     csrf.check(&f.csrf)?;
     match state.auth.verify_setup(&s, &f.code, &ctx).await {
         Ok(VerifyOutcome::Replaced) => Ok(Redirect::to("/account/two-step?n=replaced").into_response()),
+        Ok(VerifyOutcome::Added) => {
+            Ok(Redirect::to("/account/two-step?n=authenticator-added").into_response())
+        }
         Ok(VerifyOutcome::ConfirmationSent { email }) => render(&Message {
             page: Page::new(&state, Some(&s), &csrf),
             heading: "Check your email".into(),
@@ -267,13 +280,67 @@ async fn replace(
     csrf.check(&f.csrf)?;
     match state.auth.start_replace(&s, &f.proof(), &ctx).await {
         Ok(_) => Ok(Redirect::to("/account/two-step/setup").into_response()),
-        Err(e) => {
-            let (status, error) = form_failure(e)?;
-            let mut p = status_page(&state, &s, &csrf, None).await?;
-            p.error = Some(error);
-            render_status(status, &p)
-        }
+        Err(e) => status_with_error(&state, &s, &csrf, e).await,
     }
+}
+
+#[derive(Deserialize)]
+struct AddForm {
+    csrf: String,
+    name: String,
+    #[serde(default)]
+    code: String,
+}
+
+async fn add_authenticator(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    FormBody(f): FormBody<AddForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    let proof = twostep_auth::Proof::from_fields(Some(&f.code), None);
+    match state
+        .auth
+        .start_add_authenticator(&s, &f.name, &proof, &ctx)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/account/two-step/setup").into_response()),
+        Err(e) => status_with_error(&state, &s, &csrf, e).await,
+    }
+}
+
+async fn remove_authenticator(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    Path(id): Path<String>,
+    FormBody(f): FormBody<super::ProofForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    match state
+        .auth
+        .remove_authenticator(&s, &id, &f.proof(), &ctx)
+        .await
+    {
+        Ok(()) => Ok(Redirect::to("/account/two-step?n=authenticator-removed").into_response()),
+        Err(e) => status_with_error(&state, &s, &csrf, e).await,
+    }
+}
+
+/// The two-step page again, with the refusal shown.
+pub(super) async fn status_with_error(
+    state: &AppState,
+    s: &SessionInfo,
+    csrf: &Csrf,
+    e: twostep_auth::AuthError,
+) -> Result<Response, Error> {
+    let (status, error) = form_failure(e)?;
+    let mut p = status_page(state, s, csrf, None).await?;
+    p.error = Some(error);
+    render_status(status, &p)
 }
 
 #[derive(Template)]

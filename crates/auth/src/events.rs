@@ -1,0 +1,105 @@
+//! Every security event, in one table: the name stored in the log and the
+//! sentence shown for it. A new event is one more line here.
+
+macro_rules! events {
+    ($($variant:ident => $name:literal, $text:literal;)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Event {
+            $($variant,)*
+        }
+
+        impl Event {
+            /// Every event, for parsing stored names back.
+            pub const ALL: &'static [Event] = &[$(Event::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Event::$variant => $name,)*
+                }
+            }
+
+            /// Human text for the log page.
+            pub fn describe(self) -> &'static str {
+                match self {
+                    $(Event::$variant => $text,)*
+                }
+            }
+        }
+    };
+}
+
+events! {
+    AccountCreated => "account.created", "Account created";
+    EmailConfirmed => "email.confirmed", "Email address confirmed";
+    SignedIn => "signin.succeeded", "Signed in";
+    SignInFailed => "signin.failed", "Sign-in failed: wrong password";
+    SecondStepPassed => "signin.second_step_passed", "Two-step verification passed";
+    SecondFactorFailed => "second_factor.failed", "Wrong two-step code";
+    SecondStepLocked => "second_step.locked", "Two-step sign-in locked after too many wrong codes";
+    RecoveryCodeUsed => "recovery_code.used", "Recovery code used";
+    SignedOut => "signout", "Signed out";
+    PasswordResetRequested => "password.reset_requested", "Password reset requested";
+    PasswordChanged => "password.changed", "Password changed";
+    SshKeyAdded => "ssh_key.added", "SSH key added";
+    SshKeyRemoved => "ssh_key.removed", "SSH key removed";
+    TwoStepSetupStarted => "two_step.setup_started", "Two-step verification setup started";
+    TwoStepConfirmationSent => "two_step.confirmation_sent", "Two-step confirmation email sent";
+    TwoStepEnabled => "two_step.enabled", "Two-step verification turned on";
+    TwoStepDisabled => "two_step.disabled", "Two-step verification turned off";
+    AuthenticatorReplaced => "two_step.device_replaced", "Authenticator app replaced";
+    AuthenticatorAdded => "two_step.authenticator_added", "Authenticator added";
+    AuthenticatorRemoved => "two_step.authenticator_removed", "Authenticator removed";
+    AuthenticatorResynchronised => "two_step.authenticator_resynchronised", "Authenticator's clock resynchronised with two consecutive codes";
+    RecoveryCodesRegenerated => "recovery_codes.regenerated", "New recovery codes generated";
+    RecoveryCodesOverSsh => "recovery_codes.regenerated_over_ssh", "New recovery codes generated over SSH";
+    SshPasswordFailed => "ssh.password_failed", "Wrong password for recovery codes over SSH";
+    AppPasswordCreated => "app_password.created", "App password created";
+    AppPasswordRevoked => "app_password.revoked", "App password revoked";
+    AppPasswordRefused => "app_password.refused", "Account password refused for Git or API (two-step is on)";
+    RepositoryCreated => "repository.created", "Repository created";
+    RepositoryDeleted => "repository.deleted", "Repository deleted";
+    CollaboratorChanged => "repository.collaborator_changed", "Repository collaborators changed";
+    SecurityKeyAdded => "security_key.added", "Security key added";
+    SecurityKeyRemoved => "security_key.removed", "Security key removed";
+    SecurityKeyConfirmed => "security_key.confirmed", "Identity confirmed with a security key";
+    PasswordThrottled => "signin.throttled", "Password sign-in paused for unknown browsers after too many wrong passwords";
+    SecondStepFrozen => "second_step.frozen", "Two-step sign-in closed after 100 wrong codes in a row (unlock link mailed)";
+    SecondStepUnlocked => "second_step.unlocked", "Two-step sign-in reopened by the mailed link";
+    SudoOpened => "sudo.opened", "Identity confirmed for security changes";
+    EmailChangeRequested => "email.change_requested", "Change of email address requested (link mailed to the new one)";
+    EmailChanged => "email.changed", "Email address changed";
+}
+
+impl std::str::FromStr for Event {
+    type Err = ();
+    fn from_str(s: &str) -> std::result::Result<Event, ()> {
+        Event::ALL
+            .iter()
+            .copied()
+            .find(|e| e.as_str() == s)
+            .ok_or(())
+    }
+}
+
+/// Human text for a stored event name (the log page).
+pub fn describe(event: &str) -> &'static str {
+    event
+        .parse::<Event>()
+        .map_or("Security event", Event::describe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_has_a_name_that_parses_back_and_a_text() {
+        let mut names = std::collections::HashSet::new();
+        for &e in Event::ALL {
+            assert!(names.insert(e.as_str()), "{e:?} shares its name");
+            assert_eq!(e.as_str().parse::<Event>(), Ok(e));
+            assert_ne!(describe(e.as_str()), "Security event");
+        }
+        assert_eq!(describe("no.such.event"), "Security event");
+    }
+}
