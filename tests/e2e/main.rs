@@ -9,6 +9,7 @@ mod api;
 mod authenticators;
 mod browser;
 mod cli;
+mod codes_saved;
 mod git;
 mod hardening;
 mod limits;

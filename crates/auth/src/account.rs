@@ -11,6 +11,9 @@ pub struct Account {
     pub email_confirmed_at: Option<UnixTime>,
     pub two_step_enabled_at: Option<UnixTime>,
     pub created_at: UnixTime,
+    /// Which recovery code (1..6) is still to be typed back to show that
+    /// the list was saved; `None` once done (or with no codes).
+    pub recovery_code_to_type: Option<i64>,
 }
 
 impl Account {
@@ -32,6 +35,7 @@ impl From<User> for Account {
             email_confirmed_at: u.email_confirmed_at,
             two_step_enabled_at: u.two_step_enabled_at,
             created_at: u.created_at,
+            recovery_code_to_type: u.two_step_enabled_at.and(u.codes_check_position),
         }
     }
 }

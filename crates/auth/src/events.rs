@@ -51,6 +51,7 @@ events! {
     AuthenticatorRemoved => "two_step.authenticator_removed", "Authenticator removed";
     AuthenticatorResynchronised => "two_step.authenticator_resynchronised", "Authenticator's clock resynchronised with two consecutive codes";
     RecoveryCodesRegenerated => "recovery_codes.regenerated", "New recovery codes generated";
+    RecoveryCodesSaved => "recovery_codes.saved_confirmed", "Saving of the new recovery codes confirmed (one typed back)";
     RecoveryCodesOverSsh => "recovery_codes.regenerated_over_ssh", "New recovery codes generated over SSH";
     SshPasswordFailed => "ssh.password_failed", "Wrong password for recovery codes over SSH";
     AppPasswordCreated => "app_password.created", "App password created";

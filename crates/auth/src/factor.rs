@@ -7,6 +7,7 @@ use twostep_core::{recovery, token, totp};
 use twostep_core::{UnixTime, UserId};
 use twostep_store::{authenticators, email_tokens, failures, recovery_codes, users, Conn, Tx};
 
+use crate::account::Addressee;
 use crate::error::utc;
 use crate::notify::Event;
 use crate::totp_check::{near_miss_text, TotpOutcome};
@@ -226,7 +227,7 @@ impl AuthService {
     pub(crate) async fn refuse<T>(
         &self,
         tx: Tx,
-        user: &User,
+        user: &impl Addressee,
         refusal: Refusal,
         ctx: &Ctx,
     ) -> Result<T> {

@@ -8,6 +8,7 @@ mod account_changes;
 mod accounts;
 mod app_passwords;
 mod clock;
+mod codes_saved;
 mod devices;
 mod error;
 mod events;

@@ -2,7 +2,7 @@
 
 use twostep_core::{recovery, token};
 use twostep_core::{UnixTime, UserId};
-use twostep_store::{recovery_codes, sessions, Conn};
+use twostep_store::{recovery_codes, sessions, users, Conn};
 
 use crate::{rng, AuthError, AuthService, Result};
 
@@ -25,6 +25,9 @@ impl AuthService {
             .map(|code| (token::new_id(&mut rng()), code.hash(&self.keys().pepper)))
             .collect();
         recovery_codes::replace(c, user_id, &rows, now).await?;
+        // One code, picked here, must be typed back to show the list was saved.
+        let position = rand::Rng::gen_range(&mut rng(), 1..=rows.len());
+        users::set_codes_check(c, user_id, i64::try_from(position).ok()).await?;
         if let Some(h) = session_hash {
             let plain = codes
                 .iter()

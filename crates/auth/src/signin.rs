@@ -198,10 +198,10 @@ impl AuthService {
             .await?;
         commit(tx).await?;
         if let FactorUsed::RecoveryCode { remaining } = used {
-            self.notify(
+            self.recovery_code_used_mail(
                 &user,
-                "A recovery code was used to sign in",
-                &format!("A recovery code was used to sign in to your account. {remaining} unused codes remain; generate new ones from the two-step verification page if you are running low."),
+                "A recovery code was used to sign in to your account.",
+                remaining,
                 ctx,
             )
             .await;

@@ -10,7 +10,7 @@
 use twostep_core::UnixTime;
 use twostep_store::{sessions, Tx};
 
-use crate::factor::FactorCheck;
+use crate::factor::{FactorCheck, FactorUsed};
 use crate::notify::Event;
 use crate::{commit, AuthError, AuthService, Ctx, Result, SessionInfo};
 use twostep_store::users::User;
@@ -93,10 +93,22 @@ impl AuthService {
             (Proof::Code(code), true) => {
                 let mut tx = self.store().begin().await?;
                 match self.check_factor(&mut tx, &user.id, code, now, ctx).await? {
-                    FactorCheck::Passed(_) => {
+                    FactorCheck::Passed(used) => {
+                        // The proof and the window commit on their own: a
+                        // change refused later keeps the window open.
                         self.open_sudo(&mut tx, session, &user, "code", now, ctx)
                             .await?;
-                        return Ok((tx, user));
+                        commit(tx).await?;
+                        if let FactorUsed::RecoveryCode { remaining } = used {
+                            self.recovery_code_used_mail(
+                                &user,
+                                "A recovery code was used to confirm a security change on your account.",
+                                remaining,
+                                ctx,
+                            )
+                            .await;
+                        }
+                        return Ok((self.store().begin().await?, user));
                     }
                     FactorCheck::Refused(r) => return self.refuse(tx, &user, r, ctx).await,
                 }

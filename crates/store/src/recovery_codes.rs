@@ -4,7 +4,7 @@ use twostep_core::{UnixTime, UserId};
 
 use crate::{Conn, Result};
 
-/// Replaces the user's whole set.
+/// Replaces the user's whole set; rows are (id, hash) in list order.
 pub async fn replace(
     c: &mut Conn,
     user_id: &UserId,
@@ -15,14 +15,15 @@ pub async fn replace(
         .bind(user_id)
         .execute(&mut *c)
         .await?;
-    for (id, hash) in rows {
+    for (position, (id, hash)) in (1i64..).zip(rows) {
         sqlx::query(
-            "INSERT INTO recovery_codes (id, user_id, code_hash, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO recovery_codes (id, user_id, code_hash, created_at, position) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id)
         .bind(user_id)
         .bind(hash)
         .bind(now)
+        .bind(position)
         .execute(&mut *c)
         .await?;
     }
@@ -42,6 +43,17 @@ pub async fn consume(c: &mut Conn, user_id: &UserId, hash: &str, now: UnixTime) 
     .execute(c)
     .await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// The hash of the code at `position` (1-based) in the user's list.
+pub async fn hash_at(c: &mut Conn, user_id: &UserId, position: i64) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT code_hash FROM recovery_codes WHERE user_id = $1 AND position = $2",
+    )
+    .bind(user_id)
+    .bind(position)
+    .fetch_optional(c)
+    .await?)
 }
 
 pub async fn remaining(c: &mut Conn, user_id: &UserId) -> Result<i64> {

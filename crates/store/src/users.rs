@@ -17,6 +17,8 @@ pub struct User {
     pub created_at: UnixTime,
     pub factor_failures_in_row: i64,
     pub second_step_frozen_at: Option<UnixTime>,
+    /// Which recovery code (1..6) must be typed back to show the list was saved.
+    pub codes_check_position: Option<i64>,
 }
 
 impl std::fmt::Debug for User {
@@ -35,6 +37,7 @@ impl std::fmt::Debug for User {
             .field("created_at", &self.created_at)
             .field("factor_failures_in_row", &self.factor_failures_in_row)
             .field("second_step_frozen_at", &self.second_step_frozen_at)
+            .field("codes_check_position", &self.codes_check_position)
             .finish()
     }
 }
@@ -66,7 +69,7 @@ pub async fn insert(c: &mut Conn, u: NewUser<'_>) -> Result<()> {
 macro_rules! select_user {
     ($where:literal) => {
         concat!(
-            "SELECT id, username, email, password_hash, email_confirmed_at, two_step_enabled_at, second_step_locked_until, created_at, factor_failures_in_row, second_step_frozen_at FROM users WHERE ",
+            "SELECT id, username, email, password_hash, email_confirmed_at, two_step_enabled_at, second_step_locked_until, created_at, factor_failures_in_row, second_step_frozen_at, codes_check_position FROM users WHERE ",
             $where
         )
     };
@@ -129,6 +132,16 @@ pub async fn set_password(c: &mut Conn, id: &UserId, hash: &str) -> Result<()> {
 pub async fn set_two_step(c: &mut Conn, id: &UserId, enabled_at: Option<UnixTime>) -> Result<()> {
     sqlx::query("UPDATE users SET two_step_enabled_at = $1 WHERE id = $2")
         .bind(enabled_at)
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// `Some(position)`: the code to type back; `None`: the list is known saved.
+pub async fn set_codes_check(c: &mut Conn, id: &UserId, position: Option<i64>) -> Result<()> {
+    sqlx::query("UPDATE users SET codes_check_position = $1 WHERE id = $2")
+        .bind(position)
         .bind(id)
         .execute(c)
         .await?;

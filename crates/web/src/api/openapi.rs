@@ -16,7 +16,7 @@ use crate::AppState;
         super::ssh_keys::list, super::ssh_keys::add, super::ssh_keys::remove,
         super::two_step::status, super::two_step::setup, super::two_step::verify, super::two_step::confirm,
         super::two_step::regenerate, super::two_step::replace, super::two_step::disable,
-        super::two_step::add_authenticator, super::two_step::remove_authenticator,
+        super::two_step::add_authenticator, super::two_step::remove_authenticator, super::two_step::codes_saved,
         super::security_log::list,
         super::repositories::list, super::repositories::create, super::repositories::show, super::repositories::remove,
         super::repositories::collaborators, super::repositories::set_collaborator, super::repositories::remove_collaborator,

@@ -16,6 +16,7 @@ pub fn router() -> Router<AppState> {
         .route("/user/two-step/setup/verify", post(verify))
         .route("/user/two-step/confirm", post(confirm))
         .route("/user/two-step/recovery-codes", post(regenerate))
+        .route("/user/two-step/recovery-codes/saved", post(codes_saved))
         .route("/user/two-step/replace", post(replace))
         .route("/user/two-step/authenticators", post(add_authenticator))
         .route(
@@ -48,6 +49,9 @@ pub struct TwoStepView {
     pub checklist: Checklist,
     pub authenticators: Vec<AuthenticatorView>,
     pub recovery_codes_remaining: i64,
+    /// Which code of the newest list (1..6) is still to be typed back to show
+    /// it was saved (`POST /api/v1/user/two-step/recovery-codes/saved`); null once done.
+    pub recovery_code_to_type: Option<i64>,
     pub setup_in_progress: bool,
     pub awaiting_email_confirmation: bool,
     /// Set while too many wrong codes keep two-step sign-in locked (unix seconds).
@@ -121,6 +125,7 @@ async fn status(State(state): State<AppState>, user: ApiUser) -> Result<Json<Two
             })
             .collect(),
         recovery_codes_remaining: st.recovery_codes_remaining,
+        recovery_code_to_type: user.recovery_code_to_type,
         setup_in_progress: st.setup_in_progress,
         awaiting_email_confirmation: st.awaiting_confirmation,
         locked_until: st.locked_until.map(UnixTime::secs),
@@ -257,4 +262,19 @@ async fn remove_authenticator(
         .remove_authenticator(&s, &id, &r.proof(), &ctx)
         .await?;
     Ok(Status::json("removed"))
+}
+
+/// Show that the newest recovery codes were saved: type back the code whose
+/// number `recovery_code_to_type` gives (it stays usable). A wrong one counts
+/// like a wrong code.
+#[utoipa::path(post, path = "/api/v1/user/two-step/recovery-codes/saved", tag = "two-step", request_body = CodeRequest,
+    responses((status = 200, body = Status), (status = 401, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+async fn codes_saved(
+    State(state): State<AppState>,
+    ApiSecure(s): ApiSecure,
+    Api(ctx): Api,
+    ApiJson(r): ApiJson<CodeRequest>,
+) -> Result<Json<Status>, Error> {
+    state.auth.confirm_codes_saved(&s, &r.code, &ctx).await?;
+    Ok(Status::json("confirmed"))
 }

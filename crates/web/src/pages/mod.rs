@@ -62,6 +62,9 @@ pub struct Page {
     pub confirm_with: &'static str,
     /// Password given, second step owed: the header offers "Cancel sign-in".
     pub half_signed_in: bool,
+    /// A new list of recovery codes not yet shown to be saved: the number of
+    /// the code to type back (the account pages nag until it is).
+    pub codes_to_type: Option<i64>,
 }
 
 impl Page {
@@ -74,6 +77,9 @@ impl Page {
             csrf: csrf.token.clone(),
             notice: None,
             half_signed_in: session.is_some_and(|s| !s.complete),
+            codes_to_type: session
+                .filter(|s| s.complete)
+                .and_then(|s| s.user.recovery_code_to_type),
             confirm_with: match session.filter(|s| s.complete) {
                 Some(s) if !state.auth.in_sudo(s) => {
                     if s.user.two_step_enabled_at.is_some() {
@@ -107,6 +113,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
             "Authenticator added. A code from it, or from any other authenticator on your account, signs you in."
         }
         "authenticator-removed" => "Authenticator removed: its codes no longer work.",
+        "codes-saved" => "Thank you: your recovery codes are saved. Keep them away from your phone.",
         "disabled" => "Two-step verification is off.",
         "password-changed" => "Your password was changed. Sign in with the new one.",
         "password-changed-here" => {
@@ -347,6 +354,7 @@ pub fn error_page(state: &AppState, err: &Error) -> Response {
             notice: None,
             confirm_with: "",
             half_signed_in: false,
+            codes_to_type: None,
         },
         heading: heading.into(),
         message: err.message.clone(),

@@ -261,13 +261,7 @@ async fn confirm(
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
     let codes = state.auth.confirm_two_step(&s, &f.token, &ctx).await?;
-    render(&CodesPage::new(
-        &state,
-        &s,
-        &csrf,
-        "Two-step verification is on",
-        &codes,
-    ))
+    render(&CodesPage::new(&state, &s, &csrf, "Two-step verification is on", &codes).await?)
 }
 
 async fn replace(

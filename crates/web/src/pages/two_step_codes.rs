@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use twostep_auth::{RecoveryCode, SessionInfo};
@@ -21,6 +21,10 @@ pub fn routes() -> Router<AppState> {
             "/account/two-step/recovery-codes",
             get(overview).post(regenerate),
         )
+        .route(
+            "/account/two-step/recovery-codes/saved",
+            get(saved_page).post(saved),
+        )
         .route("/account/two-step/recovery-codes.txt", get(download))
         .route("/account/two-step/recovery-codes/print", get(print))
 }
@@ -32,21 +36,79 @@ pub struct CodesPage {
     heading: String,
     codes: Vec<String>,
     ssh_hint: String,
+    /// The number of the code to type back.
+    to_type: i64,
 }
 
 impl CodesPage {
-    pub fn new(
+    /// The page right after codes were made (the session's account is read
+    /// again: it learnt which code to type back in this request).
+    pub async fn new(
         state: &AppState,
         s: &SessionInfo,
         csrf: &Csrf,
         heading: &str,
         codes: &[RecoveryCode],
-    ) -> CodesPage {
-        CodesPage {
+    ) -> Result<CodesPage, Error> {
+        let account = state.auth.user(&s.user.id).await?;
+        Ok(CodesPage {
             page: Page::new(state, Some(s), csrf),
             heading: heading.into(),
             codes: codes.iter().map(|c| c.display().to_string()).collect(),
             ssh_hint: state.auth.settings().ssh_hint.clone(),
+            to_type: account.recovery_code_to_type.unwrap_or(1),
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "codes_saved.html")]
+struct SavedPage {
+    page: Page,
+    to_type: i64,
+    error: Option<FormError>,
+}
+form_errors!(SavedPage);
+
+async fn saved_page(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+) -> Result<Response, Error> {
+    let Some(to_type) = s.user.recovery_code_to_type else {
+        return Ok(Redirect::to("/account/two-step").into_response());
+    };
+    render(&SavedPage {
+        page: Page::new(&state, Some(&s), &csrf),
+        to_type,
+        error: None,
+    })
+}
+
+async fn saved(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    FormBody(f): FormBody<CodeForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    match state.auth.confirm_codes_saved(&s, &f.code, &ctx).await {
+        Ok(()) => Ok(Redirect::to("/account/two-step?n=codes-saved").into_response()),
+        Err(e) => {
+            let (status, mut error) = form_failure(e)?;
+            error.field = "code";
+            let Some(to_type) = s.user.recovery_code_to_type else {
+                return Ok(Redirect::to("/account/two-step").into_response());
+            };
+            render_status(
+                status,
+                &SavedPage {
+                    page: Page::new(&state, Some(&s), &csrf),
+                    to_type,
+                    error: Some(error),
+                },
+            )
         }
     }
 }
@@ -95,13 +157,9 @@ async fn regenerate(
         .regenerate_recovery_codes(&s, &f.proof(), &ctx)
         .await
     {
-        Ok(codes) => render(&CodesPage::new(
-            &state,
-            &s,
-            &csrf,
-            "Your new recovery codes",
-            &codes,
-        )),
+        Ok(codes) => {
+            render(&CodesPage::new(&state, &s, &csrf, "Your new recovery codes", &codes).await?)
+        }
         Err(e) => {
             let (status, error) = form_failure(e)?;
             let mut p = overview_page(&state, &s, &csrf).await?;
