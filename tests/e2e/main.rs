@@ -16,6 +16,7 @@ mod limits;
 mod postgres;
 mod schema;
 mod security_keys;
+mod ssh_password;
 mod ssh_recovery;
 mod takeover;
 mod two_step;

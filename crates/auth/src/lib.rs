@@ -26,6 +26,7 @@ mod security_log;
 mod signin;
 mod ssh_access;
 mod ssh_keys;
+mod ssh_password;
 mod sudo;
 mod totp_check;
 mod two_step;

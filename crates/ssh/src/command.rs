@@ -8,6 +8,8 @@ pub enum Command {
         repo: String,
     },
     RecoveryCodes,
+    /// `password`: a new account password with a two-step code.
+    Password,
     Unknown(String),
 }
 
@@ -32,7 +34,7 @@ impl GitService {
     }
 }
 
-/// `git-upload-pack '/alice/repo.git'` and friends, or `recovery_codes`.
+/// `git-upload-pack '/alice/repo.git'` and friends, `recovery_codes` or `password`.
 pub fn parse(raw: &str) -> Command {
     let line = raw.trim();
     if line.chars().any(char::is_control) {
@@ -40,6 +42,9 @@ pub fn parse(raw: &str) -> Command {
     }
     if line == "recovery_codes" || line == "recovery-codes" {
         return Command::RecoveryCodes;
+    }
+    if line == "password" {
+        return Command::Password;
     }
     let (prog, arg) = match line.split_once(' ') {
         Some((p, a)) => (p, a.trim()),
@@ -110,6 +115,8 @@ mod tests {
             }
         ));
         assert_eq!(parse("recovery_codes"), Command::RecoveryCodes);
+        assert_eq!(parse(" password "), Command::Password);
+        assert!(matches!(parse("password alice"), Command::Unknown(_)));
         assert!(matches!(
             parse("git-upload-pack '/a/b/c.git'"),
             Command::Unknown(_)

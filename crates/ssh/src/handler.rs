@@ -235,8 +235,8 @@ impl russh::server::Handler for Connection {
         };
         let command = command::parse(&String::from_utf8_lossy(&data[..data.len().min(4096)]));
         // The one reply goes to the pty request if there was one: a pty only
-        // for recovery_codes, so the typed password is not echoed.
-        let pty = job.pty && command == Command::RecoveryCodes;
+        // for the commands that read a password, so it is not echoed.
+        let pty = job.pty && matches!(command, Command::RecoveryCodes | Command::Password);
         if job.pty && !pty {
             session.channel_failure(channel)?;
         } else {
@@ -251,9 +251,10 @@ impl russh::server::Handler for Connection {
                     repo,
                 } => crate::git::run(job, service, &owner, &repo).await,
                 Command::RecoveryCodes => crate::recovery::run(job).await,
+                Command::Password => crate::password::run(job).await,
                 Command::Unknown(cmd) => {
                     job.say_err(&format!(
-                        "twostep: unknown command \"{cmd}\". Use git (clone, fetch, push) or `recovery_codes`.\n"
+                        "twostep: unknown command \"{cmd}\". Use git (clone, fetch, push), `recovery_codes` or `password`.\n"
                     ))
                     .await;
                     job.finish(1).await;

@@ -8,6 +8,8 @@ mod git;
 mod handler;
 mod host_key;
 mod limits;
+mod password;
+mod prompt;
 mod recovery;
 
 use std::sync::Arc;

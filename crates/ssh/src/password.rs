@@ -1,0 +1,61 @@
+//! `ssh git@HOST password`: the key says who; a current two-step code (or a
+//! recovery code) is the second proof; the new password is typed twice.
+//! Nothing typed is echoed; piped lines work too.
+
+use crate::handler::Job;
+use crate::prompt::Lines;
+
+pub async fn run(mut job: Job) {
+    let name = job.user.username.clone();
+    if let Err(e) = job.auth.password_over_ssh_possible(&job.user.id).await {
+        return fail(job, &crate::handler::refusal_text(e)).await;
+    }
+    let mut lines = Lines::default();
+    let Some(code) = ask(
+        &mut job,
+        &mut lines,
+        &format!("Two-step code or recovery code for {name}: "),
+    )
+    .await
+    else {
+        return fail(job, "No code given; nothing changed.").await;
+    };
+    let Some(first) = ask(&mut job, &mut lines, "New password: ").await else {
+        return fail(job, "No password given; nothing changed.").await;
+    };
+    let Some(second) = ask(&mut job, &mut lines, "New password again: ").await else {
+        return fail(job, "No password given; nothing changed.").await;
+    };
+    if first != second {
+        return fail(job, "The two passwords differ; nothing changed.").await;
+    }
+    match job
+        .auth
+        .reset_password_over_ssh(&job.user.id, &code, &first, &job.ctx)
+        .await
+    {
+        Ok(()) => {
+            job.say(&format!(
+                "The password of {name} is changed. Every session was signed out: sign in with the new password.\n"
+            ))
+            .await;
+            job.finish(0).await;
+        }
+        Err(e) => fail(job, &crate::handler::refusal_text(e)).await,
+    }
+}
+
+/// Prompts and reads one line; on a pty the Enter that ended it is shown.
+async fn ask(job: &mut Job, lines: &mut Lines, prompt: &str) -> Option<String> {
+    job.say(prompt).await;
+    let line = lines.next(job).await;
+    if job.pty || line.is_none() {
+        job.say("\n").await;
+    }
+    line
+}
+
+async fn fail(job: Job, message: &str) {
+    job.say_err(&format!("{message}\n")).await;
+    job.finish(1).await;
+}
