@@ -14,6 +14,8 @@ pub struct Account {
     /// Which recovery code (1..6) is still to be typed back to show that
     /// the list was saved; `None` once done (or with no codes).
     pub recovery_code_to_type: Option<i64>,
+    /// When the open self-service recovery request is ready, if one is open.
+    pub recovery_ready_at: Option<UnixTime>,
 }
 
 impl Account {
@@ -36,6 +38,7 @@ impl From<User> for Account {
             two_step_enabled_at: u.two_step_enabled_at,
             created_at: u.created_at,
             recovery_code_to_type: u.two_step_enabled_at.and(u.codes_check_position),
+            recovery_ready_at: u.recovery_ready_at,
         }
     }
 }

@@ -30,6 +30,9 @@ pub enum AuthError {
     MissingScope(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// Asked again too soon (a rate on something that mails or waits).
+    #[error("{0}")]
+    TooSoon(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{}", if *two_step_on { "Confirm it is you first: enter a code from your authenticator app or a recovery code, or use a security key." } else { "Confirm it is you first: enter your account password." })]
@@ -67,6 +70,7 @@ impl AuthError {
             AuthError::WrongSecondFactor { .. } => "wrong_code",
             AuthError::Locked { .. } => "second_step_locked",
             AuthError::Throttled { .. } => "password_throttled",
+            AuthError::TooSoon(_) => "too_soon",
             AuthError::Frozen => "second_step_frozen",
             AuthError::AppPasswordRequired { .. } => "app_password_required",
             AuthError::MissingScope(_) => "insufficient_scope",

@@ -52,6 +52,12 @@ events! {
     AuthenticatorResynchronised => "two_step.authenticator_resynchronised", "Authenticator's clock resynchronised with two consecutive codes";
     RecoveryCodesRegenerated => "recovery_codes.regenerated", "New recovery codes generated";
     RecoveryCodesSaved => "recovery_codes.saved_confirmed", "Saving of the new recovery codes confirmed (one typed back)";
+    RecoveryMailSent => "recovery.link_mailed", "Link to start account recovery mailed (lost second factors)";
+    RecoveryStarted => "recovery.started", "Account recovery without the second factor started (waiting period)";
+    RecoveryProofAdded => "recovery.proof_added", "Account recovery confirmed with an SSH key (shorter wait)";
+    RecoveryReminded => "recovery.reminded", "Reminder mailed: account recovery under way";
+    RecoveryCancelled => "recovery.cancelled", "Account recovery cancelled";
+    RecoveryCompleted => "recovery.completed", "Account recovered: old second factors removed, sessions and app passwords ended";
     RecoveryCodesOverSsh => "recovery_codes.regenerated_over_ssh", "New recovery codes generated over SSH";
     SshPasswordFailed => "ssh.password_failed", "Wrong password for recovery codes over SSH";
     AppPasswordCreated => "app_password.created", "App password created";

@@ -74,10 +74,18 @@ impl AuthService {
     }
 
     /// A right second factor: the failure counts start again.
-    pub(crate) async fn factor_passed(&self, tx: &mut Conn, user_id: &UserId) -> Result<()> {
-        failures::clear(tx, user_id).await?;
-        users::reset_factor_failures(tx, user_id).await?;
-        Ok(())
+    /// A right second factor: the failure counts start again, and a recovery
+    /// request under way is cancelled (the owner still has a factor).
+    pub(crate) async fn factor_passed(
+        &self,
+        tx: &mut Conn,
+        user: &User,
+        now: UnixTime,
+        ctx: &Ctx,
+    ) -> Result<()> {
+        failures::clear(tx, &user.id).await?;
+        users::reset_factor_failures(tx, &user.id).await?;
+        self.cancel_recovery_on_factor(tx, user, now, ctx).await
     }
 
     /// Checks `raw` (a TOTP code or a recovery code) inside `tx`, holding the
@@ -114,7 +122,7 @@ impl AuthService {
                         )
                         .await?;
                     }
-                    self.factor_passed(tx, &user.id).await?;
+                    self.factor_passed(tx, &user, now, ctx).await?;
                     return Ok(FactorCheck::Passed(FactorUsed::Totp { authenticator_id }));
                 }
                 // A double submit is not an attack: refused, not counted.
@@ -134,7 +142,7 @@ impl AuthService {
             SecondFactorInput::Recovery(code) => {
                 let hash = recovery::hash_normalised(&self.keys().pepper, &code);
                 if recovery_codes::consume(tx, &user.id, &hash, now).await? {
-                    self.factor_passed(tx, &user.id).await?;
+                    self.factor_passed(tx, &user, now, ctx).await?;
                     let remaining = recovery_codes::remaining(tx, &user.id).await?;
                     self.audit(
                         tx,

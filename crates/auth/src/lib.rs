@@ -23,6 +23,7 @@ mod repos;
 mod reset_review;
 mod security_keys;
 mod security_log;
+mod self_recovery;
 mod signin;
 mod ssh_access;
 mod ssh_keys;
@@ -44,6 +45,7 @@ pub use purge::Purged;
 pub use repos::{collaborator_access, RepoView};
 pub use reset_review::Credential;
 pub use security_keys::SecurityKeyView;
+pub use self_recovery::RecoveryStatus;
 pub use signin::{Caller, SessionInfo, SignInOutcome};
 pub use sudo::Proof;
 pub use two_step::{SetupInfo, SetupPurpose, TwoStepStatus, VerifyOutcome};
@@ -115,7 +117,15 @@ pub struct Settings {
     pub ssh_url: String,
     /// The SSH host key's `SHA256:` fingerprint, shown so people can check it.
     pub ssh_fingerprint: String,
+    /// Seconds a self-service recovery waits with the password and mailbox only.
+    pub recovery_wait: i64,
+    /// Seconds it waits with a second proof (an SSH key, or a known browser).
+    pub recovery_wait_with_proof: i64,
 }
+
+/// 72 hours, and 24 with a second proof.
+pub const RECOVERY_WAIT: i64 = 72 * 3600;
+pub const RECOVERY_WAIT_WITH_PROOF: i64 = 24 * 3600;
 
 #[derive(Clone)]
 pub struct AuthService {

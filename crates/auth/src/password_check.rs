@@ -56,6 +56,12 @@ impl AuthService {
         device.unwrap_or_else(|| UNKNOWN.to_string())
     }
 
+    /// Whether this browser holds the account's genuine device cookie (a
+    /// browser that completed a sign-in to this account before).
+    pub(crate) fn holds_device_cookie(&self, user_id: &UserId, ctx: &Ctx) -> bool {
+        self.client_key(user_id, ctx) != UNKNOWN
+    }
+
     /// Checks `password` for `user` (or burns the same time when there is no
     /// such user). `Ok(())` only for the right password of an existing account.
     pub(crate) async fn check_password(

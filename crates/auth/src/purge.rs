@@ -14,11 +14,14 @@ pub struct Purged {
     pub links: u64,
     pub failures: u64,
     pub ceremonies: u64,
+    /// Reminders mailed for recovery requests under way.
+    pub reminders: u64,
 }
 
 impl AuthService {
     /// Deletes ended sessions (past their limit or idle), expired links and
-    /// security-key ceremonies, and failures older than every window.
+    /// security-key ceremonies, and failures older than every window; mails
+    /// the daily reminders of recovery requests under way.
     pub async fn purge(&self) -> Result<Purged> {
         let now = self.now();
         let before_window = lockout::window_start(now);
@@ -29,8 +32,12 @@ impl AuthService {
             failures: failures::delete_before(&mut tx, before_window).await?
                 + password_failures::delete_before(&mut tx, before_window).await?,
             ceremonies: security_keys::delete_expired_states(&mut tx, now).await?,
+            reminders: 0,
         };
         commit(tx).await?;
-        Ok(purged)
+        Ok(Purged {
+            reminders: self.remind_recoveries().await?,
+            ..purged
+        })
     }
 }

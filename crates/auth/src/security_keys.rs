@@ -339,7 +339,7 @@ impl AuthService {
                 let updated =
                     serde_json::to_string(&key).map_err(|e| AuthError::Internal(e.to_string()))?;
                 keys::used(tx, &row.id, &updated, now).await?;
-                self.factor_passed(tx, &user.id).await?;
+                self.factor_passed(tx, user, now, ctx).await?;
                 return Ok(Ok((row.name, row.created_at)));
             }
         }

@@ -60,6 +60,8 @@ impl World {
                 repos_dir: dir.path().join("repositories"),
                 ssh_url: "ssh://git@localhost:2222".into(),
                 ssh_fingerprint: "SHA256:test".into(),
+                recovery_wait: twostep_auth::RECOVERY_WAIT,
+                recovery_wait_with_proof: twostep_auth::RECOVERY_WAIT_WITH_PROOF,
             },
         );
         World {

@@ -10,6 +10,10 @@ pub enum Command {
     RecoveryCodes,
     /// `password`: a new account password with a two-step code.
     Password,
+    /// `recover`: start (or, with `--cancel`, cancel) self-service recovery.
+    Recover {
+        cancel: bool,
+    },
     Unknown(String),
 }
 
@@ -45,6 +49,11 @@ pub fn parse(raw: &str) -> Command {
     }
     if line == "password" {
         return Command::Password;
+    }
+    match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+        ["recover"] => return Command::Recover { cancel: false },
+        ["recover", "--cancel"] => return Command::Recover { cancel: true },
+        _ => {}
     }
     let (prog, arg) = match line.split_once(' ') {
         Some((p, a)) => (p, a.trim()),
@@ -117,6 +126,12 @@ mod tests {
         assert_eq!(parse("recovery_codes"), Command::RecoveryCodes);
         assert_eq!(parse(" password "), Command::Password);
         assert!(matches!(parse("password alice"), Command::Unknown(_)));
+        assert_eq!(parse("recover"), Command::Recover { cancel: false });
+        assert_eq!(
+            parse("recover  --cancel"),
+            Command::Recover { cancel: true }
+        );
+        assert!(matches!(parse("recover --now"), Command::Unknown(_)));
         assert!(matches!(
             parse("git-upload-pack '/a/b/c.git'"),
             Command::Unknown(_)

@@ -252,9 +252,10 @@ impl russh::server::Handler for Connection {
                 } => crate::git::run(job, service, &owner, &repo).await,
                 Command::RecoveryCodes => crate::recovery::run(job).await,
                 Command::Password => crate::password::run(job).await,
+                Command::Recover { cancel } => crate::recover::run(job, cancel).await,
                 Command::Unknown(cmd) => {
                     job.say_err(&format!(
-                        "twostep: unknown command \"{cmd}\". Use git (clone, fetch, push), `recovery_codes` or `password`.\n"
+                        "twostep: unknown command \"{cmd}\". Use git (clone, fetch, push), `recovery_codes`, `password` or `recover`.\n"
                     ))
                     .await;
                     job.finish(1).await;

@@ -10,6 +10,7 @@ mod host_key;
 mod limits;
 mod password;
 mod prompt;
+mod recover;
 mod recovery;
 
 use std::sync::Arc;

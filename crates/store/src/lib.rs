@@ -12,6 +12,7 @@ pub mod email_tokens;
 pub mod failures;
 pub mod password_failures;
 pub mod recovery_codes;
+pub mod recovery_requests;
 pub mod repositories;
 pub mod security_keys;
 pub mod security_log;

@@ -19,6 +19,8 @@ pub struct User {
     pub second_step_frozen_at: Option<UnixTime>,
     /// Which recovery code (1..6) must be typed back to show the list was saved.
     pub codes_check_position: Option<i64>,
+    /// When the open self-service recovery request is ready, if one is open.
+    pub recovery_ready_at: Option<UnixTime>,
 }
 
 impl std::fmt::Debug for User {
@@ -38,6 +40,7 @@ impl std::fmt::Debug for User {
             .field("factor_failures_in_row", &self.factor_failures_in_row)
             .field("second_step_frozen_at", &self.second_step_frozen_at)
             .field("codes_check_position", &self.codes_check_position)
+            .field("recovery_ready_at", &self.recovery_ready_at)
             .finish()
     }
 }
@@ -69,7 +72,7 @@ pub async fn insert(c: &mut Conn, u: NewUser<'_>) -> Result<()> {
 macro_rules! select_user {
     ($where:literal) => {
         concat!(
-            "SELECT id, username, email, password_hash, email_confirmed_at, two_step_enabled_at, second_step_locked_until, created_at, factor_failures_in_row, second_step_frozen_at, codes_check_position FROM users WHERE ",
+            "SELECT id, username, email, password_hash, email_confirmed_at, two_step_enabled_at, second_step_locked_until, created_at, factor_failures_in_row, second_step_frozen_at, codes_check_position, recovery_ready_at FROM users WHERE ",
             $where
         )
     };

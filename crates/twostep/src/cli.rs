@@ -64,6 +64,12 @@ pub struct Options {
     /// SSH connections one IP address may hold open [default: 20].
     #[arg(long, value_name = "N")]
     pub ssh_max_per_ip: Option<usize>,
+    /// How long self-service account recovery waits: 72h, 90m, 30s… [default: 72h].
+    #[arg(long, value_name = "DURATION")]
+    pub recovery_wait: Option<String>,
+    /// How long it waits with a second proof (an SSH key or a known browser) [default: 24h].
+    #[arg(long, value_name = "DURATION")]
+    pub recovery_wait_with_proof: Option<String>,
     /// Send mail over SMTP: smtp://HOST:PORT, smtp://USER:PASS@HOST:587?tls=required, smtps://… [default: outbox folder].
     #[arg(long, value_name = "URL")]
     pub smtp_url: Option<String>,

@@ -23,6 +23,8 @@ struct Layer {
     ssh_max_per_ip: Option<usize>,
     /// Seconds an SSH client has to sign in (file/env only).
     ssh_auth_timeout: Option<u64>,
+    recovery_wait: Option<String>,
+    recovery_wait_with_proof: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +44,9 @@ pub struct Config {
     pub ssh_max_per_ip: usize,
     /// Seconds from connecting to a successful SSH sign-in [default: 30].
     pub ssh_auth_timeout: u64,
+    /// Seconds self-service recovery waits, without and with a second proof.
+    pub recovery_wait: i64,
+    pub recovery_wait_with_proof: i64,
 }
 
 impl Config {
@@ -98,6 +103,22 @@ impl Config {
             public_url.starts_with("http://") || public_url.starts_with("https://"),
             "public URL must start with http:// or https:// (got {public_url})"
         );
+        let recovery_wait = match o.recovery_wait.clone().or(layer.recovery_wait) {
+            Some(d) => duration(&d).context("recovery_wait")?,
+            None => twostep_auth::RECOVERY_WAIT,
+        };
+        let recovery_wait_with_proof = match o
+            .recovery_wait_with_proof
+            .clone()
+            .or(layer.recovery_wait_with_proof)
+        {
+            Some(d) => duration(&d).context("recovery_wait_with_proof")?,
+            None => twostep_auth::RECOVERY_WAIT_WITH_PROOF,
+        };
+        anyhow::ensure!(
+            recovery_wait_with_proof <= recovery_wait,
+            "recovery_wait_with_proof must not be longer than recovery_wait"
+        );
         Ok(Config {
             data_dir,
             http_addr,
@@ -123,6 +144,8 @@ impl Config {
             http_max_connections: o.http_max_connections.or(layer.http_max_connections),
             ssh_max_per_ip: o.ssh_max_per_ip.or(layer.ssh_max_per_ip).unwrap_or(20),
             ssh_auth_timeout: layer.ssh_auth_timeout.unwrap_or(30).max(1),
+            recovery_wait,
+            recovery_wait_with_proof,
         })
     }
 
@@ -176,6 +199,28 @@ impl Config {
     }
 }
 
+/// "72h", "90m", "30s", "2d" or plain seconds.
+fn duration(text: &str) -> anyhow::Result<i64> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: i64 = number
+        .parse()
+        .with_context(|| format!("{text:?} is not a duration like 72h, 90m or 30s"))?;
+    let scale = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        other => anyhow::bail!("unknown unit {other:?} in {text:?}: use s, m, h or d"),
+    };
+    n.checked_mul(scale)
+        .filter(|s| *s <= 365 * 86_400)
+        .context("a duration of at most a year")
+}
+
 /// `http://localhost:PORT` for loopback and wildcard addresses (browsers accept
 /// security keys on `localhost`, never on an IP address), else `http://ADDR`.
 fn default_public_url(http_addr: &str) -> String {
@@ -191,7 +236,18 @@ fn default_public_url(http_addr: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::default_public_url;
+    use super::{default_public_url, duration};
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(duration("72h").unwrap(), 259_200);
+        assert_eq!(duration("90m").unwrap(), 5_400);
+        assert_eq!(duration("30").unwrap(), 30);
+        assert_eq!(duration("2d").unwrap(), 172_800);
+        assert!(duration("soon").is_err());
+        assert!(duration("3w").is_err());
+        assert!(duration("99999999999d").is_err());
+    }
 
     #[test]
     fn loopback_addresses_are_served_as_localhost() {

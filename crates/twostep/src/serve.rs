@@ -39,6 +39,8 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             ssh_url: cfg.ssh_url(),
             repos_dir: cfg.data_dir.join("repositories"),
             ssh_fingerprint: ssh_fingerprint.clone(),
+            recovery_wait: cfg.recovery_wait,
+            recovery_wait_with_proof: cfg.recovery_wait_with_proof,
         },
     );
     let housekeeping = tokio::spawn(purge_every(auth.clone(), PURGE_EVERY));

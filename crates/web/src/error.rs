@@ -76,9 +76,10 @@ impl From<AuthError> for Error {
             AuthError::BadCredentials | AuthError::SignInRequired => StatusCode::UNAUTHORIZED,
             AuthError::AppPasswordRequired { .. } => StatusCode::UNAUTHORIZED,
             AuthError::WrongSecondFactor { .. } => StatusCode::UNAUTHORIZED,
-            AuthError::Locked { .. } | AuthError::Throttled { .. } | AuthError::Frozen => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            AuthError::Locked { .. }
+            | AuthError::Throttled { .. }
+            | AuthError::Frozen
+            | AuthError::TooSoon(_) => StatusCode::TOO_MANY_REQUESTS,
             AuthError::Conflict(_) => StatusCode::CONFLICT,
             AuthError::Forbidden(_)
             | AuthError::MissingScope(_)

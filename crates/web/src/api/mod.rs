@@ -5,6 +5,7 @@ mod app_passwords;
 mod openapi;
 pub use openapi::document as openapi_document;
 mod password;
+mod recovery;
 mod repositories;
 mod security_keys;
 mod security_log;
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .merge(repositories::router())
         .merge(app_passwords::router())
         .merge(security_keys::router())
+        .merge(recovery::router())
         .merge(openapi::router())
         .fallback(|| async {
             Error::new(StatusCode::NOT_FOUND, "not_found", "No such API endpoint.")

@@ -22,8 +22,10 @@ use crate::AppState;
         super::repositories::collaborators, super::repositories::set_collaborator, super::repositories::remove_collaborator,
         super::app_passwords::list, super::app_passwords::create, super::app_passwords::revoke,
         super::security_keys::list, super::security_keys::remove,
+        super::recovery::status, super::recovery::mail_start, super::recovery::mail_finish, super::recovery::finish,
+        super::recovery::start, super::recovery::cancel,
     ),
-    tags((name = "users"), (name = "session"), (name = "password"), (name = "ssh-keys"), (name = "two-step"), (name = "repositories"), (name = "app-passwords"))
+    tags((name = "users"), (name = "session"), (name = "password"), (name = "ssh-keys"), (name = "two-step"), (name = "repositories"), (name = "app-passwords"), (name = "recovery"))
 )]
 pub struct ApiDoc;
 

@@ -4,6 +4,7 @@ mod account;
 mod app_passwords;
 mod help;
 mod password;
+mod recover;
 mod repositories;
 mod security_keys;
 mod security_log;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(ssh_keys::routes())
         .merge(two_step::routes())
         .merge(two_step_codes::routes())
+        .merge(recover::routes())
         .merge(security_log::routes())
         .merge(help::routes())
         .merge(repositories::routes())
@@ -65,6 +67,9 @@ pub struct Page {
     /// A new list of recovery codes not yet shown to be saved: the number of
     /// the code to type back (the account pages nag until it is).
     pub codes_to_type: Option<i64>,
+    /// A self-service recovery of this account is under way: when it is
+    /// ready (UTC). Every signed-in page shows the banner.
+    pub recovery_ready: Option<String>,
 }
 
 impl Page {
@@ -80,6 +85,10 @@ impl Page {
             codes_to_type: session
                 .filter(|s| s.complete)
                 .and_then(|s| s.user.recovery_code_to_type),
+            recovery_ready: session
+                .filter(|s| s.complete)
+                .and_then(|s| s.user.recovery_ready_at)
+                .map(twostep_auth::utc),
             confirm_with: match session.filter(|s| s.complete) {
                 Some(s) if !state.auth.in_sudo(s) => {
                     if s.user.two_step_enabled_at.is_some() {
@@ -113,6 +122,9 @@ fn notice_text(key: &str) -> Option<&'static str> {
             "Authenticator added. A code from it, or from any other authenticator on your account, signs you in."
         }
         "authenticator-removed" => "Authenticator removed: its codes no longer work.",
+        "recovered" => {
+            "Your account is recovered: the old second factors are gone. Set up a new authenticator now."
+        }
         "codes-saved" => "Thank you: your recovery codes are saved. Keep them away from your phone.",
         "disabled" => "Two-step verification is off.",
         "password-changed" => "Your password was changed. Sign in with the new one.",
@@ -355,6 +367,7 @@ pub fn error_page(state: &AppState, err: &Error) -> Response {
             confirm_with: "",
             half_signed_in: false,
             codes_to_type: None,
+            recovery_ready: None,
         },
         heading: heading.into(),
         message: err.message.clone(),
