@@ -14,6 +14,7 @@ mod git;
 mod hardening;
 mod limits;
 mod postgres;
+mod recover;
 mod schema;
 mod security_keys;
 mod ssh_password;

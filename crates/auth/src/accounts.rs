@@ -109,6 +109,8 @@ impl AuthService {
             RESET_PASSWORD => "/password/reset",
             crate::factor::UNLOCK_SECOND_STEP => "/unlock-second-step",
             crate::account_changes::CHANGE_EMAIL => "/account/email/confirm",
+            crate::self_recovery::START_RECOVERY => "/recover/start",
+            crate::self_recovery::FINISH_RECOVERY => "/recover/finish",
             _ => "/account/two-step/confirm",
         };
         Ok(self.link(&format!("{path}?token={t}")))

@@ -18,8 +18,8 @@ use crate::error::utc;
 use crate::notify::Event;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo};
 
-const START_RECOVERY: &str = "start_recovery";
-const FINISH_RECOVERY: &str = "finish_recovery";
+pub(crate) const START_RECOVERY: &str = "start_recovery";
+pub(crate) const FINISH_RECOVERY: &str = "finish_recovery";
 const LINK_TTL: i64 = 3600;
 /// At most this many requests may start per account per day.
 const STARTS_PER_DAY: i64 = 3;

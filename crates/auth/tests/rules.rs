@@ -420,3 +420,62 @@ async fn wrong_passwords_pause_unknown_clients_until_the_oldest_leaves_the_windo
     w.advance(15 * 60 + 2);
     let _ = w.auth.sign_in("tina", PASSWORD, &ctx()).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_recovery_waits_72_hours_24_with_an_ssh_key_and_reminds_every_day() {
+    let w = World::new().await;
+    w.two_step_account("owen").await;
+    let half = w.half_signed_in("owen").await;
+    let s = w.session(&half).await;
+    w.auth.mail_recovery_link(&s, &ctx()).await.unwrap();
+    let link = w.token("/recover/start").await;
+    let st = w.auth.start_recovery(&link, &ctx()).await.unwrap();
+    assert_eq!(st.ready_at, w.now() + 72 * 3600);
+    assert!(!st.with_proof);
+    // The SSH key shortens it to 24 hours from the start.
+    let user = s.user.id.clone();
+    let st = w.auth.recover_over_ssh(&user, &ctx()).await.unwrap();
+    assert_eq!(st.ready_at, w.now() + 24 * 3600);
+    // A reminder once a day, not more.
+    w.advance(23 * 3600);
+    assert_eq!(w.auth.purge().await.unwrap().reminders, 0);
+    w.advance(3600);
+    assert_eq!(w.auth.purge().await.unwrap().reminders, 1);
+    assert_eq!(w.auth.purge().await.unwrap().reminders, 0);
+    assert_eq!(w.mails_with("Account recovery under way"), 1);
+    // Ready now: the finishing link can be mailed.
+    let half = w.half_signed_in("owen").await;
+    let s = w.session(&half).await;
+    assert!(w.auth.recovery_status(&user).await.unwrap().unwrap().ready);
+    w.auth.mail_finish_link(&s, &ctx()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_drifted_token_is_resynchronised_by_its_next_code_then_accepted_at_its_drift() {
+    let w = World::new().await;
+    let (secret, _) = w.two_step_account("pia").await;
+    let ahead = |w: &World, secs: i64| totp::code_at(&secret, w.now() + secs);
+    let half = w.half_signed_in("pia").await;
+    let e = w
+        .auth
+        .second_step(&half, &ahead(&w, 240), &ctx())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("4 minutes ahead"), "{e}");
+    assert!(
+        matches!(e, AuthError::WrongSecondFactor { remaining: 9, .. }),
+        "a near miss counts as a guess: {e:?}"
+    );
+    // The very next code resynchronises and signs in.
+    w.auth
+        .second_step(&half, &ahead(&w, 270), &ctx())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // An hour later the token, still 4.5 minutes fast, is accepted at once.
+    w.advance(3600);
+    let half = w.half_signed_in("pia").await;
+    w.auth
+        .second_step(&half, &ahead(&w, 270), &ctx())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}

@@ -93,6 +93,19 @@ impl MailSource {
         }
     }
 
+    /// Waits until `n` mails to `to` about `subject` arrived; returns the newest.
+    pub fn wait_for_nth(&self, to: &str, subject: &str, n: usize) -> Mail {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.count(to, subject) < n {
+            assert!(
+                Instant::now() < deadline,
+                "fewer than {n} mails to {to} about {subject:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.wait_for(to, subject)
+    }
+
     pub fn count(&self, to: &str, subject: &str) -> usize {
         self.all()
             .iter()
