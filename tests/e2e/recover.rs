@@ -229,6 +229,9 @@ fn an_attacker_with_password_and_mailbox_is_stopped_by_the_owners_next_sign_in()
         "none"
     );
     attacker.ok("POST", "/session/recovery", None);
+    // The owner's mailbox is not flooded: one link per 10 minutes.
+    let (status, body) = attacker.call("POST", "/session/recovery", None);
+    assert_eq!(status, 429, "{body}");
     let link = server
         .mail
         .wait_for(email, "Start recovering your account")

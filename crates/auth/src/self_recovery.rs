@@ -24,6 +24,9 @@ const LINK_TTL: i64 = 3600;
 /// At most this many requests may start per account per day.
 const STARTS_PER_DAY: i64 = 3;
 const REMIND_EVERY: i64 = 24 * 3600;
+/// One mailed link of each kind per this many seconds, so a password thief
+/// cannot flood the owner's mailbox.
+const MAIL_EVERY: i64 = 10 * 60;
 
 /// The open request as the person waiting for it sees it.
 #[derive(Debug, Clone)]
@@ -89,6 +92,7 @@ impl AuthService {
         let user = self
             .recovery_candidate(&mut tx, &session.user.id, now)
             .await?;
+        not_mailed_lately(&mut tx, &user.id, START_RECOVERY, now).await?;
         let proof = if self.holds_device_cookie(&user.id, ctx) {
             Proof::Device
         } else {
@@ -357,6 +361,7 @@ impl AuthService {
                 utc(r.ready_at)
             )));
         }
+        not_mailed_lately(&mut tx, &user.id, FINISH_RECOVERY, now).await?;
         let link = self
             .new_link(&mut tx, &user.id, FINISH_RECOVERY, &r.id, now, LINK_TTL)
             .await?;
@@ -486,6 +491,23 @@ impl AuthService {
         }
         Ok(sent)
     }
+}
+
+async fn not_mailed_lately(
+    c: &mut Conn,
+    user_id: &UserId,
+    purpose: &str,
+    now: UnixTime,
+) -> Result<()> {
+    if let Some(at) = email_tokens::newest(c, user_id, purpose).await? {
+        if now - at < MAIL_EVERY {
+            return Err(AuthError::TooSoon(format!(
+                "We mailed you that link at {} UTC. Check your mailbox (and its spam folder); a new link can be sent 10 minutes after the last.",
+                utc(at)
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn cancel_token(pepper: &[u8; 32], request_id: &str) -> String {

@@ -78,6 +78,17 @@ pub async fn void_unused(
     Ok(())
 }
 
+/// When the user's newest link of one purpose was made.
+pub async fn newest(c: &mut Conn, user_id: &UserId, purpose: &str) -> Result<Option<UnixTime>> {
+    Ok(sqlx::query_scalar(
+        "SELECT MAX(created_at) FROM email_tokens WHERE user_id = $1 AND purpose = $2",
+    )
+    .bind(user_id)
+    .bind(purpose)
+    .fetch_one(c)
+    .await?)
+}
+
 /// Links that expired before `before` (used or not).
 pub async fn delete_expired(c: &mut Conn, before: UnixTime) -> Result<u64> {
     let r = sqlx::query("DELETE FROM email_tokens WHERE expires_at <= $1")
