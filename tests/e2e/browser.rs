@@ -31,7 +31,12 @@ fn the_two_step_journey_in_a_real_browser() {
         "/window/rect",
         serde_json::json!({"width": 390, "height": 844}),
     );
-    for page in ["/account/two-step", "/account/security-log", "/signin"] {
+    for page in [
+        "/account/two-step",
+        "/account/security-log",
+        "/signin",
+        "/help/recovery",
+    ] {
         web.goto(&localhost(&server, page));
         let fits = web.script(
             "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
