@@ -21,3 +21,4 @@ mod ssh_password;
 mod ssh_recovery;
 mod takeover;
 mod two_step;
+mod ways_back_in;
