@@ -240,6 +240,11 @@ fn an_attacker_with_password_and_mailbox_is_stopped_by_the_owners_next_sign_in()
     let st = attacker.ok("POST", "/recovery/start", Some(json!({"token": token})));
     assert_eq!(st["state"], "waiting");
     assert_eq!(st["with_proof"], false);
+    // The owner's API clients see it too.
+    assert_eq!(
+        mia.api.ok("GET", "/user", None)["recovery_ready_at"],
+        st["ready_at"]
+    );
 
     // The owner signs in with a code from the phone: the request ends.
     let owner = ApiClient::new(&server);

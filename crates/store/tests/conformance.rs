@@ -638,3 +638,87 @@ conformance!(
         assert!(ap::for_user(&mut c, &uid).await.unwrap().is_empty());
     }
 );
+
+conformance!(
+    one_recovery_request_ends_once_and_mirrors_into_the_account,
+    |store: Store| async move {
+        use twostep_store::recovery_requests::{self as rr, Outcome, Proof, Request};
+        let uid = alice(&store).await;
+        let mut c = store.conn().await.unwrap();
+        assert!(rr::open_for(&mut c, &uid).await.unwrap().is_none());
+        let r = Request {
+            id: "rr1".into(),
+            user_id: uid.clone(),
+            proof: Proof::None,
+            started_at: t(100),
+            ready_at: t(100 + 72 * 3600),
+            reminded_at: t(100),
+        };
+        rr::insert(&mut c, &r).await.unwrap();
+        let user = users::by_id(&mut c, &uid).await.unwrap().unwrap();
+        assert_eq!(user.recovery_ready_at, Some(r.ready_at));
+        rr::strengthen(&mut c, &r, Proof::SshKey, t(100 + 24 * 3600))
+            .await
+            .unwrap();
+        let open = rr::open_for(&mut c, &uid).await.unwrap().unwrap();
+        assert_eq!(
+            (open.proof, open.ready_at),
+            (Proof::SshKey, t(100 + 24 * 3600))
+        );
+        assert_eq!(rr::started_since(&mut c, &uid, t(99)).await.unwrap(), 1);
+        assert_eq!(rr::due_reminders(&mut c, t(100)).await.unwrap().len(), 1);
+        rr::reminded(&mut c, "rr1", t(200)).await.unwrap();
+        assert!(rr::due_reminders(&mut c, t(100)).await.unwrap().is_empty());
+        drop(c);
+        let mut tasks = Vec::new();
+        for _ in 0..6 {
+            let (store, open) = (store.clone(), open.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                let won = rr::end(&mut tx, &open, Outcome::Cancelled, "test", t(300))
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                won
+            }));
+        }
+        let mut wins = 0;
+        for task in tasks {
+            wins += task.await.unwrap() as usize;
+        }
+        assert_eq!(wins, 1, "a request ends once");
+        let mut c = store.conn().await.unwrap();
+        assert!(rr::open_for(&mut c, &uid).await.unwrap().is_none());
+        let user = users::by_id(&mut c, &uid).await.unwrap().unwrap();
+        assert_eq!(user.recovery_ready_at, None);
+        // The newest mailed link of a purpose, for the mail throttle.
+        assert_eq!(
+            email_tokens::newest(&mut c, &uid, "start_recovery")
+                .await
+                .unwrap(),
+            None
+        );
+        for (hash, at) in [("x1", 10), ("x2", 30)] {
+            email_tokens::insert(
+                &mut c,
+                &email_tokens::EmailToken {
+                    token_hash: hash.into(),
+                    user_id: uid.clone(),
+                    purpose: "start_recovery".into(),
+                    subject: "none".into(),
+                    created_at: t(at),
+                    expires_at: t(at + 3600),
+                    used_at: None,
+                },
+            )
+            .await
+            .unwrap();
+        }
+        assert_eq!(
+            email_tokens::newest(&mut c, &uid, "start_recovery")
+                .await
+                .unwrap(),
+            Some(t(30))
+        );
+    }
+);

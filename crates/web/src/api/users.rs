@@ -36,6 +36,10 @@ pub struct UserView {
     pub two_step_enabled: bool,
     /// Unix seconds.
     pub created_at: i64,
+    /// Set while someone asks to recover this account without its second
+    /// factors: when it would be ready (unix seconds). Any second factor
+    /// used on the account cancels it.
+    pub recovery_ready_at: Option<i64>,
 }
 
 impl From<&Account> for UserView {
@@ -47,6 +51,7 @@ impl From<&Account> for UserView {
             email_confirmed: u.email_confirmed_at.is_some(),
             two_step_enabled: u.two_step_enabled_at.is_some(),
             created_at: u.created_at.secs(),
+            recovery_ready_at: u.recovery_ready_at.map(|t| t.secs()),
         }
     }
 }
