@@ -19,6 +19,7 @@ mod notify;
 mod password_check;
 mod purge;
 mod recovery;
+mod recovery_finish;
 mod repos;
 mod reset_review;
 mod security_keys;
