@@ -22,8 +22,11 @@ fn remove_action(html: &str, table: &str, name: &str) -> String {
         .to_string()
 }
 
+/// The authenticators listed, sorted (two added in one second list in either order).
 fn names_in(html: &str) -> Vec<String> {
-    common::texts(html, "table#authenticators tbody td[data-label=Name]")
+    let mut names = common::texts(html, "table#authenticators tbody td[data-label=Name]");
+    names.sort();
+    names
 }
 
 /// Adds an authenticator named `name` on the pages, confirmed with `code`;
@@ -198,8 +201,16 @@ fn authenticators_are_added_and_removed_over_the_api() {
     let status = a.api.ok("GET", "/user/two-step", None);
     let apps = status["authenticators"].as_array().unwrap();
     assert_eq!(apps.len(), 2);
-    let first = apps[0]["id"].as_str().unwrap().to_string();
-    let second = apps[1]["id"].as_str().unwrap().to_string();
+    let id_of = |name: &str| {
+        apps.iter()
+            .find(|a| a["name"] == name)
+            .and_then(|a| a["id"].as_str())
+            .unwrap_or_else(|| panic!("no {name} in {apps:?}"))
+            .to_string()
+    };
+    // Added in the same second, the two may list in either order.
+    let first = id_of("Authenticator app");
+    let second = id_of("spare phone");
 
     // A name is required.
     let (code, body) = a.api.call(
