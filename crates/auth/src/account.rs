@@ -16,6 +16,10 @@ pub struct Account {
     pub recovery_code_to_type: Option<i64>,
     /// When the open self-service recovery request is ready, if one is open.
     pub recovery_ready_at: Option<UnixTime>,
+    pub is_admin: bool,
+    /// An administrator reset two-step verification and it is not on again:
+    /// signing in goes into setting it up.
+    pub two_step_reset_by_admin: bool,
 }
 
 impl Account {
@@ -30,6 +34,7 @@ impl Account {
 
 impl From<User> for Account {
     fn from(u: User) -> Account {
+        let is_admin = u.admin();
         Account {
             id: u.id,
             username: u.username,
@@ -39,6 +44,9 @@ impl From<User> for Account {
             created_at: u.created_at,
             recovery_code_to_type: u.two_step_enabled_at.and(u.codes_check_position),
             recovery_ready_at: u.recovery_ready_at,
+            is_admin,
+            two_step_reset_by_admin: u.two_step_reset_at.is_some()
+                && u.two_step_enabled_at.is_none(),
         }
     }
 }

@@ -45,6 +45,8 @@ pub enum AuthError {
     LinkInvalid,
     #[error("Not found.")]
     NotFound,
+    #[error("There is no user named {0}.")]
+    UnknownUser(String),
     #[error("We could not send the email. Try again in a moment.")]
     MailFailed(#[source] twostep_mail::MailError),
     #[error("The server is busy. Try again in a few seconds.")]
@@ -82,6 +84,7 @@ impl AuthError {
             AuthError::EmailUnconfirmed => "email_unconfirmed",
             AuthError::LinkInvalid => "link_invalid",
             AuthError::NotFound => "not_found",
+            AuthError::UnknownUser(_) => "user_not_found",
             AuthError::MailFailed(_) => "mail_failed",
             AuthError::Busy => "busy",
             AuthError::Internal(_) => "internal",

@@ -75,6 +75,12 @@ events! {
     SudoOpened => "sudo.opened", "Identity confirmed for security changes";
     EmailChangeRequested => "email.change_requested", "Change of email address requested (link mailed to the new one)";
     EmailChanged => "email.changed", "Email address changed";
+    TwoStepResetByAdmin => "two_step.reset_by_admin", "Two-step verification reset by an administrator: authenticators, security keys, recovery codes, app passwords and sessions removed";
+    TwoStepResetRequested => "two_step.reset_requested", "An administrator asked to reset two-step verification (waits for a second administrator)";
+    TwoStepResetCancelled => "two_step.reset_cancelled", "The request to reset two-step verification was cancelled";
+    SecondStepUnlockedByAdmin => "second_step.unlocked_by_admin", "Two-step sign-in unlocked by an administrator";
+    AdminGranted => "admin.granted", "Administrator rights granted";
+    AdminRevoked => "admin.revoked", "Administrator rights removed";
 }
 
 impl std::str::FromStr for Event {

@@ -6,6 +6,8 @@
 mod account;
 mod account_changes;
 mod accounts;
+mod admin;
+mod admin_reset;
 mod app_passwords;
 mod clock;
 mod codes_saved;
@@ -37,6 +39,8 @@ use std::sync::Arc;
 
 pub use account::Account;
 pub use accounts::WEAK_PASSWORD;
+pub use admin::{Actor, AdminUserView, AuditEntry, UserFilter, PAGE_SIZE as ADMIN_PAGE_SIZE};
+pub use admin_reset::{ApprovalView, ResetOutcome};
 pub use app_passwords::{require_full_session, AppPasswordView};
 pub use clock::{Clock, SystemClock};
 pub use devices::MAX_AUTHENTICATORS;

@@ -4,9 +4,7 @@
 
 use twostep_core::token;
 use twostep_store::recovery_requests::{self as requests, Outcome};
-use twostep_store::{
-    app_passwords, authenticators, email_tokens, recovery_codes, security_keys, sessions, users,
-};
+use twostep_store::{email_tokens, users};
 
 use crate::error::utc;
 use crate::notify::Event;
@@ -106,15 +104,7 @@ impl AuthService {
             return Err(AuthError::LinkInvalid);
         }
         let user = self.user_in(&mut tx, &t.user_id).await?;
-        authenticators::delete_all(&mut tx, &user.id).await?;
-        security_keys::delete_all(&mut tx, &user.id).await?;
-        recovery_codes::delete_all(&mut tx, &user.id).await?;
-        users::set_two_step(&mut tx, &user.id, None).await?;
-        users::reset_factor_failures(&mut tx, &user.id).await?;
-        for a in app_passwords::for_user(&mut tx, &user.id).await? {
-            let _ = app_passwords::delete(&mut tx, &user.id, &a.id).await?;
-        }
-        sessions::delete_for_user(&mut tx, &user.id, None).await?;
+        crate::admin_reset::remove_second_factors(&mut tx, &user).await?;
         let fresh = self
             .complete_second_step(&mut tx, old_hash, &user, "account recovery", now, ctx)
             .await?;

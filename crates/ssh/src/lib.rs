@@ -22,6 +22,7 @@ use twostep_auth::AuthService;
 pub use command::{parse as parse_command, Command, GitService};
 pub use host_key::{fingerprint, load_or_create as load_or_create_host_key};
 pub use limits::Limits;
+pub use russh::keys::PrivateKey as HostKey;
 
 /// Serves SSH on `listener` until the future is dropped.
 pub async fn serve(

@@ -73,3 +73,12 @@ pub async fn delete(c: &mut Conn, user_id: &UserId, id: &str) -> Result<Option<A
     .fetch_optional(c)
     .await?)
 }
+
+/// Revokes every app password of the account; returns how many there were.
+pub async fn delete_all(c: &mut Conn, user_id: &UserId) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM app_passwords WHERE user_id = $1")
+        .bind(user_id)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected())
+}

@@ -6,6 +6,7 @@
 #[macro_use]
 mod text_enum;
 
+pub mod admin;
 pub mod app_passwords;
 pub mod authenticators;
 pub mod email_tokens;

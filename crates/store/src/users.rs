@@ -21,6 +21,22 @@ pub struct User {
     pub codes_check_position: Option<i64>,
     /// When the open self-service recovery request is ready, if one is open.
     pub recovery_ready_at: Option<UnixTime>,
+    /// 1 for an administrator.
+    pub is_admin: i64,
+    /// When an administrator reset two-step verification, until it is on again.
+    pub two_step_reset_at: Option<UnixTime>,
+}
+
+impl User {
+    pub fn admin(&self) -> bool {
+        self.is_admin != 0
+    }
+
+    /// Locked for a while after wrong codes, or closed after 100 in a row.
+    pub fn second_step_locked(&self, now: UnixTime) -> bool {
+        self.second_step_frozen_at.is_some()
+            || self.second_step_locked_until.is_some_and(|u| u > now)
+    }
 }
 
 impl std::fmt::Debug for User {
@@ -41,6 +57,8 @@ impl std::fmt::Debug for User {
             .field("second_step_frozen_at", &self.second_step_frozen_at)
             .field("codes_check_position", &self.codes_check_position)
             .field("recovery_ready_at", &self.recovery_ready_at)
+            .field("is_admin", &self.is_admin)
+            .field("two_step_reset_at", &self.two_step_reset_at)
             .finish()
     }
 }
@@ -72,7 +90,7 @@ pub async fn insert(c: &mut Conn, u: NewUser<'_>) -> Result<()> {
 macro_rules! select_user {
     ($where:literal) => {
         concat!(
-            "SELECT id, username, email, password_hash, email_confirmed_at, two_step_enabled_at, second_step_locked_until, created_at, factor_failures_in_row, second_step_frozen_at, codes_check_position, recovery_ready_at FROM users WHERE ",
+            "SELECT id, username, email, password_hash, email_confirmed_at, two_step_enabled_at, second_step_locked_until, created_at, factor_failures_in_row, second_step_frozen_at, codes_check_position, recovery_ready_at, is_admin, two_step_reset_at FROM users WHERE ",
             $where
         )
     };
@@ -131,14 +149,101 @@ pub async fn set_password(c: &mut Conn, id: &UserId, hash: &str) -> Result<()> {
     Ok(())
 }
 
-/// `Some(now)` turns two-step verification on, `None` off.
+/// `Some(now)` turns two-step verification on (which also clears an
+/// administrator's reset mark), `None` off.
 pub async fn set_two_step(c: &mut Conn, id: &UserId, enabled_at: Option<UnixTime>) -> Result<()> {
-    sqlx::query("UPDATE users SET two_step_enabled_at = $1 WHERE id = $2")
+    let sql = match enabled_at {
+        Some(_) => {
+            "UPDATE users SET two_step_enabled_at = $1, two_step_reset_at = NULL WHERE id = $2"
+        }
+        None => "UPDATE users SET two_step_enabled_at = $1 WHERE id = $2",
+    };
+    sqlx::query(sql)
         .bind(enabled_at)
         .bind(id)
         .execute(c)
         .await?;
     Ok(())
+}
+
+/// An administrator reset two-step verification: the next sign-in goes into setup.
+pub async fn mark_two_step_reset(c: &mut Conn, id: &UserId, now: UnixTime) -> Result<()> {
+    sqlx::query(
+        "UPDATE users SET two_step_reset_at = $1, codes_check_position = NULL WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_admin(c: &mut Conn, id: &UserId, admin: bool) -> Result<()> {
+    sqlx::query("UPDATE users SET is_admin = $1 WHERE id = $2")
+        .bind(i64::from(admin))
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// The administrators, by username.
+pub async fn admins(c: &mut Conn) -> Result<Vec<User>> {
+    Ok(
+        sqlx::query_as(select_user!("is_admin = 1 ORDER BY username"))
+            .fetch_all(c)
+            .await?,
+    )
+}
+
+/// Which accounts the administrators' list shows.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// `Some(true)`: two-step on only; `Some(false)`: off only.
+    pub two_step: Option<bool>,
+    /// Second step locked or closed only.
+    pub locked: bool,
+    /// A self-service recovery under way only.
+    pub recovery_requested: bool,
+    /// Usernames starting with this (lowercase).
+    pub prefix: String,
+    /// Usernames after this one (the page before ended there).
+    pub after: String,
+}
+
+/// One page of accounts by username (`limit` at most).
+pub async fn list(c: &mut Conn, f: &Filter, now: UnixTime, limit: i64) -> Result<Vec<User>> {
+    let two_step = match f.two_step {
+        None => -1_i64,
+        Some(false) => 0,
+        Some(true) => 1,
+    };
+    // LIKE's wildcards in the prefix are matched as themselves.
+    let prefix: String = f
+        .prefix
+        .chars()
+        .flat_map(|ch| match ch {
+            '%' | '_' | '\\' => vec!['\\', ch],
+            _ => vec![ch],
+        })
+        .collect();
+    Ok(sqlx::query_as(select_user!(
+        "($1 < 0 OR (CASE WHEN two_step_enabled_at IS NULL THEN 0 ELSE 1 END) = $1)
+         AND ($2 = 0 OR second_step_frozen_at IS NOT NULL OR second_step_locked_until > $3)
+         AND ($4 = 0 OR recovery_ready_at IS NOT NULL)
+         AND username LIKE $5 ESCAPE '\\'
+         AND username > $6
+         ORDER BY username LIMIT $7"
+    ))
+    .bind(two_step)
+    .bind(i64::from(f.locked))
+    .bind(now)
+    .bind(i64::from(f.recovery_requested))
+    .bind(format!("{prefix}%"))
+    .bind(&f.after)
+    .bind(limit)
+    .fetch_all(c)
+    .await?)
 }
 
 /// `Some(position)`: the code to type back; `None`: the list is known saved.

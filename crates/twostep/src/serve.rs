@@ -16,33 +16,13 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         http_limits.max_connections = n;
     }
     crate::files::warn_if_open(&cfg.data_dir);
-    let master = crate::keyfile::load_or_create(&cfg.data_dir, cfg.secret_key.as_deref())?;
-    let store = Store::open(&cfg.database_url)
-        .await
-        .with_context(|| format!("opening the database {}", cfg.database_display()))?;
-    let mailer = match &cfg.smtp_url {
-        Some(url) => Mailer::smtp(url, &cfg.mail_from)?,
-        None => Mailer::outbox(cfg.data_dir.join("outbox"), &cfg.mail_from)?,
-    };
-    let mail_desc = mailer.describe();
-    let host_key = twostep_ssh::load_or_create_host_key(&cfg.host_key_path())?;
-    let ssh_fingerprint = twostep_ssh::fingerprint(&host_key);
-    let auth = AuthService::new(
-        store.clone(),
-        mailer,
-        Keys::derive(&master),
-        Arc::new(SystemClock),
-        Settings {
-            public_url: cfg.public_url.clone(),
-            issuer: cfg.issuer.clone(),
-            ssh_hint: cfg.ssh_hint(),
-            ssh_url: cfg.ssh_url(),
-            repos_dir: cfg.data_dir.join("repositories"),
-            ssh_fingerprint: ssh_fingerprint.clone(),
-            recovery_wait: cfg.recovery_wait,
-            recovery_wait_with_proof: cfg.recovery_wait_with_proof,
-        },
-    );
+    let Wired {
+        auth,
+        store,
+        host_key,
+        mail_desc,
+    } = wire(&cfg).await?;
+    let ssh_fingerprint = auth.settings().ssh_fingerprint.clone();
     let housekeeping = tokio::spawn(purge_every(auth.clone(), PURGE_EVERY));
     let ssh_listener = tokio::net::TcpListener::bind(&cfg.ssh_addr)
         .await
@@ -82,6 +62,51 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("twostep stopped");
     Ok(())
+}
+
+/// The auth service over the configured database, mailer and keys: what
+/// `serve` runs and what `twostep admin …` acts through, offline.
+pub struct Wired {
+    pub auth: AuthService,
+    pub store: Store,
+    pub host_key: twostep_ssh::HostKey,
+    pub mail_desc: String,
+}
+
+pub async fn wire(cfg: &Config) -> anyhow::Result<Wired> {
+    let master = crate::keyfile::load_or_create(&cfg.data_dir, cfg.secret_key.as_deref())?;
+    let store = Store::open(&cfg.database_url)
+        .await
+        .with_context(|| format!("opening the database {}", cfg.database_display()))?;
+    let mailer = match &cfg.smtp_url {
+        Some(url) => Mailer::smtp(url, &cfg.mail_from)?,
+        None => Mailer::outbox(cfg.data_dir.join("outbox"), &cfg.mail_from)?,
+    };
+    let mail_desc = mailer.describe();
+    let host_key = twostep_ssh::load_or_create_host_key(&cfg.host_key_path())?;
+    let ssh_fingerprint = twostep_ssh::fingerprint(&host_key);
+    let auth = AuthService::new(
+        store.clone(),
+        mailer,
+        Keys::derive(&master),
+        Arc::new(SystemClock),
+        Settings {
+            public_url: cfg.public_url.clone(),
+            issuer: cfg.issuer.clone(),
+            ssh_hint: cfg.ssh_hint(),
+            ssh_url: cfg.ssh_url(),
+            repos_dir: cfg.data_dir.join("repositories"),
+            ssh_fingerprint,
+            recovery_wait: cfg.recovery_wait,
+            recovery_wait_with_proof: cfg.recovery_wait_with_proof,
+        },
+    );
+    Ok(Wired {
+        auth,
+        store,
+        host_key,
+        mail_desc,
+    })
 }
 
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);

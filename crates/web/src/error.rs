@@ -87,7 +87,7 @@ impl From<AuthError> for Error {
             | AuthError::SudoRequired { .. }
             | AuthError::EmailUnconfirmed => StatusCode::FORBIDDEN,
             AuthError::LinkInvalid => StatusCode::GONE,
-            AuthError::NotFound => StatusCode::NOT_FOUND,
+            AuthError::NotFound | AuthError::UnknownUser(_) => StatusCode::NOT_FOUND,
             AuthError::MailFailed(_) | AuthError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

@@ -1,0 +1,430 @@
+//! Administrators: who acts (a signed-in admin in sudo mode, or the server's
+//! command line), the admin audit log, granting and removing the rights, and
+//! the users list.
+//!
+//! Every admin decision goes through `admin_tx`: an app password, a
+//! non-admin, or an admin whose two-step verification is off is refused
+//! before anything is read, and an admin needs a fresh second factor (the
+//! one sudo gate of every security change). Reads need the same.
+
+use twostep_core::{UnixTime, UserId};
+use twostep_store::admin::{self as store_admin, NewAuditEntry};
+use twostep_store::users::{self, Filter, User};
+use twostep_store::{Conn, Tx};
+
+use crate::notify::Event;
+use crate::{commit, AuthError, AuthService, Ctx, Proof, Result, SessionInfo};
+
+pub use twostep_store::admin::AuditEntry;
+
+/// Longest reason an admin may give.
+const MAX_REASON: usize = 500;
+/// Rows on one page of the users list or the audit log.
+pub const PAGE_SIZE: i64 = 50;
+
+/// Who performs an admin action.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// `twostep admin …` on the server: whoever may read the data folder or
+    /// the database is its operator already.
+    CommandLine,
+    /// A signed-in administrator; `proof` opens sudo mode if it is not open.
+    Admin {
+        session: &'a SessionInfo,
+        proof: &'a Proof,
+    },
+}
+
+/// The acting side as the audit log names it.
+#[derive(Debug, Clone)]
+pub(crate) struct Acting {
+    pub id: Option<UserId>,
+    pub name: String,
+}
+
+impl Acting {
+    fn command_line() -> Acting {
+        Acting {
+            id: None,
+            name: "the server's command line".into(),
+        }
+    }
+
+    /// How mail to the user names who did it.
+    pub fn described(&self) -> String {
+        match self.id {
+            Some(_) => format!("the administrator {}", self.name),
+            None => "an administrator on the server's command line".into(),
+        }
+    }
+}
+
+/// What the admin audit log records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminAction {
+    Granted,
+    Revoked,
+    ResetTwoStep,
+    ResetRequested,
+    ResetApproved,
+    ResetCancelled,
+    Unlocked,
+}
+
+impl AdminAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminAction::Granted => "admin.granted",
+            AdminAction::Revoked => "admin.revoked",
+            AdminAction::ResetTwoStep => "two_step.reset",
+            AdminAction::ResetRequested => "two_step.reset_requested",
+            AdminAction::ResetApproved => "two_step.reset_approved",
+            AdminAction::ResetCancelled => "two_step.reset_cancelled",
+            AdminAction::Unlocked => "second_step.unlocked",
+        }
+    }
+}
+
+/// An account as the administrators' list shows it.
+#[derive(Debug, Clone)]
+pub struct AdminUserView {
+    pub username: String,
+    pub email: String,
+    pub email_confirmed: bool,
+    pub two_step_on: bool,
+    pub is_admin: bool,
+    /// Second step locked after wrong codes, or closed after 100.
+    pub locked: bool,
+    pub recovery_ready_at: Option<UnixTime>,
+    pub two_step_reset_at: Option<UnixTime>,
+    pub created_at: UnixTime,
+}
+
+impl AdminUserView {
+    fn of(u: &User, now: UnixTime) -> AdminUserView {
+        AdminUserView {
+            username: u.username.clone(),
+            email: u.email.clone(),
+            email_confirmed: u.email_confirmed_at.is_some(),
+            two_step_on: u.two_step_enabled_at.is_some(),
+            is_admin: u.admin(),
+            locked: u.second_step_locked(now),
+            recovery_ready_at: u.recovery_ready_at,
+            two_step_reset_at: u
+                .two_step_reset_at
+                .filter(|_| u.two_step_enabled_at.is_none()),
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// Filters of the users list, as front-ends parse them.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub two_step: Option<bool>,
+    pub locked: bool,
+    pub recovery_requested: bool,
+    pub prefix: String,
+    pub after: String,
+}
+
+/// The reason an admin gives: required, one line or a few, bounded.
+pub(crate) fn reason(raw: &str) -> Result<String> {
+    let r = raw.trim();
+    if r.is_empty() {
+        return Err(AuthError::invalid(
+            "reason_required",
+            "reason",
+            "Give a reason: it is mailed to the user and kept in the admin audit log.",
+        ));
+    }
+    if r.chars().count() > MAX_REASON {
+        return Err(AuthError::invalid(
+            "reason_too_long",
+            "reason",
+            format!("Keep the reason under {MAX_REASON} characters."),
+        ));
+    }
+    if r.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(AuthError::invalid(
+            "control_characters",
+            "reason",
+            "Text may not contain NUL or other control characters.",
+        ));
+    }
+    Ok(r.to_string())
+}
+
+impl AuthService {
+    /// Opens the transaction of an admin decision once `actor` may act.
+    pub(crate) async fn admin_tx(&self, actor: &Actor<'_>, ctx: &Ctx) -> Result<(Tx, Acting)> {
+        let (session, proof) = match actor {
+            Actor::CommandLine => return Ok((self.store().begin().await?, Acting::command_line())),
+            Actor::Admin { session, proof } => (*session, *proof),
+        };
+        crate::app_passwords::require_full_session(session)?;
+        let me = self.user_row(&session.user.id).await?;
+        if !me.admin() {
+            return Err(AuthError::Forbidden(
+                "Only administrators can do this.".into(),
+            ));
+        }
+        if me.two_step_enabled_at.is_none() {
+            return Err(AuthError::Forbidden(
+                "Administrators must have two-step verification on. Turn it on first, then come back.".into(),
+            ));
+        }
+        let (tx, me) = self.begin_security_change(session, proof, ctx).await?;
+        Ok((
+            tx,
+            Acting {
+                id: Some(me.id),
+                name: me.username,
+            },
+        ))
+    }
+
+    pub(crate) async fn admin_audit_row(
+        &self,
+        c: &mut Conn,
+        acting: &Acting,
+        target: &User,
+        action: AdminAction,
+        reason: &str,
+        now: UnixTime,
+        ctx: &Ctx,
+    ) -> Result<()> {
+        tracing::info!(actor = %acting.name, target = %target.username, action = action.as_str(), channel = ctx.channel.as_str(), ip = %ctx.ip, "admin action");
+        store_admin::append(
+            c,
+            NewAuditEntry {
+                at: now,
+                actor_id: acting.id.as_ref(),
+                actor: &acting.name,
+                target_id: Some(&target.id),
+                target: &target.username,
+                action: action.as_str(),
+                reason,
+                channel: ctx.channel.as_str(),
+                ip: &ctx.ip,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn target_user(&self, c: &mut Conn, username: &str) -> Result<User> {
+        let name: String = username.trim().to_ascii_lowercase();
+        let shown: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
+        if name.is_empty() || name.len() > 64 {
+            return Err(AuthError::UnknownUser(shown));
+        }
+        users::by_username(c, &name)
+            .await?
+            .ok_or(AuthError::UnknownUser(shown))
+    }
+
+    /// Makes `username` an administrator; they must have two-step on.
+    pub async fn grant_admin(
+        &self,
+        actor: &Actor<'_>,
+        username: &str,
+        reason_given: &str,
+        ctx: &Ctx,
+    ) -> Result<AdminUserView> {
+        let why = reason_given
+            .trim()
+            .chars()
+            .take(MAX_REASON)
+            .collect::<String>();
+        let (mut tx, acting) = self.admin_tx(actor, ctx).await?;
+        let target = self.target_user(&mut tx, username).await?;
+        if target.admin() {
+            return Err(AuthError::Conflict(format!(
+                "{} is an administrator already.",
+                target.username
+            )));
+        }
+        if target.two_step_enabled_at.is_none() {
+            return Err(AuthError::Conflict(format!(
+                "{} must turn on two-step verification before becoming an administrator.",
+                target.username
+            )));
+        }
+        let now = self.now();
+        users::set_admin(&mut tx, &target.id, true).await?;
+        self.admin_audit_row(
+            &mut tx,
+            &acting,
+            &target,
+            AdminAction::Granted,
+            &why,
+            now,
+            ctx,
+        )
+        .await?;
+        let detail = format!("by {}", acting.name);
+        self.audit(&mut tx, &target.id, now, Event::AdminGranted, &detail, ctx)
+            .await?;
+        commit(tx).await?;
+        self.notify(
+            &target,
+            "You are now an administrator",
+            &format!(
+                "{} made you an administrator of this server. Every administrator action asks for \
+                 a fresh two-step code and lands in the admin audit log.",
+                capitalised(&acting.described())
+            ),
+            ctx,
+        )
+        .await;
+        let mut c = self.store().conn().await?;
+        let row = users::by_id(&mut c, &target.id)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        Ok(AdminUserView::of(&row, now))
+    }
+
+    /// Takes administrator rights away (never one's own on the pages or API).
+    pub async fn revoke_admin(
+        &self,
+        actor: &Actor<'_>,
+        username: &str,
+        reason_given: &str,
+        ctx: &Ctx,
+    ) -> Result<AdminUserView> {
+        let why = reason_given
+            .trim()
+            .chars()
+            .take(MAX_REASON)
+            .collect::<String>();
+        let (mut tx, acting) = self.admin_tx(actor, ctx).await?;
+        let target = self.target_user(&mut tx, username).await?;
+        if !target.admin() {
+            return Err(AuthError::Conflict(format!(
+                "{} is not an administrator.",
+                target.username
+            )));
+        }
+        if acting.id.as_ref() == Some(&target.id) {
+            return Err(AuthError::Forbidden(
+                "You cannot remove your own administrator rights: ask another administrator, or use `twostep admin revoke` on the server.".into(),
+            ));
+        }
+        let now = self.now();
+        users::set_admin(&mut tx, &target.id, false).await?;
+        self.admin_audit_row(
+            &mut tx,
+            &acting,
+            &target,
+            AdminAction::Revoked,
+            &why,
+            now,
+            ctx,
+        )
+        .await?;
+        let detail = format!("by {}", acting.name);
+        self.audit(&mut tx, &target.id, now, Event::AdminRevoked, &detail, ctx)
+            .await?;
+        commit(tx).await?;
+        self.notify(
+            &target,
+            "You are no longer an administrator",
+            &format!(
+                "{} removed your administrator rights on this server.",
+                capitalised(&acting.described())
+            ),
+            ctx,
+        )
+        .await;
+        let mut c = self.store().conn().await?;
+        let row = users::by_id(&mut c, &target.id)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        Ok(AdminUserView::of(&row, now))
+    }
+
+    /// One page of accounts by username.
+    pub async fn admin_users(
+        &self,
+        actor: &Actor<'_>,
+        filter: &UserFilter,
+        ctx: &Ctx,
+    ) -> Result<Vec<AdminUserView>> {
+        let (mut tx, _) = self.admin_tx(actor, ctx).await?;
+        let now = self.now();
+        let rows = users::list(
+            &mut tx,
+            &Filter {
+                two_step: filter.two_step,
+                locked: filter.locked,
+                recovery_requested: filter.recovery_requested,
+                prefix: filter.prefix.trim().to_ascii_lowercase(),
+                after: filter.after.trim().to_ascii_lowercase(),
+            },
+            now,
+            PAGE_SIZE,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(rows.iter().map(|u| AdminUserView::of(u, now)).collect())
+    }
+
+    /// One account, for its admin page.
+    pub async fn admin_user(
+        &self,
+        actor: &Actor<'_>,
+        username: &str,
+        ctx: &Ctx,
+    ) -> Result<AdminUserView> {
+        let (mut tx, _) = self.admin_tx(actor, ctx).await?;
+        let u = self.target_user(&mut tx, username).await?;
+        commit(tx).await?;
+        Ok(AdminUserView::of(&u, self.now()))
+    }
+
+    /// The admin audit log, newest first, before `before` (a `seq`).
+    pub async fn admin_audit(
+        &self,
+        actor: &Actor<'_>,
+        before: Option<i64>,
+        limit: i64,
+        ctx: &Ctx,
+    ) -> Result<Vec<AuditEntry>> {
+        let (mut tx, _) = self.admin_tx(actor, ctx).await?;
+        let rows = store_admin::audit_page(&mut tx, before, limit.clamp(1, 1000)).await?;
+        commit(tx).await?;
+        Ok(rows)
+    }
+}
+
+pub(crate) fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_is_required_bounded_and_printable() {
+        assert_eq!(
+            reason("  lost phone, id checked \n").unwrap(),
+            "lost phone, id checked"
+        );
+        assert_eq!(reason("   ").unwrap_err().code(), "reason_required");
+        assert_eq!(
+            reason(&"x".repeat(501)).unwrap_err().code(),
+            "reason_too_long"
+        );
+        assert_eq!(reason("a\0b").unwrap_err().code(), "control_characters");
+        assert_eq!(
+            reason("line\r\nline").unwrap_err().code(),
+            "control_characters"
+        );
+    }
+}
