@@ -59,6 +59,14 @@ impl Acting {
     }
 }
 
+/// One admin decision: who, when, from where.
+#[derive(Clone, Copy)]
+pub(crate) struct Act<'a> {
+    pub acting: &'a Acting,
+    pub now: UnixTime,
+    pub ctx: &'a Ctx,
+}
+
 /// What the admin audit log records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AdminAction {
@@ -187,13 +195,12 @@ impl AuthService {
     pub(crate) async fn admin_audit_row(
         &self,
         c: &mut Conn,
-        acting: &Acting,
+        act: &Act<'_>,
         target: &User,
         action: AdminAction,
         reason: &str,
-        now: UnixTime,
-        ctx: &Ctx,
     ) -> Result<()> {
+        let Act { acting, now, ctx } = *act;
         tracing::info!(actor = %acting.name, target = %target.username, action = action.as_str(), channel = ctx.channel.as_str(), ip = %ctx.ip, "admin action");
         store_admin::append(
             c,
@@ -255,12 +262,14 @@ impl AuthService {
         users::set_admin(&mut tx, &target.id, true).await?;
         self.admin_audit_row(
             &mut tx,
-            &acting,
+            &Act {
+                acting: &acting,
+                now,
+                ctx,
+            },
             &target,
             AdminAction::Granted,
             &why,
-            now,
-            ctx,
         )
         .await?;
         let detail = format!("by {}", acting.name);
@@ -315,12 +324,14 @@ impl AuthService {
         users::set_admin(&mut tx, &target.id, false).await?;
         self.admin_audit_row(
             &mut tx,
-            &acting,
+            &Act {
+                acting: &acting,
+                now,
+                ctx,
+            },
             &target,
             AdminAction::Revoked,
             &why,
-            now,
-            ctx,
         )
         .await?;
         let detail = format!("by {}", acting.name);

@@ -10,7 +10,7 @@ use twostep_store::recovery_requests::{self as requests, Outcome};
 use twostep_store::users::{self, User};
 use twostep_store::{app_passwords, authenticators, recovery_codes, security_keys, sessions, Conn};
 
-use crate::admin::{capitalised, reason, Acting, Actor, AdminAction};
+use crate::admin::{capitalised, reason, Act, Acting, Actor, AdminAction};
 use crate::error::utc;
 use crate::notify::Event;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result};
@@ -105,12 +105,14 @@ impl AuthService {
                 })?;
             self.admin_audit_row(
                 &mut tx,
-                &acting,
+                &Act {
+                    acting: &acting,
+                    now,
+                    ctx,
+                },
                 &target,
                 AdminAction::ResetRequested,
                 &why,
-                now,
-                ctx,
             )
             .await?;
             let detail = format!("by {}: {why}", acting.name);
@@ -139,11 +141,13 @@ impl AuthService {
         self.reset_in(
             &mut tx,
             &target,
-            &acting,
+            &Act {
+                acting: &acting,
+                now,
+                ctx,
+            },
             AdminAction::ResetTwoStep,
             &why,
-            now,
-            ctx,
         )
         .await?;
         commit(tx).await?;
@@ -151,24 +155,21 @@ impl AuthService {
         Ok(ResetOutcome::Reset)
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn reset_in(
         &self,
         c: &mut Conn,
         target: &User,
-        acting: &Acting,
+        act: &Act<'_>,
         action: AdminAction,
         why: &str,
-        now: UnixTime,
-        ctx: &Ctx,
     ) -> Result<()> {
+        let Act { acting, now, ctx } = *act;
         remove_second_factors(c, target).await?;
         users::mark_two_step_reset(c, &target.id, now).await?;
         if let Some(r) = requests::open_for(c, &target.id).await? {
             requests::end(c, &r, Outcome::Cancelled, "administrator reset", now).await?;
         }
-        self.admin_audit_row(c, acting, target, action, why, now, ctx)
-            .await?;
+        self.admin_audit_row(c, act, target, action, why).await?;
         let detail = format!("by {}: {why}", acting.name);
         self.audit(c, &target.id, now, Event::TwoStepResetByAdmin, &detail, ctx)
             .await
@@ -303,11 +304,13 @@ impl AuthService {
         self.reset_in(
             &mut tx,
             &target,
-            &acting,
+            &Act {
+                acting: &acting,
+                now,
+                ctx,
+            },
             AdminAction::ResetApproved,
             &why,
-            now,
-            ctx,
         )
         .await?;
         commit(tx).await?;
@@ -344,12 +347,14 @@ impl AuthService {
         let view = self.approval_view(&mut tx, a.clone()).await?;
         self.admin_audit_row(
             &mut tx,
-            &acting,
+            &Act {
+                acting: &acting,
+                now,
+                ctx,
+            },
             &target,
             AdminAction::ResetCancelled,
             &a.reason,
-            now,
-            ctx,
         )
         .await?;
         let detail = format!("by {}", acting.name);
@@ -398,12 +403,14 @@ impl AuthService {
         users::reset_factor_failures(&mut tx, &target.id).await?;
         self.admin_audit_row(
             &mut tx,
-            &acting,
+            &Act {
+                acting: &acting,
+                now,
+                ctx,
+            },
             &target,
             AdminAction::Unlocked,
             &why,
-            now,
-            ctx,
         )
         .await?;
         let detail = format!("by {}: {why}", acting.name);

@@ -30,6 +30,8 @@ pub enum Command {
     Migrate(Options),
     /// Print the OpenAPI document of /api/v1.
     Openapi,
+    /// Administrators: grant, revoke, reset two-step, unlock, audit log, users (works with the server stopped).
+    Admin(crate::admin_cli::AdminArgs),
     /// Print the SSH host key's fingerprint (creating the key on first use), to compare with what ssh shows.
     #[command(after_help = ENV_HELP)]
     SshHostKey(Options),
@@ -97,6 +99,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", key.public_key().to_openssh().unwrap_or_default());
             Ok(())
         }
+        Command::Admin(a) => crate::admin_cli::run(a).await,
         Command::Openapi => {
             println!("{}", twostep_web::openapi_json());
             Ok(())

@@ -1,5 +1,6 @@
 //! The `twostep` binary: command line, configuration and wiring.
 
+mod admin_cli;
 mod cli;
 mod config;
 mod files;

@@ -1,6 +1,8 @@
 //! JSON API under /api/v1: each resource module exposes its own `router()`;
 //! the OpenAPI document is generated from the handlers' annotations.
 
+mod admin;
+pub use admin::UsersQuery;
 mod app_passwords;
 mod openapi;
 pub use openapi::document as openapi_document;
@@ -33,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .merge(app_passwords::router())
         .merge(security_keys::router())
         .merge(recovery::router())
+        .merge(admin::router())
         .merge(openapi::router())
         .fallback(|| async {
             Error::new(StatusCode::NOT_FOUND, "not_found", "No such API endpoint.")

@@ -24,8 +24,11 @@ use crate::AppState;
         super::security_keys::list, super::security_keys::remove,
         super::recovery::status, super::recovery::mail_start, super::recovery::mail_finish, super::recovery::finish,
         super::recovery::start, super::recovery::cancel,
+        super::admin::users, super::admin::user, super::admin::reset, super::admin::unlock,
+        super::admin::grant, super::admin::revoke, super::admin::approvals, super::admin::approve,
+        super::admin::cancel, super::admin::audit,
     ),
-    tags((name = "users"), (name = "session"), (name = "password"), (name = "ssh-keys"), (name = "two-step"), (name = "repositories"), (name = "app-passwords"), (name = "recovery"))
+    tags((name = "users"), (name = "session"), (name = "password"), (name = "ssh-keys"), (name = "two-step"), (name = "repositories"), (name = "app-passwords"), (name = "recovery"), (name = "admin"))
 )]
 pub struct ApiDoc;
 

@@ -25,7 +25,10 @@ pub struct SignInRequest {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SignInResponse {
-    /// `signed_in`, or `second_step_required` (then POST /api/v1/session/second-step).
+    /// `signed_in`, `two_step_setup_required` (signed in; an administrator
+    /// reset two-step verification: set it up again with POST
+    /// /api/v1/user/two-step/setup), or `second_step_required` (then POST
+    /// /api/v1/session/second-step).
     pub status: String,
     /// Second factors accepted here: `totp`, `recovery_code` (security keys are used on the web pages).
     pub methods: Vec<String>,
@@ -45,7 +48,12 @@ async fn sign_in(
             return Ok((
                 signed_in(jar, &state, token, &user.id),
                 Json(SignInResponse {
-                    status: "signed_in".into(),
+                    status: if user.two_step_reset_by_admin {
+                        "two_step_setup_required"
+                    } else {
+                        "signed_in"
+                    }
+                    .into(),
                     methods: vec![],
                 }),
             ))

@@ -40,6 +40,10 @@ pub struct UserView {
     /// factors: when it would be ready (unix seconds). Any second factor
     /// used on the account cancels it.
     pub recovery_ready_at: Option<i64>,
+    pub admin: bool,
+    /// An administrator reset two-step verification: set it up again
+    /// (`POST /api/v1/user/two-step/setup`).
+    pub two_step_setup_required: bool,
 }
 
 impl From<&Account> for UserView {
@@ -52,6 +56,8 @@ impl From<&Account> for UserView {
             two_step_enabled: u.two_step_enabled_at.is_some(),
             created_at: u.created_at.secs(),
             recovery_ready_at: u.recovery_ready_at.map(|t| t.secs()),
+            admin: u.is_admin,
+            two_step_setup_required: u.two_step_reset_by_admin,
         }
     }
 }

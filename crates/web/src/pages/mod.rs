@@ -1,6 +1,7 @@
 //! Web pages: one file per page group, each exposing its routes.
 
 mod account;
+mod admin;
 mod app_passwords;
 mod help;
 mod password;
@@ -46,6 +47,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(app_passwords::routes())
         .merge(security_keys::routes())
         .merge(unlock::routes())
+        .merge(admin::routes())
         .layer(middleware::from_fn_with_state(state.clone(), error_pages))
         .layer(middleware::from_fn_with_state(
             state,
@@ -70,6 +72,10 @@ pub struct Page {
     /// A self-service recovery of this account is under way: when it is
     /// ready (UTC). Every signed-in page shows the banner.
     pub recovery_ready: Option<String>,
+    /// An administrator: the header links to the admin pages.
+    pub admin: bool,
+    /// An administrator reset two-step verification: every page says to set it up.
+    pub two_step_reset: bool,
 }
 
 impl Page {
@@ -89,6 +95,8 @@ impl Page {
                 .filter(|s| s.complete)
                 .and_then(|s| s.user.recovery_ready_at)
                 .map(twostep_auth::utc),
+            admin: session.is_some_and(|s| s.complete && s.user.is_admin),
+            two_step_reset: session.is_some_and(|s| s.complete && s.user.two_step_reset_by_admin),
             confirm_with: match session.filter(|s| s.complete) {
                 Some(s) if !state.auth.in_sudo(s) => {
                     if s.user.two_step_enabled_at.is_some() {
@@ -141,6 +149,18 @@ fn notice_text(key: &str) -> Option<&'static str> {
         }
         "key-removed-security" => "Security key removed.",
         "app-password-revoked" => "App password revoked: it stops working at once.",
+        "two-step-reset" => {
+            "An administrator reset your two-step verification. Set it up again now: start below."
+        }
+        "admin-reset" => "Two-step verification was reset; the user was mailed.",
+        "admin-reset-waiting" => {
+            "The reset waits for a second administrator's approval; the other administrators were mailed."
+        }
+        "admin-unlocked" => "Two-step sign-in unlocked; the user was mailed.",
+        "admin-granted" => "Administrator rights granted.",
+        "admin-revoked" => "Administrator rights removed.",
+        "approval-approved" => "Approved: the reset was done and the user was mailed.",
+        "approval-cancelled" => "The request was cancelled.",
         _ => return None,
     })
 }
@@ -368,6 +388,8 @@ pub fn error_page(state: &AppState, err: &Error) -> Response {
             half_signed_in: false,
             codes_to_type: None,
             recovery_ready: None,
+            admin: false,
+            two_step_reset: false,
         },
         heading: heading.into(),
         message: err.message.clone(),

@@ -73,7 +73,13 @@ async fn submit(
     let next = safe_next(&state, f.next.as_deref());
     match state.auth.sign_in(&f.login, &f.password, &ctx).await {
         Ok(SignInOutcome::SignedIn { token, user }) => {
-            Ok((signed_in(jar, &state, token, &user.id), Redirect::to(&next)).into_response())
+            // After an administrator's reset, signing in goes into the setup.
+            let to = if user.two_step_reset_by_admin {
+                "/account/two-step?n=two-step-reset"
+            } else {
+                &next
+            };
+            Ok((signed_in(jar, &state, token, &user.id), Redirect::to(to)).into_response())
         }
         Ok(SignInOutcome::SecondStep { token, .. }) => {
             let to = format!(

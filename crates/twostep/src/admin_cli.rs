@@ -1,0 +1,190 @@
+//! `twostep admin …`: the operator's commands, run on the server against the
+//! data folder or the database (no server needs to run). They go through
+//! the same auth service as the pages and the API, and land in the admin
+//! audit log as "the server's command line".
+
+use clap::{Args, Subcommand};
+use twostep_auth::{Actor, AdminUserView, AuditEntry, Channel, Ctx, ResetOutcome, UserFilter};
+
+use crate::cli::Options;
+use crate::config::Config;
+
+#[derive(Args, Debug)]
+pub struct AdminArgs {
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Make USER an administrator (they must have two-step verification on).
+    Grant {
+        #[command(flatten)]
+        options: Options,
+        user: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Take administrator rights away from USER.
+    Revoke {
+        #[command(flatten)]
+        options: Options,
+        user: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Reset USER's two-step verification (lost phone, codes and keys): removes
+    /// their authenticators, security keys, recovery codes, app passwords and
+    /// sessions, mails them; their next sign-in sets two-step up again.
+    ResetTwoStep {
+        #[command(flatten)]
+        options: Options,
+        user: String,
+        /// Why: mailed to the user and kept in the audit log (required).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reopen USER's two-step sign-in, locked after too many wrong codes.
+    Unlock {
+        #[command(flatten)]
+        options: Options,
+        user: String,
+        /// Why: mailed to the user and kept in the audit log (required).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Print the admin audit log as JSON lines, newest first.
+    Audit {
+        #[command(flatten)]
+        options: Options,
+        /// At most this many entries.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// Entries older than this sequence number.
+        #[arg(long)]
+        before: Option<i64>,
+    },
+    /// List accounts as JSON lines.
+    Users {
+        #[command(flatten)]
+        options: Options,
+        /// on or off
+        #[arg(long, value_parser = ["on", "off"])]
+        two_step: Option<String>,
+        /// Second step locked only.
+        #[arg(long)]
+        locked: bool,
+        /// Self-service recovery under way only.
+        #[arg(long)]
+        recovery_requested: bool,
+    },
+}
+
+impl AdminCommand {
+    fn options(&self) -> &Options {
+        match self {
+            AdminCommand::Grant { options, .. }
+            | AdminCommand::Revoke { options, .. }
+            | AdminCommand::ResetTwoStep { options, .. }
+            | AdminCommand::Unlock { options, .. }
+            | AdminCommand::Audit { options, .. }
+            | AdminCommand::Users { options, .. } => options,
+        }
+    }
+}
+
+pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    let cfg = Config::load(args.command.options())?;
+    cfg.prepare_data_dir()?;
+    let wired = crate::serve::wire(&cfg).await?;
+    let auth = &wired.auth;
+    let ctx = Ctx::new(Channel::Cli, "local");
+    let cli = Actor::CommandLine;
+    let result = match args.command {
+        AdminCommand::Grant { user, reason, .. } => auth
+            .grant_admin(&cli, &user, &reason, &ctx)
+            .await
+            .map(|u| println!("{} is now an administrator.", u.username)),
+        AdminCommand::Revoke { user, reason, .. } => auth
+            .revoke_admin(&cli, &user, &reason, &ctx)
+            .await
+            .map(|u| println!("{} is no longer an administrator.", u.username)),
+        AdminCommand::ResetTwoStep { user, reason, .. } => auth
+            .admin_reset_two_step(&cli, &user, &reason, &ctx)
+            .await
+            .map(|outcome| match outcome {
+                ResetOutcome::Reset => println!(
+                    "Two-step verification of {user} was reset; they were mailed, and their next sign-in sets it up again."
+                ),
+                ResetOutcome::AwaitingApproval { approval_id, .. } => {
+                    println!("The reset waits for a second administrator (request {approval_id}).")
+                }
+            }),
+        AdminCommand::Unlock { user, reason, .. } => auth
+            .admin_unlock(&cli, &user, &reason, &ctx)
+            .await
+            .map(|()| println!("Two-step sign-in of {user} is unlocked.")),
+        AdminCommand::Audit { limit, before, .. } => {
+            auth.admin_audit(&cli, before, limit, &ctx).await.map(|rows| {
+                for r in rows {
+                    println!("{}", audit_json(&r));
+                }
+            })
+        }
+        AdminCommand::Users {
+            two_step,
+            locked,
+            recovery_requested,
+            ..
+        } => {
+            let mut filter = UserFilter {
+                two_step: two_step.map(|v| v == "on"),
+                locked,
+                recovery_requested,
+                ..UserFilter::default()
+            };
+            loop {
+                let page = auth.admin_users(&cli, &filter, &ctx).await?;
+                for u in &page {
+                    println!("{}", user_json(u));
+                }
+                match page.last() {
+                    Some(last) if page.len() as i64 == twostep_auth::ADMIN_PAGE_SIZE => {
+                        filter.after = last.username.clone();
+                    }
+                    _ => break Ok(()),
+                }
+            }
+        }
+    };
+    wired.store.close().await;
+    result.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+pub fn audit_json(r: &AuditEntry) -> serde_json::Value {
+    serde_json::json!({
+        "seq": r.seq,
+        "at": r.at.secs(),
+        "at_utc": twostep_auth::utc(r.at),
+        "actor": r.actor,
+        "target": r.target,
+        "action": r.action,
+        "reason": r.reason,
+        "channel": r.channel,
+        "ip": r.ip,
+    })
+}
+
+pub fn user_json(u: &AdminUserView) -> serde_json::Value {
+    serde_json::json!({
+        "username": u.username,
+        "email": u.email,
+        "email_confirmed": u.email_confirmed,
+        "two_step": u.two_step_on,
+        "admin": u.is_admin,
+        "locked": u.locked,
+        "recovery_ready_at": u.recovery_ready_at.map(|t| t.secs()),
+        "two_step_reset_at": u.two_step_reset_at.map(|t| t.secs()),
+        "created_at": u.created_at.secs(),
+    })
+}
