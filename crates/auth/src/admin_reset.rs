@@ -186,7 +186,7 @@ impl AuthService {
         );
         self.notify(
             target,
-            "Your two-step verification was reset by an administrator",
+            "Two-step verification reset by an administrator",
             &what,
             ctx,
         )
@@ -210,7 +210,7 @@ impl AuthService {
         );
         self.notify(
             target,
-            "An administrator asked to reset your two-step verification",
+            "Reset of your two-step verification requested",
             &what,
             ctx,
         )
@@ -370,7 +370,7 @@ impl AuthService {
         commit(tx).await?;
         self.notify(
             &target,
-            "The reset of your two-step verification was cancelled",
+            "Reset of your two-step verification cancelled",
             &format!(
                 "{} cancelled the request to reset your two-step verification. Nothing was changed.",
                 capitalised(&acting.described())
