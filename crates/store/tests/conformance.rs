@@ -722,3 +722,219 @@ conformance!(
         );
     }
 );
+
+async fn insert_user(store: &Store, id: &str, name: &str) -> UserId {
+    let uid = user_id(id);
+    let mut c = store.conn().await.unwrap();
+    users::insert(
+        &mut c,
+        users::NewUser {
+            id: &uid,
+            username: name,
+            email: &format!("{name}@example.com"),
+            password_hash: "h",
+            now: t(100),
+        },
+    )
+    .await
+    .unwrap();
+    uid
+}
+
+conformance!(
+    the_admin_list_filters_and_pages_by_username,
+    |store: Store| async move {
+        let a = alice(&store).await;
+        let b = insert_user(&store, "u2", "bob_x").await;
+        let c3 = insert_user(&store, "u3", "bobby").await;
+        let mut c = store.conn().await.unwrap();
+        users::set_two_step(&mut c, &a, Some(t(200))).await.unwrap();
+        users::set_locked_until(&mut c, &b, Some(t(1_000)))
+            .await
+            .unwrap();
+        users::set_admin(&mut c, &a, true).await.unwrap();
+        let names = |v: Vec<users::User>| v.into_iter().map(|u| u.username).collect::<Vec<_>>();
+        let all = users::Filter::default();
+        assert_eq!(
+            names(users::list(&mut c, &all, t(500), 50).await.unwrap()),
+            ["alice", "bob_x", "bobby"]
+        );
+        let on = users::Filter {
+            two_step: Some(true),
+            ..Default::default()
+        };
+        assert_eq!(
+            names(users::list(&mut c, &on, t(500), 50).await.unwrap()),
+            ["alice"]
+        );
+        let off = users::Filter {
+            two_step: Some(false),
+            ..Default::default()
+        };
+        assert_eq!(
+            names(users::list(&mut c, &off, t(500), 50).await.unwrap()),
+            ["bob_x", "bobby"]
+        );
+        let locked = users::Filter {
+            locked: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            names(users::list(&mut c, &locked, t(500), 50).await.unwrap()),
+            ["bob_x"]
+        );
+        assert!(
+            users::list(&mut c, &locked, t(2_000), 50)
+                .await
+                .unwrap()
+                .is_empty(),
+            "the lock ran out"
+        );
+        // `_` in a prefix is matched as itself, not as any character.
+        let prefix = users::Filter {
+            prefix: "bob_".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            names(users::list(&mut c, &prefix, t(500), 50).await.unwrap()),
+            ["bob_x"]
+        );
+        let page2 = users::Filter {
+            after: "alice".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            names(users::list(&mut c, &page2, t(500), 1).await.unwrap()),
+            ["bob_x"]
+        );
+        assert_eq!(names(users::admins(&mut c).await.unwrap()), ["alice"]);
+        // Turning two-step on clears an administrator's reset mark.
+        users::mark_two_step_reset(&mut c, &c3, t(300))
+            .await
+            .unwrap();
+        assert_eq!(
+            users::by_id(&mut c, &c3)
+                .await
+                .unwrap()
+                .unwrap()
+                .two_step_reset_at,
+            Some(t(300))
+        );
+        users::set_two_step(&mut c, &c3, Some(t(400)))
+            .await
+            .unwrap();
+        assert_eq!(
+            users::by_id(&mut c, &c3)
+                .await
+                .unwrap()
+                .unwrap()
+                .two_step_reset_at,
+            None
+        );
+    }
+);
+
+conformance!(
+    one_open_approval_per_account_decided_once,
+    |store: Store| async move {
+        use twostep_store::admin::{
+            self, Approval, ApprovalAction, ApprovalOutcome, NewAuditEntry,
+        };
+        let a = alice(&store).await;
+        let b = insert_user(&store, "u2", "bob").await;
+        let mut c = store.conn().await.unwrap();
+        let ask = |id: &str, at: i64| Approval {
+            id: id.into(),
+            action: ApprovalAction::ResetTwoStep,
+            target_id: b.clone(),
+            requested_by: a.clone(),
+            reason: "lost phone".into(),
+            created_at: t(at),
+            expires_at: t(at + 100),
+        };
+        admin::request(&mut c, &ask("p1", 0)).await.unwrap();
+        assert!(matches!(
+            admin::request(&mut c, &ask("p2", 10)).await,
+            Err(StoreError::Conflict)
+        ));
+        assert_eq!(admin::open(&mut c, t(50)).await.unwrap().len(), 1);
+        // Two admins approve at once: one wins.
+        let (s1, s2) = (store.clone(), store.clone());
+        let (a1, a2) = (a.clone(), a.clone());
+        let r1 = tokio::spawn(async move {
+            let mut tx = s1.begin().await.unwrap();
+            let won = admin::decide(&mut tx, "p1", Some(&a1), ApprovalOutcome::Approved, t(60))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            won
+        });
+        let r2 = tokio::spawn(async move {
+            let mut tx = s2.begin().await.unwrap();
+            let won = admin::decide(&mut tx, "p1", Some(&a2), ApprovalOutcome::Cancelled, t(60))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            won
+        });
+        let (w1, w2) = (r1.await.unwrap(), r2.await.unwrap());
+        assert!(w1 ^ w2, "exactly one decision: {w1} {w2}");
+        assert!(admin::open_by_id(&mut c, "p1", t(61))
+            .await
+            .unwrap()
+            .is_none());
+        // Decided, a new request may open; past its time it expires.
+        admin::request(&mut c, &ask("p3", 200)).await.unwrap();
+        assert!(
+            admin::open_by_id(&mut c, "p3", t(400))
+                .await
+                .unwrap()
+                .is_none(),
+            "expired"
+        );
+        assert_eq!(admin::expire(&mut c, t(400)).await.unwrap(), 1);
+        admin::request(&mut c, &ask("p4", 500)).await.unwrap();
+
+        for (i, action) in ["admin.granted", "two_step.reset", "second_step.unlocked"]
+            .iter()
+            .enumerate()
+        {
+            admin::append(
+                &mut c,
+                NewAuditEntry {
+                    at: t(i as i64),
+                    actor_id: if i == 0 { None } else { Some(&a) },
+                    actor: if i == 0 {
+                        "the server's command line"
+                    } else {
+                        "alice"
+                    },
+                    target_id: Some(&b),
+                    target: "bob",
+                    action,
+                    reason: "why",
+                    channel: "cli",
+                    ip: "local",
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let newest = admin::audit_page(&mut c, None, 2).await.unwrap();
+        assert_eq!(
+            newest.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+            ["second_step.unlocked", "two_step.reset"]
+        );
+        let older = admin::audit_page(&mut c, Some(newest[1].seq), 2)
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                older.len(),
+                older[0].action.as_str(),
+                older[0].actor_id.is_none()
+            ),
+            (1, "admin.granted", true)
+        );
+    }
+);
