@@ -81,6 +81,9 @@ events! {
     SecondStepUnlockedByAdmin => "second_step.unlocked_by_admin", "Two-step sign-in unlocked by an administrator";
     AdminGranted => "admin.granted", "Administrator rights granted";
     AdminRevoked => "admin.revoked", "Administrator rights removed";
+    WorkspaceCreated => "workspace.created", "Workspace created";
+    WorkspaceMembersChanged => "workspace.members_changed", "Workspace members changed";
+    WorkspacePolicyChanged => "workspace.two_step_policy_changed", "Workspace's two-step verification requirement changed";
 }
 
 impl std::str::FromStr for Event {

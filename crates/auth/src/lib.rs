@@ -34,6 +34,7 @@ mod ssh_password;
 mod sudo;
 mod totp_check;
 mod two_step;
+mod workspaces;
 
 use std::sync::Arc;
 
@@ -59,8 +60,10 @@ pub use twostep_core::policy::{Need, SetupChecklist};
 pub use twostep_core::recovery::RecoveryCode;
 pub use twostep_core::repo::Access;
 pub use twostep_core::secretbox::Keys;
+pub use twostep_core::workspace::Policy as WorkspacePolicy;
 pub use twostep_store::security_log::Entry as LogEntry;
 pub use twostep_store::ssh_keys::SshKey;
+pub use workspaces::{workspace_role, MemberView, MembershipView, WorkspaceRole, WorkspaceView};
 
 pub use twostep_core::{UnixTime, UserId};
 use twostep_mail::Mailer;

@@ -22,6 +22,8 @@ pub struct RepoView {
     pub created_at: UnixTime,
     /// What the viewer may do.
     pub access: Access,
+    /// Owned by a workspace: access comes from its members, not collaborators.
+    pub workspace: bool,
 }
 
 /// The access a form or request names for a collaborator: `read` or `write`.
@@ -84,13 +86,6 @@ impl AuthService {
             }
             other => other?,
         }
-        if path.exists() {
-            return Err(AuthError::Internal(format!(
-                "{} exists on disk without a record",
-                path.display()
-            )));
-        }
-        init_bare(&path).await?;
         self.audit(
             &mut tx,
             &user.id,
@@ -100,10 +95,7 @@ impl AuthService {
             ctx,
         )
         .await?;
-        if let Err(e) = commit(tx).await {
-            let _ = tokio::fs::remove_dir_all(&path).await;
-            return Err(e);
-        }
+        create_on_disk_and_commit(tx, &path).await?;
         Ok(RepoView {
             id: row.id,
             owner: user.username,
@@ -112,6 +104,7 @@ impl AuthService {
             private,
             created_at: now,
             access: Access::Admin,
+            workspace: false,
         })
     }
 
@@ -131,6 +124,7 @@ impl AuthService {
                     "owner" => Access::Admin,
                     other => Access::parse(other).unwrap_or(Access::None),
                 },
+                workspace: false,
             })
             .collect())
     }
@@ -140,9 +134,12 @@ impl AuthService {
     pub async fn repo(&self, viewer_id: &UserId, owner: &str, name: &str) -> Result<RepoView> {
         let name = repo::name(name).map_err(|_| AuthError::NotFound)?;
         let mut c = self.store().conn().await?;
-        let r = store_repos::by_owner_and_name(&mut c, owner, &name)
-            .await?
-            .ok_or(AuthError::NotFound)?;
+        let Some(r) = store_repos::by_owner_and_name(&mut c, owner, &name).await? else {
+            return self
+                .workspace_repo(&mut c, viewer_id, owner, &name)
+                .await?
+                .ok_or(AuthError::NotFound);
+        };
         let collab = store_repos::collaborator_access(&mut c, &r.id, viewer_id)
             .await?
             .and_then(|a| Access::parse(&a));
@@ -158,6 +155,7 @@ impl AuthService {
             private: r.is_private != 0,
             created_at: r.created_at,
             access,
+            workspace: false,
         })
     }
 
@@ -198,6 +196,7 @@ impl AuthService {
                 }
                 other => other,
             })?;
+        not_in_a_workspace(&view)?;
         if confirm.trim() != view.name {
             return Err(AuthError::invalid(
                 "confirmation_mismatch",
@@ -241,6 +240,7 @@ impl AuthService {
         let (view, _) = self
             .authorize_repo(user_id, owner, name, Access::Admin)
             .await?;
+        not_in_a_workspace(&view)?;
         let mut c = self.store().conn().await?;
         Ok(store_repos::collaborators(&mut c, &view.id)
             .await?
@@ -268,6 +268,7 @@ impl AuthService {
                 }
                 other => other,
             })?;
+        not_in_a_workspace(&view)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let target = users::by_username(&mut tx, &who.trim().to_ascii_lowercase())
@@ -315,6 +316,36 @@ impl AuthService {
         .await?;
         commit(tx).await
     }
+}
+
+fn not_in_a_workspace(view: &RepoView) -> Result<()> {
+    if view.workspace {
+        return Err(AuthError::Conflict(format!(
+            "{}/{} belongs to a workspace: its members decide who may use it, on the workspace's page.",
+            view.owner, view.name
+        )));
+    }
+    Ok(())
+}
+
+/// Creates the bare repository, then commits the record with it; a failed
+/// commit removes the folder again, so neither is left without the other.
+pub(crate) async fn create_on_disk_and_commit(
+    tx: twostep_store::Tx,
+    path: &std::path::Path,
+) -> Result<()> {
+    if path.exists() {
+        return Err(AuthError::Internal(format!(
+            "{} exists on disk without a record",
+            path.display()
+        )));
+    }
+    init_bare(path).await?;
+    if let Err(e) = commit(tx).await {
+        let _ = tokio::fs::remove_dir_all(path).await;
+        return Err(e);
+    }
+    Ok(())
 }
 
 async fn init_bare(path: &std::path::Path) -> Result<()> {

@@ -18,6 +18,7 @@ pub mod totp;
 pub mod unix_time;
 pub mod user_id;
 pub mod validate;
+pub mod workspace;
 
 pub use unix_time::UnixTime;
 pub use user_id::UserId;

@@ -20,6 +20,7 @@ pub mod security_log;
 pub mod sessions;
 pub mod ssh_keys;
 pub mod users;
+pub mod workspaces;
 
 use std::time::Duration;
 

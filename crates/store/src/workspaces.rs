@@ -1,0 +1,209 @@
+//! Workspaces, their members and their repositories.
+
+use sqlx::FromRow;
+use twostep_core::{UnixTime, UserId};
+
+use crate::{Conn, Result};
+
+text_enum!(
+    /// What a member may do with the workspace's repositories.
+    Role {
+        Read => "read",
+        Write => "write",
+        /// Write, plus members, repositories and the two-step policy.
+        Admin => "admin",
+    }
+);
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Workspace {
+    pub id: String,
+    pub name: String,
+    pub created_by: UserId,
+    pub created_at: UnixTime,
+    /// When an admin turned "require two-step verification" on.
+    pub two_step_required_at: Option<UnixTime>,
+    /// From then on, nobody without two-step reaches the repositories.
+    pub two_step_enforced_at: Option<UnixTime>,
+}
+
+const WORKSPACE: &str =
+    "w.id, w.name, w.created_by, w.created_at, w.two_step_required_at, w.two_step_enforced_at";
+
+/// `StoreError::Conflict` when the name is taken by another workspace.
+pub async fn insert(c: &mut Conn, w: &Workspace) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO workspaces (id, name, created_by, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&w.id)
+    .bind(&w.name)
+    .bind(&w.created_by)
+    .bind(w.created_at)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+pub async fn by_name(c: &mut Conn, name: &str) -> Result<Option<Workspace>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {WORKSPACE} FROM workspaces w WHERE w.name = $1"
+    )))
+    .bind(name)
+    .fetch_optional(c)
+    .await?)
+}
+
+/// `None` turns the policy off.
+pub async fn set_policy(
+    c: &mut Conn,
+    id: &str,
+    required_at: Option<UnixTime>,
+    enforced_at: Option<UnixTime>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE workspaces SET two_step_required_at = $1, two_step_enforced_at = $2 WHERE id = $3",
+    )
+    .bind(required_at)
+    .bind(enforced_at)
+    .bind(id)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// A workspace with the viewer's role, as listings show it.
+#[derive(Debug, Clone, FromRow)]
+pub struct Membership {
+    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub two_step_enforced_at: Option<UnixTime>,
+}
+
+/// The workspaces `user_id` belongs to, by name.
+pub async fn of_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<Membership>> {
+    Ok(sqlx::query_as(
+        "SELECT w.name, m.role, w.two_step_enforced_at FROM workspace_members m
+         JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = $1 ORDER BY w.name",
+    )
+    .bind(user_id)
+    .fetch_all(c)
+    .await?)
+}
+
+pub async fn role_of(c: &mut Conn, workspace_id: &str, user_id: &UserId) -> Result<Option<Role>> {
+    let r: Option<String> = sqlx::query_scalar(
+        "SELECT role FROM workspace_members WHERE workspace_id = $1 AND user_id = $2",
+    )
+    .bind(workspace_id)
+    .bind(user_id)
+    .fetch_optional(c)
+    .await?;
+    r.map(Role::try_from).transpose()
+}
+
+/// Adds a member or changes their role.
+pub async fn set_member(
+    c: &mut Conn,
+    workspace_id: &str,
+    user_id: &UserId,
+    role: Role,
+    now: UnixTime,
+) -> Result<()> {
+    sqlx::query("DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2")
+        .bind(workspace_id)
+        .bind(user_id)
+        .execute(&mut *c)
+        .await?;
+    sqlx::query(
+        "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(workspace_id)
+    .bind(user_id)
+    .bind(role.as_str())
+    .bind(now)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+pub async fn remove_member(c: &mut Conn, workspace_id: &str, user_id: &UserId) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2")
+        .bind(workspace_id)
+        .bind(user_id)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+/// A member as the workspace page lists them.
+#[derive(Debug, Clone, FromRow)]
+pub struct Member {
+    pub user_id: UserId,
+    pub username: String,
+    pub email: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub two_step_enabled_at: Option<UnixTime>,
+}
+
+pub async fn members(c: &mut Conn, workspace_id: &str) -> Result<Vec<Member>> {
+    Ok(sqlx::query_as(
+        "SELECT u.id AS user_id, u.username, u.email, m.role, u.two_step_enabled_at
+         FROM workspace_members m JOIN users u ON u.id = m.user_id
+         WHERE m.workspace_id = $1 ORDER BY u.username",
+    )
+    .bind(workspace_id)
+    .fetch_all(c)
+    .await?)
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct WorkspaceRepo {
+    pub id: String,
+    pub workspace_id: String,
+    pub name: String,
+    pub description: String,
+    pub is_private: i64,
+    pub created_by: UserId,
+    pub created_at: UnixTime,
+}
+
+/// `StoreError::Conflict` when the workspace has a repository of that name.
+pub async fn insert_repo(c: &mut Conn, r: &WorkspaceRepo) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO workspace_repositories (id, workspace_id, name, description, is_private, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&r.id)
+    .bind(&r.workspace_id)
+    .bind(&r.name)
+    .bind(&r.description)
+    .bind(r.is_private)
+    .bind(&r.created_by)
+    .bind(r.created_at)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+pub async fn repo(c: &mut Conn, workspace_id: &str, name: &str) -> Result<Option<WorkspaceRepo>> {
+    Ok(sqlx::query_as(
+        "SELECT id, workspace_id, name, description, is_private, created_by, created_at
+         FROM workspace_repositories WHERE workspace_id = $1 AND name = $2",
+    )
+    .bind(workspace_id)
+    .bind(name)
+    .fetch_optional(c)
+    .await?)
+}
+
+pub async fn repos(c: &mut Conn, workspace_id: &str) -> Result<Vec<WorkspaceRepo>> {
+    Ok(sqlx::query_as(
+        "SELECT id, workspace_id, name, description, is_private, created_by, created_at
+         FROM workspace_repositories WHERE workspace_id = $1 ORDER BY name",
+    )
+    .bind(workspace_id)
+    .fetch_all(c)
+    .await?)
+}
