@@ -23,3 +23,4 @@ mod ssh_recovery;
 mod takeover;
 mod two_step;
 mod ways_back_in;
+mod workspaces;

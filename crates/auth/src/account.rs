@@ -20,6 +20,9 @@ pub struct Account {
     /// An administrator reset two-step verification and it is not on again:
     /// signing in goes into setting it up.
     pub two_step_reset_by_admin: bool,
+    /// While two-step is off: workspaces that require it, and from when
+    /// (filled in for signed-in sessions, for the banner).
+    pub two_step_required_by: Vec<(String, UnixTime)>,
 }
 
 impl Account {
@@ -47,6 +50,7 @@ impl From<User> for Account {
             is_admin,
             two_step_reset_by_admin: u.two_step_reset_at.is_some()
                 && u.two_step_enabled_at.is_none(),
+            two_step_required_by: Vec::new(),
         }
     }
 }

@@ -273,8 +273,13 @@ impl AuthService {
         let Some(user) = users::by_id(&mut c, &s.user_id).await? else {
             return Ok(None);
         };
+        drop(c);
+        let mut user: Account = user.into();
+        if s.stage == sessions::Stage::Full {
+            user.two_step_required_by = self.two_step_deadlines(&user).await?;
+        }
         Ok(Some(SessionInfo {
-            user: user.into(),
+            user,
             caller: Caller::Session { token_hash: hash },
             complete: s.stage == sessions::Stage::Full,
             sudo_until: s.sudo_until,

@@ -15,6 +15,7 @@ mod session;
 mod ssh_keys;
 mod two_step;
 mod users;
+mod workspaces;
 
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .merge(security_keys::router())
         .merge(recovery::router())
         .merge(admin::router())
+        .merge(workspaces::router())
         .merge(openapi::router())
         .fallback(|| async {
             Error::new(StatusCode::NOT_FOUND, "not_found", "No such API endpoint.")

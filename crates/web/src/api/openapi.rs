@@ -27,8 +27,11 @@ use crate::AppState;
         super::admin::users, super::admin::user, super::admin::reset, super::admin::unlock,
         super::admin::grant, super::admin::revoke, super::admin::approvals, super::admin::approve,
         super::admin::cancel, super::admin::audit,
+        super::workspaces::list, super::workspaces::create, super::workspaces::show,
+        super::workspaces::set_member, super::workspaces::remove_member,
+        super::workspaces::create_repo, super::workspaces::set_policy,
     ),
-    tags((name = "users"), (name = "session"), (name = "password"), (name = "ssh-keys"), (name = "two-step"), (name = "repositories"), (name = "app-passwords"), (name = "recovery"), (name = "admin"))
+    tags((name = "users"), (name = "session"), (name = "password"), (name = "ssh-keys"), (name = "two-step"), (name = "repositories"), (name = "app-passwords"), (name = "recovery"), (name = "admin"), (name = "workspaces"))
 )]
 pub struct ApiDoc;
 

@@ -36,7 +36,7 @@ pub struct RepositoryView {
     pub clone_https: String,
 }
 
-fn view(state: &AppState, r: RepoView) -> RepositoryView {
+pub(crate) fn view(state: &AppState, r: RepoView) -> RepositoryView {
     let s = state.auth.settings();
     RepositoryView {
         clone_ssh: format!("{}/{}/{}.git", s.ssh_url, r.owner, r.name),
@@ -59,7 +59,7 @@ pub struct CreateRepository {
     pub private: bool,
 }
 
-fn yes() -> bool {
+pub(crate) fn yes() -> bool {
     true
 }
 

@@ -15,6 +15,7 @@ mod ssh_keys;
 mod two_step;
 mod two_step_codes;
 mod unlock;
+mod workspaces;
 
 use askama::Template;
 use axum::extract::{Request, State};
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(security_keys::routes())
         .merge(unlock::routes())
         .merge(admin::routes())
+        .merge(workspaces::routes())
         .layer(middleware::from_fn_with_state(state.clone(), error_pages))
         .layer(middleware::from_fn_with_state(
             state,
@@ -76,6 +78,8 @@ pub struct Page {
     pub admin: bool,
     /// An administrator reset two-step verification: every page says to set it up.
     pub two_step_reset: bool,
+    /// Workspaces that require two-step (off here), with the time (UTC).
+    pub workspace_deadlines: Vec<(String, String)>,
 }
 
 impl Page {
@@ -97,6 +101,16 @@ impl Page {
                 .map(twostep_auth::utc),
             admin: session.is_some_and(|s| s.complete && s.user.is_admin),
             two_step_reset: session.is_some_and(|s| s.complete && s.user.two_step_reset_by_admin),
+            workspace_deadlines: session
+                .filter(|s| s.complete)
+                .map(|s| {
+                    s.user
+                        .two_step_required_by
+                        .iter()
+                        .map(|(w, t)| (w.clone(), twostep_auth::utc(*t)))
+                        .collect()
+                })
+                .unwrap_or_default(),
             confirm_with: match session.filter(|s| s.complete) {
                 Some(s) if !state.auth.in_sudo(s) => {
                     if s.user.two_step_enabled_at.is_some() {
@@ -158,6 +172,14 @@ fn notice_text(key: &str) -> Option<&'static str> {
         }
         "admin-unlocked" => "Two-step sign-in unlocked; the user was mailed.",
         "admin-granted" => "Administrator rights granted.",
+        "workspace-created" => "Workspace created: you are its admin.",
+        "member-set" => "Member saved.",
+        "member-removed" => "Member removed.",
+        "policy-on" => {
+            "Two-step verification is required now; members without it were mailed and keep access until the grace period ends."
+        }
+        "policy-off" => "Two-step verification is no longer required in this workspace.",
+        "workspace-repo-created" => "Repository created.",
         "admin-revoked" => "Administrator rights removed.",
         "approval-approved" => "Approved: the reset was done and the user was mailed.",
         "approval-cancelled" => "The request was cancelled.",
@@ -390,6 +412,7 @@ pub fn error_page(state: &AppState, err: &Error) -> Response {
             recovery_ready: None,
             admin: false,
             two_step_reset: false,
+            workspace_deadlines: Vec::new(),
         },
         heading: heading.into(),
         message: err.message.clone(),

@@ -1,0 +1,261 @@
+//! /api/v1/workspaces: create, list, members, repositories and the
+//! "require two-step verification" policy.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use twostep_auth::{MembershipView, Scope, WorkspacePolicy, WorkspaceView};
+
+use super::repositories::{view as repo_view, CreateRepository, RepositoryView};
+use super::ApiJson;
+use crate::session::{Api, ApiSecure, ApiUser};
+use crate::{AppState, Error};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/workspaces", get(list).post(create))
+        .route("/workspaces/{workspace}", get(show))
+        .route("/workspaces/{workspace}/members", post(set_member))
+        .route(
+            "/workspaces/{workspace}/members/{username}",
+            axum::routing::delete(remove_member),
+        )
+        .route("/workspaces/{workspace}/repositories", post(create_repo))
+        .route("/workspaces/{workspace}/two-step-policy", post(set_policy))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PolicyInfo {
+    /// `off`, `grace` (members without two-step keep access until `from`),
+    /// or `enforced` (nobody without two-step reaches the repositories).
+    pub state: String,
+    /// When it is (or was) enforced from, unix seconds.
+    pub from: Option<i64>,
+}
+
+impl From<WorkspacePolicy> for PolicyInfo {
+    fn from(p: WorkspacePolicy) -> Self {
+        match p {
+            WorkspacePolicy::Off => PolicyInfo {
+                state: "off".into(),
+                from: None,
+            },
+            WorkspacePolicy::Grace { until } => PolicyInfo {
+                state: "grace".into(),
+                from: Some(until.secs()),
+            },
+            WorkspacePolicy::Enforced { since } => PolicyInfo {
+                state: "enforced".into(),
+                from: Some(since.secs()),
+            },
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MembershipInfo {
+    pub name: String,
+    /// Your role: `read`, `write` or `admin`.
+    pub role: String,
+    pub two_step_policy: PolicyInfo,
+}
+
+impl From<MembershipView> for MembershipInfo {
+    fn from(m: MembershipView) -> Self {
+        MembershipInfo {
+            name: m.name,
+            role: m.role.as_str().into(),
+            two_step_policy: m.policy.into(),
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MemberInfo {
+    pub username: String,
+    pub role: String,
+    pub two_step: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WorkspaceInfo {
+    pub name: String,
+    pub role: String,
+    pub two_step_policy: PolicyInfo,
+    pub members: Vec<MemberInfo>,
+    pub repositories: Vec<RepositoryView>,
+}
+
+impl WorkspaceInfo {
+    fn of(w: WorkspaceView, state: &AppState) -> Self {
+        WorkspaceInfo {
+            name: w.name,
+            role: w.role.as_str().into(),
+            two_step_policy: w.policy.into(),
+            members: w
+                .members
+                .into_iter()
+                .map(|m| MemberInfo {
+                    username: m.username,
+                    role: m.role.as_str().into(),
+                    two_step: m.two_step_on,
+                })
+                .collect(),
+            repositories: w
+                .repositories
+                .into_iter()
+                .map(|r| repo_view(state, r))
+                .collect(),
+        }
+    }
+}
+
+/// The workspaces you belong to.
+#[utoipa::path(get, path = "/api/v1/workspaces", tag = "workspaces", responses((status = 200, body = [MembershipInfo])))]
+async fn list(
+    State(state): State<AppState>,
+    user: ApiUser,
+) -> Result<Json<Vec<MembershipInfo>>, Error> {
+    let s = user.need(Scope::AccountRead)?;
+    Ok(Json(
+        state
+            .auth
+            .workspaces_of(&s.user.id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CreateWorkspace {
+    /// Like a username: it is the first part of repository paths.
+    pub name: String,
+}
+
+/// Create a workspace; you are its first admin.
+#[utoipa::path(post, path = "/api/v1/workspaces", tag = "workspaces", request_body = CreateWorkspace,
+    responses((status = 201, body = MembershipInfo), (status = 422, body = crate::error::ErrorBody)))]
+async fn create(
+    State(state): State<AppState>,
+    ApiSecure(s): ApiSecure,
+    Api(ctx): Api,
+    ApiJson(r): ApiJson<CreateWorkspace>,
+) -> Result<(StatusCode, Json<MembershipInfo>), Error> {
+    let m = state.auth.create_workspace(&s, &r.name, &ctx).await?;
+    Ok((StatusCode::CREATED, Json(m.into())))
+}
+
+/// A workspace you belong to: members, repositories, policy.
+#[utoipa::path(get, path = "/api/v1/workspaces/{workspace}", tag = "workspaces", params(("workspace" = String, Path)),
+    responses((status = 200, body = WorkspaceInfo), (status = 404, body = crate::error::ErrorBody)))]
+async fn show(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(workspace): Path<String>,
+) -> Result<Json<WorkspaceInfo>, Error> {
+    let s = user.need(Scope::AccountRead)?;
+    let w = state.auth.workspace(&s.user.id, &workspace).await?;
+    Ok(Json(WorkspaceInfo::of(w, &state)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SetMember {
+    pub username: String,
+    /// `read`, `write` or `admin`.
+    pub role: String,
+}
+
+/// Add a member or change their role (workspace admins).
+#[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/members", tag = "workspaces", params(("workspace" = String, Path)), request_body = SetMember,
+    responses((status = 200, body = super::Status), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn set_member(
+    State(state): State<AppState>,
+    ApiSecure(s): ApiSecure,
+    Api(ctx): Api,
+    Path(workspace): Path<String>,
+    ApiJson(r): ApiJson<SetMember>,
+) -> Result<Json<super::Status>, Error> {
+    let role = twostep_auth::workspace_role(&r.role)?;
+    state
+        .auth
+        .set_workspace_member(&s, &workspace, &r.username, Some(role), &ctx)
+        .await?;
+    Ok(super::Status::json("member_set"))
+}
+
+/// Remove a member (workspace admins; never the last admin).
+#[utoipa::path(delete, path = "/api/v1/workspaces/{workspace}/members/{username}", tag = "workspaces", params(("workspace" = String, Path), ("username" = String, Path)),
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+async fn remove_member(
+    State(state): State<AppState>,
+    ApiSecure(s): ApiSecure,
+    Api(ctx): Api,
+    Path((workspace, username)): Path<(String, String)>,
+) -> Result<StatusCode, Error> {
+    state
+        .auth
+        .set_workspace_member(&s, &workspace, &username, None, &ctx)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Create a repository in the workspace (members with write or admin).
+#[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/repositories", tag = "workspaces", params(("workspace" = String, Path)), request_body = CreateRepository,
+    responses((status = 201, body = RepositoryView), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn create_repo(
+    State(state): State<AppState>,
+    ApiSecure(s): ApiSecure,
+    Api(ctx): Api,
+    Path(workspace): Path<String>,
+    ApiJson(r): ApiJson<CreateRepository>,
+) -> Result<(StatusCode, Json<RepositoryView>), Error> {
+    let view = state
+        .auth
+        .create_workspace_repo(&s, &workspace, &r.name, &r.description, r.private, &ctx)
+        .await?;
+    Ok((StatusCode::CREATED, Json(repo_view(&state, view))))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SetPolicy {
+    /// Require two-step verification of everyone who uses the repositories.
+    pub require_two_step: bool,
+    /// Seconds members without two-step keep access [default: 7 days; at most 90 days].
+    #[serde(default)]
+    pub grace_seconds: Option<i64>,
+    /// Your fresh proof unless the session is in sudo mode.
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// Turn "require two-step verification" on (members without it are mailed
+/// and keep access for the grace period) or off (workspace admins, sudo).
+#[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/two-step-policy", tag = "workspaces", params(("workspace" = String, Path)), request_body = SetPolicy,
+    responses((status = 200, body = PolicyInfo), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn set_policy(
+    State(state): State<AppState>,
+    ApiSecure(s): ApiSecure,
+    Api(ctx): Api,
+    Path(workspace): Path<String>,
+    ApiJson(r): ApiJson<SetPolicy>,
+) -> Result<Json<PolicyInfo>, Error> {
+    let proof = twostep_auth::Proof::from_fields(r.code.as_deref(), r.password.as_deref());
+    let p = state
+        .auth
+        .set_workspace_two_step_policy(
+            &s,
+            &workspace,
+            r.require_two_step,
+            r.grace_seconds,
+            &proof,
+            &ctx,
+        )
+        .await?;
+    Ok(Json(p.into()))
+}

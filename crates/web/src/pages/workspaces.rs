@@ -1,0 +1,256 @@
+//! Workspace pages: the list with a form to create one, and one workspace
+//! (members, repositories, the two-step policy for its admins).
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use twostep_auth::{MembershipView, SessionInfo, WorkspacePolicy, WorkspaceView};
+
+use super::{
+    form_errors, form_failure, render, render_status, FormBody, FormError, NoticeQuery, Page,
+};
+use crate::csrf::Csrf;
+use crate::session::{SignedIn, Web};
+use crate::{AppState, Error};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/workspaces", get(list).post(create))
+        .route("/workspaces/{workspace}", get(show))
+        .route("/workspaces/{workspace}/{action}", post(act))
+}
+
+fn policy_text(p: &WorkspacePolicy) -> String {
+    match p {
+        WorkspacePolicy::Off => "not required".into(),
+        WorkspacePolicy::Grace { until } => {
+            format!(
+                "required from {} UTC (grace period)",
+                twostep_auth::utc(*until)
+            )
+        }
+        WorkspacePolicy::Enforced { since } => {
+            format!("required since {} UTC", twostep_auth::utc(*since))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "workspaces.html")]
+struct ListPage {
+    page: Page,
+    workspaces: Vec<(MembershipView, String)>,
+    error: Option<FormError>,
+}
+form_errors!(ListPage);
+
+async fn list_page(
+    state: &AppState,
+    s: &SessionInfo,
+    csrf: &Csrf,
+    n: Option<&str>,
+) -> Result<ListPage, Error> {
+    Ok(ListPage {
+        page: Page::new(state, Some(s), csrf).notice(n),
+        workspaces: state
+            .auth
+            .workspaces_of(&s.user.id)
+            .await?
+            .into_iter()
+            .map(|m| {
+                let p = policy_text(&m.policy);
+                (m, p)
+            })
+            .collect(),
+        error: None,
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Response, Error> {
+    render(&list_page(&state, &s, &csrf, q.n.as_deref()).await?)
+}
+
+#[derive(Deserialize)]
+struct CreateForm {
+    csrf: String,
+    name: String,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    FormBody(f): FormBody<CreateForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    match state.auth.create_workspace(&s, &f.name, &ctx).await {
+        Ok(m) => Ok(
+            Redirect::to(&format!("/workspaces/{}?n=workspace-created", m.name)).into_response(),
+        ),
+        Err(e) => {
+            let (status, error) = form_failure(e)?;
+            let mut p = list_page(&state, &s, &csrf, None).await?;
+            p.error = Some(error);
+            render_status(status, &p)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "workspace.html")]
+struct WorkspacePage {
+    page: Page,
+    w: WorkspaceView,
+    policy: String,
+    is_admin: bool,
+    can_create: bool,
+    ssh_url: String,
+    error: Option<FormError>,
+}
+form_errors!(WorkspacePage);
+
+async fn workspace_page(
+    state: &AppState,
+    s: &SessionInfo,
+    csrf: &Csrf,
+    name: &str,
+    n: Option<&str>,
+) -> Result<WorkspacePage, Error> {
+    let w = state.auth.workspace(&s.user.id, name).await?;
+    Ok(WorkspacePage {
+        page: Page::new(state, Some(s), csrf).notice(n),
+        policy: policy_text(&w.policy),
+        is_admin: w.role == twostep_auth::WorkspaceRole::Admin,
+        can_create: w.role != twostep_auth::WorkspaceRole::Read,
+        ssh_url: state.auth.settings().ssh_url.clone(),
+        w,
+        error: None,
+    })
+}
+
+async fn show(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Path(name): Path<String>,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Response, Error> {
+    render(&workspace_page(&state, &s, &csrf, &name, q.n.as_deref()).await?)
+}
+
+#[derive(Deserialize)]
+struct ActionForm {
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    private: Option<String>,
+    #[serde(default)]
+    require: String,
+    #[serde(default)]
+    grace_days: String,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+/// The workspace page's forms: members, remove-member, repositories, policy.
+async fn act(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    Path((name, action)): Path<(String, String)>,
+    FormBody(f): FormBody<ActionForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    let a = &state.auth;
+    let result = match action.as_str() {
+        "members" => match twostep_auth::workspace_role(&f.role) {
+            Ok(role) => a
+                .set_workspace_member(&s, &name, &f.username, Some(role), &ctx)
+                .await
+                .map(|()| "member-set"),
+            Err(e) => Err(e),
+        },
+        "remove-member" => a
+            .set_workspace_member(&s, &name, &f.username, None, &ctx)
+            .await
+            .map(|()| "member-removed"),
+        "repositories" => a
+            .create_workspace_repo(
+                &s,
+                &name,
+                &f.name,
+                &f.description,
+                f.private.is_some(),
+                &ctx,
+            )
+            .await
+            .map(|_| "workspace-repo-created"),
+        "two-step-policy" => {
+            let require = f.require == "on";
+            match grace(&f.grace_days) {
+                Ok(g) => a
+                    .set_workspace_two_step_policy(
+                        &s,
+                        &name,
+                        require,
+                        g,
+                        &twostep_auth::Proof::from_fields(f.code.as_deref(), f.password.as_deref()),
+                        &ctx,
+                    )
+                    .await
+                    .map(|_| if require { "policy-on" } else { "policy-off" }),
+                Err(e) => Err(e),
+            }
+        }
+        _ => return Err(twostep_auth::AuthError::NotFound.into()),
+    };
+    match result {
+        Ok(notice) => Ok(Redirect::to(&format!(
+            "/workspaces/{}?n={notice}",
+            percent_encoding::utf8_percent_encode(&name, percent_encoding::NON_ALPHANUMERIC)
+        ))
+        .into_response()),
+        Err(e) => {
+            let (status, error) = form_failure(e)?;
+            let mut p = workspace_page(&state, &s, &csrf, &name, None).await?;
+            p.error = Some(error);
+            render_status(status, &p)
+        }
+    }
+}
+
+/// Days typed in the policy form (blank: the default week).
+fn grace(days: &str) -> Result<Option<i64>, twostep_auth::AuthError> {
+    let d = days.trim();
+    if d.is_empty() {
+        return Ok(None);
+    }
+    d.parse::<i64>()
+        .map(|d| Some(d.saturating_mul(24 * 3600)))
+        .map_err(|_| {
+            twostep_auth::AuthError::invalid(
+                "invalid_grace_period",
+                "grace",
+                "Type the grace period in whole days (0 to 90).",
+            )
+        })
+}
