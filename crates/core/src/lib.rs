@@ -9,6 +9,7 @@ pub mod drift;
 pub mod lockout;
 pub mod password;
 pub mod policy;
+pub mod pskc;
 pub mod recovery;
 pub mod repo;
 pub mod secretbox;
