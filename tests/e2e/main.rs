@@ -13,6 +13,7 @@ mod cli;
 mod codes_saved;
 mod git;
 mod hardening;
+mod hardware_tokens;
 mod limits;
 mod postgres;
 mod recover;

@@ -77,6 +77,7 @@ pub enum AdminAction {
     ResetApproved,
     ResetCancelled,
     Unlocked,
+    TokenAssigned,
 }
 
 impl AdminAction {
@@ -89,6 +90,7 @@ impl AdminAction {
             AdminAction::ResetApproved => "two_step.reset_approved",
             AdminAction::ResetCancelled => "two_step.reset_cancelled",
             AdminAction::Unlocked => "second_step.unlocked",
+            AdminAction::TokenAssigned => "hardware_token.assigned",
         }
     }
 }

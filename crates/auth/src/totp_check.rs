@@ -3,6 +3,7 @@
 //! device whose clock has wandered (two consecutive codes).
 
 use twostep_core::drift::{self, Check};
+use twostep_core::totp::{Hash, Params};
 use twostep_core::UnixTime;
 use twostep_store::users::User;
 use twostep_store::{authenticators, Conn};
@@ -42,6 +43,15 @@ pub(crate) fn near_miss_text(offset_steps: i64) -> String {
     )
 }
 
+/// How the authenticator's device makes codes (apps: SHA-1, 6 digits, 30 s).
+pub(crate) fn params_of(a: &authenticators::Authenticator) -> Params {
+    Params {
+        hash: Hash::parse(&a.hash).unwrap_or(Hash::Sha1),
+        digits: usize::try_from(a.digits).unwrap_or(6),
+        period: u64::try_from(a.period).unwrap_or(30),
+    }
+}
+
 fn to_step(s: i64) -> Option<u64> {
     u64::try_from(s).ok()
 }
@@ -65,12 +75,14 @@ impl AuthService {
                 continue;
             }
             let secret = self.open_secret(&a)?;
+            let params = params_of(&a);
             let awaited = a.resync_step.and_then(to_step).filter(|_| {
                 a.resync_at
                     .is_some_and(|at| now - at < drift::RESYNC_SECONDS)
             });
             if let Some(pending) = awaited {
-                if let Some((step, new_drift)) = drift::resync(&secret, code, now, pending) {
+                if let Some((step, new_drift)) = drift::resync(&secret, &params, code, now, pending)
+                {
                     // The conditional update is what makes "once" hold across nodes.
                     if authenticators::advance_step(
                         tx,
@@ -90,7 +102,14 @@ impl AuthService {
                     continue;
                 }
             }
-            match drift::check(&secret, code, now, a.drift, a.last_step.and_then(to_step)) {
+            match drift::check(
+                &secret,
+                &params,
+                code,
+                now,
+                a.drift,
+                a.last_step.and_then(to_step),
+            ) {
                 Check::Accepted { step } => {
                     if authenticators::advance_step(tx, &a.id, to_column(step), None, now).await? {
                         return Ok(TotpOutcome::Accepted {

@@ -164,6 +164,9 @@ impl AuthService {
             drift: 0,
             resync_step: None,
             resync_at: None,
+            hash: authenticators::Authenticator::APP_HASH.into(),
+            digits: 6,
+            period: 30,
         };
         let mut tx = self.store().begin().await?;
         authenticators::delete_inactive(&mut tx, &user.id, "").await?;

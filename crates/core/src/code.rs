@@ -41,7 +41,10 @@ pub fn parse_second_factor(raw: &str) -> Result<SecondFactorInput, CodeInputErro
     if !cleaned.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(CodeInputError::Malformed);
     }
-    if cleaned.len() == DIGITS && cleaned.chars().all(|c| c.is_ascii_digit()) {
+    // 6 digits from apps, 8 from some hardware tokens.
+    if (cleaned.len() == DIGITS || cleaned.len() == 8)
+        && cleaned.chars().all(|c| c.is_ascii_digit())
+    {
         return Ok(SecondFactorInput::Totp(cleaned));
     }
     if cleaned.len() == RECOVERY_CODE_LEN {

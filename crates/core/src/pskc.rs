@@ -80,7 +80,8 @@ impl std::fmt::Debug for PskcKey {
 }
 
 fn child<'a, 'i>(n: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
-    n.children().find(|c| c.is_element() && c.tag_name().name() == name)
+    n.children()
+        .find(|c| c.is_element() && c.tag_name().name() == name)
 }
 
 fn path<'a, 'i>(n: Node<'a, 'i>, names: &[&str]) -> Option<Node<'a, 'i>> {
@@ -114,7 +115,11 @@ fn derive_key(container: Node<'_, '_>, unlock: &Unlock) -> Result<Option<Vec<u8>
         };
         let method = child(derived, "KeyDerivationMethod")
             .ok_or_else(|| PskcError::Malformed("DerivedKey without KeyDerivationMethod".into()))?;
-        if !method.attribute("Algorithm").unwrap_or("").ends_with(PBKDF2) {
+        if !method
+            .attribute("Algorithm")
+            .unwrap_or("")
+            .ends_with(PBKDF2)
+        {
             return Err(PskcError::Unsupported(
                 "only PBKDF2 key derivation is supported".into(),
             ));
@@ -135,7 +140,9 @@ fn derive_key(container: Node<'_, '_>, unlock: &Unlock) -> Result<Option<Vec<u8>
             .and_then(|t| t.parse().ok())
             .unwrap_or(16);
         if len != 16 && len != 32 {
-            return Err(PskcError::Unsupported("PBKDF2 keys of 16 or 32 bytes only".into()));
+            return Err(PskcError::Unsupported(
+                "PBKDF2 keys of 16 or 32 bytes only".into(),
+            ));
         }
         let prf = child(params, "PRF")
             .and_then(|p| p.attribute("Algorithm"))
@@ -149,7 +156,9 @@ fn derive_key(container: Node<'_, '_>, unlock: &Unlock) -> Result<Option<Vec<u8>
     }
     match unlock {
         Unlock::Key(k) if k.len() == 16 || k.len() == 32 => Ok(Some(k.clone())),
-        Unlock::Key(_) => Err(PskcError::Unsupported("pre-shared keys are 16 or 32 bytes (32 or 64 hex digits)".into())),
+        Unlock::Key(_) => Err(PskcError::Unsupported(
+            "pre-shared keys are 16 or 32 bytes (32 or 64 hex digits)".into(),
+        )),
         _ => Err(PskcError::KeyNeeded),
     }
 }
@@ -205,17 +214,20 @@ fn keys(container: Node<'_, '_>, unlock: &Unlock) -> Result<Keys, PskcError> {
 }
 
 fn secret_of(data: Node<'_, '_>, keys: &Keys) -> Result<Vec<u8>, PskcError> {
-    let secret = child(data, "Secret").ok_or_else(|| PskcError::Malformed("a key without a Secret".into()))?;
+    let secret = child(data, "Secret")
+        .ok_or_else(|| PskcError::Malformed("a key without a Secret".into()))?;
     if let Some(plain) = child(secret, "PlainValue") {
         return b64(&text(plain));
     }
-    let enc = child(secret, "EncryptedValue")
-        .ok_or_else(|| PskcError::Malformed("a Secret with neither PlainValue nor EncryptedValue".into()))?;
+    let enc = child(secret, "EncryptedValue").ok_or_else(|| {
+        PskcError::Malformed("a Secret with neither PlainValue nor EncryptedValue".into())
+    })?;
     let key = keys.encryption.as_ref().ok_or(PskcError::KeyNeeded)?;
     let (plain, raw) = decrypt(enc, key)?;
     if let (Some(mac_key), Some(value_mac)) = (&keys.mac, child(secret, "ValueMAC")) {
         let want = b64(&text(value_mac))?;
-        let mut m = <Hmac<sha1::Sha1> as Mac>::new_from_slice(mac_key).map_err(|_| PskcError::BadMac)?;
+        let mut m =
+            <Hmac<sha1::Sha1> as Mac>::new_from_slice(mac_key).map_err(|_| PskcError::BadMac)?;
         m.update(&raw);
         let got = m.finalize().into_bytes();
         if !bool::from(got.as_slice().ct_eq(&want)) {
@@ -240,7 +252,11 @@ fn hash_of(key: Node<'_, '_>) -> Result<Hash, PskcError> {
 
 /// Every key of a file, decrypted, in file order; `each` is told after each
 /// (for a progress bar). A key the file describes badly fails the whole file.
-pub fn parse(xml: &str, unlock: &Unlock, mut each: impl FnMut(usize)) -> Result<Vec<PskcKey>, PskcError> {
+pub fn parse(
+    xml: &str,
+    unlock: &Unlock,
+    mut each: impl FnMut(usize),
+) -> Result<Vec<PskcKey>, PskcError> {
     if xml.len() > MAX_FILE {
         return Err(PskcError::TooLarge);
     }
@@ -251,18 +267,32 @@ pub fn parse(xml: &str, unlock: &Unlock, mut each: impl FnMut(usize)) -> Result<
     }
     let keys = keys(root, unlock)?;
     let mut out = Vec::new();
-    for package in root.children().filter(|c| c.is_element() && c.tag_name().name() == "KeyPackage") {
+    for package in root
+        .children()
+        .filter(|c| c.is_element() && c.tag_name().name() == "KeyPackage")
+    {
         let device = child(package, "DeviceInfo");
-        let serial_no = device.and_then(|d| child(d, "SerialNo")).map(text).unwrap_or_default();
-        let manufacturer = device.and_then(|d| child(d, "Manufacturer")).map(text).unwrap_or_default();
-        for key in package.children().filter(|c| c.is_element() && c.tag_name().name() == "Key") {
+        let serial_no = device
+            .and_then(|d| child(d, "SerialNo"))
+            .map(text)
+            .unwrap_or_default();
+        let manufacturer = device
+            .and_then(|d| child(d, "Manufacturer"))
+            .map(text)
+            .unwrap_or_default();
+        for key in package
+            .children()
+            .filter(|c| c.is_element() && c.tag_name().name() == "Key")
+        {
             let serial = if serial_no.is_empty() {
                 key.attribute("Id").unwrap_or("").trim().to_string()
             } else {
                 serial_no.clone()
             };
             if serial.is_empty() || serial.len() > 64 || serial.chars().any(char::is_control) {
-                return Err(PskcError::Malformed("a key without a usable serial number or Id".into()));
+                return Err(PskcError::Malformed(
+                    "a key without a usable serial number or Id".into(),
+                ));
             }
             let digits = path(key, &["AlgorithmParameters", "ResponseFormat"])
                 .and_then(|r| r.attribute("Length"))
@@ -270,7 +300,8 @@ pub fn parse(xml: &str, unlock: &Unlock, mut each: impl FnMut(usize)) -> Result<
                 .transpose()
                 .map_err(|_| PskcError::Malformed(format!("{serial}: ResponseFormat Length")))?
                 .unwrap_or(6);
-            let data = child(key, "Data").ok_or_else(|| PskcError::Malformed(format!("{serial}: no Data")))?;
+            let data = child(key, "Data")
+                .ok_or_else(|| PskcError::Malformed(format!("{serial}: no Data")))?;
             let period = match path(data, &["TimeInterval", "PlainValue"]) {
                 Some(p) => text(p)
                     .parse::<u64>()
@@ -299,27 +330,41 @@ mod tests {
     /// RFC 6030's examples keep their keys in these files (values from the
     /// RFC's figures: the secret is "12345678901234567890" where not "1234").
     fn rfc(name: &str) -> String {
-        std::fs::read_to_string(format!("{}/tests/pskc/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read_to_string(format!("{}/tests/pskc/{name}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
     }
 
     #[test]
     fn rfc6030_figure_2_a_plain_key() {
         let keys = parse(&rfc("rfc6030-figure2.pskc"), &Unlock::None, |_| {}).unwrap();
         assert_eq!(keys.len(), 1);
-        assert_eq!((keys[0].serial.as_str(), keys[0].secret.as_slice()), ("12345678", b"1234".as_slice()));
+        assert_eq!(
+            (keys[0].serial.as_str(), keys[0].secret.as_slice()),
+            ("12345678", b"1234".as_slice())
+        );
     }
 
     #[test]
     fn rfc6030_figure_6_a_pre_shared_key() {
         let xml = rfc("rfc6030-figure6.pskc");
-        assert_eq!(parse(&xml, &Unlock::None, |_| {}).unwrap_err(), PskcError::KeyNeeded);
-        let key = data_encoding::HEXLOWER.decode(b"12345678901234567890123456789012").unwrap();
+        assert_eq!(
+            parse(&xml, &Unlock::None, |_| {}).unwrap_err(),
+            PskcError::KeyNeeded
+        );
+        let key = data_encoding::HEXLOWER
+            .decode(b"12345678901234567890123456789012")
+            .unwrap();
         let keys = parse(&xml, &Unlock::Key(key), |_| {}).unwrap();
         assert_eq!(keys[0].serial, "987654321");
         assert_eq!(keys[0].secret, b"12345678901234567890");
         assert_eq!(keys[0].digits, 8);
-        let wrong = data_encoding::HEXLOWER.decode(b"00000000000000000000000000000000").unwrap();
-        assert!(matches!(parse(&xml, &Unlock::Key(wrong), |_| {}), Err(PskcError::Decrypt | PskcError::BadMac)));
+        let wrong = data_encoding::HEXLOWER
+            .decode(b"00000000000000000000000000000000")
+            .unwrap();
+        assert!(matches!(
+            parse(&xml, &Unlock::Key(wrong), |_| {}),
+            Err(PskcError::Decrypt | PskcError::BadMac)
+        ));
     }
 
     #[test]
@@ -335,15 +380,30 @@ mod tests {
 
     #[test]
     fn a_tampered_value_fails_its_mac() {
-        let xml = rfc("rfc6030-figure7.pskc").replace("LP6xMvjtypbfT9PdkJhBZ+D6O4w=", "LP7xMvjtypbfT9PdkJhBZ+D6O4w=");
-        assert_eq!(parse(&xml, &Unlock::Password("qwerty".into()), |_| {}).unwrap_err(), PskcError::BadMac);
+        let xml = rfc("rfc6030-figure7.pskc").replace(
+            "LP6xMvjtypbfT9PdkJhBZ+D6O4w=",
+            "LP7xMvjtypbfT9PdkJhBZ+D6O4w=",
+        );
+        assert_eq!(
+            parse(&xml, &Unlock::Password("qwerty".into()), |_| {}).unwrap_err(),
+            PskcError::BadMac
+        );
     }
 
     #[test]
     fn what_is_not_pskc_is_refused() {
-        assert!(matches!(parse("<a>", &Unlock::None, |_| {}), Err(PskcError::Xml(_))));
-        assert_eq!(parse("<KeyContainer/>", &Unlock::None, |_| {}).unwrap_err(), PskcError::NotPskc);
+        assert!(matches!(
+            parse("<a>", &Unlock::None, |_| {}),
+            Err(PskcError::Xml(_))
+        ));
+        assert_eq!(
+            parse("<KeyContainer/>", &Unlock::None, |_| {}).unwrap_err(),
+            PskcError::NotPskc
+        );
         let entity = "<!DOCTYPE x [<!ENTITY a \"aaaa\">]><KeyContainer xmlns=\"urn:ietf:params:xml:ns:keyprov:pskc\">&a;</KeyContainer>";
-        assert!(parse(entity, &Unlock::None, |_| {}).is_err(), "no entity expansion");
+        assert!(
+            parse(entity, &Unlock::None, |_| {}).is_err(),
+            "no entity expansion"
+        );
     }
 }

@@ -30,6 +30,57 @@ impl Hash {
     }
 }
 
+/// How a device makes its codes: twostep's apps use `STANDARD`; hardware
+/// tokens from seed files may use SHA-256, 8 digits or 60-second steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Params {
+    pub hash: Hash,
+    pub digits: usize,
+    pub period: u64,
+}
+
+impl Params {
+    pub const STANDARD: Params = Params {
+        hash: Hash::Sha1,
+        digits: DIGITS,
+        period: STEP_SECONDS,
+    };
+
+    /// The device's code for time step `step`.
+    pub fn code(&self, secret: &[u8], step: u64) -> String {
+        hotp(secret, self.hash, self.digits, step)
+    }
+
+    /// The time step `now` falls in.
+    pub fn step(&self, now: UnixTime) -> u64 {
+        now.unsigned_secs() / self.period.max(1)
+    }
+
+    /// The device's code at `now`.
+    pub fn code_at(&self, secret: &[u8], now: UnixTime) -> String {
+        self.code(secret, self.step(now))
+    }
+}
+
+impl Hash {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hash::Sha1 => "sha1",
+            Hash::Sha256 => "sha256",
+            Hash::Sha512 => "sha512",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Hash> {
+        Some(match s {
+            "sha1" => Hash::Sha1,
+            "sha256" => Hash::Sha256,
+            "sha512" => Hash::Sha512,
+            _ => return None,
+        })
+    }
+}
+
 /// RFC 4226 HOTP value for `counter`.
 pub fn hotp(secret: &[u8], hash: Hash, digits: usize, counter: u64) -> String {
     // A TOTP with a 1-second step at time `counter` is HOTP(counter).
@@ -75,7 +126,7 @@ pub fn verify(
     now: UnixTime,
     last_step: Option<u64>,
 ) -> Result<u64, TotpRejection> {
-    match crate::drift::check(secret, code, now, 0, last_step) {
+    match crate::drift::check(secret, &Params::STANDARD, code, now, 0, last_step) {
         Check::Accepted { step } => Ok(step),
         Check::Replayed => Err(TotpRejection::Replayed),
         Check::NearMiss { .. } | Check::Wrong => Err(TotpRejection::Wrong),

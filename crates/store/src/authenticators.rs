@@ -49,12 +49,21 @@ pub struct Authenticator {
     /// A near-miss step waiting for the device's next code, and since when.
     pub resync_step: Option<i64>,
     pub resync_at: Option<UnixTime>,
+    /// How the device makes codes: `sha1`/`sha256`/`sha512`, 6 or 8 digits, 30 or 60 s.
+    pub hash: String,
+    pub digits: i64,
+    pub period: i64,
+}
+
+impl Authenticator {
+    /// An app's settings (SHA-1, 6 digits, 30 s), for rows made at setup.
+    pub const APP_HASH: &'static str = "sha1";
 }
 
 pub async fn insert(c: &mut Conn, a: &Authenticator) -> Result<()> {
     sqlx::query(
-        "INSERT INTO authenticators (id, user_id, name, secret_enc, status, last_step, created_at, purpose, drift)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO authenticators (id, user_id, name, secret_enc, status, last_step, created_at, purpose, drift, hash, digits, period, activated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(&a.id)
     .bind(&a.user_id)
@@ -65,12 +74,16 @@ pub async fn insert(c: &mut Conn, a: &Authenticator) -> Result<()> {
     .bind(a.created_at)
     .bind(a.purpose.as_str())
     .bind(a.drift)
+    .bind(&a.hash)
+    .bind(a.digits)
+    .bind(a.period)
+    .bind(a.activated_at)
     .execute(c)
     .await?;
     Ok(())
 }
 
-const SELECT: &str = "SELECT id, user_id, name, secret_enc, status, last_step, created_at, activated_at, last_used_at, purpose, drift, resync_step, resync_at FROM authenticators";
+const SELECT: &str = "SELECT id, user_id, name, secret_enc, status, last_step, created_at, activated_at, last_used_at, purpose, drift, resync_step, resync_at, hash, digits, period FROM authenticators";
 
 pub async fn for_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<Authenticator>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(

@@ -11,6 +11,7 @@ pub mod app_passwords;
 pub mod authenticators;
 pub mod email_tokens;
 pub mod failures;
+pub mod hardware_tokens;
 pub mod password_failures;
 pub mod recovery_codes;
 pub mod recovery_requests;

@@ -219,6 +219,9 @@ conformance!(
                 drift: 0,
                 resync_step: None,
                 resync_at: None,
+                hash: authenticators::Authenticator::APP_HASH.into(),
+                digits: 6,
+                period: 30,
             },
         )
         .await

@@ -4,7 +4,9 @@
 //! audit log as "the server's command line".
 
 use clap::{Args, Subcommand};
-use twostep_auth::{Actor, AdminUserView, AuditEntry, Channel, Ctx, ResetOutcome, UserFilter};
+use twostep_auth::{
+    Actor, AdminUserView, AuditEntry, Channel, Ctx, PskcUnlock, ResetOutcome, UserFilter,
+};
 
 use crate::cli::Options;
 use crate::config::Config;
@@ -53,6 +55,26 @@ pub enum AdminCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Import hardware OATH tokens (TOTP) from a vendor's RFC 6030 PSKC seed
+    /// file into the inventory, by serial number.
+    ImportTokens {
+        #[command(flatten)]
+        options: Options,
+        file: std::path::PathBuf,
+        /// The file's password (PBKDF2-encrypted files).
+        #[arg(long, conflicts_with = "key")]
+        password: Option<String>,
+        /// The pre-shared AES key, in hex (PSK-encrypted files).
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Make the token with SERIAL one of USER's authenticators.
+    AssignToken {
+        #[command(flatten)]
+        options: Options,
+        serial: String,
+        user: String,
+    },
     /// Print the admin audit log as JSON lines, newest first.
     Audit {
         #[command(flatten)]
@@ -88,6 +110,8 @@ impl AdminCommand {
             | AdminCommand::ResetTwoStep { options, .. }
             | AdminCommand::Unlock { options, .. }
             | AdminCommand::Audit { options, .. }
+            | AdminCommand::ImportTokens { options, .. }
+            | AdminCommand::AssignToken { options, .. }
             | AdminCommand::Users { options, .. } => options,
         }
     }
@@ -124,6 +148,16 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             .admin_unlock(&cli, &user, &reason, &ctx)
             .await
             .map(|()| println!("Two-step sign-in of {user} is unlocked.")),
+        AdminCommand::ImportTokens {
+            file,
+            password,
+            key,
+            ..
+        } => import_tokens(auth, &file, password, key).await,
+        AdminCommand::AssignToken { serial, user, .. } => auth
+            .assign_token(&cli, &serial, &user, &ctx)
+            .await
+            .map(|()| println!("The token {serial} is now one of {user}'s authenticators.")),
         AdminCommand::Audit { limit, before, .. } => {
             auth.admin_audit(&cli, before, limit, &ctx).await.map(|rows| {
                 for r in rows {
@@ -159,6 +193,66 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     };
     wired.store.close().await;
     result.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+async fn import_tokens(
+    auth: &twostep_auth::AuthService,
+    file: &std::path::Path,
+    password: Option<String>,
+    key: Option<String>,
+) -> Result<(), twostep_auth::AuthError> {
+    let unlock = match (password, key) {
+        (Some(p), _) => PskcUnlock::Password(p),
+        (None, Some(k)) => PskcUnlock::Key(
+            data_encoding::HEXLOWER_PERMISSIVE
+                .decode(k.trim().as_bytes())
+                .map_err(|_| {
+                    twostep_auth::AuthError::invalid(
+                        "invalid_key",
+                        "key",
+                        "--key is the AES key in hex.",
+                    )
+                })?,
+        ),
+        (None, None) => PskcUnlock::None,
+    };
+    let xml = std::fs::read_to_string(file).map_err(|e| {
+        twostep_auth::AuthError::invalid(
+            "unreadable_file",
+            "file",
+            format!("cannot read {}: {e}", file.display()),
+        )
+    })?;
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::new(0)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} tokens")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message("importing");
+    let report = auth
+        .import_tokens(&xml, &unlock, |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })
+        .await?;
+    bar.finish_and_clear();
+    println!(
+        "Imported {} tokens; {} were in the inventory already; {} skipped.",
+        report.imported,
+        report.duplicates,
+        report.skipped.len()
+    );
+    for why in report.skipped.iter().take(20) {
+        println!("  skipped {why}");
+    }
+    if report.skipped.len() > 20 {
+        println!("  … and {} more", report.skipped.len() - 20);
+    }
+    Ok(())
 }
 
 pub fn audit_json(r: &AuditEntry) -> serde_json::Value {

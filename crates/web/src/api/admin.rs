@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/approvals/{id}/approve", post(approve))
         .route("/admin/approvals/{id}/cancel", post(cancel))
         .route("/admin/audit", get(audit))
+        .route("/admin/tokens/{serial}/assign", post(assign_token))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -474,4 +475,34 @@ async fn audit(
         entries: rows.into_iter().map(Into::into).collect(),
         next_before,
     }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct AssignToken {
+    pub username: String,
+    /// The admin's fresh code unless the session is in sudo mode.
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+/// Make an imported hardware token one of a user's authenticators.
+#[utoipa::path(post, path = "/api/v1/admin/tokens/{serial}/assign", tag = "admin", params(("serial" = String, Path)), request_body = AssignToken,
+    responses((status = 200, body = super::Status), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn assign_token(
+    State(state): State<AppState>,
+    ApiSecure(s): ApiSecure,
+    Api(ctx): Api,
+    Path(serial): Path<String>,
+    ApiJson(r): ApiJson<AssignToken>,
+) -> Result<Json<super::Status>, Error> {
+    let proof = twostep_auth::Proof::from_fields(r.code.as_deref(), None);
+    let actor = Actor::Admin {
+        session: &s,
+        proof: &proof,
+    };
+    state
+        .auth
+        .assign_token(&actor, &serial, &r.username, &ctx)
+        .await?;
+    Ok(super::Status::json("assigned"))
 }

@@ -4,6 +4,7 @@
 mod admin;
 pub use admin::UsersQuery;
 mod app_passwords;
+mod hardware_tokens;
 mod openapi;
 pub use openapi::document as openapi_document;
 mod password;
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .merge(recovery::router())
         .merge(admin::router())
         .merge(workspaces::router())
+        .merge(hardware_tokens::router())
         .merge(openapi::router())
         .fallback(|| async {
             Error::new(StatusCode::NOT_FOUND, "not_found", "No such API endpoint.")

@@ -26,7 +26,7 @@ use crate::AppState;
         super::recovery::start, super::recovery::cancel,
         super::admin::users, super::admin::user, super::admin::reset, super::admin::unlock,
         super::admin::grant, super::admin::revoke, super::admin::approvals, super::admin::approve,
-        super::admin::cancel, super::admin::audit,
+        super::admin::cancel, super::admin::audit, super::admin::assign_token, super::hardware_tokens::claim_token,
         super::workspaces::list, super::workspaces::create, super::workspaces::show,
         super::workspaces::set_member, super::workspaces::remove_member,
         super::workspaces::create_repo, super::workspaces::set_policy,
