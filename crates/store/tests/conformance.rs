@@ -941,3 +941,138 @@ conformance!(
         );
     }
 );
+
+conformance!(
+    workspaces_members_repositories_and_policy,
+    |store: Store| async move {
+        use twostep_store::workspaces::{self as ws, Role, Workspace, WorkspaceRepo};
+        let a = alice(&store).await;
+        let b = insert_user(&store, "u2", "bob").await;
+        let mut c = store.conn().await.unwrap();
+        let w = Workspace {
+            id: "w1".into(),
+            name: "acme".into(),
+            created_by: a.clone(),
+            created_at: t(1),
+            two_step_required_at: None,
+            two_step_enforced_at: None,
+        };
+        ws::insert(&mut c, &w).await.unwrap();
+        assert!(matches!(
+            ws::insert(
+                &mut c,
+                &Workspace {
+                    id: "w2".into(),
+                    ..w.clone()
+                }
+            )
+            .await,
+            Err(StoreError::Conflict)
+        ));
+        ws::set_member(&mut c, "w1", &a, Role::Admin, t(1))
+            .await
+            .unwrap();
+        ws::set_member(&mut c, "w1", &b, Role::Read, t(2))
+            .await
+            .unwrap();
+        ws::set_member(&mut c, "w1", &b, Role::Write, t(3))
+            .await
+            .unwrap();
+        assert_eq!(
+            ws::role_of(&mut c, "w1", &b).await.unwrap(),
+            Some(Role::Write)
+        );
+        let members = ws::members(&mut c, "w1").await.unwrap();
+        assert_eq!(
+            members
+                .iter()
+                .map(|m| (m.username.as_str(), m.role))
+                .collect::<Vec<_>>(),
+            [("alice", Role::Admin), ("bob", Role::Write)]
+        );
+        ws::set_policy(&mut c, "w1", Some(t(10)), Some(t(20)))
+            .await
+            .unwrap();
+        let mine = ws::of_user(&mut c, &b).await.unwrap();
+        assert_eq!(
+            (
+                mine[0].name.as_str(),
+                mine[0].role,
+                mine[0].two_step_enforced_at
+            ),
+            ("acme", Role::Write, Some(t(20)))
+        );
+        let repo = WorkspaceRepo {
+            id: "r1".into(),
+            workspace_id: "w1".into(),
+            name: "site".into(),
+            description: String::new(),
+            is_private: 1,
+            created_by: b.clone(),
+            created_at: t(4),
+        };
+        ws::insert_repo(&mut c, &repo).await.unwrap();
+        assert!(matches!(
+            ws::insert_repo(
+                &mut c,
+                &WorkspaceRepo {
+                    id: "r2".into(),
+                    ..repo.clone()
+                }
+            )
+            .await,
+            Err(StoreError::Conflict)
+        ));
+        assert_eq!(
+            ws::repo(&mut c, "w1", "site").await.unwrap().unwrap().id,
+            "r1"
+        );
+        assert_eq!(ws::repos(&mut c, "w1").await.unwrap().len(), 1);
+        assert_eq!(ws::remove_member(&mut c, "w1", &b).await.unwrap(), 1);
+        assert_eq!(ws::role_of(&mut c, "w1", &b).await.unwrap(), None);
+    }
+);
+
+conformance!(
+    a_hardware_token_is_imported_once_and_assigned_once,
+    |store: Store| async move {
+        use twostep_store::hardware_tokens::{self as ht, Token};
+        let a = alice(&store).await;
+        let b = insert_user(&store, "u2", "bob").await;
+        let mut c = store.conn().await.unwrap();
+        let tok = Token {
+            serial: "TS1".into(),
+            manufacturer: "Acme".into(),
+            secret_enc: vec![1, 2, 3],
+            hash: "sha256".into(),
+            digits: 8,
+            period: 60,
+            imported_at: t(1),
+            assigned_to: None,
+            assigned_at: None,
+        };
+        assert!(ht::insert(&mut c, &tok).await.unwrap());
+        assert!(
+            !ht::insert(&mut c, &tok).await.unwrap(),
+            "a second import leaves it"
+        );
+        assert!(ht::insert(
+            &mut c,
+            &Token {
+                serial: "TS2".into(),
+                ..tok.clone()
+            }
+        )
+        .await
+        .unwrap());
+        assert_eq!(ht::counts(&mut c).await.unwrap(), (2, 2));
+        assert!(ht::assign(&mut c, "TS1", &a, "auth1", t(5)).await.unwrap());
+        assert!(
+            !ht::assign(&mut c, "TS1", &b, "auth2", t(6)).await.unwrap(),
+            "assigned once"
+        );
+        let got = ht::by_serial(&mut c, "TS1").await.unwrap().unwrap();
+        assert_eq!((got.assigned_to, got.digits, got.period), (Some(a), 8, 60));
+        assert_eq!(ht::counts(&mut c).await.unwrap(), (2, 1));
+    }
+);
