@@ -197,6 +197,17 @@ fn a_workspace_that_requires_two_step_refuses_members_without_it_after_the_grace
         err.contains("requires two-step verification"),
         "account password: {err}"
     );
+    let page = max
+        .api
+        .client
+        .get(server.url("/repositories/acme/site"))
+        .send()
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 403, "the page too");
+    assert!(page
+        .text()
+        .unwrap()
+        .contains("The workspace acme requires two-step verification"));
     let v = max
         .api
         .err("GET", "/repositories/acme/site", None, 403, "forbidden");
