@@ -221,6 +221,35 @@ fn tokens_imported_from_seed_files_sign_in_with_oathtool_codes() {
         "token_taken",
     );
 
+    // The same on the page: a wrong pair is shown next to the codes.
+    let form = uma
+        .api
+        .client
+        .get(server.url("/account/two-step/tokens"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let csrf = common::field_value(&form, "csrf").unwrap();
+    let wrong = uma
+        .api
+        .client
+        .post(server.url("/account/two-step/tokens"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("serial", "TS00003"),
+            ("first_code", "123456"),
+            ("second_code", "654321"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    let body = wrong.text().unwrap();
+    assert!(
+        common::texts(&body, "#code-error")[0].contains("two consecutive codes"),
+        "{body}"
+    );
+
     // An administrator assigns through the API; a user cannot.
     uma.api.err(
         "POST",

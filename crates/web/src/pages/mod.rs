@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 mod app_passwords;
+mod hardware_tokens;
 mod help;
 mod password;
 mod recover;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(unlock::routes())
         .merge(admin::routes())
         .merge(workspaces::routes())
+        .merge(hardware_tokens::routes())
         .layer(middleware::from_fn_with_state(state.clone(), error_pages))
         .layer(middleware::from_fn_with_state(
             state,
