@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use serde_json::{json, Value};
 
 use crate::common;
-use common::accounts::{account, enable_two_step, Account, PASSWORD};
+use common::accounts::{account, enable_two_step, fresh_session, Account, PASSWORD};
 use common::api::ApiClient;
 use common::otp::Phone;
 use common::Server;
@@ -55,22 +55,6 @@ fn sudo(a: &Account, phone: &mut Phone) {
         "/session/sudo",
         Some(json!({"code": phone.next_code()})),
     );
-}
-
-/// A new API session of `name` (two-step on), so no sudo window is open yet.
-fn fresh_session(server: &Server, name: &str, phone: &mut Phone) -> ApiClient {
-    let api = ApiClient::new(server);
-    api.ok(
-        "POST",
-        "/session",
-        Some(json!({"login": name, "password": PASSWORD})),
-    );
-    api.ok(
-        "POST",
-        "/session/second-step",
-        Some(json!({"code": phone.next_code()})),
-    );
-    api
 }
 
 fn email(name: &str) -> String {

@@ -6,27 +6,10 @@ use crate::common;
 
 use std::sync::Arc;
 
-use common::accounts::{account, enable_two_step, PASSWORD};
+use common::accounts::{account, enable_two_step, fresh_session, PASSWORD};
 use common::api::ApiClient;
 use common::Server;
 use serde_json::json;
-
-/// A session that signed in with password and code a moment ago, as a thief
-/// who copied its cookie would hold it.
-fn fresh_session(server: &Server, name: &str, phone: &mut common::otp::Phone) -> ApiClient {
-    let api = ApiClient::new(server);
-    api.ok(
-        "POST",
-        "/session",
-        Some(json!({"login": name, "password": PASSWORD})),
-    );
-    api.ok(
-        "POST",
-        "/session/second-step",
-        Some(json!({"code": phone.next_code()})),
-    );
-    api
-}
 
 #[test]
 fn a_stolen_session_changes_no_credential_without_a_fresh_factor() {

@@ -238,62 +238,11 @@ impl AuthService {
         &self,
         actor: &Actor<'_>,
         username: &str,
-        reason_given: &str,
+        reason: &str,
         ctx: &Ctx,
     ) -> Result<AdminUserView> {
-        let why = reason_given
-            .trim()
-            .chars()
-            .take(MAX_REASON)
-            .collect::<String>();
-        let (mut tx, acting) = self.admin_tx(actor, ctx).await?;
-        let target = self.target_user(&mut tx, username).await?;
-        if target.admin() {
-            return Err(AuthError::Conflict(format!(
-                "{} is an administrator already.",
-                target.username
-            )));
-        }
-        if target.two_step_enabled_at.is_none() {
-            return Err(AuthError::Conflict(format!(
-                "{} must turn on two-step verification before becoming an administrator.",
-                target.username
-            )));
-        }
-        let now = self.now();
-        users::set_admin(&mut tx, &target.id, true).await?;
-        self.admin_audit_row(
-            &mut tx,
-            &Act {
-                acting: &acting,
-                now,
-                ctx,
-            },
-            &target,
-            AdminAction::Granted,
-            &why,
-        )
-        .await?;
-        let detail = format!("by {}", acting.name);
-        self.audit(&mut tx, &target.id, now, Event::AdminGranted, &detail, ctx)
-            .await?;
-        commit(tx).await?;
-        self.notify(
-            &target,
-            "You are now an administrator",
-            &format!(
-                "{} made you an administrator of this server. Every administrator action asks for \
-                 a fresh two-step code and lands in the admin audit log.",
-                capitalised(&acting.described())
-            ),
-            ctx,
-        )
-        .await;
-        let mut c = self.store().conn().await?;
-        let row = users::by_id(&mut c, &target.id)
-            .await?
-            .ok_or(AuthError::NotFound)?;
-        Ok(AdminUserView::of(&row, now))
+        self.set_admin_rights(actor, username, reason, true, ctx)
+            .await
     }
 
     /// Takes administrator rights away (never one's own on the pages or API).
@@ -301,55 +250,82 @@ impl AuthService {
         &self,
         actor: &Actor<'_>,
         username: &str,
-        reason_given: &str,
+        reason: &str,
         ctx: &Ctx,
     ) -> Result<AdminUserView> {
-        let why = reason_given
-            .trim()
-            .chars()
-            .take(MAX_REASON)
-            .collect::<String>();
+        self.set_admin_rights(actor, username, reason, false, ctx)
+            .await
+    }
+
+    async fn set_admin_rights(
+        &self,
+        actor: &Actor<'_>,
+        username: &str,
+        reason_given: &str,
+        grant: bool,
+        ctx: &Ctx,
+    ) -> Result<AdminUserView> {
+        let why: String = reason_given.trim().chars().take(MAX_REASON).collect();
         let (mut tx, acting) = self.admin_tx(actor, ctx).await?;
         let target = self.target_user(&mut tx, username).await?;
-        if !target.admin() {
+        let name = &target.username;
+        match (grant, target.admin()) {
+            (true, true) => {
+                return Err(AuthError::Conflict(format!(
+                    "{name} is an administrator already."
+                )))
+            }
+            (false, false) => {
+                return Err(AuthError::Conflict(format!(
+                    "{name} is not an administrator."
+                )))
+            }
+            _ => {}
+        }
+        if grant && target.two_step_enabled_at.is_none() {
             return Err(AuthError::Conflict(format!(
-                "{} is not an administrator.",
-                target.username
+                "{name} must turn on two-step verification before becoming an administrator."
             )));
         }
-        if acting.id.as_ref() == Some(&target.id) {
+        if !grant && acting.id.as_ref() == Some(&target.id) {
             return Err(AuthError::Forbidden(
                 "You cannot remove your own administrator rights: ask another administrator, or use `twostep admin revoke` on the server.".into(),
             ));
         }
         let now = self.now();
-        users::set_admin(&mut tx, &target.id, false).await?;
-        self.admin_audit_row(
-            &mut tx,
-            &Act {
-                acting: &acting,
-                now,
-                ctx,
-            },
-            &target,
-            AdminAction::Revoked,
-            &why,
-        )
-        .await?;
+        users::set_admin(&mut tx, &target.id, grant).await?;
+        let (action, event) = if grant {
+            (AdminAction::Granted, Event::AdminGranted)
+        } else {
+            (AdminAction::Revoked, Event::AdminRevoked)
+        };
+        let act = Act {
+            acting: &acting,
+            now,
+            ctx,
+        };
+        self.admin_audit_row(&mut tx, &act, &target, action, &why)
+            .await?;
         let detail = format!("by {}", acting.name);
-        self.audit(&mut tx, &target.id, now, Event::AdminRevoked, &detail, ctx)
+        self.audit(&mut tx, &target.id, now, event, &detail, ctx)
             .await?;
         commit(tx).await?;
-        self.notify(
-            &target,
-            "You are no longer an administrator",
-            &format!(
-                "{} removed your administrator rights on this server.",
-                capitalised(&acting.described())
-            ),
-            ctx,
-        )
-        .await;
+        let who = capitalised(&acting.described());
+        let (subject, what) = if grant {
+            (
+                "You are now an administrator",
+                format!(
+                    "{who} made you an administrator of this server. Every administrator action asks for \
+                     a fresh two-step code and lands in the admin audit log."
+                ),
+            )
+        } else {
+            (
+                "You are no longer an administrator",
+                format!("{who} removed your administrator rights on this server."),
+            )
+        };
+        self.notify(&target, subject, &what, ctx).await;
         let mut c = self.store().conn().await?;
         let row = users::by_id(&mut c, &target.id)
             .await?

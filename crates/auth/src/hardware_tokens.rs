@@ -159,10 +159,7 @@ impl AuthService {
                 "An account can have at most {MAX_AUTHENTICATORS} authenticators."
             )));
         }
-        let seed = self
-            .keys()
-            .open(&token.secret_enc, &context(&token.serial))
-            .map_err(|_| AuthError::Internal(format!("token {} does not open", token.serial)))?;
+        let seed = self.open_seed(token)?;
         let id = token::new_id(&mut rng());
         let row = authenticators::Authenticator {
             id: id.clone(),
@@ -190,6 +187,12 @@ impl AuthService {
             )));
         }
         Ok(())
+    }
+
+    fn open_seed(&self, token: &Token) -> Result<Vec<u8>> {
+        self.keys()
+            .open(&token.secret_enc, &context(&token.serial))
+            .map_err(|_| AuthError::Internal(format!("token {} does not open", token.serial)))
     }
 
     async fn token_in(&self, c: &mut Conn, serial: &str) -> Result<Token> {
@@ -292,10 +295,7 @@ impl AuthService {
                 "That token is in use on an account already.",
             ));
         }
-        let seed = self
-            .keys()
-            .open(&token.secret_enc, &context(&token.serial))
-            .map_err(|_| AuthError::Internal(format!("token {} does not open", token.serial)))?;
+        let seed = self.open_seed(&token)?;
         let Some((step, drift)) =
             drift::consecutive(&seed, &params_of(&token), &first, &second, now)
         else {

@@ -54,16 +54,7 @@ impl AuthService {
         private: bool,
         ctx: &Ctx,
     ) -> Result<RepoView> {
-        let name = repo::name(name)
-            .map_err(|e| AuthError::invalid("invalid_repository_name", "name", e.to_string()))?;
-        let description = description.trim();
-        if description.chars().count() > repo::MAX_DESCRIPTION {
-            return Err(AuthError::invalid(
-                "invalid_description",
-                "description",
-                "Keep the description under 500 characters.",
-            ));
-        }
+        let (name, description) = repo_fields(name, description)?;
         let user = self.user_row(user_id).await?;
         let now = self.now();
         let row = Repository {
@@ -316,6 +307,21 @@ impl AuthService {
         .await?;
         commit(tx).await
     }
+}
+
+/// A new repository's name and description, checked.
+pub(crate) fn repo_fields<'a>(name: &str, description: &'a str) -> Result<(String, &'a str)> {
+    let name = repo::name(name)
+        .map_err(|e| AuthError::invalid("invalid_repository_name", "name", e.to_string()))?;
+    let description = description.trim();
+    if description.chars().count() > repo::MAX_DESCRIPTION {
+        return Err(AuthError::invalid(
+            "invalid_description",
+            "description",
+            "Keep the description under 500 characters.",
+        ));
+    }
+    Ok((name, description))
 }
 
 fn not_in_a_workspace(view: &RepoView) -> Result<()> {

@@ -3,7 +3,7 @@
 //! grace period. Repository access for workspaces is decided here, once,
 //! for SSH, HTTPS, pages and API alike (`workspace_repo`).
 
-use twostep_core::repo::{self, Access};
+use twostep_core::repo::Access;
 use twostep_core::workspace::{self as policy, Policy, DEFAULT_GRACE, MAX_GRACE};
 use twostep_core::{token, validate, UnixTime, UserId};
 use twostep_store::users::{self, User};
@@ -376,16 +376,7 @@ impl AuthService {
         ctx: &Ctx,
     ) -> Result<RepoView> {
         crate::app_passwords::require_full_session(session)?;
-        let name = repo::name(name)
-            .map_err(|e| AuthError::invalid("invalid_repository_name", "name", e.to_string()))?;
-        let description = description.trim();
-        if description.chars().count() > repo::MAX_DESCRIPTION {
-            return Err(AuthError::invalid(
-                "invalid_description",
-                "description",
-                "Keep the description under 500 characters.",
-            ));
-        }
+        let (name, description) = crate::repos::repo_fields(name, description)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let w = self.workspace_named(&mut tx, workspace).await?;

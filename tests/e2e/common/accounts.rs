@@ -81,3 +81,20 @@ pub fn enable_two_step(server: &Server, a: &Account) -> (Phone, Vec<String>) {
         .collect();
     (phone, codes)
 }
+
+/// A new API session of `name` signed in with password and a code a moment
+/// ago (no sudo window yet), as a thief who copied its cookie would hold it.
+pub fn fresh_session(server: &Server, name: &str, phone: &mut Phone) -> ApiClient {
+    let api = ApiClient::new(server);
+    api.ok(
+        "POST",
+        "/session",
+        Some(json!({"login": name, "password": PASSWORD})),
+    );
+    api.ok(
+        "POST",
+        "/session/second-step",
+        Some(json!({"code": phone.next_code()})),
+    );
+    api
+}
