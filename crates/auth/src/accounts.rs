@@ -53,6 +53,7 @@ impl AuthService {
         let now = self.now();
         let id = UserId::new(token::new_id(&mut rng()));
         let mut tx = self.store().begin().await?;
+        users::lock_name(&mut tx, &username).await?;
         if users::by_username(&mut tx, &username).await?.is_some()
             || twostep_store::workspaces::by_name(&mut tx, &username)
                 .await?

@@ -116,6 +116,7 @@ impl AuthService {
                 format!("The name \"{name}\" is taken. Choose another."),
             )
         };
+        users::lock_name(&mut tx, &name).await?;
         if users::by_username(&mut tx, &name).await?.is_some() {
             return Err(taken());
         }

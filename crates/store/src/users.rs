@@ -284,6 +284,19 @@ pub async fn lock_row(c: &mut Conn, id: &UserId) -> Result<()> {
     Ok(())
 }
 
+/// Holds a name (a username or a workspace name, one namespace) until the
+/// transaction ends, so a user and a workspace cannot take it at once on two
+/// nodes. SQLite's `BEGIN IMMEDIATE` holds the whole database already.
+pub async fn lock_name(c: &mut Conn, name: &str) -> Result<()> {
+    if c.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))::text")
+            .bind(name)
+            .fetch_optional(c)
+            .await?;
+    }
+    Ok(())
+}
+
 /// One more wrong second factor in a row; returns the new count.
 pub async fn add_factor_failure(c: &mut Conn, id: &UserId) -> Result<i64> {
     Ok(sqlx::query_scalar(

@@ -1076,3 +1076,41 @@ conformance!(
         assert_eq!(ht::counts(&mut c).await.unwrap(), (2, 1));
     }
 );
+
+conformance!(
+    a_name_is_held_until_its_transaction_ends,
+    |store: Store| async move {
+        let mut tx1 = store.begin().await.unwrap();
+        users::lock_name(&mut tx1, "acme").await.unwrap();
+        users::insert(
+            &mut tx1,
+            users::NewUser {
+                id: &user_id("u9"),
+                username: "acme",
+                email: "acme@example.com",
+                password_hash: "h",
+                now: t(1),
+            },
+        )
+        .await
+        .unwrap();
+        let s2 = store.clone();
+        // A second taker of the name (a workspace, say) on another connection.
+        let second = tokio::spawn(async move {
+            let mut tx2 = s2.begin().await.unwrap();
+            users::lock_name(&mut tx2, "acme").await.unwrap();
+            let seen = users::by_username(&mut tx2, "acme")
+                .await
+                .unwrap()
+                .is_some();
+            tx2.commit().await.unwrap();
+            seen
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        tx1.commit().await.unwrap();
+        assert!(
+            second.await.unwrap(),
+            "the second taker waited and saw the first"
+        );
+    }
+);
