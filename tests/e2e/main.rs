@@ -14,6 +14,7 @@ mod codes_saved;
 mod git;
 mod hardening;
 mod hardware_tokens;
+mod health;
 mod limits;
 mod postgres;
 mod recover;

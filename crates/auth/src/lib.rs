@@ -18,6 +18,7 @@ mod factor;
 mod git_access;
 mod hardware_tokens;
 mod hasher;
+mod health;
 mod notify;
 mod password_check;
 mod purge;

@@ -139,6 +139,12 @@ impl Store {
         Ok(self.pool.acquire().await?)
     }
 
+    /// One round trip to the database.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -28,6 +28,9 @@ fn surface(path: &str) -> Surface {
     } else if path.ends_with("/info/refs")
         || path.ends_with("/git-upload-pack")
         || path.ends_with("/git-receive-pack")
+        // Health probes answer plain text too, for load balancers.
+        || path == "/healthz"
+        || path == "/readyz"
     {
         Surface::Git
     } else {
@@ -265,6 +268,7 @@ mod tests {
     fn surfaces() {
         assert!(surface("/api/v1/user") == Surface::Api);
         assert!(surface("/a/b.git/info/refs") == Surface::Git);
+        assert!(surface("/readyz") == Surface::Git);
         assert!(surface("/account") == Surface::Page);
         assert!(surface("/api/v10") == Surface::Page);
     }

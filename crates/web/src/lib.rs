@@ -12,6 +12,7 @@ mod csrf;
 mod error;
 mod git_http;
 mod guard;
+mod health;
 mod input;
 mod pages;
 pub mod parse;
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api::router().layer(timeout()))
         .merge(git_http::router())
+        .merge(health::router())
         .merge(pages::router(state.clone()).layer(timeout()))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(

@@ -1,0 +1,26 @@
+//! Whether this node can serve: the database answers and the repositories
+//! folder takes writes (for load balancers' readiness checks).
+
+use crate::{AuthError, AuthService, Result};
+
+impl AuthService {
+    /// `Ok` when ready; otherwise what is wrong, in a sentence for operators.
+    pub async fn readiness(&self) -> Result<()> {
+        self.store().ping().await.map_err(|e| {
+            tracing::warn!(error = %e, "readiness: the database does not answer");
+            AuthError::Internal("the database does not answer".into())
+        })?;
+        let dir = &self.settings().repos_dir;
+        let probe = dir.join(format!(".ready-{}", std::process::id()));
+        let written = async {
+            tokio::fs::create_dir_all(dir).await?;
+            tokio::fs::write(&probe, b"ok").await?;
+            tokio::fs::remove_file(&probe).await
+        }
+        .await;
+        written.map_err(|e| {
+            tracing::warn!(error = %e, dir = %dir.display(), "readiness: the repositories folder takes no writes");
+            AuthError::Internal("the repositories folder takes no writes".into())
+        })
+    }
+}
