@@ -18,7 +18,10 @@ fn ready_while_the_database_answers_and_repositories_can_be_written() {
     std::fs::write(&repos, "not a folder").unwrap();
     assert_eq!(
         get(&server, "/readyz"),
-        (503, "not ready: the repositories folder takes no writes\n".into())
+        (
+            503,
+            "not ready: the repositories folder takes no writes\n".into()
+        )
     );
     assert_eq!(get(&server, "/healthz").0, 200, "the process still answers");
     std::fs::remove_file(&repos).unwrap();

@@ -15,6 +15,7 @@ mod git;
 mod hardening;
 mod hardware_tokens;
 mod health;
+mod housekeeping;
 mod limits;
 mod postgres;
 mod recover;

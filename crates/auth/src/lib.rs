@@ -19,6 +19,7 @@ mod git_access;
 mod hardware_tokens;
 mod hasher;
 mod health;
+mod housekeeping;
 mod notify;
 mod password_check;
 mod purge;
@@ -50,6 +51,7 @@ pub use devices::MAX_AUTHENTICATORS;
 pub use error::{utc, AuthError};
 pub use git_access::{require_scope, Principal};
 pub use hardware_tokens::ImportReport;
+pub use housekeeping::GIT_CONFIG_ENV;
 pub use purge::Purged;
 pub use repos::{collaborator_access, RepoView};
 pub use reset_review::Credential;
@@ -153,6 +155,7 @@ struct Inner {
     /// `None` when the public URL's host cannot be a WebAuthn relying party (an IP address).
     webauthn: Option<webauthn_rs::Webauthn>,
     hasher: hasher::Hasher,
+    housekeeping: Arc<housekeeping::Housekeeping>,
 }
 
 impl AuthService {
@@ -173,6 +176,7 @@ impl AuthService {
                 settings,
                 webauthn,
                 hasher: hasher::Hasher::sized_to_cores(),
+                housekeeping: housekeeping::Housekeeping::new(),
             }),
         }
     }

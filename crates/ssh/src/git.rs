@@ -41,6 +41,7 @@ pub async fn run(job: Job, service: GitService, owner: &str, repo: &str) {
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", path.parent().unwrap_or(&path))
+        .envs(twostep_auth::GIT_CONFIG_ENV)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -64,7 +65,7 @@ pub async fn run(job: Job, service: GitService, owner: &str, repo: &str) {
         job.finish(1).await;
         return;
     };
-    let Job { channel, .. } = job;
+    let Job { channel, auth, .. } = job;
     let (mut read, write) = channel.split();
     let mut out = write.make_writer();
     let mut err = write.make_writer_ext(Some(1));
@@ -95,6 +96,9 @@ pub async fn run(job: Job, service: GitService, owner: &str, repo: &str) {
     };
     tokio::join!(output, errors);
     let status = child.wait().await.ok().and_then(|s| s.code()).unwrap_or(1);
+    if status == 0 && service.writes() {
+        auth.after_push(&path);
+    }
     let _ = write.exit_status(status as u32).await;
     let _ = write.eof().await;
     let _ = write.close().await;

@@ -163,6 +163,7 @@ async fn run_backend(
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("GIT_PROJECT_ROOT", &root)
         .env("GIT_HTTP_EXPORT_ALL", "1")
+        .envs(twostep_auth::GIT_CONFIG_ENV)
         .env("PATH_INFO", format!("/{owner}/{name}.git{suffix}"))
         .env("REQUEST_METHOD", req.method().as_str())
         .env("QUERY_STRING", query)
@@ -212,6 +213,8 @@ async fn run_backend(
         .take()
         .ok_or_else(|| std::io::Error::other("no stderr"))?;
     let is_post = req.method() == Method::POST;
+    let pushed = (is_post && suffix == "/git-receive-pack")
+        .then(|| (state.auth.clone(), repo_path.to_path_buf()));
     let body = req.into_body();
     tokio::spawn(async move {
         if is_post {
@@ -229,7 +232,10 @@ async fn run_backend(
         if !err.trim().is_empty() {
             tracing::warn!(stderr = %err.trim(), "git http-backend");
         }
-        let _ = child.wait().await;
+        let ok = child.wait().await.is_ok_and(|s| s.success());
+        if let (true, Some((auth, repo))) = (ok, pushed) {
+            auth.after_push(&repo);
+        }
     });
     // CGI: headers, a blank line, then the body.
     let mut reader = BufReader::new(stdout);
