@@ -9,6 +9,9 @@ use twostep_store::{app_passwords as store_ap, users};
 use crate::notify::Event;
 use crate::{commit, Account, AuthError, AuthService, Ctx, Result, SessionInfo};
 
+/// "Last used" of an app password is written at most this often.
+const TOUCH_EVERY: i64 = 60;
+
 /// App passwords carry scopes; passwords and browser sessions (`None`) all rights.
 pub fn require_scope(scopes: Option<&[Scope]>, needed: Scope) -> Result<()> {
     match scopes {
@@ -65,8 +68,10 @@ impl AuthService {
         };
         if app_password::looks_like_token(secret) {
             let hash = token::token_hash(secret);
-            let mut tx = self.store().begin().await?;
-            let row = store_ap::by_hash(&mut tx, &hash).await?;
+            // A read, and a write at most once a minute per app password:
+            // Git and API calls do not queue for the database's write lock.
+            let mut c = self.store().conn().await?;
+            let row = store_ap::by_hash(&mut c, &hash).await?;
             let (Some(user), Some(row)) = (user, row) else {
                 return Err(AuthError::BadCredentials);
             };
@@ -78,8 +83,10 @@ impl AuthService {
             ) {
                 return Err(AuthError::BadCredentials);
             }
-            store_ap::touch(&mut tx, &row.id, now).await?;
-            commit(tx).await?;
+            if row.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY) {
+                store_ap::touch(&mut c, &row.id, now).await?;
+            }
+            drop(c);
             let scopes =
                 app_password::parse_scopes(row.scopes.split_whitespace()).unwrap_or_default();
             return Ok(Principal {

@@ -479,3 +479,52 @@ async fn a_drifted_token_is_resynchronised_by_its_next_code_then_accepted_at_its
         .await
         .unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[tokio::test]
+async fn an_app_password_records_its_last_use_at_most_once_a_minute() {
+    let w = World::new().await;
+    let token = w.account("nico").await;
+    let s = w.session(&token).await;
+    let (secret, _) = w
+        .auth
+        .create_app_password(
+            &s,
+            "ci",
+            &["account:read"],
+            &Proof::Password(PASSWORD.into()),
+            &ctx(),
+        )
+        .await
+        .unwrap();
+    let last_used = |w: &World| {
+        let auth = w.auth.clone();
+        let id = s.user.id.clone();
+        async move { auth.app_passwords(&id).await.unwrap()[0].last_used_at }
+    };
+    assert_eq!(last_used(&w).await, None);
+    w.auth
+        .authenticate_basic("nico", &secret, &ctx())
+        .await
+        .unwrap();
+    let first = last_used(&w).await.expect("the first use is written");
+    w.advance(59);
+    w.auth
+        .authenticate_basic("nico", &secret, &ctx())
+        .await
+        .unwrap();
+    assert_eq!(
+        last_used(&w).await,
+        Some(first),
+        "not written again within a minute"
+    );
+    w.advance(1);
+    w.auth
+        .authenticate_basic("nico", &secret, &ctx())
+        .await
+        .unwrap();
+    assert_eq!(
+        last_used(&w).await,
+        Some(first + 60),
+        "written again a minute later"
+    );
+}
