@@ -32,12 +32,31 @@ if ! command -v st >/dev/null; then
 fi
 
 # PostgreSQL at 127.0.0.1:5432 (trust auth, database test) for the scale backend's tests.
+# On a bare machine: install the distribution's server, let loopback clients in
+# without a password (the tests' setting), start the cluster, create `test`.
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
-  echo "==> starting PostgreSQL"
-  if [ -d /etc/postgresql ]; then
-    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  if [ ! -d /etc/postgresql ] || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
+    echo "==> installing PostgreSQL"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+    version="$(ls /etc/postgresql | head -1)"
+    hba="/etc/postgresql/$version/main/pg_hba.conf"
+    if ! grep -q "twostep tests" "$hba"; then
+      printf '%s\n%s\n' "host all all 127.0.0.1/32 trust # twostep tests" \
+        "host all all ::1/128 trust # twostep tests" | $SUDO sh -c "cat - '$hba' > '$hba.new' && mv '$hba.new' '$hba'"
+      $SUDO chown postgres:postgres "$hba"
+    fi
   fi
+  echo "==> starting PostgreSQL"
+  cluster="$(ls /etc/postgresql | head -1)"
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$cluster" main start || true
+  # Installing may have started it already, before the trust lines.
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$cluster" main reload || true
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  if ! psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'test'" 2>/dev/null | grep -q 1; then
+    psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE test" || true
+  fi
 fi
 
 echo "==> cargo fmt --check"
