@@ -176,3 +176,25 @@ fn bad_settings_are_refused_with_a_clear_message() {
         assert!(err.contains(message), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn json_logs_are_one_object_a_line() {
+    let server = crate::common::Server::start_with(crate::common::ServerOptions {
+        args: vec!["--log-format".into(), "json".into()],
+        ..Default::default()
+    });
+    let log = server.log_text();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let serving = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "twostep is serving")
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(serving["level"], "INFO");
+    assert!(serving["fields"]["web"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
+}

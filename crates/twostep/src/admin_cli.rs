@@ -103,6 +103,10 @@ pub enum AdminCommand {
 }
 
 impl AdminCommand {
+    pub fn log_format(&self) -> Option<String> {
+        self.options().log_format.clone()
+    }
+
     fn options(&self) -> &Options {
         match self {
             AdminCommand::Grant { options, .. }

@@ -9,7 +9,7 @@ Every option can also come from a config file (--config, TOML, same names with
 underscores: http_addr = \"127.0.0.1:8080\") or an environment variable:
 TWOSTEP_DATA_DIR, TWOSTEP_HTTP_ADDR, TWOSTEP_SSH_ADDR, TWOSTEP_DATABASE_URL,
 TWOSTEP_PUBLIC_URL, TWOSTEP_ISSUER, TWOSTEP_SMTP_URL, TWOSTEP_MAIL_FROM,
-TWOSTEP_SECRET_KEY. Flags win over the environment, which wins over the file.
+TWOSTEP_SECRET_KEY, TWOSTEP_LOG_FORMAT. Flags win over the environment, which wins over the file.
 Log level: TWOSTEP_LOG (e.g. debug).";
 
 /// twostep: a self-hosted Git server built around two-step verification and account recovery.
@@ -78,6 +78,24 @@ pub struct Options {
     /// Sender address of mail [default: twostep <noreply@localhost.localdomain>].
     #[arg(long, value_name = "ADDRESS")]
     pub mail_from: Option<String>,
+    /// Log lines as `text` for people or `json` for machines, one object a line (this flag or TWOSTEP_LOG_FORMAT; logging starts before the config file is read) [default: text].
+    #[arg(long, value_name = "FORMAT", value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
+}
+
+impl Cli {
+    /// `--log-format`, else TWOSTEP_LOG_FORMAT: whether log lines are JSON.
+    pub fn json_logs(&self) -> bool {
+        let flag = match &self.command {
+            Command::Serve(o) | Command::Migrate(o) | Command::SshHostKey(o) => {
+                o.log_format.clone()
+            }
+            Command::Admin(a) => a.command.log_format(),
+            Command::Openapi => None,
+        };
+        flag.or_else(|| std::env::var("TWOSTEP_LOG_FORMAT").ok())
+            .is_some_and(|f| f.trim().eq_ignore_ascii_case("json"))
+    }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
