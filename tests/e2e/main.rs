@@ -21,6 +21,7 @@ mod postgres;
 mod recover;
 mod schema;
 mod security_keys;
+mod shutdown;
 mod ssh_password;
 mod ssh_recovery;
 mod takeover;

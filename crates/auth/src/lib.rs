@@ -16,6 +16,7 @@ mod error;
 mod events;
 mod factor;
 mod git_access;
+mod git_operations;
 mod hardware_tokens;
 mod hasher;
 mod health;
@@ -50,6 +51,7 @@ pub use clock::{Clock, SystemClock};
 pub use devices::MAX_AUTHENTICATORS;
 pub use error::{utc, AuthError};
 pub use git_access::{require_scope, Principal};
+pub use git_operations::GitOperation;
 pub use hardware_tokens::ImportReport;
 pub use housekeeping::GIT_CONFIG_ENV;
 pub use purge::Purged;
@@ -156,6 +158,7 @@ struct Inner {
     webauthn: Option<webauthn_rs::Webauthn>,
     hasher: hasher::Hasher,
     housekeeping: Arc<housekeeping::Housekeeping>,
+    git_operations: Arc<git_operations::InFlight>,
 }
 
 impl AuthService {
@@ -177,6 +180,7 @@ impl AuthService {
                 webauthn,
                 hasher: hasher::Hasher::sized_to_cores(),
                 housekeeping: housekeeping::Housekeeping::new(),
+                git_operations: Arc::default(),
             }),
         }
     }

@@ -35,6 +35,7 @@ pub async fn run(job: Job, service: GitService, owner: &str, repo: &str) {
             return;
         }
     };
+    let _running = job.auth.git_operation();
     let mut cmd = tokio::process::Command::new("git");
     cmd.arg(service.program())
         .arg(&path)

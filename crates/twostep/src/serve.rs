@@ -38,6 +38,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             tracing::error!(error = %e, "the SSH server stopped");
         }
     });
+    let shutdown_auth = auth.clone();
     let state = AppState {
         auth,
         secure_cookies: cfg.public_url.starts_with("https://"),
@@ -57,7 +58,21 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         "twostep is serving"
     );
     twostep_web::server::serve(listener, app, http_limits, shutdown_signal()).await?;
+    // No new SSH connections; running git operations may finish.
     ssh.abort();
+    let left = shutdown_auth
+        .finish_git_operations(std::time::Duration::ZERO)
+        .await;
+    if left > 0 {
+        tracing::info!(
+            running = left,
+            "shutting down: letting git operations finish"
+        );
+    }
+    let left = shutdown_auth.finish_git_operations(GIT_GRACE).await;
+    if left > 0 {
+        tracing::warn!(running = left, "git operations cut off at shutdown");
+    }
     housekeeping.abort();
     store.close().await;
     tracing::info!("twostep stopped");
@@ -108,6 +123,9 @@ pub async fn wire(cfg: &Config) -> anyhow::Result<Wired> {
         mail_desc,
     })
 }
+
+/// How long a shutdown waits for running git operations.
+const GIT_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 

@@ -199,6 +199,7 @@ async fn run_backend(
     {
         cmd.env("CONTENT_LENGTH", len);
     }
+    let running = state.auth.git_operation();
     let mut child = cmd.spawn()?;
     let mut stdin = child
         .stdin
@@ -233,6 +234,7 @@ async fn run_backend(
             tracing::warn!(stderr = %err.trim(), "git http-backend");
         }
         let ok = child.wait().await.is_ok_and(|s| s.success());
+        drop(running);
         if let (true, Some((auth, repo))) = (ok, pushed) {
             auth.after_push(&repo);
         }
