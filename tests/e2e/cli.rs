@@ -198,3 +198,37 @@ fn json_logs_are_one_object_a_line() {
         .unwrap()
         .starts_with("http://127.0.0.1:"));
 }
+
+#[test]
+fn doctor_says_what_to_fix() {
+    let server = crate::common::Server::start();
+    let doctor = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_twostep"))
+            .args(["doctor", "--data-dir"])
+            .arg(server.data_dir())
+            .output()
+            .unwrap()
+    };
+    let out = doctor();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("schema is current") && text.contains("Everything looks right."),
+        "{text}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(server.data_dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = doctor();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!out.status.success());
+    assert!(
+        text.contains(&format!("chmod 700 {}", server.data_dir().display())),
+        "{text}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 thing(s) to fix"));
+    std::fs::set_permissions(server.data_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
+}

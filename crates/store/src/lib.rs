@@ -113,6 +113,42 @@ impl Store {
         Ok(store)
     }
 
+    /// Connects without touching the schema (for checks such as `twostep doctor`).
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl);
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Migrations this version has that the database has not applied yet.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE,
+            Backend::Postgres => &POSTGRES,
+        };
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await
+                .unwrap_or_default();
+        Ok(migrator
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .map(|m| format!("{} {}", m.version, m.description))
+            .collect())
+    }
+
     pub async fn migrate(&self) -> Result<()> {
         match self.backend {
             Backend::Sqlite => SQLITE.run(&self.pool).await?,

@@ -28,6 +28,9 @@ pub enum Command {
     /// Create or update the database schema, then exit.
     #[command(after_help = ENV_HELP)]
     Migrate(Options),
+    /// Check the data folder, keys, database schema, free disk and git, and say what to fix.
+    #[command(after_help = ENV_HELP)]
+    Doctor(Options),
     /// Print the OpenAPI document of /api/v1.
     Openapi,
     /// Administrators: grant, revoke, reset two-step, unlock, audit log, users (works with the server stopped).
@@ -87,9 +90,10 @@ impl Cli {
     /// `--log-format`, else TWOSTEP_LOG_FORMAT: whether log lines are JSON.
     pub fn json_logs(&self) -> bool {
         let flag = match &self.command {
-            Command::Serve(o) | Command::Migrate(o) | Command::SshHostKey(o) => {
-                o.log_format.clone()
-            }
+            Command::Serve(o)
+            | Command::Migrate(o)
+            | Command::SshHostKey(o)
+            | Command::Doctor(o) => o.log_format.clone(),
             Command::Admin(a) => a.command.log_format(),
             Command::Openapi => None,
         };
@@ -118,6 +122,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(a) => crate::admin_cli::run(a).await,
+        Command::Doctor(o) => crate::doctor::run(Config::load(&o)?).await,
         Command::Openapi => {
             println!("{}", twostep_web::openapi_json());
             Ok(())

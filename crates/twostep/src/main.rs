@@ -3,6 +3,7 @@
 mod admin_cli;
 mod cli;
 mod config;
+mod doctor;
 mod files;
 mod keyfile;
 mod serve;
