@@ -194,13 +194,18 @@ impl AuthService {
         ))
     }
 
-    pub(crate) async fn admin_audit_row(
+    /// One admin action in both logs: the admin audit log (with the reason)
+    /// and the target's security log (`event` with `detail`).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn record_admin_action(
         &self,
         c: &mut Conn,
         act: &Act<'_>,
         target: &User,
         action: AdminAction,
         reason: &str,
+        event: Event,
+        detail: &str,
     ) -> Result<()> {
         let Act { acting, now, ctx } = *act;
         tracing::info!(actor = %acting.name, target = %target.username, action = action.as_str(), channel = ctx.channel.as_str(), ip = %ctx.ip, "admin action");
@@ -219,7 +224,7 @@ impl AuthService {
             },
         )
         .await?;
-        Ok(())
+        self.audit(c, &target.id, now, event, detail, ctx).await
     }
 
     pub(crate) async fn target_user(&self, c: &mut Conn, username: &str) -> Result<User> {
@@ -304,11 +309,16 @@ impl AuthService {
             now,
             ctx,
         };
-        self.admin_audit_row(&mut tx, &act, &target, action, &why)
-            .await?;
-        let detail = format!("by {}", acting.name);
-        self.audit(&mut tx, &target.id, now, event, &detail, ctx)
-            .await?;
+        self.record_admin_action(
+            &mut tx,
+            &act,
+            &target,
+            action,
+            &why,
+            event,
+            &format!("by {}", acting.name),
+        )
+        .await?;
         commit(tx).await?;
         let who = capitalised(&acting.described());
         let (subject, what) = if grant {

@@ -103,7 +103,7 @@ impl AuthService {
                     )),
                     other => other,
                 })?;
-            self.admin_audit_row(
+            self.record_admin_action(
                 &mut tx,
                 &Act {
                     acting: &acting,
@@ -113,16 +113,8 @@ impl AuthService {
                 &target,
                 AdminAction::ResetRequested,
                 &why,
-            )
-            .await?;
-            let detail = format!("by {}: {why}", acting.name);
-            self.audit(
-                &mut tx,
-                &target.id,
-                now,
                 Event::TwoStepResetRequested,
-                &detail,
-                ctx,
+                &format!("by {}: {why}", acting.name),
             )
             .await?;
             let others: Vec<User> = users::admins(&mut tx)
@@ -163,16 +155,22 @@ impl AuthService {
         action: AdminAction,
         why: &str,
     ) -> Result<()> {
-        let Act { acting, now, ctx } = *act;
+        let Act { acting, now, .. } = *act;
         remove_second_factors(c, target).await?;
         users::mark_two_step_reset(c, &target.id, now).await?;
         if let Some(r) = requests::open_for(c, &target.id).await? {
             requests::end(c, &r, Outcome::Cancelled, "administrator reset", now).await?;
         }
-        self.admin_audit_row(c, act, target, action, why).await?;
-        let detail = format!("by {}: {why}", acting.name);
-        self.audit(c, &target.id, now, Event::TwoStepResetByAdmin, &detail, ctx)
-            .await
+        self.record_admin_action(
+            c,
+            act,
+            target,
+            action,
+            why,
+            Event::TwoStepResetByAdmin,
+            &format!("by {}: {why}", acting.name),
+        )
+        .await
     }
 
     async fn mail_reset(&self, target: &User, acting: &Acting, why: &str, ctx: &Ctx) {
@@ -345,7 +343,7 @@ impl AuthService {
             return Err(AuthError::LinkInvalid);
         }
         let view = self.approval_view(&mut tx, a.clone()).await?;
-        self.admin_audit_row(
+        self.record_admin_action(
             &mut tx,
             &Act {
                 acting: &acting,
@@ -355,16 +353,8 @@ impl AuthService {
             &target,
             AdminAction::ResetCancelled,
             &a.reason,
-        )
-        .await?;
-        let detail = format!("by {}", acting.name);
-        self.audit(
-            &mut tx,
-            &target.id,
-            now,
             Event::TwoStepResetCancelled,
-            &detail,
-            ctx,
+            &format!("by {}", acting.name),
         )
         .await?;
         commit(tx).await?;
@@ -401,7 +391,7 @@ impl AuthService {
             )));
         }
         users::reset_factor_failures(&mut tx, &target.id).await?;
-        self.admin_audit_row(
+        self.record_admin_action(
             &mut tx,
             &Act {
                 acting: &acting,
@@ -411,16 +401,8 @@ impl AuthService {
             &target,
             AdminAction::Unlocked,
             &why,
-        )
-        .await?;
-        let detail = format!("by {}: {why}", acting.name);
-        self.audit(
-            &mut tx,
-            &target.id,
-            now,
             Event::SecondStepUnlockedByAdmin,
-            &detail,
-            ctx,
+            &format!("by {}: {why}", acting.name),
         )
         .await?;
         commit(tx).await?;

@@ -229,7 +229,7 @@ impl AuthService {
         self.attach_token(&mut tx, &token, &user, None, 0, now)
             .await?;
         let what = format!("hardware token {}", token.serial);
-        self.admin_audit_row(
+        self.record_admin_action(
             &mut tx,
             &Act {
                 acting: &acting,
@@ -239,16 +239,8 @@ impl AuthService {
             &user,
             AdminAction::TokenAssigned,
             &what,
-        )
-        .await?;
-        let detail = format!("{what}, by {}", acting.name);
-        self.audit(
-            &mut tx,
-            &user.id,
-            now,
             Event::AuthenticatorAdded,
-            &detail,
-            ctx,
+            &format!("{what}, by {}", acting.name),
         )
         .await?;
         commit(tx).await?;
