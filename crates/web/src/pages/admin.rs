@@ -29,8 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/{username}", get(user))
         .route("/admin/users/{username}/{action}", post(act))
         .route("/admin/approvals", get(approvals))
-        .route("/admin/approvals/{id}/approve", post(approve))
-        .route("/admin/approvals/{id}/cancel", post(cancel))
+        .route("/admin/approvals/{id}/{decision}", post(decide))
         .route("/admin/audit", get(audit))
 }
 
@@ -300,66 +299,43 @@ async fn approvals(
     render(&approvals_page(&state, &s, &csrf, &ctx, q.n.as_deref()).await?)
 }
 
-async fn decided(
-    state: &AppState,
-    s: &SessionInfo,
-    csrf: &Csrf,
-    ctx: &twostep_auth::Ctx,
-    result: Result<&'static str, twostep_auth::AuthError>,
+/// Approve or cancel a waiting reset; refused, the list again with the error.
+async fn decide(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    Path((id, decision)): Path<(String, String)>,
+    FormBody(f): FormBody<ProofForm>,
 ) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    let proof = f.proof();
+    let actor = Actor::Admin {
+        session: &s,
+        proof: &proof,
+    };
+    let result = match decision.as_str() {
+        "approve" => state
+            .auth
+            .approve_admin_reset(&actor, &id, &ctx)
+            .await
+            .map(|_| "approval-approved"),
+        "cancel" => state
+            .auth
+            .cancel_admin_reset(&actor, &id, &ctx)
+            .await
+            .map(|_| "approval-cancelled"),
+        _ => return Err(twostep_auth::AuthError::NotFound.into()),
+    };
     match result {
         Ok(notice) => Ok(Redirect::to(&format!("/admin/approvals?n={notice}")).into_response()),
         Err(e) => {
             let (status, error) = form_failure(e)?;
-            let mut p = approvals_page(state, s, csrf, ctx, None).await?;
+            let mut p = approvals_page(&state, &s, &csrf, &ctx, None).await?;
             p.error = Some(error);
             render_status(status, &p)
         }
     }
-}
-
-async fn approve(
-    State(state): State<AppState>,
-    SignedIn(s): SignedIn,
-    csrf: Csrf,
-    Web(ctx): Web,
-    Path(id): Path<String>,
-    FormBody(f): FormBody<ProofForm>,
-) -> Result<Response, Error> {
-    csrf.check(&f.csrf)?;
-    let proof = f.proof();
-    let actor = Actor::Admin {
-        session: &s,
-        proof: &proof,
-    };
-    let result = state
-        .auth
-        .approve_admin_reset(&actor, &id, &ctx)
-        .await
-        .map(|_| "approval-approved");
-    decided(&state, &s, &csrf, &ctx, result).await
-}
-
-async fn cancel(
-    State(state): State<AppState>,
-    SignedIn(s): SignedIn,
-    csrf: Csrf,
-    Web(ctx): Web,
-    Path(id): Path<String>,
-    FormBody(f): FormBody<ProofForm>,
-) -> Result<Response, Error> {
-    csrf.check(&f.csrf)?;
-    let proof = f.proof();
-    let actor = Actor::Admin {
-        session: &s,
-        proof: &proof,
-    };
-    let result = state
-        .auth
-        .cancel_admin_reset(&actor, &id, &ctx)
-        .await
-        .map(|_| "approval-cancelled");
-    decided(&state, &s, &csrf, &ctx, result).await
 }
 
 #[derive(Template)]
