@@ -8,6 +8,8 @@ mod common;
 mod admin;
 mod api;
 mod authenticators;
+mod behind_openssh;
+mod benchmarks;
 mod browser;
 mod cli;
 mod codes_saved;

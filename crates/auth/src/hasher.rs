@@ -1,10 +1,12 @@
 //! Argon2id off the async runtime, bounded. At most one hash per core runs at
 //! a time, each in a 19 MiB buffer that is kept and reused, so a flood of
-//! sign-ins costs a queue, not memory. A caller waits in line at most
-//! `QUEUE_WAIT`; past that the server is busy (503 with Retry-After).
+//! sign-ins costs a queue, not memory; once no hash has run for a while the
+//! buffers are let go, so a quiet server is small again. A caller waits in
+//! line at most `QUEUE_WAIT`; past that the server is busy (503 with
+//! Retry-After).
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use twostep_core::password::{self, Memory};
@@ -16,6 +18,7 @@ const QUEUE_WAIT: Duration = Duration::from_secs(10);
 pub(crate) struct Hasher {
     permits: Semaphore,
     buffers: Mutex<Vec<Memory>>,
+    last_used: Mutex<Option<Instant>>,
 }
 
 impl Hasher {
@@ -23,6 +26,7 @@ impl Hasher {
         Hasher {
             permits: Semaphore::new(workers.max(1)),
             buffers: Mutex::new(Vec::new()),
+            last_used: Mutex::new(None),
         }
     }
 
@@ -48,7 +52,23 @@ impl Hasher {
         if let Ok(mut b) = self.buffers.lock() {
             b.push(mem);
         }
+        if let Ok(mut t) = self.last_used.lock() {
+            *t = Some(Instant::now());
+        }
         Ok(out)
+    }
+
+    /// Drops the kept buffers when no hash ran for `idle`; true if it did.
+    pub(crate) fn release_if_idle(&self, idle: Duration) -> bool {
+        let quiet = self
+            .last_used
+            .lock()
+            .is_ok_and(|t| t.is_some_and(|t| t.elapsed() >= idle));
+        if !quiet {
+            return false;
+        }
+        let dropped = self.buffers.lock().map(|mut b| std::mem::take(&mut *b));
+        matches!(dropped, Ok(b) if !b.is_empty())
     }
 
     pub(crate) async fn hash(&self, pw: &str) -> Result<String> {
@@ -97,5 +117,21 @@ mod tests {
         }
         assert!(h.buffers.lock().unwrap().len() <= 2);
         assert!(!h.verify("anything", None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn buffers_are_let_go_once_quiet() {
+        let h = Hasher::new(1);
+        assert!(!h.release_if_idle(Duration::ZERO), "nothing kept yet");
+        h.hash("correct horse battery").await.unwrap();
+        assert!(
+            !h.release_if_idle(Duration::from_secs(3600)),
+            "used just now"
+        );
+        assert_eq!(h.buffers.lock().unwrap().len(), 1);
+        assert!(h.release_if_idle(Duration::ZERO));
+        assert!(h.buffers.lock().unwrap().is_empty());
+        h.hash("correct horse battery").await.unwrap();
+        assert_eq!(h.buffers.lock().unwrap().len(), 1, "made again when needed");
     }
 }

@@ -56,15 +56,20 @@ impl Housekeeping {
     }
 }
 
-async fn maintain(repo: &Path) {
-    let started = std::time::Instant::now();
-    let out = tokio::process::Command::new("git")
-        .arg("-C")
+fn maintenance_command(repo: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new("git");
+    cmd.arg("-C")
         .arg(repo)
         .args(["maintenance", "run", "--auto", "--quiet"])
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", repo)
+        .env("HOME", repo);
+    cmd
+}
+
+async fn maintain(repo: &Path) {
+    let started = std::time::Instant::now();
+    let out = tokio::process::Command::from(maintenance_command(repo))
         .kill_on_drop(true)
         .output()
         .await;
@@ -99,6 +104,23 @@ impl AuthService {
                 }
             }
         });
+    }
+}
+
+/// `twostep serv` exits as soon as git is done: its housekeeping runs on
+/// without it (git's own lock keeps two runs on one repository apart).
+#[allow(clippy::zombie_processes)] // reaped by init once serv has exited
+pub fn after_push_detached(repo: &Path) {
+    let spawned = maintenance_command(repo)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match spawned {
+        Ok(_) => tracing::info!(repository = %repo.display(), "repository housekeeping started"),
+        Err(e) => {
+            tracing::warn!(repository = %repo.display(), error = %e, "could not run git maintenance")
+        }
     }
 }
 

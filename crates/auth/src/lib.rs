@@ -53,7 +53,7 @@ pub use error::{utc, AuthError};
 pub use git_access::{require_scope, Principal};
 pub use git_operations::GitOperation;
 pub use hardware_tokens::ImportReport;
-pub use housekeeping::GIT_CONFIG_ENV;
+pub use housekeeping::{after_push_detached, GIT_CONFIG_ENV};
 pub use purge::Purged;
 pub use repos::{collaborator_access, RepoView};
 pub use reset_review::Credential;
@@ -196,6 +196,12 @@ impl AuthService {
 
     fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// Lets go of password-hashing memory once no hash ran for `idle`; true
+    /// if some was let go (the caller may hand it back to the system).
+    pub fn release_idle_memory(&self, idle: std::time::Duration) -> bool {
+        self.inner.hasher.release_if_idle(idle)
     }
 
     fn hasher(&self) -> &hasher::Hasher {

@@ -22,6 +22,27 @@ impl AuthService {
         Ok(users::by_id(&mut c, &key.user_id).await?.map(Account::from))
     }
 
+    /// For OpenSSH's `AuthorizedKeysCommand`: the registered key with this
+    /// fingerprint (its id and OpenSSH line), looked up without marking it used.
+    pub async fn ssh_key_for_sshd(&self, fingerprint: &str) -> Result<Option<(String, String)>> {
+        let mut c = self.store().conn().await?;
+        Ok(ssh_keys::by_fingerprint(&mut c, fingerprint)
+            .await?
+            .map(|k| (k.id, k.public_key)))
+    }
+
+    /// `twostep serv KEY-ID` behind OpenSSH: the account of the key sshd
+    /// accepted, if it is still registered.
+    pub async fn ssh_user_by_key_id(&self, key_id: &str) -> Result<Option<Account>> {
+        let now = self.now();
+        let mut c = self.store().conn().await?;
+        let Some(key) = ssh_keys::by_id(&mut c, key_id).await? else {
+            return Ok(None);
+        };
+        ssh_keys::touch(&mut c, &key.id, now).await?;
+        Ok(users::by_id(&mut c, &key.user_id).await?.map(Account::from))
+    }
+
     /// Whether `recovery_codes` can make codes for this account at all
     /// (asked before the password, so nobody types it for nothing).
     pub async fn recovery_codes_over_ssh_possible(&self, user_id: &UserId) -> Result<()> {

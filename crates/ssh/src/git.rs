@@ -1,6 +1,7 @@
 //! Git over SSH: the real `git upload-pack`/`receive-pack`/`upload-archive`
 //! wired to the channel.
 
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use russh::ChannelMsg;
@@ -10,46 +11,64 @@ use twostep_auth::{Access, AuthError};
 use crate::command::GitService;
 use crate::handler::Job;
 
-pub async fn run(job: Job, service: GitService, owner: &str, repo: &str) {
+/// The repository `user` may reach for `service`, or the sentence saying no.
+pub(crate) async fn authorize(
+    auth: &twostep_auth::AuthService,
+    user: &twostep_auth::Account,
+    service: GitService,
+    owner: &str,
+    repo: &str,
+) -> Result<PathBuf, String> {
     let need = if service.writes() {
         Access::Write
     } else {
         Access::Read
     };
-    let path = match job
-        .auth
-        .authorize_repo(&job.user.id, owner, repo, need)
-        .await
-    {
-        Ok((_, path)) => path,
-        Err(e) => {
-            let msg = match e {
-                AuthError::NotFound => format!(
-                    "Repository {owner}/{repo} not found, or you ({}) do not have access to it.",
-                    job.user.username
-                ),
-                other => crate::handler::refusal_text(other),
-            };
+    match auth.authorize_repo(&user.id, owner, repo, need).await {
+        Ok((_, path)) => Ok(path),
+        Err(AuthError::NotFound) => Err(format!(
+            "Repository {owner}/{repo} not found, or you ({}) do not have access to it.",
+            user.username
+        )),
+        Err(other) => Err(crate::handler::refusal_text(other)),
+    }
+}
+
+/// `git upload-pack PATH` (or its siblings) with nothing of ours in its
+/// environment but git's settings and the client's protocol version.
+pub(crate) fn command(
+    service: GitService,
+    path: &Path,
+    git_protocol: Option<&str>,
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new("git");
+    cmd.arg(service.program())
+        .arg(path)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", path.parent().unwrap_or(path))
+        .envs(twostep_auth::GIT_CONFIG_ENV)
+        .kill_on_drop(true);
+    if let Some(p) = git_protocol {
+        cmd.env("GIT_PROTOCOL", p);
+    }
+    cmd
+}
+
+pub async fn run(mut job: Job, service: GitService, owner: &str, repo: &str) {
+    let path = match authorize(&job.auth, &job.user, service, owner, repo).await {
+        Ok(path) => path,
+        Err(msg) => {
             job.say_err(&format!("ERROR: {msg}\n")).await;
             job.finish(1).await;
             return;
         }
     };
     let _running = job.auth.git_operation();
-    let mut cmd = tokio::process::Command::new("git");
-    cmd.arg(service.program())
-        .arg(&path)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", path.parent().unwrap_or(&path))
-        .envs(twostep_auth::GIT_CONFIG_ENV)
-        .stdin(Stdio::piped())
+    let mut cmd = command(service, &path, job.git_protocol.as_deref());
+    cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    if let Some(p) = &job.git_protocol {
-        cmd.env("GIT_PROTOCOL", p);
-    }
+        .stderr(Stdio::piped());
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {

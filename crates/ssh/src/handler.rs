@@ -12,6 +12,7 @@ use russh::{Channel, ChannelId};
 use twostep_auth::{Account, AuthService, Channel as Via, Ctx};
 
 use crate::command::{self, Command};
+use crate::io::Io;
 use crate::limits::MAX_CHANNELS;
 
 struct ChannelState {
@@ -67,16 +68,21 @@ pub fn refusal_text(e: twostep_auth::AuthError) -> String {
 }
 
 /// A task's view of its channel: what it needs to run one command.
-pub struct Job {
+pub struct Job<I: Io = Channel<Msg>> {
     pub auth: AuthService,
     pub user: Account,
     pub ctx: Ctx,
-    pub channel: Channel<Msg>,
+    pub channel: I,
+    /// Raw keys from a pty: Enter is `\r`, Ctrl-C comes as a byte, and
+    /// output needs `\r\n`.
     pub pty: bool,
+    /// A person types at a terminal that does not echo: the Enter that ends
+    /// a hidden answer is ours to show.
+    pub terminal: bool,
     pub git_protocol: Option<String>,
 }
 
-impl Job {
+impl<I: Io> Job<I> {
     /// Line ending for text meant for a person (a pty wants `\r\n`).
     pub fn nl(&self) -> &'static str {
         if self.pty {
@@ -86,24 +92,40 @@ impl Job {
         }
     }
 
-    pub async fn say(&self, text: &str) {
-        let _ = self
-            .channel
-            .data_bytes(text.replace('\n', self.nl()).into_bytes())
-            .await;
+    pub async fn say(&mut self, text: &str) {
+        let bytes = text.replace('\n', self.nl()).into_bytes();
+        self.channel.write(false, bytes).await;
     }
 
-    pub async fn say_err(&self, text: &str) {
-        let _ = self
-            .channel
-            .extended_data_bytes(1, text.replace('\n', self.nl()).into_bytes())
-            .await;
+    pub async fn say_err(&mut self, text: &str) {
+        let bytes = text.replace('\n', self.nl()).into_bytes();
+        self.channel.write(true, bytes).await;
     }
 
     pub async fn finish(self, status: u32) {
-        let _ = self.channel.exit_status(status).await;
-        let _ = self.channel.eof().await;
-        let _ = self.channel.close().await;
+        self.channel.finish(status).await;
+    }
+}
+
+/// What `ssh git@HOST` with no command shows, instead of a shell.
+pub fn greeting(username: &str) -> String {
+    format!("logged in as {username}. You can use git to connect to twostep. Shell access is disabled.\n")
+}
+
+/// Runs a command that is not git (the caller runs git its own way).
+pub async fn run_command<I: Io>(mut job: Job<I>, command: Command) {
+    match command {
+        Command::RecoveryCodes => crate::recovery::run(job).await,
+        Command::Password => crate::password::run(job).await,
+        Command::Recover { cancel } => crate::recover::run(job, cancel).await,
+        Command::Unknown(cmd) => {
+            job.say_err(&format!(
+                "twostep: unknown command \"{cmd}\". Use git (clone, fetch, push), `recovery_codes`, `password` or `recover`.\n"
+            ))
+            .await;
+            job.finish(1).await;
+        }
+        Command::Git { .. } => job.finish(1).await,
     }
 }
 
@@ -217,8 +239,9 @@ impl russh::server::Handler for Connection {
         // treats a refusal as fatal), so the greeting uses its line endings.
         session.channel_success(channel)?;
         tokio::spawn(async move {
-            let name = job.user.username.clone();
-            job.say(&format!("logged in as {name}. You can use git to connect to twostep. Shell access is disabled.\n")).await;
+            let mut job = job;
+            let text = greeting(&job.user.username);
+            job.say(&text).await;
             job.finish(0).await;
         });
         Ok(())
@@ -242,7 +265,11 @@ impl russh::server::Handler for Connection {
         } else {
             session.channel_success(channel)?;
         }
-        let job = Job { pty, ..job };
+        let job = Job {
+            pty,
+            terminal: pty,
+            ..job
+        };
         tokio::spawn(async move {
             match command {
                 Command::Git {
@@ -250,16 +277,7 @@ impl russh::server::Handler for Connection {
                     owner,
                     repo,
                 } => crate::git::run(job, service, &owner, &repo).await,
-                Command::RecoveryCodes => crate::recovery::run(job).await,
-                Command::Password => crate::password::run(job).await,
-                Command::Recover { cancel } => crate::recover::run(job, cancel).await,
-                Command::Unknown(cmd) => {
-                    job.say_err(&format!(
-                        "twostep: unknown command \"{cmd}\". Use git (clone, fetch, push), `recovery_codes`, `password` or `recover`.\n"
-                    ))
-                    .await;
-                    job.finish(1).await;
-                }
+                other => run_command(job, other).await,
             }
         });
         Ok(())
@@ -278,6 +296,7 @@ impl Connection {
             ctx,
             channel: ch,
             pty: state.pty_requested,
+            terminal: state.pty_requested,
             git_protocol: state.git_protocol.clone(),
         })
     }

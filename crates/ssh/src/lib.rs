@@ -7,11 +7,13 @@ mod command;
 mod git;
 mod handler;
 mod host_key;
+mod io;
 mod limits;
 mod password;
 mod prompt;
 mod recover;
 mod recovery;
+mod serv;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +25,7 @@ pub use command::{parse as parse_command, Command, GitService};
 pub use host_key::{fingerprint, load_or_create as load_or_create_host_key};
 pub use limits::Limits;
 pub use russh::keys::PrivateKey as HostKey;
+pub use serv::{serv, Request as ServRequest};
 
 /// Serves SSH on `listener` until the future is dropped.
 pub async fn serve(

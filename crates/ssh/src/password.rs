@@ -3,9 +3,10 @@
 //! Nothing typed is echoed; piped lines work too.
 
 use crate::handler::Job;
+use crate::io::Io;
 use crate::prompt::Lines;
 
-pub async fn run(mut job: Job) {
+pub async fn run<I: Io>(mut job: Job<I>) {
     let name = job.user.username.clone();
     if let Err(e) = job.auth.password_over_ssh_possible(&job.user.id).await {
         return fail(job, &crate::handler::refusal_text(e)).await;
@@ -46,16 +47,16 @@ pub async fn run(mut job: Job) {
 }
 
 /// Prompts and reads one line; on a pty the Enter that ended it is shown.
-async fn ask(job: &mut Job, lines: &mut Lines, prompt: &str) -> Option<String> {
+async fn ask<I: Io>(job: &mut Job<I>, lines: &mut Lines, prompt: &str) -> Option<String> {
     job.say(prompt).await;
     let line = lines.next(job).await;
-    if job.pty || line.is_none() {
+    if job.terminal || line.is_none() {
         job.say("\n").await;
     }
     line
 }
 
-async fn fail(job: Job, message: &str) {
+async fn fail<I: Io>(mut job: Job<I>, message: &str) {
     job.say_err(&format!("{message}\n")).await;
     job.finish(1).await;
 }

@@ -3,9 +3,8 @@
 //! input may bring several lines in one packet, which are kept for the next
 //! question.
 
-use russh::ChannelMsg;
-
 use crate::handler::Job;
+use crate::io::Io;
 
 const MAX_LINE: usize = 1024;
 
@@ -20,7 +19,7 @@ pub struct Lines {
 impl Lines {
     /// The next line: ends at Enter (`\r` on a pty, `\n` otherwise) or at
     /// EOF; `None` at EOF with nothing typed, or on Ctrl-C / Ctrl-D on a pty.
-    pub async fn next(&mut self, job: &mut Job) -> Option<String> {
+    pub async fn next<I: Io>(&mut self, job: &mut Job<I>) -> Option<String> {
         loop {
             if self.skip_lf && !self.buf.is_empty() {
                 if self.buf[0] == b'\n' {
@@ -37,8 +36,8 @@ impl Lines {
                 return (!self.buf.is_empty())
                     .then(|| String::from_utf8_lossy(&std::mem::take(&mut self.buf)).into_owned());
             }
-            match job.channel.wait().await {
-                Some(ChannelMsg::Data { data }) => {
+            match job.channel.read().await {
+                Some(data) => {
                     for &b in data.iter() {
                         match b {
                             3 | 4 if job.pty => return None, // Ctrl-C, Ctrl-D
@@ -52,8 +51,7 @@ impl Lines {
                         }
                     }
                 }
-                Some(ChannelMsg::Eof | ChannelMsg::Close) | None => self.ended = true,
-                Some(_) => {}
+                None => self.ended = true,
             }
         }
     }

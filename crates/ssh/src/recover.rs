@@ -2,8 +2,9 @@
 //! recovery (a shorter wait); `recover --cancel` cancels one under way.
 
 use crate::handler::Job;
+use crate::io::Io;
 
-pub async fn run(job: Job, cancel: bool) {
+pub async fn run<I: Io>(mut job: Job<I>, cancel: bool) {
     let name = job.user.username.clone();
     let hint = job.auth.settings().ssh_hint.clone();
     let result = if cancel {

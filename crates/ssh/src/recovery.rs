@@ -2,8 +2,9 @@
 //! read from the channel (not echoed on a pty), is the second proof.
 
 use crate::handler::Job;
+use crate::io::Io;
 
-pub async fn run(mut job: Job) {
+pub async fn run<I: Io>(mut job: Job<I>) {
     let name = job.user.username.clone();
     if let Err(e) = job
         .auth
@@ -21,7 +22,7 @@ pub async fn run(mut job: Job) {
         job.finish(1).await;
         return;
     };
-    if job.pty {
+    if job.terminal {
         job.say("\n").await;
     }
     match job

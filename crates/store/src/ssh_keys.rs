@@ -84,3 +84,13 @@ pub async fn touch(c: &mut Conn, id: &str, now: UnixTime) -> Result<()> {
         .await?;
     Ok(())
 }
+
+pub async fn by_id(c: &mut Conn, id: &str) -> Result<Option<SshKey>> {
+    Ok(sqlx::query_as(
+        "SELECT id, user_id, title, algorithm, public_key, fingerprint, bits, created_at, last_used_at
+         FROM ssh_keys WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await?)
+}

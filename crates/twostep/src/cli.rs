@@ -35,6 +35,13 @@ pub enum Command {
     Openapi,
     /// Administrators: grant, revoke, reset two-step, unlock, audit log, users (works with the server stopped).
     Admin(crate::admin_cli::AdminArgs),
+    /// For OpenSSH's AuthorizedKeysCommand: print the forced-command line of a registered key.
+    Keys(crate::openssh::KeysArgs),
+    /// Run one SSH command behind OpenSSH (the forced command `twostep keys` prints).
+    Serv(crate::openssh::ServArgs),
+    /// Raw Argon2id verifications per second with the server's parameters (bench/sign-ins' baseline).
+    #[command(hide = true)]
+    HashRate(crate::hash_rate::HashRateArgs),
     /// Print the SSH host key's fingerprint (creating the key on first use), to compare with what ssh shows.
     #[command(after_help = ENV_HELP)]
     SshHostKey(Options),
@@ -95,7 +102,9 @@ impl Cli {
             | Command::SshHostKey(o)
             | Command::Doctor(o) => o.log_format.clone(),
             Command::Admin(a) => a.command.log_format(),
-            Command::Openapi => None,
+            Command::Keys(k) => k.options.log_format.clone(),
+            Command::Serv(s) => s.options.log_format.clone(),
+            Command::Openapi | Command::HashRate(_) => None,
         };
         flag.or_else(|| std::env::var("TWOSTEP_LOG_FORMAT").ok())
             .is_some_and(|f| f.trim().eq_ignore_ascii_case("json"))
@@ -122,6 +131,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(a) => crate::admin_cli::run(a).await,
+        Command::Keys(k) => crate::openssh::keys(k).await,
+        Command::HashRate(h) => crate::hash_rate::run(h),
+        Command::Serv(s) => {
+            let status = crate::openssh::serv(s).await?;
+            std::process::exit(status as i32)
+        }
         Command::Doctor(o) => crate::doctor::run(Config::load(&o)?).await,
         Command::Openapi => {
             println!("{}", twostep_web::openapi_json());

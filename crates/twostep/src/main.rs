@@ -5,7 +5,10 @@ mod cli;
 mod config;
 mod doctor;
 mod files;
+mod hash_rate;
 mod keyfile;
+mod logs;
+mod openssh;
 mod serve;
 
 use clap::Parser;
@@ -13,16 +16,8 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     files::private_umask();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TWOSTEP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if cli.json_logs() {
-        logs.json().with_current_span(false).init();
-    } else {
-        logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init();
+    if !matches!(cli.command, cli::Command::Serv(_)) {
+        logs::to_stderr(cli.json_logs());
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

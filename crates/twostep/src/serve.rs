@@ -24,6 +24,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     } = wire(&cfg).await?;
     let ssh_fingerprint = auth.settings().ssh_fingerprint.clone();
     let housekeeping = tokio::spawn(purge_every(auth.clone(), PURGE_EVERY));
+    let memory = tokio::spawn(release_idle_memory(auth.clone()));
     let ssh_listener = tokio::net::TcpListener::bind(&cfg.ssh_addr)
         .await
         .with_context(|| format!("listening for SSH on {}", cfg.ssh_addr))?;
@@ -74,6 +75,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         tracing::warn!(running = left, "git operations cut off at shutdown");
     }
     housekeeping.abort();
+    memory.abort();
     store.close().await;
     tracing::info!("twostep stopped");
     Ok(())
@@ -89,10 +91,15 @@ pub struct Wired {
 }
 
 pub async fn wire(cfg: &Config) -> anyhow::Result<Wired> {
-    let master = crate::keyfile::load_or_create(&cfg.data_dir, cfg.secret_key.as_deref())?;
     let store = Store::open(&cfg.database_url)
         .await
         .with_context(|| format!("opening the database {}", cfg.database_display()))?;
+    wire_with(cfg, store).await
+}
+
+/// The same over a store opened by the caller (`twostep serv` does not migrate).
+pub async fn wire_with(cfg: &Config, store: Store) -> anyhow::Result<Wired> {
+    let master = crate::keyfile::load_or_create(&cfg.data_dir, cfg.secret_key.as_deref())?;
     let mailer = match &cfg.smtp_url {
         Some(url) => Mailer::smtp(url, &cfg.mail_from)?,
         None => Mailer::outbox(cfg.data_dir.join("outbox"), &cfg.mail_from)?,
@@ -137,6 +144,24 @@ async fn purge_every(auth: AuthService, every: std::time::Duration) {
         match auth.purge().await {
             Ok(p) => tracing::debug!(?p, "housekeeping"),
             Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+        }
+    }
+}
+
+/// After a burst of sign-ins, the 19 MiB Argon2 buffers go back to the
+/// system once the burst is over (glibc keeps freed memory unless asked).
+async fn release_idle_memory(auth: AuthService) {
+    const QUIET: std::time::Duration = std::time::Duration::from_secs(15);
+    let mut tick = tokio::time::interval(QUIET);
+    loop {
+        tick.tick().await;
+        if auth.release_idle_memory(QUIET) {
+            #[cfg(target_env = "gnu")]
+            // SAFETY: malloc_trim only returns free memory to the system.
+            unsafe {
+                libc::malloc_trim(0);
+            }
+            tracing::debug!("password-hashing memory released");
         }
     }
 }
