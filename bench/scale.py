@@ -129,7 +129,9 @@ def full_scans(backend, url, sqls):
         for i, sql in enumerate(sqls):
             n = max([int(m) for m in re.findall(r"\$(\d+)", sql)] or [0])
             args = "(" + ", ".join(["NULL"] * n) + ")" if n else ""
-            script = (f"SET plan_cache_mode = force_generic_plan; PREPARE q{i} AS {sql}; "
+            # With sequential scans priced out, a Seq Scan left in the plan
+            # means no index can serve the statement, whatever the table size.
+            script = (f"SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off; PREPARE q{i} AS {sql}; "
                       f"EXPLAIN EXECUTE q{i}{args}; DEALLOCATE q{i};")
             try:
                 plan = psql(url, script)
