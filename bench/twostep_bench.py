@@ -10,6 +10,7 @@ import glob
 import http.cookiejar
 import json
 import os
+import quopri
 import re
 import shutil
 import socket
@@ -110,20 +111,24 @@ class Server:
         return os.path.join(self.data, "repositories", owner, name + ".git")
 
     def mails(self, to, subject):
-        out = []
-        for p in sorted(glob.glob(os.path.join(self.data, "outbox", "*")), key=os.path.getmtime):
-            if p.endswith(".tmp"):
-                continue
-            raw = open(p, encoding="utf-8", errors="replace").read()
-            if f"To: {to}" in raw and subject in raw:
-                out.append(raw)
-        return out
+        """Mails in the outbox to `to` with `subject`, oldest first; each file
+        is read once (names start with the time they were written)."""
+        cache = self.__dict__.setdefault("_mail_cache", {})
+        for p in sorted(glob.glob(os.path.join(self.data, "outbox", "*.eml"))):
+            if p not in cache:
+                try:
+                    cache[p] = open(p, encoding="utf-8", errors="replace").read()
+                except FileNotFoundError:
+                    continue
+        return [raw for p, raw in sorted(cache.items()) if f"To: {to}" in raw and subject in raw]
 
     def link(self, to, subject, path):
         for _ in range(200):
             found = self.mails(to, subject)
             if found:
-                raw = found[-1].replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
+                raw = found[-1]
+                if "Content-Transfer-Encoding: quoted-printable" in raw:
+                    raw = quopri.decodestring(raw.encode()).decode("utf-8", "replace")
                 m = re.search(r"https?://\S*" + re.escape(path) + r"\S*", raw)
                 if m:
                     return m.group(0)

@@ -45,7 +45,10 @@ impl Hasher {
         let taken = self.buffers.lock().ok().and_then(|mut b| b.pop());
         let (out, mem) = tokio::task::spawn_blocking(move || {
             let mut mem = taken.unwrap_or_default();
-            (job(&mut mem), mem)
+            let started = Instant::now();
+            let out = job(&mut mem);
+            tracing::debug!(micros = started.elapsed().as_micros() as u64, "argon2id");
+            (out, mem)
         })
         .await
         .map_err(|e| AuthError::Internal(e.to_string()))?;
