@@ -179,7 +179,7 @@ def main():
             for w in ways:
                 t = median(times[(n, w)])
                 c = median(cpu[(n, w)])
-                print(f"{n + ' (' + what[n] + ')':<28} {w:<14} {t:8.3f} {pack_mb[n] / t:7.1f} {c if w != 'file://' else float('nan'):13.2f}")
+                print(f"{n + ' (' + what[n] + ')':<28} {w:<14} {t:8.3f} {pack_mb[n] / t:7.1f} {f'{c:.2f}' if w != 'file://' else '-':>13}")
         print("\nratios (lower is faster; goal in brackets)")
         for n in makers:
             o = median(times[(n, "OpenSSH")])

@@ -73,6 +73,9 @@ pub struct Options {
     /// HTTP connections served at once; more wait in the backlog [default: half the open-files limit].
     #[arg(long, value_name = "N")]
     pub http_max_connections: Option<usize>,
+    /// SSH connections open at once [default: the open-files limit / 124 (room for 10 git commands each)].
+    #[arg(long, value_name = "N")]
+    pub ssh_max_connections: Option<usize>,
     /// SSH connections one IP address may hold open [default: 20].
     #[arg(long, value_name = "N")]
     pub ssh_max_per_ip: Option<usize>,

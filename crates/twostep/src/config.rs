@@ -20,6 +20,7 @@ struct Layer {
     /// 64 hex characters; nodes sharing one PostgreSQL database must share it.
     secret_key: Option<String>,
     http_max_connections: Option<usize>,
+    ssh_max_connections: Option<usize>,
     ssh_max_per_ip: Option<usize>,
     /// Seconds an SSH client has to sign in (file/env only).
     ssh_auth_timeout: Option<u64>,
@@ -40,6 +41,8 @@ pub struct Config {
     pub secret_key: Option<String>,
     /// Open HTTP connections served at once [default: half the open-files limit].
     pub http_max_connections: Option<usize>,
+    /// SSH connections open at once [default: from the open-files limit, 31 files each].
+    pub ssh_max_connections: Option<usize>,
     /// SSH connections one address may hold open [default: 20].
     pub ssh_max_per_ip: usize,
     /// Seconds from connecting to a successful SSH sign-in [default: 30].
@@ -142,6 +145,7 @@ impl Config {
                 .unwrap_or_else(|| "twostep <noreply@localhost.localdomain>".into()),
             secret_key: layer.secret_key,
             http_max_connections: o.http_max_connections.or(layer.http_max_connections),
+            ssh_max_connections: o.ssh_max_connections.or(layer.ssh_max_connections),
             ssh_max_per_ip: o.ssh_max_per_ip.or(layer.ssh_max_per_ip).unwrap_or(20),
             ssh_auth_timeout: layer.ssh_auth_timeout.unwrap_or(30).max(1),
             recovery_wait,

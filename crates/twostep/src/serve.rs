@@ -24,6 +24,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     } = wire(&cfg).await?;
     let ssh_fingerprint = auth.settings().ssh_fingerprint.clone();
     let housekeeping = tokio::spawn(purge_every(auth.clone(), PURGE_EVERY));
+    big_allocations_mapped();
     let memory = tokio::spawn(release_idle_memory(auth.clone()));
     let ssh_listener = tokio::net::TcpListener::bind(&cfg.ssh_addr)
         .await
@@ -33,6 +34,10 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let ssh_limits = twostep_ssh::Limits {
         auth_timeout: std::time::Duration::from_secs(cfg.ssh_auth_timeout),
         ..twostep_ssh::Limits::for_fd_limit(fd_limit, cfg.ssh_max_per_ip)
+    };
+    let ssh_limits = twostep_ssh::Limits {
+        max_total: cfg.ssh_max_connections.unwrap_or(ssh_limits.max_total).max(1),
+        ..ssh_limits
     };
     let ssh = tokio::spawn(async move {
         if let Err(e) = twostep_ssh::serve(ssh_listener, ssh_auth, host_key, ssh_limits).await {
@@ -145,6 +150,18 @@ async fn purge_every(auth: AuthService, every: std::time::Duration) {
             Ok(p) => tracing::debug!(?p, "housekeeping"),
             Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
         }
+    }
+}
+
+/// glibc serves big blocks with their own mapping, but raises that threshold
+/// each time it frees one, so the second generation of 19 MiB Argon2
+/// buffers would land in an arena that never shrinks. A fixed threshold keeps
+/// every such buffer its own mapping, given back whole when dropped.
+fn big_allocations_mapped() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt only changes the allocator's policy for later calls.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
 }
 
