@@ -46,7 +46,6 @@ def main():
         app_pw = a.app_password(("account:read",))
         basic = "Authorization: Basic " + base64.b64encode(f"bench:{app_pw}".encode()).decode()
         cookie = "Cookie: " + "; ".join(f"{c.name}={c.value}" for c in a.api.jar)
-        # The session must be fully signed in: sign in again, second step done.
         runs = {
             "GET / (no credentials)": (server.base + "/", []),
             "GET /api/v1/user, app password": (server.base + "/api/v1/user", [basic]),

@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from twostep_bench import PASSWORD, SMOKE, Account, Api, Server, cleanup, machine, pct, workdir
 
 SIZES = [1000] if SMOKE else [int(s) for s in sys.argv[1:]] or [1000, 100_000, 1_000_000]
-PROBES = 4 if SMOKE else 60
+PROBES = 4 if SMOKE else 150
 REPO_SAMPLES = 20 if SMOKE else 1000
 ADMIN_PG = os.environ.get("TWOSTEP_SCALE_POSTGRES", "postgres://postgres@127.0.0.1:5432/test")
 # A well-formed Argon2id hash that no password matches, for every filler account.

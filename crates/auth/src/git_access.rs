@@ -1,7 +1,6 @@
 //! Who is calling, for Git over HTTP and HTTP Basic on the API: an app
 //! password, or the account password while two-step verification is off.
 
-use subtle::ConstantTimeEq;
 use twostep_core::app_password::{self, Scope};
 use twostep_core::{token, UnixTime};
 use twostep_store::{app_passwords as store_ap, users};
@@ -59,28 +58,18 @@ impl AuthService {
             return Err(AuthError::BadCredentials);
         }
         let now = self.now();
-        let user = {
-            let mut c = self.store().conn().await?;
-            match users::by_username(&mut c, &username.to_ascii_lowercase()).await? {
-                Some(u) => Some(u),
-                None => users::by_email(&mut c, username).await?,
-            }
-        };
         if app_password::looks_like_token(secret) {
             let hash = token::token_hash(secret);
-            // A read, and a write at most once a minute per app password:
-            // Git and API calls do not queue for the database's write lock.
+            // One indexed read, and a write at most once a minute per app
+            // password: Git and API calls do not queue for the write lock.
             let mut c = self.store().conn().await?;
-            let row = store_ap::by_hash(&mut c, &hash).await?;
-            let (Some(user), Some(row)) = (user, row) else {
+            let Some((row, user)) = store_ap::by_hash_with_user(&mut c, &hash).await? else {
                 return Err(AuthError::BadCredentials);
             };
-            if !bool::from(
-                row.user_id
-                    .as_str()
-                    .as_bytes()
-                    .ct_eq(user.id.as_str().as_bytes()),
-            ) {
+            // The name typed with it must be its owner's (username or email).
+            let named = username.eq_ignore_ascii_case(&user.username)
+                || username.to_lowercase() == user.email.to_lowercase();
+            if !named {
                 return Err(AuthError::BadCredentials);
             }
             if row.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY) {
@@ -94,6 +83,13 @@ impl AuthService {
                 scopes: Some(scopes),
             });
         }
+        let user = {
+            let mut c = self.store().conn().await?;
+            match users::by_username(&mut c, &username.to_ascii_lowercase()).await? {
+                Some(u) => Some(u),
+                None => users::by_email(&mut c, username).await?,
+            }
+        };
         self.check_password(user.as_ref(), secret, ctx).await?;
         let Some(user) = user else {
             return Err(AuthError::BadCredentials);

@@ -264,15 +264,13 @@ impl AuthService {
         let now = self.now();
         let hash = hash.to_string();
         let mut c = self.store().conn().await?;
-        let Some(s) = sessions::get(&mut c, &hash, now, now - IDLE_TTL).await? else {
+        let Some((s, user)) = sessions::get_with_user(&mut c, &hash, now, now - IDLE_TTL).await?
+        else {
             return Ok(None);
         };
         if now - s.last_seen_at >= TOUCH_EVERY {
             sessions::touch(&mut c, &hash, now).await?;
         }
-        let Some(user) = users::by_id(&mut c, &s.user_id).await? else {
-            return Ok(None);
-        };
         drop(c);
         let mut user: Account = user.into();
         if s.stage == sessions::Stage::Full {

@@ -4,6 +4,7 @@ use sqlx::FromRow;
 
 use twostep_core::{UnixTime, UserId};
 
+use crate::users::{user_columns, User};
 use crate::{Conn, Result};
 
 #[derive(Debug, Clone, FromRow)]
@@ -42,6 +43,50 @@ pub async fn by_hash(c: &mut Conn, token_hash: &str) -> Result<Option<AppPasswor
     .bind(token_hash)
     .fetch_optional(c)
     .await?)
+}
+
+/// The app password with this token hash and its owner, in one indexed lookup.
+pub async fn by_hash_with_user(
+    c: &mut Conn,
+    token_hash: &str,
+) -> Result<Option<(AppPassword, User)>> {
+    let row: Option<AppPasswordRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        user_columns!(),
+        ", a_id, a_label, a_token_hash, a_scopes, a_created_at, a_last_used_at
+         FROM users JOIN (SELECT id AS a_id, user_id AS a_user_id, label AS a_label,
+             token_hash AS a_token_hash, scopes AS a_scopes, created_at AS a_created_at,
+             last_used_at AS a_last_used_at
+           FROM app_passwords WHERE token_hash = $1) a
+         ON users.id = a.a_user_id"
+    ))
+    .bind(token_hash)
+    .fetch_optional(c)
+    .await?;
+    Ok(row.map(|r| {
+        let app_password = AppPassword {
+            id: r.a_id,
+            user_id: r.user.id.clone(),
+            label: r.a_label,
+            token_hash: r.a_token_hash,
+            scopes: r.a_scopes,
+            created_at: r.a_created_at,
+            last_used_at: r.a_last_used_at,
+        };
+        (app_password, r.user)
+    }))
+}
+
+#[derive(FromRow)]
+struct AppPasswordRow {
+    #[sqlx(flatten)]
+    user: User,
+    a_id: String,
+    a_label: String,
+    a_token_hash: String,
+    a_scopes: String,
+    a_created_at: UnixTime,
+    a_last_used_at: Option<UnixTime>,
 }
 
 pub async fn for_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<AppPassword>> {

@@ -2,6 +2,7 @@ use sqlx::FromRow;
 
 use twostep_core::{UnixTime, UserId};
 
+use crate::users::{user_columns, User};
 use crate::{Conn, Result};
 
 text_enum!(
@@ -60,6 +61,56 @@ pub async fn get(
     .bind(idle_since)
     .fetch_optional(c)
     .await?)
+}
+
+/// A live session and its user, in one indexed lookup (every authenticated
+/// request makes it).
+pub async fn get_with_user(
+    c: &mut Conn,
+    token_hash: &str,
+    now: UnixTime,
+    idle_since: UnixTime,
+) -> Result<Option<(Session, User)>> {
+    let row: Option<SessionRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        user_columns!(),
+        ", s_token_hash, s_stage, s_created_at, s_expires_at, s_sudo_until, s_last_seen_at
+         FROM users JOIN (SELECT token_hash AS s_token_hash, user_id AS s_user_id, stage AS s_stage,
+             created_at AS s_created_at, expires_at AS s_expires_at, sudo_until AS s_sudo_until,
+             last_seen_at AS s_last_seen_at
+           FROM sessions WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3) s
+         ON users.id = s.s_user_id"
+    ))
+    .bind(token_hash)
+    .bind(now)
+    .bind(idle_since)
+    .fetch_optional(c)
+    .await?;
+    Ok(row.map(|r| {
+        let session = Session {
+            token_hash: r.s_token_hash,
+            user_id: r.user.id.clone(),
+            stage: r.s_stage,
+            created_at: r.s_created_at,
+            expires_at: r.s_expires_at,
+            sudo_until: r.s_sudo_until,
+            last_seen_at: r.s_last_seen_at,
+        };
+        (session, r.user)
+    }))
+}
+
+#[derive(FromRow)]
+struct SessionRow {
+    #[sqlx(flatten)]
+    user: User,
+    s_token_hash: String,
+    #[sqlx(try_from = "String")]
+    s_stage: Stage,
+    s_created_at: UnixTime,
+    s_expires_at: UnixTime,
+    s_sudo_until: Option<UnixTime>,
+    s_last_seen_at: UnixTime,
 }
 
 /// Records a use of the session.

@@ -87,12 +87,18 @@ pub async fn insert(c: &mut Conn, u: NewUser<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The columns of `User`, for queries that read a user along with a row
+/// that points at it (one lookup where two would do).
+macro_rules! user_columns {
+    () => {
+        "id, username, email, password_hash, email_confirmed_at, two_step_enabled_at, second_step_locked_until, created_at, factor_failures_in_row, second_step_frozen_at, codes_check_position, recovery_ready_at, is_admin, two_step_reset_at"
+    };
+}
+pub(crate) use user_columns;
+
 macro_rules! select_user {
     ($where:literal) => {
-        concat!(
-            "SELECT id, username, email, password_hash, email_confirmed_at, two_step_enabled_at, second_step_locked_until, created_at, factor_failures_in_row, second_step_frozen_at, codes_check_position, recovery_ready_at, is_admin, two_step_reset_at FROM users WHERE ",
-            $where
-        )
+        concat!("SELECT ", user_columns!(), " FROM users WHERE ", $where)
     };
 }
 
