@@ -528,3 +528,38 @@ async fn an_app_password_records_its_last_use_at_most_once_a_minute() {
         "written again a minute later"
     );
 }
+
+#[tokio::test]
+async fn an_app_password_works_only_under_its_owners_name_or_email() {
+    let w = World::new().await;
+    let token = w.account("nico").await;
+    w.account("olga").await;
+    let s = w.session(&token).await;
+    let (secret, _) = w
+        .auth
+        .create_app_password(
+            &s,
+            "ci",
+            &["account:read"],
+            &Proof::Password(PASSWORD.into()),
+            &ctx(),
+        )
+        .await
+        .unwrap();
+    for name in ["nico", "NICO", "nico@example.org", "Nico@Example.org"] {
+        let p = w
+            .auth
+            .authenticate_basic(name, &secret, &ctx())
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(p.user.username, "nico");
+    }
+    for name in ["olga", "olga@example.org", "nobody", ""] {
+        let refused = w.auth.authenticate_basic(name, &secret, &ctx()).await;
+        assert!(
+            matches!(refused, Err(AuthError::BadCredentials)),
+            "{name}: {:?}",
+            refused.err()
+        );
+    }
+}

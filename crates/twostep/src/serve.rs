@@ -36,7 +36,10 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         ..twostep_ssh::Limits::for_fd_limit(fd_limit, cfg.ssh_max_per_ip)
     };
     let ssh_limits = twostep_ssh::Limits {
-        max_total: cfg.ssh_max_connections.unwrap_or(ssh_limits.max_total).max(1),
+        max_total: cfg
+            .ssh_max_connections
+            .unwrap_or(ssh_limits.max_total)
+            .max(1),
         ..ssh_limits
     };
     let ssh = tokio::spawn(async move {
