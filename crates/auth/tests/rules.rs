@@ -485,17 +485,7 @@ async fn an_app_password_records_its_last_use_at_most_once_a_minute() {
     let w = World::new().await;
     let token = w.account("nico").await;
     let s = w.session(&token).await;
-    let (secret, _) = w
-        .auth
-        .create_app_password(
-            &s,
-            "ci",
-            &["account:read"],
-            &Proof::Password(PASSWORD.into()),
-            &ctx(),
-        )
-        .await
-        .unwrap();
+    let secret = read_only_app_password(&w, &s).await;
     let last_used = |w: &World| {
         let auth = w.auth.clone();
         let id = s.user.id.clone();
@@ -535,17 +525,7 @@ async fn an_app_password_works_only_under_its_owners_name_or_email() {
     let token = w.account("nico").await;
     w.account("olga").await;
     let s = w.session(&token).await;
-    let (secret, _) = w
-        .auth
-        .create_app_password(
-            &s,
-            "ci",
-            &["account:read"],
-            &Proof::Password(PASSWORD.into()),
-            &ctx(),
-        )
-        .await
-        .unwrap();
+    let secret = read_only_app_password(&w, &s).await;
     for name in ["nico", "NICO", "nico@example.org", "Nico@Example.org"] {
         let p = w
             .auth
@@ -562,4 +542,19 @@ async fn an_app_password_works_only_under_its_owners_name_or_email() {
             refused.err()
         );
     }
+}
+
+async fn read_only_app_password(w: &World, s: &SessionInfo) -> String {
+    let (secret, _) = w
+        .auth
+        .create_app_password(
+            s,
+            "ci",
+            &["account:read"],
+            &Proof::Password(PASSWORD.into()),
+            &ctx(),
+        )
+        .await
+        .unwrap();
+    secret
 }

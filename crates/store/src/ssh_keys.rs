@@ -36,24 +36,29 @@ pub async fn insert(c: &mut Conn, k: &SshKey) -> Result<()> {
     Ok(())
 }
 
+macro_rules! select_key {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, user_id, title, algorithm, public_key, fingerprint, bits, created_at, last_used_at FROM ssh_keys WHERE ",
+            $rest
+        )
+    };
+}
+
 pub async fn for_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<SshKey>> {
-    Ok(sqlx::query_as(
-        "SELECT id, user_id, title, algorithm, public_key, fingerprint, bits, created_at, last_used_at
-         FROM ssh_keys WHERE user_id = $1 ORDER BY created_at, id",
+    Ok(
+        sqlx::query_as(select_key!("user_id = $1 ORDER BY created_at, id"))
+            .bind(user_id)
+            .fetch_all(c)
+            .await?,
     )
-    .bind(user_id)
-    .fetch_all(c)
-    .await?)
 }
 
 pub async fn by_fingerprint(c: &mut Conn, fingerprint: &str) -> Result<Option<SshKey>> {
-    Ok(sqlx::query_as(
-        "SELECT id, user_id, title, algorithm, public_key, fingerprint, bits, created_at, last_used_at
-         FROM ssh_keys WHERE fingerprint = $1",
-    )
-    .bind(fingerprint)
-    .fetch_optional(c)
-    .await?)
+    Ok(sqlx::query_as(select_key!("fingerprint = $1"))
+        .bind(fingerprint)
+        .fetch_optional(c)
+        .await?)
 }
 
 pub async fn count_for_user(c: &mut Conn, user_id: &UserId) -> Result<i64> {
@@ -86,11 +91,8 @@ pub async fn touch(c: &mut Conn, id: &str, now: UnixTime) -> Result<()> {
 }
 
 pub async fn by_id(c: &mut Conn, id: &str) -> Result<Option<SshKey>> {
-    Ok(sqlx::query_as(
-        "SELECT id, user_id, title, algorithm, public_key, fingerprint, bits, created_at, last_used_at
-         FROM ssh_keys WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(c)
-    .await?)
+    Ok(sqlx::query_as(select_key!("id = $1"))
+        .bind(id)
+        .fetch_optional(c)
+        .await?)
 }
