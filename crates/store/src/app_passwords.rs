@@ -35,16 +35,6 @@ pub async fn insert(c: &mut Conn, a: &AppPassword) -> Result<()> {
     Ok(())
 }
 
-pub async fn by_hash(c: &mut Conn, token_hash: &str) -> Result<Option<AppPassword>> {
-    Ok(sqlx::query_as(
-        "SELECT id, user_id, label, token_hash, scopes, created_at, last_used_at
-         FROM app_passwords WHERE token_hash = $1",
-    )
-    .bind(token_hash)
-    .fetch_optional(c)
-    .await?)
-}
-
 /// The app password with this token hash and its owner, in one indexed lookup.
 pub async fn by_hash_with_user(
     c: &mut Conn,

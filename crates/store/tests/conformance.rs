@@ -345,6 +345,16 @@ conformance!(
             .await
             .unwrap()
             .is_none());
+        let (s1, owner) = sessions::get_with_user(&mut c, "s1", t(99), t(0))
+            .await
+            .unwrap()
+            .expect("a live session comes with its user");
+        assert_eq!((s1.token_hash.as_str(), &s1.user_id), ("s1", &owner.id));
+        assert_eq!(owner.id, uid);
+        assert!(sessions::get_with_user(&mut c, "s1", t(100), t(0))
+            .await
+            .unwrap()
+            .is_none());
         // Idle since before the cut-off: gone, until a use is recorded.
         assert!(sessions::get(&mut c, "s1", t(50), t(10))
             .await
@@ -621,14 +631,12 @@ conformance!(
             Err(StoreError::Conflict)
         ));
         ap::touch(&mut c, "a1", t(9)).await.unwrap();
-        assert_eq!(
-            ap::by_hash(&mut c, "hash1")
-                .await
-                .unwrap()
-                .unwrap()
-                .last_used_at,
-            Some(t(9))
-        );
+        let (found, owner) = ap::by_hash_with_user(&mut c, "hash1")
+            .await
+            .unwrap()
+            .expect("found with its owner");
+        assert_eq!((found.last_used_at, &found.user_id), (Some(t(9)), &uid));
+        assert_eq!(owner.id, uid);
         assert!(ap::delete(&mut c, &user_id("someone-else"), "a1")
             .await
             .unwrap()
@@ -637,7 +645,10 @@ conformance!(
             ap::delete(&mut c, &uid, "a1").await.unwrap().unwrap().label,
             "laptop"
         );
-        assert!(ap::by_hash(&mut c, "hash1").await.unwrap().is_none());
+        assert!(ap::by_hash_with_user(&mut c, "hash1")
+            .await
+            .unwrap()
+            .is_none());
         assert!(ap::for_user(&mut c, &uid).await.unwrap().is_empty());
     }
 );
