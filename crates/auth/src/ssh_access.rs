@@ -13,13 +13,9 @@ use twostep_store::users::User;
 impl AuthService {
     /// The account a registered SSH key (by `SHA256:` fingerprint) belongs to.
     pub async fn ssh_user(&self, fingerprint: &str) -> Result<Option<Account>> {
-        let now = self.now();
         let mut c = self.store().conn().await?;
-        let Some(key) = ssh_keys::by_fingerprint(&mut c, fingerprint).await? else {
-            return Ok(None);
-        };
-        ssh_keys::touch(&mut c, &key.id, now).await?;
-        Ok(users::by_id(&mut c, &key.user_id).await?.map(Account::from))
+        let key = ssh_keys::by_fingerprint(&mut c, fingerprint).await?;
+        self.key_owner(&mut c, key).await
     }
 
     /// For OpenSSH's `AuthorizedKeysCommand`: the registered key with this
@@ -34,13 +30,23 @@ impl AuthService {
     /// `twostep serv KEY-ID` behind OpenSSH: the account of the key sshd
     /// accepted, if it is still registered.
     pub async fn ssh_user_by_key_id(&self, key_id: &str) -> Result<Option<Account>> {
-        let now = self.now();
         let mut c = self.store().conn().await?;
-        let Some(key) = ssh_keys::by_id(&mut c, key_id).await? else {
+        let key = ssh_keys::by_id(&mut c, key_id).await?;
+        self.key_owner(&mut c, key).await
+    }
+
+    /// The owner of a key that just signed someone in; the key's last use
+    /// is recorded.
+    async fn key_owner(
+        &self,
+        c: &mut twostep_store::Conn,
+        key: Option<ssh_keys::SshKey>,
+    ) -> Result<Option<Account>> {
+        let Some(key) = key else {
             return Ok(None);
         };
-        ssh_keys::touch(&mut c, &key.id, now).await?;
-        Ok(users::by_id(&mut c, &key.user_id).await?.map(Account::from))
+        ssh_keys::touch(c, &key.id, self.now()).await?;
+        Ok(users::by_id(c, &key.user_id).await?.map(Account::from))
     }
 
     /// Whether `recovery_codes` can make codes for this account at all
