@@ -15,6 +15,7 @@ command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 command -v psql >/dev/null || need_apt+=(postgresql-client)
 command -v tmux >/dev/null || need_apt+=(tmux)
 command -v wrk >/dev/null || need_apt+=(wrk)
+command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v git >/dev/null || need_apt+=(git)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "==> installing system packages: ${need_apt[*]}"

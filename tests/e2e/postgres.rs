@@ -8,7 +8,7 @@ use std::process::Command;
 use common::{Server, ServerOptions};
 
 /// A fresh database on the local PostgreSQL server, dropped afterwards.
-struct Database {
+pub struct Database {
     admin_url: String,
     name: String,
 }
@@ -28,7 +28,7 @@ fn psql(url: &str, sql: &str) -> Result<(), String> {
 }
 
 impl Database {
-    fn create() -> Database {
+    pub fn create() -> Database {
         let admin_url = std::env::var("TWOSTEP_TEST_POSTGRES")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let name = format!("twostep_e2e_{}", std::process::id());
@@ -38,7 +38,7 @@ impl Database {
         Database { admin_url, name }
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         let (prefix, _) = self.admin_url.rsplit_once('/').unwrap();
         format!("{prefix}/{}", self.name)
     }
@@ -90,7 +90,7 @@ fn two_nodes(db: &Database) -> (Server, Server) {
 }
 
 /// How many rows a query counts, by psql.
-fn count(url: &str, sql: &str) -> i64 {
+pub fn count(url: &str, sql: &str) -> i64 {
     let out = Command::new("psql")
         .arg(url)
         .args(["-tA", "-c", sql])

@@ -13,9 +13,16 @@ pub(crate) struct InFlight {
     idle: tokio::sync::Notify,
 }
 
-/// Held for as long as one git operation runs.
+/// Held for as long as one git operation runs; counted (with its duration)
+/// in the metrics when dropped, as failed unless `succeeded` was called.
 #[must_use]
-pub struct GitOperation(Arc<InFlight>);
+pub struct GitOperation(Arc<InFlight>, crate::metrics::GitTimer);
+
+impl GitOperation {
+    pub fn succeeded(&mut self) {
+        self.1.ok = true;
+    }
+}
 
 impl Drop for GitOperation {
     fn drop(&mut self) {
@@ -26,11 +33,12 @@ impl Drop for GitOperation {
 }
 
 impl AuthService {
-    /// Marks a git operation as running until the guard is dropped.
-    pub fn git_operation(&self) -> GitOperation {
+    /// Marks a git operation (`transport`: ssh or https; `service`: e.g.
+    /// git-upload-pack) as running until the guard is dropped.
+    pub fn git_operation(&self, transport: &'static str, service: &'static str) -> GitOperation {
         let f = self.inner.git_operations.clone();
         f.count.fetch_add(1, Ordering::AcqRel);
-        GitOperation(f)
+        GitOperation(f, crate::metrics::GitTimer::start(transport, service))
     }
 
     /// Waits until no git operation runs, or `limit` passes; returns how

@@ -38,9 +38,15 @@ impl Hasher {
         &self,
         job: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> Result<T> {
-        let _permit = tokio::time::timeout(QUEUE_WAIT, self.permits.acquire())
-            .await
-            .map_err(|_| AuthError::Busy)?
+        let queue = ::metrics::gauge!(crate::metrics::HASH_QUEUE);
+        queue.increment(1.0);
+        let waited = tokio::time::timeout(QUEUE_WAIT, self.permits.acquire()).await;
+        queue.decrement(1.0);
+        let _permit = waited
+            .map_err(|_| {
+                ::metrics::counter!(crate::metrics::HASH_BUSY).increment(1);
+                AuthError::Busy
+            })?
             .map_err(|e| AuthError::Internal(e.to_string()))?;
         let taken = self.buffers.lock().ok().and_then(|mut b| b.pop());
         let (out, mem) = tokio::task::spawn_blocking(move || {

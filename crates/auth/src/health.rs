@@ -24,3 +24,13 @@ impl AuthService {
         })
     }
 }
+
+impl AuthService {
+    /// Whether this node's master key is the one the database was written
+    /// with (the first node to start records it).
+    pub async fn secret_key_matches_database(&self) -> Result<bool> {
+        let mut c = self.store().conn().await?;
+        let check = data_encoding::HEXLOWER.encode(&self.keys().check);
+        Ok(twostep_store::key_checks::agree(&mut c, "secret_key", &check).await?)
+    }
+}

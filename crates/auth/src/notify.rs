@@ -19,6 +19,7 @@ impl AuthService {
         detail: &str,
         ctx: &Ctx,
     ) -> Result<()> {
+        crate::metrics::security_event(event.as_str());
         tracing::info!(user = %user_id, event = event.as_str(), channel = ctx.channel.as_str(), ip = %ctx.ip, "security event");
         security_log::append(
             c,

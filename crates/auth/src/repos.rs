@@ -207,17 +207,18 @@ impl AuthService {
             ctx,
         )
         .await?;
-        // Moved aside first, so a failed commit leaves the repository whole.
-        let trash = path.with_extension(format!("deleted-{now}"));
-        tokio::fs::rename(&path, &trash)
+        // Marked first: a crash after the commit leaves a marked folder with
+        // no record, which the start-up check removes (see repo_check.rs).
+        let marker = path.join(crate::repo_check::DELETING_MARKER);
+        tokio::fs::write(&marker, b"")
             .await
-            .map_err(|e| AuthError::Internal(format!("moving {}: {e}", path.display())))?;
+            .map_err(|e| AuthError::Internal(format!("marking {}: {e}", path.display())))?;
         if let Err(e) = commit(tx).await {
-            let _ = tokio::fs::rename(&trash, &path).await;
+            let _ = tokio::fs::remove_file(&marker).await;
             return Err(e);
         }
-        if let Err(e) = tokio::fs::remove_dir_all(&trash).await {
-            tracing::error!(path = %trash.display(), error = %e, "could not remove a deleted repository's files");
+        if let Err(e) = tokio::fs::remove_dir_all(&path).await {
+            tracing::error!(path = %path.display(), error = %e, "could not remove a deleted repository's files");
         }
         Ok(())
     }
@@ -336,17 +337,35 @@ fn not_in_a_workspace(view: &RepoView) -> Result<()> {
 
 /// Creates the bare repository, then commits the record with it; a failed
 /// commit removes the folder again, so neither is left without the other.
+/// Made whole under a temporary name, renamed into place, then the record
+/// committed: a crash leaves at most an empty repository without a record,
+/// which the next creation of that name (or the start-up check) removes.
 pub(crate) async fn create_on_disk_and_commit(
     tx: twostep_store::Tx,
     path: &std::path::Path,
 ) -> Result<()> {
     if path.exists() {
+        // The uncommitted record holds the name: nobody else is creating it.
+        if !crate::repo_check::is_empty_repository(path).await {
+            return Err(AuthError::Internal(format!(
+                "{} exists on disk without a record",
+                path.display()
+            )));
+        }
+        tracing::warn!(path = %path.display(), "removing an empty repository left without a record");
+        tokio::fs::remove_dir_all(path)
+            .await
+            .map_err(|e| AuthError::Internal(format!("removing {}: {e}", path.display())))?;
+    }
+    let tmp = crate::repo_check::creating_name(path);
+    init_bare(&tmp).await?;
+    if let Err(e) = tokio::fs::rename(&tmp, path).await {
+        let _ = tokio::fs::remove_dir_all(&tmp).await;
         return Err(AuthError::Internal(format!(
-            "{} exists on disk without a record",
-            path.display()
+            "moving {}: {e}",
+            tmp.display()
         )));
     }
-    init_bare(path).await?;
     if let Err(e) = commit(tx).await {
         let _ = tokio::fs::remove_dir_all(path).await;
         return Err(e);

@@ -362,6 +362,18 @@ impl AuthService {
         credential: Value,
         ctx: &Ctx,
     ) -> Result<(String, User)> {
+        let r = self.key_step(token_in, ceremony, credential, ctx).await;
+        crate::metrics::second_step(ctx.channel, &r);
+        r
+    }
+
+    async fn key_step(
+        &self,
+        token_in: &str,
+        ceremony: &str,
+        credential: Value,
+        ctx: &Ctx,
+    ) -> Result<(String, User)> {
         let now = self.now();
         let hash = token::token_hash(token_in);
         let mut tx = self.store().begin().await?;

@@ -78,6 +78,12 @@ impl SessionInfo {
 
 impl AuthService {
     pub async fn sign_in(&self, login: &str, password: &str, ctx: &Ctx) -> Result<SignInOutcome> {
+        let r = self.password_step(login, password, ctx).await;
+        crate::metrics::password_step(ctx.channel, &r);
+        r
+    }
+
+    async fn password_step(&self, login: &str, password: &str, ctx: &Ctx) -> Result<SignInOutcome> {
         let login = login.trim();
         if login.is_empty() || login.len() > MAX_LOGIN {
             return Err(AuthError::invalid(
@@ -181,6 +187,12 @@ impl AuthService {
         code: &str,
         ctx: &Ctx,
     ) -> Result<(String, User)> {
+        let r = self.code_step(token_in, code, ctx).await;
+        crate::metrics::second_step(ctx.channel, &r);
+        r
+    }
+
+    async fn code_step(&self, token_in: &str, code: &str, ctx: &Ctx) -> Result<(String, User)> {
         let now = self.now();
         let hash = token::token_hash(token_in);
         let mut tx = self.store().begin().await?;

@@ -16,6 +16,9 @@ pub struct Keys {
     pub pepper: [u8; 32],
     /// Signs CSRF tokens.
     pub csrf: [u8; 32],
+    /// Stored in the database on first start, so a node started with another
+    /// master key is refused before it writes anything it could not read back.
+    pub check: [u8; 32],
 }
 
 impl std::fmt::Debug for Keys {
@@ -36,6 +39,7 @@ impl Keys {
             secret_box: hmac_sha256(master, b"twostep secret-box v1"),
             pepper: hmac_sha256(master, b"twostep recovery-code pepper v1"),
             csrf: hmac_sha256(master, b"twostep csrf v1"),
+            check: hmac_sha256(master, b"twostep key check v1"),
         }
     }
 

@@ -33,6 +33,14 @@ impl GitService {
         }
     }
 
+    pub fn git_name(self) -> &'static str {
+        match self {
+            GitService::UploadPack => "git-upload-pack",
+            GitService::ReceivePack => "git-receive-pack",
+            GitService::UploadArchive => "git-upload-archive",
+        }
+    }
+
     pub fn writes(self) -> bool {
         self == GitService::ReceivePack
     }

@@ -64,7 +64,7 @@ pub async fn run(mut job: Job, service: GitService, owner: &str, repo: &str) {
             return;
         }
     };
-    let _running = job.auth.git_operation();
+    let mut running = job.auth.git_operation("ssh", service.git_name());
     let mut cmd = command(service, &path, job.git_protocol.as_deref());
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -116,6 +116,10 @@ pub async fn run(mut job: Job, service: GitService, owner: &str, repo: &str) {
     };
     tokio::join!(output, errors);
     let status = child.wait().await.ok().and_then(|s| s.code()).unwrap_or(1);
+    if status == 0 {
+        running.succeeded();
+    }
+    drop(running);
     if status == 0 && service.writes() {
         auth.after_push(&path);
     }

@@ -1,4 +1,5 @@
-//! The server's host key: generated once into the data folder, then reused.
+//! The server's host key: generated once (DATA/ssh_host_ed25519_key or
+//! --ssh-host-key), then reused.
 
 use std::path::Path;
 
@@ -17,14 +18,24 @@ pub fn load_or_create(path: &Path) -> std::io::Result<PrivateKey> {
     let text = key
         .to_openssh(russh::keys::ssh_key::LineEnding::LF)
         .map_err(|e| std::io::Error::other(format!("encoding the SSH host key: {e}")))?;
+    // Written whole under a temporary name, then linked into place: nodes
+    // starting at once on a shared folder agree on the one that got there first.
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
+    opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    std::io::Write::write_all(&mut opts.open(path)?, text.as_bytes())?;
+    std::io::Write::write_all(&mut opts.open(&tmp)?, text.as_bytes())?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return load_or_create(path),
+        Err(e) => return Err(e),
+    }
     tracing::info!(path = %path.display(), fingerprint = %fingerprint(&key), "generated the SSH host key");
     Ok(key)
 }

@@ -52,6 +52,7 @@ impl Counter {
             return None;
         }
         open.insert(ip, mine + 1);
+        metrics::gauge!(twostep_auth::metrics::SSH_SESSIONS).increment(1.0);
         Some(Slot {
             counter: self.clone(),
             ip,
@@ -61,6 +62,7 @@ impl Counter {
 
 impl Drop for Slot {
     fn drop(&mut self) {
+        metrics::gauge!(twostep_auth::metrics::SSH_SESSIONS).decrement(1.0);
         if let Ok(mut open) = self.counter.open.lock() {
             if let Some(n) = open.get_mut(&self.ip) {
                 *n -= 1;

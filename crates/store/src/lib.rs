@@ -12,6 +12,7 @@ pub mod authenticators;
 pub mod email_tokens;
 pub mod failures;
 pub mod hardware_tokens;
+pub mod key_checks;
 pub mod password_failures;
 pub mod recovery_codes;
 pub mod recovery_requests;
@@ -178,6 +179,28 @@ impl Store {
     /// One round trip to the database.
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The newest migration applied (the schema's version).
+    pub async fn schema_version(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// SQLite only: a consistent copy of the whole database into a new file,
+    /// while others keep reading and writing (`VACUUM INTO`).
+    pub async fn copy_into(&self, path: &std::path::Path) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::UnsupportedUrl);
+        }
+        sqlx::query("VACUUM INTO $1")
+            .bind(path.to_string_lossy().into_owned())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

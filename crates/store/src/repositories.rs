@@ -149,3 +149,15 @@ pub async fn collaborators(c: &mut Conn, repo_id: &str) -> Result<Vec<(String, S
     .fetch_all(c)
     .await?)
 }
+
+/// `(owner, name)` of every repository, users' and workspaces', for the
+/// start-up check that the folders and the records agree.
+pub async fn all_paths(c: &mut Conn) -> Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT u.username, r.name FROM repositories r JOIN users u ON u.id = r.owner_id
+         UNION ALL
+         SELECT w.name, r.name FROM workspace_repositories r JOIN workspaces w ON w.id = r.workspace_id",
+    )
+    .fetch_all(c)
+    .await?)
+}

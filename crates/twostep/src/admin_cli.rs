@@ -227,15 +227,7 @@ async fn import_tokens(
             format!("cannot read {}: {e}", file.display()),
         )
     })?;
-    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        indicatif::ProgressBar::new(0)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} tokens")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = crate::progress::bar(0, "tokens");
     bar.set_message("importing");
     let report = auth
         .import_tokens(&xml, &unlock, |done, total| {

@@ -7,7 +7,7 @@ use crate::config::Config;
 const ENV_HELP: &str = "\
 Every option can also come from a config file (--config, TOML, same names with
 underscores: http_addr = \"127.0.0.1:8080\") or an environment variable:
-TWOSTEP_DATA_DIR, TWOSTEP_HTTP_ADDR, TWOSTEP_SSH_ADDR, TWOSTEP_DATABASE_URL,
+TWOSTEP_DATA_DIR, TWOSTEP_REPOSITORIES_DIR, TWOSTEP_SSH_HOST_KEY, TWOSTEP_HTTP_ADDR, TWOSTEP_SSH_ADDR, TWOSTEP_METRICS_ADDR, TWOSTEP_DATABASE_URL,
 TWOSTEP_PUBLIC_URL, TWOSTEP_ISSUER, TWOSTEP_SMTP_URL, TWOSTEP_MAIL_FROM,
 TWOSTEP_SECRET_KEY, TWOSTEP_LOG_FORMAT. Flags win over the environment, which wins over the file.
 Log level: TWOSTEP_LOG (e.g. debug).";
@@ -31,6 +31,11 @@ pub enum Command {
     /// Check the data folder, keys, database schema, free disk and git, and say what to fix.
     #[command(after_help = ENV_HELP)]
     Doctor(Options),
+    /// Write one consistent archive (database, repositories, secret and host keys, a manifest with checksums) while the server runs.
+    #[command(after_help = ENV_HELP)]
+    Backup(BackupArgs),
+    /// Unpack a backup into a new data folder (refuses to write over anything, checks every checksum first).
+    Restore(RestoreArgs),
     /// Print the OpenAPI document of /api/v1.
     Openapi,
     /// Administrators: grant, revoke, reset two-step, unlock, audit log, users (works with the server stopped).
@@ -55,6 +60,12 @@ pub struct Options {
     /// Folder for the SQLite database, the secret key and the mail outbox [default: ./data].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Folder of the bare repositories; nodes behind one load balancer share it [default: DATA/repositories].
+    #[arg(long, value_name = "DIR")]
+    pub repositories_dir: Option<PathBuf>,
+    /// The SSH host key (OpenSSH private key file, made on first use); nodes share one [default: DATA/ssh_host_ed25519_key].
+    #[arg(long, value_name = "FILE")]
+    pub ssh_host_key: Option<PathBuf>,
     /// Address of the web pages and API [default: 127.0.0.1:8080].
     #[arg(long, value_name = "HOST:PORT")]
     pub http_addr: Option<String>,
@@ -70,6 +81,9 @@ pub struct Options {
     /// Name shown in authenticator apps and mail [default: twostep].
     #[arg(long)]
     pub issuer: Option<String>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (no authentication: use an internal address) [default: off].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics_addr: Option<String>,
     /// HTTP connections served at once; more wait in the backlog [default: half the open-files limit].
     #[arg(long, value_name = "N")]
     pub http_max_connections: Option<usize>,
@@ -96,6 +110,26 @@ pub struct Options {
     pub log_format: Option<String>,
 }
 
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub options: Options,
+    /// The archive to write (a new file; it holds the secret key: keep it private).
+    pub file: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// The archive `twostep backup` wrote.
+    pub file: PathBuf,
+    /// The new data folder (must not exist or be empty).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// Put the repositories here instead of DATA/repositories (must not exist or be empty).
+    #[arg(long, value_name = "DIR")]
+    pub repositories_dir: Option<PathBuf>,
+}
+
 impl Cli {
     /// `--log-format`, else TWOSTEP_LOG_FORMAT: whether log lines are JSON.
     pub fn json_logs(&self) -> bool {
@@ -107,7 +141,8 @@ impl Cli {
             Command::Admin(a) => a.command.log_format(),
             Command::Keys(k) => k.options.log_format.clone(),
             Command::Serv(s) => s.options.log_format.clone(),
-            Command::Openapi | Command::HashRate(_) => None,
+            Command::Backup(b) => b.options.log_format.clone(),
+            Command::Openapi | Command::HashRate(_) | Command::Restore(_) => None,
         };
         flag.or_else(|| std::env::var("TWOSTEP_LOG_FORMAT").ok())
             .is_some_and(|f| f.trim().eq_ignore_ascii_case("json"))
@@ -139,6 +174,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serv(s) => {
             let status = crate::openssh::serv(s).await?;
             std::process::exit(status as i32)
+        }
+        Command::Backup(b) => crate::backup::run(Config::load(&b.options)?, b.file).await,
+        Command::Restore(r) => {
+            crate::restore::run(&r.file, &r.data_dir, r.repositories_dir.as_deref())
         }
         Command::Doctor(o) => crate::doctor::run(Config::load(&o)?).await,
         Command::Openapi => {

@@ -10,8 +10,11 @@ use crate::cli::Options;
 #[derive(Debug, Default, Deserialize)]
 struct Layer {
     data_dir: Option<PathBuf>,
+    repositories_dir: Option<PathBuf>,
+    ssh_host_key: Option<PathBuf>,
     http_addr: Option<String>,
     ssh_addr: Option<String>,
+    metrics_addr: Option<String>,
     database_url: Option<String>,
     public_url: Option<String>,
     issuer: Option<String>,
@@ -31,8 +34,14 @@ struct Layer {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub data_dir: PathBuf,
+    /// Bare repositories [default: DATA/repositories]; nodes share it.
+    pub repositories_dir: PathBuf,
+    /// The SSH host key [default: DATA/ssh_host_ed25519_key]; nodes share it.
+    pub ssh_host_key: PathBuf,
     pub http_addr: String,
     pub ssh_addr: String,
+    /// Where `/metrics` is served [default: nowhere].
+    pub metrics_addr: Option<String>,
     pub database_url: String,
     pub public_url: String,
     pub issuer: String,
@@ -75,6 +84,16 @@ impl Config {
             .clone()
             .or(layer.data_dir)
             .unwrap_or_else(|| PathBuf::from("data"));
+        let repositories_dir = o
+            .repositories_dir
+            .clone()
+            .or(layer.repositories_dir)
+            .unwrap_or_else(|| data_dir.join("repositories"));
+        let ssh_host_key = o
+            .ssh_host_key
+            .clone()
+            .or(layer.ssh_host_key)
+            .unwrap_or_else(|| data_dir.join("ssh_host_ed25519_key"));
         let http_addr = o
             .http_addr
             .clone()
@@ -124,8 +143,15 @@ impl Config {
         );
         Ok(Config {
             data_dir,
+            repositories_dir,
+            ssh_host_key,
             http_addr,
             ssh_addr,
+            metrics_addr: o
+                .metrics_addr
+                .clone()
+                .or(layer.metrics_addr)
+                .filter(|a| !a.is_empty()),
             database_url,
             public_url,
             issuer: o
@@ -159,7 +185,7 @@ impl Config {
     }
 
     pub fn host_key_path(&self) -> PathBuf {
-        self.data_dir.join("ssh_host_ed25519_key")
+        self.ssh_host_key.clone()
     }
 
     /// The database URL without any password, for logs.

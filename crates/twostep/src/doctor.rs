@@ -114,10 +114,15 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                 "restore it from your backup, or let twostep serve make a new one (clients will warn of a changed key)",
             );
         }
-        let repos = data.join("repositories");
+        let repos = &cfg.repositories_dir;
         // Probed with a file that is removed at once; a missing folder is
         // made by the server, so its parent must take writes then.
-        let probe = if repos.is_dir() { &repos } else { data }.join(".doctor");
+        let probe = if repos.is_dir() {
+            repos.as_path()
+        } else {
+            data
+        }
+        .join(".doctor");
         let writable =
             std::fs::write(&probe, b"ok").is_ok() && std::fs::remove_file(&probe).is_ok();
         if writable {

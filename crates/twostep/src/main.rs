@@ -1,6 +1,7 @@
 //! The `twostep` binary: command line, configuration and wiring.
 
 mod admin_cli;
+mod backup;
 mod cli;
 mod config;
 mod doctor;
@@ -8,7 +9,10 @@ mod files;
 mod hash_rate;
 mod keyfile;
 mod logs;
+mod metrics_server;
 mod openssh;
+mod progress;
+mod restore;
 mod serve;
 
 use clap::Parser;

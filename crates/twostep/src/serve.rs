@@ -23,6 +23,22 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         mail_desc,
     } = wire(&cfg).await?;
     let ssh_fingerprint = auth.settings().ssh_fingerprint.clone();
+    let metrics = match &cfg.metrics_addr {
+        Some(addr) => {
+            let (local, task) = crate::metrics_server::start(addr).await?;
+            tracing::info!(metrics = %format!("http://{local}/metrics"), "serving metrics");
+            Some(task)
+        }
+        None => None,
+    };
+    let checked = auth.check_repositories(true).await?;
+    if !checked.strays.is_empty() || !checked.missing.is_empty() {
+        tracing::warn!(
+            strays = checked.strays.len(),
+            missing = checked.missing.len(),
+            "repository folders and records disagree (see above); serving anyway"
+        );
+    }
     let housekeeping = tokio::spawn(purge_every(auth.clone(), PURGE_EVERY));
     big_allocations_mapped();
     let memory = tokio::spawn(release_idle_memory(auth.clone()));
@@ -84,6 +100,9 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     }
     housekeeping.abort();
     memory.abort();
+    if let Some(m) = metrics {
+        m.abort();
+    }
     store.close().await;
     tracing::info!("twostep stopped");
     Ok(())
@@ -125,11 +144,18 @@ pub async fn wire_with(cfg: &Config, store: Store) -> anyhow::Result<Wired> {
             issuer: cfg.issuer.clone(),
             ssh_hint: cfg.ssh_hint(),
             ssh_url: cfg.ssh_url(),
-            repos_dir: cfg.data_dir.join("repositories"),
+            repos_dir: cfg.repositories_dir.clone(),
             ssh_fingerprint,
             recovery_wait: cfg.recovery_wait,
             recovery_wait_with_proof: cfg.recovery_wait_with_proof,
         },
+    );
+    anyhow::ensure!(
+        auth.secret_key_matches_database().await?,
+        "this node's secret key is not the one the database {} was written with: \
+         every node on one database needs the same key (secret_key in the config, \
+         or the same secret.key file in each data folder); see README \"Several nodes\"",
+        cfg.database_display()
     );
     Ok(Wired {
         auth,
@@ -152,6 +178,10 @@ async fn purge_every(auth: AuthService, every: std::time::Duration) {
         match auth.purge().await {
             Ok(p) => tracing::debug!(?p, "housekeeping"),
             Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+        }
+        match auth.check_repositories(false).await {
+            Ok(r) => tracing::debug!(?r, "repositories checked"),
+            Err(e) => tracing::warn!(error = %e, "checking the repositories failed"),
         }
     }
 }

@@ -24,6 +24,15 @@ impl ApiClient {
         }
     }
 
+    /// The same client (cookies and all) talking to another node.
+    pub fn on(&self, server: &Server) -> ApiClient {
+        ApiClient {
+            client: self.client.clone(),
+            jar: self.jar.clone(),
+            base: server.url("/api/v1"),
+        }
+    }
+
     /// The value of a cookie the client holds for the server.
     pub fn cookie(&self, name: &str) -> Option<String> {
         super::cookie_in(&self.jar, &self.base, name)

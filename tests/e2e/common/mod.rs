@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod balancer;
 pub mod browser;
 pub mod git;
 pub mod mail;
@@ -42,6 +43,8 @@ pub struct ServerOptions {
     pub database_url: Option<String>,
     /// Serve as http://localhost:PORT (a host name, as WebAuthn requires).
     pub localhost: bool,
+    /// The public URL (a load balancer's) instead of the node's own.
+    pub public_url: Option<String>,
     /// More flags for `twostep serve`.
     pub args: Vec<String>,
     /// More environment for the server.
@@ -84,7 +87,11 @@ impl Server {
         } else {
             "127.0.0.1"
         };
-        cmd.arg("--public-url").arg(format!("http://{host}:{port}"));
+        let public_url = opts
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{host}:{port}"));
+        cmd.arg("--public-url").arg(public_url);
         if let Some(url) = &opts.database_url {
             cmd.arg("--database-url").arg(url);
         }
@@ -123,6 +130,10 @@ impl Server {
     /// The server's process id (for /proc readings).
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    pub fn http_port(&self) -> u16 {
+        self.base.rsplit(':').next().unwrap().parse().unwrap()
     }
 
     pub fn data_dir(&self) -> PathBuf {

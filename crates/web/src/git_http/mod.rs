@@ -199,7 +199,12 @@ async fn run_backend(
     {
         cmd.env("CONTENT_LENGTH", len);
     }
-    let running = state.auth.git_operation();
+    let service = match suffix.as_str() {
+        "/git-upload-pack" => "git-upload-pack",
+        "/git-receive-pack" => "git-receive-pack",
+        _ => "info-refs",
+    };
+    let mut running = state.auth.git_operation("https", service);
     let mut child = cmd.spawn()?;
     let mut stdin = child
         .stdin
@@ -234,6 +239,9 @@ async fn run_backend(
             tracing::warn!(stderr = %err.trim(), "git http-backend");
         }
         let ok = child.wait().await.is_ok_and(|s| s.success());
+        if ok {
+            running.succeeded();
+        }
         drop(running);
         if let (true, Some((auth, repo))) = (ok, pushed) {
             auth.after_push(&repo);

@@ -1,0 +1,304 @@
+//! Prometheus metrics on their own address: a short mixed load (sign-ins,
+//! a wrong code, a lock, pushes and clones over SSH and HTTPS), then a scrape
+//! that Prometheus' own `promtool check metrics` accepts and whose counters
+//! moved as the load says.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::json;
+
+use crate::common;
+
+use common::accounts::{account, enable_two_step, PASSWORD};
+use common::api::ApiClient;
+use common::git::{working_copy, Git};
+use common::{free_port, Server, ServerOptions};
+
+fn scrape(port: u16) -> String {
+    let r = reqwest::blocking::get(format!("http://127.0.0.1:{port}/metrics")).unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let kind = r.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(kind.starts_with("text/plain"), "{kind}");
+    r.text().unwrap()
+}
+
+/// The value of the one series whose line starts with `name{` and holds
+/// every label in `labels` (0 when there is none).
+fn value(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .filter(|l| labels.iter().all(|want| l.contains(want)))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum()
+}
+
+fn promtool(text: &str) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool is installed (the test script installs Debian's prometheus)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn metrics_pass_promtool_and_count_the_load() {
+    let port = free_port();
+    let server = Server::start_with(ServerOptions {
+        args: vec!["--metrics-addr".into(), format!("127.0.0.1:{port}")],
+        ..Default::default()
+    });
+    let before = scrape(port);
+    promtool(&before);
+    assert_eq!(value(&before, "twostep_ssh_sessions_open", &[]), 0.0);
+    // Not on the public address.
+    let r = reqwest::blocking::get(server.url("/metrics")).unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+
+    // Sign-ins: one through, one wrong code, then a lock.
+    let mia = account(&server, "mia");
+    let (mut phone, _) = enable_two_step(&server, &mia);
+    let api = ApiClient::new(&server);
+    api.ok(
+        "POST",
+        "/session",
+        Some(json!({"login": "mia", "password": PASSWORD})),
+    );
+    api.ok(
+        "POST",
+        "/session/second-step",
+        Some(json!({"code": phone.next_code()})),
+    );
+    let wrong = ApiClient::new(&server);
+    wrong.err(
+        "POST",
+        "/session",
+        Some(json!({"login": "mia", "password": "not-the-password"})),
+        401,
+        "bad_credentials",
+    );
+    wrong.ok(
+        "POST",
+        "/session",
+        Some(json!({"login": "mia", "password": PASSWORD})),
+    );
+    let mut wrong_codes = 0;
+    for i in 0..20 {
+        let (status, _) = wrong.call(
+            "POST",
+            "/session/second-step",
+            Some(json!({"code": format!("{:06}", 200_000 + i * 11)})),
+        );
+        if status == 429 {
+            break;
+        }
+        wrong_codes += 1;
+    }
+
+    // Git: a push and a clone over SSH, a clone over HTTPS with an app password.
+    mia.api.ok(
+        "POST",
+        "/repositories",
+        Some(json!({"name": "notes", "description": "", "private": true})),
+    );
+    let git = Git::new(&server, "mia", &mia.key);
+    let work = server.data.path().join("work");
+    git.ok(
+        &[
+            "clone",
+            "-q",
+            &git.ssh_url("mia", "notes"),
+            work.to_str().unwrap(),
+        ],
+        None,
+    );
+    working_copy(&git, &work, &[("a.txt", "one\n")]);
+    git.ok(&["push", "-q", "origin", "HEAD:main"], Some(&work));
+    let created = mia.api.ok(
+        "POST",
+        "/user/app-passwords",
+        Some(json!({"label": "ci", "scopes": ["repository:read"]})),
+    );
+    git.store_credentials(&server, "mia", created["password"].as_str().unwrap());
+    let copy = server.data.path().join("copy");
+    git.ok(
+        &[
+            "clone",
+            "-q",
+            &server.url("/mia/notes.git"),
+            copy.to_str().unwrap(),
+        ],
+        None,
+    );
+    // A clone of a repository that does not exist is not an operation.
+    git.fails(&["ls-remote", &git.ssh_url("mia", "nothing")], None);
+
+    let after = scrape(port);
+    promtool(&after);
+    let signins = "twostep_signins_total";
+    // Before two-step was on, then twice after.
+    assert_eq!(
+        value(
+            &after,
+            signins,
+            &[
+                "step=\"password\"",
+                "result=\"signed_in\"",
+                "channel=\"api\""
+            ]
+        ),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
+        value(
+            &after,
+            signins,
+            &[
+                "step=\"password\"",
+                "result=\"second_step_required\"",
+                "channel=\"api\""
+            ]
+        ),
+        2.0,
+        "{after}"
+    );
+    assert_eq!(
+        value(
+            &after,
+            signins,
+            &["step=\"password\"", "result=\"wrong_password\""]
+        ),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
+        value(
+            &after,
+            signins,
+            &["step=\"second_step\"", "result=\"signed_in\""]
+        ),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
+        value(
+            &after,
+            signins,
+            &["step=\"second_step\"", "result=\"wrong_code\""]
+        ),
+        wrong_codes as f64,
+        "{after}"
+    );
+    assert_eq!(
+        value(
+            &after,
+            signins,
+            &["step=\"second_step\"", "result=\"locked\""]
+        ),
+        1.0,
+        "{after}"
+    );
+    let events = "twostep_security_events_total";
+    assert_eq!(
+        value(&after, events, &["event=\"second_factor.failed\""]),
+        wrong_codes as f64,
+        "{after}"
+    );
+    assert_eq!(
+        value(&after, events, &["event=\"second_step.locked\""]),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
+        value(&after, events, &["event=\"two_step.enabled\""]),
+        1.0,
+        "{after}"
+    );
+    let git_ops = "twostep_git_operations_total";
+    assert!(
+        value(
+            &after,
+            git_ops,
+            &[
+                "transport=\"ssh\"",
+                "service=\"git-upload-pack\"",
+                "result=\"ok\""
+            ]
+        ) >= 1.0,
+        "{after}"
+    );
+    assert_eq!(
+        value(
+            &after,
+            git_ops,
+            &[
+                "transport=\"ssh\"",
+                "service=\"git-receive-pack\"",
+                "result=\"ok\""
+            ]
+        ),
+        1.0,
+        "{after}"
+    );
+    assert!(
+        value(
+            &after,
+            git_ops,
+            &[
+                "transport=\"https\"",
+                "service=\"git-upload-pack\"",
+                "result=\"ok\""
+            ]
+        ) >= 1.0,
+        "{after}"
+    );
+    assert_eq!(
+        value(&after, git_ops, &["result=\"failed\""]),
+        0.0,
+        "{after}"
+    );
+    let durations = value(
+        &after,
+        "twostep_git_operation_duration_seconds_count",
+        &["transport=\"ssh\""],
+    );
+    assert_eq!(
+        durations,
+        value(&after, git_ops, &["transport=\"ssh\""]),
+        "{after}"
+    );
+    assert!(
+        after.contains("twostep_git_operation_duration_seconds_bucket{"),
+        "{after}"
+    );
+    assert_eq!(
+        value(&after, "twostep_password_hash_queue_depth", &[]),
+        0.0,
+        "{after}"
+    );
+    // Connections close just after git's exit is reported.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while value(&scrape(port), "twostep_ssh_sessions_open", &[]) != 0.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "SSH sessions still counted open"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
