@@ -8,6 +8,7 @@ mod common;
 mod admin;
 mod api;
 mod authenticators;
+mod backup;
 mod behind_openssh;
 mod benchmarks;
 mod browser;

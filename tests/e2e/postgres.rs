@@ -29,9 +29,14 @@ fn psql(url: &str, sql: &str) -> Result<(), String> {
 
 impl Database {
     pub fn create() -> Database {
+        Database::create_named("")
+    }
+
+    /// A second database in the same test: `tag` tells them apart.
+    pub fn create_named(tag: &str) -> Database {
         let admin_url = std::env::var("TWOSTEP_TEST_POSTGRES")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let name = format!("twostep_e2e_{}", std::process::id());
+        let name = format!("twostep_e2e_{}{tag}", std::process::id());
         psql(&admin_url, &format!("DROP DATABASE IF EXISTS {name}"))
             .expect("PostgreSQL must be running at TWOSTEP_TEST_POSTGRES");
         psql(&admin_url, &format!("CREATE DATABASE {name}")).unwrap();

@@ -30,6 +30,7 @@ pub struct Server {
     child: Child,
     pub base: String,
     pub ssh_port: u16,
+    data_dir: PathBuf,
     pub data: tempfile::TempDir,
     pub log: PathBuf,
     pub mail: mail::MailSource,
@@ -43,6 +44,8 @@ pub struct ServerOptions {
     pub database_url: Option<String>,
     /// Serve as http://localhost:PORT (a host name, as WebAuthn requires).
     pub localhost: bool,
+    /// An existing data folder (a restored one) instead of a new one.
+    pub data_dir: Option<PathBuf>,
     /// The public URL (a load balancer's) instead of the node's own.
     pub public_url: Option<String>,
     /// More flags for `twostep serve`.
@@ -61,10 +64,14 @@ impl Server {
         let port = free_port();
         let ssh_port = free_port();
         let log = data.path().join("server.log");
+        let data_dir = opts
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| data.path().join("data"));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_twostep"));
         cmd.arg("serve")
             .arg("--data-dir")
-            .arg(data.path().join("data"))
+            .arg(&data_dir)
             .arg("--http-addr")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--ssh-addr")
@@ -80,7 +87,7 @@ impl Server {
                     .arg(format!("smtp://127.0.0.1:{}", s.port));
                 mail::MailSource::Maildir(s.maildir.clone())
             }
-            None => mail::MailSource::Outbox(data.path().join("data").join("outbox")),
+            None => mail::MailSource::Outbox(data_dir.join("outbox")),
         };
         let host = if opts.localhost {
             "localhost"
@@ -102,6 +109,7 @@ impl Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
             ssh_port,
+            data_dir,
             data,
             log,
             mail,
@@ -137,7 +145,7 @@ impl Server {
     }
 
     pub fn data_dir(&self) -> PathBuf {
-        self.data.path().join("data")
+        self.data_dir.clone()
     }
 
     pub fn url(&self, path: &str) -> String {
