@@ -14,6 +14,7 @@ mod benchmarks;
 mod browser;
 mod cli;
 mod codes_saved;
+mod crash;
 mod git;
 mod hardening;
 mod hardware_tokens;

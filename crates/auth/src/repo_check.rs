@@ -4,9 +4,9 @@
 //! (`.NAME.git.creating-…`, never a repository name: those cannot start
 //! with a dot), renamed into place, then the record is committed.
 //! Deleting: a marker file goes into the folder, the record's removal is
-//! committed, then the folder goes. So a record never lacks its folder; a
-//! crash can leave only a temporary folder, an empty repository without a
-//! record, or a marked one, and `check_repositories` (at start and with the
+//! committed, the folder is renamed to `.NAME.git.deleted-…`, then removed.
+//! So a record never lacks its folder; a crash can leave only a temporary
+//! folder, an empty repository without a record, or a marked one, and `check_repositories` (at start and with the
 //! periodic purge) removes those and reports anything else it cannot explain.
 
 use std::collections::HashSet;
@@ -27,12 +27,21 @@ pub(crate) const DELETING_MARKER: &str = "twostep-deleting";
 const GRACE: Duration = Duration::from_secs(600);
 
 pub(crate) fn creating_name(path: &Path) -> PathBuf {
+    temporary(path, "creating")
+}
+
+/// Where a deleted repository goes once its record's removal committed.
+pub(crate) fn deleted_name(path: &Path) -> PathBuf {
+    temporary(path, "deleted")
+}
+
+fn temporary(path: &Path, what: &str) -> PathBuf {
     let file = path
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tag = twostep_core::token::new_id(&mut crate::rng());
-    path.with_file_name(format!(".{file}.creating-{tag}"))
+    path.with_file_name(format!(".{file}.{what}-{tag}"))
 }
 
 /// A bare repository with no refs at all (made, never pushed to).
@@ -95,6 +104,13 @@ impl AuthService {
                 let path = entry.path();
                 let file = entry.file_name().to_string_lossy().into_owned();
                 let shown = format!("{owner_name}/{file}");
+                if file.starts_with('.') && file.contains(".git.deleted-") {
+                    // Renamed after the commit: always garbage.
+                    if std::fs::remove_dir_all(&path).is_ok() {
+                        report.removed.push(shown);
+                    }
+                    continue;
+                }
                 if file.starts_with('.') && file.contains(".git.creating-") {
                     if old_enough(&path, grace) && std::fs::remove_dir_all(&path).is_ok() {
                         report.removed.push(shown);

@@ -217,7 +217,14 @@ impl AuthService {
             let _ = tokio::fs::remove_file(&marker).await;
             return Err(e);
         }
-        if let Err(e) = tokio::fs::remove_dir_all(&path).await {
+        // Out of the way at once (a rename is atomic), then removed: a crash
+        // mid-removal leaves a `.…deleted-…` folder, never a torn repository.
+        let trash = crate::repo_check::deleted_name(&path);
+        let gone = match tokio::fs::rename(&path, &trash).await {
+            Ok(()) => tokio::fs::remove_dir_all(&trash).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = gone {
             tracing::error!(path = %path.display(), error = %e, "could not remove a deleted repository's files");
         }
         Ok(())

@@ -14,12 +14,21 @@ pub struct Git {
 impl Git {
     /// A git user with its own HOME (config, credential store) and SSH key.
     pub fn new(server: &Server, name: &str, key: &Path) -> Git {
-        let home = server.data.path().join(format!("home-{name}"));
+        Git::at(
+            server.data.path().join(format!("home-{name}")),
+            server.ssh_port,
+            name,
+            key,
+        )
+    }
+
+    /// The same with a HOME of the caller's (one that outlives a server).
+    pub fn at(home: PathBuf, ssh_port: u16, name: &str, key: &Path) -> Git {
         std::fs::create_dir_all(&home).unwrap();
         let g = Git {
             home,
             key: key.to_path_buf(),
-            ssh_port: server.ssh_port,
+            ssh_port,
         };
         g.ok(&["config", "--global", "user.name", name], None);
         g.ok(
