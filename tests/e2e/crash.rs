@@ -315,7 +315,7 @@ fn changer(shared: &Shared, cookie: &str) {
             Some(cookie),
             json!({"name": name, "description": "", "private": true}),
         );
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             let _ = call(
                 &http,
                 &base,
