@@ -150,146 +150,117 @@ fn metrics_pass_promtool_and_count_the_load() {
 
     let after = scrape(port);
     promtool(&after);
-    let signins = "twostep_signins_total";
-    // Before two-step was on, then twice after.
-    assert_eq!(
-        value(
-            &after,
-            signins,
+    let w = wrong_codes as f64;
+    // (series, labels it must carry, the sum over the matching lines)
+    let expected: &[(&str, &[&str], f64)] = &[
+        // Before two-step was on, then twice after.
+        (
+            "twostep_signins_total",
             &[
+                "channel=\"api\"",
                 "step=\"password\"",
                 "result=\"signed_in\"",
-                "channel=\"api\""
-            ]
+            ],
+            1.0,
         ),
-        1.0,
-        "{after}"
-    );
-    assert_eq!(
-        value(
-            &after,
-            signins,
+        (
+            "twostep_signins_total",
             &[
+                "channel=\"api\"",
                 "step=\"password\"",
                 "result=\"second_step_required\"",
-                "channel=\"api\""
-            ]
+            ],
+            2.0,
         ),
-        2.0,
-        "{after}"
-    );
-    assert_eq!(
-        value(
-            &after,
-            signins,
-            &["step=\"password\"", "result=\"wrong_password\""]
+        (
+            "twostep_signins_total",
+            &["step=\"password\"", "result=\"wrong_password\""],
+            1.0,
         ),
-        1.0,
-        "{after}"
-    );
-    assert_eq!(
-        value(
-            &after,
-            signins,
-            &["step=\"second_step\"", "result=\"signed_in\""]
+        (
+            "twostep_signins_total",
+            &["step=\"second_step\"", "result=\"signed_in\""],
+            1.0,
         ),
-        1.0,
-        "{after}"
-    );
-    assert_eq!(
-        value(
-            &after,
-            signins,
-            &["step=\"second_step\"", "result=\"wrong_code\""]
+        (
+            "twostep_signins_total",
+            &["step=\"second_step\"", "result=\"wrong_code\""],
+            w,
         ),
-        wrong_codes as f64,
-        "{after}"
-    );
-    assert_eq!(
-        value(
-            &after,
-            signins,
-            &["step=\"second_step\"", "result=\"locked\""]
+        (
+            "twostep_signins_total",
+            &["step=\"second_step\"", "result=\"locked\""],
+            1.0,
         ),
-        1.0,
-        "{after}"
-    );
-    let events = "twostep_security_events_total";
-    assert_eq!(
-        value(&after, events, &["event=\"second_factor.failed\""]),
-        wrong_codes as f64,
-        "{after}"
-    );
-    assert_eq!(
-        value(&after, events, &["event=\"second_step.locked\""]),
-        1.0,
-        "{after}"
-    );
-    assert_eq!(
-        value(&after, events, &["event=\"two_step.enabled\""]),
-        1.0,
-        "{after}"
-    );
-    let git_ops = "twostep_git_operations_total";
-    assert!(
-        value(
-            &after,
-            git_ops,
+        (
+            "twostep_security_events_total",
+            &["event=\"second_factor.failed\""],
+            w,
+        ),
+        (
+            "twostep_security_events_total",
+            &["event=\"second_step.locked\""],
+            1.0,
+        ),
+        (
+            "twostep_security_events_total",
+            &["event=\"two_step.enabled\""],
+            1.0,
+        ),
+        (
+            "twostep_git_operations_total",
             &[
                 "transport=\"ssh\"",
                 "service=\"git-upload-pack\"",
-                "result=\"ok\""
-            ]
-        ) >= 1.0,
-        "{after}"
-    );
-    assert_eq!(
-        value(
-            &after,
-            git_ops,
+                "result=\"ok\"",
+            ],
+            1.0,
+        ),
+        (
+            "twostep_git_operations_total",
             &[
                 "transport=\"ssh\"",
                 "service=\"git-receive-pack\"",
-                "result=\"ok\""
-            ]
+                "result=\"ok\"",
+            ],
+            1.0,
         ),
-        1.0,
-        "{after}"
-    );
-    assert!(
-        value(
-            &after,
-            git_ops,
+        (
+            "twostep_git_operations_total",
             &[
                 "transport=\"https\"",
                 "service=\"git-upload-pack\"",
-                "result=\"ok\""
-            ]
-        ) >= 1.0,
-        "{after}"
-    );
-    assert_eq!(
-        value(&after, git_ops, &["result=\"failed\""]),
-        0.0,
-        "{after}"
-    );
-    let durations = value(
-        &after,
-        "twostep_git_operation_duration_seconds_count",
-        &["transport=\"ssh\""],
-    );
-    assert_eq!(
-        durations,
-        value(&after, git_ops, &["transport=\"ssh\""]),
-        "{after}"
-    );
+                "result=\"ok\"",
+            ],
+            // Protocol v2: ls-refs, then fetch.
+            2.0,
+        ),
+        (
+            "twostep_git_operations_total",
+            &[
+                "transport=\"https\"",
+                "service=\"info-refs\"",
+                "result=\"ok\"",
+            ],
+            1.0,
+        ),
+        ("twostep_git_operations_total", &["result=\"failed\""], 0.0),
+        (
+            "twostep_git_operation_duration_seconds_count",
+            &["transport=\"ssh\""],
+            2.0,
+        ),
+        ("twostep_password_hash_queue_depth", &[], 0.0),
+    ];
+    for (name, labels, want) in expected {
+        assert_eq!(
+            value(&after, name, labels),
+            *want,
+            "{name} {labels:?}:\n{after}"
+        );
+    }
     assert!(
         after.contains("twostep_git_operation_duration_seconds_bucket{"),
-        "{after}"
-    );
-    assert_eq!(
-        value(&after, "twostep_password_hash_queue_depth", &[]),
-        0.0,
         "{after}"
     );
     // Connections close just after git's exit is reported.
