@@ -73,7 +73,6 @@ impl AuthService {
         Ok(Ok(user))
     }
 
-    /// A right second factor: the failure counts start again.
     /// A right second factor: the failure counts start again, and a recovery
     /// request under way is cancelled (the owner still has a factor).
     pub(crate) async fn factor_passed(

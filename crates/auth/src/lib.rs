@@ -23,6 +23,7 @@ mod health;
 mod housekeeping;
 pub mod metrics;
 mod notify;
+mod passkeys;
 mod password_check;
 mod purge;
 mod recovery;

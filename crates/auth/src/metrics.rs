@@ -79,6 +79,15 @@ pub(crate) fn second_step<T>(channel: Channel, r: &Result<T>) {
         .increment(1);
 }
 
+pub(crate) fn passkey_step<T>(channel: Channel, r: &Result<T>) {
+    let result = match r {
+        Ok(_) => "signed_in",
+        Err(e) => failure(e),
+    };
+    ::metrics::counter!(SIGNINS, "channel" => channel.as_str(), "step" => "passkey", "result" => result)
+        .increment(1);
+}
+
 pub(crate) fn security_event(event: &'static str) {
     ::metrics::counter!(SECURITY_EVENTS, "event" => event).increment(1);
 }

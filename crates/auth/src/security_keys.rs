@@ -21,7 +21,7 @@ use crate::sudo::{sudo_open, Proof};
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo, Settings};
 use twostep_store::users::User;
 
-const CEREMONY_TTL: i64 = 5 * 60;
+pub(crate) const CEREMONY_TTL: i64 = 5 * 60;
 const MAX_NAME: usize = 60;
 use twostep_store::security_keys::Ceremony;
 
@@ -31,6 +31,7 @@ pub struct SecurityKeyView {
     pub name: String,
     pub created_at: UnixTime,
     pub last_used_at: Option<UnixTime>,
+    pub passkey: bool,
 }
 
 impl From<&keys::SecurityKey> for SecurityKeyView {
@@ -40,6 +41,60 @@ impl From<&keys::SecurityKey> for SecurityKeyView {
             name: k.name.clone(),
             created_at: k.created_at,
             last_used_at: k.last_used_at,
+            passkey: k.kind == keys::KIND_PASSKEY,
+        }
+    }
+}
+
+/// What a registration makes: a security key (a second factor), or a
+/// passkey (discoverable, user-verified: signs in alone, and also serves
+/// as a second factor wherever a security key does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    SecurityKey,
+    Passkey,
+}
+
+impl Kind {
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::SecurityKey => "security key",
+            Kind::Passkey => "passkey",
+        }
+    }
+
+    fn plural(self) -> &'static str {
+        match self {
+            Kind::SecurityKey => "security keys",
+            Kind::Passkey => "passkeys",
+        }
+    }
+
+    fn example(self) -> &'static str {
+        match self {
+            Kind::SecurityKey => "blue YubiKey",
+            Kind::Passkey => "laptop passkey",
+        }
+    }
+
+    fn ceremony(self) -> Ceremony {
+        match self {
+            Kind::SecurityKey => Ceremony::Register,
+            Kind::Passkey => Ceremony::RegisterPasskey,
+        }
+    }
+
+    fn stored(self) -> &'static str {
+        match self {
+            Kind::SecurityKey => keys::KIND_SECURITY_KEY,
+            Kind::Passkey => keys::KIND_PASSKEY,
+        }
+    }
+
+    fn added_event(self) -> Event {
+        match self {
+            Kind::SecurityKey => Event::SecurityKeyAdded,
+            Kind::Passkey => Event::PasskeyAdded,
         }
     }
 }
@@ -60,7 +115,7 @@ pub(crate) fn relying_party(settings: &Settings) -> Option<Webauthn> {
         .ok()
 }
 
-fn bad_credential(e: impl std::fmt::Display) -> AuthError {
+pub(crate) fn bad_credential(e: impl std::fmt::Display) -> AuthError {
     AuthError::invalid(
         "invalid_credential",
         "key",
@@ -68,7 +123,7 @@ fn bad_credential(e: impl std::fmt::Display) -> AuthError {
     )
 }
 
-fn user_uuid(id: &UserId) -> Uuid {
+pub(crate) fn user_uuid(id: &UserId) -> Uuid {
     let mut b = [0u8; 16];
     let id = data_encoding::HEXLOWER_PERMISSIVE
         .decode(id.as_str().as_bytes())
@@ -80,7 +135,7 @@ fn user_uuid(id: &UserId) -> Uuid {
 }
 
 impl AuthService {
-    fn webauthn(&self) -> Result<&Webauthn> {
+    pub(crate) fn webauthn(&self) -> Result<&Webauthn> {
         self.inner.webauthn.as_ref().ok_or_else(|| {
             AuthError::Forbidden(
                 "Security keys need this server to be reached by a host name, not an IP address: start it with --public-url http://HOSTNAME:PORT.".into(),
@@ -129,6 +184,16 @@ impl AuthService {
         session: &SessionInfo,
         name: &str,
     ) -> Result<(String, Value)> {
+        self.begin_registration(session, name, Kind::SecurityKey)
+            .await
+    }
+
+    pub(crate) async fn begin_registration(
+        &self,
+        session: &SessionInfo,
+        name: &str,
+        kind: Kind,
+    ) -> Result<(String, Value)> {
         require_full_session(session)?;
         let wa = self.webauthn()?;
         let user = self.user_row(&session.user.id).await?;
@@ -138,14 +203,21 @@ impl AuthService {
             });
         }
         if user.two_step_enabled_at.is_none() {
-            return Err(AuthError::Conflict("Turn on two-step verification with an authenticator app first; then add security keys.".into()));
+            return Err(AuthError::Conflict(format!(
+                "Turn on two-step verification with an authenticator app first; then add {}.",
+                kind.plural()
+            )));
         }
         let name = name.trim();
         if name.is_empty() || name.chars().count() > MAX_NAME {
             return Err(AuthError::invalid(
                 "invalid_name",
                 "name",
-                "Name the key (up to 60 characters), e.g. \"blue YubiKey\".",
+                format!(
+                    "Name the {} (up to 60 characters), e.g. \"{}\".",
+                    kind.noun(),
+                    kind.example()
+                ),
             ));
         }
         let mut c = self.store().conn().await?;
@@ -156,29 +228,54 @@ impl AuthService {
             .collect();
         drop(c);
         let exclude = existing.iter().map(|k| k.cred_id().clone()).collect();
-        let (options, state) = wa
-            .start_securitykey_registration(
-                user_uuid(&user.id),
-                &user.username,
-                &user.username,
-                Some(exclude),
-                None,
-                None,
-            )
-            .map_err(|e| AuthError::Internal(format!("webauthn: {e}")))?;
-        let state =
-            serde_json::to_string(&state).map_err(|e| AuthError::Internal(e.to_string()))?;
+        let webauthn =
+            |e: webauthn_rs::prelude::WebauthnError| AuthError::Internal(format!("webauthn: {e}"));
+        let (options, state) = match kind {
+            Kind::SecurityKey => {
+                let (o, s) = wa
+                    .start_securitykey_registration(
+                        user_uuid(&user.id),
+                        &user.username,
+                        &user.username,
+                        Some(exclude),
+                        None,
+                        None,
+                    )
+                    .map_err(webauthn)?;
+                (serde_json::to_value(o), serde_json::to_string(&s))
+            }
+            Kind::Passkey => {
+                let (o, s) = wa
+                    .start_passkey_registration(
+                        user_uuid(&user.id),
+                        &user.username,
+                        &user.username,
+                        Some(exclude),
+                    )
+                    .map_err(webauthn)?;
+                // webauthn-rs asks for no resident key; a passkey must be one
+                // (the sign-in names no account), so the browser is told to
+                // make a discoverable credential or none.
+                let o = serde_json::to_value(o).map(|mut o| {
+                    let sel = &mut o["publicKey"]["authenticatorSelection"];
+                    sel["residentKey"] = "required".into();
+                    sel["requireResidentKey"] = true.into();
+                    o
+                });
+                (o, serde_json::to_string(&s))
+            }
+        };
+        let state = state.map_err(|e| AuthError::Internal(e.to_string()))?;
         let id = self
             .save_ceremony(
                 &user.id,
                 session_hash(session)?,
-                Ceremony::Register,
+                kind.ceremony(),
                 name,
                 state,
             )
             .await?;
-        let options =
-            serde_json::to_value(options).map_err(|e| AuthError::Internal(e.to_string()))?;
+        let options = options.map_err(|e| AuthError::Internal(e.to_string()))?;
         Ok((id, options))
     }
 
@@ -188,6 +285,18 @@ impl AuthService {
         ceremony: &str,
         credential: Value,
         ctx: &Ctx,
+    ) -> Result<SecurityKeyView> {
+        self.finish_registration(session, ceremony, credential, ctx, Kind::SecurityKey)
+            .await
+    }
+
+    pub(crate) async fn finish_registration(
+        &self,
+        session: &SessionInfo,
+        ceremony: &str,
+        credential: Value,
+        ctx: &Ctx,
+        kind: Kind,
     ) -> Result<SecurityKeyView> {
         let wa = self.webauthn()?;
         let now = self.now();
@@ -200,51 +309,75 @@ impl AuthService {
             &mut tx,
             ceremony,
             session_hash(session)?,
-            Ceremony::Register,
+            kind.ceremony(),
             now,
         )
         .await?
         .ok_or_else(|| {
-            AuthError::Conflict("That request expired. Try adding the key again.".into())
+            AuthError::Conflict(format!(
+                "That request expired. Try adding the {} again.",
+                kind.noun()
+            ))
         })?;
-        let state: SecurityKeyRegistration =
-            serde_json::from_str(&state).map_err(|e| AuthError::Internal(e.to_string()))?;
-        let key = wa
-            .finish_securitykey_registration(&reg, &state)
-            .map_err(|e| {
-                AuthError::invalid(
-                    "key_refused",
-                    "key",
-                    format!("The security key could not be added: {e}"),
+        let internal = |e: serde_json::Error| AuthError::Internal(e.to_string());
+        let refused = |e: webauthn_rs::prelude::WebauthnError| {
+            AuthError::invalid(
+                "key_refused",
+                "key",
+                format!("The {} could not be added: {e}", kind.noun()),
+            )
+        };
+        let (cred_id, credential) = match kind {
+            Kind::SecurityKey => {
+                let state: SecurityKeyRegistration =
+                    serde_json::from_str(&state).map_err(internal)?;
+                let key = wa
+                    .finish_securitykey_registration(&reg, &state)
+                    .map_err(refused)?;
+                (
+                    key.cred_id().clone(),
+                    serde_json::to_string(&key).map_err(internal)?,
                 )
-            })?;
+            }
+            Kind::Passkey => {
+                let state: webauthn_rs::prelude::PasskeyRegistration =
+                    serde_json::from_str(&state).map_err(internal)?;
+                let key = wa
+                    .finish_passkey_registration(&reg, &state)
+                    .map_err(refused)?;
+                (
+                    key.cred_id().clone(),
+                    serde_json::to_string(&key).map_err(internal)?,
+                )
+            }
+        };
         let row = keys::SecurityKey {
             id: token::new_id(&mut rng()),
             user_id: user_id.clone(),
             name: name.clone(),
-            cred_id: data_encoding::BASE64URL_NOPAD.encode(key.cred_id().as_ref()),
-            credential: serde_json::to_string(&key)
-                .map_err(|e| AuthError::Internal(e.to_string()))?,
+            cred_id: data_encoding::BASE64URL_NOPAD.encode(cred_id.as_ref()),
+            credential,
             created_at: now,
             last_used_at: None,
+            kind: kind.stored().into(),
         };
         match keys::insert(&mut tx, &row).await {
             Err(twostep_store::StoreError::Conflict) => {
                 return Err(AuthError::invalid(
                     "duplicate_key",
                     "key",
-                    "That security key is registered already.",
+                    format!("That {} is registered already.", kind.noun()),
                 ))
             }
             other => other?,
         }
-        self.audit(&mut tx, &user_id, now, Event::SecurityKeyAdded, &name, ctx)
+        self.audit(&mut tx, &user_id, now, kind.added_event(), &name, ctx)
             .await?;
         commit(tx).await?;
         self.notify(
             &session.user,
-            "A security key was added",
-            &format!("The security key \"{name}\" was added to your account."),
+            &format!("A {} was added", kind.noun()),
+            &format!("The {} \"{name}\" was added to your account.", kind.noun()),
             ctx,
         )
         .await;
@@ -523,11 +656,17 @@ impl AuthService {
         )
         .await?;
         commit(tx).await?;
+        let noun = if gone.kind == keys::KIND_PASSKEY {
+            Kind::Passkey
+        } else {
+            Kind::SecurityKey
+        }
+        .noun();
         self.notify(
             &user,
-            "A security key was removed",
+            &format!("A {noun} was removed"),
             &format!(
-                "The security key \"{}\" was removed from your account.",
+                "The {noun} \"{}\" was removed from your account.",
                 gone.name
             ),
             ctx,

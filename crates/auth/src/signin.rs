@@ -10,7 +10,7 @@ use crate::notify::Event;
 use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result};
 use twostep_store::users::User;
 
-const FULL_TTL: i64 = 7 * 24 * 3600;
+pub(crate) const FULL_TTL: i64 = 7 * 24 * 3600;
 /// A session unused for this long is over, whatever its limit.
 pub(crate) const IDLE_TTL: i64 = 12 * 3600;
 /// Last use is written at most this often.
@@ -154,7 +154,7 @@ impl AuthService {
         })
     }
 
-    async fn insert_session(
+    pub(crate) async fn insert_session(
         &self,
         c: &mut Conn,
         t: &str,

@@ -16,12 +16,17 @@ pub struct SecurityKey {
     pub credential: String,
     pub created_at: UnixTime,
     pub last_used_at: Option<UnixTime>,
+    /// `security_key` or `passkey`.
+    pub kind: String,
 }
+
+pub const KIND_SECURITY_KEY: &str = "security_key";
+pub const KIND_PASSKEY: &str = "passkey";
 
 pub async fn insert(c: &mut Conn, k: &SecurityKey) -> Result<()> {
     sqlx::query(
-        "INSERT INTO security_keys (id, user_id, name, cred_id, credential, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO security_keys (id, user_id, name, cred_id, credential, created_at, kind)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&k.id)
     .bind(&k.user_id)
@@ -29,6 +34,7 @@ pub async fn insert(c: &mut Conn, k: &SecurityKey) -> Result<()> {
     .bind(&k.cred_id)
     .bind(&k.credential)
     .bind(k.created_at)
+    .bind(&k.kind)
     .execute(c)
     .await?;
     Ok(())
@@ -36,11 +42,23 @@ pub async fn insert(c: &mut Conn, k: &SecurityKey) -> Result<()> {
 
 pub async fn for_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<SecurityKey>> {
     Ok(sqlx::query_as(
-        "SELECT id, user_id, name, cred_id, credential, created_at, last_used_at
+        "SELECT id, user_id, name, cred_id, credential, created_at, last_used_at, kind
          FROM security_keys WHERE user_id = $1 ORDER BY created_at, id",
     )
     .bind(user_id)
     .fetch_all(c)
+    .await?)
+}
+
+/// The passkey with this credential id (base64url), whoever owns it.
+pub async fn passkey_by_cred_id(c: &mut Conn, cred_id: &str) -> Result<Option<SecurityKey>> {
+    Ok(sqlx::query_as(
+        "SELECT id, user_id, name, cred_id, credential, created_at, last_used_at, kind
+         FROM security_keys WHERE cred_id = $1 AND kind = $2",
+    )
+    .bind(cred_id)
+    .bind(KIND_PASSKEY)
+    .fetch_optional(c)
     .await?)
 }
 
@@ -57,7 +75,7 @@ pub async fn used(c: &mut Conn, id: &str, credential: &str, now: UnixTime) -> Re
 pub async fn delete(c: &mut Conn, user_id: &UserId, id: &str) -> Result<Option<SecurityKey>> {
     Ok(sqlx::query_as(
         "DELETE FROM security_keys WHERE user_id = $1 AND id = $2
-         RETURNING id, user_id, name, cred_id, credential, created_at, last_used_at",
+         RETURNING id, user_id, name, cred_id, credential, created_at, last_used_at, kind",
     )
     .bind(user_id)
     .bind(id)
@@ -80,6 +98,8 @@ text_enum!(
         Register => "register",
         /// Signing in or confirming with a key.
         Authenticate => "authenticate",
+        /// Adding a passkey.
+        RegisterPasskey => "register_passkey",
     }
 );
 
@@ -134,11 +154,57 @@ pub async fn take_state(
     .await?)
 }
 
-/// Ceremonies that ran out of time.
+/// Ceremonies (and password-less sign-ins) that ran out of time.
 pub async fn delete_expired_states(c: &mut Conn, now: UnixTime) -> Result<u64> {
     let r = sqlx::query("DELETE FROM webauthn_states WHERE expires_at <= $1")
         .bind(now)
+        .execute(&mut *c)
+        .await?;
+    let p = sqlx::query("DELETE FROM passkey_challenges WHERE expires_at <= $1")
+        .bind(now)
         .execute(c)
         .await?;
-    Ok(r.rows_affected())
+    Ok(r.rows_affected() + p.rows_affected())
+}
+
+/// Live password-less sign-ins at most: past this, `save_challenge` refuses
+/// (a flood of page loads must not grow the table without bound).
+pub const MAX_LIVE_CHALLENGES: i64 = 10_000;
+
+/// Stores a passkey sign-in's state; false when too many are live.
+pub async fn save_challenge(
+    c: &mut Conn,
+    id: &str,
+    state: &str,
+    now: UnixTime,
+    expires_at: UnixTime,
+) -> Result<bool> {
+    sqlx::query("DELETE FROM passkey_challenges WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&mut *c)
+        .await?;
+    let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passkey_challenges")
+        .fetch_one(&mut *c)
+        .await?;
+    if live >= MAX_LIVE_CHALLENGES {
+        return Ok(false);
+    }
+    sqlx::query("INSERT INTO passkey_challenges (id, state, expires_at) VALUES ($1, $2, $3)")
+        .bind(id)
+        .bind(state)
+        .bind(expires_at)
+        .execute(c)
+        .await?;
+    Ok(true)
+}
+
+/// Takes (and removes) a live passkey sign-in's state.
+pub async fn take_challenge(c: &mut Conn, id: &str, now: UnixTime) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "DELETE FROM passkey_challenges WHERE id = $1 AND expires_at > $2 RETURNING state",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(c)
+    .await?)
 }

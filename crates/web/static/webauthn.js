@@ -1,4 +1,4 @@
-// Security keys through the browser's WebAuthn API: the only script twostep needs.
+// Security keys and passkeys through the browser's WebAuthn API: the only script twostep needs.
 (function () {
   "use strict";
   function enc(buf) {
@@ -35,6 +35,8 @@
     return { publicKey: pk };
   }
   function requestOptions(o) {
+    // The server's `mediation` is decided here: autofill or a button.
+    delete o.mediation;
     var pk = o.publicKey;
     pk.challenge = dec(pk.challenge);
     (pk.allowCredentials || []).forEach(function (c) { c.id = dec(c.id); });
@@ -53,12 +55,27 @@
     var box = document.getElementById(btn.getAttribute("data-error"));
     if (box) { box.textContent = msg; box.hidden = !msg; }
   }
+  // A password-less sign-in: the server names no account; the passkey does.
+  var autofill = null;
+  async function passkey(base, next, signal) {
+    var started = await post(base + "/begin", {});
+    var options = requestOptions(started.options);
+    if (signal) { options.mediation = "conditional"; options.signal = signal; }
+    var got = await navigator.credentials.get(options);
+    var done = await post(base + "/finish", { ceremony: started.ceremony, credential: assertion(got), next: next || "/" });
+    window.location.assign(done.redirect || "/");
+  }
   async function run(btn) {
     var mode = btn.getAttribute("data-webauthn"), base = btn.getAttribute("data-url");
     show(btn, "");
     if (!window.PublicKeyCredential) { show(btn, "This browser cannot use security keys. Use a code instead."); return; }
     btn.disabled = true;
     try {
+      if (mode === "passkey") {
+        if (autofill) { autofill.abort(); autofill = null; }
+        await passkey(base, btn.getAttribute("data-next"), null);
+        return;
+      }
       if (mode === "register") {
         var name = document.getElementById(btn.getAttribute("data-name")).value;
         var begun = await post(base + "/begin", { name: name });
@@ -95,4 +112,16 @@
     btn.hidden = false;
     btn.addEventListener("click", function (ev) { ev.preventDefault(); run(btn); });
   });
+  // Passkeys offered in the username field's autofill (conditional UI).
+  var field = document.querySelector("[data-passkey-autofill]");
+  if (field && window.PublicKeyCredential && PublicKeyCredential.isConditionalMediationAvailable) {
+    PublicKeyCredential.isConditionalMediationAvailable().then(function (yes) {
+      if (!yes) return;
+      autofill = new AbortController();
+      passkey(field.getAttribute("data-passkey-autofill"), field.getAttribute("data-next"), autofill.signal)
+        .catch(function (e) {
+          if (e.name !== "AbortError") show(field, e.message);
+        });
+    });
+  }
 })();

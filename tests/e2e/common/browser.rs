@@ -178,17 +178,35 @@ impl Chromium {
         v.as_str().unwrap_or_default().to_string()
     }
 
+    /// A virtual platform authenticator that keeps discoverable credentials
+    /// and verifies its user (a phone or a laptop with a fingerprint reader).
+    pub fn add_passkey_authenticator(&self) -> String {
+        let v = self.cmd(
+            "POST",
+            "/webauthn/authenticator",
+            json!({
+                "protocol": "ctap2", "transport": "internal", "hasResidentKey": true,
+                "hasUserVerification": true, "isUserConsenting": true, "isUserVerified": true
+            }),
+        );
+        v.as_str().unwrap_or_default().to_string()
+    }
+
+    /// The credentials the virtual authenticator holds, as WebDriver tells them.
+    pub fn credentials(&self, authenticator: &str) -> Vec<Value> {
+        let path = format!("/webauthn/authenticator/{authenticator}/credentials");
+        self.cmd("GET", &path, Value::Null)
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Ids (base64url) of the credentials the virtual authenticator holds.
     pub fn key_credentials(&self, authenticator: &str) -> Vec<String> {
-        let path = format!("/webauthn/authenticator/{authenticator}/credentials");
-        let v = self.cmd("GET", &path, Value::Null);
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|c| c["credentialId"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.credentials(authenticator)
+            .iter()
+            .filter_map(|c| c["credentialId"].as_str().map(str::to_string))
+            .collect()
     }
 
     /// Runs an async script (`arguments[arguments.length - 1]` is the callback).

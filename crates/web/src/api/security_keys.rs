@@ -21,9 +21,11 @@ pub struct SecurityKeyInfo {
     pub name: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// `security_key`, or `passkey` (signs in alone, with no password).
+    pub kind: String,
 }
 
-/// Your security keys (adding one and signing in with one happen in the browser).
+/// Your security keys and passkeys (adding one and signing in with one happen in the browser).
 #[utoipa::path(get, path = "/api/v1/user/security-keys", tag = "two-step", responses((status = 200, body = [SecurityKeyInfo])))]
 async fn list(
     State(state): State<AppState>,
@@ -38,6 +40,7 @@ async fn list(
                 name: k.name,
                 created_at: k.created_at.secs(),
                 last_used_at: k.last_used_at.map(UnixTime::secs),
+                kind: if k.passkey { "passkey" } else { "security_key" }.into(),
             })
             .collect(),
     ))

@@ -5,6 +5,7 @@ mod admin;
 mod app_passwords;
 mod hardware_tokens;
 mod help;
+mod passkeys;
 mod password;
 mod recover;
 mod repositories;
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(repositories::routes())
         .merge(app_passwords::routes())
         .merge(security_keys::routes())
+        .merge(passkeys::routes())
         .merge(unlock::routes())
         .merge(admin::routes())
         .merge(workspaces::routes())
@@ -162,6 +164,9 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "signed-out" => "You are signed out.",
         "security-key-added" => {
             "Security key added. Next time, you can touch it instead of typing a code."
+        }
+        "passkey-added" => {
+            "Passkey added. Next time, choose \"Sign in with a passkey\" on the sign-in page: no password or code needed."
         }
         "key-removed-security" => "Security key removed.",
         "app-password-revoked" => "App password revoked: it stops working at once.",

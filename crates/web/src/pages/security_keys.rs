@@ -34,7 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/confirm-with-key/failed", post(confirm_failed))
 }
 
-fn check_header(csrf: &Csrf, headers: &HeaderMap) -> Result<(), Error> {
+pub(super) fn check_header(csrf: &Csrf, headers: &HeaderMap) -> Result<(), Error> {
     csrf.check(
         headers
             .get("x-csrf-token")
@@ -45,19 +45,19 @@ fn check_header(csrf: &Csrf, headers: &HeaderMap) -> Result<(), Error> {
 
 /// JSON bodies of these endpoints, bounded by the router's body limit.
 #[derive(Deserialize, Default)]
-struct Body {
+pub(super) struct Body {
     #[serde(default)]
-    name: String,
+    pub name: String,
     #[serde(default)]
-    ceremony: String,
+    pub ceremony: String,
     #[serde(default)]
-    credential: Value,
+    pub credential: Value,
     /// Where to go after a key sign-in (the second-step page's `next`).
     #[serde(default)]
-    next: Option<String>,
+    pub next: Option<String>,
 }
 
-fn body(raw: &axum::body::Bytes) -> Result<Body, Error> {
+pub(super) fn body(raw: &axum::body::Bytes) -> Result<Body, Error> {
     if raw.is_empty() {
         return Ok(Body::default());
     }
@@ -65,7 +65,7 @@ fn body(raw: &axum::body::Bytes) -> Result<Body, Error> {
         .map_err(|e| Error::bad_request(format!("The request could not be read: {e}")))
 }
 
-fn begun((ceremony, options): (String, Value)) -> Json<Value> {
+pub(super) fn begun((ceremony, options): (String, Value)) -> Json<Value> {
     Json(json!({ "ceremony": ceremony, "options": options }))
 }
 

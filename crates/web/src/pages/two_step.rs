@@ -47,8 +47,8 @@ struct StatusPage {
     in_progress: bool,
     awaiting: bool,
     locked_until: Option<String>,
-    /// id, name, added, last used
-    keys: Vec<(String, String, String, String)>,
+    /// id, name, kind, added, last used
+    keys: Vec<(String, String, &'static str, String, String)>,
     error: Option<FormError>,
 }
 form_errors!(StatusPage);
@@ -94,6 +94,7 @@ async fn status_page(
                 (
                     k.id,
                     k.name,
+                    if k.passkey { "passkey" } else { "security key" },
                     twostep_auth::utc(k.created_at),
                     k.last_used_at
                         .map(twostep_auth::utc)
