@@ -78,7 +78,7 @@ impl AuthService {
                 id: &id,
                 username: &username,
                 email: &email,
-                password_hash: &hash,
+                password_hash: Some(&hash),
                 now,
             },
         )

@@ -70,6 +70,8 @@ events! {
     SecurityKeyRemoved => "security_key.removed", "Security key removed";
     SecurityKeyConfirmed => "security_key.confirmed", "Identity confirmed with a security key";
     PasskeyAdded => "passkey.added", "Passkey added";
+    IdentityLinked => "identity.linked", "Sign-in provider linked";
+    IdentityUnlinked => "identity.unlinked", "Sign-in provider unlinked";
     SignedInWithPasskey => "signin.passkey", "Signed in with a passkey (no password or code: the passkey is both steps)";
     PasswordThrottled => "signin.throttled", "Password sign-in paused for unknown browsers after too many wrong passwords";
     SecondStepFrozen => "second_step.frozen", "Two-step sign-in closed after 100 wrong codes in a row (unlock link mailed)";

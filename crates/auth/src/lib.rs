@@ -23,6 +23,7 @@ mod health;
 mod housekeeping;
 pub mod metrics;
 mod notify;
+mod oidc;
 mod passkeys;
 mod password_check;
 mod purge;
@@ -58,6 +59,7 @@ pub use git_operations::GitOperation;
 pub use hardware_tokens::ImportReport;
 pub use housekeeping::{after_push_detached, GIT_CONFIG_ENV};
 pub use purge::Purged;
+pub use oidc::{OidcOutcome, OidcProvider};
 pub use repo_check::RepoCheck;
 pub use repos::{collaborator_access, RepoView};
 pub use reset_review::Credential;
@@ -141,6 +143,8 @@ pub struct Settings {
     pub recovery_wait: i64,
     /// Seconds it waits with a second proof (an SSH key, or a known browser).
     pub recovery_wait_with_proof: i64,
+    /// OpenID Connect providers people may sign in with.
+    pub oidc: Vec<OidcProvider>,
 }
 
 /// 72 hours, and 24 with a second proof.
@@ -163,6 +167,8 @@ struct Inner {
     hasher: hasher::Hasher,
     housekeeping: Arc<housekeeping::Housekeeping>,
     git_operations: Arc<git_operations::InFlight>,
+    /// Providers' discovery documents and keys, fetched when first needed.
+    oidc: oidc::Discovered,
 }
 
 impl AuthService {
@@ -185,6 +191,7 @@ impl AuthService {
                 hasher: hasher::Hasher::sized_to_cores(),
                 housekeeping: housekeeping::Housekeeping::new(),
                 git_operations: Arc::default(),
+                oidc: oidc::Discovered::default(),
             }),
         }
     }

@@ -15,7 +15,7 @@ pub(crate) const FULL_TTL: i64 = 7 * 24 * 3600;
 pub(crate) const IDLE_TTL: i64 = 12 * 3600;
 /// Last use is written at most this often.
 const TOUCH_EVERY: i64 = 60;
-const SECOND_STEP_TTL: i64 = 10 * 60;
+pub(crate) const SECOND_STEP_TTL: i64 = 10 * 60;
 const MAX_LOGIN: usize = 254;
 
 #[derive(Debug)]

@@ -62,6 +62,7 @@ impl World {
                 ssh_fingerprint: "SHA256:test".into(),
                 recovery_wait: twostep_auth::RECOVERY_WAIT,
                 recovery_wait_with_proof: twostep_auth::RECOVERY_WAIT_WITH_PROOF,
+                oidc: Vec::new(),
             },
         );
         World {

@@ -33,6 +33,12 @@ pub fn new_id(rng: &mut dyn rand::RngCore) -> String {
     data_encoding::HEXLOWER.encode(&b)
 }
 
+/// Equality of two secrets (or their hashes) in time that does not depend
+/// on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    bool::from(subtle::ConstantTimeEq::ct_eq(a, b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

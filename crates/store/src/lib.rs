@@ -12,6 +12,7 @@ pub mod authenticators;
 pub mod email_tokens;
 pub mod failures;
 pub mod hardware_tokens;
+pub mod identities;
 pub mod key_checks;
 pub mod password_failures;
 pub mod recovery_codes;

@@ -67,7 +67,8 @@ pub struct NewUser<'a> {
     pub id: &'a UserId,
     pub username: &'a str,
     pub email: &'a str,
-    pub password_hash: &'a str,
+    /// None: an account made through a sign-in provider, with no password.
+    pub password_hash: Option<&'a str>,
     pub now: UnixTime,
 }
 

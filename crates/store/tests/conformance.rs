@@ -88,7 +88,7 @@ async fn alice(store: &Store) -> UserId {
             id: &id,
             username: "alice",
             email: "Alice@Example.com",
-            password_hash: "$argon2id$…",
+            password_hash: Some("$argon2id$…"),
             now: t(100),
         },
     )
@@ -108,7 +108,7 @@ conformance!(
                 id: &user_id("u2"),
                 username: "alice",
                 email: "x@example.com",
-                password_hash: "h",
+                password_hash: Some("h"),
                 now: t(1),
             },
         )
@@ -123,7 +123,7 @@ conformance!(
                 id: &user_id("u3"),
                 username: "bob",
                 email: "alice@EXAMPLE.com",
-                password_hash: "h",
+                password_hash: Some("h"),
                 now: t(1),
             },
         )
@@ -519,7 +519,7 @@ conformance!(
                 id: &user_id("u2"),
                 username: "bob",
                 email: "bob@example.com",
-                password_hash: "h",
+                password_hash: Some("h"),
                 now: t(1),
             },
         )
@@ -746,7 +746,7 @@ async fn insert_user(store: &Store, id: &str, name: &str) -> UserId {
             id: &uid,
             username: name,
             email: &format!("{name}@example.com"),
-            password_hash: "h",
+            password_hash: Some("h"),
             now: t(100),
         },
     )
@@ -1099,7 +1099,7 @@ conformance!(
                 id: &user_id("u9"),
                 username: "acme",
                 email: "acme@example.com",
-                password_hash: "h",
+                password_hash: Some("h"),
                 now: t(1),
             },
         )

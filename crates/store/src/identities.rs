@@ -1,0 +1,153 @@
+//! Accounts at OpenID Connect providers, and sign-ins through them in progress.
+
+use sqlx::FromRow;
+
+use twostep_core::{UnixTime, UserId};
+
+use crate::{Conn, Result};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Identity {
+    pub id: String,
+    pub user_id: UserId,
+    pub provider: String,
+    pub subject: String,
+    pub email: String,
+    pub created_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
+}
+
+/// `StoreError::Conflict` when that provider's subject is linked already.
+pub async fn insert(c: &mut Conn, i: &Identity) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO identities (id, user_id, provider, subject, email, created_at, last_used_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&i.id)
+    .bind(&i.user_id)
+    .bind(&i.provider)
+    .bind(&i.subject)
+    .bind(&i.email)
+    .bind(i.created_at)
+    .bind(i.last_used_at)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+pub async fn by_subject(c: &mut Conn, provider: &str, subject: &str) -> Result<Option<Identity>> {
+    Ok(sqlx::query_as(
+        "SELECT id, user_id, provider, subject, email, created_at, last_used_at
+         FROM identities WHERE provider = $1 AND subject = $2",
+    )
+    .bind(provider)
+    .bind(subject)
+    .fetch_optional(c)
+    .await?)
+}
+
+pub async fn for_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<Identity>> {
+    Ok(sqlx::query_as(
+        "SELECT id, user_id, provider, subject, email, created_at, last_used_at
+         FROM identities WHERE user_id = $1 ORDER BY created_at, id",
+    )
+    .bind(user_id)
+    .fetch_all(c)
+    .await?)
+}
+
+pub async fn used(c: &mut Conn, id: &str, now: UnixTime) -> Result<()> {
+    sqlx::query("UPDATE identities SET last_used_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(c: &mut Conn, user_id: &UserId, id: &str) -> Result<Option<Identity>> {
+    Ok(sqlx::query_as(
+        "DELETE FROM identities WHERE user_id = $1 AND id = $2
+         RETURNING id, user_id, provider, subject, email, created_at, last_used_at",
+    )
+    .bind(user_id)
+    .bind(id)
+    .fetch_optional(c)
+    .await?)
+}
+
+pub struct Login {
+    pub state_hash: String,
+    pub provider: String,
+    pub nonce: String,
+    pub verifier_enc: String,
+    pub browser_hash: String,
+    pub link_user_id: Option<UserId>,
+    pub next: String,
+    pub expires_at: UnixTime,
+}
+
+/// Live trips to providers at most (a flood of clicks must not grow the table).
+pub const MAX_LIVE_LOGINS: i64 = 10_000;
+
+/// False when too many are live.
+pub async fn save_login(c: &mut Conn, l: &Login, now: UnixTime) -> Result<bool> {
+    sqlx::query("DELETE FROM oidc_logins WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&mut *c)
+        .await?;
+    let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oidc_logins")
+        .fetch_one(&mut *c)
+        .await?;
+    if live >= MAX_LIVE_LOGINS {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO oidc_logins (state_hash, provider, nonce, verifier_enc, browser_hash, link_user_id, next, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&l.state_hash)
+    .bind(&l.provider)
+    .bind(&l.nonce)
+    .bind(&l.verifier_enc)
+    .bind(&l.browser_hash)
+    .bind(&l.link_user_id)
+    .bind(&l.next)
+    .bind(l.expires_at)
+    .execute(c)
+    .await?;
+    Ok(true)
+}
+
+/// Takes (and removes) a live trip: once, whatever comes of it.
+pub async fn take_login(c: &mut Conn, state_hash: &str, now: UnixTime) -> Result<Option<Login>> {
+    let row: Option<(String, String, String, String, String, Option<UserId>, String, UnixTime)> =
+        sqlx::query_as(
+            "DELETE FROM oidc_logins WHERE state_hash = $1 AND expires_at > $2
+             RETURNING state_hash, provider, nonce, verifier_enc, browser_hash, link_user_id, next, expires_at",
+        )
+        .bind(state_hash)
+        .bind(now)
+        .fetch_optional(c)
+        .await?;
+    Ok(row.map(
+        |(state_hash, provider, nonce, verifier_enc, browser_hash, link_user_id, next, expires_at)| Login {
+            state_hash,
+            provider,
+            nonce,
+            verifier_enc,
+            browser_hash,
+            link_user_id,
+            next,
+            expires_at,
+        },
+    ))
+}
+
+pub async fn delete_expired_logins(c: &mut Conn, now: UnixTime) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM oidc_logins WHERE expires_at <= $1")
+        .bind(now)
+        .execute(c)
+        .await?
+        .rows_affected())
+}
