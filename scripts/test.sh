@@ -35,6 +35,19 @@ if ! command -v st >/dev/null; then
   python3 -m pip install -q schemathesis
 fi
 
+# A real OpenID Provider for the sign-in tests (panva's oidc-provider, pinned
+# by tests/e2e/oidc/package-lock.json).
+if ! command -v npm >/dev/null; then
+  echo "==> installing Node.js"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+fi
+if [ ! -d tests/e2e/oidc/node_modules/oidc-provider ]; then
+  echo "==> installing the test OpenID Provider (npm ci)"
+  npm ci --prefix tests/e2e/oidc --no-audit --no-fund --silent
+fi
+
 # PostgreSQL at 127.0.0.1:5432 (trust auth, database test) for the scale backend's tests.
 # On a bare machine: install the distribution's server, let loopback clients in
 # without a password (the tests' setting), start the cluster, create `test`.

@@ -57,9 +57,20 @@ pub(crate) struct Discovered(tokio::sync::Mutex<HashMap<String, (CoreProviderMet
 
 /// What a provider's answer led to.
 pub enum OidcOutcome {
-    SignedIn { token: String, user: Account, next: String },
-    SecondStep { token: String, user: Account, next: String },
-    Linked { user: Account, provider: String },
+    SignedIn {
+        token: String,
+        user: Account,
+        next: String,
+    },
+    SecondStep {
+        token: String,
+        user: Account,
+        next: String,
+    },
+    Linked {
+        user: Account,
+        provider: String,
+    },
 }
 
 fn refused(msg: impl Into<String>) -> AuthError {
@@ -213,7 +224,8 @@ impl AuthService {
             .keys()
             .open(&sealed, login.state_hash.as_bytes())
             .map_err(|e| AuthError::Internal(e.to_string()))?;
-        let verifier = String::from_utf8(verifier).map_err(|e| AuthError::Internal(e.to_string()))?;
+        let verifier =
+            String::from_utf8(verifier).map_err(|e| AuthError::Internal(e.to_string()))?;
         let claims = self
             .exchange(p, code, verifier, &Nonce::new(login.nonce.clone()))
             .await?;
@@ -284,14 +296,27 @@ impl AuthService {
         let mut tx = self.store().begin().await?;
         if let Some(existing) = identities::by_subject(&mut tx, &p.id, &claims.subject).await? {
             return Err(refused(if existing.user_id == *user_id {
-                format!("This account is linked to that {} account already.", p.display_name)
+                format!(
+                    "This account is linked to that {} account already.",
+                    p.display_name
+                )
             } else {
-                format!("That {} account is linked to another account.", p.display_name)
+                format!(
+                    "That {} account is linked to another account.",
+                    p.display_name
+                )
             }));
         }
         identities::insert(&mut tx, &identity(p, user_id, &claims, now)).await?;
-        self.audit(&mut tx, user_id, now, Event::IdentityLinked, &p.display_name, ctx)
-            .await?;
+        self.audit(
+            &mut tx,
+            user_id,
+            now,
+            Event::IdentityLinked,
+            &p.display_name,
+            ctx,
+        )
+        .await?;
         commit(tx).await?;
         let user = self.user(user_id).await?;
         self.notify(
@@ -337,8 +362,15 @@ impl AuthService {
         let t = token::new_token(&mut rng());
         let second_step = user.two_step_enabled_at.is_some() && !factor_done;
         if second_step {
-            self.insert_session(&mut tx, &t, &user.id, sessions::Stage::SecondStep, now, SECOND_STEP_TTL)
-                .await?;
+            self.insert_session(
+                &mut tx,
+                &t,
+                &user.id,
+                sessions::Stage::SecondStep,
+                now,
+                SECOND_STEP_TTL,
+            )
+            .await?;
         } else {
             self.insert_session(&mut tx, &t, &user.id, sessions::Stage::Full, now, FULL_TTL)
                 .await?;
@@ -354,9 +386,17 @@ impl AuthService {
         let user: Account = user.into();
         let next = next.to_string();
         Ok(if second_step {
-            OidcOutcome::SecondStep { token: t, user, next }
+            OidcOutcome::SecondStep {
+                token: t,
+                user,
+                next,
+            }
         } else {
-            OidcOutcome::SignedIn { token: t, user, next }
+            OidcOutcome::SignedIn {
+                token: t,
+                user,
+                next,
+            }
         })
     }
 
@@ -384,9 +424,17 @@ impl AuthService {
                 p.display_name
             )));
         }
-        let domain = claims.email.rsplit('@').next().unwrap_or("").to_ascii_lowercase();
+        let domain = claims
+            .email
+            .rsplit('@')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         if !p.allowed_domains.is_empty()
-            && !p.allowed_domains.iter().any(|d| d.eq_ignore_ascii_case(&domain))
+            && !p
+                .allowed_domains
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(&domain))
         {
             return Err(refused(format!(
                 "Accounts from {} are made for {} addresses only.",
@@ -419,8 +467,15 @@ impl AuthService {
         .await?;
         users::confirm_email(tx, &id, now).await?;
         identities::insert(tx, &identity(p, &id, claims, now)).await?;
-        self.audit(tx, &id, now, Event::AccountCreated, &format!("through {}", p.display_name), ctx)
-            .await?;
+        self.audit(
+            tx,
+            &id,
+            now,
+            Event::AccountCreated,
+            &format!("through {}", p.display_name),
+            ctx,
+        )
+        .await?;
         Ok(id)
     }
 
@@ -434,25 +489,43 @@ impl AuthService {
         let base: String = wanted
             .to_ascii_lowercase()
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect::<String>()
             .trim_matches('-')
             .chars()
             .take(30)
             .collect();
-        let base = if base.is_empty() { "user".to_string() } else { base };
+        let base = if base.is_empty() {
+            "user".to_string()
+        } else {
+            base
+        };
         for n in 0..1000 {
-            let candidate = if n == 0 { base.clone() } else { format!("{base}{n}") };
+            let candidate = if n == 0 {
+                base.clone()
+            } else {
+                format!("{base}{n}")
+            };
             let Ok(name) = validate::username(&candidate) else {
                 continue;
             };
             if users::by_username(tx, &name).await?.is_none()
-                && twostep_store::workspaces::by_name(tx, &name).await?.is_none()
+                && twostep_store::workspaces::by_name(tx, &name)
+                    .await?
+                    .is_none()
             {
                 return Ok(name);
             }
         }
-        Err(AuthError::Conflict("No free username was found; sign up with a password instead.".into()))
+        Err(AuthError::Conflict(
+            "No free username was found; sign up with a password instead.".into(),
+        ))
     }
 
     /// The providers linked to an account.
@@ -499,7 +572,12 @@ impl AuthService {
     }
 }
 
-fn identity(p: &OidcProvider, user_id: &UserId, claims: &Claims, now: twostep_core::UnixTime) -> Identity {
+fn identity(
+    p: &OidcProvider,
+    user_id: &UserId,
+    claims: &Claims,
+    now: twostep_core::UnixTime,
+) -> Identity {
     Identity {
         id: token::new_id(&mut rng()),
         user_id: user_id.clone(),
@@ -524,7 +602,10 @@ impl From<&openidconnect::core::CoreIdTokenClaims> for Claims {
     fn from(c: &openidconnect::core::CoreIdTokenClaims) -> Self {
         Claims {
             subject: c.subject().as_str().to_string(),
-            email: c.email().map(|e| e.as_str().to_string()).unwrap_or_default(),
+            email: c
+                .email()
+                .map(|e| e.as_str().to_string())
+                .unwrap_or_default(),
             email_verified: c.email_verified().unwrap_or(false),
             preferred_username: c.preferred_username().map(|u| u.as_str().to_string()),
             amr: c
@@ -532,5 +613,12 @@ impl From<&openidconnect::core::CoreIdTokenClaims> for Claims {
                 .map(|v| v.iter().map(|a| a.as_str().to_string()).collect())
                 .unwrap_or_default(),
         }
+    }
+}
+
+impl AuthService {
+    /// Whether the account has a password (one made through a provider has none).
+    pub async fn has_password(&self, user_id: &UserId) -> Result<bool> {
+        Ok(self.user_row(user_id).await?.password_hash.is_some())
     }
 }

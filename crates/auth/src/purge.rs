@@ -31,7 +31,8 @@ impl AuthService {
             links: email_tokens::delete_expired(&mut tx, now).await?,
             failures: failures::delete_before(&mut tx, before_window).await?
                 + password_failures::delete_before(&mut tx, before_window).await?,
-            ceremonies: security_keys::delete_expired_states(&mut tx, now).await?,
+            ceremonies: security_keys::delete_expired_states(&mut tx, now).await?
+                + twostep_store::identities::delete_expired_logins(&mut tx, now).await?,
             reminders: 0,
         };
         commit(tx).await?;

@@ -76,6 +76,7 @@ pub async fn delete(c: &mut Conn, user_id: &UserId, id: &str) -> Result<Option<I
     .await?)
 }
 
+#[derive(Debug, Clone, FromRow)]
 pub struct Login {
     pub state_hash: String,
     pub provider: String,
@@ -121,33 +122,22 @@ pub async fn save_login(c: &mut Conn, l: &Login, now: UnixTime) -> Result<bool> 
 
 /// Takes (and removes) a live trip: once, whatever comes of it.
 pub async fn take_login(c: &mut Conn, state_hash: &str, now: UnixTime) -> Result<Option<Login>> {
-    let row: Option<(String, String, String, String, String, Option<UserId>, String, UnixTime)> =
-        sqlx::query_as(
-            "DELETE FROM oidc_logins WHERE state_hash = $1 AND expires_at > $2
-             RETURNING state_hash, provider, nonce, verifier_enc, browser_hash, link_user_id, next, expires_at",
-        )
-        .bind(state_hash)
-        .bind(now)
-        .fetch_optional(c)
-        .await?;
-    Ok(row.map(
-        |(state_hash, provider, nonce, verifier_enc, browser_hash, link_user_id, next, expires_at)| Login {
-            state_hash,
-            provider,
-            nonce,
-            verifier_enc,
-            browser_hash,
-            link_user_id,
-            next,
-            expires_at,
-        },
-    ))
+    Ok(sqlx::query_as(
+        "DELETE FROM oidc_logins WHERE state_hash = $1 AND expires_at > $2
+         RETURNING state_hash, provider, nonce, verifier_enc, browser_hash, link_user_id, next, expires_at",
+    )
+    .bind(state_hash)
+    .bind(now)
+    .fetch_optional(c)
+    .await?)
 }
 
 pub async fn delete_expired_logins(c: &mut Conn, now: UnixTime) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM oidc_logins WHERE expires_at <= $1")
-        .bind(now)
-        .execute(c)
-        .await?
-        .rows_affected())
+    Ok(
+        sqlx::query("DELETE FROM oidc_logins WHERE expires_at <= $1")
+            .bind(now)
+            .execute(c)
+            .await?
+            .rows_affected(),
+    )
 }

@@ -29,6 +29,56 @@ struct Layer {
     ssh_auth_timeout: Option<u64>,
     recovery_wait: Option<String>,
     recovery_wait_with_proof: Option<String>,
+    /// `[[oidc]]` tables (file only).
+    oidc: Option<Vec<OidcLayer>>,
+}
+
+/// One OpenID Connect provider, as the config file writes it.
+#[derive(Debug, Deserialize)]
+struct OidcLayer {
+    id: String,
+    display_name: Option<String>,
+    issuer: String,
+    client_id: String,
+    client_secret: String,
+    #[serde(default)]
+    create_accounts: bool,
+    #[serde(default)]
+    allowed_domains: Vec<String>,
+    #[serde(default)]
+    trusted_for_mfa: bool,
+}
+
+fn oidc_provider(l: OidcLayer) -> anyhow::Result<twostep_auth::OidcProvider> {
+    anyhow::ensure!(
+        !l.id.is_empty()
+            && l.id.len() <= 32
+            && l.id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+        "oidc provider id {:?}: use 1 to 32 lower-case letters, digits or dashes (it is part of URLs)",
+        l.id
+    );
+    anyhow::ensure!(
+        l.issuer.starts_with("https://") || l.issuer.starts_with("http://"),
+        "oidc provider {}: issuer must be an http(s) URL",
+        l.id
+    );
+    anyhow::ensure!(
+        !l.client_id.is_empty() && !l.client_secret.is_empty(),
+        "oidc provider {}: client_id and client_secret are needed",
+        l.id
+    );
+    Ok(twostep_auth::OidcProvider {
+        display_name: l.display_name.unwrap_or_else(|| l.id.clone()),
+        id: l.id,
+        issuer: l.issuer.trim_end_matches('/').to_string(),
+        client_id: l.client_id,
+        client_secret: l.client_secret,
+        create_accounts: l.create_accounts,
+        allowed_domains: l.allowed_domains,
+        trusted_for_mfa: l.trusted_for_mfa,
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +109,8 @@ pub struct Config {
     /// Seconds self-service recovery waits, without and with a second proof.
     pub recovery_wait: i64,
     pub recovery_wait_with_proof: i64,
+    /// OpenID Connect providers (config file `[[oidc]]` tables).
+    pub oidc: Vec<twostep_auth::OidcProvider>,
 }
 
 impl Config {
@@ -141,7 +193,20 @@ impl Config {
             recovery_wait_with_proof <= recovery_wait,
             "recovery_wait_with_proof must not be longer than recovery_wait"
         );
+        let mut oidc = Vec::new();
+        for l in layer.oidc.unwrap_or_default() {
+            let p = oidc_provider(l)?;
+            anyhow::ensure!(
+                !oidc
+                    .iter()
+                    .any(|o: &twostep_auth::OidcProvider| o.id == p.id),
+                "oidc provider {} is configured twice",
+                p.id
+            );
+            oidc.push(p);
+        }
         Ok(Config {
+            oidc,
             data_dir,
             repositories_dir,
             ssh_host_key,

@@ -148,6 +148,7 @@ pub async fn wire_with(cfg: &Config, store: Store) -> anyhow::Result<Wired> {
             ssh_fingerprint,
             recovery_wait: cfg.recovery_wait,
             recovery_wait_with_proof: cfg.recovery_wait_with_proof,
+            oidc: cfg.oidc.clone(),
         },
     );
     anyhow::ensure!(

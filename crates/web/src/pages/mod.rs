@@ -5,6 +5,7 @@ mod admin;
 mod app_passwords;
 mod hardware_tokens;
 mod help;
+mod oidc;
 mod passkeys;
 mod password;
 mod recover;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(app_passwords::routes())
         .merge(security_keys::routes())
         .merge(passkeys::routes())
+        .merge(oidc::routes())
         .merge(unlock::routes())
         .merge(admin::routes())
         .merge(workspaces::routes())
@@ -169,6 +171,8 @@ fn notice_text(key: &str) -> Option<&'static str> {
             "Passkey added. Next time, choose \"Sign in with a passkey\" on the sign-in page: no password or code needed."
         }
         "key-removed-security" => "Security key removed.",
+        "provider-linked" => "Provider linked: you can sign in with it now.",
+        "provider-unlinked" => "Provider unlinked: it can no longer sign in to this account.",
         "app-password-revoked" => "App password revoked: it stops working at once.",
         "two-step-reset" => {
             "An administrator reset your two-step verification. Set it up again now: start below."

@@ -30,9 +30,20 @@ struct SignInPage {
     page: Page,
     login: String,
     next: String,
+    /// id, name of the OpenID Connect providers
+    providers: Vec<(String, String)>,
     error: Option<FormError>,
 }
 form_errors!(SignInPage);
+
+fn providers(state: &AppState) -> Vec<(String, String)> {
+    state
+        .auth
+        .oidc_providers()
+        .iter()
+        .map(|p| (p.id.clone(), p.display_name.clone()))
+        .collect()
+}
 
 #[derive(Deserialize)]
 struct NextQuery {
@@ -49,6 +60,7 @@ async fn form(
     render(&SignInPage {
         page: Page::new(&state, s.as_ref(), &csrf).notice(q.n.as_deref()),
         login: String::new(),
+        providers: providers(&state),
         next: safe_next(&state, q.next.as_deref()),
         error: None,
     })
@@ -99,6 +111,7 @@ async fn submit(
                 &SignInPage {
                     page: Page::new(&state, None, &csrf),
                     login: f.login,
+                    providers: providers(&state),
                     next,
                     error: Some(error),
                 },

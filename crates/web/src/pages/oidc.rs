@@ -1,0 +1,232 @@
+//! Signing in with an OpenID Connect provider, and the account's linked
+//! providers. The trip to the provider is bound to this browser by a cookie
+//! (SameSite=Lax, so the provider's redirect back carries it).
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use axum_extra::extract::CookieJar;
+use serde::Deserialize;
+use twostep_auth::{AuthError, OidcOutcome};
+
+use super::{render, safe_next, FormBody, NoticeQuery, Page, ProofForm};
+use crate::csrf::Csrf;
+use crate::session::{cookie_name, session_cookie, signed_in, SignedIn, Web};
+use crate::{AppState, Error};
+
+const TRIP_COOKIE: &str = "twostep_oidc";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/signin/oidc/{provider}", get(start))
+        .route("/signin/oidc/{provider}/callback", get(callback))
+        .route("/account/sign-in-providers", get(page))
+        .route("/account/sign-in-providers/{provider}/link", post(link))
+        .route("/account/sign-in-providers/{id}/unlink", post(unlink))
+}
+
+fn trip_cookie(state: &AppState, value: String) -> Cookie<'static> {
+    Cookie::build((cookie_name(TRIP_COOKIE, state.secure_cookies), value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.secure_cookies)
+        .build()
+}
+
+#[derive(Deserialize)]
+struct StartQuery {
+    next: Option<String>,
+}
+
+async fn start(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    Query(q): Query<StartQuery>,
+    jar: CookieJar,
+) -> Result<Response, Error> {
+    let next = safe_next(&state, q.next.as_deref());
+    let (url, browser) = state.auth.begin_oidc(&provider, None, &next).await?;
+    Ok((jar.add(trip_cookie(&state, browser)), Redirect::to(&url)).into_response())
+}
+
+#[derive(Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+async fn callback(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    Query(q): Query<CallbackQuery>,
+    Web(ctx): Web,
+    jar: CookieJar,
+) -> Result<Response, Error> {
+    if let Some(e) = q.error {
+        let why = q.error_description.unwrap_or(e);
+        return Err(AuthError::Forbidden(format!(
+            "The provider did not sign you in: {}. Nothing changed here.",
+            why.chars().take(200).collect::<String>()
+        ))
+        .into());
+    }
+    let (Some(code), Some(trip)) = (q.code, q.state) else {
+        return Err(Error::bad_request(
+            "The provider's answer has no code or state.",
+        ));
+    };
+    let browser = jar
+        .get(cookie_name(TRIP_COOKIE, state.secure_cookies))
+        .map(|c| c.value().to_string());
+    let jar = jar.remove(trip_cookie(&state, String::new()));
+    let outcome = state
+        .auth
+        .finish_oidc(&provider, &code, &trip, browser.as_deref(), &ctx)
+        .await?;
+    Ok(match outcome {
+        OidcOutcome::SignedIn { token, user, next } => {
+            (signed_in(jar, &state, token, &user.id), Redirect::to(&next)).into_response()
+        }
+        OidcOutcome::SecondStep { token, next, .. } => {
+            let to = format!(
+                "/signin/second-step?next={}",
+                percent_encoding::utf8_percent_encode(&next, percent_encoding::NON_ALPHANUMERIC)
+            );
+            (
+                jar.add(session_cookie(token, state.secure_cookies)),
+                Redirect::to(&to),
+            )
+                .into_response()
+        }
+        OidcOutcome::Linked { .. } => (
+            jar,
+            Redirect::to("/account/sign-in-providers?n=provider-linked"),
+        )
+            .into_response(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "sign_in_providers.html")]
+struct ProvidersPage {
+    page: Page,
+    /// id, provider name, email there, linked (UTC)
+    linked: Vec<(String, String, String, String)>,
+    /// id, name of providers not linked yet
+    available: Vec<(String, String)>,
+    two_step_on: bool,
+    has_password: bool,
+}
+
+async fn page(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Response, Error> {
+    let providers = state.auth.oidc_providers();
+    let mine = state.auth.identities(&s.user.id).await?;
+    let name_of = |id: &str| {
+        providers
+            .iter()
+            .find(|p| p.id == id)
+            .map_or(id.to_string(), |p| p.display_name.clone())
+    };
+    render(&ProvidersPage {
+        page: Page::new(&state, Some(&s), &csrf).notice(q.n.as_deref()),
+        linked: mine
+            .iter()
+            .map(|i| {
+                (
+                    i.id.clone(),
+                    name_of(&i.provider),
+                    i.email.clone(),
+                    twostep_auth::utc(i.created_at),
+                )
+            })
+            .collect(),
+        available: providers
+            .iter()
+            .filter(|p| !mine.iter().any(|i| i.provider == p.id))
+            .map(|p| (p.id.clone(), p.display_name.clone()))
+            .collect(),
+        two_step_on: s.user.two_step_enabled_at.is_some(),
+        has_password: state.auth.has_password(&s.user.id).await?,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "oidc_leaving.html")]
+struct Leaving {
+    page: Page,
+    provider: String,
+    url: String,
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+async fn link(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Path(provider): Path<String>,
+    jar: CookieJar,
+    FormBody(f): FormBody<CsrfOnly>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    match state
+        .auth
+        .begin_oidc(&provider, Some(&s), "/account/sign-in-providers")
+        .await
+    {
+        // A page that moves on by itself: a form's answer may not redirect
+        // to another origin (CSP form-action 'self'); a refresh may.
+        Ok((url, browser)) => {
+            let leaving = Leaving {
+                page: Page::new(&state, Some(&s), &csrf),
+                provider: state
+                    .auth
+                    .oidc_providers()
+                    .iter()
+                    .find(|p| p.id == provider)
+                    .map_or(provider.clone(), |p| p.display_name.clone()),
+                url,
+            };
+            Ok((jar.add(trip_cookie(&state, browser)), render(&leaving)?).into_response())
+        }
+        // Confirm first, then come back here and click again.
+        Err(AuthError::SudoRequired { .. }) => {
+            Ok(Redirect::to("/account/confirm?next=/account/sign-in-providers").into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn unlink(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    Path(id): Path<String>,
+    FormBody(f): FormBody<ProofForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    match state.auth.unlink_identity(&s, &id, &f.proof(), &ctx).await {
+        Ok(()) => {
+            Ok(Redirect::to("/account/sign-in-providers?n=provider-unlinked").into_response())
+        }
+        Err(AuthError::SudoRequired { .. }) => {
+            Ok(Redirect::to("/account/confirm?next=/account/sign-in-providers").into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

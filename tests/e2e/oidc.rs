@@ -1,0 +1,184 @@
+//! Signing in with OpenID Connect against a real provider: panva's certified
+//! `oidc-provider` (tests/e2e/oidc, installed by the test script from the
+//! npm registry) started on a free port. Headless Chromium signs up through
+//! it, signs in again as the same account, links it to an existing account
+//! (whose own second step still applies afterwards), and the accounts the
+//! provider may not make are refused with a message.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use crate::common;
+
+use common::accounts::{account, enable_two_step, PASSWORD};
+use common::browser::Chromium;
+use common::web_journey::{localhost, sign_out};
+use common::{free_port, Server, ServerOptions};
+
+struct OpenIdProvider {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for OpenIdProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn provider_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/e2e/oidc")
+}
+
+impl OpenIdProvider {
+    fn start(port: u16, redirect: &str) -> OpenIdProvider {
+        assert!(
+            provider_dir().join("node_modules/oidc-provider").is_dir(),
+            "oidc-provider is installed (the test script runs npm ci in tests/e2e/oidc)"
+        );
+        let mut child = Command::new("node")
+            .arg(provider_dir().join("provider.mjs"))
+            .arg(port.to_string())
+            .arg(redirect)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node runs");
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert!(line.starts_with("ready"), "provider: {line}");
+        // Drained, so the provider's later warnings never meet a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        OpenIdProvider { child, port }
+    }
+}
+
+/// A twostep server with one provider, and the provider.
+fn start() -> (Server, OpenIdProvider) {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap().keep();
+    let config = dir.join("twostep.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[[oidc]]
+id = "corp"
+display_name = "Corp SSO"
+issuer = "http://localhost:{port}"
+client_id = "twostep"
+client_secret = "twostep-test-secret"
+create_accounts = true
+allowed_domains = ["example.net"]
+"#
+        ),
+    )
+    .unwrap();
+    let server = Server::start_with(ServerOptions {
+        localhost: true,
+        args: vec!["--config".into(), config.display().to_string()],
+        ..Default::default()
+    });
+    let provider = OpenIdProvider::start(port, &localhost(&server, "/signin/oidc/corp/callback"));
+    (server, provider)
+}
+
+/// At the provider's development pages: sign in as `login`, then consent.
+fn at_provider(web: &Chromium, provider: &OpenIdProvider, login: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !web.url().contains(&format!("localhost:{}", provider.port)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not at the provider: {}\n{}",
+            web.url(),
+            web.text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    web.wait_for_text("Sign-in");
+    web.type_into("input[name=login]", login);
+    web.type_into("input[name=password]", "any password");
+    web.click("button[type=submit]");
+    web.wait_for_text("Authorize");
+    web.click("button[type=submit]");
+}
+
+#[test]
+fn sign_up_sign_in_and_link_through_a_real_openid_provider() {
+    let (server, provider) = start();
+
+    // A new account, made by the provider's first sign-in: no password.
+    let web = Chromium::start("oidc-signup");
+    web.goto(&localhost(&server, "/signin"));
+    web.screenshot("signin-with-provider");
+    web.click("#signin-corp");
+    at_provider(&web, &provider, "olga");
+    web.wait_for_text("Hello, olga");
+    web.goto(&localhost(&server, "/account/sign-in-providers"));
+    web.wait_for_text("olga@example.net");
+    web.wait_for_text("This account has no password");
+    web.screenshot("linked-providers");
+    web.goto(&localhost(&server, "/account/security-log"));
+    web.wait_for_text("through Corp SSO");
+    // Signed out and in again: the same account, not a second one.
+    sign_out(&web);
+    web.goto(&localhost(&server, "/signin"));
+    web.click("#signin-corp");
+    web.wait_for_text("Hello, olga");
+    assert!(!web.text().contains("olga1"));
+
+    // An existing account links the provider (in sudo mode), then signs in
+    // through it, and its own second step still applies.
+    let ivan = account(&server, "ivan");
+    let (mut phone, codes) = enable_two_step(&server, &ivan);
+    let web2 = Chromium::start("oidc-link");
+    web2.goto(&localhost(&server, "/signin"));
+    web2.type_into("#login", "ivan");
+    web2.type_into("#password", PASSWORD);
+    web2.click("form[action='/signin'] button");
+    web2.wait_for_text("Enter the 6-digit code");
+    web2.type_into("#code", &phone.next_code());
+    web2.click("form[action='/signin/second-step'] button");
+    web2.wait_for_text("Hello, ivan");
+    web2.goto(&localhost(&server, "/account/sign-in-providers"));
+    web2.click("#link-corp");
+    web2.wait_for_text("Confirm it is you");
+    // Recovery codes here and below: a third code from the phone may be a
+    // step (up to 30 s) away.
+    web2.type_into("#code", &codes[0]);
+    web2.click("form[action='/account/confirm'] button[type=submit]");
+    web2.wait_for_text("Link Corp SSO");
+    web2.click("#link-corp");
+    at_provider(&web2, &provider, "ivan.corp");
+    web2.wait_for_text("Provider linked");
+    web2.wait_for_text("ivan.corp@example.net");
+    server
+        .mail
+        .wait_for("ivan@example.net", "A sign-in provider was linked");
+    sign_out(&web2);
+    web2.goto(&localhost(&server, "/signin"));
+    web2.click("#signin-corp");
+    web2.wait_for_text("Enter the 6-digit code");
+    web2.screenshot("second-step-after-provider");
+    web2.type_into("#code", &codes[1]);
+    web2.click("form[action='/signin/second-step'] button");
+    web2.wait_for_text("Hello, ivan");
+
+    // What the provider may not make: an account for an email that has one
+    // already (never linked silently), or for a domain not allowed.
+    let web3 = Chromium::start("oidc-refused");
+    web3.goto(&localhost(&server, "/signin"));
+    web3.click("#signin-corp");
+    at_provider(&web3, &provider, "ivan");
+    web3.wait_for_text("An account with ivan@example.net exists already");
+    assert!(!web3.text().contains("Hello, ivan"));
+    let web4 = Chromium::start("oidc-domain");
+    web4.goto(&localhost(&server, "/signin"));
+    web4.click("#signin-corp");
+    at_provider(&web4, &provider, "eve@evil.test");
+    web4.wait_for_text("made for example.net addresses only");
+    web4.screenshot("domain-refused");
+}
