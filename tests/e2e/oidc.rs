@@ -34,14 +34,18 @@ fn provider_dir() -> PathBuf {
 
 impl OpenIdProvider {
     fn start(port: u16, redirect: &str) -> OpenIdProvider {
+        OpenIdProvider::run("provider.mjs", port, &[redirect])
+    }
+
+    fn run(script: &str, port: u16, args: &[&str]) -> OpenIdProvider {
         assert!(
             provider_dir().join("node_modules/oidc-provider").is_dir(),
             "oidc-provider is installed (the test script runs npm ci in tests/e2e/oidc)"
         );
         let mut child = Command::new("node")
-            .arg(provider_dir().join("provider.mjs"))
+            .arg(provider_dir().join(script))
             .arg(port.to_string())
-            .arg(redirect)
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -181,4 +185,90 @@ fn sign_up_sign_in_and_link_through_a_real_openid_provider() {
     at_provider(&web4, &provider, "eve@evil.test");
     web4.wait_for_text("made for example.net addresses only");
     web4.screenshot("domain-refused");
+}
+
+/// Follows one sign-in through a provider without a browser: twostep's
+/// redirect, the provider's redirect back, and twostep's answer to it.
+fn sign_in_through(server: &Server, provider: &str) -> (u16, String, bool) {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let http = reqwest::blocking::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let location =
+        |r: &reqwest::blocking::Response| r.headers()["location"].to_str().unwrap().to_string();
+    let to_provider = http
+        .get(localhost(server, &format!("/signin/oidc/{provider}")))
+        .send()
+        .unwrap();
+    assert_eq!(to_provider.status().as_u16(), 303, "{provider}");
+    let back = http.get(location(&to_provider)).send().unwrap();
+    assert_eq!(back.status().as_u16(), 302, "{provider}");
+    let answer = http.get(location(&back)).send().unwrap();
+    let status = answer.status().as_u16();
+    let text = answer.text().unwrap();
+    let session = common::cookie_in(&jar, &localhost(server, "/"), "twostep_session").is_some();
+    (status, text, session)
+}
+
+#[test]
+fn spoiled_id_tokens_sign_nobody_in() {
+    let port = free_port();
+    let modes = [
+        "good",
+        "wrong-aud",
+        "expired",
+        "bad-signature",
+        "wrong-nonce",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("twostep.toml");
+    let tables: String = modes
+        .iter()
+        .map(|m| {
+            format!(
+                "[[oidc]]\nid = \"{m}\"\nissuer = \"http://localhost:{port}/{m}\"\nclient_id = \"twostep\"\nclient_secret = \"s\"\ncreate_accounts = true\n\n"
+            )
+        })
+        .collect();
+    std::fs::write(&config, tables).unwrap();
+    let server = Server::start_with(ServerOptions {
+        localhost: true,
+        args: vec!["--config".into(), config.display().to_string()],
+        ..Default::default()
+    });
+    let _liar = OpenIdProvider::run("tampering.mjs", port, &[]);
+
+    // The harness works: an honest token signs in (and makes the account).
+    let (status, text, session) = sign_in_through(&server, "good");
+    assert_eq!(status, 303, "{text}");
+    assert!(session);
+    let reasons = [
+        "Invalid audiences",
+        "ID token expired",
+        "Signature verification failed",
+        "nonce mismatch",
+    ];
+    for (mode, reason) in modes[1..].iter().zip(reasons) {
+        let (status, text, session) = sign_in_through(&server, mode);
+        assert!(text.contains(reason), "{mode}: {text}");
+        assert_eq!(status, 403, "{mode}: {text}");
+        assert!(text.contains("could not be verified"), "{mode}: {text}");
+        assert!(text.contains("Nobody was signed in"), "{mode}: {text}");
+        assert!(!session, "{mode}: a session cookie was set");
+    }
+    let users = Command::new(env!("CARGO_BIN_EXE_twostep"))
+        .args(["admin", "users", "--data-dir"])
+        .arg(server.data_dir())
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&users.stdout);
+    assert!(listed.contains("liar-good"), "{listed}");
+    assert!(
+        !listed.contains("liar-wrong")
+            && !listed.contains("liar-expired")
+            && !listed.contains("liar-bad"),
+        "{listed}"
+    );
 }
