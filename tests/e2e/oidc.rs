@@ -90,7 +90,8 @@ allowed_domains = ["example.net"]
     (server, provider)
 }
 
-/// At the provider's development pages: sign in as `login`, then consent.
+/// At the provider's development pages: sign in as `login`, then consent
+/// (asked only the first time).
 fn at_provider(web: &Chromium, provider: &OpenIdProvider, login: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !web.url().contains(&format!("localhost:{}", provider.port)) {
@@ -106,8 +107,22 @@ fn at_provider(web: &Chromium, provider: &OpenIdProvider, login: &str) {
     web.type_into("input[name=login]", login);
     web.type_into("input[name=password]", "any password");
     web.click("button[type=submit]");
-    web.wait_for_text("Authorize");
-    web.click("button[type=submit]");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if !web.url().contains(&format!("localhost:{}", provider.port)) {
+            return;
+        }
+        if web.text().contains("Authorize") {
+            web.click("button[type=submit]");
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "stuck at the provider: {}",
+            web.text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 #[test]
@@ -271,4 +286,71 @@ fn spoiled_id_tokens_sign_nobody_in() {
             && !listed.contains("liar-bad"),
         "{listed}"
     );
+}
+
+#[test]
+fn an_account_with_no_password_confirms_by_its_provider_and_gets_codes_over_ssh_by_a_mailed_link() {
+    let (server, provider) = start();
+    let web = Chromium::start("oidc-no-password");
+    web.goto(&localhost(&server, "/signin"));
+    web.click("#signin-corp");
+    at_provider(&web, &provider, "pat");
+    web.wait_for_text("Hello, pat");
+
+    // Security changes: confirmed by signing in at the provider again.
+    web.goto(&localhost(&server, "/account/ssh-keys"));
+    web.click("#box-provider");
+    web.wait_for_text("Confirm it is you");
+    web.screenshot("confirm-with-provider");
+    web.click("#confirm-with-corp");
+    at_provider(&web, &provider, "pat");
+    web.wait_for_text("Add a key");
+    assert!(
+        !web.text().contains("Changes on this page need you to confirm"),
+        "{}",
+        web.text()
+    );
+    let (key, public) = common::ssh_keygen(server.data.path(), "pat_id");
+    web.type_into("#title", "laptop");
+    web.type_into("#key", &public);
+    web.click("form.stack:not(.confirm-box) button[type=submit]");
+    web.wait_for_text("SSH key added.");
+    web.goto(&localhost(&server, "/account/security-log"));
+    web.wait_for_text("Corp SSO");
+
+    // Two-step on: the checklist takes the provider for a password.
+    web.goto(&localhost(&server, "/account/two-step"));
+    web.wait_for_text("Account password or a sign-in provider");
+    let (_phone, old_codes) =
+        common::web_journey::authenticator_on(&server, &web, "pat", "pat@example.net");
+
+    // `ssh … recovery_codes` mails a link and waits; the owner approves it
+    // in the signed-in browser; the command prints the new codes.
+    let git = common::git::Git::new(&server, "pat", &key);
+    let waiting = std::thread::spawn(move || git.ssh(&["recovery_codes"], None));
+    let link = server
+        .mail
+        .wait_for("pat@example.net", "Approve a request made over SSH")
+        .link("/account/approve-ssh");
+    web.goto(&link);
+    web.wait_for_text("Approve a request made over SSH");
+    web.screenshot("approve-ssh");
+    web.click("#approve-ssh");
+    web.wait_for_text("You approved new recovery codes over SSH");
+    let out = waiting.join().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("we mailed you a link"), "{said}");
+    assert!(
+        said.contains("Here are 6 new recovery codes for pat"),
+        "{said}"
+    );
+    assert!(!said.contains(&old_codes[0]), "{said}");
+    // The approval was used: opening the link again approves nothing.
+    web.goto(&link);
+    web.wait_for_text("invalid, has expired or was already used");
 }

@@ -23,6 +23,9 @@ pub struct Account {
     /// While two-step is off: workspaces that require it, and from when
     /// (filled in for signed-in sessions, for the banner).
     pub two_step_required_by: Vec<(String, UnixTime)>,
+    /// False for an account made through a sign-in provider: it confirms
+    /// security changes by signing in there again, not with a password.
+    pub has_password: bool,
 }
 
 impl Account {
@@ -38,7 +41,9 @@ impl Account {
 impl From<User> for Account {
     fn from(u: User) -> Account {
         let is_admin = u.admin();
+        let has_password = u.password_hash.is_some();
         Account {
+            has_password,
             id: u.id,
             username: u.username,
             email: u.email,

@@ -71,6 +71,7 @@ events! {
     SecurityKeyConfirmed => "security_key.confirmed", "Identity confirmed with a security key";
     PasskeyAdded => "passkey.added", "Passkey added";
     IdentityLinked => "identity.linked", "Sign-in provider linked";
+    SshApproved => "ssh.approved_by_link", "A request made over SSH approved by the mailed link";
     IdentityUnlinked => "identity.unlinked", "Sign-in provider unlinked";
     SignedInWithPasskey => "signin.passkey", "Signed in with a passkey (no password or code: the passkey is both steps)";
     PasswordThrottled => "signin.throttled", "Password sign-in paused for unknown browsers after too many wrong passwords";

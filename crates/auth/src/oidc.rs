@@ -71,6 +71,21 @@ pub enum OidcOutcome {
         user: Account,
         provider: String,
     },
+    Confirmed {
+        next: String,
+    },
+}
+
+/// What a trip to a provider is for.
+pub enum OidcTrip<'a> {
+    /// Signing in (or up), then on to `next`.
+    SignIn,
+    /// Linking the provider to this signed-in account (sudo mode).
+    Link(&'a SessionInfo),
+    /// Confirming it is the owner by signing in at the provider again: the
+    /// session's sudo window opens (an account with no password has no other
+    /// proof while two-step is off).
+    Confirm(&'a SessionInfo),
 }
 
 fn refused(msg: impl Into<String>) -> AuthError {
@@ -132,20 +147,37 @@ impl AuthService {
     pub async fn begin_oidc(
         &self,
         provider: &str,
-        link: Option<&SessionInfo>,
+        trip: OidcTrip<'_>,
         next: &str,
     ) -> Result<(String, String)> {
         let p = self.oidc_provider(provider)?;
         let now = self.now();
-        if let Some(s) = link {
-            crate::app_passwords::require_full_session(s)?;
-            if !sudo_open(s, now) {
-                let user = self.user_row(&s.user.id).await?;
-                return Err(AuthError::SudoRequired {
-                    two_step_on: user.two_step_enabled_at.is_some(),
-                });
+        let (link, confirm) = match trip {
+            OidcTrip::SignIn => (None, None),
+            OidcTrip::Link(s) => {
+                crate::app_passwords::require_full_session(s)?;
+                if !sudo_open(s, now) {
+                    let user = self.user_row(&s.user.id).await?;
+                    return Err(AuthError::SudoRequired {
+                        two_step_on: user.two_step_enabled_at.is_some(),
+                    });
+                }
+                (Some(s), None)
             }
-        }
+            OidcTrip::Confirm(s) => {
+                crate::app_passwords::require_full_session(s)?;
+                let hash = s.token_hash().ok_or(AuthError::SignInRequired)?;
+                if !self
+                    .identities(&s.user.id)
+                    .await?
+                    .iter()
+                    .any(|i| i.provider == p.id)
+                {
+                    return Err(AuthError::NotFound);
+                }
+                (Some(s), Some(hash.to_string()))
+            }
+        };
         let meta = self.discovery(p, false).await?;
         let client = CoreClient::from_provider_metadata(
             meta,
@@ -154,7 +186,7 @@ impl AuthService {
         )
         .set_redirect_uri(self.redirect_url(p)?);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, state, nonce) = client
+        let mut request = client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
                 CsrfToken::new_random,
@@ -162,8 +194,12 @@ impl AuthService {
             )
             .add_scope(Scope::new("email".into()))
             .add_scope(Scope::new("profile".into()))
-            .set_pkce_challenge(challenge)
-            .url();
+            .set_pkce_challenge(challenge);
+        if confirm.is_some() {
+            // A fresh sign-in there, not the provider's remembered session.
+            request = request.add_prompt(openidconnect::core::CoreAuthPrompt::Login);
+        }
+        let (url, state, nonce) = request.url();
         let browser = token::new_token(&mut rng());
         let state_hash = token::token_hash(state.secret());
         let sealed = self.keys().seal(
@@ -178,6 +214,7 @@ impl AuthService {
             verifier_enc: data_encoding::BASE64.encode(&sealed),
             browser_hash: token::token_hash(&browser),
             link_user_id: link.map(|s| s.user.id.clone()),
+            confirm_session_hash: confirm,
             next: next.to_string(),
             expires_at: now + LOGIN_TTL,
         };
@@ -229,9 +266,13 @@ impl AuthService {
         let claims = self
             .exchange(p, code, verifier, &Nonce::new(login.nonce.clone()))
             .await?;
-        match &login.link_user_id {
-            Some(user_id) => self.link_identity(p, user_id, claims, ctx).await,
-            None => self.oidc_sign_in(p, claims, &login.next, ctx).await,
+        match (&login.link_user_id, &login.confirm_session_hash) {
+            (Some(user_id), Some(session)) => {
+                self.confirm_by_provider(p, user_id, session, claims, &login.next, ctx)
+                    .await
+            }
+            (Some(user_id), None) => self.link_identity(p, user_id, claims, ctx).await,
+            _ => self.oidc_sign_in(p, claims, &login.next, ctx).await,
         }
     }
 
@@ -283,6 +324,46 @@ impl AuthService {
             }
         };
         Ok(verified)
+    }
+
+    /// The provider signed in again the account linked to this session's
+    /// user: the session's sudo window opens.
+    async fn confirm_by_provider(
+        &self,
+        p: &OidcProvider,
+        user_id: &UserId,
+        session_hash: &str,
+        claims: Claims,
+        next: &str,
+        ctx: &Ctx,
+    ) -> Result<OidcOutcome> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let linked = identities::by_subject(&mut tx, &p.id, &claims.subject).await?;
+        if linked.as_ref().map(|i| &i.user_id) != Some(user_id) {
+            return Err(refused(format!(
+                "That {} account is not the one linked to this account: nothing was confirmed.",
+                p.display_name
+            )));
+        }
+        let session = sessions::get(&mut tx, session_hash, now, now - crate::signin::IDLE_TTL)
+            .await?
+            .filter(|s| s.stage == sessions::Stage::Full && s.user_id == *user_id)
+            .ok_or(AuthError::SignInRequired)?;
+        sessions::set_sudo(&mut tx, &session.token_hash, now + crate::sudo::SUDO_TTL).await?;
+        self.audit(
+            &mut tx,
+            user_id,
+            now,
+            Event::SudoOpened,
+            &p.display_name,
+            ctx,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(OidcOutcome::Confirmed {
+            next: next.to_string(),
+        })
     }
 
     async fn link_identity(

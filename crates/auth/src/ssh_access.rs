@@ -10,6 +10,9 @@ use crate::password_check::SSH_KEY;
 use crate::{commit, Account, AuthError, AuthService, Ctx, Result};
 use twostep_store::users::User;
 
+/// What `recovery_codes` asks the owner to approve, in the mail and the page.
+pub const RECOVERY_CODES_REQUEST: &str = "new recovery codes";
+
 impl AuthService {
     /// The account a registered SSH key (by `SHA256:` fingerprint) belongs to.
     pub async fn ssh_user(&self, fingerprint: &str) -> Result<Option<Account>> {
@@ -57,13 +60,6 @@ impl AuthService {
 
     async fn ssh_recovery_candidate(&self, user_id: &UserId) -> Result<User> {
         let user = self.user_row(user_id).await?;
-        let help = self.link("/help/recovery");
-        if user.password_hash.is_none() {
-            return Err(AuthError::Forbidden(format!(
-                "Your account has no password, so new recovery codes cannot be made over SSH. \
-                 Use a saved recovery code or another authenticator, or see {help}"
-            )));
-        }
         if user.two_step_enabled_at.is_none() {
             return Err(AuthError::Conflict(format!(
                 "Two-step verification is off for {}: you sign in with your password alone, and there are no recovery codes to replace.",
@@ -88,7 +84,6 @@ impl AuthService {
         ctx: &Ctx,
     ) -> Result<Vec<RecoveryCode>> {
         let user = self.ssh_recovery_candidate(user_id).await?;
-        let now = self.now();
         if let Err(refusal) = self
             .check_password_as(Some(&user), password, SSH_KEY, ctx)
             .await
@@ -104,17 +99,61 @@ impl AuthService {
             }
             return Err(refusal);
         }
+        let tx = self.store().begin().await?;
+        self.codes_over_ssh(tx, &user, "password", ctx).await
+    }
+
+    /// The same for an account with no password: the SSH key, and the
+    /// owner's approval of the mailed link (`mail_ssh_approval`).
+    pub async fn recovery_codes_over_ssh_approved(
+        &self,
+        user_id: &UserId,
+        handle: &str,
+        ctx: &Ctx,
+    ) -> Result<Vec<RecoveryCode>> {
+        let user = self.ssh_recovery_candidate(user_id).await?;
         let mut tx = self.store().begin().await?;
+        if !self
+            .use_ssh_approval(&mut tx, handle, &user.id, RECOVERY_CODES_REQUEST)
+            .await?
+        {
+            return Err(AuthError::LinkInvalid);
+        }
+        self.codes_over_ssh(tx, &user, "approval of the mailed link", ctx)
+            .await
+    }
+
+    async fn codes_over_ssh(
+        &self,
+        mut tx: twostep_store::Tx,
+        user: &User,
+        how: &str,
+        ctx: &Ctx,
+    ) -> Result<Vec<RecoveryCode>> {
+        let now = self.now();
         users::lock_row(&mut tx, &user.id).await?;
         let codes = self
             .new_recovery_codes(&mut tx, &user.id, None, now)
             .await?;
         failures::clear(&mut tx, &user.id).await?;
         users::reset_factor_failures(&mut tx, &user.id).await?;
-        self.audit(&mut tx, &user.id, now, Event::RecoveryCodesOverSsh, "", ctx)
-            .await?;
+        self.audit(
+            &mut tx,
+            &user.id,
+            now,
+            Event::RecoveryCodesOverSsh,
+            how,
+            ctx,
+        )
+        .await?;
         commit(tx).await?;
-        self.notify(&user, "New recovery codes were generated over SSH", "New recovery codes were generated over SSH with your SSH key and password; the previous ones no longer work.", ctx).await;
+        self.notify(
+            user,
+            "New recovery codes were generated over SSH",
+            &format!("New recovery codes were generated over SSH with your SSH key and the {how}; the previous ones no longer work."),
+            ctx,
+        )
+        .await;
         Ok(codes)
     }
 }

@@ -76,7 +76,11 @@ impl AuthService {
         let all = authenticators::for_user(&mut c, &user.id).await?;
         let checklist = SetupChecklist {
             email_confirmed: user.email_confirmed_at.is_some(),
-            password_set: user.password_hash.is_some(),
+            // An account made through a provider signs in there instead.
+            password_set: user.password_hash.is_some()
+                || !twostep_store::identities::for_user(&mut c, &user.id)
+                    .await?
+                    .is_empty(),
             has_ssh_key: ssh_keys::count_for_user(&mut c, &user.id).await? > 0,
         };
         Ok(TwoStepStatus {
@@ -144,7 +148,7 @@ impl AuthService {
             let status = self.two_step_status(&user.id).await?;
             if !status.checklist.ready() {
                 return Err(AuthError::Forbidden(
-                    "Finish the checklist first: a confirmed email address, a password and at least one SSH key.".into(),
+                    "Finish the checklist first: a confirmed email address, a password (or a linked sign-in provider) and at least one SSH key.".into(),
                 ));
             }
         }

@@ -3,6 +3,7 @@
 //! `recovery_codes` command, and a greeting instead of a shell. Thin: every
 //! decision is the auth service's.
 
+mod approval;
 mod command;
 mod git;
 mod handler;

@@ -1,5 +1,6 @@
 //! `ssh git@HOST recovery_codes`: the key says who; the account password,
-//! read from the channel (not echoed on a pty), is the second proof.
+//! read from the channel (not echoed on a pty), is the second proof, or,
+//! for an account with no password, the owner's approval of a mailed link.
 
 use crate::handler::Job;
 use crate::io::Io;
@@ -16,20 +17,38 @@ pub async fn run<I: Io>(mut job: Job<I>) {
         job.finish(1).await;
         return;
     }
-    job.say(&format!("Password for {name}: ")).await;
-    let Some(password) = crate::prompt::Lines::default().next(&mut job).await else {
-        job.say_err("\nNo password given; nothing changed.\n").await;
-        job.finish(1).await;
-        return;
-    };
-    if job.terminal {
-        job.say("\n").await;
-    }
-    match job
+    let made = if job
         .auth
-        .recovery_codes_over_ssh(&job.user.id, &password, &job.ctx)
+        .confirms_by_mail(&job.user.id)
         .await
+        .unwrap_or(false)
     {
+        match crate::approval::wait(&mut job, twostep_auth::RECOVERY_CODES_REQUEST).await {
+            Some(handle) => {
+                job.auth
+                    .recovery_codes_over_ssh_approved(&job.user.id, &handle, &job.ctx)
+                    .await
+            }
+            None => {
+                job.finish(1).await;
+                return;
+            }
+        }
+    } else {
+        job.say(&format!("Password for {name}: ")).await;
+        let Some(password) = crate::prompt::Lines::default().next(&mut job).await else {
+            job.say_err("\nNo password given; nothing changed.\n").await;
+            job.finish(1).await;
+            return;
+        };
+        if job.terminal {
+            job.say("\n").await;
+        }
+        job.auth
+            .recovery_codes_over_ssh(&job.user.id, &password, &job.ctx)
+            .await
+    };
+    match made {
         Ok(codes) => {
             let mut text = format!(
                 "Here are 6 new recovery codes for {name}. Each works once in place of a code from your app;\n\

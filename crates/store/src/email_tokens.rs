@@ -97,3 +97,12 @@ pub async fn delete_expired(c: &mut Conn, before: UnixTime) -> Result<u64> {
         .await?;
     Ok(r.rows_affected())
 }
+
+/// Removes one token; whether it was there (so a use happens once).
+pub async fn delete(c: &mut Conn, token_hash: &str) -> Result<bool> {
+    let r = sqlx::query("DELETE FROM email_tokens WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}

@@ -84,6 +84,8 @@ pub struct Login {
     pub verifier_enc: String,
     pub browser_hash: String,
     pub link_user_id: Option<UserId>,
+    /// Confirming (sudo) rather than linking: the session to open it on.
+    pub confirm_session_hash: Option<String>,
     pub next: String,
     pub expires_at: UnixTime,
 }
@@ -104,8 +106,8 @@ pub async fn save_login(c: &mut Conn, l: &Login, now: UnixTime) -> Result<bool> 
         return Ok(false);
     }
     sqlx::query(
-        "INSERT INTO oidc_logins (state_hash, provider, nonce, verifier_enc, browser_hash, link_user_id, next, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO oidc_logins (state_hash, provider, nonce, verifier_enc, browser_hash, link_user_id, confirm_session_hash, next, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&l.state_hash)
     .bind(&l.provider)
@@ -113,6 +115,7 @@ pub async fn save_login(c: &mut Conn, l: &Login, now: UnixTime) -> Result<bool> 
     .bind(&l.verifier_enc)
     .bind(&l.browser_hash)
     .bind(&l.link_user_id)
+    .bind(&l.confirm_session_hash)
     .bind(&l.next)
     .bind(l.expires_at)
     .execute(c)
@@ -124,7 +127,7 @@ pub async fn save_login(c: &mut Conn, l: &Login, now: UnixTime) -> Result<bool> 
 pub async fn take_login(c: &mut Conn, state_hash: &str, now: UnixTime) -> Result<Option<Login>> {
     Ok(sqlx::query_as(
         "DELETE FROM oidc_logins WHERE state_hash = $1 AND expires_at > $2
-         RETURNING state_hash, provider, nonce, verifier_enc, browser_hash, link_user_id, next, expires_at",
+         RETURNING state_hash, provider, nonce, verifier_enc, browser_hash, link_user_id, confirm_session_hash, next, expires_at",
     )
     .bind(state_hash)
     .bind(now)

@@ -15,7 +15,8 @@ CREATE INDEX identities_user ON identities(user_id);
 
 -- A trip to a provider in progress (10 minutes): the state's hash, the
 -- nonce, the PKCE verifier sealed, the hash of a cookie that binds it to the
--- browser that left, and, when linking, the account to link to.
+-- browser that left, and, when linking or confirming, the account (and, to
+-- confirm, the session whose sudo window it opens).
 CREATE TABLE oidc_logins (
     state_hash TEXT PRIMARY KEY,
     provider TEXT NOT NULL,
@@ -23,6 +24,7 @@ CREATE TABLE oidc_logins (
     verifier_enc TEXT NOT NULL,
     browser_hash TEXT NOT NULL,
     link_user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
+    confirm_session_hash TEXT,
     next TEXT NOT NULL,
     expires_at BIGINT NOT NULL
 );

@@ -30,6 +30,8 @@ struct ConfirmPage {
     next: String,
     two_step_on: bool,
     has_key: bool,
+    /// id, name of the sign-in providers linked to the account
+    providers: Vec<(String, String)>,
     error: Option<FormError>,
 }
 form_errors!(ConfirmPage);
@@ -46,6 +48,7 @@ impl ConfirmPage {
             next: safe_next(state, Some(next)),
             two_step_on: s.user.two_step_enabled_at.is_some(),
             has_key: !state.auth.security_keys(&s.user.id).await?.is_empty(),
+            providers: super::oidc::linked_providers(state, &s.user.id).await?,
             error: None,
         })
     }

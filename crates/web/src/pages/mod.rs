@@ -14,6 +14,7 @@ mod security_keys;
 mod security_log;
 mod signin;
 mod signup;
+mod ssh_approval;
 mod ssh_keys;
 mod two_step;
 mod two_step_codes;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(security_keys::routes())
         .merge(passkeys::routes())
         .merge(oidc::routes())
+        .merge(ssh_approval::routes())
         .merge(unlock::routes())
         .merge(admin::routes())
         .merge(workspaces::routes())
@@ -121,8 +123,10 @@ impl Page {
                 Some(s) if !state.auth.in_sudo(s) => {
                     if s.user.two_step_enabled_at.is_some() {
                         "code"
-                    } else {
+                    } else if s.user.has_password {
                         "password"
+                    } else {
+                        "provider"
                     }
                 }
                 _ => "",

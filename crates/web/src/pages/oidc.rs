@@ -10,7 +10,7 @@ use axum::Router;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
-use twostep_auth::{AuthError, OidcOutcome};
+use twostep_auth::{AuthError, OidcOutcome, OidcTrip};
 
 use super::{render, safe_next, FormBody, NoticeQuery, Page, ProofForm};
 use crate::csrf::Csrf;
@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/sign-in-providers", get(page))
         .route("/account/sign-in-providers/{provider}/link", post(link))
         .route("/account/sign-in-providers/{id}/unlink", post(unlink))
+        .route("/account/confirm/oidc/{provider}", post(confirm))
 }
 
 fn trip_cookie(state: &AppState, value: String) -> Cookie<'static> {
@@ -49,7 +50,10 @@ async fn start(
     jar: CookieJar,
 ) -> Result<Response, Error> {
     let next = safe_next(&state, q.next.as_deref());
-    let (url, browser) = state.auth.begin_oidc(&provider, None, &next).await?;
+    let (url, browser) = state
+        .auth
+        .begin_oidc(&provider, OidcTrip::SignIn, &next)
+        .await?;
     Ok((jar.add(trip_cookie(&state, browser)), Redirect::to(&url)).into_response())
 }
 
@@ -104,6 +108,7 @@ async fn callback(
             )
                 .into_response()
         }
+        OidcOutcome::Confirmed { next } => (jar, Redirect::to(&next)).into_response(),
         OidcOutcome::Linked { .. } => (
             jar,
             Redirect::to("/account/sign-in-providers?n=provider-linked"),
@@ -161,6 +166,71 @@ async fn page(
     })
 }
 
+/// The providers linked to an account: id and name.
+pub(super) async fn linked_providers(
+    state: &AppState,
+    user_id: &twostep_auth::UserId,
+) -> Result<Vec<(String, String)>, Error> {
+    let providers = state.auth.oidc_providers();
+    Ok(state
+        .auth
+        .identities(user_id)
+        .await?
+        .iter()
+        .filter_map(|i| providers.iter().find(|p| p.id == i.provider))
+        .map(|p| (p.id.clone(), p.display_name.clone()))
+        .collect())
+}
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    csrf: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Sudo mode by signing in at a linked provider again.
+async fn confirm(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Path(provider): Path<String>,
+    jar: CookieJar,
+    FormBody(f): FormBody<ConfirmForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    let next = safe_next(&state, Some(&f.next));
+    let (url, browser) = state
+        .auth
+        .begin_oidc(&provider, OidcTrip::Confirm(&s), &next)
+        .await?;
+    leaving(&state, &s, &csrf, &provider, url, browser, jar)
+}
+
+/// A page that moves on by itself: a form's answer may not redirect to
+/// another origin (CSP form-action 'self'); a refresh may.
+fn leaving(
+    state: &AppState,
+    s: &twostep_auth::SessionInfo,
+    csrf: &Csrf,
+    provider: &str,
+    url: String,
+    browser: String,
+    jar: CookieJar,
+) -> Result<Response, Error> {
+    let page = Leaving {
+        page: Page::new(state, Some(s), csrf),
+        provider: state
+            .auth
+            .oidc_providers()
+            .iter()
+            .find(|p| p.id == provider)
+            .map_or(provider.to_string(), |p| p.display_name.clone()),
+        url,
+    };
+    Ok((jar.add(trip_cookie(state, browser)), render(&page)?).into_response())
+}
+
 #[derive(Template)]
 #[template(path = "oidc_leaving.html")]
 struct Leaving {
@@ -185,24 +255,10 @@ async fn link(
     csrf.check(&f.csrf)?;
     match state
         .auth
-        .begin_oidc(&provider, Some(&s), "/account/sign-in-providers")
+        .begin_oidc(&provider, OidcTrip::Link(&s), "/account/sign-in-providers")
         .await
     {
-        // A page that moves on by itself: a form's answer may not redirect
-        // to another origin (CSP form-action 'self'); a refresh may.
-        Ok((url, browser)) => {
-            let leaving = Leaving {
-                page: Page::new(&state, Some(&s), &csrf),
-                provider: state
-                    .auth
-                    .oidc_providers()
-                    .iter()
-                    .find(|p| p.id == provider)
-                    .map_or(provider.clone(), |p| p.display_name.clone()),
-                url,
-            };
-            Ok((jar.add(trip_cookie(&state, browser)), render(&leaving)?).into_response())
-        }
+        Ok((url, browser)) => leaving(&state, &s, &csrf, &provider, url, browser, jar),
         // Confirm first, then come back here and click again.
         Err(AuthError::SudoRequired { .. }) => {
             Ok(Redirect::to("/account/confirm?next=/account/sign-in-providers").into_response())
