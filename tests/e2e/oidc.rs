@@ -306,7 +306,8 @@ fn an_account_with_no_password_confirms_by_its_provider_and_gets_codes_over_ssh_
     at_provider(&web, &provider, "pat");
     web.wait_for_text("Add a key");
     assert!(
-        !web.text().contains("Changes on this page need you to confirm"),
+        !web.text()
+            .contains("Changes on this page need you to confirm"),
         "{}",
         web.text()
     );
@@ -353,4 +354,32 @@ fn an_account_with_no_password_confirms_by_its_provider_and_gets_codes_over_ssh_
     // The approval was used: opening the link again approves nothing.
     web.goto(&link);
     web.wait_for_text("invalid, has expired or was already used");
+
+    // `ssh … password` gives the account its first password the same way.
+    let git = common::git::Git::new(&server, "pat-password", &key);
+    let new_password = "copper-lantern-8812";
+    let typed = format!("{new_password}\n{new_password}\n");
+    let waiting = std::thread::spawn(move || git.ssh(&["password"], Some(&typed)));
+    let link = server
+        .mail
+        .wait_for_nth("pat@example.net", "Approve a request made over SSH", 2)
+        .link("/account/approve-ssh");
+    web.goto(&link);
+    web.wait_for_text("a password for your account");
+    web.click("#approve-ssh");
+    web.wait_for_text("You approved a password for your account");
+    let out = waiting.join().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("pat has a password now"), "{said}");
+    // Signed out everywhere; the password works, and the second step follows.
+    web.goto(&localhost(&server, "/signin"));
+    web.type_into("#login", "pat");
+    web.type_into("#password", new_password);
+    web.click("form[action='/signin'] button");
+    web.wait_for_text("Enter the 6-digit code");
 }

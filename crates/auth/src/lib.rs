@@ -69,6 +69,7 @@ pub use self_recovery::RecoveryStatus;
 pub use signin::{Caller, SessionInfo, SignInOutcome};
 pub use ssh_access::RECOVERY_CODES_REQUEST;
 pub use ssh_link::{Approval, SSH_CONFIRM_TTL};
+pub use ssh_password::PASSWORD_REQUEST;
 pub use sudo::Proof;
 pub use two_step::{SetupInfo, SetupPurpose, TwoStepStatus, VerifyOutcome};
 pub use twostep_core::app_password::Scope;

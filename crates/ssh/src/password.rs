@@ -1,5 +1,6 @@
 //! `ssh git@HOST password`: the key says who; a current two-step code (or a
-//! recovery code) is the second proof; the new password is typed twice.
+//! recovery code) is the second proof, or, for an account with no password,
+//! the owner's approval of a mailed link; the new password is typed twice.
 //! Nothing typed is echoed; piped lines work too.
 
 use crate::handler::Job;
@@ -12,6 +13,14 @@ pub async fn run<I: Io>(mut job: Job<I>) {
         return fail(job, &crate::handler::refusal_text(e)).await;
     }
     let mut lines = Lines::default();
+    if job
+        .auth
+        .confirms_by_mail(&job.user.id)
+        .await
+        .unwrap_or(false)
+    {
+        return first_password(job, lines).await;
+    }
     let Some(code) = ask(
         &mut job,
         &mut lines,
@@ -38,6 +47,42 @@ pub async fn run<I: Io>(mut job: Job<I>) {
         Ok(()) => {
             job.say(&format!(
                 "The password of {name} is changed. Every session was signed out: sign in with the new password.\n"
+            ))
+            .await;
+            job.finish(0).await;
+        }
+        Err(e) => fail(job, &crate::handler::refusal_text(e)).await,
+    }
+}
+
+/// An account with no password: the new one typed twice, then the owner
+/// approves the mailed link.
+async fn first_password<I: Io>(mut job: Job<I>, mut lines: Lines) {
+    let name = job.user.username.clone();
+    let Some(first) = ask(&mut job, &mut lines, "New password: ").await else {
+        return fail(job, "No password given; nothing changed.").await;
+    };
+    let Some(second) = ask(&mut job, &mut lines, "New password again: ").await else {
+        return fail(job, "No password given; nothing changed.").await;
+    };
+    if first != second {
+        return fail(job, "The two passwords differ; nothing changed.").await;
+    }
+    if let Err(e) = job.auth.new_password_acceptable(&job.user.id, &first).await {
+        return fail(job, &crate::handler::refusal_text(e)).await;
+    }
+    let Some(handle) = crate::approval::wait(&mut job, twostep_auth::PASSWORD_REQUEST).await else {
+        job.finish(1).await;
+        return;
+    };
+    match job
+        .auth
+        .set_password_over_ssh_approved(&job.user.id, &handle, &first, &job.ctx)
+        .await
+    {
+        Ok(()) => {
+            job.say(&format!(
+                "{name} has a password now. Every session was signed out: sign in with it, or through your provider.\n"
             ))
             .await;
             job.finish(0).await;
