@@ -383,3 +383,78 @@ fn an_account_with_no_password_confirms_by_its_provider_and_gets_codes_over_ssh_
     web.click("form[action='/signin'] button");
     web.wait_for_text("Enter the 6-digit code");
 }
+
+/// A page's `<meta http-equiv="refresh">` target.
+fn refresh_target(html: &str) -> String {
+    let at = html.find("url=").expect("a refresh") + 4;
+    let end = html[at..].find('"').unwrap() + at;
+    html[at..end].replace("&amp;", "&").replace("&#38;", "&")
+}
+
+#[test]
+fn a_provider_trusted_for_mfa_skips_the_second_step_only_when_its_token_says_so() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("twostep.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[oidc]]\nid = \"mfa\"\nissuer = \"http://localhost:{port}/mfa\"\nclient_id = \"twostep\"\nclient_secret = \"s\"\ntrusted_for_mfa = true\n\n\
+             [[oidc]]\nid = \"plain\"\nissuer = \"http://localhost:{port}/good\"\nclient_id = \"twostep\"\nclient_secret = \"s\"\ntrusted_for_mfa = true\n"
+        ),
+    )
+    .unwrap();
+    let server = Server::start_with(ServerOptions {
+        args: vec!["--config".into(), config.display().to_string()],
+        ..Default::default()
+    });
+    let _liar = OpenIdProvider::run("tampering.mjs", port, &[]);
+    let wes = account(&server, "wes");
+    let (mut phone, codes) = enable_two_step(&server, &wes);
+
+    // Signed in with password and code, in sudo mode, wes links both.
+    let web = server.browser();
+    web.submit(
+        "/signin",
+        "/signin",
+        &[("login", "wes"), ("password", PASSWORD)],
+    );
+    let page = web.submit(
+        "/signin/second-step",
+        "/signin/second-step",
+        &[("code", &phone.next_code())],
+    );
+    page.assert_contains("Hello, wes");
+    web.submit(
+        "/account/confirm",
+        "/account/confirm",
+        &[("code", &codes[0]), ("next", "/account/sign-in-providers")],
+    );
+    for provider in ["mfa", "plain"] {
+        let leaving = web.submit(
+            "/account/sign-in-providers",
+            &format!("/account/sign-in-providers/{provider}/link"),
+            &[],
+        );
+        let done = web.get(&refresh_target(&leaving.body));
+        done.assert_contains("Provider linked");
+    }
+
+    // Signed out: the trusted provider whose token names a second factor
+    // signs wes in fully; the one whose token does not still leads to
+    // twostep's second step.
+    for (provider, second_step) in [("mfa", false), ("plain", true)] {
+        let fresh = server.browser();
+        let page = fresh.get(&format!("/signin/oidc/{provider}"));
+        if second_step {
+            page.assert_contains("Enter the 6-digit code");
+        } else {
+            page.assert_contains("Hello, wes");
+        }
+    }
+    let log = wes.api.ok("GET", "/user/security-log", None);
+    assert!(
+        log.to_string().contains("mfa (with its second factor)"),
+        "{log}"
+    );
+}

@@ -2,7 +2,8 @@
 // under this server (http://localhost:PORT/MODE) signs in at once and hands
 // out an ID token spoiled one way: MODE is `good` (nothing spoiled, so the
 // test knows the harness works), `wrong-aud`, `expired`, `bad-signature` or
-// `wrong-nonce`.
+// `wrong-nonce`; or `mfa`, an honest token whose `amr` says a one-time code
+// was used at the provider.
 //   node tampering.mjs PORT
 import http from "node:http";
 import { randomBytes } from "node:crypto";
@@ -27,6 +28,7 @@ async function idToken(mode, nonce) {
     iat: mode === "expired" ? now - 7200 : now, exp: mode === "expired" ? now - 3600 : now + 300,
     nonce: mode === "wrong-nonce" ? "not-the-nonce" : nonce,
     email: `liar-${mode}@example.net`, email_verified: true,
+    ...(mode === "mfa" ? { amr: ["pwd", "otp"] } : {}),
   };
   const key = mode === "bad-signature" ? stranger.privateKey : privateKey;
   return new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid: "k1" }).sign(key);
