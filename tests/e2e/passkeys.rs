@@ -47,11 +47,12 @@ fn a_passkey_signs_in_with_no_username_password_or_code() {
         .mail
         .wait_for("pia@example.com", "A passkey was added");
 
-    // Signed out: the sign-in page offers the passkey in the username
-    // field's autofill (conditional UI), which the virtual authenticator
-    // accepts at once: signed in with nothing typed and nothing clicked.
-    sign_out(&web);
-    web.goto(&localhost(&server, "/signin"));
+    // Signed out: the sign-in page it lands on offers the passkey in the
+    // username field's autofill (conditional UI), which the virtual
+    // authenticator accepts at once: signed in with nothing typed or clicked.
+    // (No navigation meanwhile: it would cut the ceremony in half; nor a
+    // wait for the signed-out notice, which may be gone already.)
+    web.click("form[action='/signout'] button");
     web.wait_for_text("Hello, pia");
     web.screenshot("signed-in-by-passkey-autofill");
     web.goto(&localhost(&server, "/account/security-log"));
@@ -68,7 +69,6 @@ fn a_passkey_signs_in_with_no_username_password_or_code() {
         .mail
         .wait_for("pia@example.com", "A passkey was removed");
     sign_out(&web);
-    web.goto(&localhost(&server, "/signin"));
     let autocomplete = web.script(
         "return document.getElementById('login').getAttribute('autocomplete');",
         serde_json::json!([]),
@@ -83,4 +83,49 @@ fn a_passkey_signs_in_with_no_username_password_or_code() {
     web.wait_for_text("That passkey is not registered here");
     web.screenshot("passkey-not-registered");
     assert!(!web.text().contains("Hello, pia"));
+}
+
+/// The password-less sign-in stores a challenge per start, before anyone is
+/// known: one address may hold 50 at once, then it is told the server is busy
+/// (and nobody else's sign-in is crowded out).
+#[test]
+fn one_address_cannot_fill_the_passkey_challenges() {
+    let server = Server::start_with(ServerOptions {
+        localhost: true,
+        ..Default::default()
+    });
+    let web = server.browser();
+    let csrf = web.get("/signin").csrf();
+    let statuses: Vec<u16> = (0..60)
+        .map(|_| {
+            web.client
+                .post(server.url("/signin/passkey/begin"))
+                .header("x-csrf-token", &csrf)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        50,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 503).count(),
+        10,
+        "{statuses:?}"
+    );
+    let r = web
+        .client
+        .post(server.url("/signin/passkey/begin"))
+        .header("x-csrf-token", &csrf)
+        .body("{}")
+        .send()
+        .unwrap();
+    let body: serde_json::Value = r.json().unwrap();
+    assert_eq!(body["error"]["code"], "busy", "{body}");
 }

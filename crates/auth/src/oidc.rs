@@ -149,6 +149,7 @@ impl AuthService {
         provider: &str,
         trip: OidcTrip<'_>,
         next: &str,
+        ctx: &Ctx,
     ) -> Result<(String, String)> {
         let p = self.oidc_provider(provider)?;
         let now = self.now();
@@ -216,6 +217,7 @@ impl AuthService {
             link_user_id: link.map(|s| s.user.id.clone()),
             confirm_session_hash: confirm,
             next: next.to_string(),
+            ip: ctx.ip.clone(),
             expires_at: now + LOGIN_TTL,
         };
         let mut c = self.store().conn().await?;

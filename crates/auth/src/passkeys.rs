@@ -52,7 +52,7 @@ impl AuthService {
 
     /// Options for a password-less sign-in (the page's autofill or its
     /// button), with no account named yet.
-    pub async fn begin_passkey_signin(&self) -> Result<(String, Value)> {
+    pub async fn begin_passkey_signin(&self, ctx: &Ctx) -> Result<(String, Value)> {
         let wa = self.webauthn()?;
         let (options, state) = wa
             .start_discoverable_authentication()
@@ -61,7 +61,7 @@ impl AuthService {
         let now = self.now();
         let state = serde_json::to_string(&state).map_err(internal)?;
         let mut c = self.store().conn().await?;
-        if !keys::save_challenge(&mut c, &id, &state, now, now + CEREMONY_TTL).await? {
+        if !keys::save_challenge(&mut c, &id, &state, &ctx.ip, now, now + CEREMONY_TTL).await? {
             return Err(AuthError::Busy);
         }
         Ok((id, serde_json::to_value(options).map_err(internal)?))

@@ -13,6 +13,8 @@ use crate::{commit, AuthError, AuthService, Ctx, Result, SessionInfo};
 pub(crate) const SSH_CONFIRM: &str = "ssh_confirm";
 /// How long the link (and the waiting command) lasts.
 pub const SSH_CONFIRM_TTL: i64 = 10 * 60;
+/// One mailed approval a minute at most, per account.
+const MAIL_EVERY: i64 = 60;
 
 /// Where a mailed approval stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +42,15 @@ impl AuthService {
         let user = self.user_row(user_id).await?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
+        // A stolen SSH key must not make a mail cannon of the owner's inbox.
+        if email_tokens::newest_about(&mut tx, &user.id, SSH_CONFIRM, what)
+            .await?
+            .is_some_and(|t| now - t < MAIL_EVERY)
+        {
+            return Err(AuthError::TooSoon(
+                "A link was mailed less than a minute ago: approve that one, or try again in a minute.".into(),
+            ));
+        }
         let raw = self
             .new_token_row(&mut tx, &user.id, SSH_CONFIRM, what, now, SSH_CONFIRM_TTL)
             .await?;

@@ -89,6 +89,23 @@ pub async fn newest(c: &mut Conn, user_id: &UserId, purpose: &str) -> Result<Opt
     .await?)
 }
 
+/// When the user's newest link of one purpose and subject was made.
+pub async fn newest_about(
+    c: &mut Conn,
+    user_id: &UserId,
+    purpose: &str,
+    subject: &str,
+) -> Result<Option<UnixTime>> {
+    Ok(sqlx::query_scalar(
+        "SELECT MAX(created_at) FROM email_tokens WHERE user_id = $1 AND purpose = $2 AND subject = $3",
+    )
+    .bind(user_id)
+    .bind(purpose)
+    .bind(subject)
+    .fetch_one(c)
+    .await?)
+}
+
 /// Links that expired before `before` (used or not).
 pub async fn delete_expired(c: &mut Conn, before: UnixTime) -> Result<u64> {
     let r = sqlx::query("DELETE FROM email_tokens WHERE expires_at <= $1")

@@ -87,11 +87,15 @@ pub struct Login {
     /// Confirming (sudo) rather than linking: the session to open it on.
     pub confirm_session_hash: Option<String>,
     pub next: String,
+    /// The address that left, to cap how many trips one address holds.
+    pub ip: String,
     pub expires_at: UnixTime,
 }
 
-/// Live trips to providers at most (a flood of clicks must not grow the table).
+/// Live trips to providers at most, in all and from one address (a flood of
+/// clicks must not grow the table, nor one address crowd out the rest).
 pub const MAX_LIVE_LOGINS: i64 = 10_000;
+pub const MAX_LIVE_LOGINS_PER_IP: i64 = 50;
 
 /// False when too many are live.
 pub async fn save_login(c: &mut Conn, l: &Login, now: UnixTime) -> Result<bool> {
@@ -99,15 +103,18 @@ pub async fn save_login(c: &mut Conn, l: &Login, now: UnixTime) -> Result<bool> 
         .bind(now)
         .execute(&mut *c)
         .await?;
-    let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oidc_logins")
-        .fetch_one(&mut *c)
-        .await?;
-    if live >= MAX_LIVE_LOGINS {
+    let (live, mine): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN ip = $1 THEN 1 ELSE 0 END), 0) FROM oidc_logins",
+    )
+    .bind(&l.ip)
+    .fetch_one(&mut *c)
+    .await?;
+    if live >= MAX_LIVE_LOGINS || mine >= MAX_LIVE_LOGINS_PER_IP {
         return Ok(false);
     }
     sqlx::query(
-        "INSERT INTO oidc_logins (state_hash, provider, nonce, verifier_enc, browser_hash, link_user_id, confirm_session_hash, next, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO oidc_logins (state_hash, provider, nonce, verifier_enc, browser_hash, link_user_id, confirm_session_hash, next, ip, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&l.state_hash)
     .bind(&l.provider)
@@ -117,6 +124,7 @@ pub async fn save_login(c: &mut Conn, l: &Login, now: UnixTime) -> Result<bool> 
     .bind(&l.link_user_id)
     .bind(&l.confirm_session_hash)
     .bind(&l.next)
+    .bind(&l.ip)
     .bind(l.expires_at)
     .execute(c)
     .await?;
@@ -127,7 +135,7 @@ pub async fn save_login(c: &mut Conn, l: &Login, now: UnixTime) -> Result<bool> 
 pub async fn take_login(c: &mut Conn, state_hash: &str, now: UnixTime) -> Result<Option<Login>> {
     Ok(sqlx::query_as(
         "DELETE FROM oidc_logins WHERE state_hash = $1 AND expires_at > $2
-         RETURNING state_hash, provider, nonce, verifier_enc, browser_hash, link_user_id, confirm_session_hash, next, expires_at",
+         RETURNING state_hash, provider, nonce, verifier_enc, browser_hash, link_user_id, confirm_session_hash, next, ip, expires_at",
     )
     .bind(state_hash)
     .bind(now)

@@ -167,15 +167,18 @@ pub async fn delete_expired_states(c: &mut Conn, now: UnixTime) -> Result<u64> {
     Ok(r.rows_affected() + p.rows_affected())
 }
 
-/// Live password-less sign-ins at most: past this, `save_challenge` refuses
-/// (a flood of page loads must not grow the table without bound).
+/// Live password-less sign-ins at most, in all and from one address: past
+/// these, `save_challenge` refuses (a flood of page loads must not grow the
+/// table without bound, nor one address crowd out everybody else).
 pub const MAX_LIVE_CHALLENGES: i64 = 10_000;
+pub const MAX_LIVE_CHALLENGES_PER_IP: i64 = 50;
 
 /// Stores a passkey sign-in's state; false when too many are live.
 pub async fn save_challenge(
     c: &mut Conn,
     id: &str,
     state: &str,
+    ip: &str,
     now: UnixTime,
     expires_at: UnixTime,
 ) -> Result<bool> {
@@ -183,18 +186,24 @@ pub async fn save_challenge(
         .bind(now)
         .execute(&mut *c)
         .await?;
-    let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passkey_challenges")
-        .fetch_one(&mut *c)
-        .await?;
-    if live >= MAX_LIVE_CHALLENGES {
+    let (live, mine): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN ip = $1 THEN 1 ELSE 0 END), 0) FROM passkey_challenges",
+    )
+    .bind(ip)
+    .fetch_one(&mut *c)
+    .await?;
+    if live >= MAX_LIVE_CHALLENGES || mine >= MAX_LIVE_CHALLENGES_PER_IP {
         return Ok(false);
     }
-    sqlx::query("INSERT INTO passkey_challenges (id, state, expires_at) VALUES ($1, $2, $3)")
-        .bind(id)
-        .bind(state)
-        .bind(expires_at)
-        .execute(c)
-        .await?;
+    sqlx::query(
+        "INSERT INTO passkey_challenges (id, state, ip, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(state)
+    .bind(ip)
+    .bind(expires_at)
+    .execute(c)
+    .await?;
     Ok(true)
 }
 

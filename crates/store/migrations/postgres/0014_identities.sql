@@ -26,6 +26,8 @@ CREATE TABLE oidc_logins (
     link_user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
     confirm_session_hash TEXT,
     next TEXT NOT NULL,
+    ip TEXT NOT NULL,
     expires_at BIGINT NOT NULL
 );
 CREATE INDEX oidc_logins_expiry ON oidc_logins(expires_at);
+CREATE INDEX oidc_logins_ip ON oidc_logins(ip);

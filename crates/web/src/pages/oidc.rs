@@ -45,6 +45,7 @@ struct StartQuery {
 
 async fn start(
     State(state): State<AppState>,
+    Web(ctx): Web,
     Path(provider): Path<String>,
     Query(q): Query<StartQuery>,
     jar: CookieJar,
@@ -52,7 +53,7 @@ async fn start(
     let next = safe_next(&state, q.next.as_deref());
     let (url, browser) = state
         .auth
-        .begin_oidc(&provider, OidcTrip::SignIn, &next)
+        .begin_oidc(&provider, OidcTrip::SignIn, &next, &ctx)
         .await?;
     Ok((jar.add(trip_cookie(&state, browser)), Redirect::to(&url)).into_response())
 }
@@ -194,6 +195,7 @@ async fn confirm(
     State(state): State<AppState>,
     SignedIn(s): SignedIn,
     csrf: Csrf,
+    Web(ctx): Web,
     Path(provider): Path<String>,
     jar: CookieJar,
     FormBody(f): FormBody<ConfirmForm>,
@@ -202,7 +204,7 @@ async fn confirm(
     let next = safe_next(&state, Some(&f.next));
     let (url, browser) = state
         .auth
-        .begin_oidc(&provider, OidcTrip::Confirm(&s), &next)
+        .begin_oidc(&provider, OidcTrip::Confirm(&s), &next, &ctx)
         .await?;
     leaving(&state, &s, &csrf, &provider, url, browser, jar)
 }
@@ -248,6 +250,7 @@ async fn link(
     State(state): State<AppState>,
     SignedIn(s): SignedIn,
     csrf: Csrf,
+    Web(ctx): Web,
     Path(provider): Path<String>,
     jar: CookieJar,
     FormBody(f): FormBody<CsrfOnly>,
@@ -255,7 +258,12 @@ async fn link(
     csrf.check(&f.csrf)?;
     match state
         .auth
-        .begin_oidc(&provider, OidcTrip::Link(&s), "/account/sign-in-providers")
+        .begin_oidc(
+            &provider,
+            OidcTrip::Link(&s),
+            "/account/sign-in-providers",
+            &ctx,
+        )
         .await
     {
         Ok((url, browser)) => leaving(&state, &s, &csrf, &provider, url, browser, jar),

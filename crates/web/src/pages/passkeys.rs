@@ -57,10 +57,11 @@ async fn register_finish(
 async fn signin_begin(
     State(state): State<AppState>,
     csrf: Csrf,
+    Web(ctx): Web,
     headers: HeaderMap,
 ) -> Result<Json<Value>, Error> {
     check_header(&csrf, &headers)?;
-    Ok(begun(state.auth.begin_passkey_signin().await?))
+    Ok(begun(state.auth.begin_passkey_signin(&ctx).await?))
 }
 
 async fn signin_finish(
