@@ -26,9 +26,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import aiosmtpd, pyotp' 2>/dev/null; then
-  echo "==> installing Python test tools: aiosmtpd pyotp"
-  python3 -m pip install -q aiosmtpd pyotp
+if ! python3 -c 'import aiosmtpd, pyotp, authlib, requests' 2>/dev/null; then
+  echo "==> installing Python test tools: aiosmtpd pyotp authlib requests"
+  python3 -m pip install -q aiosmtpd pyotp authlib requests
 fi
 if ! command -v st >/dev/null; then
   echo "==> installing Schemathesis"

@@ -22,6 +22,7 @@ mod health;
 mod housekeeping;
 mod limits;
 mod metrics;
+mod oauth;
 mod oidc;
 mod passkeys;
 mod postgres;

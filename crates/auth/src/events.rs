@@ -71,6 +71,10 @@ events! {
     SecurityKeyConfirmed => "security_key.confirmed", "Identity confirmed with a security key";
     PasskeyAdded => "passkey.added", "Passkey added";
     IdentityLinked => "identity.linked", "Sign-in provider linked";
+    OAuthAppRegistered => "oauth.app_registered", "OAuth application registered";
+    OAuthAppAuthorized => "oauth.app_authorized", "Application authorised (OAuth)";
+    OAuthAppRevoked => "oauth.app_revoked", "Application's access revoked (OAuth)";
+    OAuthTokenReused => "oauth.refresh_reused", "A refresh token was used twice: the application's tokens were revoked";
     SshApproved => "ssh.approved_by_link", "A request made over SSH approved by the mailed link";
     IdentityUnlinked => "identity.unlinked", "Sign-in provider unlinked";
     SignedInWithPasskey => "signin.passkey", "Signed in with a passkey (no password or code: the passkey is both steps)";

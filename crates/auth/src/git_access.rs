@@ -58,6 +58,10 @@ impl AuthService {
             return Err(AuthError::BadCredentials);
         }
         let now = self.now();
+        // Bitbucket's convention for OAuth access tokens (and GitLab's `oauth2`).
+        if username == "x-token-auth" || username == "oauth2" {
+            return self.authenticate_bearer(secret).await;
+        }
         if app_password::looks_like_token(secret) {
             let hash = token::token_hash(secret);
             // One indexed read, and a write at most once a minute per app

@@ -23,6 +23,7 @@ mod health;
 mod housekeeping;
 pub mod metrics;
 mod notify;
+mod oauth_provider;
 mod oidc;
 mod passkeys;
 mod password_check;
@@ -59,6 +60,9 @@ pub use git_access::{require_scope, Principal};
 pub use git_operations::GitOperation;
 pub use hardware_tokens::ImportReport;
 pub use housekeeping::{after_push_detached, GIT_CONFIG_ENV};
+pub use oauth_provider::{
+    AuthorizeError, AuthorizeRequest, Consent, NewApp, TokenError, TokenRequest, Tokens, ACCESS_TTL,
+};
 pub use oidc::{OidcOutcome, OidcProvider, OidcTrip};
 pub use purge::Purged;
 pub use repo_check::RepoCheck;

@@ -14,6 +14,7 @@ pub mod failures;
 pub mod hardware_tokens;
 pub mod identities;
 pub mod key_checks;
+pub mod oauth;
 pub mod password_failures;
 pub mod recovery_codes;
 pub mod recovery_requests;

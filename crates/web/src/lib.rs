@@ -14,6 +14,7 @@ mod git_http;
 mod guard;
 mod health;
 mod input;
+mod oauth;
 mod pages;
 pub mod parse;
 mod qr;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router().layer(timeout()))
         .merge(git_http::router())
         .merge(health::router())
+        .merge(oauth::router().layer(timeout()))
         .merge(pages::router(state.clone()).layer(timeout()))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(

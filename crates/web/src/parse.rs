@@ -34,6 +34,15 @@ pub fn basic_from_headers(headers: &HeaderMap) -> Option<(String, String)> {
     basic_credentials(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
 }
 
+/// The token of a request's `Authorization: Bearer` header, if any.
+pub fn bearer_from_headers(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.len() <= 200)
+        .then(|| token.to_string())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GitService {
     UploadPack,

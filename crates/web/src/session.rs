@@ -147,8 +147,9 @@ pub fn token_of(state: &AppState, jar: &CookieJar) -> Option<String> {
         .map(|c| c.value().to_string())
 }
 
-/// An API caller: the session cookie, or HTTP Basic (an app password, or the
-/// account password while two-step verification is off).
+/// An API caller: the session cookie, HTTP Basic (an app password, or the
+/// account password while two-step verification is off), or an OAuth access
+/// token (`Authorization: Bearer`, its grant's scopes, like an app password).
 pub struct ApiUser(pub SessionInfo);
 
 impl FromRequestParts<AppState> for ApiUser {
@@ -157,6 +158,10 @@ impl FromRequestParts<AppState> for ApiUser {
         if let Some((user, secret)) = crate::parse::basic_from_headers(&parts.headers) {
             let ctx = ctx_of(parts, Channel::Api, state.secure_cookies);
             let principal = state.auth.authenticate_basic(&user, &secret, &ctx).await?;
+            return Ok(ApiUser(principal.into_session()));
+        }
+        if let Some(token) = crate::parse::bearer_from_headers(&parts.headers) {
+            let principal = state.auth.authenticate_bearer(&token).await?;
             return Ok(ApiUser(principal.into_session()));
         }
         let SignedIn(s) = SignedIn::from_request_parts(parts, state).await?;

@@ -5,6 +5,7 @@ mod admin;
 pub use admin::UsersQuery;
 mod app_passwords;
 mod hardware_tokens;
+mod oauth_apps;
 mod openapi;
 pub use openapi::document as openapi_document;
 mod password;
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(security_log::router())
         .merge(repositories::router())
         .merge(app_passwords::router())
+        .merge(oauth_apps::router())
         .merge(security_keys::router())
         .merge(recovery::router())
         .merge(admin::router())

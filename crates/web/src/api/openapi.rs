@@ -21,6 +21,7 @@ use crate::AppState;
         super::repositories::list, super::repositories::create, super::repositories::show, super::repositories::remove,
         super::repositories::collaborators, super::repositories::set_collaborator, super::repositories::remove_collaborator,
         super::app_passwords::list, super::app_passwords::create, super::app_passwords::revoke,
+        super::oauth_apps::list, super::oauth_apps::register, super::oauth_apps::authorized, super::oauth_apps::revoke,
         super::security_keys::list, super::security_keys::remove,
         super::recovery::status, super::recovery::mail_start, super::recovery::mail_finish, super::recovery::finish,
         super::recovery::start, super::recovery::cancel,
@@ -31,7 +32,7 @@ use crate::AppState;
         super::workspaces::set_member, super::workspaces::remove_member,
         super::workspaces::create_repo, super::workspaces::set_policy,
     ),
-    tags((name = "users"), (name = "session"), (name = "password"), (name = "ssh-keys"), (name = "two-step"), (name = "repositories"), (name = "app-passwords"), (name = "recovery"), (name = "admin"), (name = "workspaces"))
+    tags((name = "users"), (name = "session"), (name = "password"), (name = "ssh-keys"), (name = "two-step"), (name = "repositories"), (name = "app-passwords"), (name = "oauth"), (name = "recovery"), (name = "admin"), (name = "workspaces"))
 )]
 pub struct ApiDoc;
 

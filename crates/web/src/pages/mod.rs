@@ -5,6 +5,7 @@ mod admin;
 mod app_passwords;
 mod hardware_tokens;
 mod help;
+mod oauth;
 mod oidc;
 mod passkeys;
 mod password;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(security_keys::routes())
         .merge(passkeys::routes())
         .merge(oidc::routes())
+        .merge(oauth::routes())
         .merge(ssh_approval::routes())
         .merge(unlock::routes())
         .merge(admin::routes())
@@ -175,6 +177,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
             "Passkey added. Next time, choose \"Sign in with a passkey\" on the sign-in page: no password or code needed."
         }
         "key-removed-security" => "Security key removed.",
+        "application-revoked" => "Application revoked: its tokens stopped working at once.",
         "provider-linked" => "Provider linked: you can sign in with it now.",
         "provider-unlinked" => "Provider unlinked: it can no longer sign in to this account.",
         "app-password-revoked" => "App password revoked: it stops working at once.",

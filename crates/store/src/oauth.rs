@@ -1,0 +1,243 @@
+//! OAuth 2.0: registered applications, grants, authorization codes, tokens.
+
+use sqlx::FromRow;
+
+use twostep_core::{UnixTime, UserId};
+
+use crate::users::{user_columns, User};
+use crate::{Conn, Result};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct App {
+    pub id: String,
+    pub owner_id: UserId,
+    pub name: String,
+    /// One per line.
+    pub redirect_uris: String,
+    pub confidential: i64,
+    pub secret_hash: Option<String>,
+    pub created_at: UnixTime,
+}
+
+pub async fn insert_app(c: &mut Conn, a: &App) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO oauth_apps (id, owner_id, name, redirect_uris, confidential, secret_hash, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&a.id)
+    .bind(&a.owner_id)
+    .bind(&a.name)
+    .bind(&a.redirect_uris)
+    .bind(a.confidential)
+    .bind(&a.secret_hash)
+    .bind(a.created_at)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+pub async fn app(c: &mut Conn, id: &str) -> Result<Option<App>> {
+    Ok(sqlx::query_as(
+        "SELECT id, owner_id, name, redirect_uris, confidential, secret_hash, created_at FROM oauth_apps WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await?)
+}
+
+pub async fn apps_of(c: &mut Conn, owner: &UserId) -> Result<Vec<App>> {
+    Ok(sqlx::query_as(
+        "SELECT id, owner_id, name, redirect_uris, confidential, secret_hash, created_at
+         FROM oauth_apps WHERE owner_id = $1 ORDER BY created_at, id",
+    )
+    .bind(owner)
+    .fetch_all(c)
+    .await?)
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Grant {
+    pub id: String,
+    pub app_id: String,
+    pub user_id: UserId,
+    pub scopes: String,
+    pub created_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+pub async fn insert_grant(c: &mut Conn, g: &Grant) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO oauth_grants (id, app_id, user_id, scopes, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&g.id)
+    .bind(&g.app_id)
+    .bind(&g.user_id)
+    .bind(&g.scopes)
+    .bind(g.created_at)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// A user's live grants with their application's name.
+pub async fn grants_of(c: &mut Conn, user: &UserId) -> Result<Vec<(Grant, String)>> {
+    #[derive(FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        grant: Grant,
+        app_name: String,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT g.id, g.app_id, g.user_id, g.scopes, g.created_at, g.revoked_at, a.name AS app_name
+         FROM oauth_grants g JOIN oauth_apps a ON a.id = g.app_id
+         WHERE g.user_id = $1 AND g.revoked_at IS NULL ORDER BY g.created_at, g.id",
+    )
+    .bind(user)
+    .fetch_all(c)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.grant, r.app_name)).collect())
+}
+
+/// Ends a grant and every code and token of it; whether it was live.
+pub async fn revoke_grant(c: &mut Conn, grant_id: &str, now: UnixTime) -> Result<bool> {
+    let r =
+        sqlx::query("UPDATE oauth_grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(grant_id)
+            .execute(&mut *c)
+            .await?;
+    sqlx::query("DELETE FROM oauth_tokens WHERE grant_id = $1")
+        .bind(grant_id)
+        .execute(&mut *c)
+        .await?;
+    sqlx::query("DELETE FROM oauth_codes WHERE grant_id = $1")
+        .bind(grant_id)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn insert_code(
+    c: &mut Conn,
+    code_hash: &str,
+    grant_id: &str,
+    redirect_uri: &str,
+    challenge: &str,
+    expires_at: UnixTime,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO oauth_codes (code_hash, grant_id, redirect_uri, challenge, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(code_hash)
+    .bind(grant_id)
+    .bind(redirect_uri)
+    .bind(challenge)
+    .bind(expires_at)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Takes (and removes) a live code: (grant id, redirect URI, challenge).
+pub async fn take_code(
+    c: &mut Conn,
+    code_hash: &str,
+    now: UnixTime,
+) -> Result<Option<(String, String, String)>> {
+    Ok(sqlx::query_as(
+        "DELETE FROM oauth_codes WHERE code_hash = $1 AND expires_at > $2
+         RETURNING grant_id, redirect_uri, challenge",
+    )
+    .bind(code_hash)
+    .bind(now)
+    .fetch_optional(c)
+    .await?)
+}
+
+pub async fn grant(c: &mut Conn, id: &str) -> Result<Option<Grant>> {
+    Ok(sqlx::query_as(
+        "SELECT id, app_id, user_id, scopes, created_at, revoked_at FROM oauth_grants WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await?)
+}
+
+pub async fn insert_token(
+    c: &mut Conn,
+    token_hash: &str,
+    grant_id: &str,
+    kind: &str,
+    expires_at: UnixTime,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO oauth_tokens (token_hash, grant_id, kind, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash)
+    .bind(grant_id)
+    .bind(kind)
+    .bind(expires_at)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// A token row: (grant id, kind, expires at, used at).
+pub async fn token(
+    c: &mut Conn,
+    token_hash: &str,
+) -> Result<Option<(String, String, UnixTime, Option<UnixTime>)>> {
+    Ok(sqlx::query_as(
+        "SELECT grant_id, kind, expires_at, used_at FROM oauth_tokens WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(c)
+    .await?)
+}
+
+/// Marks a refresh token rotated; false when it was used already.
+pub async fn use_refresh(c: &mut Conn, token_hash: &str, now: UnixTime) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE oauth_tokens SET used_at = $1 WHERE token_hash = $2 AND kind = 'refresh' AND used_at IS NULL",
+    )
+    .bind(now)
+    .bind(token_hash)
+    .execute(c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn delete_token(c: &mut Conn, token_hash: &str) -> Result<()> {
+    sqlx::query("DELETE FROM oauth_tokens WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// A live access token's scopes and owner: one indexed join per request.
+pub async fn access_with_user(
+    c: &mut Conn,
+    token_hash: &str,
+    now: UnixTime,
+) -> Result<Option<(String, User)>> {
+    #[derive(FromRow)]
+    struct Row {
+        t_scopes: String,
+        #[sqlx(flatten)]
+        user: User,
+    }
+    let row: Option<Row> = sqlx::query_as(concat!(
+        "SELECT ",
+        user_columns!(),
+        ", t_scopes FROM users JOIN (SELECT g.user_id AS t_user_id, g.scopes AS t_scopes
+             FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id
+             WHERE t.token_hash = $1 AND t.kind = 'access' AND t.expires_at > $2 AND g.revoked_at IS NULL) x
+         ON users.id = x.t_user_id"
+    ))
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(c)
+    .await?;
+    Ok(row.map(|r| (r.t_scopes, r.user)))
+}

@@ -1,0 +1,226 @@
+//! twostep as an OAuth 2.0 provider, driven by a real client library
+//! (authlib, PyPI; tests/e2e/oauth/client.py): a public client with PKCE
+//! gets a code through the consent page of a fully signed-in user, then
+//! tokens; the access token works on the API and for Git over HTTPS as
+//! `x-token-auth`, never for a security change; refresh tokens rotate, and
+//! reusing an old one revokes the whole grant; revocation ends it too.
+
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+use crate::common;
+
+use common::accounts::{account, enable_two_step, fresh_session, PASSWORD};
+use common::{field_value, Browser, Server};
+
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+fn client(args: &[&str]) -> Value {
+    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/e2e/oauth/client.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "client.py {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A page's `<meta http-equiv="refresh">` target.
+fn refresh_target(html: &str) -> String {
+    let at = html.find("url=").expect("a refresh") + 4;
+    let end = html[at..].find('"').unwrap() + at;
+    html[at..end].replace("&amp;", "&").replace("&#38;", "&")
+}
+
+/// authlib starts; the signed-in user approves on the consent page; authlib
+/// trades the code for tokens.
+fn authorise(server: &Server, web: &Browser, client_id: &str) -> Value {
+    let start = client(&[
+        "start",
+        &server.base,
+        client_id,
+        REDIRECT,
+        "repository:read account:read",
+    ]);
+    let url = start["url"].as_str().unwrap();
+    let consent = web.get(url);
+    consent.assert_contains("Authorise ci-tool?");
+    consent.assert_contains("repository:read");
+    let field = |n: &str| field_value(&consent.body, n).unwrap_or_default();
+    let names = [
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "code_challenge",
+        "code_challenge_method",
+    ];
+    let values: Vec<String> = names.iter().map(|n| field(n)).collect();
+    let mut fields: Vec<(&str, &str)> = names
+        .iter()
+        .copied()
+        .zip(values.iter().map(String::as_str))
+        .collect();
+    fields.push(("decision", "approve"));
+    let back = web.post_form("/oauth/authorize", &consent.csrf(), &fields);
+    let callback = refresh_target(&back.body);
+    assert!(callback.starts_with(REDIRECT), "{callback}");
+    let tokens = client(&[
+        "token",
+        &server.base,
+        client_id,
+        REDIRECT,
+        start["verifier"].as_str().unwrap(),
+        &callback,
+    ]);
+    assert_eq!(tokens["token_type"], "Bearer", "{tokens}");
+    tokens
+}
+
+fn bearer(server: &Server, token: &str, method: &str, path: &str) -> u16 {
+    let http = reqwest::blocking::Client::new();
+    let req = match method {
+        "GET" => http.get(server.url(path)),
+        _ => http
+            .post(server.url(path))
+            .json(&json!({"label": "x", "scopes": ["repository:read"]})),
+    };
+    req.bearer_auth(token).send().unwrap().status().as_u16()
+}
+
+#[test]
+fn authlib_gets_tokens_with_pkce_refreshes_with_rotation_and_revokes() {
+    let server = Server::start();
+    let ola = account(&server, "ola");
+    let (mut phone, _) = enable_two_step(&server, &ola);
+    let api = fresh_session(&server, "ola", &mut phone);
+    let app = api.ok(
+        "POST",
+        "/user/oauth-apps",
+        Some(json!({"name": "ci-tool", "redirect_uris": [REDIRECT], "confidential": false})),
+    );
+    let client_id = app["client_id"].as_str().unwrap().to_string();
+    assert!(client_id.starts_with("tsoa_"));
+    assert!(app["client_secret"].is_null());
+    api.ok(
+        "POST",
+        "/repositories",
+        Some(json!({"name": "tools", "description": "", "private": true})),
+    );
+    let meta: Value = reqwest::blocking::get(server.url("/.well-known/oauth-authorization-server"))
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(meta["code_challenge_methods_supported"], json!(["S256"]));
+
+    // Consent needs a full sign-in: with the password alone, no consent page.
+    let half = server.browser();
+    half.submit(
+        "/signin",
+        "/signin",
+        &[("login", "ola"), ("password", PASSWORD)],
+    );
+    let start = client(&[
+        "start",
+        &server.base,
+        &client_id,
+        REDIRECT,
+        "repository:read",
+    ]);
+    let page = half.get(start["url"].as_str().unwrap());
+    assert!(!page.body.contains("Authorise ci-tool?"), "{}", page.body);
+
+    let web = server.browser();
+    web.submit(
+        "/signin",
+        "/signin",
+        &[("login", "ola"), ("password", PASSWORD)],
+    );
+    web.submit(
+        "/signin/second-step",
+        "/signin/second-step",
+        &[("code", &phone.next_code())],
+    )
+    .assert_contains("Hello, ola");
+    let first = authorise(&server, &web, &client_id);
+    let access = first["access_token"].as_str().unwrap().to_string();
+    assert!(access.starts_with("tsat_"));
+
+    // Where an app password works: the API, and Git over HTTPS.
+    assert_eq!(bearer(&server, &access, "GET", "/api/v1/user"), 200);
+    assert_eq!(
+        bearer(&server, "tsat_not-a-token", "GET", "/api/v1/user"),
+        401
+    );
+    // Never a security change.
+    assert_eq!(
+        bearer(&server, &access, "POST", "/api/v1/user/app-passwords"),
+        403
+    );
+    let url = server
+        .base
+        .replace("http://", &format!("http://x-token-auth:{access}@"))
+        + "/ola/tools.git";
+    let ls = Command::new("git")
+        .args(["ls-remote", &url])
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert!(
+        ls.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ls.stderr)
+    );
+    let listed = api.ok("GET", "/user/authorized-apps", None);
+    assert_eq!(listed[0]["name"], "ci-tool", "{listed}");
+    web.get("/account/applications").assert_contains("ci-tool");
+
+    // Rotation: each refresh gives a new pair; the old refresh token used
+    // again revokes the grant, the new tokens with it.
+    let r1 = first["refresh_token"].as_str().unwrap().to_string();
+    let second = client(&["refresh", &server.base, &client_id, &r1]);
+    let r2 = second["refresh_token"].as_str().unwrap().to_string();
+    let a2 = second["access_token"].as_str().unwrap().to_string();
+    assert_ne!(r1, r2);
+    assert_eq!(bearer(&server, &a2, "GET", "/api/v1/user"), 200);
+    let reused = client(&["refresh", &server.base, &client_id, &r1]);
+    assert_eq!(reused["error"], "invalid_grant", "{reused}");
+    assert_eq!(bearer(&server, &a2, "GET", "/api/v1/user"), 401);
+    let after = client(&["refresh", &server.base, &client_id, &r2]);
+    assert_eq!(after["error"], "invalid_grant", "{after}");
+    server
+        .mail
+        .wait_for("ola@example.net", "An application's access was revoked");
+    assert!(api
+        .ok("GET", "/user/authorized-apps", None)
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // Revocation (RFC 7009) of a refresh token ends its grant.
+    let third = authorise(&server, &web, &client_id);
+    let a3 = third["access_token"].as_str().unwrap().to_string();
+    assert_eq!(bearer(&server, &a3, "GET", "/api/v1/user"), 200);
+    let revoked = client(&[
+        "revoke",
+        &server.base,
+        &client_id,
+        third["refresh_token"].as_str().unwrap(),
+    ]);
+    assert_eq!(revoked["status"], 200, "{revoked}");
+    assert_eq!(bearer(&server, &a3, "GET", "/api/v1/user"), 401);
+    let log = api.ok("GET", "/user/security-log", None).to_string();
+    assert!(
+        log.contains("oauth.refresh_reused") && log.contains("oauth.app_revoked"),
+        "{log}"
+    );
+}
