@@ -224,3 +224,113 @@ fn authlib_gets_tokens_with_pkce_refreshes_with_rotation_and_revokes() {
         "{log}"
     );
 }
+
+#[test]
+fn a_command_line_tool_gets_tokens_by_the_device_flow() {
+    let server = Server::start();
+    let ola = account(&server, "ola");
+    let (mut phone, _) = enable_two_step(&server, &ola);
+    let api = fresh_session(&server, "ola", &mut phone);
+    let app = api.ok(
+        "POST",
+        "/user/oauth-apps",
+        Some(json!({"name": "ci-tool", "redirect_uris": [REDIRECT]})),
+    );
+    let client_id = app["client_id"].as_str().unwrap().to_string();
+    api.ok(
+        "POST",
+        "/repositories",
+        Some(json!({"name": "tools", "description": "", "private": true})),
+    );
+
+    let start = client(&[
+        "device",
+        &server.base,
+        &client_id,
+        "repository:read account:read",
+    ]);
+    let device_code = start["device_code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{start}"))
+        .to_string();
+    let user_code = start["user_code"].as_str().unwrap().to_string();
+    assert!(
+        start["verification_uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("/oauth/device"),
+        "{start}"
+    );
+    let pending = client(&["poll", &server.base, &client_id, &device_code]);
+    assert_eq!(pending["error"], "authorization_pending", "{pending}");
+    let hasty = client(&["poll", &server.base, &client_id, &device_code]);
+    assert_eq!(hasty["error"], "slow_down", "{hasty}");
+
+    // The user types the code (lower case, with a space) and approves.
+    let web = server.browser();
+    web.submit(
+        "/signin",
+        "/signin",
+        &[("login", "ola"), ("password", PASSWORD)],
+    );
+    web.submit(
+        "/signin/second-step",
+        "/signin/second-step",
+        &[("code", &phone.next_code())],
+    )
+    .assert_contains("Hello, ola");
+    let typed = user_code.to_lowercase().replace('-', " ");
+    let consent = web.get(&format!(
+        "/oauth/device?user_code={}",
+        typed.replace(' ', "+")
+    ));
+    consent.assert_contains("Authorise ci-tool");
+    consent.assert_contains(&user_code);
+    web.post_form(
+        "/oauth/device",
+        &consent.csrf(),
+        &[("user_code", &user_code), ("decision", "approve")],
+    )
+    .assert_contains("Device authorised");
+
+    // The tool keeps to the interval, then gets its tokens, once.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let tokens = client(&["poll", &server.base, &client_id, &device_code]);
+    let access = tokens["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{tokens}"))
+        .to_string();
+    let again = client(&["poll", &server.base, &client_id, &device_code]);
+    assert_eq!(again["error"], "invalid_grant", "{again}");
+    assert_eq!(bearer(&server, &access, "GET", "/api/v1/user"), 200);
+    let clone_dir = server.data.path().join("tools");
+    let url = server
+        .base
+        .replace("http://", &format!("http://oauth2:{access}@"))
+        + "/ola/tools.git";
+    let cloned = Command::new("git")
+        .args(["clone", "-q", &url, clone_dir.to_str().unwrap()])
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert!(
+        cloned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cloned.stderr)
+    );
+
+    // Introspection tells the client what its token is, until it is revoked.
+    let seen = client(&["introspect", &server.base, &client_id, &access]);
+    assert_eq!(seen["active"], true, "{seen}");
+    assert_eq!(seen["username"], "ola", "{seen}");
+    assert_eq!(seen["scope"], "repository:read account:read", "{seen}");
+    client(&[
+        "revoke",
+        &server.base,
+        &client_id,
+        tokens["refresh_token"].as_str().unwrap(),
+    ]);
+    let gone = client(&["introspect", &server.base, &client_id, &access]);
+    assert_eq!(gone["active"], false, "{gone}");
+}

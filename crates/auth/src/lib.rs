@@ -23,6 +23,7 @@ mod health;
 mod housekeeping;
 pub mod metrics;
 mod notify;
+mod oauth_device;
 mod oauth_provider;
 mod oidc;
 mod passkeys;
@@ -60,6 +61,7 @@ pub use git_access::{require_scope, Principal};
 pub use git_operations::GitOperation;
 pub use hardware_tokens::ImportReport;
 pub use housekeeping::{after_push_detached, GIT_CONFIG_ENV};
+pub use oauth_device::{normalise_user_code, DeviceStart};
 pub use oauth_provider::{
     AuthorizeError, AuthorizeRequest, Consent, NewApp, TokenError, TokenRequest, Tokens, ACCESS_TTL,
 };

@@ -66,7 +66,7 @@ pub struct TokenError {
     pub description: String,
 }
 
-fn token_error(code: &'static str, description: impl Into<String>) -> TokenError {
+pub(crate) fn token_error(code: &'static str, description: impl Into<String>) -> TokenError {
     TokenError {
         code,
         description: description.into(),
@@ -105,6 +105,7 @@ pub struct TokenRequest {
     pub refresh_token: String,
     pub client_id: String,
     pub client_secret: String,
+    pub device_code: String,
 }
 
 fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
@@ -350,7 +351,7 @@ impl AuthService {
         )
     }
 
-    async fn client(
+    pub(crate) async fn client(
         &self,
         c: &mut twostep_store::Conn,
         req: &TokenRequest,
@@ -381,6 +382,7 @@ impl AuthService {
         match req.grant_type.as_str() {
             "authorization_code" => self.code_for_tokens(req).await,
             "refresh_token" => self.refresh_tokens(req, ctx).await,
+            crate::oauth_device::DEVICE_GRANT => self.device_tokens(req).await,
             "" => Err(token_error("invalid_request", "grant_type is missing.")),
             _ => Err(token_error(
                 "unsupported_grant_type",
@@ -418,7 +420,7 @@ impl AuthService {
         Ok(tokens)
     }
 
-    async fn new_tokens(
+    pub(crate) async fn new_tokens(
         &self,
         c: &mut twostep_store::Conn,
         grant: &Grant,

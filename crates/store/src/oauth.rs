@@ -241,3 +241,103 @@ pub async fn access_with_user(
     .await?;
     Ok(row.map(|r| (r.t_scopes, r.user)))
 }
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Device {
+    pub device_hash: String,
+    pub user_code: String,
+    pub app_id: String,
+    pub scopes: String,
+    pub expires_at: UnixTime,
+    pub polled_at: Option<UnixTime>,
+    pub grant_id: Option<String>,
+    pub denied: i64,
+}
+
+/// Live device requests at most (each answers an unauthenticated call).
+pub const MAX_LIVE_DEVICES: i64 = 10_000;
+
+/// False when too many are live.
+pub async fn insert_device(c: &mut Conn, d: &Device, now: UnixTime) -> Result<bool> {
+    sqlx::query("DELETE FROM oauth_devices WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&mut *c)
+        .await?;
+    let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oauth_devices")
+        .fetch_one(&mut *c)
+        .await?;
+    if live >= MAX_LIVE_DEVICES {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO oauth_devices (device_hash, user_code, app_id, scopes, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&d.device_hash)
+    .bind(&d.user_code)
+    .bind(&d.app_id)
+    .bind(&d.scopes)
+    .bind(d.expires_at)
+    .execute(c)
+    .await?;
+    Ok(true)
+}
+
+pub async fn device_by_user_code(
+    c: &mut Conn,
+    user_code: &str,
+    now: UnixTime,
+) -> Result<Option<Device>> {
+    Ok(sqlx::query_as(
+        "SELECT device_hash, user_code, app_id, scopes, expires_at, polled_at, grant_id, denied
+         FROM oauth_devices WHERE user_code = $1 AND expires_at > $2",
+    )
+    .bind(user_code)
+    .bind(now)
+    .fetch_optional(c)
+    .await?)
+}
+
+pub async fn device(c: &mut Conn, device_hash: &str) -> Result<Option<Device>> {
+    Ok(sqlx::query_as(
+        "SELECT device_hash, user_code, app_id, scopes, expires_at, polled_at, grant_id, denied
+         FROM oauth_devices WHERE device_hash = $1",
+    )
+    .bind(device_hash)
+    .fetch_optional(c)
+    .await?)
+}
+
+/// The user's answer; false when it was answered already.
+pub async fn decide_device(
+    c: &mut Conn,
+    device_hash: &str,
+    grant_id: Option<&str>,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE oauth_devices SET grant_id = $1, denied = $2
+         WHERE device_hash = $3 AND grant_id IS NULL AND denied = 0",
+    )
+    .bind(grant_id)
+    .bind(i64::from(grant_id.is_none()))
+    .bind(device_hash)
+    .execute(c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn polled(c: &mut Conn, device_hash: &str, now: UnixTime) -> Result<()> {
+    sqlx::query("UPDATE oauth_devices SET polled_at = $1 WHERE device_hash = $2")
+        .bind(now)
+        .bind(device_hash)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_device(c: &mut Conn, device_hash: &str) -> Result<bool> {
+    let r = sqlx::query("DELETE FROM oauth_devices WHERE device_hash = $1")
+        .bind(device_hash)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}

@@ -18,6 +18,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/oauth/token", post(token))
         .route("/oauth/revoke", post(revoke))
+        .route("/oauth/device_authorization", post(device))
+        .route("/oauth/introspect", post(introspect))
         .route("/.well-known/oauth-authorization-server", get(metadata))
 }
 
@@ -45,10 +47,12 @@ fn refusal(e: TokenError) -> Response {
     )
 }
 
-/// The form, with the client's credentials from HTTP Basic if given there.
+/// The form, with the client's credentials from HTTP Basic if given there;
+/// and the `token` (revocation, introspection) or `scope` (device) field.
 fn request(headers: &HeaderMap, body: &[u8]) -> Result<(TokenRequest, String), TokenError> {
     let mut r = TokenRequest::default();
     let mut token = String::new();
+    let mut scope = String::new();
     for (k, v) in form_urlencoded::parse(body) {
         if v.chars().any(char::is_control) || v.len() > 2048 {
             return Err(TokenError {
@@ -65,9 +69,14 @@ fn request(headers: &HeaderMap, body: &[u8]) -> Result<(TokenRequest, String), T
             "refresh_token" => r.refresh_token = v,
             "client_id" => r.client_id = v,
             "client_secret" => r.client_secret = v,
+            "device_code" => r.device_code = v,
             "token" => token = v,
+            "scope" => scope = v,
             _ => {}
         }
+    }
+    if token.is_empty() {
+        token = scope;
     }
     if let Some((id, secret)) = crate::parse::basic_from_headers(headers) {
         // RFC 6749 §2.3.1: the Basic credentials are form-encoded first.
@@ -130,6 +139,54 @@ async fn revoke(
     }
 }
 
+async fn device(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let (req, scope) = match request(&headers, &body) {
+        Ok(r) => r,
+        Err(e) => return refusal(e),
+    };
+    match state.auth.begin_device(&req, &scope).await {
+        Ok(d) => {
+            let uri = format!("{}/oauth/device", state.auth.settings().public_url);
+            no_store(
+                StatusCode::OK,
+                json!({
+                    "device_code": d.device_code,
+                    "user_code": d.user_code,
+                    "verification_uri": uri,
+                    "verification_uri_complete": format!("{uri}?user_code={}", d.user_code),
+                    "expires_in": d.expires_in,
+                    "interval": d.interval,
+                }),
+            )
+        }
+        Err(e) => refusal(e),
+    }
+}
+
+async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let (req, token) = match request(&headers, &body) {
+        Ok(r) => r,
+        Err(e) => return refusal(e),
+    };
+    match state.auth.introspect(&req, &token).await {
+        Ok(Some((scope, username, kind, exp))) => no_store(
+            StatusCode::OK,
+            json!({"active": true, "scope": scope, "client_id": req.client_id, "username": username,
+                   "token_type": if kind == "access" { "Bearer" } else { "refresh_token" }, "exp": exp}),
+        ),
+        Ok(None) => no_store(StatusCode::OK, json!({"active": false})),
+        Err(e) => refusal(e),
+    }
+}
+
 async fn metadata(State(state): State<AppState>) -> Response {
     let base = state
         .auth
@@ -142,8 +199,10 @@ async fn metadata(State(state): State<AppState>) -> Response {
         "authorization_endpoint": format!("{base}/oauth/authorize"),
         "token_endpoint": format!("{base}/oauth/token"),
         "revocation_endpoint": format!("{base}/oauth/revoke"),
+        "introspection_endpoint": format!("{base}/oauth/introspect"),
+        "device_authorization_endpoint": format!("{base}/oauth/device_authorization"),
         "response_types_supported": ["code"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

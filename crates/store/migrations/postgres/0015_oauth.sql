@@ -41,3 +41,17 @@ CREATE TABLE oauth_tokens (
     used_at BIGINT
 );
 CREATE INDEX oauth_tokens_grant ON oauth_tokens(grant_id);
+
+-- The device authorization grant (RFC 8628): a command-line tool shows a
+-- user code; the user enters it on /oauth/device and approves; the tool,
+-- polling with the device code (hashed here), then gets its tokens.
+CREATE TABLE oauth_devices (
+    device_hash TEXT PRIMARY KEY,
+    user_code TEXT NOT NULL UNIQUE,
+    app_id TEXT NOT NULL REFERENCES oauth_apps(id) ON DELETE CASCADE,
+    scopes TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    polled_at BIGINT,
+    grant_id TEXT REFERENCES oauth_grants(id) ON DELETE CASCADE,
+    denied BIGINT NOT NULL DEFAULT 0
+);

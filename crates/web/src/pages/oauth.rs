@@ -17,6 +17,7 @@ use crate::{AppState, Error};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/oauth/authorize", get(consent).post(decide))
+        .route("/oauth/device", get(device_page).post(device_decide))
         .route("/account/applications", get(applications))
         .route("/account/applications/{id}/revoke", post(revoke))
 }
@@ -196,4 +197,85 @@ async fn revoke(
     csrf.check(&f.csrf)?;
     state.auth.revoke_authorized_app(&s, &id, &ctx).await?;
     Ok(Redirect::to("/account/applications?n=application-revoked").into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct DeviceQuery {
+    #[serde(default)]
+    user_code: String,
+}
+
+#[derive(Template)]
+#[template(path = "oauth_device.html")]
+struct DevicePage {
+    page: Page,
+    user_code: String,
+    /// Set once a live code is entered: what approving grants.
+    consent: Option<(String, String, Vec<&'static str>)>,
+    error: Option<String>,
+}
+
+async fn device_page(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Query(q): Query<DeviceQuery>,
+) -> Result<Response, Error> {
+    let (consent, error) = if q.user_code.trim().is_empty() {
+        (None, None)
+    } else {
+        match state.auth.device_consent(&s, &q.user_code).await {
+            Ok(c) => (
+                Some((
+                    c.app_name,
+                    c.owner,
+                    c.scopes.iter().map(|s| s.as_str()).collect(),
+                )),
+                None,
+            ),
+            Err(e) => (None, Some(e.to_string())),
+        }
+    };
+    render(&DevicePage {
+        page: Page::new(&state, Some(&s), &csrf),
+        user_code: twostep_auth::normalise_user_code(&q.user_code),
+        consent,
+        error,
+    })
+}
+
+#[derive(Deserialize)]
+struct DeviceForm {
+    csrf: String,
+    user_code: String,
+    decision: String,
+}
+
+async fn device_decide(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    FormBody(f): FormBody<DeviceForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    let approve = f.decision == "approve";
+    let app = state
+        .auth
+        .decide_device(&s, &f.user_code, approve, &ctx)
+        .await?;
+    render(&super::signup::Message {
+        page: Page::new(&state, Some(&s), &csrf),
+        heading: if approve {
+            "Device authorised".into()
+        } else {
+            "Not authorised".into()
+        },
+        paragraphs: vec![if approve {
+            format!("{app} is authorised: go back to your device, it goes on by itself.")
+        } else {
+            format!("{app} was not authorised.")
+        }],
+        link: None,
+    })
 }
