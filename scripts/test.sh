@@ -17,6 +17,7 @@ command -v tmux >/dev/null || need_apt+=(tmux)
 command -v wrk >/dev/null || need_apt+=(wrk)
 command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
+command -v git-credential-oauth >/dev/null || need_apt+=(git-credential-oauth)
 command -v pg_dump >/dev/null || need_apt+=(postgresql-client)
 command -v git >/dev/null || need_apt+=(git)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -334,3 +334,97 @@ fn a_command_line_tool_gets_tokens_by_the_device_flow() {
     let gone = client(&["introspect", &server.base, &client_id, &access]);
     assert_eq!(gone["active"], false, "{gone}");
 }
+
+/// Debian's `git-credential-oauth`, pointed at this server by git config:
+/// it prints the authorization URL, Chromium (signed in) approves, the
+/// helper's loopback listener gets the code (any port: RFC 8252), and git
+/// goes on with the token.
+#[test]
+fn git_credential_oauth_clones_over_https_after_consent_in_chromium() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let server = Server::start();
+    let ola = account(&server, "ola");
+    let (mut phone, _) = enable_two_step(&server, &ola);
+    let api = fresh_session(&server, "ola", &mut phone);
+    let app = api.ok(
+        "POST",
+        "/user/oauth-apps",
+        Some(json!({"name": "git-credential-oauth", "redirect_uris": ["http://127.0.0.1/"]})),
+    );
+    let client_id = app["client_id"].as_str().unwrap().to_string();
+    api.ok(
+        "POST",
+        "/repositories",
+        Some(json!({"name": "tools", "description": "", "private": true})),
+    );
+
+    let web = common::browser::Chromium::start("git-credential-oauth");
+    web.goto(&server.url("/signin"));
+    web.type_into("#login", "ola");
+    web.type_into("#password", PASSWORD);
+    web.click("form[action='/signin'] button");
+    web.wait_for_text("Enter the 6-digit code");
+    web.type_into("#code", &phone.next_code());
+    web.click("form[action='/signin/second-step'] button");
+    web.wait_for_text("Hello, ola");
+
+    let home = server.data.path().join("home-oauth");
+    std::fs::create_dir_all(&home).unwrap();
+    let git = |args: &[&str]| {
+        let mut c = Command::new("git");
+        c.args(args)
+            .env("HOME", &home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("BROWSER", "true");
+        c
+    };
+    let key = |k: &str| format!("credential.{}.{k}", server.base);
+    for (k, v) in [
+        ("credential.helper".to_string(), "oauth".to_string()),
+        (key("oauthClientId"), client_id.clone()),
+        (key("oauthAuthURL"), "/oauth/authorize".into()),
+        (key("oauthTokenURL"), "/oauth/token".into()),
+        (key("oauthScopes"), "repository:read".into()),
+    ] {
+        assert!(git(&["config", "--global", &k, &v])
+            .status()
+            .unwrap()
+            .success());
+    }
+    let copy = server.data.path().join("tools");
+    let mut clone = git(&[
+        "clone",
+        &server.url("/ola/tools.git"),
+        copy.to_str().unwrap(),
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("git runs");
+    let mut err = BufReader::new(clone.stderr.take().unwrap());
+    let mut said = String::new();
+    let url = loop {
+        let mut line = String::new();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "no authorization URL: {said}"
+        );
+        said.push_str(&line);
+        if let Some(at) = line.find(&format!("{}/oauth/authorize", server.base)) {
+            break line[at..].trim().to_string();
+        }
+    };
+    web.goto(&url);
+    web.wait_for_text("Authorise git-credential-oauth?");
+    web.screenshot("consent");
+    web.click("#approve");
+    let status = clone.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    assert!(status.success(), "{said}{rest}\n{}", server.log_text());
+    assert!(copy.join(".git").is_dir());
+    let listed = api.ok("GET", "/user/authorized-apps", None);
+    assert_eq!(listed[0]["name"], "git-credential-oauth", "{listed}");
+}

@@ -224,8 +224,12 @@ impl AuthService {
             .await
             .map_err(|e| AuthorizeError::Show(e.into()))?
             .ok_or_else(|| show("There is no application with that client_id."))?;
-        // Exact match only: a redirect URI decides where the code goes.
-        if !app.redirect_uris.lines().any(|u| u == req.redirect_uri) {
+        // Exact (loopback: any port): a redirect URI decides where the code goes.
+        if !app
+            .redirect_uris
+            .lines()
+            .any(|u| rules::redirect_matches(u, &req.redirect_uri))
+        {
             return Err(show(
                 "That redirect_uri is not registered for this application.",
             ));
@@ -396,18 +400,22 @@ impl AuthService {
         let mut tx = self.store().begin().await?;
         let app = self.client(&mut tx, req).await?;
         let bad = || token_error("invalid_grant", "The code is invalid, expired or used.");
-        let (grant_id, redirect_uri, challenge) =
-            store::take_code(&mut tx, &token::token_hash(&req.code), now)
-                .await?
-                .ok_or_else(bad)?;
+        let Some((grant_id, redirect_uri, challenge)) =
+            store::take_code(&mut tx, &token::token_hash(&req.code), now).await?
+        else {
+            tracing::info!(client = %app.id, "token request: unknown, expired or used code");
+            return Err(bad());
+        };
         let grant = store::grant(&mut tx, &grant_id)
             .await?
             .filter(|g| g.revoked_at.is_none())
             .ok_or_else(bad)?;
         if grant.app_id != app.id || redirect_uri != req.redirect_uri {
+            tracing::info!(client = %app.id, sent = %req.redirect_uri, "token request: another client's code, or another redirect_uri");
             return Err(bad());
         }
         if !rules::verifier_matches(&req.code_verifier, &challenge) {
+            tracing::info!(client = %app.id, "token request: the code_verifier does not match");
             // Spent either way: a code is tried once.
             commit(tx).await?;
             return Err(token_error(

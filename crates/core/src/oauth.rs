@@ -19,9 +19,13 @@ fn unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
-/// RFC 7636 §4.1: 43 to 128 unreserved characters.
+/// RFC 7636 §4.1: 43 to 128 unreserved characters; standard base64's `+`,
+/// `/` and `=` are let in too, since git-credential-oauth 0.4 (Debian 12's)
+/// sends such a verifier. The length, not the alphabet, carries the entropy.
 pub fn valid_verifier(v: &str) -> bool {
-    (43..=128).contains(&v.len()) && v.bytes().all(unreserved)
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| unreserved(b) || matches!(b, b'+' | b'/' | b'='))
 }
 
 /// An S256 challenge: 43 base64url characters.
@@ -51,6 +55,36 @@ pub fn valid_redirect_uri(uri: &str) -> bool {
             }))
 }
 
+/// Whether a request's redirect URI is the registered one: exactly, except
+/// that a loopback one may name any port (RFC 8252 §7.3: native apps listen
+/// on whatever port is free).
+pub fn redirect_matches(registered: &str, requested: &str) -> bool {
+    if registered == requested {
+        return true;
+    }
+    let split = |u: &str| -> Option<(String, String)> {
+        let rest = u.strip_prefix("http://")?;
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let host = match authority.rsplit_once(':') {
+            Some((h, port)) if !h.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+            _ => authority,
+        };
+        ["127.0.0.1", "localhost", "[::1]"]
+            .contains(&host)
+            .then(|| {
+                (
+                    host.to_string(),
+                    if path.is_empty() {
+                        "/".into()
+                    } else {
+                        path.to_string()
+                    },
+                )
+            })
+    };
+    matches!((split(registered), split(requested)), (Some(a), Some(b)) if a == b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,10 +101,48 @@ mod tests {
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         ));
         assert!(!verifier_matches("short", &s256("short")));
+        let base64 = "+a3NzJdTAWcsCah5gEAuRxHwUS3tCpGCTkdC1Lj2pS0=";
+        assert!(verifier_matches(base64, &s256(base64)));
+        assert!(!verifier_matches(
+            "a b c d e f g h i j k l m n o p q r s t u v w",
+            "x"
+        ));
         assert!(valid_challenge(
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         ));
         assert!(!valid_challenge("plain-text-challenge"));
+    }
+
+    #[test]
+    fn loopback_redirects_may_name_any_port() {
+        assert!(redirect_matches(
+            "http://127.0.0.1/",
+            "http://127.0.0.1:53117/"
+        ));
+        assert!(redirect_matches(
+            "http://127.0.0.1",
+            "http://127.0.0.1:53117"
+        ));
+        assert!(redirect_matches(
+            "http://127.0.0.1:9/cb",
+            "http://127.0.0.1:4000/cb"
+        ));
+        assert!(!redirect_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:4000/other"
+        ));
+        assert!(!redirect_matches(
+            "http://127.0.0.1/",
+            "http://localhost:4000/"
+        ));
+        assert!(!redirect_matches(
+            "https://ci.example.com/cb",
+            "https://ci.example.com:8443/cb"
+        ));
+        assert!(!redirect_matches(
+            "http://127.0.0.1/",
+            "http://127.0.0.1.evil.test:80/"
+        ));
     }
 
     #[test]
