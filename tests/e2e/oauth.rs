@@ -32,13 +32,6 @@ fn client(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// A page's `<meta http-equiv="refresh">` target.
-fn refresh_target(html: &str) -> String {
-    let at = html.find("url=").expect("a refresh") + 4;
-    let end = html[at..].find('"').unwrap() + at;
-    html[at..end].replace("&amp;", "&").replace("&#38;", "&")
-}
-
 /// authlib starts; the signed-in user approves on the consent page; authlib
 /// trades the code for tokens.
 fn authorise(server: &Server, web: &Browser, client_id: &str) -> Value {
@@ -71,7 +64,7 @@ fn authorise(server: &Server, web: &Browser, client_id: &str) -> Value {
         .collect();
     fields.push(("decision", "approve"));
     let back = web.post_form("/oauth/authorize", &consent.csrf(), &fields);
-    let callback = refresh_target(&back.body);
+    let callback = common::refresh_target(&back.body);
     assert!(callback.starts_with(REDIRECT), "{callback}");
     let tokens = client(&[
         "token",
@@ -96,8 +89,11 @@ fn bearer(server: &Server, token: &str, method: &str, path: &str) -> u16 {
     req.bearer_auth(token).send().unwrap().status().as_u16()
 }
 
-#[test]
-fn authlib_gets_tokens_with_pkce_refreshes_with_rotation_and_revokes() {
+/// ola, with two-step on, a repository `tools` and a public application.
+fn owner_with_app(
+    name: &str,
+    redirect: &str,
+) -> (Server, common::otp::Phone, common::api::ApiClient, Value) {
     let server = Server::start();
     let ola = account(&server, "ola");
     let (mut phone, _) = enable_two_step(&server, &ola);
@@ -105,16 +101,22 @@ fn authlib_gets_tokens_with_pkce_refreshes_with_rotation_and_revokes() {
     let app = api.ok(
         "POST",
         "/user/oauth-apps",
-        Some(json!({"name": "ci-tool", "redirect_uris": [REDIRECT], "confidential": false})),
+        Some(json!({"name": name, "redirect_uris": [redirect], "confidential": false})),
     );
-    let client_id = app["client_id"].as_str().unwrap().to_string();
-    assert!(client_id.starts_with("tsoa_"));
-    assert!(app["client_secret"].is_null());
     api.ok(
         "POST",
         "/repositories",
         Some(json!({"name": "tools", "description": "", "private": true})),
     );
+    (server, phone, api, app)
+}
+
+#[test]
+fn authlib_gets_tokens_with_pkce_refreshes_with_rotation_and_revokes() {
+    let (server, mut phone, api, app) = owner_with_app("ci-tool", REDIRECT);
+    let client_id = app["client_id"].as_str().unwrap().to_string();
+    assert!(client_id.starts_with("tsoa_"));
+    assert!(app["client_secret"].is_null());
     let meta: Value = reqwest::blocking::get(server.url("/.well-known/oauth-authorization-server"))
         .unwrap()
         .json()
@@ -138,18 +140,7 @@ fn authlib_gets_tokens_with_pkce_refreshes_with_rotation_and_revokes() {
     let page = half.get(start["url"].as_str().unwrap());
     assert!(!page.body.contains("Authorise ci-tool?"), "{}", page.body);
 
-    let web = server.browser();
-    web.submit(
-        "/signin",
-        "/signin",
-        &[("login", "ola"), ("password", PASSWORD)],
-    );
-    web.submit(
-        "/signin/second-step",
-        "/signin/second-step",
-        &[("code", &phone.next_code())],
-    )
-    .assert_contains("Hello, ola");
+    let web = server.signed_in_browser("ola", &mut phone);
     let first = authorise(&server, &web, &client_id);
     let access = first["access_token"].as_str().unwrap().to_string();
     assert!(access.starts_with("tsat_"));
@@ -227,21 +218,8 @@ fn authlib_gets_tokens_with_pkce_refreshes_with_rotation_and_revokes() {
 
 #[test]
 fn a_command_line_tool_gets_tokens_by_the_device_flow() {
-    let server = Server::start();
-    let ola = account(&server, "ola");
-    let (mut phone, _) = enable_two_step(&server, &ola);
-    let api = fresh_session(&server, "ola", &mut phone);
-    let app = api.ok(
-        "POST",
-        "/user/oauth-apps",
-        Some(json!({"name": "ci-tool", "redirect_uris": [REDIRECT]})),
-    );
+    let (server, mut phone, _api, app) = owner_with_app("ci-tool", REDIRECT);
     let client_id = app["client_id"].as_str().unwrap().to_string();
-    api.ok(
-        "POST",
-        "/repositories",
-        Some(json!({"name": "tools", "description": "", "private": true})),
-    );
 
     let start = client(&[
         "device",
@@ -267,18 +245,7 @@ fn a_command_line_tool_gets_tokens_by_the_device_flow() {
     assert_eq!(hasty["error"], "slow_down", "{hasty}");
 
     // The user types the code (lower case, with a space) and approves.
-    let web = server.browser();
-    web.submit(
-        "/signin",
-        "/signin",
-        &[("login", "ola"), ("password", PASSWORD)],
-    );
-    web.submit(
-        "/signin/second-step",
-        "/signin/second-step",
-        &[("code", &phone.next_code())],
-    )
-    .assert_contains("Hello, ola");
+    let web = server.signed_in_browser("ola", &mut phone);
     let typed = user_code.to_lowercase().replace('-', " ");
     let consent = web.get(&format!(
         "/oauth/device?user_code={}",
@@ -343,21 +310,8 @@ fn a_command_line_tool_gets_tokens_by_the_device_flow() {
 fn git_credential_oauth_clones_over_https_after_consent_in_chromium() {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
-    let server = Server::start();
-    let ola = account(&server, "ola");
-    let (mut phone, _) = enable_two_step(&server, &ola);
-    let api = fresh_session(&server, "ola", &mut phone);
-    let app = api.ok(
-        "POST",
-        "/user/oauth-apps",
-        Some(json!({"name": "git-credential-oauth", "redirect_uris": ["http://127.0.0.1/"]})),
-    );
+    let (server, mut phone, api, app) = owner_with_app("git-credential-oauth", "http://127.0.0.1/");
     let client_id = app["client_id"].as_str().unwrap().to_string();
-    api.ok(
-        "POST",
-        "/repositories",
-        Some(json!({"name": "tools", "description": "", "private": true})),
-    );
 
     let web = common::browser::Chromium::start("git-credential-oauth");
     web.goto(&server.url("/signin"));

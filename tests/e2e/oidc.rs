@@ -384,13 +384,6 @@ fn an_account_with_no_password_confirms_by_its_provider_and_gets_codes_over_ssh_
     web.wait_for_text("Enter the 6-digit code");
 }
 
-/// A page's `<meta http-equiv="refresh">` target.
-fn refresh_target(html: &str) -> String {
-    let at = html.find("url=").expect("a refresh") + 4;
-    let end = html[at..].find('"').unwrap() + at;
-    html[at..end].replace("&amp;", "&").replace("&#38;", "&")
-}
-
 #[test]
 fn a_provider_trusted_for_mfa_skips_the_second_step_only_when_its_token_says_so() {
     let port = free_port();
@@ -413,18 +406,7 @@ fn a_provider_trusted_for_mfa_skips_the_second_step_only_when_its_token_says_so(
     let (mut phone, codes) = enable_two_step(&server, &wes);
 
     // Signed in with password and code, in sudo mode, wes links both.
-    let web = server.browser();
-    web.submit(
-        "/signin",
-        "/signin",
-        &[("login", "wes"), ("password", PASSWORD)],
-    );
-    let page = web.submit(
-        "/signin/second-step",
-        "/signin/second-step",
-        &[("code", &phone.next_code())],
-    );
-    page.assert_contains("Hello, wes");
+    let web = server.signed_in_browser("wes", &mut phone);
     web.submit(
         "/account/confirm",
         "/account/confirm",
@@ -436,7 +418,7 @@ fn a_provider_trusted_for_mfa_skips_the_second_step_only_when_its_token_says_so(
             &format!("/account/sign-in-providers/{provider}/link"),
             &[],
         );
-        let done = web.get(&refresh_target(&leaving.body));
+        let done = web.get(&common::refresh_target(&leaving.body));
         done.assert_contains("Provider linked");
     }
 

@@ -354,3 +354,31 @@ pub fn ssh_fingerprint(private: &Path) -> String {
 pub fn recovery_codes_in(html: &str) -> Vec<String> {
     texts(html, "ul.codes li code")
 }
+
+/// A page's `<meta http-equiv="refresh">` target (the pages that hand the
+/// browser on to another site after a form).
+pub fn refresh_target(html: &str) -> String {
+    let at = html.find("url=").expect("a refresh") + 4;
+    let end = html[at..].find('"').unwrap() + at;
+    html[at..end].replace("&amp;", "&").replace("&#38;", "&")
+}
+
+impl Server {
+    /// A browser-like client signed in through the pages with the password
+    /// and the phone's next code.
+    pub fn signed_in_browser(&self, name: &str, phone: &mut otp::Phone) -> Browser {
+        let web = self.browser();
+        web.submit(
+            "/signin",
+            "/signin",
+            &[("login", name), ("password", accounts::PASSWORD)],
+        );
+        web.submit(
+            "/signin/second-step",
+            "/signin/second-step",
+            &[("code", &phone.next_code())],
+        )
+        .assert_contains(&format!("Hello, {name}"));
+        web
+    }
+}
