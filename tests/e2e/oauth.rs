@@ -381,4 +381,16 @@ fn git_credential_oauth_clones_over_https_after_consent_in_chromium() {
     assert!(copy.join(".git").is_dir());
     let listed = api.ok("GET", "/user/authorized-apps", None);
     assert_eq!(listed[0]["name"], "git-credential-oauth", "{listed}");
+
+    // The owner takes its access away on the Applications page.
+    web.goto(&server.url("/account/applications"));
+    web.wait_for_text("git-credential-oauth");
+    web.screenshot("applications");
+    web.click("#authorized-apps button.danger");
+    web.wait_for_text("Application revoked");
+    assert!(api
+        .ok("GET", "/user/authorized-apps", None)
+        .as_array()
+        .unwrap()
+        .is_empty());
 }

@@ -273,6 +273,17 @@ fn spoiled_id_tokens_sign_nobody_in() {
         assert!(text.contains("Nobody was signed in"), "{mode}: {text}");
         assert!(!session, "{mode}: a session cookie was set");
     }
+    // The provider rotates its signing key: twostep, holding the old JWKS,
+    // fetches the keys again once and signs the honest token in.
+    let rotated: serde_json::Value =
+        reqwest::blocking::get(format!("http://localhost:{port}/rotate"))
+            .unwrap()
+            .json()
+            .unwrap();
+    assert_eq!(rotated["kid"], "k2");
+    let (status, text, session) = sign_in_through(&server, "good");
+    assert_eq!(status, 303, "after a key rotation: {text}");
+    assert!(session);
     let users = Command::new(env!("CARGO_BIN_EXE_twostep"))
         .args(["admin", "users", "--data-dir"])
         .arg(server.data_dir())

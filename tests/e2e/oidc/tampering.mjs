@@ -11,9 +11,12 @@ import { exportJWK, generateKeyPair, SignJWT } from "jose";
 
 const port = Number(process.argv[2]);
 const base = `http://localhost:${port}`;
-const { publicKey, privateKey } = await generateKeyPair("RS256");
+// GET /rotate replaces the signing key (a new kid, the old one gone from the
+// JWKS), as providers do from time to time.
+let generation = 1;
+let { publicKey, privateKey } = await generateKeyPair("RS256");
 const stranger = await generateKeyPair("RS256");
-const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256", use: "sig" };
+let jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256", use: "sig" };
 const codes = new Map();
 
 function json(res, body) {
@@ -31,7 +34,7 @@ async function idToken(mode, nonce) {
     ...(mode === "mfa" ? { amr: ["pwd", "otp"] } : {}),
   };
   const key = mode === "bad-signature" ? stranger.privateKey : privateKey;
-  return new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid: "k1" }).sign(key);
+  return new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid: jwk.kid }).sign(key);
 }
 
 http.createServer(async (req, res) => {
@@ -46,6 +49,12 @@ http.createServer(async (req, res) => {
     });
   }
   if (mode === "jwks") return json(res, { keys: [jwk] });
+  if (mode === "rotate") {
+    generation += 1;
+    ({ publicKey, privateKey } = await generateKeyPair("RS256"));
+    jwk = { ...(await exportJWK(publicKey)), kid: `k${generation}`, alg: "RS256", use: "sig" };
+    return json(res, { kid: jwk.kid });
+  }
   if (what === "auth") {
     const code = randomBytes(16).toString("hex");
     codes.set(code, url.searchParams.get("nonce"));
