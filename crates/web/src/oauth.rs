@@ -47,12 +47,21 @@ fn refusal(e: TokenError) -> Response {
     )
 }
 
-/// The form, with the client's credentials from HTTP Basic if given there;
-/// and the `token` (revocation, introspection) or `scope` (device) field.
-fn request(headers: &HeaderMap, body: &[u8]) -> Result<(TokenRequest, String), TokenError> {
-    let mut r = TokenRequest::default();
-    let mut token = String::new();
-    let mut scope = String::new();
+/// A client's form: the grant's fields, with the client's credentials from
+/// HTTP Basic if given there; `token` (revocation, introspection) and
+/// `scope` (device authorization) beside them.
+struct Form {
+    req: TokenRequest,
+    token: String,
+    scope: String,
+}
+
+fn form(headers: &HeaderMap, body: &[u8]) -> Result<Form, TokenError> {
+    let mut f = Form {
+        req: TokenRequest::default(),
+        token: String::new(),
+        scope: String::new(),
+    };
     for (k, v) in form_urlencoded::parse(body) {
         if v.chars().any(char::is_control) || v.len() > 2048 {
             return Err(TokenError {
@@ -61,6 +70,7 @@ fn request(headers: &HeaderMap, body: &[u8]) -> Result<(TokenRequest, String), T
             });
         }
         let v = v.into_owned();
+        let r = &mut f.req;
         match &*k {
             "grant_type" => r.grant_type = v,
             "code" => r.code = v,
@@ -70,13 +80,10 @@ fn request(headers: &HeaderMap, body: &[u8]) -> Result<(TokenRequest, String), T
             "client_id" => r.client_id = v,
             "client_secret" => r.client_secret = v,
             "device_code" => r.device_code = v,
-            "token" => token = v,
-            "scope" => scope = v,
+            "token" => f.token = v,
+            "scope" => f.scope = v,
             _ => {}
         }
-    }
-    if token.is_empty() {
-        token = scope;
     }
     if let Some((id, secret)) = crate::parse::basic_from_headers(headers) {
         // RFC 6749 §2.3.1: the Basic credentials are form-encoded first.
@@ -86,10 +93,10 @@ fn request(headers: &HeaderMap, body: &[u8]) -> Result<(TokenRequest, String), T
                 .map(|(_, v)| v.into_owned())
                 .unwrap_or_default()
         };
-        r.client_id = decode(&id);
-        r.client_secret = decode(&secret);
+        f.req.client_id = decode(&id);
+        f.req.client_secret = decode(&secret);
     }
-    Ok((r, token))
+    Ok(f)
 }
 
 async fn token(
@@ -98,11 +105,11 @@ async fn token(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let (req, _) = match request(&headers, &body) {
-        Ok(r) => r,
+    let f = match form(&headers, &body) {
+        Ok(f) => f,
         Err(e) => return refusal(e),
     };
-    match state.auth.oauth_token(&req, &ctx).await {
+    match state.auth.oauth_token(&f.req, &ctx).await {
         Ok(t) => no_store(
             StatusCode::OK,
             json!({
@@ -123,17 +130,17 @@ async fn revoke(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let (req, token) = match request(&headers, &body) {
-        Ok(r) => r,
+    let f = match form(&headers, &body) {
+        Ok(f) => f,
         Err(e) => return refusal(e),
     };
-    if token.is_empty() {
+    if f.token.is_empty() {
         return refusal(TokenError {
             code: "invalid_request",
             description: "token is missing.".into(),
         });
     }
-    match state.auth.oauth_revoke(&req, &token, &ctx).await {
+    match state.auth.oauth_revoke(&f.req, &f.token, &ctx).await {
         Ok(()) => no_store(StatusCode::OK, json!({})),
         Err(e) => refusal(e),
     }
@@ -144,11 +151,11 @@ async fn device(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let (req, scope) = match request(&headers, &body) {
-        Ok(r) => r,
+    let f = match form(&headers, &body) {
+        Ok(f) => f,
         Err(e) => return refusal(e),
     };
-    match state.auth.begin_device(&req, &scope).await {
+    match state.auth.begin_device(&f.req, &f.scope).await {
         Ok(d) => {
             let uri = format!("{}/oauth/device", state.auth.settings().public_url);
             no_store(
@@ -172,14 +179,14 @@ async fn introspect(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let (req, token) = match request(&headers, &body) {
-        Ok(r) => r,
+    let f = match form(&headers, &body) {
+        Ok(f) => f,
         Err(e) => return refusal(e),
     };
-    match state.auth.introspect(&req, &token).await {
+    match state.auth.introspect(&f.req, &f.token).await {
         Ok(Some((scope, username, kind, exp))) => no_store(
             StatusCode::OK,
-            json!({"active": true, "scope": scope, "client_id": req.client_id, "username": username,
+            json!({"active": true, "scope": scope, "client_id": f.req.client_id, "username": username,
                    "token_type": if kind == "access" { "Bearer" } else { "refresh_token" }, "exp": exp}),
         ),
         Ok(None) => no_store(StatusCode::OK, json!({"active": false})),
