@@ -252,7 +252,5 @@ fn rng() -> rand::rngs::OsRng {
 }
 
 async fn commit(tx: twostep_store::Tx) -> Result<()> {
-    tx.commit()
-        .await
-        .map_err(|e| AuthError::from(twostep_store::StoreError::from(e)))
+    tx.commit().await.map_err(AuthError::from)
 }

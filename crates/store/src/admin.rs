@@ -4,6 +4,7 @@
 use sqlx::FromRow;
 use twostep_core::{UnixTime, UserId};
 
+use crate::db;
 use crate::{Conn, Result};
 
 /// One administrator action: who, whom, what, why, when, from where.
@@ -35,7 +36,7 @@ pub struct NewAuditEntry<'a> {
 }
 
 pub async fn append(c: &mut Conn, e: NewAuditEntry<'_>) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO admin_audit (at, actor_id, actor, target_id, target, action, reason, channel, ip)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
@@ -55,14 +56,14 @@ pub async fn append(c: &mut Conn, e: NewAuditEntry<'_>) -> Result<()> {
 
 /// Newest first, entries older than `before` (a `seq`), `limit` at most.
 pub async fn audit_page(c: &mut Conn, before: Option<i64>, limit: i64) -> Result<Vec<AuditEntry>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT seq, at, actor_id, actor, target_id, target, action, reason, channel, ip
          FROM admin_audit WHERE seq < $1 ORDER BY seq DESC LIMIT $2",
     )
     .bind(before.unwrap_or(i64::MAX))
     .bind(limit)
     .fetch_all(c)
-    .await?)
+    .await
 }
 
 text_enum!(
@@ -96,7 +97,7 @@ const APPROVAL: &str = "id, action, target_id, requested_by, reason, created_at,
 
 /// A new open request; a second open one for the same account and action is a conflict.
 pub async fn request(c: &mut Conn, a: &Approval) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO admin_approvals (id, action, target_id, requested_by, reason, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -114,7 +115,7 @@ pub async fn request(c: &mut Conn, a: &Approval) -> Result<()> {
 
 /// Open requests past their time are closed as expired.
 pub async fn expire(c: &mut Conn, now: UnixTime) -> Result<u64> {
-    let r = sqlx::query(
+    let r = db::query(
         "UPDATE admin_approvals SET decided_at = $1, outcome = 'expired'
          WHERE decided_at IS NULL AND expires_at <= $1",
     )
@@ -126,23 +127,23 @@ pub async fn expire(c: &mut Conn, now: UnixTime) -> Result<u64> {
 
 /// Requests still waiting, oldest first.
 pub async fn open(c: &mut Conn, now: UnixTime) -> Result<Vec<Approval>> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    db::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {APPROVAL} FROM admin_approvals WHERE decided_at IS NULL AND expires_at > $1
          ORDER BY created_at, id"
     )))
     .bind(now)
     .fetch_all(c)
-    .await?)
+    .await
 }
 
 pub async fn open_by_id(c: &mut Conn, id: &str, now: UnixTime) -> Result<Option<Approval>> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    db::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {APPROVAL} FROM admin_approvals WHERE id = $1 AND decided_at IS NULL AND expires_at > $2"
     )))
     .bind(id)
     .bind(now)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 /// Closes an open request (`by` is `None` from the command line); false if
@@ -154,7 +155,7 @@ pub async fn decide(
     outcome: ApprovalOutcome,
     now: UnixTime,
 ) -> Result<bool> {
-    let r = sqlx::query(
+    let r = db::query(
         "UPDATE admin_approvals SET decided_by = $1, decided_at = $2, outcome = $3
          WHERE id = $4 AND decided_at IS NULL",
     )

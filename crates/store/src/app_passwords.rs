@@ -4,6 +4,7 @@ use sqlx::FromRow;
 
 use twostep_core::{UnixTime, UserId};
 
+use crate::db;
 use crate::users::{user_columns, User};
 use crate::{Conn, Result};
 
@@ -20,7 +21,7 @@ pub struct AppPassword {
 }
 
 pub async fn insert(c: &mut Conn, a: &AppPassword) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO app_passwords (id, user_id, label, token_hash, scopes, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -40,7 +41,7 @@ pub async fn by_hash_with_user(
     c: &mut Conn,
     token_hash: &str,
 ) -> Result<Option<(AppPassword, User)>> {
-    let row: Option<AppPasswordRow> = sqlx::query_as(concat!(
+    let row: Option<AppPasswordRow> = db::query_as(concat!(
         "SELECT ",
         user_columns!(),
         ", a_id, a_label, a_token_hash, a_scopes, a_created_at, a_last_used_at
@@ -80,17 +81,17 @@ struct AppPasswordRow {
 }
 
 pub async fn for_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<AppPassword>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT id, user_id, label, token_hash, scopes, created_at, last_used_at
          FROM app_passwords WHERE user_id = $1 ORDER BY created_at, id",
     )
     .bind(user_id)
     .fetch_all(c)
-    .await?)
+    .await
 }
 
 pub async fn touch(c: &mut Conn, id: &str, now: UnixTime) -> Result<()> {
-    sqlx::query("UPDATE app_passwords SET last_used_at = $1 WHERE id = $2")
+    db::query("UPDATE app_passwords SET last_used_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
         .execute(c)
@@ -99,19 +100,19 @@ pub async fn touch(c: &mut Conn, id: &str, now: UnixTime) -> Result<()> {
 }
 
 pub async fn delete(c: &mut Conn, user_id: &UserId, id: &str) -> Result<Option<AppPassword>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "DELETE FROM app_passwords WHERE user_id = $1 AND id = $2
          RETURNING id, user_id, label, token_hash, scopes, created_at, last_used_at",
     )
     .bind(user_id)
     .bind(id)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 /// Revokes every app password of the account; returns how many there were.
 pub async fn delete_all(c: &mut Conn, user_id: &UserId) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM app_passwords WHERE user_id = $1")
+    let r = db::query("DELETE FROM app_passwords WHERE user_id = $1")
         .bind(user_id)
         .execute(c)
         .await?;

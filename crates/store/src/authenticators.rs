@@ -4,6 +4,7 @@ use sqlx::FromRow;
 
 use twostep_core::{UnixTime, UserId};
 
+use crate::db;
 use crate::{Conn, Result};
 
 text_enum!(
@@ -61,7 +62,7 @@ impl Authenticator {
 }
 
 pub async fn insert(c: &mut Conn, a: &Authenticator) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO authenticators (id, user_id, name, secret_enc, status, last_step, created_at, purpose, drift, hash, digits, period, activated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
@@ -86,22 +87,22 @@ pub async fn insert(c: &mut Conn, a: &Authenticator) -> Result<()> {
 const SELECT: &str = "SELECT id, user_id, name, secret_enc, status, last_step, created_at, activated_at, last_used_at, purpose, drift, resync_step, resync_at, hash, digits, period FROM authenticators";
 
 pub async fn for_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<Authenticator>> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    db::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE user_id = $1 ORDER BY created_at, id"
     )))
     .bind(user_id)
     .fetch_all(c)
-    .await?)
+    .await
 }
 
 pub async fn get(c: &mut Conn, user_id: &UserId, id: &str) -> Result<Option<Authenticator>> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    db::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE user_id = $1 AND id = $2"
     )))
     .bind(user_id)
     .bind(id)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 /// Records an accepted step, only if it is newer than the last one: the
@@ -115,7 +116,7 @@ pub async fn advance_step(
     drift: Option<i64>,
     now: UnixTime,
 ) -> Result<bool> {
-    let r = sqlx::query(
+    let r = db::query(
         "UPDATE authenticators SET last_step = $1, drift = COALESCE($2, drift), last_used_at = $3,
          resync_step = NULL, resync_at = NULL
          WHERE id = $4 AND (last_step IS NULL OR last_step < $1)",
@@ -131,7 +132,7 @@ pub async fn advance_step(
 
 /// A near miss: the device's next code is awaited until `now` + the resync window.
 pub async fn await_next_code(c: &mut Conn, id: &str, step: i64, now: UnixTime) -> Result<()> {
-    sqlx::query("UPDATE authenticators SET resync_step = $1, resync_at = $2 WHERE id = $3")
+    db::query("UPDATE authenticators SET resync_step = $1, resync_at = $2 WHERE id = $3")
         .bind(step)
         .bind(now)
         .bind(id)
@@ -142,7 +143,7 @@ pub async fn await_next_code(c: &mut Conn, id: &str, step: i64, now: UnixTime) -
 
 pub async fn set_status(c: &mut Conn, id: &str, status: Status, now: UnixTime) -> Result<()> {
     let activated = (status == Status::Active).then_some(now);
-    sqlx::query("UPDATE authenticators SET status = $1, activated_at = $2 WHERE id = $3")
+    db::query("UPDATE authenticators SET status = $1, activated_at = $2 WHERE id = $3")
         .bind(status.as_str())
         .bind(activated)
         .bind(id)
@@ -153,7 +154,7 @@ pub async fn set_status(c: &mut Conn, id: &str, status: Status, now: UnixTime) -
 
 /// Removes authenticators that never became active (abandoned setups).
 pub async fn delete_inactive(c: &mut Conn, user_id: &UserId, except: &str) -> Result<()> {
-    sqlx::query("DELETE FROM authenticators WHERE user_id = $1 AND status <> $2 AND id <> $3")
+    db::query("DELETE FROM authenticators WHERE user_id = $1 AND status <> $2 AND id <> $3")
         .bind(user_id)
         .bind(Status::Active.as_str())
         .bind(except)
@@ -163,7 +164,7 @@ pub async fn delete_inactive(c: &mut Conn, user_id: &UserId, except: &str) -> Re
 }
 
 pub async fn delete(c: &mut Conn, user_id: &UserId, id: &str) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM authenticators WHERE user_id = $1 AND id = $2")
+    let r = db::query("DELETE FROM authenticators WHERE user_id = $1 AND id = $2")
         .bind(user_id)
         .bind(id)
         .execute(c)
@@ -172,7 +173,7 @@ pub async fn delete(c: &mut Conn, user_id: &UserId, id: &str) -> Result<u64> {
 }
 
 pub async fn delete_all(c: &mut Conn, user_id: &UserId) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM authenticators WHERE user_id = $1")
+    let r = db::query("DELETE FROM authenticators WHERE user_id = $1")
         .bind(user_id)
         .execute(c)
         .await?;

@@ -4,6 +4,7 @@ use sqlx::FromRow;
 
 use twostep_core::{UnixTime, UserId};
 
+use crate::db;
 use crate::{Conn, Result};
 
 #[derive(Debug, Clone, FromRow)]
@@ -19,7 +20,7 @@ pub struct EmailToken {
 }
 
 pub async fn insert(c: &mut Conn, t: &EmailToken) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO email_tokens (token_hash, user_id, purpose, subject, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -35,20 +36,20 @@ pub async fn insert(c: &mut Conn, t: &EmailToken) -> Result<()> {
 }
 
 pub async fn get(c: &mut Conn, token_hash: &str, purpose: &str) -> Result<Option<EmailToken>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT token_hash, user_id, purpose, subject, created_at, expires_at, used_at
          FROM email_tokens WHERE token_hash = $1 AND purpose = $2",
     )
     .bind(token_hash)
     .bind(purpose)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 /// Marks the link used; false if it was already used or has expired (a race lost).
 #[must_use = "only one caller may act on a link"]
 pub async fn consume(c: &mut Conn, token_hash: &str, now: UnixTime) -> Result<bool> {
-    let r = sqlx::query(
+    let r = db::query(
         "UPDATE email_tokens SET used_at = $1
          WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
     )
@@ -66,7 +67,7 @@ pub async fn void_unused(
     purpose: &str,
     now: UnixTime,
 ) -> Result<()> {
-    sqlx::query(
+    db::query(
         "UPDATE email_tokens SET used_at = $1
          WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL",
     )
@@ -80,13 +81,11 @@ pub async fn void_unused(
 
 /// When the user's newest link of one purpose was made.
 pub async fn newest(c: &mut Conn, user_id: &UserId, purpose: &str) -> Result<Option<UnixTime>> {
-    Ok(sqlx::query_scalar(
-        "SELECT MAX(created_at) FROM email_tokens WHERE user_id = $1 AND purpose = $2",
-    )
-    .bind(user_id)
-    .bind(purpose)
-    .fetch_one(c)
-    .await?)
+    db::query_scalar("SELECT MAX(created_at) FROM email_tokens WHERE user_id = $1 AND purpose = $2")
+        .bind(user_id)
+        .bind(purpose)
+        .fetch_one(c)
+        .await
 }
 
 /// When the user's newest link of one purpose and subject was made.
@@ -96,19 +95,19 @@ pub async fn newest_about(
     purpose: &str,
     subject: &str,
 ) -> Result<Option<UnixTime>> {
-    Ok(sqlx::query_scalar(
+    db::query_scalar(
         "SELECT MAX(created_at) FROM email_tokens WHERE user_id = $1 AND purpose = $2 AND subject = $3",
     )
     .bind(user_id)
     .bind(purpose)
     .bind(subject)
     .fetch_one(c)
-    .await?)
+    .await
 }
 
 /// Links that expired before `before` (used or not).
 pub async fn delete_expired(c: &mut Conn, before: UnixTime) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM email_tokens WHERE expires_at <= $1")
+    let r = db::query("DELETE FROM email_tokens WHERE expires_at <= $1")
         .bind(before)
         .execute(c)
         .await?;
@@ -117,7 +116,7 @@ pub async fn delete_expired(c: &mut Conn, before: UnixTime) -> Result<u64> {
 
 /// Removes one token; whether it was there (so a use happens once).
 pub async fn delete(c: &mut Conn, token_hash: &str) -> Result<bool> {
-    let r = sqlx::query("DELETE FROM email_tokens WHERE token_hash = $1")
+    let r = db::query("DELETE FROM email_tokens WHERE token_hash = $1")
         .bind(token_hash)
         .execute(c)
         .await?;

@@ -2,6 +2,7 @@
 
 use twostep_core::{UnixTime, UserId};
 
+use crate::db;
 use crate::{Conn, Result};
 
 pub async fn record(
@@ -11,7 +12,7 @@ pub async fn record(
     at: UnixTime,
     channel: &str,
 ) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO second_factor_failures (id, user_id, at, channel) VALUES ($1, $2, $3, $4)",
     )
     .bind(id)
@@ -24,17 +25,15 @@ pub async fn record(
 }
 
 pub async fn count_since(c: &mut Conn, user_id: &UserId, since: UnixTime) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM second_factor_failures WHERE user_id = $1 AND at > $2",
-    )
-    .bind(user_id)
-    .bind(since)
-    .fetch_one(c)
-    .await?)
+    db::query_scalar("SELECT COUNT(*) FROM second_factor_failures WHERE user_id = $1 AND at > $2")
+        .bind(user_id)
+        .bind(since)
+        .fetch_one(c)
+        .await
 }
 
 pub async fn clear(c: &mut Conn, user_id: &UserId) -> Result<()> {
-    sqlx::query("DELETE FROM second_factor_failures WHERE user_id = $1")
+    db::query("DELETE FROM second_factor_failures WHERE user_id = $1")
         .bind(user_id)
         .execute(c)
         .await?;
@@ -43,7 +42,7 @@ pub async fn clear(c: &mut Conn, user_id: &UserId) -> Result<()> {
 
 /// Failures older than any window counts them in.
 pub async fn delete_before(c: &mut Conn, before: UnixTime) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM second_factor_failures WHERE at < $1")
+    let r = db::query("DELETE FROM second_factor_failures WHERE at < $1")
         .bind(before)
         .execute(c)
         .await?;

@@ -3,6 +3,7 @@
 use sqlx::FromRow;
 use twostep_core::{UnixTime, UserId};
 
+use crate::db;
 use crate::{Conn, Result};
 
 #[derive(Clone, FromRow)]
@@ -33,7 +34,7 @@ const COLUMNS: &str =
 
 /// False when the serial is in the inventory already (the row is left as it is).
 pub async fn insert(c: &mut Conn, t: &Token) -> Result<bool> {
-    let r = sqlx::query(
+    let r = db::query(
         "INSERT INTO hardware_tokens (serial, manufacturer, secret_enc, hash, digits, period, imported_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (serial) DO NOTHING",
     )
@@ -50,12 +51,12 @@ pub async fn insert(c: &mut Conn, t: &Token) -> Result<bool> {
 }
 
 pub async fn by_serial(c: &mut Conn, serial: &str) -> Result<Option<Token>> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    db::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM hardware_tokens WHERE serial = $1"
     )))
     .bind(serial)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 /// Marks an unassigned token as the user's; false if someone got it first.
@@ -66,7 +67,7 @@ pub async fn assign(
     authenticator_id: &str,
     now: UnixTime,
 ) -> Result<bool> {
-    let r = sqlx::query(
+    let r = db::query(
         "UPDATE hardware_tokens SET assigned_to = $1, assigned_at = $2, authenticator_id = $3
          WHERE serial = $4 AND assigned_to IS NULL",
     )
@@ -81,9 +82,9 @@ pub async fn assign(
 
 /// (all, unassigned) tokens in the inventory.
 pub async fn counts(c: &mut Conn) -> Result<(i64, i64)> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT COUNT(*), COALESCE(SUM(CASE WHEN assigned_to IS NULL THEN 1 ELSE 0 END), 0) FROM hardware_tokens",
     )
     .fetch_one(c)
-    .await?)
+    .await
 }

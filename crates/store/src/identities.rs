@@ -4,6 +4,7 @@ use sqlx::FromRow;
 
 use twostep_core::{UnixTime, UserId};
 
+use crate::db;
 use crate::{Conn, Result};
 
 #[derive(Debug, Clone, FromRow)]
@@ -19,7 +20,7 @@ pub struct Identity {
 
 /// `StoreError::Conflict` when that provider's subject is linked already.
 pub async fn insert(c: &mut Conn, i: &Identity) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO identities (id, user_id, provider, subject, email, created_at, last_used_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -36,28 +37,28 @@ pub async fn insert(c: &mut Conn, i: &Identity) -> Result<()> {
 }
 
 pub async fn by_subject(c: &mut Conn, provider: &str, subject: &str) -> Result<Option<Identity>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT id, user_id, provider, subject, email, created_at, last_used_at
          FROM identities WHERE provider = $1 AND subject = $2",
     )
     .bind(provider)
     .bind(subject)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 pub async fn for_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<Identity>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT id, user_id, provider, subject, email, created_at, last_used_at
          FROM identities WHERE user_id = $1 ORDER BY created_at, id",
     )
     .bind(user_id)
     .fetch_all(c)
-    .await?)
+    .await
 }
 
 pub async fn used(c: &mut Conn, id: &str, now: UnixTime) -> Result<()> {
-    sqlx::query("UPDATE identities SET last_used_at = $1 WHERE id = $2")
+    db::query("UPDATE identities SET last_used_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
         .execute(c)
@@ -66,14 +67,14 @@ pub async fn used(c: &mut Conn, id: &str, now: UnixTime) -> Result<()> {
 }
 
 pub async fn delete(c: &mut Conn, user_id: &UserId, id: &str) -> Result<Option<Identity>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "DELETE FROM identities WHERE user_id = $1 AND id = $2
          RETURNING id, user_id, provider, subject, email, created_at, last_used_at",
     )
     .bind(user_id)
     .bind(id)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -99,11 +100,11 @@ pub const MAX_LIVE_LOGINS_PER_IP: i64 = 50;
 
 /// False when too many are live.
 pub async fn save_login(c: &mut Conn, l: &Login, now: UnixTime) -> Result<bool> {
-    sqlx::query("DELETE FROM oidc_logins WHERE expires_at <= $1")
+    db::query("DELETE FROM oidc_logins WHERE expires_at <= $1")
         .bind(now)
         .execute(&mut *c)
         .await?;
-    let (live, mine): (i64, i64) = sqlx::query_as(
+    let (live, mine): (i64, i64) = db::query_as(
         "SELECT COUNT(*), COALESCE(SUM(CASE WHEN ip = $1 THEN 1 ELSE 0 END), 0) FROM oidc_logins",
     )
     .bind(&l.ip)
@@ -112,7 +113,7 @@ pub async fn save_login(c: &mut Conn, l: &Login, now: UnixTime) -> Result<bool> 
     if live >= MAX_LIVE_LOGINS || mine >= MAX_LIVE_LOGINS_PER_IP {
         return Ok(false);
     }
-    sqlx::query(
+    db::query(
         "INSERT INTO oidc_logins (state_hash, provider, nonce, verifier_enc, browser_hash, link_user_id, confirm_session_hash, next, ip, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
@@ -133,22 +134,20 @@ pub async fn save_login(c: &mut Conn, l: &Login, now: UnixTime) -> Result<bool> 
 
 /// Takes (and removes) a live trip: once, whatever comes of it.
 pub async fn take_login(c: &mut Conn, state_hash: &str, now: UnixTime) -> Result<Option<Login>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "DELETE FROM oidc_logins WHERE state_hash = $1 AND expires_at > $2
          RETURNING state_hash, provider, nonce, verifier_enc, browser_hash, link_user_id, confirm_session_hash, next, ip, expires_at",
     )
     .bind(state_hash)
     .bind(now)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 pub async fn delete_expired_logins(c: &mut Conn, now: UnixTime) -> Result<u64> {
-    Ok(
-        sqlx::query("DELETE FROM oidc_logins WHERE expires_at <= $1")
-            .bind(now)
-            .execute(c)
-            .await?
-            .rows_affected(),
-    )
+    Ok(db::query("DELETE FROM oidc_logins WHERE expires_at <= $1")
+        .bind(now)
+        .execute(c)
+        .await?
+        .rows_affected())
 }

@@ -23,16 +23,23 @@ pub mod security_keys;
 pub mod security_log;
 pub mod sessions;
 pub mod ssh_keys;
+mod tx;
 pub mod users;
 pub mod workspaces;
 
-use std::time::Duration;
+mod conn;
+mod db;
+mod lite;
+
+use std::sync::Arc;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
+use sqlx::Connection;
 
-pub use sqlx::AnyConnection as Conn;
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+pub use conn::Conn;
+pub use db::Done;
+pub use tx::Tx;
 
 static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -52,6 +59,8 @@ pub enum StoreError {
     UnknownValue(String),
     #[error("database: {0}")]
     Db(#[source] sqlx::Error),
+    #[error("database: {0}")]
+    Sqlite(#[source] rusqlite::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
@@ -71,6 +80,16 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        if lite::is_unique_violation(&e) {
+            StoreError::Conflict
+        } else {
+            StoreError::Sqlite(e)
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,132 +100,168 @@ pub enum Backend {
 
 #[derive(Clone)]
 pub struct Store {
-    pool: sqlx::AnyPool,
-    backend: Backend,
+    engine: Engine,
+    writers: tx::WriteTurn,
+}
+
+#[derive(Clone)]
+enum Engine {
+    /// The URL is kept for sqlx's migrator, which brings its own connection.
+    Sqlite(Arc<lite::Pool>, Arc<str>),
+    Postgres(sqlx::AnyPool),
+}
+
+fn backend_of(url: &str) -> Result<Backend> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Backend::Postgres)
+    } else {
+        Err(StoreError::UnsupportedUrl)
+    }
 }
 
 impl Store {
     /// Connects and brings the schema up to date.
     pub async fn open(url: &str) -> Result<Store> {
-        sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Backend::Postgres
-        } else {
-            return Err(StoreError::UnsupportedUrl);
-        };
-        let max = match backend {
-            Backend::Sqlite => 4,
-            Backend::Postgres => 10,
-        };
-        let pool = AnyPoolOptions::new()
-            .max_connections(max)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
-            .await?;
-        if backend == Backend::Sqlite {
+        let store = Store::with_connections(url, 16, 10).await?;
+        if let Engine::Sqlite(..) = store.engine {
             // Readers alongside one writer; persistent in the file.
-            sqlx::query("PRAGMA journal_mode=WAL")
-                .fetch_optional(&pool)
+            let mut c = store.conn().await?;
+            db::query("PRAGMA journal_mode=WAL")
+                .fetch_optional(&mut c)
                 .await?;
         }
-        let store = Store { pool, backend };
         store.migrate().await?;
         Ok(store)
     }
 
     /// Connects without touching the schema (for checks such as `twostep doctor`).
     pub async fn connect(url: &str) -> Result<Store> {
-        sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Backend::Postgres
-        } else {
-            return Err(StoreError::UnsupportedUrl);
+        Store::with_connections(url, 1, 1).await
+    }
+
+    async fn with_connections(url: &str, sqlite: usize, postgres: u32) -> Result<Store> {
+        let engine = match backend_of(url)? {
+            Backend::Sqlite => {
+                let pool = Arc::new(lite::Pool::new(lite::Target::parse(url)?, sqlite));
+                // Opens the file now, so a bad path is an error here.
+                drop(pool.lease().await?);
+                Engine::Sqlite(pool, url.into())
+            }
+            Backend::Postgres => {
+                sqlx::any::install_default_drivers();
+                Engine::Postgres(
+                    AnyPoolOptions::new()
+                        .max_connections(postgres)
+                        .acquire_timeout(lite::WAIT)
+                        .connect(url)
+                        .await?,
+                )
+            }
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect(url)
-            .await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            engine,
+            writers: tx::WriteTurn::default(),
+        })
     }
 
     /// Migrations this version has that the database has not applied yet.
     pub async fn pending_migrations(&self) -> Result<Vec<String>> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE,
-            Backend::Postgres => &POSTGRES,
-        };
+        let mut c = self.conn().await?;
         let applied: Vec<i64> =
-            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-                .fetch_all(&self.pool)
+            db::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&mut c)
                 .await
                 .unwrap_or_default();
-        Ok(migrator
+        Ok(self
+            .migrator()
             .iter()
             .filter(|m| !applied.contains(&m.version))
             .map(|m| format!("{} {}", m.version, m.description))
             .collect())
     }
 
+    fn migrator(&self) -> &'static Migrator {
+        match self.engine {
+            Engine::Sqlite(..) => &SQLITE,
+            Engine::Postgres(_) => &POSTGRES,
+        }
+    }
+
     pub async fn migrate(&self) -> Result<()> {
-        match self.backend {
-            Backend::Sqlite => SQLITE.run(&self.pool).await?,
-            Backend::Postgres => POSTGRES.run(&self.pool).await?,
+        match &self.engine {
+            Engine::Sqlite(_, url) => {
+                sqlx::any::install_default_drivers();
+                let mut c = sqlx::AnyConnection::connect(url).await?;
+                let ran = SQLITE.run(&mut c).await;
+                c.close().await?;
+                ran?;
+            }
+            Engine::Postgres(pool) => POSTGRES.run(pool).await?,
         }
         Ok(())
     }
 
     pub fn backend(&self) -> Backend {
-        self.backend
+        match self.engine {
+            Engine::Sqlite(..) => Backend::Sqlite,
+            Engine::Postgres(_) => Backend::Postgres,
+        }
     }
 
     /// A write transaction. On SQLite it takes the write lock up front, so a
     /// read-then-write decision never fails on a lock upgrade.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+        Ok(match &self.engine {
+            Engine::Sqlite(pool, _) => {
+                let turn = self.writers.take().await?;
+                let mut c = Conn::lite(pool.lease().await?);
+                db::query("BEGIN IMMEDIATE").execute(&mut c).await?;
+                Tx::new(c, Some(turn))
+            }
+            Engine::Postgres(pool) => Tx::new(Conn::in_tx(pool.begin().await?), None),
         })
     }
 
-    /// A pooled connection for reads.
-    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
-        Ok(self.pool.acquire().await?)
+    /// A connection for reads.
+    pub async fn conn(&self) -> Result<Conn> {
+        Ok(match &self.engine {
+            Engine::Sqlite(pool, _) => Conn::lite(pool.lease().await?),
+            Engine::Postgres(pool) => Conn::pooled(pool.acquire().await?),
+        })
     }
 
     /// One round trip to the database.
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        let mut c = self.conn().await?;
+        db::query("SELECT 1").fetch_optional(&mut c).await?;
         Ok(())
     }
 
     /// The newest migration applied (the schema's version).
     pub async fn schema_version(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success",
-        )
-        .fetch_one(&self.pool)
-        .await?)
+        let mut c = self.conn().await?;
+        db::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&mut c)
+            .await
     }
 
     /// SQLite only: a consistent copy of the whole database into a new file,
     /// while others keep reading and writing (`VACUUM INTO`).
     pub async fn copy_into(&self, path: &std::path::Path) -> Result<()> {
-        if self.backend != Backend::Sqlite {
+        let Engine::Sqlite(pool, _) = &self.engine else {
             return Err(StoreError::UnsupportedUrl);
-        }
-        sqlx::query("VACUUM INTO $1")
-            .bind(path.to_string_lossy().into_owned())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        };
+        let mut c = pool.lease().await?;
+        c.run_blocking("VACUUM INTO $1", path.to_string_lossy().into_owned())
+            .await
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        match &self.engine {
+            Engine::Sqlite(pool, _) => pool.close(),
+            Engine::Postgres(pool) => pool.close().await,
+        }
     }
 }

@@ -4,6 +4,7 @@ use sqlx::FromRow;
 
 use twostep_core::{UnixTime, UserId};
 
+use crate::db;
 use crate::users::{user_columns, User};
 use crate::{Conn, Result};
 
@@ -20,7 +21,7 @@ pub struct App {
 }
 
 pub async fn insert_app(c: &mut Conn, a: &App) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO oauth_apps (id, owner_id, name, redirect_uris, confidential, secret_hash, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -37,22 +38,22 @@ pub async fn insert_app(c: &mut Conn, a: &App) -> Result<()> {
 }
 
 pub async fn app(c: &mut Conn, id: &str) -> Result<Option<App>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT id, owner_id, name, redirect_uris, confidential, secret_hash, created_at FROM oauth_apps WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 pub async fn apps_of(c: &mut Conn, owner: &UserId) -> Result<Vec<App>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT id, owner_id, name, redirect_uris, confidential, secret_hash, created_at
          FROM oauth_apps WHERE owner_id = $1 ORDER BY created_at, id",
     )
     .bind(owner)
     .fetch_all(c)
-    .await?)
+    .await
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -66,7 +67,7 @@ pub struct Grant {
 }
 
 pub async fn insert_grant(c: &mut Conn, g: &Grant) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO oauth_grants (id, app_id, user_id, scopes, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(&g.id)
@@ -87,7 +88,7 @@ pub async fn grants_of(c: &mut Conn, user: &UserId) -> Result<Vec<(Grant, String
         grant: Grant,
         app_name: String,
     }
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<Row> = db::query_as(
         "SELECT g.id, g.app_id, g.user_id, g.scopes, g.created_at, g.revoked_at, a.name AS app_name
          FROM oauth_grants g JOIN oauth_apps a ON a.id = g.app_id
          WHERE g.user_id = $1 AND g.revoked_at IS NULL ORDER BY g.created_at, g.id",
@@ -101,16 +102,16 @@ pub async fn grants_of(c: &mut Conn, user: &UserId) -> Result<Vec<(Grant, String
 /// Ends a grant and every code and token of it; whether it was live.
 pub async fn revoke_grant(c: &mut Conn, grant_id: &str, now: UnixTime) -> Result<bool> {
     let r =
-        sqlx::query("UPDATE oauth_grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        db::query("UPDATE oauth_grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(grant_id)
             .execute(&mut *c)
             .await?;
-    sqlx::query("DELETE FROM oauth_tokens WHERE grant_id = $1")
+    db::query("DELETE FROM oauth_tokens WHERE grant_id = $1")
         .bind(grant_id)
         .execute(&mut *c)
         .await?;
-    sqlx::query("DELETE FROM oauth_codes WHERE grant_id = $1")
+    db::query("DELETE FROM oauth_codes WHERE grant_id = $1")
         .bind(grant_id)
         .execute(c)
         .await?;
@@ -125,7 +126,7 @@ pub async fn insert_code(
     challenge: &str,
     expires_at: UnixTime,
 ) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO oauth_codes (code_hash, grant_id, redirect_uri, challenge, expires_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(code_hash)
@@ -144,23 +145,23 @@ pub async fn take_code(
     code_hash: &str,
     now: UnixTime,
 ) -> Result<Option<(String, String, String)>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "DELETE FROM oauth_codes WHERE code_hash = $1 AND expires_at > $2
          RETURNING grant_id, redirect_uri, challenge",
     )
     .bind(code_hash)
     .bind(now)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 pub async fn grant(c: &mut Conn, id: &str) -> Result<Option<Grant>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT id, app_id, user_id, scopes, created_at, revoked_at FROM oauth_grants WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 pub async fn insert_token(
@@ -170,7 +171,7 @@ pub async fn insert_token(
     kind: &str,
     expires_at: UnixTime,
 ) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO oauth_tokens (token_hash, grant_id, kind, expires_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(token_hash)
@@ -187,17 +188,17 @@ pub async fn token(
     c: &mut Conn,
     token_hash: &str,
 ) -> Result<Option<(String, String, UnixTime, Option<UnixTime>)>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT grant_id, kind, expires_at, used_at FROM oauth_tokens WHERE token_hash = $1",
     )
     .bind(token_hash)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 /// Marks a refresh token rotated; false when it was used already.
 pub async fn use_refresh(c: &mut Conn, token_hash: &str, now: UnixTime) -> Result<bool> {
-    let r = sqlx::query(
+    let r = db::query(
         "UPDATE oauth_tokens SET used_at = $1 WHERE token_hash = $2 AND kind = 'refresh' AND used_at IS NULL",
     )
     .bind(now)
@@ -208,7 +209,7 @@ pub async fn use_refresh(c: &mut Conn, token_hash: &str, now: UnixTime) -> Resul
 }
 
 pub async fn delete_token(c: &mut Conn, token_hash: &str) -> Result<()> {
-    sqlx::query("DELETE FROM oauth_tokens WHERE token_hash = $1")
+    db::query("DELETE FROM oauth_tokens WHERE token_hash = $1")
         .bind(token_hash)
         .execute(c)
         .await?;
@@ -227,7 +228,7 @@ pub async fn access_with_user(
         #[sqlx(flatten)]
         user: User,
     }
-    let row: Option<Row> = sqlx::query_as(concat!(
+    let row: Option<Row> = db::query_as(concat!(
         "SELECT ",
         user_columns!(),
         ", t_scopes FROM users JOIN (SELECT g.user_id AS t_user_id, g.scopes AS t_scopes
@@ -259,17 +260,17 @@ pub const MAX_LIVE_DEVICES: i64 = 10_000;
 
 /// False when too many are live.
 pub async fn insert_device(c: &mut Conn, d: &Device, now: UnixTime) -> Result<bool> {
-    sqlx::query("DELETE FROM oauth_devices WHERE expires_at <= $1")
+    db::query("DELETE FROM oauth_devices WHERE expires_at <= $1")
         .bind(now)
         .execute(&mut *c)
         .await?;
-    let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oauth_devices")
+    let live: i64 = db::query_scalar("SELECT COUNT(*) FROM oauth_devices")
         .fetch_one(&mut *c)
         .await?;
     if live >= MAX_LIVE_DEVICES {
         return Ok(false);
     }
-    sqlx::query(
+    db::query(
         "INSERT INTO oauth_devices (device_hash, user_code, app_id, scopes, expires_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(&d.device_hash)
@@ -287,24 +288,24 @@ pub async fn device_by_user_code(
     user_code: &str,
     now: UnixTime,
 ) -> Result<Option<Device>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT device_hash, user_code, app_id, scopes, expires_at, polled_at, grant_id, denied
          FROM oauth_devices WHERE user_code = $1 AND expires_at > $2",
     )
     .bind(user_code)
     .bind(now)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 pub async fn device(c: &mut Conn, device_hash: &str) -> Result<Option<Device>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT device_hash, user_code, app_id, scopes, expires_at, polled_at, grant_id, denied
          FROM oauth_devices WHERE device_hash = $1",
     )
     .bind(device_hash)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 /// The user's answer; false when it was answered already.
@@ -313,7 +314,7 @@ pub async fn decide_device(
     device_hash: &str,
     grant_id: Option<&str>,
 ) -> Result<bool> {
-    let r = sqlx::query(
+    let r = db::query(
         "UPDATE oauth_devices SET grant_id = $1, denied = $2
          WHERE device_hash = $3 AND grant_id IS NULL AND denied = 0",
     )
@@ -326,7 +327,7 @@ pub async fn decide_device(
 }
 
 pub async fn polled(c: &mut Conn, device_hash: &str, now: UnixTime) -> Result<()> {
-    sqlx::query("UPDATE oauth_devices SET polled_at = $1 WHERE device_hash = $2")
+    db::query("UPDATE oauth_devices SET polled_at = $1 WHERE device_hash = $2")
         .bind(now)
         .bind(device_hash)
         .execute(c)
@@ -335,7 +336,7 @@ pub async fn polled(c: &mut Conn, device_hash: &str, now: UnixTime) -> Result<()
 }
 
 pub async fn delete_device(c: &mut Conn, device_hash: &str) -> Result<bool> {
-    let r = sqlx::query("DELETE FROM oauth_devices WHERE device_hash = $1")
+    let r = db::query("DELETE FROM oauth_devices WHERE device_hash = $1")
         .bind(device_hash)
         .execute(c)
         .await?;

@@ -3,6 +3,7 @@
 
 use twostep_core::{UnixTime, UserId};
 
+use crate::db;
 use crate::{Conn, Result};
 
 pub async fn record(
@@ -13,7 +14,7 @@ pub async fn record(
     ip: &str,
     at: UnixTime,
 ) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO password_failures (id, user_id, client, ip, at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(id)
@@ -33,19 +34,19 @@ pub async fn in_window(
     client: &str,
     since: UnixTime,
 ) -> Result<(i64, Option<UnixTime>)> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT COUNT(*), MIN(at) FROM password_failures WHERE user_id = $1 AND client = $2 AND at > $3",
     )
     .bind(user_id)
     .bind(client)
     .bind(since)
     .fetch_one(c)
-    .await?)
+    .await
 }
 
 /// The right password: this client starts afresh.
 pub async fn clear(c: &mut Conn, user_id: &UserId, client: &str) -> Result<()> {
-    sqlx::query("DELETE FROM password_failures WHERE user_id = $1 AND client = $2")
+    db::query("DELETE FROM password_failures WHERE user_id = $1 AND client = $2")
         .bind(user_id)
         .bind(client)
         .execute(c)
@@ -55,7 +56,7 @@ pub async fn clear(c: &mut Conn, user_id: &UserId, client: &str) -> Result<()> {
 
 /// A reservation whose check could not run (the server was busy).
 pub async fn release(c: &mut Conn, id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM password_failures WHERE id = $1")
+    db::query("DELETE FROM password_failures WHERE id = $1")
         .bind(id)
         .execute(c)
         .await?;
@@ -63,7 +64,7 @@ pub async fn release(c: &mut Conn, id: &str) -> Result<()> {
 }
 
 pub async fn delete_before(c: &mut Conn, before: UnixTime) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM password_failures WHERE at <= $1")
+    let r = db::query("DELETE FROM password_failures WHERE at <= $1")
         .bind(before)
         .execute(c)
         .await?;

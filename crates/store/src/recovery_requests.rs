@@ -4,6 +4,7 @@
 use sqlx::FromRow;
 use twostep_core::{UnixTime, UserId};
 
+use crate::db;
 use crate::{Conn, Result};
 
 text_enum!(
@@ -39,7 +40,7 @@ pub struct Request {
 const COLUMNS: &str = "id, user_id, proof, started_at, ready_at, reminded_at";
 
 pub async fn insert(c: &mut Conn, r: &Request) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO recovery_requests (id, user_id, proof, started_at, ready_at, reminded_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -56,26 +57,26 @@ pub async fn insert(c: &mut Conn, r: &Request) -> Result<()> {
 
 /// The account's request that has not ended, if any.
 pub async fn open_for(c: &mut Conn, user_id: &UserId) -> Result<Option<Request>> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    db::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM recovery_requests WHERE user_id = $1 AND ended_at IS NULL"
     )))
     .bind(user_id)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 pub async fn get(c: &mut Conn, id: &str) -> Result<Option<Request>> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    db::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM recovery_requests WHERE id = $1 AND ended_at IS NULL"
     )))
     .bind(id)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 /// A stronger proof arrived: an earlier end of the wait.
 pub async fn strengthen(c: &mut Conn, r: &Request, proof: Proof, ready_at: UnixTime) -> Result<()> {
-    sqlx::query("UPDATE recovery_requests SET proof = $1, ready_at = $2 WHERE id = $3")
+    db::query("UPDATE recovery_requests SET proof = $1, ready_at = $2 WHERE id = $3")
         .bind(proof.as_str())
         .bind(ready_at)
         .bind(&r.id)
@@ -93,7 +94,7 @@ pub async fn end(
     how: &str,
     now: UnixTime,
 ) -> Result<bool> {
-    let done = sqlx::query(
+    let done = db::query(
         "UPDATE recovery_requests SET ended_at = $1, outcome = $2, ended_how = $3
          WHERE id = $4 AND ended_at IS NULL",
     )
@@ -111,27 +112,27 @@ pub async fn end(
 
 /// Requests started since `since` (ended or not), to throttle new ones.
 pub async fn started_since(c: &mut Conn, user_id: &UserId, since: UnixTime) -> Result<i64> {
-    Ok(sqlx::query_scalar(
+    db::query_scalar(
         "SELECT COUNT(*) FROM recovery_requests WHERE user_id = $1 AND started_at > $2",
     )
     .bind(user_id)
     .bind(since)
     .fetch_one(c)
-    .await?)
+    .await
 }
 
 /// Open requests last reminded before `before`.
 pub async fn due_reminders(c: &mut Conn, before: UnixTime) -> Result<Vec<Request>> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    db::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM recovery_requests WHERE ended_at IS NULL AND reminded_at <= $1 LIMIT 100"
     )))
     .bind(before)
     .fetch_all(c)
-    .await?)
+    .await
 }
 
 pub async fn reminded(c: &mut Conn, id: &str, now: UnixTime) -> Result<()> {
-    sqlx::query("UPDATE recovery_requests SET reminded_at = $1 WHERE id = $2")
+    db::query("UPDATE recovery_requests SET reminded_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
         .execute(c)
@@ -140,7 +141,7 @@ pub async fn reminded(c: &mut Conn, id: &str, now: UnixTime) -> Result<()> {
 }
 
 async fn mirror(c: &mut Conn, user_id: &UserId, ready_at: Option<UnixTime>) -> Result<()> {
-    sqlx::query("UPDATE users SET recovery_ready_at = $1 WHERE id = $2")
+    db::query("UPDATE users SET recovery_ready_at = $1 WHERE id = $2")
         .bind(ready_at)
         .bind(user_id)
         .execute(c)

@@ -4,6 +4,7 @@ use sqlx::FromRow;
 
 use twostep_core::{UnixTime, UserId};
 
+use crate::db;
 use crate::{Conn, Result};
 
 #[derive(Debug, Clone, FromRow)]
@@ -35,7 +36,7 @@ pub const WRITE: &str = "write";
 
 /// `StoreError::Conflict` when the owner has a repository of that name.
 pub async fn insert(c: &mut Conn, r: &Repository) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO repositories (id, owner_id, name, description, is_private, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -55,7 +56,7 @@ pub async fn by_owner_and_name(
     owner: &str,
     name: &str,
 ) -> Result<Option<Repository>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT r.id, r.owner_id, r.name, r.description, r.is_private, r.created_at
          FROM repositories r JOIN users u ON u.id = r.owner_id
          WHERE u.username = $1 AND r.name = $2",
@@ -63,12 +64,12 @@ pub async fn by_owner_and_name(
     .bind(owner)
     .bind(name)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 /// The user's own repositories and those shared with them.
 pub async fn visible_to(c: &mut Conn, user_id: &UserId) -> Result<Vec<Listed>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT r.id, r.owner_id, u.username AS owner, r.name, r.description, r.is_private, r.created_at, 'owner' AS access
          FROM repositories r JOIN users u ON u.id = r.owner_id WHERE r.owner_id = $1
          UNION ALL
@@ -79,11 +80,11 @@ pub async fn visible_to(c: &mut Conn, user_id: &UserId) -> Result<Vec<Listed>> {
     )
     .bind(user_id)
     .fetch_all(c)
-    .await?)
+    .await
 }
 
 pub async fn delete(c: &mut Conn, id: &str) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM repositories WHERE id = $1")
+    let r = db::query("DELETE FROM repositories WHERE id = $1")
         .bind(id)
         .execute(c)
         .await?;
@@ -96,13 +97,11 @@ pub async fn collaborator_access(
     repo_id: &str,
     user_id: &UserId,
 ) -> Result<Option<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT access FROM collaborators WHERE repo_id = $1 AND user_id = $2")
-            .bind(repo_id)
-            .bind(user_id)
-            .fetch_optional(c)
-            .await?,
-    )
+    db::query_scalar("SELECT access FROM collaborators WHERE repo_id = $1 AND user_id = $2")
+        .bind(repo_id)
+        .bind(user_id)
+        .fetch_optional(c)
+        .await
 }
 
 /// Adds or changes a collaborator.
@@ -113,12 +112,12 @@ pub async fn set_collaborator(
     access: &str,
     now: UnixTime,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM collaborators WHERE repo_id = $1 AND user_id = $2")
+    db::query("DELETE FROM collaborators WHERE repo_id = $1 AND user_id = $2")
         .bind(repo_id)
         .bind(user_id)
         .execute(&mut *c)
         .await?;
-    sqlx::query(
+    db::query(
         "INSERT INTO collaborators (repo_id, user_id, access, created_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(repo_id)
@@ -131,7 +130,7 @@ pub async fn set_collaborator(
 }
 
 pub async fn remove_collaborator(c: &mut Conn, repo_id: &str, user_id: &UserId) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM collaborators WHERE repo_id = $1 AND user_id = $2")
+    let r = db::query("DELETE FROM collaborators WHERE repo_id = $1 AND user_id = $2")
         .bind(repo_id)
         .bind(user_id)
         .execute(c)
@@ -141,23 +140,23 @@ pub async fn remove_collaborator(c: &mut Conn, repo_id: &str, user_id: &UserId) 
 
 /// (username, access) of a repository's collaborators.
 pub async fn collaborators(c: &mut Conn, repo_id: &str) -> Result<Vec<(String, String)>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT u.username, c.access FROM collaborators c JOIN users u ON u.id = c.user_id
          WHERE c.repo_id = $1 ORDER BY u.username",
     )
     .bind(repo_id)
     .fetch_all(c)
-    .await?)
+    .await
 }
 
 /// `(owner, name)` of every repository, users' and workspaces', for the
 /// start-up check that the folders and the records agree.
 pub async fn all_paths(c: &mut Conn) -> Result<Vec<(String, String)>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT u.username, r.name FROM repositories r JOIN users u ON u.id = r.owner_id
          UNION ALL
          SELECT w.name, r.name FROM workspace_repositories r JOIN workspaces w ON w.id = r.workspace_id",
     )
     .fetch_all(c)
-    .await?)
+    .await
 }

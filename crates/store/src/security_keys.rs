@@ -5,6 +5,7 @@ use sqlx::FromRow;
 
 use twostep_core::{UnixTime, UserId};
 
+use crate::db;
 use crate::{Conn, Result};
 
 #[derive(Debug, Clone, FromRow)]
@@ -24,7 +25,7 @@ pub const KIND_SECURITY_KEY: &str = "security_key";
 pub const KIND_PASSKEY: &str = "passkey";
 
 pub async fn insert(c: &mut Conn, k: &SecurityKey) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO security_keys (id, user_id, name, cred_id, credential, created_at, kind)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -41,29 +42,29 @@ pub async fn insert(c: &mut Conn, k: &SecurityKey) -> Result<()> {
 }
 
 pub async fn for_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<SecurityKey>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT id, user_id, name, cred_id, credential, created_at, last_used_at, kind
          FROM security_keys WHERE user_id = $1 ORDER BY created_at, id",
     )
     .bind(user_id)
     .fetch_all(c)
-    .await?)
+    .await
 }
 
 /// The passkey with this credential id (base64url), whoever owns it.
 pub async fn passkey_by_cred_id(c: &mut Conn, cred_id: &str) -> Result<Option<SecurityKey>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT id, user_id, name, cred_id, credential, created_at, last_used_at, kind
          FROM security_keys WHERE cred_id = $1 AND kind = $2",
     )
     .bind(cred_id)
     .bind(KIND_PASSKEY)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 pub async fn used(c: &mut Conn, id: &str, credential: &str, now: UnixTime) -> Result<()> {
-    sqlx::query("UPDATE security_keys SET credential = $1, last_used_at = $2 WHERE id = $3")
+    db::query("UPDATE security_keys SET credential = $1, last_used_at = $2 WHERE id = $3")
         .bind(credential)
         .bind(now)
         .bind(id)
@@ -73,18 +74,18 @@ pub async fn used(c: &mut Conn, id: &str, credential: &str, now: UnixTime) -> Re
 }
 
 pub async fn delete(c: &mut Conn, user_id: &UserId, id: &str) -> Result<Option<SecurityKey>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "DELETE FROM security_keys WHERE user_id = $1 AND id = $2
          RETURNING id, user_id, name, cred_id, credential, created_at, last_used_at, kind",
     )
     .bind(user_id)
     .bind(id)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 pub async fn delete_all(c: &mut Conn, user_id: &UserId) -> Result<()> {
-    sqlx::query("DELETE FROM security_keys WHERE user_id = $1")
+    db::query("DELETE FROM security_keys WHERE user_id = $1")
         .bind(user_id)
         .execute(c)
         .await?;
@@ -114,11 +115,11 @@ pub struct NewState<'a> {
 }
 
 pub async fn save_state(c: &mut Conn, s: NewState<'_>) -> Result<()> {
-    sqlx::query("DELETE FROM webauthn_states WHERE expires_at <= $1")
+    db::query("DELETE FROM webauthn_states WHERE expires_at <= $1")
         .bind(s.expires_at - 600)
         .execute(&mut *c)
         .await?;
-    sqlx::query(
+    db::query(
         "INSERT INTO webauthn_states (id, user_id, session_hash, kind, name, state, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -142,7 +143,7 @@ pub async fn take_state(
     kind: Ceremony,
     now: UnixTime,
 ) -> Result<Option<(UserId, String, String)>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "DELETE FROM webauthn_states WHERE id = $1 AND session_hash = $2 AND kind = $3 AND expires_at > $4
          RETURNING user_id, name, state",
     )
@@ -151,16 +152,16 @@ pub async fn take_state(
     .bind(kind.as_str())
     .bind(now)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 /// Ceremonies (and password-less sign-ins) that ran out of time.
 pub async fn delete_expired_states(c: &mut Conn, now: UnixTime) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM webauthn_states WHERE expires_at <= $1")
+    let r = db::query("DELETE FROM webauthn_states WHERE expires_at <= $1")
         .bind(now)
         .execute(&mut *c)
         .await?;
-    let p = sqlx::query("DELETE FROM passkey_challenges WHERE expires_at <= $1")
+    let p = db::query("DELETE FROM passkey_challenges WHERE expires_at <= $1")
         .bind(now)
         .execute(c)
         .await?;
@@ -182,11 +183,11 @@ pub async fn save_challenge(
     now: UnixTime,
     expires_at: UnixTime,
 ) -> Result<bool> {
-    sqlx::query("DELETE FROM passkey_challenges WHERE expires_at <= $1")
+    db::query("DELETE FROM passkey_challenges WHERE expires_at <= $1")
         .bind(now)
         .execute(&mut *c)
         .await?;
-    let (live, mine): (i64, i64) = sqlx::query_as(
+    let (live, mine): (i64, i64) = db::query_as(
         "SELECT COUNT(*), COALESCE(SUM(CASE WHEN ip = $1 THEN 1 ELSE 0 END), 0) FROM passkey_challenges",
     )
     .bind(ip)
@@ -195,25 +196,23 @@ pub async fn save_challenge(
     if live >= MAX_LIVE_CHALLENGES || mine >= MAX_LIVE_CHALLENGES_PER_IP {
         return Ok(false);
     }
-    sqlx::query(
-        "INSERT INTO passkey_challenges (id, state, ip, expires_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(id)
-    .bind(state)
-    .bind(ip)
-    .bind(expires_at)
-    .execute(c)
-    .await?;
+    db::query("INSERT INTO passkey_challenges (id, state, ip, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(state)
+        .bind(ip)
+        .bind(expires_at)
+        .execute(c)
+        .await?;
     Ok(true)
 }
 
 /// Takes (and removes) a live passkey sign-in's state.
 pub async fn take_challenge(c: &mut Conn, id: &str, now: UnixTime) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar(
+    db::query_scalar(
         "DELETE FROM passkey_challenges WHERE id = $1 AND expires_at > $2 RETURNING state",
     )
     .bind(id)
     .bind(now)
     .fetch_optional(c)
-    .await?)
+    .await
 }

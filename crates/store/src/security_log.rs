@@ -4,6 +4,7 @@ use sqlx::FromRow;
 
 use twostep_core::{UnixTime, UserId};
 
+use crate::db;
 use crate::{Conn, Result};
 
 #[derive(Debug, Clone, FromRow)]
@@ -27,7 +28,7 @@ pub struct NewEntry<'a> {
 }
 
 pub async fn append(c: &mut Conn, e: NewEntry<'_>) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO security_log (user_id, at, event, detail, channel, ip) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(e.user_id)
@@ -42,12 +43,12 @@ pub async fn append(c: &mut Conn, e: NewEntry<'_>) -> Result<()> {
 }
 
 pub async fn recent(c: &mut Conn, user_id: &UserId, limit: i64) -> Result<Vec<Entry>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT seq, user_id, at, event, detail, channel, ip FROM security_log
          WHERE user_id = $1 ORDER BY seq DESC LIMIT $2",
     )
     .bind(user_id)
     .bind(limit)
     .fetch_all(c)
-    .await?)
+    .await
 }

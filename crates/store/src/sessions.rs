@@ -2,6 +2,7 @@ use sqlx::FromRow;
 
 use twostep_core::{UnixTime, UserId};
 
+use crate::db;
 use crate::users::{user_columns, User};
 use crate::{Conn, Result};
 
@@ -29,7 +30,7 @@ pub struct Session {
 }
 
 pub async fn insert(c: &mut Conn, s: &Session) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO sessions (token_hash, user_id, stage, created_at, expires_at, sudo_until, last_seen_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -52,7 +53,7 @@ pub async fn get(
     now: UnixTime,
     idle_since: UnixTime,
 ) -> Result<Option<Session>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT token_hash, user_id, stage, created_at, expires_at, sudo_until, last_seen_at
          FROM sessions WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3",
     )
@@ -60,7 +61,7 @@ pub async fn get(
     .bind(now)
     .bind(idle_since)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 /// A live session and its user, in one indexed lookup (every authenticated
@@ -71,7 +72,7 @@ pub async fn get_with_user(
     now: UnixTime,
     idle_since: UnixTime,
 ) -> Result<Option<(Session, User)>> {
-    let row: Option<SessionRow> = sqlx::query_as(concat!(
+    let row: Option<SessionRow> = db::query_as(concat!(
         "SELECT ",
         user_columns!(),
         ", s_token_hash, s_stage, s_created_at, s_expires_at, s_sudo_until, s_last_seen_at
@@ -115,7 +116,7 @@ struct SessionRow {
 
 /// Records a use of the session.
 pub async fn touch(c: &mut Conn, token_hash: &str, now: UnixTime) -> Result<()> {
-    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+    db::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
         .bind(now)
         .bind(token_hash)
         .execute(c)
@@ -124,7 +125,7 @@ pub async fn touch(c: &mut Conn, token_hash: &str, now: UnixTime) -> Result<()> 
 }
 
 pub async fn delete(c: &mut Conn, token_hash: &str) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+    db::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(token_hash)
         .execute(c)
         .await?;
@@ -133,7 +134,7 @@ pub async fn delete(c: &mut Conn, token_hash: &str) -> Result<()> {
 
 /// Signs the user out everywhere except, optionally, one session.
 pub async fn delete_for_user(c: &mut Conn, user_id: &UserId, keep: Option<&str>) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+    let r = db::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
         .bind(user_id)
         .bind(keep.unwrap_or(""))
         .execute(c)
@@ -143,7 +144,7 @@ pub async fn delete_for_user(c: &mut Conn, user_id: &UserId, keep: Option<&str>)
 
 /// Sessions past their limit or idle since before `idle_since`.
 pub async fn delete_expired(c: &mut Conn, now: UnixTime, idle_since: UnixTime) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
+    let r = db::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
         .bind(now)
         .bind(idle_since)
         .execute(c)
@@ -153,7 +154,7 @@ pub async fn delete_expired(c: &mut Conn, now: UnixTime, idle_since: UnixTime) -
 
 /// A fresh, authenticated second factor: security settings may change until `until`.
 pub async fn set_sudo(c: &mut Conn, token_hash: &str, until: UnixTime) -> Result<()> {
-    sqlx::query("UPDATE sessions SET sudo_until = $1 WHERE token_hash = $2")
+    db::query("UPDATE sessions SET sudo_until = $1 WHERE token_hash = $2")
         .bind(until)
         .bind(token_hash)
         .execute(c)
@@ -163,7 +164,7 @@ pub async fn set_sudo(c: &mut Conn, token_hash: &str, until: UnixTime) -> Result
 
 /// Ends the session's sudo window (a device replaced: confirm again).
 pub async fn end_sudo(c: &mut Conn, token_hash: &str) -> Result<()> {
-    sqlx::query("UPDATE sessions SET sudo_until = NULL WHERE token_hash = $1")
+    db::query("UPDATE sessions SET sudo_until = NULL WHERE token_hash = $1")
         .bind(token_hash)
         .execute(c)
         .await?;
@@ -177,24 +178,22 @@ pub async fn set_revealed(
     sealed: &[u8],
     until: UnixTime,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE sessions SET revealed_codes = $1, revealed_until = $2 WHERE token_hash = $3",
-    )
-    .bind(sealed)
-    .bind(until)
-    .bind(token_hash)
-    .execute(c)
-    .await?;
+    db::query("UPDATE sessions SET revealed_codes = $1, revealed_until = $2 WHERE token_hash = $3")
+        .bind(sealed)
+        .bind(until)
+        .bind(token_hash)
+        .execute(c)
+        .await?;
     Ok(())
 }
 
 pub async fn revealed(c: &mut Conn, token_hash: &str, now: UnixTime) -> Result<Option<Vec<u8>>> {
-    Ok(sqlx::query_scalar(
+    db::query_scalar(
         "SELECT revealed_codes FROM sessions
          WHERE token_hash = $1 AND revealed_until > $2 AND revealed_codes IS NOT NULL",
     )
     .bind(token_hash)
     .bind(now)
     .fetch_optional(c)
-    .await?)
+    .await
 }

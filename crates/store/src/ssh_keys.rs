@@ -2,6 +2,7 @@ use sqlx::FromRow;
 
 use twostep_core::{UnixTime, UserId};
 
+use crate::db;
 use crate::{Conn, Result};
 
 #[derive(Debug, Clone, FromRow)]
@@ -19,7 +20,7 @@ pub struct SshKey {
 
 /// `StoreError::Conflict` when the key is registered already (to anyone).
 pub async fn insert(c: &mut Conn, k: &SshKey) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO ssh_keys (id, user_id, title, algorithm, public_key, fingerprint, bits, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
@@ -46,43 +47,39 @@ macro_rules! select_key {
 }
 
 pub async fn for_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<SshKey>> {
-    Ok(
-        sqlx::query_as(select_key!("user_id = $1 ORDER BY created_at, id"))
-            .bind(user_id)
-            .fetch_all(c)
-            .await?,
-    )
+    db::query_as(select_key!("user_id = $1 ORDER BY created_at, id"))
+        .bind(user_id)
+        .fetch_all(c)
+        .await
 }
 
 pub async fn by_fingerprint(c: &mut Conn, fingerprint: &str) -> Result<Option<SshKey>> {
-    Ok(sqlx::query_as(select_key!("fingerprint = $1"))
+    db::query_as(select_key!("fingerprint = $1"))
         .bind(fingerprint)
         .fetch_optional(c)
-        .await?)
+        .await
 }
 
 pub async fn count_for_user(c: &mut Conn, user_id: &UserId) -> Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM ssh_keys WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_one(c)
-            .await?,
-    )
+    db::query_scalar("SELECT COUNT(*) FROM ssh_keys WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(c)
+        .await
 }
 
 pub async fn delete(c: &mut Conn, user_id: &UserId, id: &str) -> Result<Option<SshKey>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "DELETE FROM ssh_keys WHERE user_id = $1 AND id = $2
          RETURNING id, user_id, title, algorithm, public_key, fingerprint, bits, created_at, last_used_at",
     )
     .bind(user_id)
     .bind(id)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 pub async fn touch(c: &mut Conn, id: &str, now: UnixTime) -> Result<()> {
-    sqlx::query("UPDATE ssh_keys SET last_used_at = $1 WHERE id = $2")
+    db::query("UPDATE ssh_keys SET last_used_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
         .execute(c)
@@ -91,8 +88,8 @@ pub async fn touch(c: &mut Conn, id: &str, now: UnixTime) -> Result<()> {
 }
 
 pub async fn by_id(c: &mut Conn, id: &str) -> Result<Option<SshKey>> {
-    Ok(sqlx::query_as(select_key!("id = $1"))
+    db::query_as(select_key!("id = $1"))
         .bind(id)
         .fetch_optional(c)
-        .await?)
+        .await
 }

@@ -2,6 +2,7 @@ use sqlx::FromRow;
 
 use twostep_core::{UnixTime, UserId};
 
+use crate::db;
 use crate::{Conn, Result};
 
 /// An account. Its `Debug` leaves out the password hash.
@@ -73,7 +74,7 @@ pub struct NewUser<'a> {
 }
 
 pub async fn insert(c: &mut Conn, u: NewUser<'_>) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO users (id, username, email, email_lower, password_hash, is_admin, created_at)
          VALUES ($1, $2, $3, $4, $5, 0, $6)",
     )
@@ -104,28 +105,28 @@ macro_rules! select_user {
 }
 
 pub async fn by_id(c: &mut Conn, id: &UserId) -> Result<Option<User>> {
-    Ok(sqlx::query_as(select_user!("id = $1"))
+    db::query_as(select_user!("id = $1"))
         .bind(id)
         .fetch_optional(c)
-        .await?)
+        .await
 }
 
 pub async fn by_username(c: &mut Conn, username: &str) -> Result<Option<User>> {
-    Ok(sqlx::query_as(select_user!("username = $1"))
+    db::query_as(select_user!("username = $1"))
         .bind(username)
         .fetch_optional(c)
-        .await?)
+        .await
 }
 
 pub async fn by_email(c: &mut Conn, email: &str) -> Result<Option<User>> {
-    Ok(sqlx::query_as(select_user!("email_lower = $1"))
+    db::query_as(select_user!("email_lower = $1"))
         .bind(email.to_lowercase())
         .fetch_optional(c)
-        .await?)
+        .await
 }
 
 pub async fn confirm_email(c: &mut Conn, id: &UserId, now: UnixTime) -> Result<()> {
-    sqlx::query("UPDATE users SET email_confirmed_at = $1 WHERE id = $2")
+    db::query("UPDATE users SET email_confirmed_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
         .execute(c)
@@ -135,7 +136,7 @@ pub async fn confirm_email(c: &mut Conn, id: &UserId, now: UnixTime) -> Result<(
 
 /// A new, confirmed address (unique: a taken one is a conflict).
 pub async fn set_email(c: &mut Conn, id: &UserId, email: &str, now: UnixTime) -> Result<()> {
-    sqlx::query(
+    db::query(
         "UPDATE users SET email = $1, email_lower = $2, email_confirmed_at = $3 WHERE id = $4",
     )
     .bind(email)
@@ -148,7 +149,7 @@ pub async fn set_email(c: &mut Conn, id: &UserId, email: &str, now: UnixTime) ->
 }
 
 pub async fn set_password(c: &mut Conn, id: &UserId, hash: &str) -> Result<()> {
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+    db::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(hash)
         .bind(id)
         .execute(c)
@@ -165,28 +166,22 @@ pub async fn set_two_step(c: &mut Conn, id: &UserId, enabled_at: Option<UnixTime
         }
         None => "UPDATE users SET two_step_enabled_at = $1 WHERE id = $2",
     };
-    sqlx::query(sql)
-        .bind(enabled_at)
+    db::query(sql).bind(enabled_at).bind(id).execute(c).await?;
+    Ok(())
+}
+
+/// An administrator reset two-step verification: the next sign-in goes into setup.
+pub async fn mark_two_step_reset(c: &mut Conn, id: &UserId, now: UnixTime) -> Result<()> {
+    db::query("UPDATE users SET two_step_reset_at = $1, codes_check_position = NULL WHERE id = $2")
+        .bind(now)
         .bind(id)
         .execute(c)
         .await?;
     Ok(())
 }
 
-/// An administrator reset two-step verification: the next sign-in goes into setup.
-pub async fn mark_two_step_reset(c: &mut Conn, id: &UserId, now: UnixTime) -> Result<()> {
-    sqlx::query(
-        "UPDATE users SET two_step_reset_at = $1, codes_check_position = NULL WHERE id = $2",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(c)
-    .await?;
-    Ok(())
-}
-
 pub async fn set_admin(c: &mut Conn, id: &UserId, admin: bool) -> Result<()> {
-    sqlx::query("UPDATE users SET is_admin = $1 WHERE id = $2")
+    db::query("UPDATE users SET is_admin = $1 WHERE id = $2")
         .bind(i64::from(admin))
         .bind(id)
         .execute(c)
@@ -196,11 +191,9 @@ pub async fn set_admin(c: &mut Conn, id: &UserId, admin: bool) -> Result<()> {
 
 /// The administrators, by username.
 pub async fn admins(c: &mut Conn) -> Result<Vec<User>> {
-    Ok(
-        sqlx::query_as(select_user!("is_admin = 1 ORDER BY username"))
-            .fetch_all(c)
-            .await?,
-    )
+    db::query_as(select_user!("is_admin = 1 ORDER BY username"))
+        .fetch_all(c)
+        .await
 }
 
 /// Which accounts the administrators' list shows.
@@ -234,7 +227,7 @@ pub async fn list(c: &mut Conn, f: &Filter, now: UnixTime, limit: i64) -> Result
             _ => vec![ch],
         })
         .collect();
-    Ok(sqlx::query_as(select_user!(
+    db::query_as(select_user!(
         "($1 < 0 OR (CASE WHEN two_step_enabled_at IS NULL THEN 0 ELSE 1 END) = $1)
          AND ($2 = 0 OR second_step_frozen_at IS NOT NULL OR second_step_locked_until > $3)
          AND ($4 = 0 OR recovery_ready_at IS NOT NULL)
@@ -250,12 +243,12 @@ pub async fn list(c: &mut Conn, f: &Filter, now: UnixTime, limit: i64) -> Result
     .bind(&f.after)
     .bind(limit)
     .fetch_all(c)
-    .await?)
+    .await
 }
 
 /// `Some(position)`: the code to type back; `None`: the list is known saved.
 pub async fn set_codes_check(c: &mut Conn, id: &UserId, position: Option<i64>) -> Result<()> {
-    sqlx::query("UPDATE users SET codes_check_position = $1 WHERE id = $2")
+    db::query("UPDATE users SET codes_check_position = $1 WHERE id = $2")
         .bind(position)
         .bind(id)
         .execute(c)
@@ -264,7 +257,7 @@ pub async fn set_codes_check(c: &mut Conn, id: &UserId, position: Option<i64>) -
 }
 
 pub async fn set_locked_until(c: &mut Conn, id: &UserId, until: Option<UnixTime>) -> Result<()> {
-    sqlx::query("UPDATE users SET second_step_locked_until = $1 WHERE id = $2")
+    db::query("UPDATE users SET second_step_locked_until = $1 WHERE id = $2")
         .bind(until)
         .bind(id)
         .execute(c)
@@ -273,17 +266,17 @@ pub async fn set_locked_until(c: &mut Conn, id: &UserId, until: Option<UnixTime>
 }
 
 pub async fn count(c: &mut Conn) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+    db::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(c)
-        .await?)
+        .await
 }
 
 /// Holds the account's row until the transaction ends, so that decisions
 /// about one account (attempt budgets) run one at a time on every node.
 /// SQLite's `BEGIN IMMEDIATE` holds the whole database already.
 pub async fn lock_row(c: &mut Conn, id: &UserId) -> Result<()> {
-    if c.backend_name() == "PostgreSQL" {
-        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+    if c.is_postgres() {
+        db::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
             .bind(id)
             .fetch_optional(c)
             .await?;
@@ -295,8 +288,8 @@ pub async fn lock_row(c: &mut Conn, id: &UserId) -> Result<()> {
 /// transaction ends, so a user and a workspace cannot take it at once on two
 /// nodes. SQLite's `BEGIN IMMEDIATE` holds the whole database already.
 pub async fn lock_name(c: &mut Conn, name: &str) -> Result<()> {
-    if c.backend_name() == "PostgreSQL" {
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))::text")
+    if c.is_postgres() {
+        db::query("SELECT pg_advisory_xact_lock(hashtext($1))::text")
             .bind(name)
             .fetch_optional(c)
             .await?;
@@ -306,18 +299,18 @@ pub async fn lock_name(c: &mut Conn, name: &str) -> Result<()> {
 
 /// One more wrong second factor in a row; returns the new count.
 pub async fn add_factor_failure(c: &mut Conn, id: &UserId) -> Result<i64> {
-    Ok(sqlx::query_scalar(
+    db::query_scalar(
         "UPDATE users SET factor_failures_in_row = factor_failures_in_row + 1 WHERE id = $1
          RETURNING factor_failures_in_row",
     )
     .bind(id)
     .fetch_one(c)
-    .await?)
+    .await
 }
 
 /// A right second factor, or the owner's unlock: the count starts again.
 pub async fn reset_factor_failures(c: &mut Conn, id: &UserId) -> Result<()> {
-    sqlx::query(
+    db::query(
         "UPDATE users SET factor_failures_in_row = 0, second_step_frozen_at = NULL,
          second_step_locked_until = NULL WHERE id = $1",
     )
@@ -328,7 +321,7 @@ pub async fn reset_factor_failures(c: &mut Conn, id: &UserId) -> Result<()> {
 }
 
 pub async fn freeze_second_step(c: &mut Conn, id: &UserId, now: UnixTime) -> Result<()> {
-    sqlx::query("UPDATE users SET second_step_frozen_at = $1 WHERE id = $2")
+    db::query("UPDATE users SET second_step_frozen_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
         .execute(c)

@@ -3,6 +3,7 @@
 use sqlx::FromRow;
 use twostep_core::{UnixTime, UserId};
 
+use crate::db;
 use crate::{Conn, Result};
 
 text_enum!(
@@ -32,25 +33,23 @@ const WORKSPACE: &str =
 
 /// `StoreError::Conflict` when the name is taken by another workspace.
 pub async fn insert(c: &mut Conn, w: &Workspace) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO workspaces (id, name, created_by, created_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(&w.id)
-    .bind(&w.name)
-    .bind(&w.created_by)
-    .bind(w.created_at)
-    .execute(c)
-    .await?;
+    db::query("INSERT INTO workspaces (id, name, created_by, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&w.id)
+        .bind(&w.name)
+        .bind(&w.created_by)
+        .bind(w.created_at)
+        .execute(c)
+        .await?;
     Ok(())
 }
 
 pub async fn by_name(c: &mut Conn, name: &str) -> Result<Option<Workspace>> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    db::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {WORKSPACE} FROM workspaces w WHERE w.name = $1"
     )))
     .bind(name)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 /// `None` turns the policy off.
@@ -60,7 +59,7 @@ pub async fn set_policy(
     required_at: Option<UnixTime>,
     enforced_at: Option<UnixTime>,
 ) -> Result<()> {
-    sqlx::query(
+    db::query(
         "UPDATE workspaces SET two_step_required_at = $1, two_step_enforced_at = $2 WHERE id = $3",
     )
     .bind(required_at)
@@ -82,17 +81,17 @@ pub struct Membership {
 
 /// The workspaces `user_id` belongs to, by name.
 pub async fn of_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<Membership>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT w.name, m.role, w.two_step_enforced_at FROM workspace_members m
          JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = $1 ORDER BY w.name",
     )
     .bind(user_id)
     .fetch_all(c)
-    .await?)
+    .await
 }
 
 pub async fn role_of(c: &mut Conn, workspace_id: &str, user_id: &UserId) -> Result<Option<Role>> {
-    let r: Option<String> = sqlx::query_scalar(
+    let r: Option<String> = db::query_scalar(
         "SELECT role FROM workspace_members WHERE workspace_id = $1 AND user_id = $2",
     )
     .bind(workspace_id)
@@ -110,12 +109,12 @@ pub async fn set_member(
     role: Role,
     now: UnixTime,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2")
+    db::query("DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2")
         .bind(workspace_id)
         .bind(user_id)
         .execute(&mut *c)
         .await?;
-    sqlx::query(
+    db::query(
         "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(workspace_id)
@@ -128,7 +127,7 @@ pub async fn set_member(
 }
 
 pub async fn remove_member(c: &mut Conn, workspace_id: &str, user_id: &UserId) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2")
+    let r = db::query("DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2")
         .bind(workspace_id)
         .bind(user_id)
         .execute(c)
@@ -148,14 +147,14 @@ pub struct Member {
 }
 
 pub async fn members(c: &mut Conn, workspace_id: &str) -> Result<Vec<Member>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT u.id AS user_id, u.username, u.email, m.role, u.two_step_enabled_at
          FROM workspace_members m JOIN users u ON u.id = m.user_id
          WHERE m.workspace_id = $1 ORDER BY u.username",
     )
     .bind(workspace_id)
     .fetch_all(c)
-    .await?)
+    .await
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -171,7 +170,7 @@ pub struct WorkspaceRepo {
 
 /// `StoreError::Conflict` when the workspace has a repository of that name.
 pub async fn insert_repo(c: &mut Conn, r: &WorkspaceRepo) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO workspace_repositories (id, workspace_id, name, description, is_private, created_by, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -188,22 +187,22 @@ pub async fn insert_repo(c: &mut Conn, r: &WorkspaceRepo) -> Result<()> {
 }
 
 pub async fn repo(c: &mut Conn, workspace_id: &str, name: &str) -> Result<Option<WorkspaceRepo>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT id, workspace_id, name, description, is_private, created_by, created_at
          FROM workspace_repositories WHERE workspace_id = $1 AND name = $2",
     )
     .bind(workspace_id)
     .bind(name)
     .fetch_optional(c)
-    .await?)
+    .await
 }
 
 pub async fn repos(c: &mut Conn, workspace_id: &str) -> Result<Vec<WorkspaceRepo>> {
-    Ok(sqlx::query_as(
+    db::query_as(
         "SELECT id, workspace_id, name, description, is_private, created_by, created_at
          FROM workspace_repositories WHERE workspace_id = $1 ORDER BY name",
     )
     .bind(workspace_id)
     .fetch_all(c)
-    .await?)
+    .await
 }
