@@ -391,3 +391,35 @@ pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
                 || f.extended_code == ffi::SQLITE_CONSTRAINT_PRIMARYKEY
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn numbered_parameters_bind_by_number_wherever_they_appear() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let pool = Arc::new(Pool::new(Target::parse(&url).unwrap(), 1));
+        let mut c = pool.lease().await.unwrap();
+        let text = |s: &str| AnyValueKind::Text(Arc::new(s.to_string()));
+        let ran = c
+            .run("SELECT $2 || $1 || $2", &[text("a"), text("b")], 1)
+            .await
+            .unwrap();
+        let got: String = sqlx::Row::get(&ran.rows[0], 0);
+        assert_eq!(got, "bab");
+        assert!(c.run("SELECT $3", &[text("a")], 1).await.is_err());
+    }
+
+    #[test]
+    fn urls_name_a_file_and_a_mode() {
+        assert!(Target::parse("sqlite://data/twostep.db?mode=rwc").is_ok());
+        assert!(Target::parse("sqlite:/abs/t.db").is_ok());
+        assert!(Target::parse("sqlite::memory:").is_err());
+        assert!(Target::parse("sqlite://t.db?cache=shared").is_err());
+        let t = Target::parse("sqlite:///var/lib/twostep/a%20b.db?mode=ro").unwrap();
+        assert_eq!(t.path, PathBuf::from("/var/lib/twostep/a b.db"));
+        assert!(t.flags.contains(OpenFlags::SQLITE_OPEN_READ_ONLY));
+    }
+}
