@@ -93,14 +93,14 @@ def seed(backend, url, n):
 
 
 def statements(log_path, since_line):
-    """The SQL the server ran (sqlx's debug lines, JSON logs) after a point."""
+    """The SQL the server ran (the store's debug lines, JSON logs) after a point."""
     found = set()
     with open(log_path) as f:
         for i, line in enumerate(f):
-            if i < since_line or '"db.statement"' not in line:
+            if i < since_line or '"twostep_store::sql"' not in line:
                 continue
             try:
-                sql = json.loads(line)["fields"]["db.statement"]
+                sql = json.loads(line)["fields"]["statement"]
             except (ValueError, KeyError):
                 continue
             sql = " ".join(sql.split())
@@ -153,7 +153,7 @@ def measure(backend, n, work):
         psql(ADMIN_PG, f"CREATE DATABASE {db}")
         url = pg_url(db)
     server = Server(work, name=f"{backend}-{n}", database_url=url, args=["--log-format", "json"],
-                    env={"TWOSTEP_LOG": "info,sqlx::query=debug"})
+                    env={"TWOSTEP_LOG": "info,twostep_store::sql=debug"})
     try:
         took = seed(backend, url, n)
         probes = []
@@ -178,8 +178,11 @@ def measure(backend, n, work):
             a.api.ok("GET", f"/repositories/{a.name}/work")
             repo.append((time.perf_counter() - t) * 1000)
         server.log.flush()
-        bad = full_scans(backend, url, statements(server.log.name, mark))
-        return {"seed_s": took, "second": second, "repo": repo, "bad": bad}
+        sqls = statements(server.log.name, mark)
+        if not sqls:
+            raise RuntimeError("the server logged no statements to explain; see " + server.log.name)
+        bad = full_scans(backend, url, sqls)
+        return {"seed_s": took, "second": second, "repo": repo, "bad": bad, "explained": len(sqls)}
     finally:
         server.stop()
         if backend == "postgres":
@@ -202,7 +205,8 @@ def main():
         for (backend, n), r in results.items():
             print(f"{backend:<10} {n:>10,} {pct(r['second'], 50):13.2f} {pct(r['second'], 99):8.2f} "
                   f"{pct(r['repo'], 50):9.2f} {pct(r['repo'], 99):8.2f}")
-        print("\nstatements with a full table scan (while measuring):")
+        explained = ", ".join(f"{b} {n:,}: {r['explained']}" for (b, n), r in results.items())
+        print(f"\nstatements with a full table scan (while measuring; distinct statements explained: {explained}):")
         any_bad = False
         for (backend, n), r in results.items():
             for sql, why in r["bad"]:

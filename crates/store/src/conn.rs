@@ -54,6 +54,9 @@ impl Conn {
         args: AnyArguments,
         fetch: Fetch,
     ) -> Result<Outcome> {
+        // Every statement, for `TWOSTEP_LOG=twostep_store::sql=debug` (the
+        // scale benchmark explains each one); values are never logged.
+        tracing::debug!(target: "twostep_store::sql", statement = sql.as_str());
         let any: &mut AnyConnection = match &mut self.0 {
             Engine::Lite(c) => {
                 let limit = match fetch {
