@@ -5,9 +5,9 @@
 //! statement on a 2-core machine, against 7 µs and 8 µs for the same
 //! statement run here (measured; see docs/ARCHITECTURE.md). A statement on a
 //! page-cached file is short, so it runs inline; what can wait on the disk or
-//! on another process goes to a blocking thread: every COMMIT (an fsync) and a
-//! statement that found the database locked (retried there with a busy
-//! timeout).
+//! on another process goes to a blocking thread: every COMMIT (an fsync), a
+//! write outside a transaction (it commits by itself), and a statement that
+//! found the database locked (retried there with a busy timeout).
 //!
 //! Rows come out as sqlx's `AnyRow`, mapped exactly as sqlx's own SQLite
 //! driver maps them, so the one set of `FromRow` types reads both backends.
@@ -181,22 +181,25 @@ impl Leased {
             .ok_or(StoreError::Db(sqlx::Error::WorkerCrashed))
     }
 
-    /// Runs one statement here; if another process holds the lock it needs,
-    /// again on a blocking thread that waits for it.
+    /// Runs one statement here; on a blocking thread if it commits by
+    /// itself (a write outside a transaction waits for the disk), and again
+    /// there if another process holds the lock it needs.
     pub(crate) async fn run(
         &mut self,
         sql: &str,
         args: &[AnyValueKind],
         limit: usize,
     ) -> Result<Ran> {
-        match self.link()?.run(sql, args, limit) {
-            Err(e) if is_busy(&e) => {
-                let (sql, args) = (sql.to_string(), args.to_vec());
-                self.blocking(move |link| link.waiting(|l| l.run(&sql, &args, limit)))
-                    .await
+        let link = self.link()?;
+        if !link.commits_by_itself(sql)? {
+            match link.run(sql, args, limit) {
+                Err(e) if is_busy(&e) => {}
+                other => return Ok(other?),
             }
-            other => Ok(other?),
         }
+        let (sql, args) = (sql.to_string(), args.to_vec());
+        self.blocking(move |link| link.waiting(|l| l.run(&sql, &args, limit)))
+            .await
     }
 
     /// A long statement (`VACUUM INTO`) with one text argument, on a blocking
@@ -244,6 +247,10 @@ impl Link {
         let out = work(self);
         self.conn.busy_timeout(Duration::ZERO)?;
         out
+    }
+
+    fn commits_by_itself(&self, sql: &str) -> rusqlite::Result<bool> {
+        Ok(self.conn.is_autocommit() && !self.conn.prepare_cached(sql)?.readonly())
     }
 
     fn run(&mut self, sql: &str, args: &[AnyValueKind], limit: usize) -> rusqlite::Result<Ran> {
