@@ -7,6 +7,9 @@ more, requests wait for the hash pool (sized to the cores) and what is
 measured is the server's own limit. Goal: >= 0.9x with the pool kept busy.
 
     bash bench/sign-ins [ROUNDS]     (BENCH_SMOKE=1: a few accounts, 1 round)
+
+Each round: raw, 2 clients, raw, 2 per core, raw; each figure is divided by
+the mean of the raw runs on either side of it.
 """
 
 import http.client
@@ -21,9 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from twostep_bench import BIN, PASSWORD, SMOKE, Account, Server, cleanup, machine, median, run, workdir
 
-ROUNDS = 1 if SMOKE else int(sys.argv[1]) if len(sys.argv) > 1 else 9
-PER_ROUND = 8 if SMOKE else 160
-RAW_SECONDS = 1 if SMOKE else 2
+ROUNDS = 1 if SMOKE else int(sys.argv[1]) if len(sys.argv) > 1 else 15
+PER_FIGURE = 4 if SMOKE else 60
+RAW_SECONDS = 1
 CLIENTS = 2
 
 
@@ -108,28 +111,32 @@ def main():
     try:
         server = Server(work)
         print("making accounts with two-step on...", flush=True)
-        batches = [make_accounts(server, f"r{r}u", PER_ROUND) for r in range(ROUNDS)]
-        # Shared machines change speed from one minute to the next, so each
-        # round is short and compared with raw runs just before and after it.
+        batches = [make_accounts(server, f"r{r}u", 2 * PER_FIGURE) for r in range(ROUNDS)]
+        # Shared machines change speed from one second to the next (Argon2
+        # is memory-bound, and so are the neighbours), so every figure is
+        # short and compared with the raw runs just before and just after it.
         raw, two, full = [raw_rate(RAW_SECONDS)], [], []
+        q2, qf = [], []
         for accounts in batches:
-            half = len(accounts) // 2
-            two.append(sign_ins_per_second(server, accounts[:half], CLIENTS))
-            full.append(sign_ins_per_second(server, accounts[half:], busy))
+            two.append(sign_ins_per_second(server, accounts[:PER_FIGURE], CLIENTS))
             raw.append(raw_rate(RAW_SECONDS))
-            print(f"  round: raw Argon2id {raw[-2]:.1f}/s then {raw[-1]:.1f}/s; sign-ins {two[-1]:.1f}/s with "
-                  f"{CLIENTS} clients, {full[-1]:.1f}/s with {busy}", flush=True)
-        around = [(a + b) / 2 for a, b in zip(raw, raw[1:])]
-        r, s2, sf = median(raw), median(two), median(full)
-        q2 = median([b / a for a, b in zip(around, two)])
-        qf = median([b / a for a, b in zip(around, full)])
-        print(f"\n{machine()}; {PER_ROUND // 2} sign-ins per figure a round, medians of {ROUNDS} rounds")
-        print(f"raw Argon2id verifications (m=19456 KiB, t=2, p=1), {os.cpu_count()} threads: {r:7.1f}/s")
-        print(f"sign-ins (password + code, HTTP API), {CLIENTS} clients:  {s2:7.1f}/s")
-        print(f"sign-ins (password + code, HTTP API), {busy} clients:  {sf:7.1f}/s")
-        print("ratios (median over rounds of the round against the raw runs around it):")
-        print(f"ratio sign-ins / raw Argon2id, {CLIENTS} clients: {q2:.2f}x")
-        print(f"ratio sign-ins / raw Argon2id, {busy} clients (hash pool kept busy): {qf:.2f}x  [>= 0.9]")
+            q2.append(two[-1] / ((raw[-2] + raw[-1]) / 2))
+            full.append(sign_ins_per_second(server, accounts[PER_FIGURE:], busy))
+            raw.append(raw_rate(RAW_SECONDS))
+            qf.append(full[-1] / ((raw[-2] + raw[-1]) / 2))
+            print(f"  round: raw {raw[-3]:.1f}/s, {CLIENTS} clients {two[-1]:.1f}/s ({q2[-1]:.2f}x), raw {raw[-2]:.1f}/s, "
+                  f"{busy} clients {full[-1]:.1f}/s ({qf[-1]:.2f}x), raw {raw[-1]:.1f}/s", flush=True)
+
+        def spread(q):
+            q = sorted(q)
+            return f"(quartiles {q[len(q) // 4]:.2f}-{q[(3 * len(q)) // 4]:.2f})"
+        print(f"\n{machine()}; {PER_FIGURE} sign-ins per figure, {ROUNDS} rounds, raw runs of {RAW_SECONDS} s between")
+        print(f"raw Argon2id verifications (m=19456 KiB, t=2, p=1), {os.cpu_count()} threads: {median(raw):7.1f}/s")
+        print(f"sign-ins (password + code, HTTP API), {CLIENTS} clients:  {median(two):7.1f}/s")
+        print(f"sign-ins (password + code, HTTP API), {busy} clients:  {median(full):7.1f}/s")
+        print("ratios (median over rounds of each figure against the raw runs just before and after it):")
+        print(f"ratio sign-ins / raw Argon2id, {CLIENTS} clients: {median(q2):.2f}x {spread(q2)}")
+        print(f"ratio sign-ins / raw Argon2id, {busy} clients (hash pool kept busy): {median(qf):.2f}x {spread(qf)}  [>= 0.9]")
     finally:
         if server:
             server.stop()

@@ -1,37 +1,60 @@
-//! Argon2id off the async runtime, bounded. At most one hash per core runs at
-//! a time, each in a 19 MiB buffer that is kept and reused, so a flood of
-//! sign-ins costs a queue, not memory; once no hash has run for a while the
-//! buffers are let go, so a quiet server is small again. A caller waits in
-//! line at most `QUEUE_WAIT`; past that the server is busy (503 with
-//! Retry-After).
+//! Argon2id off the async runtime, bounded. One worker thread per core hashes
+//! in its own 19 MiB buffer, kept and reused, so a flood of sign-ins costs a
+//! queue, not memory; a worker that had nothing to do for `IDLE` lets its
+//! buffer go, so a quiet server is small again. Workers take the next job
+//! as soon as one is done: a short queue (one waiting job per worker) keeps
+//! them busy back to back. A caller waits for a place in that queue at most
+//! `QUEUE_WAIT`; past that the server is busy (503 with Retry-After).
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{oneshot, Semaphore};
 use twostep_core::password::{self, Memory};
 
 use crate::{rng, AuthError, Result};
 
 const QUEUE_WAIT: Duration = Duration::from_secs(10);
+/// A worker with no job for this long drops its buffer.
+const IDLE: Duration = Duration::from_secs(15);
+
+type Job = Box<dyn FnOnce(&mut Memory) + Send>;
 
 pub(crate) struct Hasher {
-    permits: Semaphore,
-    buffers: Mutex<Vec<Memory>>,
-    last_used: Mutex<Option<Instant>>,
+    /// Places in the queue: jobs running or waiting for a worker.
+    places: Semaphore,
+    jobs: flume::Sender<Job>,
+    /// Set by a worker that let its buffer go, until the next `release_if_idle`.
+    released: Arc<AtomicBool>,
 }
 
 impl Hasher {
-    pub(crate) fn new(workers: usize) -> Hasher {
+    pub(crate) fn new(workers: usize, idle: Duration) -> Hasher {
+        let workers = workers.max(1);
+        let (jobs, queue) = flume::unbounded::<Job>();
+        let released = Arc::new(AtomicBool::new(false));
+        for i in 0..workers {
+            let (queue, released) = (queue.clone(), released.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || work(queue, released, idle));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a password-hashing thread");
+            }
+        }
         Hasher {
-            permits: Semaphore::new(workers.max(1)),
-            buffers: Mutex::new(Vec::new()),
-            last_used: Mutex::new(None),
+            places: Semaphore::new(2 * workers),
+            jobs,
+            released,
         }
     }
 
     pub(crate) fn sized_to_cores() -> Hasher {
-        Hasher::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        Hasher::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+            IDLE,
+        )
     }
 
     async fn run<T: Send + 'static>(
@@ -40,44 +63,37 @@ impl Hasher {
     ) -> Result<T> {
         let queue = ::metrics::gauge!(crate::metrics::HASH_QUEUE);
         queue.increment(1.0);
-        let waited = tokio::time::timeout(QUEUE_WAIT, self.permits.acquire()).await;
+        let waited = tokio::time::timeout(QUEUE_WAIT, self.places.acquire()).await;
         queue.decrement(1.0);
-        let _permit = waited
+        let _place = waited
             .map_err(|_| {
                 ::metrics::counter!(crate::metrics::HASH_BUSY).increment(1);
                 AuthError::Busy
             })?
             .map_err(|e| AuthError::Internal(e.to_string()))?;
-        let taken = self.buffers.lock().ok().and_then(|mut b| b.pop());
-        let (out, mem) = tokio::task::spawn_blocking(move || {
-            let mut mem = taken.unwrap_or_default();
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |mem| {
+            // Nobody waits for it any more (the request went away).
+            if reply.is_closed() {
+                return;
+            }
             let started = Instant::now();
-            let out = job(&mut mem);
+            let out = job(mem);
             tracing::debug!(micros = started.elapsed().as_micros() as u64, "argon2id");
-            (out, mem)
-        })
-        .await
-        .map_err(|e| AuthError::Internal(e.to_string()))?;
-        if let Ok(mut b) = self.buffers.lock() {
-            b.push(mem);
-        }
-        if let Ok(mut t) = self.last_used.lock() {
-            *t = Some(Instant::now());
-        }
-        Ok(out)
+            let _ = reply.send(out);
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| AuthError::Internal("no password-hashing thread".into()))?;
+        answer
+            .await
+            .map_err(|_| AuthError::Internal("a password-hashing thread stopped".into()))
     }
 
-    /// Drops the kept buffers when no hash ran for `idle`; true if it did.
-    pub(crate) fn release_if_idle(&self, idle: Duration) -> bool {
-        let quiet = self
-            .last_used
-            .lock()
-            .is_ok_and(|t| t.is_some_and(|t| t.elapsed() >= idle));
-        if !quiet {
-            return false;
-        }
-        let dropped = self.buffers.lock().map(|mut b| std::mem::take(&mut *b));
-        matches!(dropped, Ok(b) if !b.is_empty())
+    /// True once after a worker let its buffer go (the caller may then hand
+    /// the memory back to the system).
+    pub(crate) fn release_if_idle(&self) -> bool {
+        self.released.swap(false, Ordering::AcqRel)
     }
 
     pub(crate) async fn hash(&self, pw: &str) -> Result<String> {
@@ -101,13 +117,30 @@ impl Hasher {
     }
 }
 
+/// One worker: jobs in order, in a buffer made on the first and dropped after
+/// `idle` without one; ends when the `Hasher` is dropped.
+fn work(queue: flume::Receiver<Job>, released: Arc<AtomicBool>, idle: Duration) {
+    let mut mem: Option<Memory> = None;
+    loop {
+        match queue.recv_timeout(idle) {
+            Ok(job) => job(mem.get_or_insert_with(Memory::new)),
+            Err(flume::RecvTimeoutError::Timeout) => {
+                if mem.take().is_some() {
+                    released.store(true, Ordering::Release);
+                }
+            }
+            Err(flume::RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn many_callers_share_a_few_buffers() {
-        let h = std::sync::Arc::new(Hasher::new(2));
+    async fn many_callers_share_a_few_workers() {
+        let h = std::sync::Arc::new(Hasher::new(2, IDLE));
         let phc = h.hash("correct horse battery").await.unwrap();
         let mut tasks = Vec::new();
         for i in 0..8 {
@@ -124,23 +157,24 @@ mod tests {
         for t in tasks {
             assert!(t.await.unwrap());
         }
-        assert!(h.buffers.lock().unwrap().len() <= 2);
         assert!(!h.verify("anything", None).await.unwrap());
     }
 
     #[tokio::test]
     async fn buffers_are_let_go_once_quiet() {
-        let h = Hasher::new(1);
-        assert!(!h.release_if_idle(Duration::ZERO), "nothing kept yet");
-        h.hash("correct horse battery").await.unwrap();
-        assert!(
-            !h.release_if_idle(Duration::from_secs(3600)),
-            "used just now"
-        );
-        assert_eq!(h.buffers.lock().unwrap().len(), 1);
-        assert!(h.release_if_idle(Duration::ZERO));
-        assert!(h.buffers.lock().unwrap().is_empty());
-        h.hash("correct horse battery").await.unwrap();
-        assert_eq!(h.buffers.lock().unwrap().len(), 1, "made again when needed");
+        let h = Hasher::new(1, Duration::from_millis(200));
+        assert!(!h.release_if_idle(), "nothing made yet");
+        for round in 0..2 {
+            // A buffer is made for the hash (again in the second round)...
+            h.hash("correct horse battery").await.unwrap();
+            // ...and let go 200 ms after it, reported once.
+            let mut waited = 0;
+            while !h.release_if_idle() {
+                assert!(waited < 300, "round {round}: the buffer was never let go");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                waited += 1;
+            }
+            assert!(!h.release_if_idle(), "reported once");
+        }
     }
 }

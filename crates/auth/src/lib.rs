@@ -219,10 +219,10 @@ impl AuthService {
         &self.inner.store
     }
 
-    /// Lets go of password-hashing memory once no hash ran for `idle`; true
-    /// if some was let go (the caller may hand it back to the system).
-    pub fn release_idle_memory(&self, idle: std::time::Duration) -> bool {
-        self.inner.hasher.release_if_idle(idle)
+    /// True once after password-hashing memory was let go (a worker had no
+    /// hash to do for 15 s); the caller may hand it back to the system.
+    pub fn release_idle_memory(&self) -> bool {
+        self.inner.hasher.release_if_idle()
     }
 
     fn hasher(&self) -> &hasher::Hasher {

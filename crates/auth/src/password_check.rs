@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 use twostep_core::lockout;
 use twostep_core::token::{self, hmac_sha256};
 use twostep_core::UserId;
-use twostep_store::{password_failures, users};
+use twostep_store::{password_failures, users, Tx};
 
 use crate::error::utc;
 use crate::notify::Event;
@@ -70,11 +70,24 @@ impl AuthService {
         password: &str,
         ctx: &Ctx,
     ) -> Result<()> {
+        commit(self.check_password_open(user, password, ctx).await?).await
+    }
+
+    /// As `check_password`, but a right password leaves its transaction open
+    /// (this client's failures cleared) for the caller's own writes: one
+    /// commit where two would do.
+    pub(crate) async fn check_password_open(
+        &self,
+        user: Option<&User>,
+        password: &str,
+        ctx: &Ctx,
+    ) -> Result<Tx> {
         let client = match user {
             Some(u) => self.client_key(&u.id, ctx),
             None => UNKNOWN.to_string(),
         };
-        self.check_password_as(user, password, &client, ctx).await
+        self.check_password_as_open(user, password, &client, ctx)
+            .await
     }
 
     pub(crate) async fn check_password_as(
@@ -84,6 +97,20 @@ impl AuthService {
         client: &str,
         ctx: &Ctx,
     ) -> Result<()> {
+        commit(
+            self.check_password_as_open(user, password, client, ctx)
+                .await?,
+        )
+        .await
+    }
+
+    async fn check_password_as_open(
+        &self,
+        user: Option<&User>,
+        password: &str,
+        client: &str,
+        ctx: &Ctx,
+    ) -> Result<Tx> {
         let Some(user) = user else {
             self.hasher().verify(password, None).await?;
             return Err(AuthError::BadCredentials);
@@ -121,8 +148,7 @@ impl AuthService {
         let mut tx = self.store().begin().await?;
         if right {
             password_failures::clear(&mut tx, &user.id, client).await?;
-            commit(tx).await?;
-            return Ok(());
+            return Ok(tx);
         }
         let event = if ctx.channel == crate::Channel::Ssh {
             Event::SshPasswordFailed

@@ -99,12 +99,13 @@ impl AuthService {
                 None => users::by_email(&mut c, login).await?,
             }
         };
-        self.check_password(user.as_ref(), password, ctx).await?;
+        let mut tx = self
+            .check_password_open(user.as_ref(), password, ctx)
+            .await?;
         let Some(user) = user else {
             return Err(AuthError::BadCredentials);
         };
         let now = self.now();
-        let mut tx = self.store().begin().await?;
         let factors = self.factors(&mut tx, &user).await?;
         let t = token::new_token(&mut rng());
         let outcome = match policy::after_password(factors) {

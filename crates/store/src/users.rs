@@ -312,7 +312,9 @@ pub async fn add_factor_failure(c: &mut Conn, id: &UserId) -> Result<i64> {
 pub async fn reset_factor_failures(c: &mut Conn, id: &UserId) -> Result<()> {
     db::query(
         "UPDATE users SET factor_failures_in_row = 0, second_step_frozen_at = NULL,
-         second_step_locked_until = NULL WHERE id = $1",
+         second_step_locked_until = NULL
+         WHERE id = $1 AND (factor_failures_in_row <> 0 OR second_step_frozen_at IS NOT NULL
+                            OR second_step_locked_until IS NOT NULL)",
     )
     .bind(id)
     .execute(c)

@@ -200,13 +200,13 @@ fn big_allocations_mapped() {
 }
 
 /// After a burst of sign-ins, the 19 MiB Argon2 buffers go back to the
-/// system once the burst is over (glibc keeps freed memory unless asked).
+/// system once the burst is over (a hashing worker drops its buffer after
+/// 15 s without a hash; glibc keeps freed memory unless asked).
 async fn release_idle_memory(auth: AuthService) {
-    const QUIET: std::time::Duration = std::time::Duration::from_secs(15);
-    let mut tick = tokio::time::interval(QUIET);
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
     loop {
         tick.tick().await;
-        if auth.release_idle_memory(QUIET) {
+        if auth.release_idle_memory() {
             #[cfg(target_env = "gnu")]
             // SAFETY: malloc_trim only returns free memory to the system.
             unsafe {
