@@ -117,7 +117,9 @@ impl AuthService {
         };
         let now = self.now();
         let reservation = token::new_id(&mut rng());
-        let mut tx = self.store().begin().await?;
+        // The reservation needs no disk wait of its own: whatever the check
+        // decides is committed with one, which carries this row to the disk.
+        let mut tx = self.store().begin_unsynced().await?;
         users::lock_row(&mut tx, &user.id).await?;
         let since = lockout::window_start(now);
         let (count, oldest) =

@@ -213,14 +213,39 @@ impl Store {
     /// A write transaction. On SQLite it takes the write lock up front, so a
     /// read-then-write decision never fails on a lock upgrade.
     pub async fn begin(&self) -> Result<Tx> {
+        self.begin_synced(true).await
+    }
+
+    /// A write transaction whose commit does not wait for the disk: seen by
+    /// every other transaction at once, and durable with the next commit that
+    /// does wait (SQLite's WAL and PostgreSQL's log are each one sequence,
+    /// flushed in order), or lost only with the machine's power. For a row
+    /// that matters only until a later, synced commit settles it.
+    pub async fn begin_unsynced(&self) -> Result<Tx> {
+        self.begin_synced(false).await
+    }
+
+    async fn begin_synced(&self, synced: bool) -> Result<Tx> {
         Ok(match &self.engine {
             Engine::Sqlite(pool, _) => {
                 let turn = self.writers.take().await?;
-                let mut c = Conn::lite(pool.lease().await?);
+                let mut leased = pool.lease().await?;
+                if !synced {
+                    leased.unsynced()?;
+                }
+                let mut c = Conn::lite(leased);
                 db::query("BEGIN IMMEDIATE").execute(&mut c).await?;
                 Tx::new(c, Some(turn))
             }
-            Engine::Postgres(pool) => Tx::new(Conn::in_tx(pool.begin().await?), None),
+            Engine::Postgres(pool) => {
+                let mut c = Conn::in_tx(pool.begin().await?);
+                if !synced {
+                    db::query("SET LOCAL synchronous_commit TO OFF")
+                        .execute(&mut c)
+                        .await?;
+                }
+                Tx::new(c, None)
+            }
         })
     }
 

@@ -82,6 +82,7 @@ impl Target {
         Ok(Link {
             conn,
             columns: HashMap::new(),
+            unsynced: false,
         })
     }
 }
@@ -90,6 +91,8 @@ impl Target {
 pub(crate) struct Link {
     conn: Connection,
     columns: HashMap<Box<str>, Columns>,
+    /// `synchronous=NORMAL` until the transaction ends (`unsynced`).
+    unsynced: bool,
 }
 
 #[derive(Clone)]
@@ -158,6 +161,14 @@ impl Drop for Leased {
         if !link.conn.is_autocommit() && link.conn.execute_batch("ROLLBACK").is_err() {
             return; // closed rather than handed out mid-transaction
         }
+        if link.unsynced
+            && link
+                .conn
+                .pragma_update(None, "synchronous", "FULL")
+                .is_err()
+        {
+            return; // closed rather than handed out with commits that do not wait
+        }
         if self.pool.permits.is_closed() {
             return;
         }
@@ -211,11 +222,40 @@ impl Leased {
             .map(|_| ())
     }
 
-    /// COMMIT, on a blocking thread: with `synchronous=FULL` it waits for
-    /// the disk.
+    /// COMMIT, which waits for the disk (`synchronous=FULL`). A process's
+    /// writers commit one at a time (their turn, see `tx`), so when the
+    /// runtime has another worker it runs here: the other workers go on
+    /// serving, and a hand-off to a blocking thread and back costs more CPU
+    /// than the wait (three per sign-in; bench/sign-ins). With one worker, or
+    /// when another process holds a lock, it runs on a blocking thread.
     pub(crate) async fn commit(&mut self) -> Result<()> {
+        self.commit_here_or_blocking().await?;
+        let link = self.link()?;
+        if link.unsynced {
+            link.conn.pragma_update(None, "synchronous", "FULL")?;
+            link.unsynced = false;
+        }
+        Ok(())
+    }
+
+    async fn commit_here_or_blocking(&mut self) -> Result<()> {
+        if tokio::runtime::Handle::current().metrics().num_workers() > 1 {
+            match self.link()?.conn.execute_batch("COMMIT") {
+                Err(e) if is_busy(&e) => {}
+                other => return Ok(other?),
+            }
+        }
         self.blocking(|link| link.waiting(|l| l.conn.execute_batch("COMMIT")))
             .await
+    }
+
+    /// The next transaction's COMMIT does not wait for the disk (SQLite
+    /// allows the change only between transactions).
+    pub(crate) fn unsynced(&mut self) -> Result<()> {
+        let link = self.link()?;
+        link.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        link.unsynced = true;
+        Ok(())
     }
 
     async fn blocking<T: Send + 'static>(
@@ -417,6 +457,53 @@ mod tests {
         let got: String = sqlx::Row::get(&ran.rows[0], 0);
         assert_eq!(got, "bab");
         assert!(c.run("SELECT $3", &[text("a")], 1).await.is_err());
+    }
+
+    fn synchronous(c: &mut Leased) -> i64 {
+        let link = c.link().unwrap();
+        link.conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap()
+    }
+
+    async fn an_unsynced_transaction_ends_synced() {
+        const NORMAL: i64 = 1;
+        const FULL: i64 = 2;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        // One connection: every lease gets the same one back.
+        let pool = Arc::new(Pool::new(Target::parse(&url).unwrap(), 1));
+        let mut c = pool.lease().await.unwrap();
+        c.run("PRAGMA journal_mode=WAL", &[], 1).await.unwrap();
+        c.run("CREATE TABLE t (x)", &[], 0).await.unwrap();
+        assert_eq!(synchronous(&mut c), FULL);
+
+        c.unsynced().unwrap();
+        c.run("BEGIN IMMEDIATE", &[], 0).await.unwrap();
+        c.run("INSERT INTO t VALUES (1)", &[], 0).await.unwrap();
+        assert_eq!(synchronous(&mut c), NORMAL);
+        c.commit().await.unwrap();
+        assert_eq!(synchronous(&mut c), FULL, "after COMMIT");
+
+        c.unsynced().unwrap();
+        c.run("BEGIN IMMEDIATE", &[], 0).await.unwrap();
+        c.run("INSERT INTO t VALUES (2)", &[], 0).await.unwrap();
+        drop(c);
+        let mut c = pool.lease().await.unwrap();
+        assert_eq!(synchronous(&mut c), FULL, "after a dropped transaction");
+        let ran = c.run("SELECT COUNT(*) FROM t", &[], 1).await.unwrap();
+        let n: i64 = sqlx::Row::get(&ran.rows[0], 0);
+        assert_eq!(n, 1, "the committed row stays, the dropped one does not");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_unsynced_transaction_ends_synced_committed_on_a_blocking_thread() {
+        an_unsynced_transaction_ends_synced().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unsynced_transaction_ends_synced_committed_inline() {
+        an_unsynced_transaction_ends_synced().await;
     }
 
     #[test]
