@@ -4,10 +4,11 @@
 //! statement over to it and the rows back: about 45 µs and 90 µs of CPU per
 //! statement on a 2-core machine, against 7 µs and 8 µs for the same
 //! statement run here (measured; see docs/ARCHITECTURE.md). A statement on a
-//! page-cached file is short, so it runs inline; what can wait on the disk or
-//! on another process goes to a blocking thread: every COMMIT (an fsync), a
-//! write outside a transaction (it commits by itself), and a statement that
-//! found the database locked (retried there with a busy timeout).
+//! page-cached file is short, so it runs inline, and so does COMMIT while the
+//! runtime has another worker (see `Leased::commit`); what else can wait on
+//! the disk or on another process goes to a blocking thread: a write outside
+//! a transaction (it commits by itself), and a statement that found the
+//! database locked (retried there with a busy timeout).
 //!
 //! Rows come out as sqlx's `AnyRow`, mapped exactly as sqlx's own SQLite
 //! driver maps them, so the one set of `FromRow` types reads both backends.
@@ -91,7 +92,7 @@ impl Target {
 pub(crate) struct Link {
     conn: Connection,
     columns: HashMap<Box<str>, Columns>,
-    /// `synchronous=NORMAL` until the transaction ends (`unsynced`).
+    /// `synchronous=NORMAL` until the lease ends (`unsynced`).
     unsynced: bool,
 }
 
@@ -229,16 +230,6 @@ impl Leased {
     /// than the wait (three per sign-in; bench/sign-ins). With one worker, or
     /// when another process holds a lock, it runs on a blocking thread.
     pub(crate) async fn commit(&mut self) -> Result<()> {
-        self.commit_here_or_blocking().await?;
-        let link = self.link()?;
-        if link.unsynced {
-            link.conn.pragma_update(None, "synchronous", "FULL")?;
-            link.unsynced = false;
-        }
-        Ok(())
-    }
-
-    async fn commit_here_or_blocking(&mut self) -> Result<()> {
         if tokio::runtime::Handle::current().metrics().num_workers() > 1 {
             match self.link()?.conn.execute_batch("COMMIT") {
                 Err(e) if is_busy(&e) => {}
@@ -249,8 +240,9 @@ impl Leased {
             .await
     }
 
-    /// The next transaction's COMMIT does not wait for the disk (SQLite
-    /// allows the change only between transactions).
+    /// This lease's transaction commits without waiting for the disk (SQLite
+    /// allows the change only between transactions); `synchronous=FULL` is
+    /// back before the connection returns to the pool.
     pub(crate) fn unsynced(&mut self) -> Result<()> {
         let link = self.link()?;
         link.conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -483,6 +475,9 @@ mod tests {
         c.run("INSERT INTO t VALUES (1)", &[], 0).await.unwrap();
         assert_eq!(synchronous(&mut c), NORMAL);
         c.commit().await.unwrap();
+        // As `Conn::commit` does: the lease ends with its transaction.
+        drop(c);
+        let mut c = pool.lease().await.unwrap();
         assert_eq!(synchronous(&mut c), FULL, "after COMMIT");
 
         c.unsynced().unwrap();
