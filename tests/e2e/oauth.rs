@@ -34,7 +34,8 @@ fn client(args: &[&str]) -> Value {
 
 /// authlib starts; the signed-in user approves on the consent page; authlib
 /// trades the code for tokens.
-fn authorise(server: &Server, web: &Browser, client_id: &str) -> Value {
+/// `code`: the fresh proof a grant needs (the session is not in sudo mode).
+fn authorise(server: &Server, web: &Browser, client_id: &str, code: &str) -> Value {
     let start = client(&[
         "start",
         &server.base,
@@ -62,7 +63,7 @@ fn authorise(server: &Server, web: &Browser, client_id: &str) -> Value {
         .copied()
         .zip(values.iter().map(String::as_str))
         .collect();
-    fields.push(("decision", "approve"));
+    fields.push(("code", code));
     let back = web.post_form("/oauth/authorize", &consent.csrf(), &fields);
     let callback = common::refresh_target(&back.body);
     assert!(callback.starts_with(REDIRECT), "{callback}");
@@ -141,7 +142,7 @@ fn authlib_gets_tokens_with_pkce_refreshes_with_rotation_and_revokes() {
     assert!(!page.body.contains("Authorise ci-tool?"), "{}", page.body);
 
     let web = server.signed_in_browser("ola", &mut phone);
-    let first = authorise(&server, &web, &client_id);
+    let first = authorise(&server, &web, &client_id, &phone.next_code());
     let access = first["access_token"].as_str().unwrap().to_string();
     assert!(access.starts_with("tsat_"));
 
@@ -198,7 +199,7 @@ fn authlib_gets_tokens_with_pkce_refreshes_with_rotation_and_revokes() {
         .is_empty());
 
     // Revocation (RFC 7009) of a refresh token ends its grant.
-    let third = authorise(&server, &web, &client_id);
+    let third = authorise(&server, &web, &client_id, &phone.next_code());
     let a3 = third["access_token"].as_str().unwrap().to_string();
     assert_eq!(bearer(&server, &a3, "GET", "/api/v1/user"), 200);
     let revoked = client(&[
@@ -256,7 +257,7 @@ fn a_command_line_tool_gets_tokens_by_the_device_flow() {
     web.post_form(
         "/oauth/device",
         &consent.csrf(),
-        &[("user_code", &user_code), ("decision", "approve")],
+        &[("user_code", &user_code), ("code", &phone.next_code())],
     )
     .assert_contains("Device authorised");
 
@@ -373,6 +374,7 @@ fn git_credential_oauth_clones_over_https_after_consent_in_chromium() {
     web.goto(&url);
     web.wait_for_text("Authorise git-credential-oauth?");
     web.screenshot("consent");
+    web.type_into("#confirm-code", &phone.next_code());
     web.click("#approve");
     let status = clone.wait().unwrap();
     let mut rest = String::new();

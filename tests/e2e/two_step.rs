@@ -26,13 +26,19 @@ fn ssh_keys_on_the_web_pages_then_the_setup_is_offered() {
     b.submit(
         "/account/ssh-keys",
         "/account/ssh-keys",
-        &[("key", "ssh-ed25519 AAAAnotbase64!!")],
+        &[
+            ("key", "ssh-ed25519 AAAAnotbase64!!"),
+            ("password", PASSWORD),
+        ],
     )
     .assert_contains("The key data is damaged");
     b.submit(
         "/account/ssh-keys",
         "/account/ssh-keys",
-        &[("key", "-----BEGIN OPENSSH PRIVATE KEY-----")],
+        &[
+            ("key", "-----BEGIN OPENSSH PRIVATE KEY-----"),
+            ("password", PASSWORD),
+        ],
     )
     .assert_contains("looks like a private key");
     let public = add_ssh_key(&server, &b, "alice_key");

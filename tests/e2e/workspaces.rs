@@ -314,7 +314,11 @@ fn workspaces_are_made_and_staffed_on_the_pages() {
     pia.submit(
         page,
         "/workspaces/pia-team/members",
-        &[("username", "quinn"), ("role", "read")],
+        &[
+            ("username", "quinn"),
+            ("role", "read"),
+            ("password", common::pages::PASSWORD),
+        ],
     )
     .assert_contains("Member saved.");
     let unknown = pia.submit(

@@ -7,6 +7,7 @@ use twostep_core::token;
 use twostep_store::{email_tokens, sessions, users};
 
 use crate::accounts::{mail_address, password_policy, CONFIRM_TTL};
+use crate::gate::Action;
 use crate::notify::Event;
 use crate::sudo::Proof;
 use crate::{commit, Account, AuthError, AuthService, Ctx, Result, SessionInfo};
@@ -25,7 +26,9 @@ impl AuthService {
         let u = &session.user;
         password_policy(new_password, &u.username, &u.email)?;
         // The gate first: a caller without a proof costs no Argon2 hash.
-        let (tx, user) = self.begin_security_change(session, proof, ctx).await?;
+        let (tx, user) = self
+            .begin_action(Action::ChangePassword, session, proof, None, ctx)
+            .await?;
         commit(tx).await?;
         let hash = self.hasher().hash(new_password).await?;
         let mut tx = self.store().begin().await?;
@@ -70,7 +73,9 @@ impl AuthService {
                 "That is your address already.",
             ));
         }
-        let (mut tx, user) = self.begin_security_change(session, proof, ctx).await?;
+        let (mut tx, user) = self
+            .begin_action(Action::ChangeEmail, session, proof, None, ctx)
+            .await?;
         if users::by_email(&mut tx, &email).await?.is_some() {
             return Err(AuthError::invalid(
                 "email_taken",

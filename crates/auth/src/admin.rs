@@ -12,6 +12,7 @@ use twostep_store::admin::{self as store_admin, NewAuditEntry};
 use twostep_store::users::{self, Filter, User};
 use twostep_store::{Conn, Tx};
 
+use crate::gate::Action;
 use crate::notify::Event;
 use crate::{commit, AuthError, AuthService, Ctx, Proof, Result, SessionInfo};
 
@@ -166,25 +167,20 @@ pub(crate) fn reason(raw: &str) -> Result<String> {
 }
 
 impl AuthService {
-    /// Opens the transaction of an admin decision once `actor` may act.
-    pub(crate) async fn admin_tx(&self, actor: &Actor<'_>, ctx: &Ctx) -> Result<(Tx, Acting)> {
+    /// Opens the transaction of an admin decision once `actor` may act
+    /// (the table's row for `action`: an administrator with two-step on and a
+    /// fresh second factor).
+    pub(crate) async fn admin_tx(
+        &self,
+        actor: &Actor<'_>,
+        action: Action,
+        ctx: &Ctx,
+    ) -> Result<(Tx, Acting)> {
         let (session, proof) = match actor {
             Actor::CommandLine => return Ok((self.store().begin().await?, Acting::command_line())),
             Actor::Admin { session, proof } => (*session, *proof),
         };
-        crate::app_passwords::require_full_session(session)?;
-        let me = self.user_row(&session.user.id).await?;
-        if !me.admin() {
-            return Err(AuthError::Forbidden(
-                "Only administrators can do this.".into(),
-            ));
-        }
-        if me.two_step_enabled_at.is_none() {
-            return Err(AuthError::Forbidden(
-                "Administrators must have two-step verification on. Turn it on first, then come back.".into(),
-            ));
-        }
-        let (tx, me) = self.begin_security_change(session, proof, ctx).await?;
+        let (tx, me) = self.begin_action(action, session, proof, None, ctx).await?;
         Ok((
             tx,
             Acting {
@@ -271,7 +267,7 @@ impl AuthService {
         ctx: &Ctx,
     ) -> Result<AdminUserView> {
         let why: String = reason_given.trim().chars().take(MAX_REASON).collect();
-        let (mut tx, acting) = self.admin_tx(actor, ctx).await?;
+        let (mut tx, acting) = self.admin_tx(actor, Action::AdminAct, ctx).await?;
         let target = self.target_user(&mut tx, username).await?;
         let name = &target.username;
         match (grant, target.admin()) {
@@ -350,7 +346,7 @@ impl AuthService {
         filter: &UserFilter,
         ctx: &Ctx,
     ) -> Result<Vec<AdminUserView>> {
-        let (mut tx, _) = self.admin_tx(actor, ctx).await?;
+        let (mut tx, _) = self.admin_tx(actor, Action::AdminRead, ctx).await?;
         let now = self.now();
         let rows = users::list(
             &mut tx,
@@ -376,7 +372,7 @@ impl AuthService {
         username: &str,
         ctx: &Ctx,
     ) -> Result<AdminUserView> {
-        let (mut tx, _) = self.admin_tx(actor, ctx).await?;
+        let (mut tx, _) = self.admin_tx(actor, Action::AdminRead, ctx).await?;
         let u = self.target_user(&mut tx, username).await?;
         commit(tx).await?;
         Ok(AdminUserView::of(&u, self.now()))
@@ -390,7 +386,7 @@ impl AuthService {
         limit: i64,
         ctx: &Ctx,
     ) -> Result<Vec<AuditEntry>> {
-        let (mut tx, _) = self.admin_tx(actor, ctx).await?;
+        let (mut tx, _) = self.admin_tx(actor, Action::AdminRead, ctx).await?;
         let rows = store_admin::audit_page(&mut tx, before, limit.clamp(1, 1000)).await?;
         commit(tx).await?;
         Ok(rows)

@@ -12,6 +12,7 @@ use twostep_store::{app_passwords, authenticators, recovery_codes, security_keys
 
 use crate::admin::{capitalised, reason, Act, Acting, Actor, AdminAction};
 use crate::error::utc;
+use crate::gate::Action;
 use crate::notify::Event;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result};
 
@@ -67,7 +68,7 @@ impl AuthService {
         ctx: &Ctx,
     ) -> Result<ResetOutcome> {
         let why = reason(reason_given)?;
-        let (mut tx, acting) = self.admin_tx(actor, ctx).await?;
+        let (mut tx, acting) = self.admin_tx(actor, Action::AdminAct, ctx).await?;
         let target = self.target_user(&mut tx, username).await?;
         users::lock_row(&mut tx, &target.id).await?;
         if acting.id.as_ref() == Some(&target.id) {
@@ -233,7 +234,7 @@ impl AuthService {
 
     /// Resets waiting for a second administrator.
     pub async fn admin_approvals(&self, actor: &Actor<'_>, ctx: &Ctx) -> Result<Vec<ApprovalView>> {
-        let (mut tx, _) = self.admin_tx(actor, ctx).await?;
+        let (mut tx, _) = self.admin_tx(actor, Action::AdminRead, ctx).await?;
         let now = self.now();
         store_admin::expire(&mut tx, now).await?;
         let mut out = Vec::new();
@@ -263,7 +264,7 @@ impl AuthService {
         approval_id: &str,
         ctx: &Ctx,
     ) -> Result<ApprovalView> {
-        let (mut tx, acting) = self.admin_tx(actor, ctx).await?;
+        let (mut tx, acting) = self.admin_tx(actor, Action::AdminAct, ctx).await?;
         let now = self.now();
         let a = store_admin::open_by_id(&mut tx, approval_id.get(..64).unwrap_or(approval_id), now)
             .await?
@@ -323,7 +324,7 @@ impl AuthService {
         approval_id: &str,
         ctx: &Ctx,
     ) -> Result<ApprovalView> {
-        let (mut tx, acting) = self.admin_tx(actor, ctx).await?;
+        let (mut tx, acting) = self.admin_tx(actor, Action::AdminAct, ctx).await?;
         let now = self.now();
         let a = store_admin::open_by_id(&mut tx, approval_id.get(..64).unwrap_or(approval_id), now)
             .await?
@@ -380,7 +381,7 @@ impl AuthService {
         ctx: &Ctx,
     ) -> Result<()> {
         let why = reason(reason_given)?;
-        let (mut tx, acting) = self.admin_tx(actor, ctx).await?;
+        let (mut tx, acting) = self.admin_tx(actor, Action::AdminAct, ctx).await?;
         let target = self.target_user(&mut tx, username).await?;
         users::lock_row(&mut tx, &target.id).await?;
         let now = self.now();

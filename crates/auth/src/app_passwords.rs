@@ -6,6 +6,7 @@ use twostep_core::UnixTime;
 use twostep_core::UserId;
 use twostep_store::app_passwords as store_ap;
 
+use crate::gate::Action;
 use crate::notify::Event;
 use crate::sudo::Proof;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo};
@@ -51,7 +52,6 @@ impl AuthService {
         proof: &Proof,
         ctx: &Ctx,
     ) -> Result<(String, AppPasswordView)> {
-        require_full_session(session)?;
         let label = label.trim();
         if label.is_empty() || label.chars().count() > app_password::MAX_LABEL {
             return Err(AuthError::invalid(
@@ -69,10 +69,9 @@ impl AuthService {
                 "Choose at least one permission.",
             ));
         }
-        if session.user.email_confirmed_at.is_none() {
-            return Err(AuthError::EmailUnconfirmed);
-        }
-        let (mut tx, _) = self.begin_security_change(session, proof, ctx).await?;
+        let (mut tx, _) = self
+            .begin_action(Action::CreateAppPassword, session, proof, None, ctx)
+            .await?;
         let now = self.now();
         let secret = app_password::new_token(&mut rng());
         let row = store_ap::AppPassword {
@@ -125,7 +124,9 @@ impl AuthService {
         proof: &Proof,
         ctx: &Ctx,
     ) -> Result<()> {
-        let (tx, user) = self.begin_security_change(session, proof, ctx).await?;
+        let (tx, user) = self
+            .begin_action(Action::RevokeAppPassword, session, proof, None, ctx)
+            .await?;
         self.revoke_app_password_in(tx, &user, id, ctx).await
     }
 

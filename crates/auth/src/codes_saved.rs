@@ -7,7 +7,9 @@ use twostep_core::recovery;
 use twostep_store::users::User;
 use twostep_store::{recovery_codes, users};
 
+use crate::gate::Action;
 use crate::notify::Event;
+use crate::sudo::Proof;
 use crate::{commit, AuthError, AuthService, Ctx, Result, SessionInfo};
 
 /// At this many unused codes (and at none) the owner is mailed.
@@ -22,7 +24,8 @@ impl AuthService {
         code: &str,
         ctx: &Ctx,
     ) -> Result<()> {
-        crate::app_passwords::require_full_session(session)?;
+        self.allowed(Action::SetUpTwoStep, session, &Proof::None, None)
+            .await?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let user = match self

@@ -4,6 +4,7 @@
 
 use twostep_store::{authenticators, security_keys, users, Conn};
 
+use crate::gate::Action;
 use crate::notify::Event;
 use crate::sudo::Proof;
 use crate::two_step::{SetupInfo, SetupPurpose};
@@ -65,7 +66,9 @@ impl AuthService {
                 "Two-step verification is off. Set it up first; you can add more authenticators afterwards.".into(),
             ));
         }
-        let (mut tx, user) = self.begin_security_change(session, proof, ctx).await?;
+        let (mut tx, user) = self
+            .begin_action(Action::AddAuthenticator, session, proof, None, ctx)
+            .await?;
         let active = authenticators::for_user(&mut tx, &user.id)
             .await?
             .into_iter()
@@ -91,7 +94,9 @@ impl AuthService {
         proof: &Proof,
         ctx: &Ctx,
     ) -> Result<()> {
-        let (mut tx, user) = self.begin_security_change(session, proof, ctx).await?;
+        let (mut tx, user) = self
+            .begin_action(Action::RemoveAuthenticator, session, proof, None, ctx)
+            .await?;
         let now = self.now();
         let gone = authenticators::get(&mut tx, &user.id, authenticator_id)
             .await?

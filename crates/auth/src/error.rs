@@ -24,8 +24,12 @@ pub enum AuthError {
     Frozen,
     #[error("Two-step verification is on for {username}, so the account password does not work here. Use an app password instead: create one at {url}")]
     AppPasswordRequired { username: String, url: String },
-    #[error("App passwords cannot change security settings. Sign in with your password (and two-step code) instead.")]
+    #[error("App passwords and access tokens cannot do this (no security setting, no new credential). Sign in with your password (and two-step code) instead.")]
     AppPasswordNotAllowed,
+    #[error("This needs a signed-in browser session: sign in on the web pages (HTTP Basic with the account password cannot do this).")]
+    SessionRequired,
+    #[error("The access token is invalid, has expired or was revoked. Get a new one from the application.")]
+    InvalidToken,
     #[error("This app password lacks the \"{0}\" permission.")]
     MissingScope(&'static str),
     #[error("{0}")]
@@ -37,7 +41,7 @@ pub enum AuthError {
     Forbidden(String),
     #[error("{}", if *two_step_on { "Confirm it is you first: enter a code from your authenticator app or a recovery code, or use a security key." } else { "Confirm it is you first: enter your account password." })]
     SudoRequired { two_step_on: bool },
-    #[error("Confirm your email address first (open the link we mailed you, or ask for a new one on your account page): SSH keys and app passwords need a confirmed address.")]
+    #[error("Confirm your email address first (open the link we mailed you, or ask for a new one on your account page): new credentials (SSH keys, app passwords, security keys, passkeys, authorised applications, sign-in providers) need a confirmed address.")]
     EmailUnconfirmed,
     #[error("Sign in to continue.")]
     SignInRequired,
@@ -77,6 +81,8 @@ impl AuthError {
             AuthError::AppPasswordRequired { .. } => "app_password_required",
             AuthError::MissingScope(_) => "insufficient_scope",
             AuthError::AppPasswordNotAllowed => "app_password_not_allowed",
+            AuthError::SessionRequired => "session_required",
+            AuthError::InvalidToken => "invalid_token",
             AuthError::Conflict(_) => "conflict",
             AuthError::Forbidden(_) => "forbidden",
             AuthError::SudoRequired { .. } => "sudo_required",

@@ -2,11 +2,12 @@
 //! password, or the account password while two-step verification is off.
 
 use twostep_core::app_password::{self, Scope};
-use twostep_core::{token, UnixTime};
+use twostep_core::token;
 use twostep_store::{app_passwords as store_ap, users};
 
+use crate::gate::CallerKind;
 use crate::notify::Event;
-use crate::{commit, Account, AuthError, AuthService, Ctx, Result, SessionInfo};
+use crate::{commit, AuthError, AuthService, Caller, Ctx, Result, SessionInfo};
 
 /// "Last used" of an app password is written at most this often.
 const TOUCH_EVERY: i64 = 60;
@@ -21,27 +22,14 @@ pub fn require_scope(scopes: Option<&[Scope]>, needed: Scope) -> Result<()> {
     }
 }
 
-/// An authenticated caller that did not come through a browser session.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub user: Account,
-    /// `None`: the account password (full rights); `Some`: an app password's scopes.
-    pub scopes: Option<Vec<Scope>>,
-}
-
-impl Principal {
-    /// As a caller for the API handlers (complete, never in sudo mode).
-    pub fn into_session(self) -> SessionInfo {
-        SessionInfo {
-            user: self.user,
-            caller: match self.scopes {
-                Some(scopes) => crate::Caller::AppPassword { scopes },
-                None => crate::Caller::Password,
-            },
-            complete: true,
-            sudo_until: None,
-            created_at: UnixTime::EPOCH,
-        }
+/// What HTTP Basic credentials are, by their shape (before checking them).
+pub fn basic_kind(username: &str, secret: &str) -> CallerKind {
+    if username == "x-token-auth" || username == "oauth2" {
+        CallerKind::OAuthToken
+    } else if app_password::looks_like_token(secret) {
+        CallerKind::AppPassword
+    } else {
+        CallerKind::BasicPassword
     }
 }
 
@@ -53,16 +41,19 @@ impl AuthService {
         username: &str,
         secret: &str,
         ctx: &Ctx,
-    ) -> Result<Principal> {
+    ) -> Result<SessionInfo> {
         if username.len() > 254 || secret.len() > twostep_core::password::MAX_PASSWORD_BYTES {
             return Err(AuthError::BadCredentials);
         }
         let now = self.now();
         // Bitbucket's convention for OAuth access tokens (and GitLab's `oauth2`).
-        if username == "x-token-auth" || username == "oauth2" {
-            return self.authenticate_bearer(secret).await;
+        if basic_kind(username, secret) == CallerKind::OAuthToken {
+            return self.authenticate_bearer(secret).await.map_err(|e| match e {
+                AuthError::InvalidToken => AuthError::BadCredentials,
+                e => e,
+            });
         }
-        if app_password::looks_like_token(secret) {
+        if basic_kind(username, secret) == CallerKind::AppPassword {
             let hash = token::token_hash(secret);
             // One indexed read, and a write at most once a minute per app
             // password: Git and API calls do not queue for the write lock.
@@ -82,10 +73,10 @@ impl AuthService {
             drop(c);
             let scopes =
                 app_password::parse_scopes(row.scopes.split_whitespace()).unwrap_or_default();
-            return Ok(Principal {
-                user: user.into(),
-                scopes: Some(scopes),
-            });
+            return Ok(SessionInfo::sessionless(
+                user.into(),
+                Caller::AppPassword { scopes },
+            ));
         }
         let user = {
             let mut c = self.store().conn().await?;
@@ -115,9 +106,6 @@ impl AuthService {
                 url: self.link("/account/app-passwords"),
             });
         }
-        Ok(Principal {
-            user: user.into(),
-            scopes: None,
-        })
+        Ok(SessionInfo::sessionless(user.into(), Caller::Password))
     }
 }

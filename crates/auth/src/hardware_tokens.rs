@@ -14,6 +14,7 @@ use twostep_store::{authenticators, Conn};
 
 use crate::admin::{Act, Actor, AdminAction};
 use crate::devices::MAX_AUTHENTICATORS;
+use crate::gate::Action;
 use crate::notify::Event;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Proof, Result, SessionInfo};
 
@@ -221,7 +222,7 @@ impl AuthService {
         username: &str,
         ctx: &Ctx,
     ) -> Result<()> {
-        let (mut tx, acting) = self.admin_tx(actor, ctx).await?;
+        let (mut tx, acting) = self.admin_tx(actor, Action::AdminAct, ctx).await?;
         let user = self.target_user(&mut tx, username).await?;
         twostep_store::users::lock_row(&mut tx, &user.id).await?;
         let token = self.token_in(&mut tx, serial).await?;
@@ -270,7 +271,9 @@ impl AuthService {
     ) -> Result<()> {
         let digits = |c: &str| -> String { c.chars().filter(char::is_ascii_digit).collect() };
         let (first, second) = (digits(first), digits(second));
-        let (tx, user) = self.begin_security_change(session, proof, ctx).await?;
+        let (tx, user) = self
+            .begin_action(Action::ClaimHardwareToken, session, proof, None, ctx)
+            .await?;
         commit(tx).await?;
         let now = self.now();
         let mut tx = self.store().begin().await?;

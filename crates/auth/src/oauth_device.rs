@@ -8,8 +8,10 @@ use twostep_core::app_password::parse_scopes;
 use twostep_core::token;
 use twostep_store::oauth::{self as store, Device, Grant};
 
+use crate::gate::Action;
 use crate::notify::Event;
 use crate::oauth_provider::{token_error, Consent, TokenError, TokenRequest, Tokens};
+use crate::sudo::Proof;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo};
 
 pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -105,7 +107,8 @@ impl AuthService {
 
     /// What the device page asks the signed-in user to approve.
     pub async fn device_consent(&self, session: &SessionInfo, user_code: &str) -> Result<Consent> {
-        crate::app_passwords::require_full_session(session)?;
+        self.allowed(Action::ViewAccount, session, &Proof::None, None)
+            .await?;
         let mut c = self.store().conn().await?;
         let d = store::device_by_user_code(&mut c, &normalise_user_code(user_code), self.now())
             .await?
@@ -137,11 +140,19 @@ impl AuthService {
         session: &SessionInfo,
         user_code: &str,
         approve: bool,
+        proof: &Proof,
         ctx: &Ctx,
     ) -> Result<String> {
         let consent = self.device_consent(session, user_code).await?;
         let now = self.now();
-        let mut tx = self.store().begin().await?;
+        let mut tx = if approve {
+            // A grant is a credential: the same rule as an app password.
+            self.begin_action(Action::AuthorizeOAuthApp, session, proof, None, ctx)
+                .await?
+                .0
+        } else {
+            self.store().begin().await?
+        };
         let d = store::device_by_user_code(&mut tx, &normalise_user_code(user_code), now)
             .await?
             .ok_or(AuthError::LinkInvalid)?;

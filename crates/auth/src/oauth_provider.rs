@@ -15,8 +15,10 @@ use twostep_core::oauth::{
 use twostep_core::{token, UserId};
 use twostep_store::oauth::{self as store, App, Grant};
 
+use crate::gate::Action;
 use crate::notify::Event;
-use crate::{commit, rng, AuthError, AuthService, Ctx, Principal, Result, SessionInfo};
+use crate::sudo::Proof;
+use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo};
 
 const CODE_TTL: i64 = 60;
 pub const ACCESS_TTL: i64 = 3600;
@@ -132,7 +134,8 @@ impl AuthService {
         confidential: bool,
         ctx: &Ctx,
     ) -> Result<NewApp> {
-        crate::app_passwords::require_full_session(session)?;
+        self.allowed(Action::RegisterOAuthApp, session, &Proof::None, None)
+            .await?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control)
         {
@@ -281,10 +284,17 @@ impl AuthService {
         &self,
         session: &SessionInfo,
         req: &AuthorizeRequest,
+        proof: &Proof,
         ctx: &Ctx,
     ) -> std::result::Result<String, AuthorizeError> {
-        crate::app_passwords::require_full_session(session).map_err(AuthorizeError::Show)?;
         let consent = self.check_authorize(req).await?;
+        // A grant is a credential: a fresh proof and a confirmed email, as
+        // for an app password. The proof's window commits on its own.
+        let (tx, _) = self
+            .begin_action(Action::AuthorizeOAuthApp, session, proof, None, ctx)
+            .await
+            .map_err(AuthorizeError::Show)?;
+        drop(tx);
         let now = self.now();
         let code = token::new_token(&mut rng());
         let grant = Grant {
@@ -556,19 +566,21 @@ impl AuthService {
     }
 
     /// An access token as a caller: its owner and its grant's scopes.
-    pub async fn authenticate_bearer(&self, token_value: &str) -> Result<Principal> {
+    pub async fn authenticate_bearer(&self, token_value: &str) -> Result<SessionInfo> {
         if !token_value.starts_with(ACCESS_PREFIX) || token_value.len() > 100 {
-            return Err(AuthError::BadCredentials);
+            return Err(AuthError::InvalidToken);
         }
         let mut c = self.store().conn().await?;
         let (scopes, user) =
             store::access_with_user(&mut c, &token::token_hash(token_value), self.now())
                 .await?
-                .ok_or(AuthError::BadCredentials)?;
-        Ok(Principal {
-            user: user.into(),
-            scopes: Some(parse_scopes(scopes.split_whitespace()).unwrap_or_default()),
-        })
+                .ok_or(AuthError::InvalidToken)?;
+        Ok(SessionInfo::sessionless(
+            user.into(),
+            crate::Caller::OAuthToken {
+                scopes: parse_scopes(scopes.split_whitespace()).unwrap_or_default(),
+            },
+        ))
     }
 
     /// The applications this user authorised, with their names.
@@ -585,7 +597,8 @@ impl AuthService {
         grant_id: &str,
         ctx: &Ctx,
     ) -> Result<()> {
-        crate::app_passwords::require_full_session(session)?;
+        self.allowed(Action::RevokeOAuthApp, session, &Proof::None, None)
+            .await?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let grant = store::grant(&mut tx, grant_id)

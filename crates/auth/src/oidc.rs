@@ -23,9 +23,10 @@ use twostep_core::{token, validate, UserId};
 use twostep_store::identities::{self, Identity, Login};
 use twostep_store::{sessions, users};
 
+use crate::gate::{proof_opens_sudo, Action, ProofKind, WayIn};
 use crate::notify::Event;
 use crate::signin::{FULL_TTL, SECOND_STEP_TTL};
-use crate::sudo::sudo_open;
+use crate::sudo::Proof;
 use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result, SessionInfo};
 
 /// A provider from the config file.
@@ -156,17 +157,24 @@ impl AuthService {
         let (link, confirm) = match trip {
             OidcTrip::SignIn => (None, None),
             OidcTrip::Link(s) => {
-                crate::app_passwords::require_full_session(s)?;
-                if !sudo_open(s, now) {
-                    let user = self.user_row(&s.user.id).await?;
-                    return Err(AuthError::SudoRequired {
-                        two_step_on: user.two_step_enabled_at.is_some(),
-                    });
-                }
+                // Sudo must be open already: a link is a new credential.
+                self.allowed(Action::LinkProvider, s, &Proof::None, None)
+                    .await?;
                 (Some(s), None)
             }
             OidcTrip::Confirm(s) => {
-                crate::app_passwords::require_full_session(s)?;
+                self.admit(Action::ConfirmIdentity, Some(s), None, true)
+                    .await?;
+                let user = self.user_row(&s.user.id).await?;
+                // Say at once when the provider cannot be the proof here
+                // (the answer's amr is checked again when it comes back).
+                proof_opens_sudo(
+                    way_in(&user),
+                    ProofKind::Provider {
+                        mfa: p.trusted_for_mfa,
+                    },
+                )
+                .map_err(crate::sudo::weak_proof)?;
                 let hash = s.token_hash().ok_or(AuthError::SignInRequired)?;
                 if !self
                     .identities(&s.user.id)
@@ -352,6 +360,16 @@ impl AuthService {
             .await?
             .filter(|s| s.stage == sessions::Stage::Full && s.user_id == *user_id)
             .ok_or(AuthError::SignInRequired)?;
+        let user = users::by_id(&mut tx, user_id)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        proof_opens_sudo(
+            way_in(&user),
+            ProofKind::Provider {
+                mfa: second_factor_in(p, &claims),
+            },
+        )
+        .map_err(crate::sudo::weak_proof)?;
         sessions::set_sudo(&mut tx, &session.token_hash, now + crate::sudo::SUDO_TTL).await?;
         self.audit(
             &mut tx,
@@ -437,11 +455,7 @@ impl AuthService {
         let user = users::by_id(&mut tx, &user_id)
             .await?
             .ok_or(AuthError::NotFound)?;
-        let factor_done = p.trusted_for_mfa
-            && claims
-                .amr
-                .iter()
-                .any(|a| SECOND_FACTOR_AMR.contains(&a.as_str()));
+        let factor_done = second_factor_in(p, &claims);
         let t = token::new_token(&mut rng());
         let second_step = user.two_step_enabled_at.is_some() && !factor_done;
         if second_step {
@@ -626,7 +640,9 @@ impl AuthService {
         proof: &crate::sudo::Proof,
         ctx: &Ctx,
     ) -> Result<()> {
-        let (mut tx, user) = self.begin_security_change(session, proof, ctx).await?;
+        let (mut tx, user) = self
+            .begin_action(Action::UnlinkProvider, session, proof, None, ctx)
+            .await?;
         let linked = identities::for_user(&mut tx, &user.id).await?;
         if user.password_hash.is_none() && linked.len() <= 1 {
             return Err(AuthError::Conflict(
@@ -669,6 +685,22 @@ fn identity(
         email: claims.email.clone(),
         created_at: now,
         last_used_at: Some(now),
+    }
+}
+
+/// The provider is trusted for MFA and its token says a second factor was used.
+fn second_factor_in(p: &OidcProvider, claims: &Claims) -> bool {
+    p.trusted_for_mfa
+        && claims
+            .amr
+            .iter()
+            .any(|a| SECOND_FACTOR_AMR.contains(&a.as_str()))
+}
+
+fn way_in(user: &users::User) -> WayIn {
+    WayIn {
+        two_step_on: user.two_step_enabled_at.is_some(),
+        has_password: user.password_hash.is_some(),
     }
 }
 

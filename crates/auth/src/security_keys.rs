@@ -14,10 +14,10 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
-use crate::app_passwords::require_full_session;
 use crate::factor::Refusal;
+use crate::gate::{proof_opens_sudo, Action, ProofKind, WayIn, WeakProof};
 use crate::notify::Event;
-use crate::sudo::{sudo_open, Proof};
+use crate::sudo::Proof;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo, Settings};
 use twostep_store::users::User;
 
@@ -74,6 +74,14 @@ impl Kind {
         match self {
             Kind::SecurityKey => "blue YubiKey",
             Kind::Passkey => "laptop passkey",
+        }
+    }
+
+    /// Adding one is this action of the requirement table.
+    pub(crate) fn action(self) -> Action {
+        match self {
+            Kind::SecurityKey => Action::AddSecurityKey,
+            Kind::Passkey => Action::AddPasskey,
         }
     }
 
@@ -194,14 +202,11 @@ impl AuthService {
         name: &str,
         kind: Kind,
     ) -> Result<(String, Value)> {
-        require_full_session(session)?;
         let wa = self.webauthn()?;
-        let user = self.user_row(&session.user.id).await?;
-        if !sudo_open(session, self.now()) {
-            return Err(AuthError::SudoRequired {
-                two_step_on: user.two_step_enabled_at.is_some(),
-            });
-        }
+        // A new credential: sudo open already (the ceremony carries no code).
+        let user = self
+            .allowed(kind.action(), session, &Proof::None, None)
+            .await?;
         if user.two_step_enabled_at.is_none() {
             return Err(AuthError::Conflict(format!(
                 "Turn on two-step verification with an authenticator app first; then add {}.",
@@ -303,7 +308,7 @@ impl AuthService {
         let reg: RegisterPublicKeyCredential =
             serde_json::from_value(credential).map_err(bad_credential)?;
         let (mut tx, _) = self
-            .begin_security_change(session, &Proof::None, ctx)
+            .begin_action(kind.action(), session, &Proof::None, None, ctx)
             .await?;
         let (user_id, name, state) = keys::take_state(
             &mut tx,
@@ -541,7 +546,8 @@ impl AuthService {
         credential: Value,
         ctx: &Ctx,
     ) -> Result<()> {
-        require_full_session(session)?;
+        self.admit(Action::ConfirmIdentity, Some(session), None, true)
+            .await?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let user = users::by_id(&mut tx, &session.user.id)
@@ -561,11 +567,25 @@ impl AuthService {
             Ok((name, added_at)) => {
                 // A key added in this session proves only that the session
                 // holder has a key: it must not open sudo.
-                if added_at >= session.created_at {
-                    commit(tx).await?;
-                    return Err(AuthError::Forbidden(format!(
-                        "The key \"{name}\" was added during this sign-in, so it cannot confirm security changes yet. Use a code or a recovery code, or sign out and in again."
-                    )));
+                let way = WayIn {
+                    two_step_on: user.two_step_enabled_at.is_some(),
+                    has_password: user.password_hash.is_some(),
+                };
+                let proof = ProofKind::SecurityKey {
+                    added_before_session: added_at < session.created_at,
+                };
+                match proof_opens_sudo(way, proof) {
+                    Ok(()) => {}
+                    Err(WeakProof::KeyTooNew) => {
+                        commit(tx).await?;
+                        return Err(AuthError::Forbidden(format!(
+                            "The key \"{name}\" was added during this sign-in, so it cannot confirm security changes yet. Use a code or a recovery code, or sign out and in again."
+                        )));
+                    }
+                    Err(w) => {
+                        commit(tx).await?;
+                        return Err(crate::sudo::weak_proof(w));
+                    }
                 }
                 self.audit(
                     &mut tx,
@@ -637,7 +657,9 @@ impl AuthService {
         proof: &Proof,
         ctx: &Ctx,
     ) -> Result<()> {
-        let (mut tx, user) = self.begin_security_change(session, proof, ctx).await?;
+        let (mut tx, user) = self
+            .begin_action(Action::RemoveSecurityKey, session, proof, None, ctx)
+            .await?;
         let now = self.now();
         let factors = crate::devices::second_factors(&mut tx, &user.id).await?;
         if user.two_step_enabled_at.is_some() && factors <= 1 {

@@ -41,9 +41,16 @@ pub enum Caller {
     AppPassword {
         scopes: Vec<twostep_core::app_password::Scope>,
     },
+    /// An OAuth access token (`Authorization: Bearer`, or Git's
+    /// `x-token-auth`): its grant's scopes, like an app password.
+    OAuthToken {
+        scopes: Vec<twostep_core::app_password::Scope>,
+    },
     /// HTTP Basic with the account password (two-step off): no session, so
     /// no sudo window; each security change brings its own proof.
     Password,
+    /// A registered SSH key (the SSH server's commands).
+    SshKey,
 }
 
 /// A signed-in caller as front-ends see it.
@@ -67,11 +74,23 @@ impl SessionInfo {
         }
     }
 
-    /// An app password's scopes; `None` when the caller has every right.
+    /// An app password's or a token's scopes; `None` when the caller has every right.
     pub fn scopes(&self) -> Option<&[twostep_core::app_password::Scope]> {
         match &self.caller {
-            Caller::AppPassword { scopes } => Some(scopes),
+            Caller::AppPassword { scopes } | Caller::OAuthToken { scopes } => Some(scopes),
             _ => None,
+        }
+    }
+
+    /// A caller with no session: HTTP Basic, a token, an SSH key (complete,
+    /// never in sudo mode).
+    pub fn sessionless(user: Account, caller: Caller) -> SessionInfo {
+        SessionInfo {
+            user,
+            caller,
+            complete: true,
+            sudo_until: None,
+            created_at: UnixTime::EPOCH,
         }
     }
 }

@@ -4,7 +4,7 @@ use twostep_core::{sshkey, token};
 use twostep_core::{UnixTime, UserId};
 use twostep_store::{ssh_keys, StoreError};
 
-use crate::app_passwords::require_full_session;
+use crate::gate::Action;
 use crate::notify::Event;
 use crate::sudo::Proof;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo, SshKey};
@@ -26,7 +26,6 @@ impl AuthService {
         proof: &Proof,
         ctx: &Ctx,
     ) -> Result<SshKey> {
-        require_full_session(session)?;
         let user_id = &session.user.id;
         let key = sshkey::parse(line)
             .map_err(|e| AuthError::invalid("invalid_ssh_key", "key", e.to_string()))?;
@@ -47,10 +46,9 @@ impl AuthService {
         } else {
             title.to_string()
         };
-        if session.user.email_confirmed_at.is_none() {
-            return Err(AuthError::EmailUnconfirmed);
-        }
-        let (mut tx, _) = self.begin_security_change(session, proof, ctx).await?;
+        let (mut tx, _) = self
+            .begin_action(Action::AddSshKey, session, proof, None, ctx)
+            .await?;
         let now = self.now();
         let row = SshKey {
             id: token::new_id(&mut rng()),
@@ -85,7 +83,9 @@ impl AuthService {
         proof: &Proof,
         ctx: &Ctx,
     ) -> Result<SshKey> {
-        let (tx, _) = self.begin_security_change(session, proof, ctx).await?;
+        let (tx, _) = self
+            .begin_action(Action::RemoveSshKey, session, proof, None, ctx)
+            .await?;
         self.remove_ssh_key_in(tx, &session.user.id, key_id, ctx)
             .await
     }

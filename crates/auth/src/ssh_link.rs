@@ -7,7 +7,9 @@
 use twostep_core::{token, UserId};
 use twostep_store::email_tokens;
 
+use crate::gate::Action;
 use crate::notify::Event;
+use crate::sudo::Proof;
 use crate::{commit, AuthError, AuthService, Ctx, Result, SessionInfo};
 
 pub(crate) const SSH_CONFIRM: &str = "ssh_confirm";
@@ -104,7 +106,8 @@ impl AuthService {
 
     /// The signed-in owner approves; the waiting command may go on (once).
     pub async fn approve_ssh(&self, session: &SessionInfo, raw: &str, ctx: &Ctx) -> Result<String> {
-        crate::app_passwords::require_full_session(session)?;
+        self.allowed(Action::ApproveSshCommand, session, &Proof::None, None)
+            .await?;
         let what = self.ssh_approval_request(session, raw).await?;
         let now = self.now();
         let mut tx = self.store().begin().await?;

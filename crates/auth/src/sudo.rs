@@ -5,12 +5,15 @@
 //! security key registered before this session began), the account password
 //! while it is off. A stolen session cookie alone changes nothing.
 //!
-//! `begin_security_change` is the one gate; pages, API and SSH go through it.
+//! The gate (`gate::begin_action`) asks for a fresh proof where the
+//! requirement table says so; `prove` checks it here, once, for pages, API
+//! and SSH.
 
 use twostep_core::UnixTime;
 use twostep_store::{sessions, Tx};
 
 use crate::factor::{FactorCheck, FactorUsed};
+use crate::gate::{proof_opens_sudo, Action, ProofKind, WayIn, WeakProof};
 use crate::notify::Event;
 use crate::{commit, AuthError, AuthService, Ctx, Result, SessionInfo};
 use twostep_store::users::User;
@@ -54,43 +57,37 @@ pub(crate) fn sudo_open(s: &SessionInfo, now: UnixTime) -> bool {
 }
 
 impl AuthService {
-    /// Opens the transaction of a security change once the session is in sudo
-    /// mode, or `proof` puts it there (the window opens in the same
-    /// transaction). A wrong proof is counted and refused.
-    pub(crate) async fn begin_security_change(
+    /// Verifies `proof` for a session not in sudo mode and opens the window:
+    /// the proof must be as strong as the account's own sign-in
+    /// (`gate::proof_opens_sudo`). A wrong proof is counted and refused.
+    pub(crate) async fn prove(
         &self,
         session: &SessionInfo,
+        user: User,
         proof: &Proof,
         ctx: &Ctx,
     ) -> Result<(Tx, User)> {
-        crate::app_passwords::require_full_session(session)?;
-        let user = self.user_row(&session.user.id).await?;
         let two_step_on = user.two_step_enabled_at.is_some();
+        let way = WayIn {
+            two_step_on,
+            has_password: user.password_hash.is_some(),
+        };
+        let kind = match proof {
+            Proof::None => return Err(AuthError::SudoRequired { two_step_on }),
+            Proof::Code(_) => ProofKind::SecondFactor,
+            Proof::Password(_) => ProofKind::Password,
+        };
+        proof_opens_sudo(way, kind).map_err(weak_proof)?;
         let now = self.now();
-        let how = match (proof, two_step_on) {
-            (Proof::None, _) if sudo_open(session, now) => {
-                return Ok((self.store().begin().await?, user));
-            }
-            (Proof::None, _) => return Err(AuthError::SudoRequired { two_step_on }),
-            (Proof::Code(_), false) => {
-                return Err(AuthError::invalid(
-                    "password_required",
-                    "password",
-                    "Two-step verification is off: confirm with your account password.",
-                ))
-            }
-            (Proof::Password(_), true) => {
-                return Err(AuthError::invalid(
-                    "code_required",
-                    "code",
-                    "Two-step verification is on: confirm with a code from your authenticator app, a recovery code, or a security key.",
-                ))
-            }
-            (Proof::Password(pw), false) => {
+        match proof {
+            Proof::Password(pw) => {
                 self.check_password(Some(&user), pw, ctx).await?;
-                "password"
+                let mut tx = self.store().begin().await?;
+                self.open_sudo(&mut tx, session, &user, "password", now, ctx)
+                    .await?;
+                Ok((tx, user))
             }
-            (Proof::Code(code), true) => {
+            Proof::Code(code) => {
                 let mut tx = self.store().begin().await?;
                 match self.check_factor(&mut tx, &user.id, code, now, ctx).await? {
                     FactorCheck::Passed(used) => {
@@ -108,16 +105,13 @@ impl AuthService {
                             )
                             .await;
                         }
-                        return Ok((self.store().begin().await?, user));
+                        Ok((self.store().begin().await?, user))
                     }
-                    FactorCheck::Refused(r) => return self.refuse(tx, &user, r, ctx).await,
+                    FactorCheck::Refused(r) => self.refuse(tx, &user, r, ctx).await,
                 }
             }
-        };
-        let mut tx = self.store().begin().await?;
-        self.open_sudo(&mut tx, session, &user, how, now, ctx)
-            .await?;
-        Ok((tx, user))
+            Proof::None => Err(AuthError::SudoRequired { two_step_on }),
+        }
     }
 
     pub(crate) async fn open_sudo(
@@ -154,7 +148,10 @@ impl AuthService {
             sudo_until: None,
             ..session.clone()
         };
-        let (tx, _) = self.begin_security_change(&fresh, proof, ctx).await?;
+        self.admit(Action::ConfirmIdentity, Some(session), None, true)
+            .await?;
+        let user = self.user_row(&session.user.id).await?;
+        let (tx, _) = self.prove(&fresh, user, proof, ctx).await?;
         commit(tx).await?;
         Ok(self.now() + SUDO_TTL)
     }
@@ -162,5 +159,29 @@ impl AuthService {
     /// Whether this session may change security settings without a proof now.
     pub fn in_sudo(&self, session: &SessionInfo) -> bool {
         sudo_open(session, self.now())
+    }
+}
+
+/// What to ask for instead of a proof too weak for this account.
+pub(crate) fn weak_proof(w: WeakProof) -> AuthError {
+    match w {
+        WeakProof::SecondFactorNeeded => AuthError::invalid(
+            "code_required",
+            "code",
+            "Two-step verification is on: confirm with a code from your authenticator app, a recovery code, or a security key.",
+        ),
+        WeakProof::PasswordNeeded => AuthError::invalid(
+            "password_required",
+            "password",
+            "Two-step verification is off: confirm with your account password.",
+        ),
+        WeakProof::ProviderNeeded => AuthError::invalid(
+            "provider_required",
+            "",
+            "This account has no password: confirm by signing in at your sign-in provider again.",
+        ),
+        WeakProof::KeyTooNew => AuthError::Forbidden(
+            "A security key added during this session cannot confirm it is you: use a code, a recovery code, or a key you added before signing in.".into(),
+        ),
     }
 }

@@ -9,6 +9,7 @@ use twostep_core::UserId;
 use twostep_core::{token, totp};
 use twostep_store::{authenticators, email_tokens, recovery_codes, sessions, ssh_keys, users};
 
+use crate::gate::Action;
 use crate::notify::Event;
 use crate::sudo::{sudo_open, Proof};
 use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result, SessionInfo};
@@ -128,7 +129,8 @@ impl AuthService {
         name: &str,
         ctx: &Ctx,
     ) -> Result<SetupInfo> {
-        crate::app_passwords::require_full_session(session)?;
+        self.allowed(Action::SetUpTwoStep, session, &Proof::None, None)
+            .await?;
         let now = self.now();
         let user = self.user_row(&session.user.id).await?;
         let on = user.two_step_enabled_at.is_some();
@@ -225,7 +227,8 @@ impl AuthService {
         code: &str,
         ctx: &Ctx,
     ) -> Result<VerifyOutcome> {
-        crate::app_passwords::require_full_session(session)?;
+        self.allowed(Action::SetUpTwoStep, session, &Proof::None, None)
+            .await?;
         let now = self.now();
         let code = parse_totp(code)
             .map_err(|e| AuthError::invalid("malformed_code", "code", e.to_string()))?;
@@ -351,7 +354,8 @@ impl AuthService {
         raw_token: &str,
         ctx: &Ctx,
     ) -> Result<Vec<RecoveryCode>> {
-        crate::app_passwords::require_full_session(session)?;
+        self.allowed(Action::SetUpTwoStep, session, &Proof::None, None)
+            .await?;
         let now = self.now();
         let hash = token::token_hash(raw_token.get(..100).unwrap_or(raw_token));
         let mut tx = self.store().begin().await?;
@@ -402,7 +406,9 @@ impl AuthService {
         ctx: &Ctx,
     ) -> Result<Vec<RecoveryCode>> {
         self.require_on(&session.user.id).await?;
-        let (mut tx, user) = self.begin_security_change(session, proof, ctx).await?;
+        let (mut tx, user) = self
+            .begin_action(Action::NewRecoveryCodes, session, proof, None, ctx)
+            .await?;
         let now = self.now();
         let codes = self
             .new_recovery_codes(&mut tx, &user.id, session.token_hash(), now)
@@ -435,7 +441,9 @@ impl AuthService {
         ctx: &Ctx,
     ) -> Result<SetupInfo> {
         self.require_on(&session.user.id).await?;
-        let (tx, _) = self.begin_security_change(session, proof, ctx).await?;
+        let (tx, _) = self
+            .begin_action(Action::ReplaceDevice, session, proof, None, ctx)
+            .await?;
         commit(tx).await?;
         let fresh = self.fresh_session(session).await?;
         self.begin_setup(&fresh, ctx).await
@@ -449,7 +457,9 @@ impl AuthService {
         ctx: &Ctx,
     ) -> Result<()> {
         self.require_on(&session.user.id).await?;
-        let (mut tx, user) = self.begin_security_change(session, proof, ctx).await?;
+        let (mut tx, user) = self
+            .begin_action(Action::DisableTwoStep, session, proof, None, ctx)
+            .await?;
         let now = self.now();
         users::set_two_step(&mut tx, &user.id, None).await?;
         authenticators::delete_all(&mut tx, &user.id).await?;

@@ -11,6 +11,7 @@ use twostep_store::workspaces::{self as ws, Role, Workspace, WorkspaceRepo};
 use twostep_store::{Conn, StoreError};
 
 use crate::error::utc;
+use crate::gate::Action;
 use crate::notify::Event;
 use crate::repos::RepoView;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Proof, Result, SessionInfo};
@@ -57,16 +58,6 @@ fn role_access(r: Role) -> Access {
     }
 }
 
-/// The sentence every channel shows when the policy keeps someone out.
-fn policy_refusal(w: &Workspace, since: UnixTime, setup: &str) -> AuthError {
-    AuthError::Forbidden(format!(
-        "The workspace {} requires two-step verification (since {} UTC), and yours is off. \
-         Turn it on at {setup} to use its repositories again; nothing of yours was removed.",
-        w.name,
-        utc(since)
-    ))
-}
-
 impl AuthService {
     async fn workspace_named(&self, c: &mut Conn, name: &str) -> Result<Workspace> {
         ws::by_name(c, &name.trim().to_ascii_lowercase())
@@ -99,7 +90,8 @@ impl AuthService {
         name: &str,
         ctx: &Ctx,
     ) -> Result<MembershipView> {
-        crate::app_passwords::require_full_session(session)?;
+        self.allowed(Action::CreateWorkspace, session, &Proof::None, None)
+            .await?;
         let name = validate::username(name).map_err(|e| {
             AuthError::invalid(
                 "invalid_workspace_name",
@@ -222,11 +214,24 @@ impl AuthService {
         workspace: &str,
         username: &str,
         role: Option<Role>,
+        proof: &Proof,
         ctx: &Ctx,
     ) -> Result<()> {
-        crate::app_passwords::require_full_session(session)?;
+        {
+            let mut c = self.store().conn().await?;
+            let w = self.workspace_named(&mut c, workspace).await?;
+            self.workspace_admin(&mut c, &w, &session.user.id).await?;
+        }
+        let (mut tx, _) = self
+            .begin_action(
+                Action::ManageWorkspaceMembers,
+                session,
+                proof,
+                Some(workspace),
+                ctx,
+            )
+            .await?;
         let now = self.now();
-        let mut tx = self.store().begin().await?;
         let w = self.workspace_named(&mut tx, workspace).await?;
         self.workspace_admin(&mut tx, &w, &session.user.id).await?;
         let who = username.trim().to_ascii_lowercase();
@@ -295,7 +300,7 @@ impl AuthService {
         if !(0..=MAX_GRACE).contains(&grace) {
             return Err(AuthError::invalid(
                 "invalid_grace_period",
-                "grace",
+                "grace_seconds",
                 "The grace period is between 0 and 90 days.",
             ));
         }
@@ -304,7 +309,15 @@ impl AuthService {
             let w = self.workspace_named(&mut c, workspace).await?;
             self.workspace_admin(&mut c, &w, &session.user.id).await?;
         }
-        let (mut tx, me) = self.begin_security_change(session, proof, ctx).await?;
+        let (mut tx, me) = self
+            .begin_action(
+                Action::SetWorkspacePolicy,
+                session,
+                proof,
+                Some(workspace),
+                ctx,
+            )
+            .await?;
         let now = self.now();
         let w = self.workspace_named(&mut tx, workspace).await?;
         self.workspace_admin(&mut tx, &w, &me.id).await?;
@@ -376,7 +389,13 @@ impl AuthService {
         private: bool,
         ctx: &Ctx,
     ) -> Result<RepoView> {
-        crate::app_passwords::require_full_session(session)?;
+        self.allowed(
+            Action::CreateWorkspaceRepository,
+            session,
+            &Proof::None,
+            Some(workspace),
+        )
+        .await?;
         let (name, description) = crate::repos::repo_fields(name, description)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
@@ -388,7 +407,6 @@ impl AuthService {
                 w.name
             )));
         }
-        self.policy_allows(&w, &session.user.id, now).await?;
         let row = WorkspaceRepo {
             id: token::new_id(&mut rng()),
             workspace_id: w.id.clone(),
@@ -422,16 +440,6 @@ impl AuthService {
         Ok(repo_view(&w, row, role_access(role)))
     }
 
-    async fn policy_allows(&self, w: &Workspace, user_id: &UserId, now: UnixTime) -> Result<()> {
-        if let p @ Policy::Enforced { since } = policy::policy(w.two_step_enforced_at, now) {
-            let user = self.user_row(user_id).await?;
-            if policy::refuses(p, user.two_step_enabled_at.is_some()) {
-                return Err(policy_refusal(w, since, &self.link("/account/two-step")));
-            }
-        }
-        Ok(())
-    }
-
     /// A workspace's repository as `viewer` sees it: `Ok(None)` when `owner`
     /// is no workspace; `NotFound` when the viewer may not read it; the
     /// policy's refusal when their two-step is off past the grace period.
@@ -451,7 +459,7 @@ impl AuthService {
         if access == Access::None {
             return Err(AuthError::NotFound);
         }
-        self.policy_allows(&w, viewer, self.now()).await?;
+        self.workspace_allows(viewer, &w.name).await?;
         Ok(Some(repo_view(&w, r, access)))
     }
 }

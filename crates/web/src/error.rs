@@ -73,7 +73,9 @@ impl From<AuthError> for Error {
     fn from(e: AuthError) -> Error {
         let status = match &e {
             AuthError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AuthError::BadCredentials | AuthError::SignInRequired => StatusCode::UNAUTHORIZED,
+            AuthError::BadCredentials | AuthError::SignInRequired | AuthError::InvalidToken => {
+                StatusCode::UNAUTHORIZED
+            }
             AuthError::AppPasswordRequired { .. } => StatusCode::UNAUTHORIZED,
             AuthError::WrongSecondFactor { .. } => StatusCode::UNAUTHORIZED,
             AuthError::Locked { .. }
@@ -84,6 +86,7 @@ impl From<AuthError> for Error {
             AuthError::Forbidden(_)
             | AuthError::MissingScope(_)
             | AuthError::AppPasswordNotAllowed
+            | AuthError::SessionRequired
             | AuthError::SudoRequired { .. }
             | AuthError::EmailUnconfirmed => StatusCode::FORBIDDEN,
             AuthError::LinkInvalid => StatusCode::GONE,

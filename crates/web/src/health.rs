@@ -1,18 +1,18 @@
 //! `/healthz` (the process answers) and `/readyz` (this node can serve:
 //! database and repositories folder), plain text for load balancers.
 
+use crate::routes::{Routes, Surface};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
+use twostep_auth::Action;
 
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+pub fn router() -> Routes {
+    Routes::new(Surface::Api)
+        .get("/healthz", Action::ReadPublic, healthz)
+        .get("/readyz", Action::ReadPublic, readyz)
 }
 
 fn text(status: StatusCode, body: String) -> Response {

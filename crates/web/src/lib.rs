@@ -10,6 +10,7 @@ pub fn openapi_json() -> String {
 }
 mod csrf;
 mod error;
+mod gate;
 mod git_http;
 mod guard;
 mod health;
@@ -18,6 +19,7 @@ mod oauth;
 mod pages;
 pub mod parse;
 mod qr;
+pub mod routes;
 pub mod server;
 mod session;
 
@@ -27,8 +29,22 @@ use twostep_auth::AuthService;
 
 pub use error::Error;
 
+/// Every route the server answers, with the action it reaches, as the
+/// router is built from them (for the route matrix test and the README).
+pub fn declared_routes() -> Vec<routes::Declared> {
+    let mut all = api::routes().declared("/api/v1");
+    all.extend(git_http::router().declared(""));
+    all.extend(health::router().declared(""));
+    all.extend(oauth::router().declared(""));
+    all.extend(pages::routes().declared(""));
+    all
+}
+
+/// The marker header on every answer the gate refused.
+pub use gate::REFUSED_HEADER;
+
 /// Requests larger than this are refused before any handler runs.
-const MAX_BODY: usize = 64 * 1024;
+pub(crate) const MAX_BODY: usize = 64 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -48,10 +64,10 @@ pub fn router(state: AppState) -> Router {
         )
     };
     Router::new()
-        .nest("/api/v1", api::router().layer(timeout()))
-        .merge(git_http::router())
-        .merge(health::router())
-        .merge(oauth::router().layer(timeout()))
+        .nest("/api/v1", api::router(&state).layer(timeout()))
+        .merge(git_http::router().into_router(&state))
+        .merge(health::router().into_router(&state))
+        .merge(oauth::router().into_router(&state).layer(timeout()))
         .merge(pages::router(state.clone()).layer(timeout()))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(

@@ -3,24 +3,29 @@
 //! (RFC 8414). Form bodies in, JSON out, errors as RFC 6749 §5.2 shapes
 //! them; no cookies, so no CSRF.
 
+use crate::routes::{Routes, Surface};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::json;
+use twostep_auth::Action;
 use twostep_auth::{TokenError, TokenRequest};
 
 use crate::session::Api;
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/oauth/token", post(token))
-        .route("/oauth/revoke", post(revoke))
-        .route("/oauth/device_authorization", post(device))
-        .route("/oauth/introspect", post(introspect))
-        .route("/.well-known/oauth-authorization-server", get(metadata))
+pub fn router() -> Routes {
+    Routes::new(Surface::Api)
+        .post("/oauth/token", Action::OAuthClient, token)
+        .post("/oauth/revoke", Action::OAuthClient, revoke)
+        .post("/oauth/device_authorization", Action::OAuthClient, device)
+        .post("/oauth/introspect", Action::OAuthClient, introspect)
+        .get(
+            "/.well-known/oauth-authorization-server",
+            Action::ReadPublic,
+            metadata,
+        )
 }
 
 fn no_store(status: StatusCode, body: serde_json::Value) -> Response {

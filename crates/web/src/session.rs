@@ -42,7 +42,7 @@ pub fn signed_in(jar: CookieJar, state: &AppState, token: String, user_id: &User
         .add(device)
 }
 
-fn ctx_of(parts: &Parts, channel: Channel, secure: bool) -> Ctx {
+pub(crate) fn ctx_of(parts: &Parts, channel: Channel, secure: bool) -> Ctx {
     let jar = CookieJar::from_headers(&parts.headers);
     Ctx {
         channel,
@@ -77,14 +77,6 @@ pub fn client_ip(parts: &Parts) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// The caller's address from a whole request.
-pub fn client_ip_of(req: &axum::extract::Request) -> String {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
-}
-
 /// Request context (channel and IP) for the auth service.
 pub struct Web(pub Ctx);
 pub struct Api(pub Ctx);
@@ -103,17 +95,19 @@ impl FromRequestParts<AppState> for Api {
     }
 }
 
-/// Any live session, complete or still owing the second step.
+/// Any live session, complete or still owing the second step (as the gate
+/// found it).
 pub struct AnySession(pub Option<SessionInfo>);
+
+fn gated(parts: &Parts) -> Result<Option<SessionInfo>, Error> {
+    Ok(crate::gate::admitted(parts)?.caller.clone())
+}
 
 impl FromRequestParts<AppState> for AnySession {
     type Rejection = Error;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let jar = CookieJar::from_headers(&parts.headers);
-        let Some(token) = jar.get(cookie_name(SESSION_COOKIE, state.secure_cookies)) else {
-            return Ok(AnySession(None));
-        };
-        Ok(AnySession(state.auth.session(token.value()).await?))
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Error> {
+        let s = gated(parts)?.filter(|s| s.token_hash().is_some());
+        Ok(AnySession(s))
     }
 }
 
@@ -147,44 +141,18 @@ pub fn token_of(state: &AppState, jar: &CookieJar) -> Option<String> {
         .map(|c| c.value().to_string())
 }
 
-/// An API caller: the session cookie, HTTP Basic (an app password, or the
-/// account password while two-step verification is off), or an OAuth access
-/// token (`Authorization: Bearer`, its grant's scopes, like an app password).
+/// An API caller as the gate admitted it: the session cookie, HTTP Basic
+/// (an app password, or the account password while two-step verification is
+/// off), or an OAuth access token (`Authorization: Bearer`). The route's
+/// action decides which of them get this far, and with which scope.
 pub struct ApiUser(pub SessionInfo);
 
 impl FromRequestParts<AppState> for ApiUser {
     type Rejection = Error;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        if let Some((user, secret)) = crate::parse::basic_from_headers(&parts.headers) {
-            let ctx = ctx_of(parts, Channel::Api, state.secure_cookies);
-            let principal = state.auth.authenticate_basic(&user, &secret, &ctx).await?;
-            return Ok(ApiUser(principal.into_session()));
-        }
-        if let Some(token) = crate::parse::bearer_from_headers(&parts.headers) {
-            let principal = state.auth.authenticate_bearer(&token).await?;
-            return Ok(ApiUser(principal.into_session()));
-        }
-        let SignedIn(s) = SignedIn::from_request_parts(parts, state).await?;
-        Ok(ApiUser(s))
-    }
-}
-
-impl ApiUser {
-    /// Refuses an app password that lacks `scope`.
-    pub fn need(self, scope: twostep_auth::Scope) -> Result<SessionInfo, Error> {
-        twostep_auth::require_scope(self.0.scopes(), scope)?;
-        Ok(self.0)
-    }
-}
-
-/// An API caller allowed to change security settings: never an app password.
-pub struct ApiSecure(pub SessionInfo);
-
-impl FromRequestParts<AppState> for ApiSecure {
-    type Rejection = Error;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let ApiUser(s) = ApiUser::from_request_parts(parts, state).await?;
-        twostep_auth::require_full_session(&s)?;
-        Ok(ApiSecure(s))
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Error> {
+        gated(parts)?
+            .filter(|s| s.complete)
+            .map(ApiUser)
+            .ok_or_else(Error::sign_in_required)
     }
 }

@@ -3,30 +3,51 @@
 //! fresh factor: `code` in the body, or the sudo window of
 //! `POST /api/v1/session/sudo` (which GET requests need).
 
+use crate::routes::{Routes, Surface};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
+use twostep_auth::Action;
 use twostep_auth::{Actor, AdminUserView, ApprovalView, AuditEntry, ResetOutcome, UserFilter};
 
 use super::ApiJson;
-use crate::session::{Api, ApiSecure};
+use crate::session::{Api, ApiUser};
 use crate::{AppState, Error};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/users", get(users))
-        .route("/admin/users/{username}", get(user))
-        .route("/admin/users/{username}/two-step/reset", post(reset))
-        .route("/admin/users/{username}/two-step/unlock", post(unlock))
-        .route("/admin/users/{username}/grant-admin", post(grant))
-        .route("/admin/users/{username}/revoke-admin", post(revoke))
-        .route("/admin/approvals", get(approvals))
-        .route("/admin/approvals/{id}/approve", post(approve))
-        .route("/admin/approvals/{id}/cancel", post(cancel))
-        .route("/admin/audit", get(audit))
-        .route("/admin/tokens/{serial}/assign", post(assign_token))
+pub fn router() -> Routes {
+    Routes::new(Surface::Api)
+        .get("/admin/users", Action::AdminRead, users)
+        .get("/admin/users/{username}", Action::AdminRead, user)
+        .post(
+            "/admin/users/{username}/two-step/reset",
+            Action::AdminAct,
+            reset,
+        )
+        .post(
+            "/admin/users/{username}/two-step/unlock",
+            Action::AdminAct,
+            unlock,
+        )
+        .post(
+            "/admin/users/{username}/grant-admin",
+            Action::AdminAct,
+            grant,
+        )
+        .post(
+            "/admin/users/{username}/revoke-admin",
+            Action::AdminAct,
+            revoke,
+        )
+        .get("/admin/approvals", Action::AdminRead, approvals)
+        .post("/admin/approvals/{id}/approve", Action::AdminAct, approve)
+        .post("/admin/approvals/{id}/cancel", Action::AdminAct, cancel)
+        .get("/admin/audit", Action::AdminRead, audit)
+        .post(
+            "/admin/tokens/{serial}/assign",
+            Action::AdminAct,
+            assign_token,
+        )
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -127,7 +148,7 @@ pub struct UsersPage {
     responses((status = 200, body = UsersPage), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn users(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     Query(q): Query<UsersQuery>,
 ) -> Result<Json<UsersPage>, Error> {
@@ -151,7 +172,7 @@ async fn users(
     responses((status = 200, body = AdminUser), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 async fn user(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     Path(username): Path<String>,
 ) -> Result<Json<AdminUser>, Error> {
@@ -198,7 +219,7 @@ pub struct ResetAnswer {
     responses((status = 200, body = ResetAnswer), (status = 202, body = ResetAnswer), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn reset(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     Path(username): Path<String>,
     ApiJson(r): ApiJson<AdminActionRequest>,
@@ -242,7 +263,7 @@ async fn reset(
     responses((status = 200, body = super::Status), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn unlock(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     Path(username): Path<String>,
     ApiJson(r): ApiJson<AdminActionRequest>,
@@ -264,7 +285,7 @@ async fn unlock(
     responses((status = 200, body = AdminUser), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 async fn grant(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     Path(username): Path<String>,
     ApiJson(r): ApiJson<AdminActionRequest>,
@@ -288,7 +309,7 @@ async fn grant(
     responses((status = 200, body = AdminUser), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 async fn revoke(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     Path(username): Path<String>,
     ApiJson(r): ApiJson<AdminActionRequest>,
@@ -335,7 +356,7 @@ impl From<ApprovalView> for ApprovalInfo {
     responses((status = 200, body = [ApprovalInfo]), (status = 403, body = crate::error::ErrorBody)))]
 async fn approvals(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
 ) -> Result<Json<Vec<ApprovalInfo>>, Error> {
     let proof = twostep_auth::Proof::None;
@@ -359,7 +380,7 @@ async fn approvals(
     responses((status = 200, body = ApprovalInfo), (status = 403, body = crate::error::ErrorBody), (status = 410, body = crate::error::ErrorBody)))]
 async fn approve(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     Path(id): Path<String>,
     ApiJson(r): ApiJson<AdminActionRequest>,
@@ -383,7 +404,7 @@ async fn approve(
     responses((status = 200, body = ApprovalInfo), (status = 403, body = crate::error::ErrorBody), (status = 410, body = crate::error::ErrorBody)))]
 async fn cancel(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     Path(id): Path<String>,
     ApiJson(r): ApiJson<AdminActionRequest>,
@@ -451,7 +472,7 @@ pub struct AuditPage {
     responses((status = 200, body = AuditPage), (status = 403, body = crate::error::ErrorBody)))]
 async fn audit(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<AuditPage>, Error> {
@@ -490,7 +511,7 @@ pub struct AssignToken {
     responses((status = 200, body = super::Status), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn assign_token(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     Path(serial): Path<String>,
     ApiJson(r): ApiJson<AssignToken>,

@@ -1,19 +1,25 @@
+use crate::routes::{Routes, Surface};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
+use twostep_auth::Action;
+use twostep_auth::AppPasswordView;
 use twostep_auth::UnixTime;
-use twostep_auth::{AppPasswordView, Scope};
 
 use super::ApiJson;
-use crate::session::{Api, ApiSecure, ApiUser};
+use crate::session::{Api, ApiUser};
 use crate::{AppState, Error};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/user/app-passwords", get(list).post(create))
-        .route("/user/app-passwords/{id}", delete(revoke))
+pub fn router() -> Routes {
+    Routes::new(Surface::Api)
+        .get("/user/app-passwords", Action::ReadAccount, list)
+        .post("/user/app-passwords", Action::CreateAppPassword, create)
+        .delete(
+            "/user/app-passwords/{id}",
+            Action::RevokeAppPassword,
+            revoke,
+        )
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -62,7 +68,7 @@ async fn list(
     State(state): State<AppState>,
     user: ApiUser,
 ) -> Result<Json<Vec<AppPasswordInfo>>, Error> {
-    let s = user.need(Scope::AccountRead)?;
+    let s = user.0;
     Ok(Json(
         state
             .auth
@@ -79,7 +85,7 @@ async fn list(
     responses((status = 201, body = CreatedAppPassword), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     ApiJson(r): ApiJson<CreateAppPassword>,
 ) -> Result<(StatusCode, Json<CreatedAppPassword>), Error> {
@@ -103,7 +109,7 @@ async fn create(
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 async fn revoke(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Error> {

@@ -1,16 +1,21 @@
 //! POST /api/v1/user/two-step/tokens: claim an imported hardware token.
 
+use crate::routes::{Routes, Surface};
 use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
+use twostep_auth::Action;
 
 use super::{ApiJson, Status};
-use crate::session::{Api, ApiSecure};
+use crate::session::{Api, ApiUser};
 use crate::{AppState, Error};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/user/two-step/tokens", post(claim_token))
+pub fn router() -> Routes {
+    Routes::new(Surface::Api).post(
+        "/user/two-step/tokens",
+        Action::ClaimHardwareToken,
+        claim_token,
+    )
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -32,7 +37,7 @@ pub struct ClaimToken {
     responses((status = 200, body = Status), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub(super) async fn claim_token(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     ApiJson(r): ApiJson<ClaimToken>,
 ) -> Result<Json<Status>, Error> {

@@ -24,11 +24,12 @@ use axum::http::StatusCode;
 use axum::Router;
 use serde::de::DeserializeOwned;
 
+use crate::routes::Routes;
 use crate::{AppState, Error};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(users::router())
+/// Every route of the API, as declared (paths under /api/v1).
+pub fn routes() -> Routes {
+    users::router()
         .merge(session::router())
         .merge(password::router())
         .merge(ssh_keys::router())
@@ -43,9 +44,12 @@ pub fn router() -> Router<AppState> {
         .merge(workspaces::router())
         .merge(hardware_tokens::router())
         .merge(openapi::router())
-        .fallback(|| async {
-            Error::new(StatusCode::NOT_FOUND, "not_found", "No such API endpoint.")
-        })
+}
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    routes().into_router(state).fallback(|| async {
+        Error::new(StatusCode::NOT_FOUND, "not_found", "No such API endpoint.")
+    })
 }
 
 /// A JSON object body (see `crate::input`); every refusal is our JSON error.

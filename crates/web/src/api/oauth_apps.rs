@@ -1,22 +1,23 @@
 //! OAuth 2.0 applications a user registers (for tools and integrations),
 //! and the ones they authorised.
 
+use crate::routes::{Routes, Surface};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
-use twostep_auth::Scope;
+use twostep_auth::Action;
 
 use super::ApiJson;
-use crate::session::{Api, ApiSecure, ApiUser};
+use crate::session::{Api, ApiUser};
 use crate::{AppState, Error};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/user/oauth-apps", get(list).post(register))
-        .route("/user/authorized-apps", get(authorized))
-        .route("/user/authorized-apps/{id}", delete(revoke))
+pub fn router() -> Routes {
+    Routes::new(Surface::Api)
+        .get("/user/oauth-apps", Action::ReadAccount, list)
+        .post("/user/oauth-apps", Action::RegisterOAuthApp, register)
+        .get("/user/authorized-apps", Action::ReadAccount, authorized)
+        .delete("/user/authorized-apps/{id}", Action::RevokeOAuthApp, revoke)
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -55,7 +56,7 @@ async fn list(
     State(state): State<AppState>,
     user: ApiUser,
 ) -> Result<Json<Vec<OAuthAppInfo>>, Error> {
-    let s = user.need(Scope::AccountRead)?;
+    let s = user.0;
     Ok(Json(
         state
             .auth
@@ -78,7 +79,7 @@ async fn list(
     responses((status = 201, body = RegisteredOAuthApp), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn register(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     ApiJson(r): ApiJson<RegisterOAuthApp>,
 ) -> Result<(StatusCode, Json<RegisteredOAuthApp>), Error> {
@@ -112,7 +113,7 @@ async fn authorized(
     State(state): State<AppState>,
     user: ApiUser,
 ) -> Result<Json<Vec<AuthorizedApp>>, Error> {
-    let s = user.need(Scope::AccountRead)?;
+    let s = user.0;
     Ok(Json(
         state
             .auth
@@ -134,7 +135,7 @@ async fn authorized(
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 async fn revoke(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Error> {

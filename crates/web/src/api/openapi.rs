@@ -1,9 +1,7 @@
+use crate::routes::{Routes, Surface};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
+use twostep_auth::Action;
 use utoipa::OpenApi;
-
-use crate::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,8 +34,8 @@ use crate::AppState;
 )]
 pub struct ApiDoc;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(serve))
+pub fn router() -> Routes {
+    Routes::new(Surface::Api).get("/openapi.json", Action::ReadPublic, serve)
 }
 
 async fn serve() -> impl IntoResponse {

@@ -1,17 +1,18 @@
+use crate::routes::{Routes, Surface};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
+use twostep_auth::Action;
 
 use super::{ApiJson, Status};
 use crate::session::Api;
 use crate::{AppState, Error};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/password/forgot", post(forgot))
-        .route("/password/reset", post(reset))
+pub fn router() -> Routes {
+    Routes::new(Surface::Api)
+        .post("/password/forgot", Action::ForgotPassword, forgot)
+        .post("/password/reset", Action::RedeemLink, reset)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -1,24 +1,34 @@
 //! Self-service recovery over the API: the same steps as the pages, for a
 //! session that gave the password and owes the second step.
 
+use crate::routes::{Routes, Surface};
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use axum_extra::extract::CookieJar;
 use serde::{Deserialize, Serialize};
+use twostep_auth::Action;
 use twostep_auth::{RecoveryStatus, SessionInfo};
 
 use super::{ApiJson, Status, TokenRequest};
 use crate::session::{signed_in, token_of, Api};
 use crate::{AppState, Error};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/session/recovery", get(status).post(mail_start))
-        .route("/session/recovery/finish-link", post(mail_finish))
-        .route("/session/recovery/finish", post(finish))
-        .route("/recovery/start", post(start))
-        .route("/recovery/cancel", post(cancel))
+pub fn router() -> Routes {
+    Routes::new(Surface::Api)
+        .get("/session/recovery", Action::RecoveryFromSignIn, status)
+        .post("/session/recovery", Action::RecoveryFromSignIn, mail_start)
+        .post(
+            "/session/recovery/finish-link",
+            Action::RecoveryFromSignIn,
+            mail_finish,
+        )
+        .post(
+            "/session/recovery/finish",
+            Action::RecoveryFromSignIn,
+            finish,
+        )
+        .post("/recovery/start", Action::RedeemLink, start)
+        .post("/recovery/cancel", Action::RedeemLink, cancel)
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

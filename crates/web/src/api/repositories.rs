@@ -1,25 +1,43 @@
+use crate::routes::{Routes, Surface};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, put};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
-use twostep_auth::{RepoView, Scope};
+use twostep_auth::Action;
+use twostep_auth::RepoView;
 
 use super::ApiJson;
 use crate::session::{Api, ApiUser};
 use crate::{AppState, Error};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/repositories", get(list).post(create))
-        .route("/repositories/{owner}/{name}", get(show).delete(remove))
-        .route(
-            "/repositories/{owner}/{name}/collaborators",
-            get(collaborators),
+pub fn router() -> Routes {
+    Routes::new(Surface::Api)
+        .get("/repositories", Action::ReadRepositories, list)
+        .post("/repositories", Action::CreateRepository, create)
+        .get(
+            "/repositories/{owner}/{name}",
+            Action::ReadRepositories,
+            show,
         )
-        .route(
+        .delete(
+            "/repositories/{owner}/{name}",
+            Action::DeleteRepository,
+            remove,
+        )
+        .get(
+            "/repositories/{owner}/{name}/collaborators",
+            Action::ReadRepositories,
+            collaborators,
+        )
+        .put(
             "/repositories/{owner}/{name}/collaborators/{username}",
-            put(set_collaborator).delete(remove_collaborator),
+            Action::ManageCollaborators,
+            set_collaborator,
+        )
+        .delete(
+            "/repositories/{owner}/{name}/collaborators/{username}",
+            Action::ManageCollaborators,
+            remove_collaborator,
         )
 }
 
@@ -69,7 +87,7 @@ async fn list(
     State(state): State<AppState>,
     user: ApiUser,
 ) -> Result<Json<Vec<RepositoryView>>, Error> {
-    let s = user.need(Scope::RepoRead)?;
+    let s = user.0;
     let repos = state.auth.list_repos(&s.user.id).await?;
     Ok(Json(repos.into_iter().map(|r| view(&state, r)).collect()))
 }
@@ -83,7 +101,7 @@ async fn create(
     Api(ctx): Api,
     ApiJson(r): ApiJson<CreateRepository>,
 ) -> Result<(StatusCode, Json<RepositoryView>), Error> {
-    let s = user.need(Scope::RepoWrite)?;
+    let s = user.0;
     let repo = state
         .auth
         .create_repo(&s.user.id, &r.name, &r.description, r.private, &ctx)
@@ -99,7 +117,7 @@ async fn show(
     user: ApiUser,
     Path((owner, name)): Path<(String, String)>,
 ) -> Result<Json<RepositoryView>, Error> {
-    let s = user.need(Scope::RepoRead)?;
+    let s = user.0;
     Ok(Json(view(
         &state,
         state.auth.repo(&s.user.id, &owner, &name).await?,
@@ -122,7 +140,7 @@ async fn remove(
     Path((owner, name)): Path<(String, String)>,
     Query(q): Query<ConfirmQuery>,
 ) -> Result<StatusCode, Error> {
-    let s = user.need(Scope::RepoWrite)?;
+    let s = user.0;
     state
         .auth
         .delete_repo(
@@ -151,7 +169,7 @@ async fn collaborators(
     user: ApiUser,
     Path((owner, name)): Path<(String, String)>,
 ) -> Result<Json<Vec<CollaboratorView>>, Error> {
-    let s = user.need(Scope::RepoRead)?;
+    let s = user.0;
     let list = state.auth.collaborators(&s.user.id, &owner, &name).await?;
     Ok(Json(
         list.into_iter()
@@ -179,7 +197,7 @@ async fn set_collaborator(
     Path((owner, name, who)): Path<(String, String, String)>,
     ApiJson(r): ApiJson<SetAccess>,
 ) -> Result<StatusCode, Error> {
-    let s = user.need(Scope::RepoWrite)?;
+    let s = user.0;
     state
         .auth
         .set_collaborator(
@@ -203,7 +221,7 @@ async fn remove_collaborator(
     Api(ctx): Api,
     Path((owner, name, who)): Path<(String, String, String)>,
 ) -> Result<StatusCode, Error> {
-    let s = user.need(Scope::RepoWrite)?;
+    let s = user.0;
     state
         .auth
         .set_collaborator(&s.user.id, &owner, &name, &who, None, &ctx)

@@ -1,18 +1,22 @@
+use crate::routes::{Routes, Surface};
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
-use twostep_auth::Scope;
+use twostep_auth::Action;
 use twostep_auth::UnixTime;
 
 use super::{ApiJson, CodeRequest, Status};
-use crate::session::{Api, ApiSecure, ApiUser};
+use crate::session::{Api, ApiUser};
 use crate::{AppState, Error};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/user/security-keys", get(list))
-        .route("/user/security-keys/{id}/remove", post(remove))
+pub fn router() -> Routes {
+    Routes::new(Surface::Api)
+        .get("/user/security-keys", Action::ReadAccount, list)
+        .post(
+            "/user/security-keys/{id}/remove",
+            Action::RemoveSecurityKey,
+            remove,
+        )
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -31,7 +35,7 @@ async fn list(
     State(state): State<AppState>,
     user: ApiUser,
 ) -> Result<Json<Vec<SecurityKeyInfo>>, Error> {
-    let s = user.need(Scope::AccountRead)?;
+    let s = user.0;
     let keys = state.auth.security_keys(&s.user.id).await?;
     Ok(Json(
         keys.into_iter()
@@ -51,7 +55,7 @@ async fn list(
     params(("id" = String, Path)), responses((status = 200, body = Status), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 async fn remove(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     Path(id): Path<String>,
     ApiJson(r): ApiJson<CodeRequest>,

@@ -1,14 +1,15 @@
+use crate::routes::{Routes, Surface};
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
+use twostep_auth::Action;
 use twostep_auth::AuthService;
 
 use crate::session::ApiUser;
 use crate::{AppState, Error};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/user/security-log", get(list))
+pub fn router() -> Routes {
+    Routes::new(Surface::Api).get("/user/security-log", Action::ReadAccount, list)
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -30,7 +31,7 @@ async fn list(
     State(state): State<AppState>,
     user: ApiUser,
 ) -> Result<Json<Vec<LogEntryView>>, Error> {
-    let s = user.need(twostep_auth::Scope::AccountRead)?;
+    let s = user.0;
     let entries = state.auth.security_log(&s.user.id, 200).await?;
     Ok(Json(
         entries

@@ -1,19 +1,21 @@
+use crate::routes::{Routes, Surface};
 use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use axum_extra::extract::CookieJar;
 use serde::{Deserialize, Serialize};
+use twostep_auth::Action;
 use twostep_auth::SignInOutcome;
 
 use super::{ApiJson, CodeRequest, Status};
-use crate::session::{clear_session_cookie, session_cookie, signed_in, token_of, Api, ApiSecure};
+use crate::session::{clear_session_cookie, session_cookie, signed_in, token_of, Api, ApiUser};
 use crate::{AppState, Error};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/session", post(sign_in).delete(sign_out))
-        .route("/session/second-step", post(second_step))
-        .route("/session/sudo", post(sudo))
+pub fn router() -> Routes {
+    Routes::new(Surface::Api)
+        .post("/session", Action::SignIn, sign_in)
+        .delete("/session", Action::SignOut, sign_out)
+        .post("/session/second-step", Action::SecondStep, second_step)
+        .post("/session/sudo", Action::ConfirmIdentity, sudo)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -108,7 +110,7 @@ pub struct SudoResponse {
     responses((status = 200, body = SudoResponse), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 async fn sudo(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     ApiJson(r): ApiJson<super::ProofRequest>,
 ) -> Result<Json<SudoResponse>, Error> {

@@ -1,20 +1,22 @@
+use crate::routes::{Routes, Surface};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
+use twostep_auth::Action;
 use twostep_auth::SshKey;
 use twostep_auth::UnixTime;
 
 use super::ApiJson;
-use crate::session::{Api, ApiSecure, ApiUser};
+use crate::session::{Api, ApiUser};
 use crate::{AppState, Error};
 use twostep_auth::Proof;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/user/ssh-keys", get(list).post(add))
-        .route("/user/ssh-keys/{id}", delete(remove))
+pub fn router() -> Routes {
+    Routes::new(Surface::Api)
+        .get("/user/ssh-keys", Action::ReadAccount, list)
+        .post("/user/ssh-keys", Action::AddSshKey, add)
+        .delete("/user/ssh-keys/{id}", Action::RemoveSshKey, remove)
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -64,7 +66,7 @@ async fn list(
     State(state): State<AppState>,
     user: ApiUser,
 ) -> Result<Json<Vec<SshKeyView>>, Error> {
-    let s = user.need(twostep_auth::Scope::AccountRead)?;
+    let s = user.0;
     Ok(Json(
         state
             .auth
@@ -81,7 +83,7 @@ async fn list(
     responses((status = 201, body = SshKeyView), (status = 422, body = crate::error::ErrorBody)))]
 async fn add(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     ApiJson(r): ApiJson<AddKeyRequest>,
 ) -> Result<(StatusCode, Json<SshKeyView>), Error> {
@@ -103,7 +105,7 @@ async fn add(
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 async fn remove(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Error> {

@@ -1,29 +1,43 @@
+use crate::routes::{Routes, Surface};
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
+use twostep_auth::Action;
 use twostep_auth::UnixTime;
 use twostep_auth::{RecoveryCode, SetupInfo, SetupPurpose, VerifyOutcome};
 
 use super::{ApiJson, CodeRequest, RecoveryCodes, Status, TokenRequest};
-use crate::session::{Api, ApiSecure, ApiUser};
+use crate::session::{Api, ApiUser};
 use crate::{AppState, Error};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/user/two-step", get(status))
-        .route("/user/two-step/setup", post(setup))
-        .route("/user/two-step/setup/verify", post(verify))
-        .route("/user/two-step/confirm", post(confirm))
-        .route("/user/two-step/recovery-codes", post(regenerate))
-        .route("/user/two-step/recovery-codes/saved", post(codes_saved))
-        .route("/user/two-step/replace", post(replace))
-        .route("/user/two-step/authenticators", post(add_authenticator))
-        .route(
-            "/user/two-step/authenticators/{id}/remove",
-            post(remove_authenticator),
+pub fn router() -> Routes {
+    Routes::new(Surface::Api)
+        .get("/user/two-step", Action::ReadAccount, status)
+        .post("/user/two-step/setup", Action::SetUpTwoStep, setup)
+        .post("/user/two-step/setup/verify", Action::SetUpTwoStep, verify)
+        .post("/user/two-step/confirm", Action::SetUpTwoStep, confirm)
+        .post(
+            "/user/two-step/recovery-codes",
+            Action::NewRecoveryCodes,
+            regenerate,
         )
-        .route("/user/two-step/disable", post(disable))
+        .post(
+            "/user/two-step/recovery-codes/saved",
+            Action::SetUpTwoStep,
+            codes_saved,
+        )
+        .post("/user/two-step/replace", Action::ReplaceDevice, replace)
+        .post(
+            "/user/two-step/authenticators",
+            Action::AddAuthenticator,
+            add_authenticator,
+        )
+        .post(
+            "/user/two-step/authenticators/{id}/remove",
+            Action::RemoveAuthenticator,
+            remove_authenticator,
+        )
+        .post("/user/two-step/disable", Action::DisableTwoStep, disable)
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -102,7 +116,7 @@ fn codes(c: Vec<RecoveryCode>) -> Json<RecoveryCodes> {
 /// Two-step verification status and the setup checklist.
 #[utoipa::path(get, path = "/api/v1/user/two-step", tag = "two-step", responses((status = 200, body = TwoStepView)))]
 async fn status(State(state): State<AppState>, user: ApiUser) -> Result<Json<TwoStepView>, Error> {
-    let s = user.need(twostep_auth::Scope::AccountRead)?;
+    let s = user.0;
     let user = state.auth.user(&s.user.id).await?;
     let st = state.auth.two_step_status(&user.id).await?;
     Ok(Json(TwoStepView {
@@ -137,7 +151,7 @@ async fn status(State(state): State<AppState>, user: ApiUser) -> Result<Json<Two
     responses((status = 200, body = SetupView), (status = 403, body = crate::error::ErrorBody)))]
 async fn setup(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
 ) -> Result<Json<SetupView>, Error> {
     Ok(Json(state.auth.begin_setup(&s, &ctx).await?.into()))
@@ -148,7 +162,7 @@ async fn setup(
     responses((status = 200, body = Status, description = "`confirmation_mail_sent`, `replaced` or `added`"), (status = 422, body = crate::error::ErrorBody)))]
 async fn verify(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     ApiJson(r): ApiJson<CodeRequest>,
 ) -> Result<Json<Status>, Error> {
@@ -164,7 +178,7 @@ async fn verify(
     responses((status = 200, body = RecoveryCodes), (status = 410, body = crate::error::ErrorBody)))]
 async fn confirm(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     ApiJson(r): ApiJson<TokenRequest>,
 ) -> Result<Json<RecoveryCodes>, Error> {
@@ -178,7 +192,7 @@ async fn confirm(
     responses((status = 200, body = RecoveryCodes), (status = 401, body = crate::error::ErrorBody)))]
 async fn regenerate(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     ApiJson(r): ApiJson<CodeRequest>,
 ) -> Result<Json<RecoveryCodes>, Error> {
@@ -195,7 +209,7 @@ async fn regenerate(
     responses((status = 200, body = SetupView), (status = 401, body = crate::error::ErrorBody)))]
 async fn replace(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     ApiJson(r): ApiJson<CodeRequest>,
 ) -> Result<Json<SetupView>, Error> {
@@ -209,7 +223,7 @@ async fn replace(
     responses((status = 200, body = Status), (status = 401, body = crate::error::ErrorBody)))]
 async fn disable(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     ApiJson(r): ApiJson<CodeRequest>,
 ) -> Result<Json<Status>, Error> {
@@ -232,7 +246,7 @@ pub struct AddAuthenticatorRequest {
     responses((status = 200, body = SetupView), (status = 401, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn add_authenticator(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     ApiJson(r): ApiJson<AddAuthenticatorRequest>,
 ) -> Result<Json<SetupView>, Error> {
@@ -252,7 +266,7 @@ async fn add_authenticator(
     params(("id" = String, Path)), responses((status = 200, body = Status), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 async fn remove_authenticator(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     Path(id): Path<String>,
     ApiJson(r): ApiJson<CodeRequest>,
@@ -271,7 +285,7 @@ async fn remove_authenticator(
     responses((status = 200, body = Status), (status = 401, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 async fn codes_saved(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     ApiJson(r): ApiJson<CodeRequest>,
 ) -> Result<Json<Status>, Error> {

@@ -1,23 +1,32 @@
+use crate::routes::{Routes, Surface};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use twostep_auth::Account;
+use twostep_auth::Action;
 
 use super::{ApiJson, ProofRequest, Status, TokenRequest};
-use crate::session::{Api, ApiSecure, ApiUser};
+use crate::session::{Api, ApiUser};
 use crate::{AppState, Error};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users", post(sign_up))
-        .route("/users/confirm-email", post(confirm_email))
-        .route("/user", get(me))
-        .route("/user/confirm-email/resend", post(resend))
-        .route("/user/password", post(change_password))
-        .route("/user/email", post(change_email))
-        .route("/user/email/confirm", post(confirm_email_change))
+pub fn router() -> Routes {
+    Routes::new(Surface::Api)
+        .post("/users", Action::SignUp, sign_up)
+        .post("/users/confirm-email", Action::RedeemLink, confirm_email)
+        .get("/user", Action::ReadAccount, me)
+        .post(
+            "/user/confirm-email/resend",
+            Action::ResendEmailConfirmation,
+            resend,
+        )
+        .post("/user/password", Action::ChangePassword, change_password)
+        .post("/user/email", Action::ChangeEmail, change_email)
+        .post(
+            "/user/email/confirm",
+            Action::RedeemLink,
+            confirm_email_change,
+        )
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -93,17 +102,14 @@ async fn confirm_email(
 #[utoipa::path(get, path = "/api/v1/user", tag = "users",
     responses((status = 200, body = UserView), (status = 401, body = crate::error::ErrorBody)))]
 async fn me(user: ApiUser) -> Result<Json<UserView>, Error> {
-    let s = user.need(twostep_auth::Scope::AccountRead)?;
+    let s = user.0;
     Ok(Json(UserView::from(&s.user)))
 }
 
 /// Send the confirmation link again.
 #[utoipa::path(post, path = "/api/v1/user/confirm-email/resend", tag = "users",
     responses((status = 200, body = Status), (status = 409, body = crate::error::ErrorBody)))]
-async fn resend(
-    State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
-) -> Result<Json<Status>, Error> {
+async fn resend(State(state): State<AppState>, ApiUser(s): ApiUser) -> Result<Json<Status>, Error> {
     state.auth.resend_confirmation(&s.user.id).await?;
     Ok(Status::json("confirmation_sent"))
 }
@@ -122,7 +128,7 @@ pub struct PasswordChangeRequest {
     responses((status = 200, body = Status), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn change_password(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     ApiJson(r): ApiJson<PasswordChangeRequest>,
 ) -> Result<Json<Status>, Error> {
@@ -147,7 +153,7 @@ pub struct EmailChangeRequest {
     responses((status = 202, body = Status), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn change_email(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     ApiJson(r): ApiJson<EmailChangeRequest>,
 ) -> Result<(StatusCode, Json<Status>), Error> {

@@ -1,29 +1,44 @@
 //! /api/v1/workspaces: create, list, members, repositories and the
 //! "require two-step verification" policy.
 
+use crate::routes::{Routes, Surface};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
-use twostep_auth::{MembershipView, Scope, WorkspacePolicy, WorkspaceView};
+use twostep_auth::Action;
+use twostep_auth::{MembershipView, WorkspacePolicy, WorkspaceView};
 
 use super::repositories::{view as repo_view, CreateRepository, RepositoryView};
 use super::ApiJson;
-use crate::session::{Api, ApiSecure, ApiUser};
+use crate::session::{Api, ApiUser};
 use crate::{AppState, Error};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/workspaces", get(list).post(create))
-        .route("/workspaces/{workspace}", get(show))
-        .route("/workspaces/{workspace}/members", post(set_member))
-        .route(
-            "/workspaces/{workspace}/members/{username}",
-            axum::routing::delete(remove_member),
+pub fn router() -> Routes {
+    Routes::new(Surface::Api)
+        .get("/workspaces", Action::ReadAccount, list)
+        .post("/workspaces", Action::CreateWorkspace, create)
+        .get("/workspaces/{workspace}", Action::ReadWorkspace, show)
+        .post(
+            "/workspaces/{workspace}/members",
+            Action::ManageWorkspaceMembers,
+            set_member,
         )
-        .route("/workspaces/{workspace}/repositories", post(create_repo))
-        .route("/workspaces/{workspace}/two-step-policy", post(set_policy))
+        .delete(
+            "/workspaces/{workspace}/members/{username}",
+            Action::ManageWorkspaceMembers,
+            remove_member,
+        )
+        .post(
+            "/workspaces/{workspace}/repositories",
+            Action::CreateWorkspaceRepository,
+            create_repo,
+        )
+        .post(
+            "/workspaces/{workspace}/two-step-policy",
+            Action::SetWorkspacePolicy,
+            set_policy,
+        )
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -118,7 +133,7 @@ async fn list(
     State(state): State<AppState>,
     user: ApiUser,
 ) -> Result<Json<Vec<MembershipInfo>>, Error> {
-    let s = user.need(Scope::AccountRead)?;
+    let s = user.0;
     Ok(Json(
         state
             .auth
@@ -141,7 +156,7 @@ pub struct CreateWorkspace {
     responses((status = 201, body = MembershipInfo), (status = 422, body = crate::error::ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     ApiJson(r): ApiJson<CreateWorkspace>,
 ) -> Result<(StatusCode, Json<MembershipInfo>), Error> {
@@ -157,7 +172,7 @@ async fn show(
     user: ApiUser,
     Path(workspace): Path<String>,
 ) -> Result<Json<WorkspaceInfo>, Error> {
-    let s = user.need(Scope::AccountRead)?;
+    let s = user.0;
     let w = state.auth.workspace(&s.user.id, &workspace).await?;
     Ok(Json(WorkspaceInfo::of(w, &state)))
 }
@@ -167,6 +182,12 @@ pub struct SetMember {
     pub username: String,
     /// `read`, `write` or `admin`.
     pub role: String,
+    /// A fresh proof (a code while two-step is on, else `password`), unless
+    /// the session is in sudo mode: members are a security setting.
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 /// Add a member or change their role (workspace admins).
@@ -174,7 +195,7 @@ pub struct SetMember {
     responses((status = 200, body = super::Status), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn set_member(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     Path(workspace): Path<String>,
     ApiJson(r): ApiJson<SetMember>,
@@ -182,7 +203,14 @@ async fn set_member(
     let role = twostep_auth::workspace_role(&r.role)?;
     state
         .auth
-        .set_workspace_member(&s, &workspace, &r.username, Some(role), &ctx)
+        .set_workspace_member(
+            &s,
+            &workspace,
+            &r.username,
+            Some(role),
+            &twostep_auth::Proof::from_fields(r.code.as_deref(), r.password.as_deref()),
+            &ctx,
+        )
         .await?;
     Ok(super::Status::json("member_set"))
 }
@@ -192,13 +220,20 @@ async fn set_member(
     responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 async fn remove_member(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     Path((workspace, username)): Path<(String, String)>,
 ) -> Result<StatusCode, Error> {
     state
         .auth
-        .set_workspace_member(&s, &workspace, &username, None, &ctx)
+        .set_workspace_member(
+            &s,
+            &workspace,
+            &username,
+            None,
+            &twostep_auth::Proof::None,
+            &ctx,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -208,7 +243,7 @@ async fn remove_member(
     responses((status = 201, body = RepositoryView), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_repo(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     Path(workspace): Path<String>,
     ApiJson(r): ApiJson<CreateRepository>,
@@ -240,7 +275,7 @@ pub struct SetPolicy {
     responses((status = 200, body = PolicyInfo), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn set_policy(
     State(state): State<AppState>,
-    ApiSecure(s): ApiSecure,
+    ApiUser(s): ApiUser,
     Api(ctx): Api,
     Path(workspace): Path<String>,
     ApiJson(r): ApiJson<SetPolicy>,

@@ -2,29 +2,37 @@
 //! HTTP Basic: an app password, or the account password while two-step
 //! verification is off. Messages are text/plain, which git shows the user.
 
+use crate::routes::{Routes, Surface};
 use std::process::Stdio;
+use twostep_auth::Action;
 
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use futures_util::TryStreamExt;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use twostep_auth::{Access, AuthError, Channel, Ctx, Scope};
+use twostep_auth::{Access, AuthError, Scope};
 
-use crate::parse::{basic_from_headers, git_service, CgiHead, GitService};
+use crate::parse::{git_service, CgiHead, GitService};
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/{owner}/{repo}/info/refs", get(serve))
-        .route("/{owner}/{repo}/git-upload-pack", post(serve))
-        .route("/{owner}/{repo}/git-receive-pack", post(serve))
+pub fn router() -> Routes {
+    Routes::new(Surface::Git)
+        .get("/{owner}/{repo}/info/refs", Action::GitOverHttp, serve)
+        .post(
+            "/{owner}/{repo}/git-upload-pack",
+            Action::GitOverHttp,
+            serve,
+        )
+        .post(
+            "/{owner}/{repo}/git-receive-pack",
+            Action::GitOverHttp,
+            serve,
+        )
 }
 
-fn text(status: StatusCode, msg: impl Into<String>) -> Response {
+pub(crate) fn text(status: StatusCode, msg: impl Into<String>) -> Response {
     let mut body = msg.into();
     body.push('\n');
     (
@@ -39,15 +47,6 @@ fn text(status: StatusCode, msg: impl Into<String>) -> Response {
 fn refused(e: AuthError) -> Response {
     let e = crate::Error::from(e);
     text(e.status, e.message)
-}
-
-fn challenge(msg: &str) -> Response {
-    let mut r = text(StatusCode::UNAUTHORIZED, msg);
-    r.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Basic realm=\"twostep\", charset=\"UTF-8\""),
-    );
-    r
 }
 
 async fn serve(
@@ -80,23 +79,23 @@ async fn serve(
         String::new()
     };
     let write = service == GitService::ReceivePack;
-    let ip = crate::session::client_ip_of(&req);
-    let ctx = Ctx::new(Channel::GitHttp, ip);
-    let Some((user, secret)) = basic_from_headers(req.headers()) else {
-        return challenge("Authentication required: use your username and an app password.");
-    };
-    let principal = match state.auth.authenticate_basic(&user, &secret, &ctx).await {
-        Ok(p) => p,
-        Err(e @ AuthError::AppPasswordRequired { .. }) => return challenge(&e.to_string()),
-        Err(AuthError::BadCredentials) => return challenge("Invalid username or app password."),
-        Err(e) => return refused(e),
+    // The gate let in an app password, a token or the account password.
+    let Some(principal) = req
+        .extensions()
+        .get::<crate::gate::Admitted>()
+        .and_then(|a| a.caller.clone())
+    else {
+        return text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong on our side.",
+        );
     };
     let (scope, need) = if write {
         (Scope::RepoWrite, Access::Write)
     } else {
         (Scope::RepoRead, Access::Read)
     };
-    if let Err(e) = twostep_auth::require_scope(principal.scopes.as_deref(), scope) {
+    if let Err(e) = twostep_auth::require_scope(principal.scopes(), scope) {
         return refused(e);
     }
     let repo_path = match state

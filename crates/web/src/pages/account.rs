@@ -1,9 +1,9 @@
+use crate::routes::{Routes, Surface};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
+use twostep_auth::Action;
 use twostep_auth::{Proof, SessionInfo};
 
 use super::{
@@ -14,13 +14,18 @@ use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/account", get(show))
-        .route("/account/password", post(change_password))
-        .route("/account/email", post(change_email))
-        .route("/account/email/confirm", get(confirm_email_change))
-        .route("/account/confirm", get(confirm_form).post(confirm))
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page)
+        .get("/account", Action::ViewAccount, show)
+        .post("/account/password", Action::ChangePassword, change_password)
+        .post("/account/email", Action::ChangeEmail, change_email)
+        .get(
+            "/account/email/confirm",
+            Action::RedeemLink,
+            confirm_email_change,
+        )
+        .get("/account/confirm", Action::ViewAccount, confirm_form)
+        .post("/account/confirm", Action::ConfirmIdentity, confirm)
 }
 
 #[derive(Template)]

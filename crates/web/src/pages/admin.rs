@@ -3,13 +3,13 @@
 //! goes through the auth service's admin gate: non-admins get 403, and an
 //! admin without a fresh factor is sent to confirm first.
 
+use crate::routes::{Routes, Surface};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
+use twostep_auth::Action;
 use twostep_auth::{
     Actor, AdminUserView, ApprovalView, AuditEntry, Proof, ResetOutcome, SessionInfo,
 };
@@ -22,15 +22,19 @@ use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/admin", get(users))
-        .route("/admin/users", get(users))
-        .route("/admin/users/{username}", get(user))
-        .route("/admin/users/{username}/{action}", post(act))
-        .route("/admin/approvals", get(approvals))
-        .route("/admin/approvals/{id}/{decision}", post(decide))
-        .route("/admin/audit", get(audit))
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page)
+        .get("/admin", Action::AdminRead, users)
+        .get("/admin/users", Action::AdminRead, users)
+        .get("/admin/users/{username}", Action::AdminRead, user)
+        .post("/admin/users/{username}/reset", Action::AdminAct, act)
+        .post("/admin/users/{username}/unlock", Action::AdminAct, act)
+        .post("/admin/users/{username}/grant", Action::AdminAct, act)
+        .post("/admin/users/{username}/revoke", Action::AdminAct, act)
+        .get("/admin/approvals", Action::AdminRead, approvals)
+        .post("/admin/approvals/{id}/approve", Action::AdminAct, decide)
+        .post("/admin/approvals/{id}/cancel", Action::AdminAct, decide)
+        .get("/admin/audit", Action::AdminRead, audit)
 }
 
 fn encode(s: &str) -> String {
@@ -157,20 +161,20 @@ struct ActionForm {
 }
 
 #[derive(Clone, Copy)]
-enum Action {
+enum UserAction {
     Reset,
     Unlock,
     Grant,
     Revoke,
 }
 
-impl Action {
-    fn parse(s: &str) -> Option<Action> {
+impl UserAction {
+    fn parse(s: &str) -> Option<UserAction> {
         Some(match s {
-            "reset" => Action::Reset,
-            "unlock" => Action::Unlock,
-            "grant" => Action::Grant,
-            "revoke" => Action::Revoke,
+            "reset" => UserAction::Reset,
+            "unlock" => UserAction::Unlock,
+            "grant" => UserAction::Grant,
+            "revoke" => UserAction::Revoke,
             _ => return None,
         })
     }
@@ -178,9 +182,9 @@ impl Action {
     /// Which form of the user's page it is.
     fn form(self) -> &'static str {
         match self {
-            Action::Reset => "reset",
-            Action::Unlock => "unlock",
-            Action::Grant | Action::Revoke => "rights",
+            UserAction::Reset => "reset",
+            UserAction::Unlock => "unlock",
+            UserAction::Grant | UserAction::Revoke => "rights",
         }
     }
 }
@@ -192,11 +196,12 @@ async fn act(
     SignedIn(s): SignedIn,
     csrf: Csrf,
     Web(ctx): Web,
-    Path((username, action)): Path<(String, String)>,
+    Path(username): Path<String>,
+    uri: axum::http::Uri,
     FormBody(f): FormBody<ActionForm>,
 ) -> Result<Response, Error> {
-    let action =
-        Action::parse(&action).ok_or_else(|| Error::from(twostep_auth::AuthError::NotFound))?;
+    let action = UserAction::parse(last_segment(&uri))
+        .ok_or_else(|| Error::from(twostep_auth::AuthError::NotFound))?;
     csrf.check(&f.csrf)?;
     let proof = Proof::from_fields(f.code.as_deref(), None);
     let actor = Actor::Admin {
@@ -205,22 +210,22 @@ async fn act(
     };
     let a = &state.auth;
     let result = match action {
-        Action::Reset => a
+        UserAction::Reset => a
             .admin_reset_two_step(&actor, &username, &f.reason, &ctx)
             .await
             .map(|o| match o {
                 ResetOutcome::Reset => "admin-reset",
                 ResetOutcome::AwaitingApproval { .. } => "admin-reset-waiting",
             }),
-        Action::Unlock => a
+        UserAction::Unlock => a
             .admin_unlock(&actor, &username, &f.reason, &ctx)
             .await
             .map(|()| "admin-unlocked"),
-        Action::Grant => a
+        UserAction::Grant => a
             .grant_admin(&actor, &username, &f.reason, &ctx)
             .await
             .map(|_| "admin-granted"),
-        Action::Revoke => a
+        UserAction::Revoke => a
             .revoke_admin(&actor, &username, &f.reason, &ctx)
             .await
             .map(|_| "admin-revoked"),
@@ -305,16 +310,18 @@ async fn decide(
     SignedIn(s): SignedIn,
     csrf: Csrf,
     Web(ctx): Web,
-    Path((id, decision)): Path<(String, String)>,
+    Path(id): Path<String>,
+    uri: axum::http::Uri,
     FormBody(f): FormBody<ProofForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
+    let decision = last_segment(&uri);
     let proof = f.proof();
     let actor = Actor::Admin {
         session: &s,
         proof: &proof,
     };
-    let result = match decision.as_str() {
+    let result = match decision {
         "approve" => state
             .auth
             .approve_admin_reset(&actor, &id, &ctx)
@@ -386,4 +393,9 @@ async fn audit(
             next,
         },
     )
+}
+
+/// The form a POST was for: the last segment of its address.
+fn last_segment(uri: &axum::http::Uri) -> &str {
+    uri.path().rsplit('/').next().unwrap_or("")
 }

@@ -1,9 +1,9 @@
+use crate::routes::{Routes, Surface};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
+use twostep_auth::Action;
 use twostep_auth::{Scope, SessionInfo};
 
 use super::{
@@ -14,10 +14,15 @@ use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/account/app-passwords", get(list).post(create))
-        .route("/account/app-passwords/{id}/revoke", post(revoke))
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page)
+        .get("/account/app-passwords", Action::ViewAccount, list)
+        .post("/account/app-passwords", Action::CreateAppPassword, create)
+        .post(
+            "/account/app-passwords/{id}/revoke",
+            Action::RevokeAppPassword,
+            revoke,
+        )
 }
 
 #[derive(Template)]

@@ -1,19 +1,25 @@
 //! Claiming an imported hardware token: serial number and two consecutive codes.
 
+use crate::routes::{Routes, Surface};
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
+use twostep_auth::Action;
 
 use super::{form_errors, form_failure, render, render_status, FormBody, FormError, Page};
 use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/account/two-step/tokens", get(form).post(claim))
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page)
+        .get("/account/two-step/tokens", Action::ViewAccount, form)
+        .post(
+            "/account/two-step/tokens",
+            Action::ClaimHardwareToken,
+            claim,
+        )
 }
 
 #[derive(Template)]

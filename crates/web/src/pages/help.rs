@@ -1,16 +1,16 @@
+use crate::routes::{Routes, Surface};
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
+use twostep_auth::Action;
 
 use super::{render, Page};
 use crate::csrf::Csrf;
 use crate::session::MaybeSignedIn;
 use crate::{AppState, Error};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/help/recovery", get(recovery))
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page).get("/help/recovery", Action::ReadPublic, recovery)
 }
 
 #[derive(Template)]

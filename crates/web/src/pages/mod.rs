@@ -27,18 +27,20 @@ use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
 use axum::Router;
 use twostep_auth::SessionInfo;
 
 use crate::csrf::Csrf;
+use crate::routes::{Routes, Surface};
 use crate::{AppState, Error};
+use twostep_auth::Action;
 
-pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
-        .route("/static/style.css", get(stylesheet))
-        .route("/static/webauthn.js", get(script))
+/// Every page route, as declared.
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page)
+        .get("/", Action::ReadPublic, home)
+        .get("/static/style.css", Action::ReadPublic, stylesheet)
+        .get("/static/webauthn.js", Action::ReadPublic, script)
         .merge(signup::routes())
         .merge(signin::routes())
         .merge(password::routes())
@@ -60,6 +62,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(admin::routes())
         .merge(workspaces::routes())
         .merge(hardware_tokens::routes())
+}
+
+pub fn router(state: AppState) -> Router<AppState> {
+    routes()
+        .into_router(&state)
         .layer(middleware::from_fn_with_state(state.clone(), error_pages))
         .layer(middleware::from_fn_with_state(
             state,
@@ -382,6 +389,15 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
     let Some(err) = res.extensions_mut().remove::<Error>() else {
         return res;
     };
+    let refused = res.extensions().get::<crate::gate::RefusedBy>().copied();
+    let mut out = page_of_error(&state, err, &path, is_get);
+    if let Some(r) = refused {
+        crate::gate::mark(&mut out, r.0);
+    }
+    out
+}
+
+fn page_of_error(state: &AppState, err: Error, path: &str, is_get: bool) -> Response {
     if err.needs_sudo() {
         // Back to the page the form was on, once the proof is given.
         let page: String = path
@@ -398,13 +414,13 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
         return Redirect::to(&format!("/account/confirm?next={next}")).into_response();
     }
     if err.needs_sign_in() {
-        let target = if is_get { path } else { "/".into() };
+        let target = if is_get { path.to_string() } else { "/".into() };
         let next: String =
             percent_encoding::utf8_percent_encode(&target, percent_encoding::NON_ALPHANUMERIC)
                 .to_string();
         return Redirect::to(&format!("/signin?next={next}")).into_response();
     }
-    error_page(&state, &err)
+    error_page(state, &err)
 }
 
 /// The HTML page of an error.

@@ -1,25 +1,35 @@
 //! OAuth 2.0 in the browser: the consent page (`/oauth/authorize`, a fully
 //! signed-in session only), and the account's authorised applications.
 
+use crate::routes::{Routes, Surface};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
+use twostep_auth::Action;
 use twostep_auth::{AuthService, AuthorizeError, AuthorizeRequest};
 
-use super::{render, FormBody, NoticeQuery, Page};
+use super::{
+    form_errors, form_failure, render, render_status, FormBody, FormError, NoticeQuery, Page,
+};
 use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/oauth/authorize", get(consent).post(decide))
-        .route("/oauth/device", get(device_page).post(device_decide))
-        .route("/account/applications", get(applications))
-        .route("/account/applications/{id}/revoke", post(revoke))
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page)
+        .get("/oauth/authorize", Action::ViewAccount, consent)
+        .post("/oauth/authorize", Action::AuthorizeOAuthApp, decide)
+        .post("/oauth/authorize/deny", Action::RevokeOAuthApp, deny)
+        .get("/oauth/device", Action::ViewAccount, device_page)
+        .post("/oauth/device", Action::AuthorizeOAuthApp, device_decide)
+        .post("/oauth/device/deny", Action::RevokeOAuthApp, device_deny)
+        .get("/account/applications", Action::ViewAccount, applications)
+        .post(
+            "/account/applications/{id}/revoke",
+            Action::RevokeOAuthApp,
+            revoke,
+        )
 }
 
 #[derive(Deserialize, Default)]
@@ -41,6 +51,19 @@ struct AuthorizeParams {
 }
 
 impl AuthorizeParams {
+    /// The parameters again as a query string.
+    fn query(&self) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("response_type", &self.response_type)
+            .append_pair("client_id", &self.client_id)
+            .append_pair("redirect_uri", &self.redirect_uri)
+            .append_pair("scope", &self.scope)
+            .append_pair("state", &self.state)
+            .append_pair("code_challenge", &self.code_challenge)
+            .append_pair("code_challenge_method", &self.code_challenge_method)
+            .finish()
+    }
+
     fn request(&self) -> AuthorizeRequest {
         AuthorizeRequest {
             response_type: self.response_type.clone(),
@@ -62,6 +85,32 @@ struct ConsentPage {
     owner: String,
     scopes: Vec<&'static str>,
     p: AuthorizeParams,
+    /// Where "confirm it is you" comes back to (this very request).
+    confirm_next: String,
+    error: Option<FormError>,
+}
+form_errors!(ConsentPage);
+
+impl ConsentPage {
+    async fn of(
+        state: &AppState,
+        s: &twostep_auth::SessionInfo,
+        csrf: &Csrf,
+        p: AuthorizeParams,
+    ) -> Result<Result<ConsentPage, Response>, Error> {
+        match state.auth.check_authorize(&p.request()).await {
+            Ok(c) => Ok(Ok(ConsentPage {
+                page: Page::new(state, Some(s), csrf),
+                app: c.app_name,
+                owner: c.owner,
+                scopes: c.scopes.iter().map(|s| s.as_str()).collect(),
+                confirm_next: format!("/oauth/authorize?{}", p.query()),
+                p,
+                error: None,
+            })),
+            Err(e) => refused(e).map(Err),
+        }
+    }
 }
 
 /// The client is sent back by a page that moves on by itself: a form's
@@ -86,26 +135,25 @@ async fn consent(
     csrf: Csrf,
     Query(p): Query<AuthorizeParams>,
 ) -> Result<Response, Error> {
-    match state.auth.check_authorize(&p.request()).await {
-        Ok(c) => render(&ConsentPage {
-            page: Page::new(&state, Some(&s), &csrf),
-            app: c.app_name,
-            owner: c.owner,
-            scopes: c.scopes.iter().map(|s| s.as_str()).collect(),
-            p,
-        }),
-        Err(e) => refused(e),
+    match ConsentPage::of(&state, &s, &csrf, p).await? {
+        Ok(page) => render(&page),
+        Err(back) => Ok(back),
     }
 }
 
 #[derive(Deserialize)]
 struct DecisionForm {
     csrf: String,
-    decision: String,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
     #[serde(flatten)]
     p: AuthorizeParams,
 }
 
+/// Approving makes a credential: the gate asked for a fresh proof, which the
+/// form carries when the session is not in sudo mode.
 async fn decide(
     State(state): State<AppState>,
     SignedIn(s): SignedIn,
@@ -115,21 +163,49 @@ async fn decide(
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
     let req = f.p.request();
-    let url = if f.decision == "approve" {
-        match state.auth.approve_authorize(&s, &req, &ctx).await {
-            Ok(url) => url,
-            Err(e) => return refused(e),
+    let proof = twostep_auth::Proof::from_fields(f.code.as_deref(), f.password.as_deref());
+    match state.auth.approve_authorize(&s, &req, &proof, &ctx).await {
+        Ok(url) => render(&BackPage {
+            page: Page::new(&state, Some(&s), &csrf),
+            url,
+        }),
+        Err(AuthorizeError::Show(e)) if e.field().is_some() => {
+            let (status, error) = form_failure(e)?;
+            match ConsentPage::of(&state, &s, &csrf, f.p).await? {
+                Ok(mut page) => {
+                    page.page = Page::new(&state, Some(&s), &csrf);
+                    page.error = Some(error);
+                    render_status(status, &page)
+                }
+                Err(back) => Ok(back),
+            }
         }
-    } else {
-        // Denying tells the client only once its redirect URI checks out.
-        if let Err(e) = state.auth.check_authorize(&req).await {
-            return refused(e);
-        }
-        AuthService::deny_authorize(&req)
-    };
+        Err(e) => refused(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct DenyForm {
+    csrf: String,
+    #[serde(flatten)]
+    p: AuthorizeParams,
+}
+
+/// "Cancel": the client is told, once its redirect URI checks out.
+async fn deny(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    FormBody(f): FormBody<DenyForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    let req = f.p.request();
+    if let Err(e) = state.auth.check_authorize(&req).await {
+        return refused(e);
+    }
     render(&BackPage {
         page: Page::new(&state, Some(&s), &csrf),
-        url,
+        url: AuthService::deny_authorize(&req),
     })
 }
 
@@ -212,19 +288,21 @@ struct DevicePage {
     user_code: String,
     /// Set once a live code is entered: what approving grants.
     consent: Option<(String, String, Vec<&'static str>)>,
-    error: Option<String>,
+    confirm_next: String,
+    error: Option<FormError>,
 }
+form_errors!(DevicePage);
 
-async fn device_page(
-    State(state): State<AppState>,
-    SignedIn(s): SignedIn,
-    csrf: Csrf,
-    Query(q): Query<DeviceQuery>,
-) -> Result<Response, Error> {
-    let (consent, error) = if q.user_code.trim().is_empty() {
+async fn device_view(
+    state: &AppState,
+    s: &twostep_auth::SessionInfo,
+    csrf: &Csrf,
+    user_code: &str,
+) -> Result<DevicePage, Error> {
+    let (consent, error) = if user_code.trim().is_empty() {
         (None, None)
     } else {
-        match state.auth.device_consent(&s, &q.user_code).await {
+        match state.auth.device_consent(s, user_code).await {
             Ok(c) => (
                 Some((
                     c.app_name,
@@ -233,22 +311,41 @@ async fn device_page(
                 )),
                 None,
             ),
-            Err(e) => (None, Some(e.to_string())),
+            Err(e) => (None, Some(form_failure(e)?.1)),
         }
     };
-    render(&DevicePage {
-        page: Page::new(&state, Some(&s), &csrf),
-        user_code: twostep_auth::normalise_user_code(&q.user_code),
+    let user_code = twostep_auth::normalise_user_code(user_code);
+    Ok(DevicePage {
+        page: Page::new(state, Some(s), csrf),
+        confirm_next: format!(
+            "/oauth/device?{}",
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("user_code", &user_code)
+                .finish()
+        ),
+        user_code,
         consent,
         error,
     })
+}
+
+async fn device_page(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Query(q): Query<DeviceQuery>,
+) -> Result<Response, Error> {
+    render(&device_view(&state, &s, &csrf, &q.user_code).await?)
 }
 
 #[derive(Deserialize)]
 struct DeviceForm {
     csrf: String,
     user_code: String,
-    decision: String,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
 }
 
 async fn device_decide(
@@ -259,19 +356,58 @@ async fn device_decide(
     FormBody(f): FormBody<DeviceForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    let approve = f.decision == "approve";
+    let proof = twostep_auth::Proof::from_fields(f.code.as_deref(), f.password.as_deref());
+    match state
+        .auth
+        .decide_device(&s, &f.user_code, true, &proof, &ctx)
+        .await
+    {
+        Ok(app) => device_done(&state, &s, &csrf, &app, true),
+        Err(e) => {
+            let (status, error) = form_failure(e)?;
+            let mut p = device_view(&state, &s, &csrf, &f.user_code).await?;
+            p.error = Some(error);
+            render_status(status, &p)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct DeviceDenyForm {
+    csrf: String,
+    user_code: String,
+}
+
+async fn device_deny(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    FormBody(f): FormBody<DeviceDenyForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
     let app = state
         .auth
-        .decide_device(&s, &f.user_code, approve, &ctx)
+        .decide_device(&s, &f.user_code, false, &twostep_auth::Proof::None, &ctx)
         .await?;
+    device_done(&state, &s, &csrf, &app, false)
+}
+
+fn device_done(
+    state: &AppState,
+    s: &twostep_auth::SessionInfo,
+    csrf: &Csrf,
+    app: &str,
+    approved: bool,
+) -> Result<Response, Error> {
     render(&super::signup::Message {
-        page: Page::new(&state, Some(&s), &csrf),
-        heading: if approve {
+        page: Page::new(state, Some(s), csrf),
+        heading: if approved {
             "Device authorised".into()
         } else {
             "Not authorised".into()
         },
-        paragraphs: vec![if approve {
+        paragraphs: vec![if approved {
             format!("{app} is authorised: go back to your device, it goes on by itself.")
         } else {
             format!("{app} was not authorised.")

@@ -2,14 +2,14 @@
 //! providers. The trip to the provider is bound to this browser by a cookie
 //! (SameSite=Lax, so the provider's redirect back carries it).
 
+use crate::routes::{Routes, Surface};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
+use twostep_auth::Action;
 use twostep_auth::{AuthError, OidcOutcome, OidcTrip};
 
 use super::{render, safe_next, FormBody, NoticeQuery, Page, ProofForm};
@@ -19,14 +19,26 @@ use crate::{AppState, Error};
 
 const TRIP_COOKIE: &str = "twostep_oidc";
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/signin/oidc/{provider}", get(start))
-        .route("/signin/oidc/{provider}/callback", get(callback))
-        .route("/account/sign-in-providers", get(page))
-        .route("/account/sign-in-providers/{provider}/link", post(link))
-        .route("/account/sign-in-providers/{id}/unlink", post(unlink))
-        .route("/account/confirm/oidc/{provider}", post(confirm))
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page)
+        .get("/signin/oidc/{provider}", Action::SignIn, start)
+        .get("/signin/oidc/{provider}/callback", Action::SignIn, callback)
+        .get("/account/sign-in-providers", Action::ViewAccount, page)
+        .post(
+            "/account/sign-in-providers/{provider}/link",
+            Action::LinkProvider,
+            link,
+        )
+        .post(
+            "/account/sign-in-providers/{id}/unlink",
+            Action::UnlinkProvider,
+            unlink,
+        )
+        .post(
+            "/account/confirm/oidc/{provider}",
+            Action::ConfirmIdentity,
+            confirm,
+        )
 }
 
 fn trip_cookie(state: &AppState, value: String) -> Cookie<'static> {

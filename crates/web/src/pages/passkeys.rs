@@ -3,24 +3,33 @@
 //! or password. JSON endpoints called by static/webauthn.js, CSRF token in
 //! the `x-csrf-token` header.
 
+use crate::routes::{Routes, Surface};
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use axum_extra::extract::CookieJar;
 use serde_json::{json, Value};
+use twostep_auth::Action;
 
 use super::security_keys::{begun, body, check_header};
 use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/account/two-step/passkeys/begin", post(register_begin))
-        .route("/account/two-step/passkeys/finish", post(register_finish))
-        .route("/signin/passkey/begin", post(signin_begin))
-        .route("/signin/passkey/finish", post(signin_finish))
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page)
+        .post(
+            "/account/two-step/passkeys/begin",
+            Action::AddPasskey,
+            register_begin,
+        )
+        .post(
+            "/account/two-step/passkeys/finish",
+            Action::AddPasskey,
+            register_finish,
+        )
+        .post("/signin/passkey/begin", Action::SignIn, signin_begin)
+        .post("/signin/passkey/finish", Action::SignIn, signin_finish)
 }
 
 async fn register_begin(

@@ -1,10 +1,10 @@
+use crate::routes::{Routes, Surface};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
+use twostep_auth::Action;
 use twostep_auth::Credential;
 
 use super::signup::Message;
@@ -13,11 +13,13 @@ use crate::csrf::Csrf;
 use crate::session::{clear_session_cookie, MaybeSignedIn, Web};
 use crate::{AppState, Error};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/password/forgot", get(forgot_form).post(forgot_submit))
-        .route("/password/reset", get(reset_form).post(reset_submit))
-        .route("/password/reset/revoke", post(revoke_submit))
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page)
+        .get("/password/forgot", Action::ForgotPassword, forgot_form)
+        .post("/password/forgot", Action::ForgotPassword, forgot_submit)
+        .get("/password/reset", Action::RedeemLink, reset_form)
+        .post("/password/reset", Action::RedeemLink, reset_submit)
+        .post("/password/reset/revoke", Action::RedeemLink, revoke_submit)
 }
 
 #[derive(Template)]

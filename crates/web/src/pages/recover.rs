@@ -2,13 +2,13 @@
 //! second-step page (a mailed link), cancelled by the link in every mail,
 //! finished once ready with the password and a fresh mailed link.
 
+use crate::routes::{Routes, Surface};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
+use twostep_auth::Action;
 use twostep_auth::{RecoveryStatus, SessionInfo};
 
 use super::signup::Message;
@@ -19,13 +19,21 @@ use crate::csrf::Csrf;
 use crate::session::{signed_in, AnySession, MaybeSignedIn, Web};
 use crate::{AppState, Error};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/signin/recover", get(overview).post(mail_start))
-        .route("/signin/recover/finish", post(mail_finish))
-        .route("/recover/start", get(start_page).post(start))
-        .route("/recover/cancel", get(cancel_page).post(cancel))
-        .route("/recover/finish", get(finish_page).post(finish))
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page)
+        .get("/signin/recover", Action::RecoveryFromSignIn, overview)
+        .post("/signin/recover", Action::RecoveryFromSignIn, mail_start)
+        .post(
+            "/signin/recover/finish",
+            Action::RecoveryFromSignIn,
+            mail_finish,
+        )
+        .get("/recover/start", Action::RedeemLink, start_page)
+        .post("/recover/start", Action::RedeemLink, start)
+        .get("/recover/cancel", Action::RedeemLink, cancel_page)
+        .post("/recover/cancel", Action::RedeemLink, cancel)
+        .get("/recover/finish", Action::RedeemLink, finish_page)
+        .post("/recover/finish", Action::RedeemLink, finish)
 }
 
 /// The session that gave the password and still owes the second step.

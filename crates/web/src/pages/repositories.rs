@@ -1,9 +1,9 @@
+use crate::routes::{Routes, Surface};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
+use twostep_auth::Action;
 use twostep_auth::{Access, SessionInfo};
 
 use super::{
@@ -13,18 +13,29 @@ use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/repositories", get(list).post(create))
-        .route("/repositories/{owner}/{name}", get(show))
-        .route("/repositories/{owner}/{name}/delete", post(delete))
-        .route(
-            "/repositories/{owner}/{name}/collaborators",
-            post(add_collaborator),
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page)
+        .get("/repositories", Action::ReadRepositories, list)
+        .post("/repositories", Action::CreateRepository, create)
+        .get(
+            "/repositories/{owner}/{name}",
+            Action::ReadRepositories,
+            show,
         )
-        .route(
+        .post(
+            "/repositories/{owner}/{name}/delete",
+            Action::DeleteRepository,
+            delete,
+        )
+        .post(
+            "/repositories/{owner}/{name}/collaborators",
+            Action::ManageCollaborators,
+            add_collaborator,
+        )
+        .post(
             "/repositories/{owner}/{name}/collaborators/{username}/remove",
-            post(remove_collaborator),
+            Action::ManageCollaborators,
+            remove_collaborator,
         )
 }
 

@@ -1,37 +1,68 @@
 //! Security keys on the pages: JSON endpoints called by static/webauthn.js
 //! (CSRF token in the `x-csrf-token` header), plus a plain form to remove one.
 
+use crate::routes::{Routes, Surface};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use twostep_auth::Action;
 
 use super::FormBody;
 use crate::csrf::Csrf;
 use crate::session::{token_of, AnySession, SignedIn, Web};
 use crate::{AppState, Error};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page)
+        .post(
             "/account/two-step/security-keys/begin",
-            post(register_begin),
+            Action::AddSecurityKey,
+            register_begin,
         )
-        .route(
+        .post(
             "/account/two-step/security-keys/finish",
-            post(register_finish),
+            Action::AddSecurityKey,
+            register_finish,
         )
-        .route("/account/two-step/security-keys/{id}/remove", post(remove))
-        .route("/signin/second-step/key/begin", post(signin_begin))
-        .route("/signin/second-step/key/finish", post(signin_finish))
-        .route("/signin/second-step/key/failed", post(signin_failed))
-        .route("/account/confirm-with-key/begin", post(confirm_begin))
-        .route("/account/confirm-with-key/finish", post(confirm_finish))
-        .route("/account/confirm-with-key/failed", post(confirm_failed))
+        .post(
+            "/account/two-step/security-keys/{id}/remove",
+            Action::RemoveSecurityKey,
+            remove,
+        )
+        .post(
+            "/signin/second-step/key/begin",
+            Action::SecondStep,
+            signin_begin,
+        )
+        .post(
+            "/signin/second-step/key/finish",
+            Action::SecondStep,
+            signin_finish,
+        )
+        .post(
+            "/signin/second-step/key/failed",
+            Action::SecondStep,
+            signin_failed,
+        )
+        .post(
+            "/account/confirm-with-key/begin",
+            Action::ConfirmIdentity,
+            confirm_begin,
+        )
+        .post(
+            "/account/confirm-with-key/finish",
+            Action::ConfirmIdentity,
+            confirm_finish,
+        )
+        .post(
+            "/account/confirm-with-key/failed",
+            Action::ConfirmIdentity,
+            confirm_failed,
+        )
 }
 
 pub(super) fn check_header(csrf: &Csrf, headers: &HeaderMap) -> Result<(), Error> {

@@ -1,8 +1,8 @@
+use crate::routes::{Routes, Surface};
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
+use twostep_auth::Action;
 use twostep_auth::AuthService;
 
 use super::{render, Page};
@@ -10,8 +10,8 @@ use crate::csrf::Csrf;
 use crate::session::SignedIn;
 use crate::{AppState, Error};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/account/security-log", get(show))
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page).get("/account/security-log", Action::ViewAccount, show)
 }
 
 #[derive(Template)]

@@ -1,10 +1,10 @@
+use crate::routes::{Routes, Surface};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
+use twostep_auth::Action;
 use twostep_auth::SignInOutcome;
 
 use super::{
@@ -17,11 +17,13 @@ use crate::session::{
 };
 use crate::{AppState, Error};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/signin", get(form).post(submit))
-        .route("/signin/second-step", get(second_form).post(second_submit))
-        .route("/signout", post(sign_out))
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page)
+        .get("/signin", Action::SignIn, form)
+        .post("/signin", Action::SignIn, submit)
+        .get("/signin/second-step", Action::SecondStep, second_form)
+        .post("/signin/second-step", Action::SecondStep, second_submit)
+        .post("/signout", Action::SignOut, sign_out)
 }
 
 #[derive(Template)]

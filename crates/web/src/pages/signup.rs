@@ -1,10 +1,10 @@
+use crate::routes::{Routes, Surface};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
+use twostep_auth::Action;
 use twostep_auth::SignInOutcome;
 
 use super::{
@@ -14,11 +14,16 @@ use crate::csrf::Csrf;
 use crate::session::{session_cookie, MaybeSignedIn, SignedIn, Web};
 use crate::{AppState, Error};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/signup", get(form).post(submit))
-        .route("/confirm-email", get(confirm))
-        .route("/confirm-email/resend", post(resend))
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page)
+        .get("/signup", Action::SignUp, form)
+        .post("/signup", Action::SignUp, submit)
+        .get("/confirm-email", Action::RedeemLink, confirm)
+        .post(
+            "/confirm-email/resend",
+            Action::ResendEmailConfirmation,
+            resend,
+        )
 }
 
 #[derive(Template)]

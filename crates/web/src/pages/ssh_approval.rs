@@ -2,12 +2,12 @@
 //! password: opened in a signed-in browser, approved by a button (a GET
 //! changes nothing, so mail scanners that follow links approve nothing).
 
+use crate::routes::{Routes, Surface};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
+use twostep_auth::Action;
 
 use super::signup::Message;
 use super::{render, FormBody, Page};
@@ -15,8 +15,10 @@ use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/account/approve-ssh", get(show).post(approve))
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page)
+        .get("/account/approve-ssh", Action::ViewAccount, show)
+        .post("/account/approve-ssh", Action::ApproveSshCommand, approve)
 }
 
 #[derive(Deserialize)]

@@ -1,9 +1,9 @@
+use crate::routes::{Routes, Surface};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
+use twostep_auth::Action;
 use twostep_auth::SessionInfo;
 
 use super::{
@@ -14,10 +14,15 @@ use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/account/ssh-keys", get(list).post(add))
-        .route("/account/ssh-keys/{id}/delete", post(remove))
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page)
+        .get("/account/ssh-keys", Action::ViewAccount, list)
+        .post("/account/ssh-keys", Action::AddSshKey, add)
+        .post(
+            "/account/ssh-keys/{id}/delete",
+            Action::RemoveSshKey,
+            remove,
+        )
 }
 
 pub struct KeyRow {

@@ -1,10 +1,10 @@
+use crate::routes::{Routes, Surface};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
+use twostep_auth::Action;
 use twostep_auth::{SessionInfo, SetupChecklist, SetupPurpose, VerifyOutcome};
 
 use super::signup::Message;
@@ -17,20 +17,40 @@ use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/account/two-step", get(status))
-        .route("/account/two-step/setup", get(setup_page).post(setup_start))
-        .route("/account/two-step/setup/qr.svg", get(qr))
-        .route("/account/two-step/setup/verify", post(verify))
-        .route("/account/two-step/confirm", get(confirm_page).post(confirm))
-        .route("/account/two-step/replace", post(replace))
-        .route("/account/two-step/authenticators", post(add_authenticator))
-        .route(
-            "/account/two-step/authenticators/{id}/remove",
-            post(remove_authenticator),
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page)
+        .get("/account/two-step", Action::ViewAccount, status)
+        .get("/account/two-step/setup", Action::SetUpTwoStep, setup_page)
+        .post("/account/two-step/setup", Action::SetUpTwoStep, setup_start)
+        .get("/account/two-step/setup/qr.svg", Action::SetUpTwoStep, qr)
+        .post(
+            "/account/two-step/setup/verify",
+            Action::SetUpTwoStep,
+            verify,
         )
-        .route("/account/two-step/disable", get(disable_page).post(disable))
+        .get(
+            "/account/two-step/confirm",
+            Action::SetUpTwoStep,
+            confirm_page,
+        )
+        .post("/account/two-step/confirm", Action::SetUpTwoStep, confirm)
+        .post("/account/two-step/replace", Action::ReplaceDevice, replace)
+        .post(
+            "/account/two-step/authenticators",
+            Action::AddAuthenticator,
+            add_authenticator,
+        )
+        .post(
+            "/account/two-step/authenticators/{id}/remove",
+            Action::RemoveAuthenticator,
+            remove_authenticator,
+        )
+        .get(
+            "/account/two-step/disable",
+            Action::ViewAccount,
+            disable_page,
+        )
+        .post("/account/two-step/disable", Action::DisableTwoStep, disable)
 }
 
 #[derive(Template)]

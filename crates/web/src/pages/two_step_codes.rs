@@ -1,11 +1,11 @@
 //! Recovery codes: shown once, downloadable and printable for a short while, regenerated.
 
+use crate::routes::{Routes, Surface};
 use askama::Template;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
-use axum::Router;
+use twostep_auth::Action;
 use twostep_auth::{RecoveryCode, SessionInfo};
 
 use super::{
@@ -15,18 +15,38 @@ use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page)
+        .get(
             "/account/two-step/recovery-codes",
-            get(overview).post(regenerate),
+            Action::ViewAccount,
+            overview,
         )
-        .route(
+        .post(
+            "/account/two-step/recovery-codes",
+            Action::NewRecoveryCodes,
+            regenerate,
+        )
+        .get(
             "/account/two-step/recovery-codes/saved",
-            get(saved_page).post(saved),
+            Action::SetUpTwoStep,
+            saved_page,
         )
-        .route("/account/two-step/recovery-codes.txt", get(download))
-        .route("/account/two-step/recovery-codes/print", get(print))
+        .post(
+            "/account/two-step/recovery-codes/saved",
+            Action::SetUpTwoStep,
+            saved,
+        )
+        .get(
+            "/account/two-step/recovery-codes.txt",
+            Action::ViewAccount,
+            download,
+        )
+        .get(
+            "/account/two-step/recovery-codes/print",
+            Action::ViewAccount,
+            print,
+        )
 }
 
 #[derive(Template)]

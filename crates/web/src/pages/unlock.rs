@@ -1,12 +1,12 @@
 //! The mailed link that reopens a second step frozen after 100 wrong codes.
 //! Opening the link shows a button (mail scanners fetch links; only a POST acts).
 
+use crate::routes::{Routes, Surface};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
+use twostep_auth::Action;
 
 use super::signup::Message;
 use super::{render, FormBody, Page};
@@ -14,8 +14,10 @@ use crate::csrf::Csrf;
 use crate::session::Web;
 use crate::{AppState, Error};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/unlock-second-step", get(form).post(unlock))
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page)
+        .get("/unlock-second-step", Action::RedeemLink, form)
+        .post("/unlock-second-step", Action::RedeemLink, unlock)
 }
 
 #[derive(Template)]

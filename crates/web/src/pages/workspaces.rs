@@ -1,12 +1,12 @@
 //! Workspace pages: the list with a form to create one, and one workspace
 //! (members, repositories, the two-step policy for its admins).
 
+use crate::routes::{Routes, Surface};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
+use twostep_auth::Action;
 use twostep_auth::{MembershipView, SessionInfo, WorkspacePolicy, WorkspaceView};
 
 use super::{
@@ -16,11 +16,31 @@ use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/workspaces", get(list).post(create))
-        .route("/workspaces/{workspace}", get(show))
-        .route("/workspaces/{workspace}/{action}", post(act))
+pub fn routes() -> Routes {
+    Routes::new(Surface::Page)
+        .get("/workspaces", Action::ViewAccount, list)
+        .post("/workspaces", Action::CreateWorkspace, create)
+        .get("/workspaces/{workspace}", Action::ReadWorkspace, show)
+        .post(
+            "/workspaces/{workspace}/members",
+            Action::ManageWorkspaceMembers,
+            act,
+        )
+        .post(
+            "/workspaces/{workspace}/remove-member",
+            Action::ManageWorkspaceMembers,
+            act,
+        )
+        .post(
+            "/workspaces/{workspace}/repositories",
+            Action::CreateWorkspaceRepository,
+            act,
+        )
+        .post(
+            "/workspaces/{workspace}/two-step-policy",
+            Action::SetWorkspacePolicy,
+            act,
+        )
 }
 
 fn policy_text(p: &WorkspacePolicy) -> String {
@@ -176,21 +196,23 @@ async fn act(
     SignedIn(s): SignedIn,
     csrf: Csrf,
     Web(ctx): Web,
-    Path((name, action)): Path<(String, String)>,
+    Path(name): Path<String>,
+    uri: axum::http::Uri,
     FormBody(f): FormBody<ActionForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
     let a = &state.auth;
-    let result = match action.as_str() {
+    let proof = twostep_auth::Proof::from_fields(f.code.as_deref(), f.password.as_deref());
+    let result = match uri.path().rsplit('/').next().unwrap_or("") {
         "members" => match twostep_auth::workspace_role(&f.role) {
             Ok(role) => a
-                .set_workspace_member(&s, &name, &f.username, Some(role), &ctx)
+                .set_workspace_member(&s, &name, &f.username, Some(role), &proof, &ctx)
                 .await
                 .map(|()| "member-set"),
             Err(e) => Err(e),
         },
         "remove-member" => a
-            .set_workspace_member(&s, &name, &f.username, None, &ctx)
+            .set_workspace_member(&s, &name, &f.username, None, &proof, &ctx)
             .await
             .map(|()| "member-removed"),
         "repositories" => a
@@ -208,14 +230,7 @@ async fn act(
             let require = f.require == "on";
             match grace(&f.grace_days) {
                 Ok(g) => a
-                    .set_workspace_two_step_policy(
-                        &s,
-                        &name,
-                        require,
-                        g,
-                        &twostep_auth::Proof::from_fields(f.code.as_deref(), f.password.as_deref()),
-                        &ctx,
-                    )
+                    .set_workspace_two_step_policy(&s, &name, require, g, &proof, &ctx)
                     .await
                     .map(|_| if require { "policy-on" } else { "policy-off" }),
                 Err(e) => Err(e),
