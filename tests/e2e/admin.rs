@@ -461,6 +461,8 @@ fn resetting_an_admin_waits_for_a_second_admin() {
     for name in ["alice", "dave", "erin"] {
         cli_ok(&server, &["grant", name]);
     }
+    // An approver must have held the right before the request (seconds).
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     sudo(&alice, &mut alice_phone);
     let (status, asked) = alice.api.call(
         "POST",

@@ -184,6 +184,67 @@ fn ssh_connections_are_capped_per_address_and_must_sign_in_in_time() {
     assert!(banner(&mut next).starts_with("SSH-2.0-"));
 }
 
+/// Open file descriptors of a process.
+fn open_files(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
+}
+
+/// Connections that send their version banner and nothing more: the server's
+/// session task would hold each socket past the deadline while the slot was
+/// given back, so one address could open ever more. The deadline must close
+/// the socket itself, and free the slot only then.
+#[test]
+fn banner_only_ssh_connections_are_closed_at_the_deadline() {
+    let server = Server::start_with(ServerOptions {
+        args: vec!["--ssh-max-per-ip".into(), "5".into()],
+        env: vec![("TWOSTEP_SSH_AUTH_TIMEOUT".into(), "2".into())],
+        ..Default::default()
+    });
+    let addr = format!("127.0.0.1:{}", server.ssh_port);
+    let before = open_files(server.pid());
+    for round in 0..2 {
+        let mut held: Vec<TcpStream> = (0..5)
+            .map(|_| {
+                let mut s = TcpStream::connect(&addr).unwrap();
+                s.write_all(b"SSH-2.0-OpenSSH_9.2p1 banner-only\r\n")
+                    .unwrap();
+                assert!(banner(&mut s).starts_with("SSH-2.0-"));
+                s
+            })
+            .collect();
+        let mut extra = TcpStream::connect(&addr).unwrap();
+        assert_eq!(
+            banner(&mut extra),
+            "",
+            "round {round}: a sixth is closed at once"
+        );
+        let opened = Instant::now();
+        for s in &mut held {
+            s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            let mut rest = Vec::new();
+            s.read_to_end(&mut rest)
+                .expect("the server closes a connection that sends only its banner");
+        }
+        assert!(
+            opened.elapsed() < Duration::from_secs(15),
+            "closed at the 2 s deadline, not at the inactivity timeout"
+        );
+    }
+    // Every socket of those ten connections is closed on the server's side.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while open_files(server.pid()) > before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        open_files(server.pid()) <= before,
+        "open files: {} before, {} after",
+        before,
+        open_files(server.pid())
+    );
+}
+
 #[test]
 fn clients_that_never_finish_a_request_do_not_starve_a_sign_in() {
     let server = Server::start_with(ServerOptions {

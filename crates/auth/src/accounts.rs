@@ -2,7 +2,7 @@
 
 use twostep_core::{password, token, validate};
 use twostep_core::{UnixTime, UserId};
-use twostep_store::{email_tokens, sessions, users};
+use twostep_store::{email_tokens, users};
 
 use crate::account::Addressee;
 use crate::notify::Event;
@@ -290,10 +290,11 @@ impl AuthService {
             .ok_or(AuthError::LinkInvalid)
     }
 
-    /// Sets the new password and signs every session out. Returns the user
-    /// and a token for reviewing the account's SSH keys and app passwords
+    /// Sets the new password and ends every credential (sessions, app
+    /// passwords, authorised applications, links in flight). Returns the
+    /// user and a token for reviewing what was ended and the SSH keys left
     /// (`credentials_after_reset`): whoever had the account before may have
-    /// left some.
+    /// added some.
     pub async fn reset_password(
         &self,
         raw_token: &str,
@@ -310,7 +311,9 @@ impl AuthService {
             return Err(AuthError::LinkInvalid);
         }
         users::set_password(&mut tx, &user.id, &hash).await?;
-        sessions::delete_for_user(&mut tx, &user.id, None).await?;
+        let row = self.user_in(&mut tx, &user.id).await?;
+        let ended = crate::revoke::held(&mut tx, &row).await?;
+        crate::revoke::end_credentials(&mut tx, &row, now, None).await?;
         self.audit(
             &mut tx,
             &user.id,
@@ -325,18 +328,19 @@ impl AuthService {
                 &mut tx,
                 &user.id,
                 crate::reset_review::REVIEW_CREDENTIALS,
-                "",
+                &ended.join("\n"),
                 now,
                 crate::reset_review::REVIEW_TTL,
             )
             .await?;
-        let listing = self.credentials_listing(&mut tx, &user.id).await?;
+        let listing = self.credentials_listing(&mut tx, &user.id, &ended).await?;
         commit(tx).await?;
         self.notify(
             &user,
             "Your password was changed",
             &format!(
-                "Your password was reset through the emailed link, and every session was signed out.\n\n{listing}"
+                "Your password was reset through the emailed link: every session was signed out, and \
+                 every app password and authorised application stopped working.\n\n{listing}"
             ),
             ctx,
         )

@@ -266,7 +266,6 @@ impl AuthService {
         grant: bool,
         ctx: &Ctx,
     ) -> Result<AdminUserView> {
-        let why: String = reason_given.trim().chars().take(MAX_REASON).collect();
         let (mut tx, acting) = self.admin_tx(actor, Action::AdminAct, ctx).await?;
         let target = self.target_user(&mut tx, username).await?;
         let name = &target.username;
@@ -293,8 +292,20 @@ impl AuthService {
                 "You cannot remove your own administrator rights: ask another administrator, or use `twostep admin revoke` on the server.".into(),
             ));
         }
+        // Taking the right away is mailed to every administrator with its
+        // reason, like a reset.
+        let why: String = if grant {
+            reason_given.trim().chars().take(MAX_REASON).collect()
+        } else {
+            reason(reason_given)?
+        };
         let now = self.now();
-        users::set_admin(&mut tx, &target.id, grant).await?;
+        users::set_admin(&mut tx, &target.id, grant, acting.id.as_ref(), now).await?;
+        let others: Vec<User> = users::admins(&mut tx)
+            .await?
+            .into_iter()
+            .filter(|a| a.id != target.id && Some(&a.id) != acting.id.as_ref())
+            .collect();
         let (action, event) = if grant {
             (AdminAction::Granted, Event::AdminGranted)
         } else {
@@ -328,10 +339,27 @@ impl AuthService {
         } else {
             (
                 "You are no longer an administrator",
-                format!("{who} removed your administrator rights on this server."),
+                format!(
+                    "{who} removed your administrator rights on this server.\n\nReason given: {why}\n\n\
+                     Your second factors stay as they are: an administrator reset of them still needs two \
+                     administrators. If you did not expect this, tell the other administrators now."
+                ),
             )
         };
         self.notify(&target, subject, &what, ctx).await;
+        for admin in &others {
+            let what = if grant {
+                format!("{who} made {name} an administrator of this server.")
+            } else {
+                format!("{who} removed the administrator rights of {name}.\n\nReason given: {why}")
+            };
+            let subject = if grant {
+                "An administrator was added"
+            } else {
+                "An administrator's rights were removed"
+            };
+            self.notify(admin, subject, &what, ctx).await;
+        }
         let mut c = self.store().conn().await?;
         let row = users::by_id(&mut c, &target.id)
             .await?

@@ -4,11 +4,12 @@
 //! second step. Each lands in the admin audit log and the user's security
 //! log, and mails the user.
 
-use twostep_core::{token, UnixTime};
+use twostep_core::two_person::{self, AdminFacts, NotApprover};
+use twostep_core::{token, UnixTime, UserId};
 use twostep_store::admin::{self as store_admin, Approval, ApprovalAction, ApprovalOutcome};
 use twostep_store::recovery_requests::{self as requests, Outcome};
 use twostep_store::users::{self, User};
-use twostep_store::{app_passwords, authenticators, recovery_codes, security_keys, sessions, Conn};
+use twostep_store::{authenticators, recovery_codes, security_keys, Conn};
 
 use crate::admin::{capitalised, reason, Act, Acting, Actor, AdminAction};
 use crate::error::utc;
@@ -42,22 +43,71 @@ pub struct ApprovalView {
     pub expires_at: UnixTime,
 }
 
-/// Removes every second factor of the account and ends its sessions and app
-/// passwords: two-step is off afterwards. Shared by an admin reset and a
-/// completed self-service recovery.
-pub(crate) async fn remove_second_factors(c: &mut Conn, user: &User) -> Result<()> {
+/// Removes every second factor of the account and ends every credential
+/// (sessions, app passwords, OAuth grants, mailed links): two-step is off
+/// afterwards. Shared by an admin reset and a completed self-service recovery.
+pub(crate) async fn remove_second_factors(c: &mut Conn, user: &User, now: UnixTime) -> Result<()> {
     authenticators::delete_all(c, &user.id).await?;
     security_keys::delete_all(c, &user.id).await?;
     recovery_codes::delete_all(c, &user.id).await?;
     users::set_two_step(c, &user.id, None).await?;
     users::set_codes_check(c, &user.id, None).await?;
     users::reset_factor_failures(c, &user.id).await?;
-    app_passwords::delete_all(c, &user.id).await?;
-    sessions::delete_for_user(c, &user.id, None).await?;
+    crate::revoke::end_credentials(c, user, now, None).await?;
     Ok(())
 }
 
+/// Why this administrator cannot be the second person, as they are told.
+fn not_approver(n: NotApprover) -> AuthError {
+    AuthError::Forbidden(
+        match n {
+            NotApprover::NotAdmin => "Only administrators can approve.",
+            NotApprover::Requester => "A second administrator must approve this: you asked for it.",
+            NotApprover::Target => "You cannot approve the reset of your own two-step verification.",
+            NotApprover::TooNew => {
+                "You became an administrator after this request was made: an administrator who held the right before it must approve."
+            }
+            NotApprover::GrantedByRequester => {
+                "Your administrator right comes from the one who asked (they, or someone they made an administrator, granted it): another administrator must approve."
+            }
+        }
+        .into(),
+    )
+}
+
 impl AuthService {
+    /// How `id` came by its administrator right.
+    pub(crate) async fn admin_facts(&self, c: &mut Conn, id: &UserId) -> Result<AdminFacts> {
+        let r = users::admin_record(c, id)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        Ok(AdminFacts {
+            is_admin: r.is_admin != 0,
+            since: r.admin_since,
+            first_at: r.admin_first_at,
+        })
+    }
+
+    /// Who granted `id`'s right, who granted theirs, and so on (bounded).
+    async fn granters(&self, c: &mut Conn, id: &UserId) -> Result<Vec<UserId>> {
+        let mut out: Vec<UserId> = Vec::new();
+        let mut at = id.clone();
+        while out.len() < 64 {
+            let Some(by) = users::admin_record(c, &at)
+                .await?
+                .and_then(|r| r.admin_granted_by)
+            else {
+                break;
+            };
+            if by == *id || out.contains(&by) {
+                break;
+            }
+            out.push(by.clone());
+            at = by;
+        }
+        Ok(out)
+    }
+
     /// Resets `username`'s two-step verification for a user who lost every
     /// factor.
     pub async fn admin_reset_two_step(
@@ -84,7 +134,8 @@ impl AuthService {
             )));
         }
         let now = self.now();
-        if let (true, Some(requester)) = (target.admin(), acting.id.clone()) {
+        let protected = two_person::protected(&self.admin_facts(&mut tx, &target.id).await?);
+        if let (true, Some(requester)) = (protected, acting.id.clone()) {
             store_admin::expire(&mut tx, now).await?;
             let approval = Approval {
                 id: token::new_id(&mut rng()),
@@ -157,7 +208,7 @@ impl AuthService {
         why: &str,
     ) -> Result<()> {
         let Act { acting, now, .. } = *act;
-        remove_second_factors(c, target).await?;
+        remove_second_factors(c, target, now).await?;
         users::mark_two_step_reset(c, &target.id, now).await?;
         if let Some(r) = requests::open_for(c, &target.id).await? {
             requests::end(c, &r, Outcome::Cancelled, "administrator reset", now).await?;
@@ -178,7 +229,7 @@ impl AuthService {
         let what = format!(
             "{} reset two-step verification on your account.\n\nReason given: {why}\n\n\
              Your authenticators, security keys and recovery codes were removed, your app passwords \
-             revoked and every session signed out. Your password and SSH keys are unchanged.\n\
+             and authorised applications revoked and every session signed out. Your password and SSH keys are unchanged.\n\
              Sign in with your password: you will be taken to setting up two-step verification again.\n\n\
              If you did not ask for this, contact the administrators at once.",
             capitalised(&acting.described())
@@ -270,15 +321,17 @@ impl AuthService {
             .await?
             .ok_or(AuthError::LinkInvalid)?;
         let approver = acting.id.clone();
-        if approver.as_ref() == Some(&a.requested_by) {
-            return Err(AuthError::Forbidden(
-                "A second administrator must approve this: you asked for it.".into(),
-            ));
-        }
-        if approver.as_ref() == Some(&a.target_id) {
-            return Err(AuthError::Forbidden(
-                "You cannot approve the reset of your own two-step verification.".into(),
-            ));
+        if let Some(me) = &approver {
+            let facts = self.admin_facts(&mut tx, me).await?;
+            let granters = self.granters(&mut tx, me).await?;
+            two_person::may_approve(
+                (me, &facts),
+                &granters,
+                &a.requested_by,
+                &a.target_id,
+                a.created_at,
+            )
+            .map_err(not_approver)?;
         }
         let target = users::by_id(&mut tx, &a.target_id)
             .await?

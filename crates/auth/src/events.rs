@@ -38,6 +38,7 @@ events! {
     SecondStepLocked => "second_step.locked", "Two-step sign-in locked after too many wrong codes";
     RecoveryCodeUsed => "recovery_code.used", "Recovery code used";
     SignedOut => "signout", "Signed out";
+    SignedOutEverywhere => "signout.everywhere", "Signed out everywhere: other sessions, app passwords, authorised applications and mailed links ended";
     PasswordResetRequested => "password.reset_requested", "Password reset requested";
     PasswordChanged => "password.changed", "Password changed";
     SshKeyAdded => "ssh_key.added", "SSH key added";
@@ -57,7 +58,7 @@ events! {
     RecoveryProofAdded => "recovery.proof_added", "Account recovery confirmed with an SSH key (shorter wait)";
     RecoveryReminded => "recovery.reminded", "Reminder mailed: account recovery under way";
     RecoveryCancelled => "recovery.cancelled", "Account recovery cancelled";
-    RecoveryCompleted => "recovery.completed", "Account recovered: old second factors removed, sessions and app passwords ended";
+    RecoveryCompleted => "recovery.completed", "Account recovered: old second factors removed, sessions, app passwords and authorised applications ended";
     RecoveryCodesOverSsh => "recovery_codes.regenerated_over_ssh", "New recovery codes generated over SSH";
     SshPasswordFailed => "ssh.password_failed", "Wrong password for recovery codes over SSH";
     AppPasswordCreated => "app_password.created", "App password created";
@@ -74,6 +75,7 @@ events! {
     OAuthAppRegistered => "oauth.app_registered", "OAuth application registered";
     OAuthAppAuthorized => "oauth.app_authorized", "Application authorised (OAuth)";
     OAuthAppRevoked => "oauth.app_revoked", "Application's access revoked (OAuth)";
+    OAuthCodeReused => "oauth.code_reused", "An authorization code was used twice: the tokens issued from it were revoked";
     OAuthTokenReused => "oauth.refresh_reused", "A refresh token was used twice: the application's tokens were revoked";
     SshApproved => "ssh.approved_by_link", "A request made over SSH approved by the mailed link";
     IdentityUnlinked => "identity.unlinked", "Sign-in provider unlinked";
@@ -84,7 +86,7 @@ events! {
     SudoOpened => "sudo.opened", "Identity confirmed for security changes";
     EmailChangeRequested => "email.change_requested", "Change of email address requested (link mailed to the new one)";
     EmailChanged => "email.changed", "Email address changed";
-    TwoStepResetByAdmin => "two_step.reset_by_admin", "Two-step verification reset by an administrator: authenticators, security keys, recovery codes, app passwords and sessions removed";
+    TwoStepResetByAdmin => "two_step.reset_by_admin", "Two-step verification reset by an administrator: authenticators, security keys, recovery codes, sessions, app passwords and authorised applications removed";
     TwoStepResetRequested => "two_step.reset_requested", "An administrator asked to reset two-step verification (waits for a second administrator)";
     TwoStepResetCancelled => "two_step.reset_cancelled", "The request to reset two-step verification was cancelled";
     SecondStepUnlockedByAdmin => "second_step.unlocked_by_admin", "Two-step sign-in unlocked by an administrator";

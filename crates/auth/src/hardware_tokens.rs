@@ -225,6 +225,15 @@ impl AuthService {
         let (mut tx, acting) = self.admin_tx(actor, Action::AdminAct, ctx).await?;
         let user = self.target_user(&mut tx, username).await?;
         twostep_store::users::lock_row(&mut tx, &user.id).await?;
+        // Whoever handled the seed file could sign in as its holder: an
+        // administrator's token comes from the operator or their own claim.
+        let facts = self.admin_facts(&mut tx, &user.id).await?;
+        if acting.id.is_some() && twostep_core::two_person::protected(&facts) {
+            return Err(AuthError::Forbidden(format!(
+                "{} is (or was) an administrator: a token is given to them only on the server's command line (`twostep admin assign-token`), or they claim it themselves with two codes.",
+                user.username
+            )));
+        }
         let token = self.token_in(&mut tx, serial).await?;
         let now = self.now();
         self.attach_token(&mut tx, &token, &user, None, 0, now)

@@ -35,6 +35,7 @@ mod recovery_finish;
 mod repo_check;
 mod repos;
 mod reset_review;
+mod revoke;
 mod security_keys;
 mod security_log;
 mod self_recovery;

@@ -410,9 +410,30 @@ impl AuthService {
         let mut tx = self.store().begin().await?;
         let app = self.client(&mut tx, req).await?;
         let bad = || token_error("invalid_grant", "The code is invalid, expired or used.");
+        let code_hash = token::token_hash(&req.code);
         let Some((grant_id, redirect_uri, challenge)) =
-            store::take_code(&mut tx, &token::token_hash(&req.code), now).await?
+            store::take_code(&mut tx, &code_hash, now).await?
         else {
+            // A code used twice: someone else holds a copy, so the tokens
+            // issued from it end (RFC 6749 section 4.1.2).
+            if let Some(grant_id) = store::used_code_grant(&mut tx, &code_hash).await? {
+                if let Some(grant) = store::grant(&mut tx, &grant_id).await? {
+                    if store::revoke_grant(&mut tx, &grant.id, now).await? {
+                        self.audit(
+                            &mut tx,
+                            &grant.user_id,
+                            now,
+                            Event::OAuthCodeReused,
+                            &app.name,
+                            &Ctx::new(crate::Channel::Api, "oauth"),
+                        )
+                        .await?;
+                    }
+                    commit(tx).await?;
+                    tracing::warn!(client = %app.id, "token request: a code used twice; its grant is revoked");
+                }
+                return Err(bad());
+            }
             tracing::info!(client = %app.id, "token request: unknown, expired or used code");
             return Err(bad());
         };

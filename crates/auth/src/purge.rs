@@ -32,7 +32,8 @@ impl AuthService {
             failures: failures::delete_before(&mut tx, before_window).await?
                 + password_failures::delete_before(&mut tx, before_window).await?,
             ceremonies: security_keys::delete_expired_states(&mut tx, now).await?
-                + twostep_store::identities::delete_expired_logins(&mut tx, now).await?,
+                + twostep_store::identities::delete_expired_logins(&mut tx, now).await?
+                + twostep_store::oauth::delete_expired(&mut tx, now).await?,
             reminders: 0,
         };
         commit(tx).await?;

@@ -104,7 +104,7 @@ impl AuthService {
             return Err(AuthError::LinkInvalid);
         }
         let user = self.user_in(&mut tx, &t.user_id).await?;
-        crate::admin_reset::remove_second_factors(&mut tx, &user).await?;
+        crate::admin_reset::remove_second_factors(&mut tx, &user, now).await?;
         let fresh = self
             .complete_second_step(&mut tx, old_hash, &user, "account recovery", now, ctx)
             .await?;

@@ -17,6 +17,7 @@ pub mod secretbox;
 pub mod sshkey;
 pub mod token;
 pub mod totp;
+pub mod two_person;
 pub mod unix_time;
 pub mod user_id;
 pub mod validate;

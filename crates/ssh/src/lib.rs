@@ -5,6 +5,7 @@
 
 mod approval;
 mod command;
+mod cut;
 mod git;
 mod handler;
 mod host_key;
@@ -79,7 +80,9 @@ pub async fn serve(
     }
 }
 
-/// One connection: it must sign in within `auth_timeout`, else it is cut.
+/// One connection: it must sign in within `auth_timeout`, else it is cut:
+/// the session's task ends and the socket closes before the slot is freed
+/// (`_slot` drops last).
 async fn connection(
     config: Arc<russh::server::Config>,
     socket: tokio::net::TcpStream,
@@ -88,6 +91,7 @@ async fn connection(
     auth_timeout: Duration,
     _slot: limits::Slot,
 ) {
+    let (socket, cutter) = cut::cuttable(socket);
     let deadline = tokio::time::sleep(auth_timeout);
     tokio::pin!(deadline);
     let session = tokio::select! {
@@ -98,6 +102,7 @@ async fn connection(
                 return;
             }
         },
+        // The socket is dropped with the unfinished handshake.
         _ = &mut deadline => return,
     };
     let handle = session.handle();
@@ -107,14 +112,23 @@ async fn connection(
         _ = &mut deadline => {}
     }
     if !signed_in.load(Ordering::SeqCst) {
-        let _ = handle
-            .disconnect(
+        let _ = tokio::time::timeout(
+            Duration::from_secs(2),
+            handle.disconnect(
                 russh::Disconnect::ByApplication,
                 "Authentication timed out.".into(),
                 String::new(),
-            )
-            .await;
-        let _ = tokio::time::timeout(Duration::from_secs(5), session).await;
+            ),
+        )
+        .await;
+        if tokio::time::timeout(Duration::from_secs(2), &mut session)
+            .await
+            .is_err()
+        {
+            cutter.cut();
+            let _ = session.await;
+        }
+        tracing::info!("ssh connection closed: no sign-in within the deadline");
         return;
     }
     let _ = session.await;

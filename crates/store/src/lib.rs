@@ -9,6 +9,7 @@ mod text_enum;
 pub mod admin;
 pub mod app_passwords;
 pub mod authenticators;
+pub mod credentials;
 pub mod email_tokens;
 pub mod failures;
 pub mod hardware_tokens;

@@ -139,20 +139,47 @@ pub async fn insert_code(
     Ok(())
 }
 
-/// Takes (and removes) a live code: (grant id, redirect URI, challenge).
+/// Takes a live code, once (it is marked used): (grant id, redirect URI, challenge).
 pub async fn take_code(
     c: &mut Conn,
     code_hash: &str,
     now: UnixTime,
 ) -> Result<Option<(String, String, String)>> {
     db::query_as(
-        "DELETE FROM oauth_codes WHERE code_hash = $1 AND expires_at > $2
+        "UPDATE oauth_codes SET used_at = $2
+         WHERE code_hash = $1 AND expires_at > $2 AND used_at IS NULL
          RETURNING grant_id, redirect_uri, challenge",
     )
     .bind(code_hash)
     .bind(now)
     .fetch_optional(c)
     .await
+}
+
+/// The grant of a code that was used already (a second use), if it is one.
+pub async fn used_code_grant(c: &mut Conn, code_hash: &str) -> Result<Option<String>> {
+    db::query_scalar(
+        "SELECT grant_id FROM oauth_codes WHERE code_hash = $1 AND used_at IS NOT NULL",
+    )
+    .bind(code_hash)
+    .fetch_optional(c)
+    .await
+}
+
+/// Codes an hour past their expiry (long enough to tell a second use) and
+/// expired tokens.
+pub async fn delete_expired(c: &mut Conn, now: UnixTime) -> Result<u64> {
+    let codes = db::query("DELETE FROM oauth_codes WHERE expires_at <= $1")
+        .bind(now - 3600)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+    let tokens = db::query("DELETE FROM oauth_tokens WHERE expires_at <= $1")
+        .bind(now)
+        .execute(c)
+        .await?
+        .rows_affected();
+    Ok(codes + tokens)
 }
 
 pub async fn grant(c: &mut Conn, id: &str) -> Result<Option<Grant>> {

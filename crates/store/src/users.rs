@@ -180,13 +180,53 @@ pub async fn mark_two_step_reset(c: &mut Conn, id: &UserId, now: UnixTime) -> Re
     Ok(())
 }
 
-pub async fn set_admin(c: &mut Conn, id: &UserId, admin: bool) -> Result<()> {
-    db::query("UPDATE users SET is_admin = $1 WHERE id = $2")
-        .bind(i64::from(admin))
+/// Grants administrator rights (`by`: the granting administrator, `None`
+/// for the server's command line) or, with `grant` false, removes them.
+pub async fn set_admin(
+    c: &mut Conn,
+    id: &UserId,
+    grant: bool,
+    by: Option<&UserId>,
+    now: UnixTime,
+) -> Result<()> {
+    if grant {
+        db::query(
+            "UPDATE users SET is_admin = 1, admin_since = $2, admin_granted_by = $3,
+                    admin_first_at = COALESCE(admin_first_at, $2)
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(by)
+        .execute(c)
+        .await?;
+    } else {
+        db::query(
+            "UPDATE users SET is_admin = 0, admin_since = NULL, admin_granted_by = NULL WHERE id = $1",
+        )
         .bind(id)
         .execute(c)
         .await?;
+    }
     Ok(())
+}
+
+/// Where an account's administrator right came from.
+#[derive(Debug, Clone, FromRow)]
+pub struct AdminRecord {
+    pub is_admin: i64,
+    pub admin_since: Option<UnixTime>,
+    pub admin_granted_by: Option<UserId>,
+    pub admin_first_at: Option<UnixTime>,
+}
+
+pub async fn admin_record(c: &mut Conn, id: &UserId) -> Result<Option<AdminRecord>> {
+    db::query_as(
+        "SELECT is_admin, admin_since, admin_granted_by, admin_first_at FROM users WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await
 }
 
 /// The administrators, by username.

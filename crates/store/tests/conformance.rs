@@ -766,7 +766,9 @@ conformance!(
         users::set_locked_until(&mut c, &b, Some(t(1_000)))
             .await
             .unwrap();
-        users::set_admin(&mut c, &a, true).await.unwrap();
+        users::set_admin(&mut c, &a, true, None, t(1))
+            .await
+            .unwrap();
         let names = |v: Vec<users::User>| v.into_iter().map(|u| u.username).collect::<Vec<_>>();
         let all = users::Filter::default();
         assert_eq!(
@@ -1123,5 +1125,207 @@ conformance!(
             second.await.unwrap(),
             "the second taker waited and saw the first"
         );
+    }
+);
+
+conformance!(
+    every_table_is_a_bearer_credential_ended_by_revoke_all_or_said_not_to_be,
+    |store: Store| async move {
+        use twostep_store::credentials::{self, BEARER_TABLES, OTHER_TABLES};
+        let tables = credentials::schema_tables(&store).await.unwrap();
+        assert!(tables.len() > 20, "{tables:?}");
+        for table in &tables {
+            let known = BEARER_TABLES.contains(&table.as_str())
+                || OTHER_TABLES.iter().any(|(t, _)| t == table);
+            assert!(
+                known,
+                "the table {table} is new: if it holds something a caller presents to act as an \
+                 account, end it in credentials::revoke_all and list it in BEARER_TABLES; else \
+                 say why not in OTHER_TABLES"
+            );
+        }
+        for t in BEARER_TABLES {
+            assert!(tables.iter().any(|x| x == t), "{t} is not in the schema");
+        }
+    }
+);
+
+conformance!(
+    revoke_all_ends_every_bearer_credential_of_one_account_only,
+    |store: Store| async move {
+        use twostep_store::security_keys::{self, Ceremony, NewState};
+        use twostep_store::{app_passwords, credentials, identities, oauth};
+        let a = alice(&store).await;
+        let b = insert_user(&store, "u2", "bob").await;
+        let now = t(1_000);
+        let mut c = store.conn().await.unwrap();
+        oauth::insert_app(
+            &mut c,
+            &oauth::App {
+                id: "app".into(),
+                owner_id: b.clone(),
+                name: "tool".into(),
+                redirect_uris: "https://x/cb".into(),
+                confidential: 0,
+                secret_hash: None,
+                created_at: now,
+            },
+        )
+        .await
+        .unwrap();
+        for user in [&a, &b] {
+            let n = user.as_str();
+            for (i, token) in ["s1", "s2"].iter().enumerate() {
+                sessions::insert(
+                    &mut c,
+                    &sessions::Session {
+                        token_hash: format!("{n}{token}"),
+                        user_id: user.clone(),
+                        stage: sessions::Stage::Full,
+                        created_at: now,
+                        expires_at: now + 3600 + i as i64,
+                        sudo_until: None,
+                        last_seen_at: now,
+                    },
+                )
+                .await
+                .unwrap();
+            }
+            app_passwords::insert(
+                &mut c,
+                &app_passwords::AppPassword {
+                    id: format!("{n}ap"),
+                    user_id: user.clone(),
+                    label: "ci".into(),
+                    token_hash: format!("{n}aph"),
+                    scopes: "repository:read".into(),
+                    created_at: now,
+                    last_used_at: None,
+                },
+            )
+            .await
+            .unwrap();
+            let grant = format!("{n}g");
+            oauth::insert_grant(
+                &mut c,
+                &oauth::Grant {
+                    id: grant.clone(),
+                    app_id: "app".into(),
+                    user_id: user.clone(),
+                    scopes: "repository:read".into(),
+                    created_at: now,
+                    revoked_at: None,
+                },
+            )
+            .await
+            .unwrap();
+            oauth::insert_code(
+                &mut c,
+                &format!("{n}code"),
+                &grant,
+                "https://x/cb",
+                "ch",
+                now + 60,
+            )
+            .await
+            .unwrap();
+            oauth::insert_token(&mut c, &format!("{n}at"), &grant, "access", now + 3600)
+                .await
+                .unwrap();
+            oauth::insert_token(&mut c, &format!("{n}rt"), &grant, "refresh", now + 86_400)
+                .await
+                .unwrap();
+            let device = format!("{n}dev");
+            assert!(oauth::insert_device(
+                &mut c,
+                &oauth::Device {
+                    device_hash: device.clone(),
+                    user_code: format!("{n}-CODE"),
+                    app_id: "app".into(),
+                    scopes: "repository:read".into(),
+                    expires_at: now + 600,
+                    polled_at: None,
+                    grant_id: None,
+                    denied: 0,
+                },
+                now,
+            )
+            .await
+            .unwrap());
+            assert!(oauth::decide_device(&mut c, &device, Some(&grant))
+                .await
+                .unwrap());
+            email_tokens::insert(
+                &mut c,
+                &email_tokens::EmailToken {
+                    token_hash: format!("{n}link"),
+                    user_id: user.clone(),
+                    purpose: "ssh_confirm".into(),
+                    subject: "codes".into(),
+                    created_at: now,
+                    expires_at: now + 600,
+                    used_at: None,
+                },
+            )
+            .await
+            .unwrap();
+            security_keys::save_state(
+                &mut c,
+                NewState {
+                    id: &format!("{n}cer"),
+                    user_id: user,
+                    session_hash: &format!("{n}s1"),
+                    kind: Ceremony::Register,
+                    name: "key",
+                    state: "{}",
+                    expires_at: now + 300,
+                },
+            )
+            .await
+            .unwrap();
+            assert!(identities::save_login(
+                &mut c,
+                &identities::Login {
+                    state_hash: format!("{n}state"),
+                    provider: "corp".into(),
+                    nonce: "n".into(),
+                    verifier_enc: "v".into(),
+                    browser_hash: "b".into(),
+                    link_user_id: Some(user.clone()),
+                    confirm_session_hash: None,
+                    next: "/".into(),
+                    ip: "127.0.0.1".into(),
+                    expires_at: now + 600,
+                },
+                now,
+            )
+            .await
+            .unwrap());
+        }
+        let live = credentials::live(&mut c, &a, now).await.unwrap();
+        assert_eq!(live.len(), credentials::BEARER_TABLES.len());
+        for (table, n) in &live {
+            assert!(*n > 0, "the test made no {table} for alice: {live:?}");
+        }
+        let mut tx = store.begin().await.unwrap();
+        let r = credentials::revoke_all(&mut tx, &a, now, Some("u1s2"))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!((r.sessions, r.app_passwords, r.oauth_grants), (1, 1, 1));
+        let after = credentials::live(&mut c, &a, now).await.unwrap();
+        for (table, n) in &after {
+            let kept = if *table == "sessions" { 1 } else { 0 };
+            assert_eq!(*n, kept, "{table} of alice after revoke_all: {after:?}");
+        }
+        // The SSH approval link is gone, not approved (a used one reads as approved).
+        let link = email_tokens::get(&mut c, "u1link", "ssh_confirm")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(link.used_at.is_none() && link.expires_at <= now);
+        // Bob keeps everything.
+        let bob = credentials::live(&mut c, &b, now).await.unwrap();
+        assert!(bob.iter().all(|(_, n)| *n > 0), "{bob:?}");
     }
 );

@@ -124,6 +124,15 @@ impl IntoResponse for Error {
                 axum::http::HeaderValue::from_static("5"),
             );
         }
+        if self.code == AuthError::InvalidToken.code() {
+            // RFC 6750 section 3: say which token failed and why.
+            res.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static(
+                    "Bearer realm=\"twostep\", error=\"invalid_token\", error_description=\"The access token is invalid, expired or revoked\"",
+                ),
+            );
+        }
         res.extensions_mut().insert(self);
         res
     }

@@ -41,6 +41,7 @@ pub enum Action {
     RegisterOAuthApp,
     RevokeOAuthApp,
     ApproveSshCommand,
+    SignOutEverywhere,
     // New credentials: one kind of action, one rule.
     AddSshKey,
     CreateAppPassword,
@@ -142,7 +143,7 @@ const fn admin() -> Need {
 }
 
 impl Action {
-    pub const ALL: [Action; 52] = [
+    pub const ALL: [Action; 53] = [
         Action::ReadPublic,
         Action::SignUp,
         Action::SignIn,
@@ -172,6 +173,7 @@ impl Action {
         Action::RegisterOAuthApp,
         Action::RevokeOAuthApp,
         Action::ApproveSshCommand,
+        Action::SignOutEverywhere,
         Action::AddSshKey,
         Action::CreateAppPassword,
         Action::AuthorizeOAuthApp,
@@ -216,7 +218,7 @@ impl Action {
             },
             ChangePassword | ChangeEmail | NewRecoveryCodes | ReplaceDevice | DisableTwoStep
             | AddAuthenticator | RemoveAuthenticator | ClaimHardwareToken | RemoveSshKey
-            | RevokeAppPassword | RemoveSecurityKey => fresh(PERSON),
+            | RevokeAppPassword | RemoveSecurityKey | SignOutEverywhere => fresh(PERSON),
             UnlinkProvider => fresh(SESSION),
             AddSshKey | CreateAppPassword => credential(PERSON),
             AuthorizeOAuthApp | AddSecurityKey | AddPasskey | LinkProvider => credential(SESSION),
@@ -266,6 +268,7 @@ impl Action {
             RegisterOAuthApp => "register an OAuth application",
             RevokeOAuthApp => "revoke an authorised application",
             ApproveSshCommand => "approve an SSH command (accounts with no password)",
+            SignOutEverywhere => "sign out everywhere: other sessions, app passwords, authorised applications",
             AddSshKey => "add an SSH key",
             CreateAppPassword => "create an app password",
             AuthorizeOAuthApp => "authorise an OAuth application (consent or device code)",

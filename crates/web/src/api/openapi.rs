@@ -8,7 +8,7 @@ use utoipa::OpenApi;
     info(title = "twostep API", description = "Accounts, sessions, SSH keys and two-step verification. Authenticate with the session cookie set by POST /api/v1/session, or HTTP Basic with your username and an app password (or your account password while two-step verification is off). App passwords never change security settings."),
     paths(
         super::users::sign_up, super::users::confirm_email, super::users::me, super::users::resend,
-        super::users::change_password, super::users::change_email, super::users::confirm_email_change,
+        super::users::change_password, super::users::change_email, super::users::confirm_email_change, super::users::sign_out_everywhere,
         super::session::sign_in, super::session::second_step, super::session::sign_out, super::session::sudo,
         super::password::forgot, super::password::reset,
         super::ssh_keys::list, super::ssh_keys::add, super::ssh_keys::remove,

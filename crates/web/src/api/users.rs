@@ -27,6 +27,11 @@ pub fn router() -> Routes {
             Action::RedeemLink,
             confirm_email_change,
         )
+        .post(
+            "/user/sign-out-everywhere",
+            Action::SignOutEverywhere,
+            sign_out_everywhere,
+        )
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -162,6 +167,26 @@ async fn change_email(
         .request_email_change(&s, &r.email, &r.proof.proof(), &ctx)
         .await?;
     Ok((StatusCode::ACCEPTED, Status::json("confirmation_sent")))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SignedOutEverywhere {
+    /// The app passwords and applications that stopped working, by name.
+    pub ended: Vec<String>,
+}
+
+/// Sign out every other session and end every app password, authorised
+/// application and mailed link (a fresh proof, as for any security change).
+#[utoipa::path(post, path = "/api/v1/user/sign-out-everywhere", tag = "users", request_body = super::ProofRequest,
+    responses((status = 200, body = SignedOutEverywhere), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    ApiUser(s): ApiUser,
+    Api(ctx): Api,
+    ApiJson(r): ApiJson<super::ProofRequest>,
+) -> Result<Json<SignedOutEverywhere>, Error> {
+    let ended = state.auth.sign_out_everywhere(&s, &r.proof(), &ctx).await?;
+    Ok(Json(SignedOutEverywhere { ended }))
 }
 
 /// Confirm the new email address with the token from the link mailed to it.

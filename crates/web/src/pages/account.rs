@@ -26,6 +26,11 @@ pub fn routes() -> Routes {
         )
         .get("/account/confirm", Action::ViewAccount, confirm_form)
         .post("/account/confirm", Action::ConfirmIdentity, confirm)
+        .post(
+            "/account/sign-out-everywhere",
+            Action::SignOutEverywhere,
+            sign_out_everywhere,
+        )
 }
 
 #[derive(Template)]
@@ -223,6 +228,36 @@ async fn change_email(
             let (status, error) = form_failure(e)?;
             let mut p = AccountPage::new(&state, &s, &csrf);
             p.form = "email";
+            p.error = Some(error);
+            render_status(status, &p)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ProofOnly {
+    csrf: String,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    SignedIn(s): SignedIn,
+    csrf: Csrf,
+    Web(ctx): Web,
+    FormBody(f): FormBody<ProofOnly>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    let proof = Proof::from_fields(f.code.as_deref(), f.password.as_deref());
+    match state.auth.sign_out_everywhere(&s, &proof, &ctx).await {
+        Ok(_) => Ok(Redirect::to("/account?n=signed-out-everywhere").into_response()),
+        Err(e) => {
+            let (status, error) = form_failure(e)?;
+            let mut p = AccountPage::new(&state, &s, &csrf);
+            p.form = "everywhere";
             p.error = Some(error);
             render_status(status, &p)
         }

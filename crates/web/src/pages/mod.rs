@@ -177,6 +177,9 @@ fn notice_text(key: &str) -> Option<&'static str> {
         }
         "email-changed" => "Your email address was changed.",
         "signed-out" => "You are signed out.",
+        "signed-out-everywhere" => {
+            "Every other session is signed out; app passwords, authorised applications and mailed links stopped working."
+        }
         "security-key-added" => {
             "Security key added. Next time, you can touch it instead of typing a code."
         }

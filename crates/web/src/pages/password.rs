@@ -151,18 +151,18 @@ struct ReviewPage {
     review: String,
     /// id, title, fingerprint, added
     keys: Vec<(String, String, String, String)>,
-    /// id, label, scopes, created
-    apps: Vec<(String, String, String, String)>,
+    /// What the reset ended (app passwords, applications), by name.
+    ended: Vec<String>,
 }
 
-/// The SSH keys and app passwords left on the account, each revocable.
+/// What the reset ended, and the SSH keys left on the account, each revocable.
 async fn review_page(
     state: &AppState,
     csrf: &Csrf,
     review: &str,
     notice: Option<&str>,
 ) -> Result<Response, Error> {
-    let (user, keys, apps) = state.auth.credentials_after_reset(review).await?;
+    let (user, keys, ended) = state.auth.credentials_after_reset(review).await?;
     render(&ReviewPage {
         page: Page::new(state, None, csrf).notice(notice),
         username: user.username,
@@ -178,18 +178,7 @@ async fn review_page(
                 )
             })
             .collect(),
-        apps: apps
-            .into_iter()
-            .map(|a| {
-                let scopes = a
-                    .scopes
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                (a.id, a.label, scopes, twostep_auth::utc(a.created_at))
-            })
-            .collect(),
+        ended,
     })
 }
 
@@ -210,7 +199,6 @@ async fn revoke_submit(
     csrf.check(&f.csrf)?;
     let (what, notice) = match f.kind.as_str() {
         "ssh-key" => (Credential::SshKey(&f.id), "key-removed"),
-        "app-password" => (Credential::AppPassword(&f.id), "app-password-revoked"),
         _ => return Err(Error::bad_request("Unknown kind of credential.")),
     };
     state.auth.revoke_after_reset(&f.review, what, &ctx).await?;
