@@ -85,47 +85,69 @@ fn a_passkey_signs_in_with_no_username_password_or_code() {
     assert!(!web.text().contains("Hello, pia"));
 }
 
-/// The password-less sign-in stores a challenge per start, before anyone is
-/// known: one address may hold 50 at once, then it is told the server is busy
-/// (and nobody else's sign-in is crowded out).
+/// The password-less sign-in starts before anyone is known, so a start must
+/// cost the server nothing: it stores no row (the challenge comes back
+/// sealed, bound to this browser's cookie), and another browser cannot
+/// finish it.
 #[test]
-fn one_address_cannot_fill_the_passkey_challenges() {
+fn passkey_sign_in_starts_store_nothing_and_belong_to_their_browser() {
     let server = Server::start_with(ServerOptions {
         localhost: true,
         ..Default::default()
     });
+    let begin = |web: &common::Browser, csrf: &str| -> serde_json::Value {
+        let r = web
+            .client
+            .post(server.url("/signin/passkey/begin"))
+            .header("x-csrf-token", csrf)
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        r.json().unwrap()
+    };
     let web = server.browser();
     let csrf = web.get("/signin").csrf();
-    let statuses: Vec<u16> = (0..60)
-        .map(|_| {
-            web.client
-                .post(server.url("/signin/passkey/begin"))
-                .header("x-csrf-token", &csrf)
-                .header("content-type", "application/json")
-                .body("{}")
-                .send()
-                .unwrap()
-                .status()
-                .as_u16()
-        })
-        .collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        50,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 503).count(),
-        10,
-        "{statuses:?}"
-    );
-    let r = web
-        .client
-        .post(server.url("/signin/passkey/begin"))
-        .header("x-csrf-token", &csrf)
-        .body("{}")
-        .send()
+    let starts: Vec<serde_json::Value> = (0..300).map(|_| begin(&web, &csrf)).collect();
+    assert!(starts
+        .iter()
+        .all(|s| s["options"]["publicKey"]["challenge"].is_string()));
+    let db = server.data_dir().join("twostep.db");
+    let marks = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .arg("SELECT COUNT(*) FROM ceremonies_done")
+        .output()
         .unwrap();
-    let body: serde_json::Value = r.json().unwrap();
-    assert_eq!(body["error"]["code"], "busy", "{body}");
+    assert_eq!(String::from_utf8_lossy(&marks.stdout).trim(), "0");
+    let finish = |web: &common::Browser, csrf: &str, ceremony: &str| -> serde_json::Value {
+        web.client
+            .post(server.url("/signin/passkey/finish"))
+            .header("x-csrf-token", csrf)
+            .header("content-type", "application/json")
+            .body(
+                serde_json::json!({
+                    "ceremony": ceremony,
+                    "credential": {"id": "AAAA", "rawId": "AAAA", "type": "public-key",
+                        "response": {"authenticatorData": "AAAA", "clientDataJSON": "AAAA",
+                            "signature": "AAAA", "userHandle": "AAAA"}, "extensions": {}},
+                })
+                .to_string(),
+            )
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let ceremony = starts[0]["ceremony"].as_str().unwrap();
+    // Its own browser gets as far as the passkey (unknown here)…
+    let own = finish(&web, &csrf, ceremony);
+    assert_eq!(own["error"]["code"], "unknown_passkey", "{own}");
+    // …another browser not even that far.
+    let other = server.browser();
+    let other_csrf = other.get("/signin").csrf();
+    let stolen = finish(&other, &other_csrf, ceremony);
+    assert_eq!(stolen["error"]["code"], "conflict", "{stolen}");
+    let made_up = finish(&web, &csrf, "bm90IGEgY2VyZW1vbnk");
+    assert_eq!(made_up["error"]["code"], "conflict", "{made_up}");
 }

@@ -16,6 +16,10 @@ use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo};
 
 pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const DEVICE_TTL: i64 = 600;
+/// Device requests a network may make in one ten-minute window.
+const PER_NETWORK: i64 = 30;
+/// Device requests one application may receive in one ten-minute window.
+const PER_APP: i64 = 300;
 /// Seconds between polls.
 pub const INTERVAL: i64 = 5;
 /// Consonants only: no words, no 0/O or 1/I to mistake.
@@ -60,6 +64,7 @@ impl AuthService {
         &self,
         req: &TokenRequest,
         scope: &str,
+        ctx: &Ctx,
     ) -> std::result::Result<DeviceStart, TokenError> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
@@ -68,6 +73,24 @@ impl AuthService {
             parse_scopes(scope.split_whitespace()).map_err(|m| token_error("invalid_scope", m))?;
         if scopes.is_empty() {
             return Err(token_error("invalid_scope", "Ask for at least one scope."));
+        }
+        // A person types each code: a network asks for a few in ten
+        // minutes, an application for a few hundred. Counted atomically, so
+        // one flood slows down its own network or its own application only.
+        let window =
+            twostep_core::UnixTime::from_secs(now.secs() - now.secs().rem_euclid(DEVICE_TTL));
+        let net = twostep_core::network::of(&ctx.ip);
+        for (key, cap) in [
+            (format!("device:net:{net}"), PER_NETWORK),
+            (format!("device:app:{}", app.id), PER_APP),
+        ] {
+            if !twostep_store::throttles::take(&mut tx, &key, window, cap).await? {
+                commit(tx).await?;
+                return Err(token_error(
+                    "slow_down",
+                    "Too many device requests from here or for this application: try again in ten minutes.",
+                ));
+            }
         }
         let device_code = token::new_token(&mut rng());
         let user_code = new_user_code();
@@ -91,10 +114,7 @@ impl AuthService {
         )
         .await?;
         if !stored {
-            return Err(token_error(
-                "slow_down",
-                "Too many device requests at once; try again in a minute.",
-            ));
+            return Err(token_error("server_error", "Try again."));
         }
         commit(tx).await?;
         Ok(DeviceStart {

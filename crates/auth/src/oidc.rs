@@ -20,7 +20,7 @@ use openidconnect::{
     PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
 use twostep_core::{token, validate, UserId};
-use twostep_store::identities::{self, Identity, Login};
+use twostep_store::identities::{self, Identity};
 use twostep_store::{sessions, users};
 
 use crate::gate::{proof_opens_sudo, Action, ProofKind, WayIn};
@@ -47,6 +47,29 @@ pub struct OidcProvider {
 }
 
 const LOGIN_TTL: i64 = 10 * 60;
+/// Longest `next` a trip carries back (else the home page).
+const MAX_NEXT: usize = 512;
+
+/// A trip to a provider, sealed in the browser's cookie (bound to the
+/// state by the seal's associated data): nothing is stored until it ends.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Trip {
+    provider: String,
+    nonce: String,
+    /// The PKCE verifier.
+    verifier: String,
+    /// Linking or confirming: the account, and the session that began it
+    /// (which must still be alive when the provider answers).
+    link_user_id: Option<String>,
+    session_hash: Option<String>,
+    confirm: bool,
+    next: String,
+    expires_at: i64,
+}
+
+fn trip_context(state_hash: &str) -> Vec<u8> {
+    format!("oidc-trip|{state_hash}").into_bytes()
+}
 /// Discovery documents (and their keys) are fetched again after this, or
 /// at once when an ID token's key is not among them (a rotation).
 const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
@@ -209,30 +232,26 @@ impl AuthService {
             request = request.add_prompt(openidconnect::core::CoreAuthPrompt::Login);
         }
         let (url, state, nonce) = request.url();
-        let browser = token::new_token(&mut rng());
         let state_hash = token::token_hash(state.secret());
-        let sealed = self.keys().seal(
-            &mut rng(),
-            verifier.secret().as_bytes(),
-            state_hash.as_bytes(),
-        );
-        let login = Login {
-            state_hash,
+        let trip = Trip {
             provider: p.id.clone(),
             nonce: nonce.secret().clone(),
-            verifier_enc: data_encoding::BASE64.encode(&sealed),
-            browser_hash: token::token_hash(&browser),
-            link_user_id: link.map(|s| s.user.id.clone()),
-            confirm_session_hash: confirm,
-            next: next.to_string(),
-            ip: ctx.ip.clone(),
-            expires_at: now + LOGIN_TTL,
+            verifier: verifier.secret().clone(),
+            link_user_id: link.map(|s| s.user.id.to_string()),
+            session_hash: link.and_then(|s| s.token_hash()).map(str::to_string),
+            confirm: confirm.is_some(),
+            next: if next.len() <= MAX_NEXT { next } else { "/" }.to_string(),
+            expires_at: (now + LOGIN_TTL).secs(),
         };
-        let mut c = self.store().conn().await?;
-        if !identities::save_login(&mut c, &login, now).await? {
-            return Err(AuthError::Busy);
-        }
-        Ok((url.to_string(), browser))
+        let plain = serde_json::to_vec(&trip).map_err(|e| AuthError::Internal(e.to_string()))?;
+        let sealed = self
+            .keys()
+            .seal(&mut rng(), &plain, &trip_context(&state_hash));
+        tracing::debug!(provider = %p.id, ip = %ctx.ip, "trip to a provider begun");
+        Ok((
+            url.to_string(),
+            data_encoding::BASE64URL_NOPAD.encode(&sealed),
+        ))
     }
 
     /// The provider sent the browser back with `code` and `state`.
@@ -247,42 +266,52 @@ impl AuthService {
         let p = self.oidc_provider(provider)?;
         let now = self.now();
         let expired = || refused("That sign-in expired or was already used. Start it again.");
-        let login = {
-            let mut c = self.store().conn().await?;
-            identities::take_login(&mut c, &token::token_hash(state), now)
-                .await?
-                .ok_or_else(expired)?
-        };
-        let same_browser = browser.is_some_and(|b| {
-            twostep_core::token::constant_time_eq(
-                token::token_hash(b).as_bytes(),
-                login.browser_hash.as_bytes(),
-            )
-        });
-        if login.provider != p.id || !same_browser {
-            return Err(refused(
+        let elsewhere = || {
+            refused(
                 "This sign-in was started in another browser (or for another provider). Start it again here.",
-            ));
+            )
+        };
+        let state_hash = token::token_hash(state.get(..256).unwrap_or(state));
+        // The trip travels sealed in this browser's cookie, bound to the state.
+        let trip: Trip = browser
+            .and_then(|b| data_encoding::BASE64URL_NOPAD.decode(b.as_bytes()).ok())
+            .and_then(|sealed| self.keys().open(&sealed, &trip_context(&state_hash)).ok())
+            .and_then(|plain| serde_json::from_slice(&plain).ok())
+            .ok_or_else(elsewhere)?;
+        if trip.provider != p.id {
+            return Err(elsewhere());
         }
-        let sealed = data_encoding::BASE64
-            .decode(login.verifier_enc.as_bytes())
-            .map_err(|e| AuthError::Internal(e.to_string()))?;
-        let verifier = self
-            .keys()
-            .open(&sealed, login.state_hash.as_bytes())
-            .map_err(|e| AuthError::Internal(e.to_string()))?;
-        let verifier =
-            String::from_utf8(verifier).map_err(|e| AuthError::Internal(e.to_string()))?;
+        if trip.expires_at <= now.secs() {
+            return Err(expired());
+        }
         let claims = self
-            .exchange(p, code, verifier, &Nonce::new(login.nonce.clone()))
+            .exchange(
+                p,
+                code,
+                trip.verifier.clone(),
+                &Nonce::new(trip.nonce.clone()),
+            )
             .await?;
-        match (&login.link_user_id, &login.confirm_session_hash) {
-            (Some(user_id), Some(session)) => {
-                self.confirm_by_provider(p, user_id, session, claims, &login.next, ctx)
+        // Finished once: only now does the trip leave a mark.
+        {
+            let mut c = self.store().conn().await?;
+            let until = twostep_core::UnixTime::from_secs(trip.expires_at);
+            if !twostep_store::ceremonies::mark_done(&mut c, &format!("oidc:{state_hash}"), until)
+                .await?
+            {
+                return Err(expired());
+            }
+        }
+        let link_user = trip.link_user_id.clone().map(UserId::new);
+        match (&link_user, &trip.session_hash, trip.confirm) {
+            (Some(user_id), Some(session), true) => {
+                self.confirm_by_provider(p, user_id, session, claims, &trip.next, ctx)
                     .await
             }
-            (Some(user_id), None) => self.link_identity(p, user_id, claims, ctx).await,
-            _ => self.oidc_sign_in(p, claims, &login.next, ctx).await,
+            (Some(user_id), Some(session), false) => {
+                self.link_identity(p, user_id, session, claims, ctx).await
+            }
+            _ => self.oidc_sign_in(p, claims, &trip.next, ctx).await,
         }
     }
 
@@ -390,11 +419,24 @@ impl AuthService {
         &self,
         p: &OidcProvider,
         user_id: &UserId,
+        session_hash: &str,
         claims: Claims,
         ctx: &Ctx,
     ) -> Result<OidcOutcome> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
+        // The session that asked is still signed in (a reset since ends it),
+        // and the account may still make credentials.
+        sessions::get(&mut tx, session_hash, now, now - crate::signin::IDLE_TTL)
+            .await?
+            .filter(|s| s.stage == sessions::Stage::Full && s.user_id == *user_id)
+            .ok_or(AuthError::SignInRequired)?;
+        let user = users::by_id(&mut tx, user_id)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        if user.email_confirmed_at.is_none() {
+            return Err(AuthError::EmailUnconfirmed);
+        }
         if let Some(existing) = identities::by_subject(&mut tx, &p.id, &claims.subject).await? {
             return Err(refused(if existing.user_id == *user_id {
                 format!(

@@ -29,6 +29,17 @@ fn internal(e: impl std::fmt::Display) -> AuthError {
     AuthError::Internal(e.to_string())
 }
 
+/// A password-less sign-in in progress, sealed in the page.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SealedSignin {
+    state: DiscoverableAuthentication,
+    expires_at: i64,
+}
+
+fn signin_context(browser: &str) -> Vec<u8> {
+    format!("passkey-signin|{}", token::token_hash(browser)).into_bytes()
+}
+
 impl AuthService {
     /// Options for `navigator.credentials.create()` of a passkey.
     pub async fn begin_passkey_registration(
@@ -51,30 +62,37 @@ impl AuthService {
     }
 
     /// Options for a password-less sign-in (the page's autofill or its
-    /// button), with no account named yet.
-    pub async fn begin_passkey_signin(&self, ctx: &Ctx) -> Result<(String, Value)> {
+    /// button), with no account named yet. Nothing is stored: the ceremony
+    /// (its challenge and expiry) comes back sealed, bound to `browser` (a
+    /// value only this browser holds), so a flood of starts costs nothing.
+    pub async fn begin_passkey_signin(&self, browser: &str) -> Result<(String, Value)> {
         let wa = self.webauthn()?;
         let (options, state) = wa
             .start_discoverable_authentication()
             .map_err(|e| AuthError::Internal(format!("webauthn: {e}")))?;
-        let id = token::new_id(&mut rng());
-        let now = self.now();
-        let state = serde_json::to_string(&state).map_err(internal)?;
-        let mut c = self.store().conn().await?;
-        if !keys::save_challenge(&mut c, &id, &state, &ctx.ip, now, now + CEREMONY_TTL).await? {
-            return Err(AuthError::Busy);
-        }
-        Ok((id, serde_json::to_value(options).map_err(internal)?))
+        let sealed = SealedSignin {
+            state,
+            expires_at: (self.now() + CEREMONY_TTL).secs(),
+        };
+        let plain = serde_json::to_vec(&sealed).map_err(internal)?;
+        let boxed = self
+            .keys()
+            .seal(&mut rng(), &plain, &signin_context(browser));
+        Ok((
+            data_encoding::BASE64URL_NOPAD.encode(&boxed),
+            serde_json::to_value(options).map_err(internal)?,
+        ))
     }
 
     /// A full session for the passkey's owner, or why not.
     pub async fn finish_passkey_signin(
         &self,
         ceremony: &str,
+        browser: &str,
         credential: Value,
         ctx: &Ctx,
     ) -> Result<(String, User)> {
-        let r = self.passkey_step(ceremony, credential, ctx).await;
+        let r = self.passkey_step(ceremony, browser, credential, ctx).await;
         crate::metrics::passkey_step(ctx.channel, &r);
         r
     }
@@ -82,11 +100,26 @@ impl AuthService {
     async fn passkey_step(
         &self,
         ceremony: &str,
+        browser: &str,
         credential: Value,
         ctx: &Ctx,
     ) -> Result<(String, User)> {
         let wa = self.webauthn()?;
         let now = self.now();
+        let expired = || {
+            AuthError::Conflict(
+                "That sign-in expired. Reload the page and try the passkey again.".into(),
+            )
+        };
+        let sealed: SealedSignin = Some(ceremony)
+            .filter(|c| c.len() <= 4096)
+            .and_then(|c| data_encoding::BASE64URL_NOPAD.decode(c.as_bytes()).ok())
+            .and_then(|b| self.keys().open(&b, &signin_context(browser)).ok())
+            .and_then(|plain| serde_json::from_slice(&plain).ok())
+            .ok_or_else(expired)?;
+        if sealed.expires_at <= now.secs() {
+            return Err(expired());
+        }
         let cred: PublicKeyCredential =
             serde_json::from_value(credential).map_err(bad_credential)?;
         let (handle, cred_id) = wa
@@ -94,13 +127,6 @@ impl AuthService {
             .map_err(|_| not_registered())?;
         let cred_id = data_encoding::BASE64URL_NOPAD.encode(cred_id);
         let mut tx = self.store().begin().await?;
-        let state = keys::take_challenge(&mut tx, ceremony, now)
-            .await?
-            .ok_or_else(|| {
-                AuthError::Conflict(
-                    "That sign-in expired. Reload the page and try the passkey again.".into(),
-                )
-            })?;
         let row = keys::passkey_by_cred_id(&mut tx, &cred_id)
             .await?
             .filter(|row| user_uuid(&row.user_id) == handle)
@@ -115,7 +141,7 @@ impl AuthService {
                 return self.refuse(tx, &user, refusal, ctx).await;
             }
         };
-        let state: DiscoverableAuthentication = serde_json::from_str(&state).map_err(internal)?;
+        let state = sealed.state;
         let mut passkey: Passkey = serde_json::from_str(&row.credential).map_err(internal)?;
         let result = match wa.finish_discoverable_authentication_v2(&cred, state, &passkey) {
             Ok(result) => result,
@@ -133,6 +159,12 @@ impl AuthService {
                 return self.refuse(tx, &user, refusal, ctx).await;
             }
         };
+        // Used once: a replayed answer to the same sealed challenge fails.
+        let mark = format!("passkey:{}", token::token_hash(ceremony));
+        let until = twostep_core::UnixTime::from_secs(sealed.expires_at);
+        if !twostep_store::ceremonies::mark_done(&mut tx, &mark, until).await? {
+            return Err(expired());
+        }
         passkey.update_credential(&result);
         let updated = serde_json::to_string(&passkey).map_err(internal)?;
         keys::used(&mut tx, &row.id, &updated, now).await?;

@@ -30,9 +30,10 @@ impl AuthService {
             sessions: sessions::delete_expired(&mut tx, now, now - IDLE_TTL).await?,
             links: email_tokens::delete_expired(&mut tx, now).await?,
             failures: failures::delete_before(&mut tx, before_window).await?
-                + password_failures::delete_before(&mut tx, before_window).await?,
+                + password_failures::delete_before(&mut tx, before_window).await?
+                + twostep_store::throttles::delete_before(&mut tx, now - 3600).await?,
             ceremonies: security_keys::delete_expired_states(&mut tx, now).await?
-                + twostep_store::identities::delete_expired_logins(&mut tx, now).await?
+                + twostep_store::ceremonies::delete_expired(&mut tx, now).await?
                 + twostep_store::oauth::delete_expired(&mut tx, now).await?,
             reminders: 0,
         };

@@ -7,6 +7,7 @@ pub mod app_password;
 pub mod code;
 pub mod drift;
 pub mod lockout;
+pub mod network;
 pub mod oauth;
 pub mod password;
 pub mod policy;

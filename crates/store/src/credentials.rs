@@ -20,7 +20,6 @@ pub const BEARER_TABLES: &[&str] = &[
     "oauth_devices",
     "email_tokens",
     "webauthn_states",
-    "oidc_logins",
 ];
 
 /// Every other table, and why ending the account's credentials leaves it.
@@ -62,9 +61,10 @@ pub const OTHER_TABLES: &[(&str, &str)] = &[
     ("workspace_members", "rights"),
     ("workspace_repositories", "data"),
     ("key_checks", "the master key's check value"),
+    ("throttles", "counters"),
     (
-        "passkey_challenges",
-        "anonymous ceremonies, bound to no account until they succeed",
+        "ceremonies_done",
+        "marks of finished sign-in ceremonies, so each is used once",
     ),
     (
         "oauth_apps",
@@ -86,7 +86,9 @@ pub struct Revoked {
 /// Ends every bearer credential of `user_id` now: sessions (but `keep`),
 /// app passwords, OAuth grants with their codes, tokens and device codes,
 /// mailed links in flight (expired, not marked used: a used SSH approval
-/// would read as approved), security-key ceremonies and provider trips.
+/// would read as approved) and security-key ceremonies. (A trip to a
+/// provider travels in the browser; it finishes only while the session that
+/// started it is alive, and this ends that session.)
 pub async fn revoke_all(
     c: &mut Conn,
     user_id: &UserId,
@@ -109,7 +111,6 @@ pub async fn revoke_all(
         "DELETE FROM oauth_codes WHERE grant_id IN (SELECT id FROM oauth_grants WHERE user_id = $1)",
         "DELETE FROM oauth_devices WHERE grant_id IN (SELECT id FROM oauth_grants WHERE user_id = $1)",
         "DELETE FROM webauthn_states WHERE user_id = $1",
-        "DELETE FROM oidc_logins WHERE link_user_id = $1",
     ] {
         db::query(sql).bind(user_id).execute(&mut *c).await?;
     }
@@ -155,7 +156,7 @@ pub async fn live(
     user_id: &UserId,
     now: UnixTime,
 ) -> Result<Vec<(&'static str, i64)>> {
-    let counts: [(&'static str, &'static str); 9] = [
+    let counts: [(&'static str, &'static str); 8] = [
         ("sessions", "SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND expires_at > $2"),
         ("app_passwords", "SELECT COUNT(*) FROM app_passwords WHERE user_id = $1"),
         (
@@ -184,10 +185,6 @@ pub async fn live(
         (
             "webauthn_states",
             "SELECT COUNT(*) FROM webauthn_states WHERE user_id = $1 AND expires_at > $2",
-        ),
-        (
-            "oidc_logins",
-            "SELECT COUNT(*) FROM oidc_logins WHERE link_user_id = $1 AND expires_at > $2",
         ),
     ];
     let mut out = Vec::new();

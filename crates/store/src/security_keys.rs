@@ -155,64 +155,11 @@ pub async fn take_state(
     .await
 }
 
-/// Ceremonies (and password-less sign-ins) that ran out of time.
+/// Ceremonies that ran out of time.
 pub async fn delete_expired_states(c: &mut Conn, now: UnixTime) -> Result<u64> {
     let r = db::query("DELETE FROM webauthn_states WHERE expires_at <= $1")
         .bind(now)
-        .execute(&mut *c)
-        .await?;
-    let p = db::query("DELETE FROM passkey_challenges WHERE expires_at <= $1")
-        .bind(now)
         .execute(c)
         .await?;
-    Ok(r.rows_affected() + p.rows_affected())
-}
-
-/// Live password-less sign-ins at most, in all and from one address: past
-/// these, `save_challenge` refuses (a flood of page loads must not grow the
-/// table without bound, nor one address crowd out everybody else).
-pub const MAX_LIVE_CHALLENGES: i64 = 10_000;
-pub const MAX_LIVE_CHALLENGES_PER_IP: i64 = 50;
-
-/// Stores a passkey sign-in's state; false when too many are live.
-pub async fn save_challenge(
-    c: &mut Conn,
-    id: &str,
-    state: &str,
-    ip: &str,
-    now: UnixTime,
-    expires_at: UnixTime,
-) -> Result<bool> {
-    db::query("DELETE FROM passkey_challenges WHERE expires_at <= $1")
-        .bind(now)
-        .execute(&mut *c)
-        .await?;
-    let (live, mine): (i64, i64) = db::query_as(
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN ip = $1 THEN 1 ELSE 0 END), 0) FROM passkey_challenges",
-    )
-    .bind(ip)
-    .fetch_one(&mut *c)
-    .await?;
-    if live >= MAX_LIVE_CHALLENGES || mine >= MAX_LIVE_CHALLENGES_PER_IP {
-        return Ok(false);
-    }
-    db::query("INSERT INTO passkey_challenges (id, state, ip, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(state)
-        .bind(ip)
-        .bind(expires_at)
-        .execute(c)
-        .await?;
-    Ok(true)
-}
-
-/// Takes (and removes) a live passkey sign-in's state.
-pub async fn take_challenge(c: &mut Conn, id: &str, now: UnixTime) -> Result<Option<String>> {
-    db::query_scalar(
-        "DELETE FROM passkey_challenges WHERE id = $1 AND expires_at > $2 RETURNING state",
-    )
-    .bind(id)
-    .bind(now)
-    .fetch_optional(c)
-    .await
+    Ok(r.rows_affected())
 }

@@ -1154,7 +1154,7 @@ conformance!(
     revoke_all_ends_every_bearer_credential_of_one_account_only,
     |store: Store| async move {
         use twostep_store::security_keys::{self, Ceremony, NewState};
-        use twostep_store::{app_passwords, credentials, identities, oauth};
+        use twostep_store::{app_passwords, credentials, oauth};
         let a = alice(&store).await;
         let b = insert_user(&store, "u2", "bob").await;
         let now = t(1_000);
@@ -1283,24 +1283,6 @@ conformance!(
             )
             .await
             .unwrap();
-            assert!(identities::save_login(
-                &mut c,
-                &identities::Login {
-                    state_hash: format!("{n}state"),
-                    provider: "corp".into(),
-                    nonce: "n".into(),
-                    verifier_enc: "v".into(),
-                    browser_hash: "b".into(),
-                    link_user_id: Some(user.clone()),
-                    confirm_session_hash: None,
-                    next: "/".into(),
-                    ip: "127.0.0.1".into(),
-                    expires_at: now + 600,
-                },
-                now,
-            )
-            .await
-            .unwrap());
         }
         let live = credentials::live(&mut c, &a, now).await.unwrap();
         assert_eq!(live.len(), credentials::BEARER_TABLES.len());

@@ -153,6 +153,7 @@ async fn revoke(
 
 async fn device(
     State(state): State<AppState>,
+    crate::session::Api(ctx): crate::session::Api,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
@@ -160,7 +161,7 @@ async fn device(
         Ok(f) => f,
         Err(e) => return refusal(e),
     };
-    match state.auth.begin_device(&f.req, &f.scope).await {
+    match state.auth.begin_device(&f.req, &f.scope, &ctx).await {
         Ok(d) => {
             let uri = format!("{}/oauth/device", state.auth.settings().public_url);
             no_store(

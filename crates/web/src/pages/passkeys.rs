@@ -66,11 +66,10 @@ async fn register_finish(
 async fn signin_begin(
     State(state): State<AppState>,
     csrf: Csrf,
-    Web(ctx): Web,
     headers: HeaderMap,
 ) -> Result<Json<Value>, Error> {
     check_header(&csrf, &headers)?;
-    Ok(begun(state.auth.begin_passkey_signin(&ctx).await?))
+    Ok(begun(state.auth.begin_passkey_signin(&csrf.token).await?))
 }
 
 async fn signin_finish(
@@ -85,7 +84,7 @@ async fn signin_finish(
     let b = body(&raw)?;
     let (token, user) = state
         .auth
-        .finish_passkey_signin(&b.ceremony, b.credential, &ctx)
+        .finish_passkey_signin(&b.ceremony, &csrf.token, b.credential, &ctx)
         .await?;
     Ok((
         crate::session::signed_in(jar, &state, token, &user.id),
