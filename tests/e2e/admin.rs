@@ -14,7 +14,7 @@ use common::otp::Phone;
 use common::Server;
 
 /// `twostep admin ARGS` on the running server's data folder.
-fn admin_cli(server: &Server, args: &[&str]) -> Output {
+pub(crate) fn admin_cli(server: &Server, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_twostep"))
         .arg("admin")
         .args(args)
@@ -26,7 +26,7 @@ fn admin_cli(server: &Server, args: &[&str]) -> Output {
         .expect("twostep admin runs")
 }
 
-fn cli_ok(server: &Server, args: &[&str]) -> String {
+pub(crate) fn cli_ok(server: &Server, args: &[&str]) -> String {
     let out = admin_cli(server, args);
     assert!(
         out.status.success(),
@@ -43,13 +43,13 @@ fn cli_fails(server: &Server, args: &[&str]) -> String {
 }
 
 /// A confirmed account with two-step on, signed in through the API.
-fn two_step_user(server: &Server, name: &str) -> (Account, Phone, Vec<String>) {
+pub(crate) fn two_step_user(server: &Server, name: &str) -> (Account, Phone, Vec<String>) {
     let a = account(server, name);
     let (phone, codes) = enable_two_step(server, &a);
     (a, phone, codes)
 }
 
-fn sudo(a: &Account, phone: &mut Phone) {
+pub(crate) fn sudo(a: &Account, phone: &mut Phone) {
     a.api.ok(
         "POST",
         "/session/sudo",
@@ -57,7 +57,7 @@ fn sudo(a: &Account, phone: &mut Phone) {
     );
 }
 
-fn email(name: &str) -> String {
+pub(crate) fn email(name: &str) -> String {
     format!("{name}@example.net")
 }
 

@@ -42,7 +42,7 @@ fn kind(n: usize) -> (&'static str, usize, u64) {
 }
 
 /// A plain PSKC file of `count` TOTP tokens, as a vendor would ship it.
-fn pskc_file(count: usize) -> String {
+pub(crate) fn pskc_file(count: usize) -> String {
     use base64::Engine;
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<KeyContainer Version=\"1.0\" xmlns=\"urn:ietf:params:xml:ns:keyprov:pskc\">\n",

@@ -25,6 +25,7 @@ mod metrics;
 mod oauth;
 mod oidc;
 mod passkeys;
+mod policy;
 mod postgres;
 mod recover;
 mod schema;

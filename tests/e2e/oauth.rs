@@ -14,9 +14,9 @@ use crate::common;
 use common::accounts::{account, enable_two_step, fresh_session, PASSWORD};
 use common::{field_value, Browser, Server};
 
-const REDIRECT: &str = "http://127.0.0.1:9/callback";
+pub(crate) const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
-fn client(args: &[&str]) -> Value {
+pub(crate) fn client(args: &[&str]) -> Value {
     let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/e2e/oauth/client.py");
     let out = Command::new("python3")
@@ -35,7 +35,7 @@ fn client(args: &[&str]) -> Value {
 /// authlib starts; the signed-in user approves on the consent page; authlib
 /// trades the code for tokens.
 /// `code`: the fresh proof a grant needs (the session is not in sudo mode).
-fn authorise(server: &Server, web: &Browser, client_id: &str, code: &str) -> Value {
+pub(crate) fn authorise(server: &Server, web: &Browser, client_id: &str, code: &str) -> Value {
     let start = client(&[
         "start",
         &server.base,
@@ -79,7 +79,7 @@ fn authorise(server: &Server, web: &Browser, client_id: &str, code: &str) -> Val
     tokens
 }
 
-fn bearer(server: &Server, token: &str, method: &str, path: &str) -> u16 {
+pub(crate) fn bearer(server: &Server, token: &str, method: &str, path: &str) -> u16 {
     let http = reqwest::blocking::Client::new();
     let req = match method {
         "GET" => http.get(server.url(path)),
@@ -91,14 +91,24 @@ fn bearer(server: &Server, token: &str, method: &str, path: &str) -> u16 {
 }
 
 /// ola, with two-step on, a repository `tools` and a public application.
-fn owner_with_app(
+pub(crate) fn owner_with_app(
     name: &str,
     redirect: &str,
 ) -> (Server, common::otp::Phone, common::api::ApiClient, Value) {
     let server = Server::start();
-    let ola = account(&server, "ola");
-    let (mut phone, _) = enable_two_step(&server, &ola);
-    let api = fresh_session(&server, "ola", &mut phone);
+    let (phone, api, app) = app_of_ola(&server, name, redirect);
+    (server, phone, api, app)
+}
+
+/// ola on `server`, two-step on, with a repository `tools` and an application.
+pub(crate) fn app_of_ola(
+    server: &Server,
+    name: &str,
+    redirect: &str,
+) -> (common::otp::Phone, common::api::ApiClient, Value) {
+    let ola = account(server, "ola");
+    let (mut phone, _) = enable_two_step(server, &ola);
+    let api = fresh_session(server, "ola", &mut phone);
     let app = api.ok(
         "POST",
         "/user/oauth-apps",
@@ -109,7 +119,7 @@ fn owner_with_app(
         "/repositories",
         Some(json!({"name": "tools", "description": "", "private": true})),
     );
-    (server, phone, api, app)
+    (phone, api, app)
 }
 
 #[test]

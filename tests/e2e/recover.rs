@@ -17,7 +17,7 @@ use common::tty::Terminal;
 use common::{Browser, Server, ServerOptions};
 
 /// Waits of 4 s, and 2 s with a second proof.
-fn server() -> Server {
+pub(crate) fn server() -> Server {
     Server::start_with(ServerOptions {
         args: ["--recovery-wait", "4s", "--recovery-wait-with-proof", "2s"]
             .map(String::from)
@@ -28,7 +28,12 @@ fn server() -> Server {
 
 /// From the second-step page in `b` (password given): mails the start link
 /// and follows it; returns the page that says when it is ready.
-fn start_on_pages(server: &Server, b: &Browser, name: &str, email: &str) -> common::Page {
+pub(crate) fn start_on_pages(
+    server: &Server,
+    b: &Browser,
+    name: &str,
+    email: &str,
+) -> common::Page {
     let second = sign_in_password(b, name);
     second
         .assert_path("/signin/second-step")

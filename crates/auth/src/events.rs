@@ -43,6 +43,7 @@ events! {
     PasswordChanged => "password.changed", "Password changed";
     SshKeyAdded => "ssh_key.added", "SSH key added";
     SshKeyRemoved => "ssh_key.removed", "SSH key removed";
+    SshKeyNotTouched => "ssh_key.not_touched", "SSH sign-in refused: the security key's signature says it was not touched";
     TwoStepSetupStarted => "two_step.setup_started", "Two-step verification setup started";
     TwoStepConfirmationSent => "two_step.confirmation_sent", "Two-step confirmation email sent";
     TwoStepEnabled => "two_step.enabled", "Two-step verification turned on";

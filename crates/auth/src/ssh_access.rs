@@ -21,6 +21,29 @@ impl AuthService {
         self.key_owner(&mut c, key).await
     }
 
+    /// A security key's signature said nobody touched the key: the sign-in
+    /// was refused; its owner's security log says so (malware holding the
+    /// key handle, or a key set to sign without a touch).
+    pub async fn ssh_key_not_touched(&self, fingerprint: &str, ctx: &Ctx) -> Result<()> {
+        let mut c = self.store().conn().await?;
+        let Some(key) = ssh_keys::by_fingerprint(&mut c, fingerprint).await? else {
+            return Ok(());
+        };
+        drop(c);
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        self.audit(
+            &mut tx,
+            &key.user_id,
+            now,
+            Event::SshKeyNotTouched,
+            &format!("{} {}", key.title, key.fingerprint),
+            ctx,
+        )
+        .await?;
+        commit(tx).await
+    }
+
     /// For OpenSSH's `AuthorizedKeysCommand`: the registered key with this
     /// fingerprint (its id and OpenSSH line), looked up without marking it used.
     pub async fn ssh_key_for_sshd(&self, fingerprint: &str) -> Result<Option<(String, String)>> {

@@ -15,6 +15,7 @@ pub mod pskc;
 pub mod recovery;
 pub mod repo;
 pub mod secretbox;
+pub mod sk_signature;
 pub mod sshkey;
 pub mod token;
 pub mod totp;

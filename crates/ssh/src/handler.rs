@@ -10,6 +10,7 @@ use russh::keys::HashAlg;
 use russh::server::{Auth, ChannelOpenHandle, Msg, Session, VerifiedPublicKey};
 use russh::{Channel, ChannelId};
 use twostep_auth::{Account, AuthService, Channel as Via, Ctx};
+use twostep_core::sk_signature::Assertion;
 
 use crate::command::{self, Command};
 use crate::io::Io;
@@ -138,6 +139,28 @@ impl russh::server::Handler for Connection {
         key: VerifiedPublicKey<'_>,
     ) -> Result<Auth, Self::Error> {
         let fp = key.public_key.fingerprint(HashAlg::Sha256).to_string();
+        let security_key = matches!(
+            key.algorithm,
+            russh::keys::Algorithm::SkEd25519 | russh::keys::Algorithm::SkEcdsaSha2NistP256
+        );
+        if security_key {
+            // The signature was verified; what it says of the touch is ours to check.
+            let said = Assertion::of(key.signature.as_bytes());
+            let touched = said.is_some_and(|a| a.touched());
+            tracing::info!(
+                fingerprint = %fp,
+                ip = %self.ip,
+                flags = said.map(|a| a.flags),
+                counter = said.map(|a| a.counter),
+                touched,
+                "security-key signature"
+            );
+            if !touched {
+                tracing::warn!(fingerprint = %fp, ip = %self.ip, "ssh key refused: user presence (authenticator touch) requirement not met");
+                let _ = self.auth.ssh_key_not_touched(&fp, &self.ctx()).await;
+                return Ok(Auth::reject());
+            }
+        }
         match self.auth.ssh_user(&fp).await {
             Ok(Some(user)) => {
                 tracing::info!(user = %user.username, fingerprint = %fp, ip = %self.ip, "ssh key accepted");

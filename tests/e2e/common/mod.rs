@@ -240,7 +240,59 @@ pub struct Browser {
     base: String,
 }
 
+/// The header the server sets on every answer its gate refused, naming the rule.
+pub const REFUSED: &str = "x-twostep-refused";
+
+/// An answer as it came, redirects not followed.
+pub struct Raw {
+    pub status: u16,
+    pub location: String,
+    /// The gate's rule, when the gate refused.
+    pub refused: Option<String>,
+    pub body: String,
+}
+
+impl Raw {
+    pub fn of(r: reqwest::blocking::Response) -> Raw {
+        let header = |name: &str| {
+            r.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let (location, refused) = (header("location").unwrap_or_default(), header(REFUSED));
+        Raw {
+            status: r.status().as_u16(),
+            location,
+            refused,
+            body: r.text().unwrap_or_default(),
+        }
+    }
+}
+
 impl Browser {
+    /// A client with this browser's cookies that does not follow redirects.
+    pub fn raw_client(&self) -> reqwest::blocking::Client {
+        reqwest::blocking::Client::builder()
+            .cookie_provider(self.jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// Posts a form and returns the answer as it came (no redirect followed).
+    pub fn post_form_raw(&self, action: &str, csrf: &str, fields: &[(&str, &str)]) -> Raw {
+        let mut form: Vec<(&str, &str)> = vec![("csrf", csrf)];
+        form.extend_from_slice(fields);
+        Raw::of(
+            self.raw_client()
+                .post(self.full(action))
+                .form(&form)
+                .send()
+                .unwrap(),
+        )
+    }
+
     /// The value of one cookie the browser holds for the server.
     pub fn cookie(&self, name: &str) -> Option<String> {
         cookie_in(&self.jar, &self.base, name)
