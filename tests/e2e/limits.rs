@@ -205,15 +205,30 @@ fn banner_only_ssh_connections_are_closed_at_the_deadline() {
     let addr = format!("127.0.0.1:{}", server.ssh_port);
     let before = open_files(server.pid());
     for round in 0..2 {
-        let mut held: Vec<TcpStream> = (0..5)
-            .map(|_| {
+        // A slot is given back just after its socket closed: wait for it.
+        let open_one = || {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
                 let mut s = TcpStream::connect(&addr).unwrap();
-                s.write_all(b"SSH-2.0-OpenSSH_9.2p1 banner-only\r\n")
-                    .unwrap();
-                assert!(banner(&mut s).starts_with("SSH-2.0-"));
-                s
-            })
-            .collect();
+                let greeted = s
+                    .write_all(b"SSH-2.0-OpenSSH_9.2p1 banner-only\r\n")
+                    .is_ok()
+                    && {
+                        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                        let mut buf = [0u8; 64];
+                        matches!(s.read(&mut buf), Ok(n) if buf[..n].starts_with(b"SSH-2.0-"))
+                    };
+                if greeted {
+                    return s;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "round {round}: no slot came free"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        };
+        let mut held: Vec<TcpStream> = (0..5).map(|_| open_one()).collect();
         let mut extra = TcpStream::connect(&addr).unwrap();
         assert_eq!(
             banner(&mut extra),
