@@ -20,6 +20,9 @@ command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
 command -v git-credential-oauth >/dev/null || need_apt+=(git-credential-oauth)
 command -v pg_dump >/dev/null || need_apt+=(postgresql-client)
 command -v git >/dev/null || need_apt+=(git)
+# The software security key of the SSH tests is built with libcrypto.
+command -v cc >/dev/null || need_apt+=(gcc)
+[ -f /usr/include/openssl/evp.h ] || need_apt+=(libssl-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "==> installing system packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -34,6 +34,7 @@ mod several_nodes;
 mod shutdown;
 mod ssh_password;
 mod ssh_recovery;
+mod ssh_security_keys;
 mod takeover;
 mod two_step;
 mod ways_back_in;
