@@ -28,6 +28,7 @@ mod passkeys;
 mod policy;
 mod postgres;
 mod recover;
+mod route_matrix;
 mod schema;
 mod security_keys;
 mod several_nodes;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use russh::keys::HashAlg;
 use russh::server::{Auth, ChannelOpenHandle, Msg, Session, VerifiedPublicKey};
 use russh::{Channel, ChannelId};
-use twostep_auth::{Account, AuthService, Channel as Via, Ctx};
+use twostep_auth::{Account, Action, AuthService, Channel as Via, Ctx};
 use twostep_core::sk_signature::Assertion;
 
 use crate::command::{self, Command};
@@ -263,6 +263,13 @@ impl russh::server::Handler for Connection {
         session.channel_success(channel)?;
         tokio::spawn(async move {
             let mut job = job;
+            if let Err(why) =
+                crate::gate::admit(&job.auth, &job.user, Action::SshGreeting, None).await
+            {
+                job.say_err(&format!("{why}\n")).await;
+                job.finish(1).await;
+                return;
+            }
             let text = greeting(&job.user.username);
             job.say(&text).await;
             job.finish(0).await;
@@ -294,6 +301,16 @@ impl russh::server::Handler for Connection {
             ..job
         };
         tokio::spawn(async move {
+            let mut job = job;
+            if let Some(action) = command.action() {
+                if let Err(why) =
+                    crate::gate::admit(&job.auth, &job.user, action, Some(&command)).await
+                {
+                    job.say_err(&format!("ERROR: {why}\n")).await;
+                    job.finish(1).await;
+                    return;
+                }
+            }
             match command {
                 Command::Git {
                     service,

@@ -6,6 +6,7 @@
 mod approval;
 mod command;
 mod cut;
+mod gate;
 mod git;
 mod handler;
 mod host_key;
@@ -24,6 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use twostep_auth::AuthService;
 
 pub use command::{parse as parse_command, Command, GitService};
+pub use gate::COMMANDS;
 pub use host_key::{fingerprint, load_or_create as load_or_create_host_key};
 pub use limits::Limits;
 pub use russh::keys::PrivateKey as HostKey;

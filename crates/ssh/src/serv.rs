@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use twostep_auth::{AuthService, Channel as Via, Ctx};
+use twostep_auth::{Action, AuthService, Channel as Via, Ctx};
 
 use crate::command::{self, Command};
 use crate::handler::{greeting, run_command, Job};
@@ -51,11 +51,21 @@ pub async fn serv(auth: AuthService, req: Request) -> u32 {
     };
     tracing::info!(user = %user.username, key = %req.key_id, ip = %req.client_ip, "ssh key accepted by sshd");
     let Some(raw) = req.command else {
+        if let Err(why) = crate::gate::admit(&auth, &user, Action::SshGreeting, None).await {
+            io.write(true, format!("{why}\n").into_bytes()).await;
+            return 1;
+        }
         io.write(false, greeting(&user.username).into_bytes()).await;
         return 0;
     };
     let raw = &raw.as_bytes()[..raw.len().min(4096)];
     let command = command::parse(&String::from_utf8_lossy(raw));
+    if let Some(action) = command.action() {
+        if let Err(why) = crate::gate::admit(&auth, &user, action, Some(&command)).await {
+            io.write(true, format!("ERROR: {why}\n").into_bytes()).await;
+            return 1;
+        }
+    }
     if let Command::Git {
         service,
         owner,
