@@ -145,7 +145,7 @@ fn app_passwords_carry_git_over_https_and_the_api_but_never_security_settings() 
     let https = server.url("/alice/proj.git");
     git.store_credentials(&server, "alice", PASSWORD);
     // Two-step on: the account password is refused with a pointer to app passwords.
-    enable_two_step(&server, &alice);
+    let (_, codes) = enable_two_step(&server, &alice);
     let err = git.fails(
         &[
             "clone",
@@ -161,7 +161,9 @@ fn app_passwords_carry_git_over_https_and_the_api_but_never_security_settings() 
     let created = alice.api.ok(
         "POST",
         "/user/app-passwords",
-        Some(json!({"label": "laptop", "scopes": ["repository:write", "account:read"]})),
+        // Turning two-step on closed the window the password opened: a
+        // second factor now (a recovery code here).
+        Some(json!({"label": "laptop", "scopes": ["repository:write", "account:read"], "code": codes[0]})),
     );
     let token = created["password"].as_str().unwrap().to_string();
     assert!(token.starts_with("tsap_"));

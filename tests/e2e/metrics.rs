@@ -72,7 +72,14 @@ fn metrics_pass_promtool_and_count_the_load() {
 
     // Sign-ins: one through, one wrong code, then a lock.
     let mia = account(&server, "mia");
-    let (mut phone, _) = enable_two_step(&server, &mia);
+    let (mut phone, codes) = enable_two_step(&server, &mia);
+    // The app password of the Git part, made now with a recovery code (a
+    // fresh second factor: the second step is locked later on).
+    let created = mia.api.ok(
+        "POST",
+        "/user/app-passwords",
+        Some(json!({"label": "ci", "scopes": ["repository:read"], "code": codes[0]})),
+    );
     let api = ApiClient::new(&server);
     api.ok(
         "POST",
@@ -129,11 +136,6 @@ fn metrics_pass_promtool_and_count_the_load() {
     );
     working_copy(&git, &work, &[("a.txt", "one\n")]);
     git.ok(&["push", "-q", "origin", "HEAD:main"], Some(&work));
-    let created = mia.api.ok(
-        "POST",
-        "/user/app-passwords",
-        Some(json!({"label": "ci", "scopes": ["repository:read"]})),
-    );
     git.store_credentials(&server, "mia", created["password"].as_str().unwrap());
     let copy = server.data.path().join("copy");
     git.ok(

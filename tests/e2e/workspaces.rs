@@ -62,6 +62,12 @@ fn a_workspace_that_requires_two_step_refuses_members_without_it_after_the_grace
             .ends_with("/acme/site.git"),
         "{created}"
     );
+    // Members are a security setting: a fresh second factor first.
+    olga.api.ok(
+        "POST",
+        "/session/sudo",
+        Some(json!({"code": olga_phone.next_code()})),
+    );
     olga.api.ok(
         "POST",
         "/workspaces/acme/members",

@@ -389,8 +389,13 @@ impl AuthService {
         let codes = self
             .new_recovery_codes(&mut tx, &user.id, session.token_hash(), now)
             .await?;
-        // Sessions opened with the password alone end here.
+        // Sessions opened with the password alone end here, and this one's
+        // sudo window (opened with the password) closes: from now on a
+        // proof includes a second factor.
         sessions::delete_for_user(&mut tx, &user.id, session.token_hash()).await?;
+        if let Some(hash) = session.token_hash() {
+            sessions::end_sudo(&mut tx, hash).await?;
+        }
         self.audit(&mut tx, &user.id, now, Event::TwoStepEnabled, "", ctx)
             .await?;
         commit(tx).await?;
