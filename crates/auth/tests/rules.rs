@@ -149,7 +149,7 @@ impl World {
             .add_ssh_key(
                 &s,
                 "laptop",
-                SSH_KEY,
+                &ssh_key_of(name),
                 &Proof::Password(PASSWORD.into()),
                 &ctx(),
             )
@@ -180,6 +180,22 @@ impl World {
     fn code(&self, secret: &[u8]) -> String {
         totp::code_at(secret, self.now())
     }
+}
+
+/// An ed25519 public key line of this account's own (the checklist asks
+/// for one, and a key belongs to one account).
+fn ssh_key_of(name: &str) -> String {
+    use sha2::Digest;
+    let point: [u8; 32] = sha2::Sha256::digest(name.as_bytes()).into();
+    let mut blob = Vec::new();
+    for part in [b"ssh-ed25519".as_slice(), point.as_slice()] {
+        blob.extend((part.len() as u32).to_be_bytes());
+        blob.extend(part);
+    }
+    format!(
+        "ssh-ed25519 {} {name}@rules",
+        data_encoding::BASE64.encode(&blob)
+    )
 }
 
 /// A code that is not the current one.
@@ -558,4 +574,180 @@ async fn read_only_app_password(w: &World, s: &SessionInfo) -> String {
         .await
         .unwrap();
     secret
+}
+
+#[tokio::test]
+async fn a_password_window_closes_when_two_step_turns_on_and_a_password_never_opens_one_after() {
+    let w = World::new().await;
+    let token = w.account("rob").await;
+    let s = w.session(&token).await;
+    // Two-step off: the password opens the window.
+    w.auth
+        .confirm_identity(&s, &Proof::Password(PASSWORD.into()), &ctx())
+        .await
+        .unwrap();
+    assert!(w.auth.in_sudo(&w.session(&token).await));
+    w.auth
+        .add_ssh_key(
+            &w.session(&token).await,
+            "laptop",
+            SSH_KEY,
+            &Proof::None,
+            &ctx(),
+        )
+        .await
+        .unwrap();
+    // Turning two-step on (within that window) closes it…
+    let s = w.session(&token).await;
+    let setup = w.auth.begin_setup(&s, &ctx()).await.unwrap();
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(setup.key.replace(' ', "").as_bytes())
+        .unwrap();
+    let _ = w
+        .auth
+        .verify_setup(&s, &w.code(&secret), &ctx())
+        .await
+        .unwrap();
+    let link = w.token("/account/two-step/confirm").await;
+    w.auth.confirm_two_step(&s, &link, &ctx()).await.unwrap();
+    let s = w.session(&token).await;
+    assert!(
+        !w.auth.in_sudo(&s),
+        "the password's window outlived two-step"
+    );
+    let e = w
+        .auth
+        .regenerate_recovery_codes(&s, &Proof::None, &ctx())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, AuthError::SudoRequired { two_step_on: true }),
+        "{e:?}"
+    );
+    // …and the password alone no longer opens one: a second factor does.
+    let e = w
+        .auth
+        .confirm_identity(&s, &Proof::Password(PASSWORD.into()), &ctx())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "code_required", "{e:?}");
+    w.advance(30);
+    w.auth
+        .confirm_identity(&s, &Proof::Code(w.code(&secret)), &ctx())
+        .await
+        .unwrap();
+    assert!(w.auth.in_sudo(&w.session(&token).await));
+}
+
+#[tokio::test]
+async fn a_grant_of_an_application_needs_the_fresh_proof_of_a_credential() {
+    let w = World::new().await;
+    let (secret, token) = w.two_step_account("oli").await;
+    w.advance(10 * 60);
+    let s = w.session(&token).await;
+    let app = w
+        .auth
+        .register_oauth_app(
+            &s,
+            "tool",
+            &["https://tool.example/cb".into()],
+            false,
+            &ctx(),
+        )
+        .await
+        .unwrap();
+    let req = twostep_auth::AuthorizeRequest {
+        response_type: "code".into(),
+        client_id: app.client_id.clone(),
+        redirect_uri: "https://tool.example/cb".into(),
+        scope: "repository:read".into(),
+        state: "s".into(),
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+        code_challenge_method: "S256".into(),
+    };
+    // The session alone (a stolen cookie): no grant.
+    match w
+        .auth
+        .approve_authorize(&s, &req, &Proof::None, &ctx())
+        .await
+    {
+        Err(twostep_auth::AuthorizeError::Show(AuthError::SudoRequired { .. })) => {}
+        Err(twostep_auth::AuthorizeError::Show(e)) => panic!("{e:?}"),
+        Err(twostep_auth::AuthorizeError::Redirect(u)) => panic!("{u}"),
+        Ok(u) => panic!("granted without a proof: {u}"),
+    }
+    // A code makes it.
+    let url = match w
+        .auth
+        .approve_authorize(&s, &req, &Proof::Code(w.code(&secret)), &ctx())
+        .await
+    {
+        Ok(u) => u,
+        Err(_) => panic!("refused with a code"),
+    };
+    assert!(url.starts_with("https://tool.example/cb?code="), "{url}");
+}
+
+#[tokio::test]
+async fn one_administrator_cannot_approve_with_an_administrator_of_their_own_making() {
+    let w = World::new().await;
+    let (a_secret, a_token) = w.two_step_account("amy").await;
+    let (_, _) = w.two_step_account("dan").await;
+    let (m_secret, m_token) = w.two_step_account("mat").await;
+    for name in ["amy", "dan"] {
+        w.auth
+            .grant_admin(&twostep_auth::Actor::CommandLine, name, "", &ctx())
+            .await
+            .unwrap();
+    }
+    w.advance(3600);
+    let s = w.session(&a_token).await;
+    let p = Proof::Code(w.code(&a_secret));
+    let actor = twostep_auth::Actor::Admin {
+        session: &s,
+        proof: &p,
+    };
+    w.auth
+        .grant_admin(&actor, "mat", "helper", &ctx())
+        .await
+        .unwrap();
+    // Hours later (a patient administrator), amy asks to reset dan…
+    w.advance(5 * 3600);
+    let s = w.session(&a_token).await;
+    w.advance(30);
+    let p = Proof::Code(w.code(&a_secret));
+    let actor = twostep_auth::Actor::Admin {
+        session: &s,
+        proof: &p,
+    };
+    let asked = w
+        .auth
+        .admin_reset_two_step(&actor, "dan", "lost phone", &ctx())
+        .await
+        .unwrap();
+    let twostep_auth::ResetOutcome::AwaitingApproval { approval_id, .. } = asked else {
+        panic!("{asked:?}");
+    };
+    // …and approves with mat, whom she made: refused, whatever the wait.
+    w.advance(600);
+    let ms = w.session(&m_token).await;
+    let mp = Proof::Code(w.code(&m_secret));
+    let actor = twostep_auth::Actor::Admin {
+        session: &ms,
+        proof: &mp,
+    };
+    let e = w
+        .auth
+        .approve_admin_reset(&actor, &approval_id, &ctx())
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("comes from the one who asked"),
+        "{e}"
+    );
+    // The operator, on the command line, is outside the rule.
+    w.auth
+        .approve_admin_reset(&twostep_auth::Actor::CommandLine, &approval_id, &ctx())
+        .await
+        .unwrap();
 }
