@@ -177,6 +177,57 @@ fn sign_up_sign_in_and_link_through_a_real_openid_provider() {
     server
         .mail
         .wait_for("ivan@example.net", "A sign-in provider was linked");
+    // Signing in at the provider again is no proof for ivan: his account has
+    // a password and two-step on, so a second factor is part of every proof.
+    // The confirm page does not offer it, and asking anyway opens nothing.
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // (A new session, signed in with the password and a code: no window.)
+    let fresh = common::api::ApiClient::new(&server);
+    fresh.ok(
+        "POST",
+        "/session",
+        Some(serde_json::json!({"login": "ivan", "password": PASSWORD})),
+    );
+    fresh.ok(
+        "POST",
+        "/session/second-step",
+        Some(serde_json::json!({"code": codes[2]})),
+    );
+    let session = fresh.cookie("twostep_session").expect("ivan's session");
+    let cookies = format!("twostep_session={session}");
+    let confirm = http
+        .get(localhost(&server, "/account/confirm?next=/account"))
+        .header("cookie", &cookies)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(confirm.contains("Confirm it is you"), "{confirm}");
+    assert!(!confirm.contains("confirm-with-corp"), "{confirm}");
+    let csrf = common::field_value(&confirm, "csrf").unwrap();
+    let asked = http
+        .post(localhost(&server, "/account/confirm/oidc/corp"))
+        .header("cookie", &cookies)
+        .form(&[("csrf", csrf.as_str()), ("next", "/account")])
+        .send()
+        .unwrap();
+    assert_ne!(
+        asked.status().as_u16(),
+        200,
+        "no trip to the provider begins"
+    );
+    let said = asked.text().unwrap();
+    assert!(said.contains("confirm with a code"), "{said}");
+    let change = http
+        .post(localhost(&server, "/api/v1/user/two-step/recovery-codes"))
+        .header("cookie", &cookies)
+        .json(&serde_json::json!({}))
+        .send()
+        .unwrap();
+    assert_eq!(change.status().as_u16(), 403, "sudo stays closed");
     sign_out(&web2);
     web2.goto(&localhost(&server, "/signin"));
     web2.click("#signin-corp");
@@ -450,4 +501,123 @@ fn a_provider_trusted_for_mfa_skips_the_second_step_only_when_its_token_says_so(
         log.to_string().contains("mfa (with its second factor)"),
         "{log}"
     );
+}
+
+/// Ceremonies cost the server nothing until they succeed. A flood from a
+/// thousand loopback addresses (127.0.0.0/8: forty /24 networks) of trips
+/// to the provider, password-less passkey starts and device authorizations
+/// leaves no row behind for the first two (they travel sealed in the
+/// browser), exactly one application's cap for the third (counted per
+/// network and per application, atomically), and stops nobody: another
+/// application's device flow and a real sign-in through the provider go
+/// through afterwards.
+#[test]
+fn a_flood_of_ceremony_starts_from_many_addresses_stops_no_sign_in() {
+    let (server, provider) = start();
+    let owen = account(&server, "owen");
+    let app = |name: &str| -> String {
+        owen.api.ok(
+            "POST",
+            "/user/oauth-apps",
+            Some(serde_json::json!({"name": name, "redirect_uris": ["http://127.0.0.1/"], "confidential": false})),
+        )["client_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (flooded, other) = (app("flooded"), app("other"));
+    let base = localhost(&server, "");
+    let flood = |from: std::net::IpAddr, client_id: &str| -> (u16, u16, u16) {
+        let http = reqwest::blocking::Client::builder()
+            .local_address(from)
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let trip = http
+            .get(format!("{base}/signin/oidc/corp"))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16();
+        let page = http
+            .get(format!("{base}/signin"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        let csrf = common::field_value(&page, "csrf").unwrap();
+        let passkey = http
+            .post(format!("{base}/signin/passkey/begin"))
+            .header("x-csrf-token", csrf)
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .unwrap()
+            .status()
+            .as_u16();
+        let device = http
+            .post(format!("{base}/oauth/device_authorization"))
+            .form(&[("client_id", client_id), ("scope", "repository:read")])
+            .send()
+            .unwrap()
+            .status()
+            .as_u16();
+        (trip, passkey, device)
+    };
+    // Eight clients at a time; forty /24 networks of 25 addresses.
+    let mut answers = Vec::new();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8u8)
+            .map(|t| {
+                let (flood, flooded) = (&flood, &flooded);
+                scope.spawn(move || {
+                    let mut out = Vec::new();
+                    for net in t * 5..t * 5 + 5 {
+                        for host in 1..=25u8 {
+                            let from = std::net::Ipv4Addr::new(127, 1, net, host);
+                            out.push(flood(from.into(), flooded));
+                        }
+                    }
+                    out
+                })
+            })
+            .collect();
+        for h in handles {
+            answers.extend(h.join().unwrap());
+        }
+    });
+    assert_eq!(answers.len(), 1000);
+    assert!(answers.iter().all(|a| a.0 == 303), "every trip begins");
+    assert!(
+        answers.iter().all(|a| a.1 == 200),
+        "every passkey start answers"
+    );
+    let devices = answers.iter().filter(|a| a.2 == 200).count();
+    assert_eq!(devices, 300, "one application's cap, exactly");
+    assert!(answers.iter().all(|a| a.2 == 200 || a.2 == 400));
+    let db = server.data_dir().join("twostep.db");
+    let count = |table: &str| -> String {
+        let out = Command::new("sqlite3")
+            .arg(&db)
+            .arg(format!("SELECT COUNT(*) FROM {table}"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(
+        count("ceremonies_done"),
+        "0",
+        "nothing stored for 2,000 starts"
+    );
+    assert_eq!(count("oauth_devices"), "300");
+    // Another application is not slowed down by the flood of the first.
+    let fresh = flood("127.9.9.9".parse().unwrap(), &other);
+    assert_eq!(fresh.2, 200);
+    // And a real sign-in through the provider goes through.
+    let web = Chromium::start("oidc-after-flood");
+    web.goto(&localhost(&server, "/signin"));
+    web.click("#signin-corp");
+    at_provider(&web, &provider, "fay");
+    web.wait_for_text("Hello, fay");
 }

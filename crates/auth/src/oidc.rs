@@ -774,6 +774,22 @@ impl From<&openidconnect::core::CoreIdTokenClaims> for Claims {
 }
 
 impl AuthService {
+    /// Whether signing in at `provider` again may confirm it is this
+    /// account's owner (open sudo mode): only where the provider is the
+    /// account's way in, and with two-step on only a provider trusted for
+    /// MFA (`gate::proof_opens_sudo`).
+    pub async fn provider_can_confirm(&self, user_id: &UserId, provider: &str) -> Result<bool> {
+        let p = self.oidc_provider(provider)?;
+        let user = self.user_row(user_id).await?;
+        Ok(proof_opens_sudo(
+            way_in(&user),
+            ProofKind::Provider {
+                mfa: p.trusted_for_mfa,
+            },
+        )
+        .is_ok())
+    }
+
     /// Whether the account has a password (one made through a provider has none).
     pub async fn has_password(&self, user_id: &UserId) -> Result<bool> {
         Ok(self.user_row(user_id).await?.password_hash.is_some())

@@ -58,7 +58,7 @@ impl ConfirmPage {
             next: safe_next(state, Some(next)),
             two_step_on: s.user.two_step_enabled_at.is_some(),
             has_key: !state.auth.security_keys(&s.user.id).await?.is_empty(),
-            providers: super::oidc::linked_providers(state, &s.user.id).await?,
+            providers: super::oidc::confirming_providers(state, &s.user.id).await?,
             error: None,
         })
     }

@@ -195,6 +195,21 @@ pub(super) async fn linked_providers(
         .collect())
 }
 
+/// The linked providers whose sign-in may confirm it is this account's
+/// owner (the provider is its way in; with two-step on, trusted for MFA).
+pub(super) async fn confirming_providers(
+    state: &AppState,
+    user_id: &twostep_auth::UserId,
+) -> Result<Vec<(String, String)>, Error> {
+    let mut out = Vec::new();
+    for (id, name) in linked_providers(state, user_id).await? {
+        if state.auth.provider_can_confirm(user_id, &id).await? {
+            out.push((id, name));
+        }
+    }
+    Ok(out)
+}
+
 #[derive(Deserialize)]
 struct ConfirmForm {
     csrf: String,
