@@ -232,3 +232,28 @@ fn doctor_says_what_to_fix() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 thing(s) to fix"));
     std::fs::set_permissions(server.data_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
 }
+
+/// The README's table of what each action needs is `twostep requirements`,
+/// word for word: a change to the declarations shows in the README.
+#[test]
+fn the_readme_shows_the_requirement_table_as_declared() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_twostep"))
+        .arg("requirements")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let readme = std::fs::read_to_string(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
+    )
+    .unwrap();
+    let begin = "<!-- requirements:begin -->\n";
+    let at = readme.find(begin).expect("the README's requirement table") + begin.len();
+    let end = readme[at..]
+        .find("<!-- requirements:end -->")
+        .expect("its end marker");
+    assert!(
+        readme[at..at + end] == printed,
+        "README.md's requirement table differs from `twostep requirements`: paste its output between the markers"
+    );
+}

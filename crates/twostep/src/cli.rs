@@ -38,6 +38,8 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Print the OpenAPI document of /api/v1.
     Openapi,
+    /// Print what each action needs, every route and SSH command with its action (Markdown, as in the README).
+    Requirements,
     /// Administrators: grant, revoke, reset two-step, unlock, audit log, users (works with the server stopped).
     Admin(crate::admin_cli::AdminArgs),
     /// For OpenSSH's AuthorizedKeysCommand: print the forced-command line of a registered key.
@@ -142,7 +144,10 @@ impl Cli {
             Command::Keys(k) => k.options.log_format.clone(),
             Command::Serv(s) => s.options.log_format.clone(),
             Command::Backup(b) => b.options.log_format.clone(),
-            Command::Openapi | Command::HashRate(_) | Command::Restore(_) => None,
+            Command::Openapi
+            | Command::Requirements
+            | Command::HashRate(_)
+            | Command::Restore(_) => None,
         };
         flag.or_else(|| std::env::var("TWOSTEP_LOG_FORMAT").ok())
             .is_some_and(|f| f.trim().eq_ignore_ascii_case("json"))
@@ -182,6 +187,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Doctor(o) => crate::doctor::run(Config::load(&o)?).await,
         Command::Openapi => {
             println!("{}", twostep_web::openapi_json());
+            Ok(())
+        }
+        Command::Requirements => {
+            print!("{}", crate::requirements::markdown());
             Ok(())
         }
     }

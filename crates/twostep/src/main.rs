@@ -12,6 +12,7 @@ mod logs;
 mod metrics_server;
 mod openssh;
 mod progress;
+mod requirements;
 mod restore;
 mod serve;
 
