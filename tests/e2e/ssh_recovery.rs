@@ -148,3 +148,77 @@ fn ssh_without_a_command_greets_on_a_terminal_with_or_without_t() {
         assert!(pane.contains("EXIT=0"), "{flag}: {pane}");
     }
 }
+
+/// The command the help page prints, typed exactly as shown into a real
+/// terminal (its SSH options from ~/.ssh/config, as a person's would be):
+/// the password is not shown. Without `-t` the first line says how to hide
+/// it; `recover` takes the terminal too.
+#[test]
+fn the_command_the_help_page_prints_hides_the_password_when_typed_as_shown() {
+    let server = Server::start();
+    let fay = account(&server, "fay");
+    enable_two_step(&server, &fay);
+    let help = reqwest::blocking::get(server.url("/help/recovery"))
+        .unwrap()
+        .text()
+        .unwrap();
+    let shown = common::texts(&help, "code")
+        .into_iter()
+        .find(|c| c.ends_with(" recovery_codes"))
+        .expect("the help page shows the recovery_codes command");
+    assert!(shown.starts_with("ssh -t "), "{shown}");
+    // fay's own SSH settings (OpenSSH reads ~/.ssh/config from the password
+    // database, not $HOME: an `ssh` first on PATH hands it the file).
+    let home = server.data.path().join("fay-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let config = home.join("ssh_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host *\n  IdentityFile {}\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n",
+            fay.key.display()
+        ),
+    )
+    .unwrap();
+    let ssh = home.join("ssh");
+    std::fs::write(
+        &ssh,
+        format!(
+            "#!/bin/sh\nexec /usr/bin/ssh -F {} \"$@\"\n",
+            config.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&ssh, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let as_typed = |line: &str| format!("PATH={}:$PATH {line}", home.display());
+
+    let term = Terminal::run(server.data.path(), "hint", &as_typed(&shown));
+    term.wait_for("Password for fay:");
+    term.type_line(PASSWORD);
+    let pane = term.wait_for("EXIT=");
+    assert!(pane.contains("EXIT=0"), "{pane}");
+    assert!(!pane.contains(PASSWORD), "the password was shown:\n{pane}");
+    assert_eq!(codes_in(&pane).len(), 6, "{pane}");
+
+    // Without -t: told first, before the password is asked.
+    let plain = shown.replacen("ssh -t ", "ssh ", 1);
+    let term = Terminal::run(server.data.path(), "plain", &as_typed(&plain));
+    let pane = term.wait_for("Password for fay:");
+    let told = pane
+        .find("Typing here shows on screen")
+        .expect("the first line says how to hide it");
+    assert!(told < pane.find("Password for fay:").unwrap(), "{pane}");
+    assert!(
+        pane.contains(&shown),
+        "the way to hide it is the -t command:\n{pane}"
+    );
+
+    // `recover` (and its --cancel) with -t: the terminal is granted.
+    let recover = shown.replace(" recovery_codes", " recover");
+    for line in [recover.clone(), format!("{recover} --cancel")] {
+        let term = Terminal::run(server.data.path(), "recover", &as_typed(&line));
+        let pane = term.wait_for("EXIT=");
+        assert!(!pane.contains("PTY allocation request failed"), "{pane}");
+        assert!(pane.contains("EXIT=0"), "{line}:\n{pane}");
+    }
+}

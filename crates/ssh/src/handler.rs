@@ -103,6 +103,19 @@ impl<I: Io> Job<I> {
         self.channel.write(true, bytes).await;
     }
 
+    /// Before a secret is read without a terminal that hides it: a first
+    /// line saying how to hide it (piped input is fine; a person typing at
+    /// a plain `ssh` sees their password).
+    pub async fn warn_if_shown(&mut self, command: &str) {
+        if !self.terminal {
+            let hint = self.auth.settings().ssh_hint.clone();
+            self.say_err(&format!(
+                "Typing here shows on screen. To hide it, press Ctrl-C and run: {hint} {command}\n"
+            ))
+            .await;
+        }
+    }
+
     pub async fn finish(self, status: u32) {
         self.channel.finish(status).await;
     }
@@ -287,9 +300,14 @@ impl russh::server::Handler for Connection {
             return Ok(());
         };
         let command = command::parse(&String::from_utf8_lossy(&data[..data.len().min(4096)]));
-        // The one reply goes to the pty request if there was one: a pty only
-        // for the commands that read a password, so it is not echoed.
-        let pty = job.pty && matches!(command, Command::RecoveryCodes | Command::Password);
+        // The one reply goes to the pty request if there was one: a pty for
+        // the commands a person runs (those that read a password, so it is
+        // not echoed, and `recover`), never for git.
+        let pty = job.pty
+            && matches!(
+                command,
+                Command::RecoveryCodes | Command::Password | Command::Recover { .. }
+            );
         if job.pty && !pty {
             session.channel_failure(channel)?;
         } else {

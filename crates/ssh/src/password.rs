@@ -13,6 +13,7 @@ pub async fn run<I: Io>(mut job: Job<I>) {
         return fail(job, &crate::handler::refusal_text(e)).await;
     }
     let mut lines = Lines::default();
+    job.warn_if_shown("password").await;
     if job
         .auth
         .confirms_by_mail(&job.user.id)

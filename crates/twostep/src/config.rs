@@ -265,14 +265,16 @@ impl Config {
         }
     }
 
-    /// How people reach the SSH server, for help texts: `ssh -p 2222 git@host`.
+    /// How people run the SSH commands that ask for a password or a code,
+    /// for help texts: `ssh -t -p 2222 git@host` (`-t`: a terminal, so what
+    /// is typed is not shown on screen).
     pub fn ssh_hint(&self) -> String {
         let host = self.public_host();
         let port = self.ssh_addr.rsplit(':').next().unwrap_or("22");
         if port == "22" {
-            format!("ssh git@{host}")
+            format!("ssh -t git@{host}")
         } else {
-            format!("ssh -p {port} git@{host}")
+            format!("ssh -t -p {port} git@{host}")
         }
     }
 
