@@ -430,6 +430,45 @@ fn ten_wrong_codes_lock_the_second_step_whatever_the_source() {
     server
         .mail
         .wait_for("bob@example.com", "Two-step sign-in locked");
+    // A fresh browser with the right password is told at once, before any
+    // code, with the lock's end and what still works; so is the API.
+    let fresh = server.browser();
+    let page = sign_in_password(&fresh, "bob");
+    page.assert_path("/signin/second-step");
+    let told = common::texts(&page.body, "#second-step-lock");
+    assert!(
+        told.len() == 1
+            && told[0].contains("locked until")
+            && told[0].contains("App passwords keep working"),
+        "{}",
+        page.body
+    );
+    let again = reqwest::blocking::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap()
+        .post(server.url("/api/v1/session"))
+        .json(&serde_json::json!({"login": "bob", "password": PASSWORD}))
+        .send()
+        .unwrap()
+        .json::<serde_json::Value>()
+        .unwrap();
+    assert_eq!(again["status"], "second_step_required", "{again}");
+    assert_eq!(
+        again["second_step_lock"]["code"], "second_step_locked",
+        "{again}"
+    );
+    assert!(
+        again["second_step_lock"]["until"].as_i64().unwrap() > 0,
+        "{again}"
+    );
+    assert!(
+        again["second_step_lock"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("locked until"),
+        "{again}"
+    );
 }
 
 #[test]

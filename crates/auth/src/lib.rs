@@ -75,7 +75,7 @@ pub use repos::{collaborator_access, RepoView};
 pub use reset_review::Credential;
 pub use security_keys::SecurityKeyView;
 pub use self_recovery::RecoveryStatus;
-pub use signin::{Caller, SessionInfo, SignInOutcome};
+pub use signin::{Caller, SecondStepLock, SessionInfo, SignInOutcome};
 pub use ssh_access::RECOVERY_CODES_REQUEST;
 pub use ssh_link::{Approval, SSH_CONFIRM_TTL};
 pub use ssh_password::PASSWORD_REQUEST;

@@ -29,7 +29,42 @@ pub enum SignInOutcome {
         token: String,
         need: Need,
         user: Account,
+        /// The second step is locked or closed now: say so before any code.
+        lock: Option<SecondStepLock>,
     },
+}
+
+/// A second step that takes no code for now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecondStepLock {
+    /// After wrong codes, until then (the lock's mail was sent).
+    Locked { until: UnixTime },
+    /// After 100 wrong codes in a row, until the mailed unlock link is opened.
+    Frozen,
+}
+
+impl SecondStepLock {
+    pub(crate) fn of(user: &User, now: UnixTime) -> Option<SecondStepLock> {
+        if user.second_step_frozen_at.is_some() {
+            return Some(SecondStepLock::Frozen);
+        }
+        user.second_step_locked_until
+            .filter(|u| *u > now)
+            .map(|until| SecondStepLock::Locked { until })
+    }
+
+    /// What the person is told, with the way to unlock: the refusal a code
+    /// would get, said before one is typed.
+    pub fn message(&self) -> String {
+        match self {
+            SecondStepLock::Locked { until } => AuthError::Locked {
+                until: *until,
+                until_utc: crate::error::utc(*until),
+            }
+            .to_string(),
+            SecondStepLock::Frozen => AuthError::Frozen.to_string(),
+        }
+    }
 }
 
 /// Who is calling, and so what a request may do.
@@ -151,6 +186,7 @@ impl AuthService {
                 SignInOutcome::SecondStep {
                     token: t,
                     need,
+                    lock: SecondStepLock::of(&user, now),
                     user: user.into(),
                 }
             }
@@ -274,6 +310,12 @@ impl AuthService {
         self.audit(c, &user.id, now, Event::SecondStepPassed, how, ctx)
             .await?;
         Ok(t)
+    }
+
+    /// Whether this account's second step is locked or closed now.
+    pub async fn second_step_lock(&self, user_id: &UserId) -> Result<Option<SecondStepLock>> {
+        let user = self.user_row(user_id).await?;
+        Ok(SecondStepLock::of(&user, self.now()))
     }
 
     /// The session behind a cookie, if it is live.

@@ -34,6 +34,37 @@ pub struct SignInResponse {
     pub status: String,
     /// Second factors accepted here: `totp`, `recovery_code` (security keys are used on the web pages).
     pub methods: Vec<String>,
+    /// Set when the second step takes no code now: locked after wrong codes
+    /// (until `until`, Unix seconds) or closed after 100 in a row (`frozen`:
+    /// the unlock link mailed to the account reopens it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub second_step_lock: Option<LockInfo>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LockInfo {
+    /// `second_step_locked` or `second_step_frozen`, as the second step would answer.
+    pub code: String,
+    /// When the lock ends (Unix seconds); none while frozen.
+    pub until: Option<i64>,
+    /// What to tell the user, with the way to unlock.
+    pub message: String,
+}
+
+impl From<twostep_auth::SecondStepLock> for LockInfo {
+    fn from(l: twostep_auth::SecondStepLock) -> LockInfo {
+        let (code, until) = match l {
+            twostep_auth::SecondStepLock::Locked { until } => {
+                ("second_step_locked", Some(until.secs()))
+            }
+            twostep_auth::SecondStepLock::Frozen => ("second_step_frozen", None),
+        };
+        LockInfo {
+            code: code.into(),
+            until,
+            message: l.message(),
+        }
+    }
 }
 
 /// Sign in with a password. Sets the session cookie.
@@ -57,10 +88,13 @@ async fn sign_in(
                     }
                     .into(),
                     methods: vec![],
+                    second_step_lock: None,
                 }),
             ))
         }
-        SignInOutcome::SecondStep { token, need, .. } => {
+        SignInOutcome::SecondStep {
+            token, need, lock, ..
+        } => {
             let mut methods = Vec::new();
             if need.totp {
                 methods.push("totp".to_string());
@@ -73,6 +107,7 @@ async fn sign_in(
                 SignInResponse {
                     status: "second_step_required".into(),
                     methods,
+                    second_step_lock: lock.map(LockInfo::from),
                 },
             )
         }

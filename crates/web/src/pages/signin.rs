@@ -132,6 +132,8 @@ struct SecondStepPage {
     has_key: bool,
     /// Show the recovery-code form open (the last try was one).
     recovery_open: bool,
+    /// The second step is locked or closed now: said before any code.
+    lock: Option<String>,
     error: Option<FormError>,
 }
 form_errors!(SecondStepPage);
@@ -152,6 +154,11 @@ async fn second_form(
         server_time: server_time(&state),
         has_key: !state.auth.security_keys(&s.user.id).await?.is_empty(),
         recovery_open: false,
+        lock: state
+            .auth
+            .second_step_lock(&s.user.id)
+            .await?
+            .map(|l| l.message()),
         error: None,
     })
 }
@@ -187,6 +194,8 @@ async fn second_submit(
                     server_time: server_time(&state),
                     has_key,
                     recovery_open: f.code.chars().any(|c| c.is_ascii_alphabetic()),
+                    // The refusal says it already.
+                    lock: None,
                     error: Some(error),
                 },
             )
