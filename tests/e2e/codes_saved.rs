@@ -131,6 +131,24 @@ fn the_owner_is_mailed_when_two_codes_are_left_and_when_the_last_is_used() {
                     mail.raw
                 );
                 assert!(mail.raw.contains("recovery_codes"), "the SSH way too");
+                assert!(
+                    mail.raw.contains("Only 2 unused recovery codes remain."),
+                    "{}",
+                    mail.raw
+                );
+                assert!(
+                    mail.raw.contains("ssh -t "),
+                    "the hint hides what is typed: {}",
+                    mail.raw
+                );
+            }
+            1 => {
+                let mail = server.mail.wait_for(email, "Only 1 recovery code left");
+                assert!(
+                    mail.raw.contains("Only 1 unused recovery code remains."),
+                    "{}",
+                    mail.raw
+                );
             }
             0 => {
                 server

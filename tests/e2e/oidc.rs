@@ -353,6 +353,19 @@ fn spoiled_id_tokens_sign_nobody_in() {
 #[test]
 fn an_account_with_no_password_confirms_by_its_provider_and_gets_codes_over_ssh_by_a_mailed_link() {
     let (server, provider) = start();
+    // The help page shows these accounts their way back in (providers are
+    // configured here; a server without any shows no such row).
+    let help = reqwest::blocking::get(server.url("/help/recovery"))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(help.contains("id=\"provider-way-back\""), "{help}");
+    let plain = Server::start();
+    let help = reqwest::blocking::get(plain.url("/help/recovery"))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(!help.contains("provider-way-back"));
     let web = Chromium::start("oidc-no-password");
     web.goto(&localhost(&server, "/signin"));
     web.click("#signin-corp");

@@ -306,3 +306,39 @@ fn a_browser_that_signed_in_before_waits_less() {
     std::thread::sleep(Duration::from_secs(3));
     b.get("/signin/recover").assert_contains("is ready");
 }
+
+/// Waits that are not whole hours read as they are, on the page and in the
+/// mail that starts the recovery (not "1 hours", not "0 hours").
+#[test]
+fn waits_read_in_words_on_the_page_and_in_the_mail() {
+    let server = Server::start_with(ServerOptions {
+        args: [
+            "--recovery-wait",
+            "90m",
+            "--recovery-wait-with-proof",
+            "20s",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..ServerOptions::default()
+    });
+    two_step_on_pages(&server, "ray");
+    let b = server.browser();
+    sign_in_password(&b, "ray").assert_path("/signin/second-step");
+    let page = b.get("/signin/recover");
+    page.assert_contains("The wait is 90 minutes, or 20 seconds");
+    assert!(!page.body.contains(" hours"), "{}", page.body);
+    b.post_form("/signin/recover", &page.csrf(), &[])
+        .assert_contains("Check your email");
+    let mail = server
+        .mail
+        .wait_for("ray@example.com", "Start recovering your account");
+    assert!(
+        mail.raw.contains("a waiting period of 90 minutes"),
+        "{}",
+        mail.raw
+    );
+    let help = b.get("/help/recovery");
+    help.assert_contains("90 minutes")
+        .assert_contains("20 seconds");
+}

@@ -11,6 +11,7 @@ use crate::gate::Action;
 use crate::notify::Event;
 use crate::sudo::Proof;
 use crate::{commit, AuthError, AuthService, Ctx, Result, SessionInfo};
+use twostep_core::words::count;
 
 /// At this many unused codes (and at none) the owner is mailed.
 const LOW_CODES: i64 = 2;
@@ -90,14 +91,20 @@ impl AuthService {
                 ),
             ),
             n if n <= LOW_CODES => (
-                format!("Only {n} recovery code{} left", if n == 1 { "" } else { "s" }),
+                format!("Only {} left", count(n, "recovery code")),
                 format!(
-                    "{what} Only {n} unused recovery codes remain. Make new ones:\n{new_codes}\n\nor over SSH: {ssh} recovery_codes"
+                    "{what} Only {} {} Make new ones:\n{new_codes}\n\nor over SSH: {ssh} recovery_codes",
+                    count(n, "unused recovery code"),
+                    if n == 1 { "remains." } else { "remain." }
                 ),
             ),
             n => (
                 "A recovery code was used".to_string(),
-                format!("{what} {n} unused codes remain; make new ones from {new_codes} if you are running low."),
+                format!(
+                    "{what} {} {}; make new ones from {new_codes} if you are running low.",
+                    count(n, "unused code"),
+                    if n == 1 { "remains" } else { "remain" }
+                ),
             ),
         };
         self.notify(user, &subject, &text, ctx).await;

@@ -109,7 +109,7 @@ impl AuthService {
         self.audit(&mut tx, &user.id, now, Event::RecoveryMailSent, "", ctx)
             .await?;
         commit(tx).await?;
-        let hours = self.wait_for(proof) / 3600;
+        let wait = twostep_core::words::span(self.wait_for(proof));
         self.send_link_mail(
             &user.email,
             &user.username,
@@ -117,7 +117,7 @@ impl AuthService {
             &format!(
                 "Someone who knows your password asked to recover your account without its two-step \
                  authenticator and recovery codes. To start, open this link within one hour:\n\n{link}\n\n\
-                 The account can then be recovered after a waiting period of {hours} hours, during which \
+                 The account can then be recovered after a waiting period of {wait}, during which \
                  we will remind you every day. If this was not you, do nothing, and change your password."
             ),
         )

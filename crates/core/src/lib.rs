@@ -23,6 +23,7 @@ pub mod two_person;
 pub mod unix_time;
 pub mod user_id;
 pub mod validate;
+pub mod words;
 pub mod workspace;
 
 pub use unix_time::UnixTime;

@@ -20,19 +20,11 @@ struct RecoveryHelp {
     ssh_hint: String,
     wait: String,
     wait_with_proof: String,
+    /// Sign-in providers are configured: their accounts' way back shows.
+    providers: bool,
 }
 
-/// "72 hours", "90 minutes", "4 seconds": how long a wait is, in words.
-fn span(secs: i64) -> String {
-    let (n, unit) = if secs % 3600 == 0 && secs >= 3600 {
-        (secs / 3600, "hour")
-    } else if secs % 60 == 0 && secs >= 60 {
-        (secs / 60, "minute")
-    } else {
-        (secs, "second")
-    };
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
-}
+use twostep_core::words::span;
 
 async fn recovery(
     State(state): State<AppState>,
@@ -44,16 +36,6 @@ async fn recovery(
         ssh_hint: state.auth.settings().ssh_hint.clone(),
         wait: span(state.auth.settings().recovery_wait),
         wait_with_proof: span(state.auth.settings().recovery_wait_with_proof),
+        providers: !state.auth.oidc_providers().is_empty(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn waits_read_in_words() {
-        assert_eq!(super::span(72 * 3600), "72 hours");
-        assert_eq!(super::span(3600), "1 hour");
-        assert_eq!(super::span(90 * 60), "90 minutes");
-        assert_eq!(super::span(4), "4 seconds");
-    }
 }

@@ -47,8 +47,8 @@ struct Overview {
     page: Page,
     username: String,
     status: Option<RecoveryStatus>,
-    wait_hours: i64,
-    wait_with_proof_hours: i64,
+    wait: String,
+    wait_with_proof: String,
     ssh_hint: String,
     error: Option<FormError>,
 }
@@ -65,8 +65,8 @@ async fn overview_page(
         page: Page::new(state, Some(s), csrf),
         username: s.user.username.clone(),
         status: state.auth.recovery_status(&s.user.id).await?,
-        wait_hours: settings.recovery_wait / 3600,
-        wait_with_proof_hours: settings.recovery_wait_with_proof / 3600,
+        wait: twostep_core::words::span(settings.recovery_wait),
+        wait_with_proof: twostep_core::words::span(settings.recovery_wait_with_proof),
         ssh_hint: settings.ssh_hint.clone(),
         error,
     })
