@@ -33,11 +33,14 @@ fn provider_dir() -> PathBuf {
 }
 
 impl OpenIdProvider {
-    fn start(port: u16, redirect: &str) -> OpenIdProvider {
-        OpenIdProvider::run("provider.mjs", port, &[redirect])
+    fn run(script: &str, port: u16, args: &[&str]) -> OpenIdProvider {
+        OpenIdProvider::try_run(script, port, args)
+            .unwrap_or_else(|| panic!("the provider did not start on port {port}"))
     }
 
-    fn run(script: &str, port: u16, args: &[&str]) -> OpenIdProvider {
+    /// `None` when the provider could not start (its port was taken by
+    /// another test between choosing and binding it).
+    fn try_run(script: &str, port: u16, args: &[&str]) -> Option<OpenIdProvider> {
         assert!(
             provider_dir().join("node_modules/oidc-provider").is_dir(),
             "oidc-provider is installed (the test script runs npm ci in tests/e2e/oidc)"
@@ -53,15 +56,30 @@ impl OpenIdProvider {
         let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
         out.read_line(&mut line).unwrap();
-        assert!(line.starts_with("ready"), "provider: {line}");
+        if !line.starts_with("ready") {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
         // Drained, so the provider's later warnings never meet a closed pipe.
         std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-        OpenIdProvider { child, port }
+        Some(OpenIdProvider { child, port })
     }
 }
 
-/// A twostep server with one provider, and the provider.
+/// A twostep server with one provider, and the provider (tried again on
+/// another port if a parallel test took the first between choosing and
+/// binding it).
 fn start() -> (Server, OpenIdProvider) {
+    for _ in 0..5 {
+        if let Some(both) = try_start() {
+            return both;
+        }
+    }
+    panic!("the OpenID provider would not start");
+}
+
+fn try_start() -> Option<(Server, OpenIdProvider)> {
     let port = free_port();
     let dir = tempfile::tempdir().unwrap().keep();
     let config = dir.join("twostep.toml");
@@ -86,8 +104,12 @@ allowed_domains = ["example.net"]
         args: vec!["--config".into(), config.display().to_string()],
         ..Default::default()
     });
-    let provider = OpenIdProvider::start(port, &localhost(&server, "/signin/oidc/corp/callback"));
-    (server, provider)
+    let provider = OpenIdProvider::try_run(
+        "provider.mjs",
+        port,
+        &[&localhost(&server, "/signin/oidc/corp/callback")],
+    )?;
+    Some((server, provider))
 }
 
 /// At the provider's development pages: sign in as `login`, then consent
