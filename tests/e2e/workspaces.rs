@@ -357,6 +357,20 @@ fn workspaces_are_made_and_staffed_on_the_pages() {
             .exists(),
         "the bare repository is on disk"
     );
+    // The workspace's admin opens its repository's page (no collaborators
+    // there: the members have access), and an error page keeps her header.
+    let repo = pia.get("/repositories/pia-team/docs");
+    assert_eq!(repo.status, 200, "{}", repo.body);
+    repo.assert_contains("id=\"workspace-access\"");
+    assert!(!repo.body.contains("Add collaborator"), "{}", repo.body);
+    let missing = pia.get("/repositories/pia-team/nothing");
+    assert_eq!(missing.status, 404);
+    missing.assert_contains("Sign out");
+    assert!(
+        !missing.body.contains("href=\"/signin\""),
+        "{}",
+        missing.body
+    );
     // Two-step is off for pia: the policy form asks for her password.
     let on = pia.submit(
         page,

@@ -94,6 +94,12 @@ pub async fn ensure_cookie(
     res
 }
 
+/// The form token of a signed-in browser, from its session cookie (for a
+/// page drawn outside a handler, such as an error page).
+pub fn token_for_session(state: &AppState, session_cookie: &str) -> String {
+    sign(state.auth.csrf_key(), &binding(Some(session_cookie), ""))
+}
+
 impl FromRequestParts<AppState> for Csrf {
     type Rejection = Error;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {

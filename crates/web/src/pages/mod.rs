@@ -385,6 +385,10 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
     let is_get = req.method() == axum::http::Method::GET;
     // Calls from static/webauthn.js want the JSON error as it is.
     let from_script = req.headers().contains_key("x-csrf-token");
+    let session = crate::session::token_of(
+        &state,
+        &axum_extra::extract::CookieJar::from_headers(req.headers()),
+    );
     let mut res = next.run(req).await;
     if from_script {
         return res;
@@ -393,14 +397,31 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
         return res;
     };
     let refused = res.extensions().get::<crate::gate::RefusedBy>().copied();
-    let mut out = page_of_error(&state, err, &path, is_get);
+    // The error page keeps the header of whoever is signed in.
+    let signed_in = match &session {
+        Some(t) if !err.needs_sign_in() => state
+            .auth
+            .session(t)
+            .await
+            .ok()
+            .flatten()
+            .map(|s| (s, crate::csrf::token_for_session(&state, t))),
+        _ => None,
+    };
+    let mut out = page_of_error(&state, err, &path, is_get, signed_in.as_ref());
     if let Some(r) = refused {
         crate::gate::mark(&mut out, r.0);
     }
     out
 }
 
-fn page_of_error(state: &AppState, err: Error, path: &str, is_get: bool) -> Response {
+fn page_of_error(
+    state: &AppState,
+    err: Error,
+    path: &str,
+    is_get: bool,
+    session: Option<&(SessionInfo, String)>,
+) -> Response {
     if err.needs_sudo() {
         // Back to the page the form was on, once the proof is given.
         let page: String = path
@@ -423,11 +444,20 @@ fn page_of_error(state: &AppState, err: Error, path: &str, is_get: bool) -> Resp
                 .to_string();
         return Redirect::to(&format!("/signin?next={next}")).into_response();
     }
-    error_page(state, &err)
+    error_page_for(state, &err, session)
 }
 
-/// The HTML page of an error.
+/// The HTML page of an error, with nobody signed in in its header.
 pub fn error_page(state: &AppState, err: &Error) -> Response {
+    error_page_for(state, err, None)
+}
+
+/// The HTML page of an error, its header that of `session`'s user.
+fn error_page_for(
+    state: &AppState,
+    err: &Error,
+    session: Option<&(SessionInfo, String)>,
+) -> Response {
     let heading = match err.status {
         StatusCode::NOT_FOUND => "Not found",
         StatusCode::FORBIDDEN => "Not allowed",
@@ -437,17 +467,18 @@ pub fn error_page(state: &AppState, err: &Error) -> Response {
         s if s.is_server_error() => "Something went wrong",
         _ => "That did not work",
     };
+    let signed_in = session.map(|(s, _)| s).filter(|s| s.complete);
     let page = ErrorPage {
         page: Page {
             issuer: state.auth.settings().issuer.clone(),
-            user: None,
-            csrf: String::new(),
+            user: signed_in.map(|s| s.user.username.clone()),
+            csrf: session.map(|(_, t)| t.clone()).unwrap_or_default(),
             notice: None,
             confirm_with: "",
-            half_signed_in: false,
+            half_signed_in: session.is_some_and(|(s, _)| !s.complete),
             codes_to_type: None,
             recovery_ready: None,
-            admin: false,
+            admin: signed_in.is_some_and(|s| s.user.is_admin),
             two_step_reset: false,
             workspace_deadlines: Vec::new(),
         },

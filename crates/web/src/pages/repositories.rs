@@ -137,6 +137,8 @@ struct RepoPage {
     clone_https: String,
     fingerprint: String,
     admin: bool,
+    /// A workspace's repository: its members have access.
+    workspace: bool,
     collaborators: Vec<(String, String)>,
     error: Option<FormError>,
 }
@@ -150,7 +152,9 @@ async fn repo_page(
     name: &str,
 ) -> Result<RepoPage, Error> {
     let r = state.auth.repo(&s.user.id, owner, name).await?;
-    let admin = r.access == Access::Admin;
+    // Collaborators and deletion are a personal repository's: a workspace's
+    // repositories take their access from its members.
+    let admin = r.access == Access::Admin && !r.workspace;
     let collaborators = if admin {
         state
             .auth
@@ -173,6 +177,7 @@ async fn repo_page(
         description: r.description,
         private: r.private,
         admin,
+        workspace: r.workspace,
         collaborators,
         error: None,
     })
