@@ -320,3 +320,56 @@ fn a_form_token_works_only_with_the_session_it_was_made_for() {
         .post_form("/signout", &genuine, &[])
         .assert_path("/signin");
 }
+
+/// A user or workspace named like one of the server's own addresses would
+/// break its Git over HTTPS (`/NAME/REPO.git` shares the root): every first
+/// part of a route, taken from the routes as declared, is refused as a name.
+#[test]
+fn no_account_or_workspace_takes_the_name_of_a_route() {
+    let server = Server::start();
+    let owner = common::accounts::account(&server, "wendy");
+    let names = twostep_web::reserved_names();
+    for expected in [
+        "workspaces",
+        "oauth",
+        "signin",
+        "account",
+        "api",
+        "admin",
+        "static",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+    let anon = common::api::ApiClient::new(&server);
+    for name in &names {
+        let shaped = name.len() >= 2 && name.chars().all(|c| c.is_ascii_lowercase() || c == '-');
+        let (status, v) = anon.call(
+            "POST",
+            "/users",
+            Some(serde_json::json!({"username": name, "email": format!("{name}@example.org"), "password": common::accounts::PASSWORD})),
+        );
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (422, Some("invalid_username")),
+            "{name}: {v}"
+        );
+        let (status, v) = owner.api.call(
+            "POST",
+            "/workspaces",
+            Some(serde_json::json!({"name": name})),
+        );
+        assert_eq!(status, 422, "{name}: {v}");
+        if shaped {
+            assert!(
+                v["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("is reserved"),
+                "{name}: {v}"
+            );
+        }
+    }
+}

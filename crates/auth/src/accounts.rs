@@ -45,7 +45,8 @@ impl AuthService {
         password: &str,
         ctx: &Ctx,
     ) -> Result<Account> {
-        let username = validate::username(username)
+        let username = self
+            .valid_name(username)
             .map_err(|e| AuthError::invalid("invalid_username", "username", e.to_string()))?;
         let email = mail_address(email)?;
         password_policy(password, &username, &email)?;

@@ -158,6 +158,9 @@ pub struct Settings {
     pub recovery_wait_with_proof: i64,
     /// OpenID Connect providers people may sign in with.
     pub oidc: Vec<OidcProvider>,
+    /// Names no user or workspace may take: the first parts of the web
+    /// server's own addresses (`/OWNER/REPO.git` shares the root with them).
+    pub reserved_names: Vec<String>,
 }
 
 /// 72 hours, and 24 with a second proof.
@@ -239,6 +242,19 @@ impl AuthService {
     /// Signed value for CSRF protection of forms.
     pub fn csrf_key(&self) -> &[u8; 32] {
         &self.inner.keys.csrf
+    }
+
+    /// A user's or workspace's name, valid and not one the server's own
+    /// addresses use.
+    pub(crate) fn valid_name(
+        &self,
+        raw: &str,
+    ) -> std::result::Result<String, twostep_core::validate::NameError> {
+        let name = twostep_core::validate::username(raw)?;
+        if self.inner.settings.reserved_names.contains(&name) {
+            return Err(twostep_core::validate::NameError::Reserved(name));
+        }
+        Ok(name)
     }
 
     fn link(&self, path_and_query: &str) -> String {

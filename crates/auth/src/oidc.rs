@@ -19,7 +19,7 @@ use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
     PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
-use twostep_core::{token, validate, UserId};
+use twostep_core::{token, UserId};
 use twostep_store::identities::{self, Identity};
 use twostep_store::{sessions, users};
 
@@ -651,7 +651,7 @@ impl AuthService {
             } else {
                 format!("{base}{n}")
             };
-            let Ok(name) = validate::username(&candidate) else {
+            let Ok(name) = self.valid_name(&candidate) else {
                 continue;
             };
             if users::by_username(tx, &name).await?.is_none()

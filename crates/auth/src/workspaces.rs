@@ -5,7 +5,7 @@
 
 use twostep_core::repo::Access;
 use twostep_core::workspace::{self as policy, Policy, DEFAULT_GRACE, MAX_GRACE};
-use twostep_core::{token, validate, UnixTime, UserId};
+use twostep_core::{token, UnixTime, UserId};
 use twostep_store::users::{self, User};
 use twostep_store::workspaces::{self as ws, Role, Workspace, WorkspaceRepo};
 use twostep_store::{Conn, StoreError};
@@ -92,7 +92,7 @@ impl AuthService {
     ) -> Result<MembershipView> {
         self.allowed(Action::CreateWorkspace, session, &Proof::None, None)
             .await?;
-        let name = validate::username(name).map_err(|e| {
+        let name = self.valid_name(name).map_err(|e| {
             AuthError::invalid(
                 "invalid_workspace_name",
                 "name",

@@ -63,6 +63,7 @@ impl World {
                 recovery_wait: twostep_auth::RECOVERY_WAIT,
                 recovery_wait_with_proof: twostep_auth::RECOVERY_WAIT_WITH_PROOF,
                 oidc: Vec::new(),
+                reserved_names: vec!["workspaces".into()],
             },
         );
         World {

@@ -149,6 +149,7 @@ pub async fn wire_with(cfg: &Config, store: Store) -> anyhow::Result<Wired> {
             recovery_wait: cfg.recovery_wait,
             recovery_wait_with_proof: cfg.recovery_wait_with_proof,
             oidc: cfg.oidc.clone(),
+            reserved_names: twostep_web::reserved_names(),
         },
     );
     anyhow::ensure!(

@@ -40,6 +40,23 @@ pub fn declared_routes() -> Vec<routes::Declared> {
     all
 }
 
+/// The first parts of the server's own addresses (and its static folder):
+/// no user or workspace may be named like one, since `/OWNER/REPO.git`
+/// shares the root with them. Taken from the routes as declared, so a new
+/// route cannot collide with a name.
+pub fn reserved_names() -> Vec<String> {
+    let mut names: Vec<String> = declared_routes()
+        .iter()
+        .filter_map(|d| d.path.trim_start_matches('/').split('/').next())
+        .filter(|s| !s.is_empty() && !s.starts_with('{'))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    names.push("static".into());
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// The marker header on every answer the gate refused.
 pub use gate::REFUSED_HEADER;
 
