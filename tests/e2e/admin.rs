@@ -414,7 +414,8 @@ fn an_admin_unlocks_and_resets_on_the_pages_and_the_user_is_led_into_setup() {
     let reset = ann.b.post_form(
         "/admin/users/dan/reset",
         &page.csrf(),
-        &[("reason", "phone stolen, ID checked at the desk")],
+        // A reason on two lines, as the textarea sends it.
+        &[("reason", "phone stolen,\r\nID checked at the desk")],
     );
     reset.assert_contains("Two-step verification was reset; the user was mailed.");
     assert!(common::texts(&reset.body, "#two-step-state")[0].contains("reset by an administrator"));
@@ -437,7 +438,9 @@ fn an_admin_unlocks_and_resets_on_the_pages_and_the_user_is_led_into_setup() {
     let audit = ann.b.get("/admin/audit");
     let rows = common::texts(&audit.body, "#audit tbody tr");
     assert!(
-        rows[0].contains("two_step.reset") && rows[0].contains("phone stolen"),
+        rows[0].contains("two_step.reset")
+            && rows[0].contains("phone stolen")
+            && rows[0].contains("ID checked at the desk"),
         "{rows:?}"
     );
     assert!(

@@ -277,6 +277,21 @@ fn tokens_imported_from_seed_files_sign_in_with_oathtool_codes() {
     );
     let audit = tara_api.ok("GET", "/admin/audit", None);
     assert_eq!(audit["entries"][0]["action"], "hardware_token.assigned");
+    // The imports of seed files are in the audit log too: which file, how many.
+    let imports: Vec<&serde_json::Value> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "hardware_tokens.imported")
+        .collect();
+    assert!(!imports.is_empty(), "{audit}");
+    assert!(
+        imports.iter().any(|e| e["reason"]
+            .as_str()
+            .unwrap()
+            .contains("tokens.pskc: 10000 imported")),
+        "{audit}"
+    );
     let t = common::otp::settle();
     assert_eq!(kind(2), ("HMAC-SHA1", 8, 30));
     assert_eq!(signs_in(&server, "uma", &token_code(2, t)), 200);

@@ -131,12 +131,16 @@ fn a_workspace_that_requires_two_step_refuses_members_without_it_after_the_grace
         403,
         "forbidden",
     );
-    olga.api.err(
+    let out_of_range = olga.api.err(
         "POST",
         "/workspaces/acme/two-step-policy",
         Some(json!({"require_two_step": true, "grace_seconds": 100_000_000})),
         422,
         "invalid_grace_period",
+    );
+    assert_eq!(
+        out_of_range["error"]["field"], "grace_seconds",
+        "{out_of_range}"
     );
     // Long enough for two clones on a loaded machine.
     let grace = 15;

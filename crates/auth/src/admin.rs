@@ -79,6 +79,7 @@ pub enum AdminAction {
     ResetCancelled,
     Unlocked,
     TokenAssigned,
+    TokensImported,
 }
 
 impl AdminAction {
@@ -92,6 +93,7 @@ impl AdminAction {
             AdminAction::ResetCancelled => "two_step.reset_cancelled",
             AdminAction::Unlocked => "second_step.unlocked",
             AdminAction::TokenAssigned => "hardware_token.assigned",
+            AdminAction::TokensImported => "hardware_tokens.imported",
         }
     }
 }
@@ -156,6 +158,10 @@ pub(crate) fn reason(raw: &str) -> Result<String> {
             format!("Keep the reason under {MAX_REASON} characters."),
         ));
     }
+    // Several lines are fine (the form is a textarea); other control
+    // characters are not.
+    let r = r.replace("\r\n", "\n");
+    let r = r.as_str();
     if r.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err(AuthError::invalid(
             "control_characters",
@@ -445,9 +451,7 @@ mod tests {
             "reason_too_long"
         );
         assert_eq!(reason("a\0b").unwrap_err().code(), "control_characters");
-        assert_eq!(
-            reason("line\r\nline").unwrap_err().code(),
-            "control_characters"
-        );
+        assert_eq!(reason("line\r\nline").unwrap(), "line\nline");
+        assert_eq!(reason("a\rb").unwrap_err().code(), "control_characters");
     }
 }

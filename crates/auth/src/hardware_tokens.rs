@@ -77,6 +77,7 @@ impl AuthService {
     /// as rows are written (for a progress bar).
     pub async fn import_tokens(
         &self,
+        source: &str,
         xml: &str,
         unlock: &Unlock,
         mut progress: impl FnMut(usize, usize),
@@ -119,6 +120,30 @@ impl AuthService {
             skipped = report.skipped.len(),
             "hardware tokens imported"
         );
+        // Who brought which seeds in: the admin audit log keeps it.
+        let summary = format!(
+            "{source}: {} imported, {} in the inventory already, {} skipped",
+            report.imported,
+            report.duplicates,
+            report.skipped.len()
+        );
+        let mut tx = self.store().begin().await?;
+        twostep_store::admin::append(
+            &mut tx,
+            twostep_store::admin::NewAuditEntry {
+                at: now,
+                actor_id: None,
+                actor: "the server's command line",
+                target_id: None,
+                target: "hardware token inventory",
+                action: AdminAction::TokensImported.as_str(),
+                reason: &summary,
+                channel: "cli",
+                ip: "local",
+            },
+        )
+        .await?;
+        commit(tx).await?;
         Ok(report)
     }
 

@@ -230,7 +230,7 @@ async fn import_tokens(
     let bar = crate::progress::bar(0, "tokens");
     bar.set_message("importing");
     let report = auth
-        .import_tokens(&xml, &unlock, |done, total| {
+        .import_tokens(&file.display().to_string(), &xml, &unlock, |done, total| {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
         })

@@ -10,8 +10,10 @@ use serde_json::Value;
 
 use crate::Error;
 
-/// Fields where a pasted value may carry line breaks (trimmed by the service).
-const MULTI_LINE: &[&str] = &["key"];
+/// Fields where a value may carry line breaks: a pasted key (trimmed by the
+/// service), and free text shown as text (an administrator's reason, a
+/// repository's description).
+const MULTI_LINE: &[&str] = &["key", "reason", "description"];
 
 /// Refuses a text value with control characters, naming the field.
 pub fn check_text(field: &str, value: &str) -> Result<(), Error> {
