@@ -70,6 +70,9 @@ fn not_approver(n: NotApprover) -> AuthError {
             NotApprover::GrantedByRequester => {
                 "Your administrator right comes from the one who asked (they, or someone they made an administrator, granted it): another administrator must approve."
             }
+            NotApprover::MadeTheRequester => {
+                "The one who asked has their administrator right from you (or from someone you made an administrator): another administrator must approve."
+            }
         }
         .into(),
     )
@@ -88,24 +91,20 @@ impl AuthService {
         })
     }
 
-    /// Who granted `id`'s right, who granted theirs, and so on (bounded).
-    async fn granters(&self, c: &mut Conn, id: &UserId) -> Result<Vec<UserId>> {
-        let mut out: Vec<UserId> = Vec::new();
-        let mut at = id.clone();
-        while out.len() < 64 {
-            let Some(by) = users::admin_record(c, &at)
-                .await?
-                .and_then(|r| r.admin_granted_by)
-            else {
-                break;
-            };
-            if by == *id || out.contains(&by) {
-                break;
+    /// Everyone from whom `id`'s administrator right descends, through
+    /// every grant ever made (bounded).
+    async fn admin_line(&self, c: &mut Conn, id: &UserId) -> Result<Vec<UserId>> {
+        let mut line: Vec<UserId> = Vec::new();
+        let mut todo = vec![id.clone()];
+        while let Some(at) = todo.pop() {
+            for by in users::admin_granters(c, &at).await? {
+                if by != *id && !line.contains(&by) && line.len() < 1000 {
+                    line.push(by.clone());
+                    todo.push(by);
+                }
             }
-            out.push(by.clone());
-            at = by;
         }
-        Ok(out)
+        Ok(line)
     }
 
     /// Resets `username`'s two-step verification for a user who lost every
@@ -323,11 +322,13 @@ impl AuthService {
         let approver = acting.id.clone();
         if let Some(me) = &approver {
             let facts = self.admin_facts(&mut tx, me).await?;
-            let granters = self.granters(&mut tx, me).await?;
+            let my_line = self.admin_line(&mut tx, me).await?;
+            let their_line = self.admin_line(&mut tx, &a.requested_by).await?;
             two_person::may_approve(
                 (me, &facts),
-                &granters,
+                &my_line,
                 &a.requested_by,
+                &their_line,
                 &a.target_id,
                 a.created_at,
             )

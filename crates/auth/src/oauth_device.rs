@@ -16,10 +16,14 @@ use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo};
 
 pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const DEVICE_TTL: i64 = 600;
-/// Device requests a network may make in one ten-minute window.
+/// Device requests a network (/24, /64) may make in one ten-minute window.
 const PER_NETWORK: i64 = 30;
-/// Device requests one application may receive in one ten-minute window.
-const PER_APP: i64 = 300;
+/// The same for an IPv6 /48 (one customer's usual allocation).
+const PER_WIDE_NETWORK: i64 = 60;
+/// Device requests one application may receive in one ten-minute window:
+/// a bound on the table, which a flood reaches only from some 170 IPv4 /24s
+/// or 85 IPv6 /48s (a confidential client's requests need its secret).
+const PER_APP: i64 = 5_000;
 /// Seconds between polls.
 pub const INTERVAL: i64 = 5;
 /// Consonants only: no words, no 0/O or 1/I to mistake.
@@ -80,8 +84,10 @@ impl AuthService {
         let window =
             twostep_core::UnixTime::from_secs(now.secs() - now.secs().rem_euclid(DEVICE_TTL));
         let net = twostep_core::network::of(&ctx.ip);
+        let wide = twostep_core::network::wide(&ctx.ip);
         for (key, cap) in [
             (format!("device:net:{net}"), PER_NETWORK),
+            (format!("device:wide:{wide}"), PER_WIDE_NETWORK),
             (format!("device:app:{}", app.id), PER_APP),
         ] {
             if !twostep_store::throttles::take(&mut tx, &key, window, cap).await? {

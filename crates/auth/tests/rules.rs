@@ -178,6 +178,11 @@ impl World {
         }
     }
 
+    /// A session and a fresh code of its account, to act as it.
+    async fn acting(&self, token: &str, secret: &[u8]) -> (SessionInfo, Proof) {
+        (self.session(token).await, Proof::Code(self.code(secret)))
+    }
+
     fn code(&self, secret: &[u8]) -> String {
         totp::code_at(secret, self.now())
     }
@@ -751,4 +756,132 @@ async fn one_administrator_cannot_approve_with_an_administrator_of_their_own_mak
         .approve_admin_reset(&twostep_auth::Actor::CommandLine, &approval_id, &ctx())
         .await
         .unwrap();
+}
+
+/// The holes an outside test found in the first cut of the rule: an account
+/// of the approver's making asks; and a line rewritten by revoking and
+/// granting again. Both refused, through the whole history of grants.
+#[tokio::test]
+async fn no_line_of_grants_lets_one_administrator_be_two() {
+    let w = World::new().await;
+    let (a_secret, a_token) = w.two_step_account("amy").await;
+    let (_, _) = w.two_step_account("tom").await;
+    let (c_secret, c_token) = w.two_step_account("cal").await;
+    let (d_secret, d_token) = w.two_step_account("dee").await;
+    for name in ["amy", "tom"] {
+        w.auth
+            .grant_admin(&twostep_auth::Actor::CommandLine, name, "", &ctx())
+            .await
+            .unwrap();
+    }
+    w.advance(3600);
+    // amy makes cal an administrator; cal asks to reset tom; amy approves.
+    let (s, p) = w.acting(&a_token, &a_secret).await;
+    let amy = twostep_auth::Actor::Admin {
+        session: &s,
+        proof: &p,
+    };
+    w.auth
+        .grant_admin(&amy, "cal", "helper", &ctx())
+        .await
+        .unwrap();
+    w.advance(3600);
+    let (cs, cp) = w.acting(&c_token, &c_secret).await;
+    let cal = twostep_auth::Actor::Admin {
+        session: &cs,
+        proof: &cp,
+    };
+    let twostep_auth::ResetOutcome::AwaitingApproval { approval_id, .. } = w
+        .auth
+        .admin_reset_two_step(&cal, "tom", "lost phone", &ctx())
+        .await
+        .unwrap()
+    else {
+        panic!("a reset of an administrator must wait");
+    };
+    w.advance(600);
+    let (s, p) = w.acting(&a_token, &a_secret).await;
+    let amy = twostep_auth::Actor::Admin {
+        session: &s,
+        proof: &p,
+    };
+    let e = w
+        .auth
+        .approve_admin_reset(&amy, &approval_id, &ctx())
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("has their administrator right from you"),
+        "{e}"
+    );
+    // (Her proof opened the sudo window: no code needed to withdraw it.)
+    let amy = twostep_auth::Actor::Admin {
+        session: &w.session(&a_token).await,
+        proof: &Proof::None,
+    };
+    w.auth
+        .cancel_admin_reset(&amy, &approval_id, &ctx())
+        .await
+        .unwrap();
+
+    // cal makes dee an administrator; dee revokes cal and grants cal again:
+    // cal's current right is dee's, but the history still leads to amy.
+    w.advance(30);
+    let (cs, cp) = w.acting(&c_token, &c_secret).await;
+    let cal = twostep_auth::Actor::Admin {
+        session: &cs,
+        proof: &cp,
+    };
+    w.auth
+        .grant_admin(&cal, "dee", "helper", &ctx())
+        .await
+        .unwrap();
+    w.advance(3600);
+    let (ds, dp) = w.acting(&d_token, &d_secret).await;
+    let dee = twostep_auth::Actor::Admin {
+        session: &ds,
+        proof: &dp,
+    };
+    w.auth
+        .revoke_admin(&dee, "cal", "rotation", &ctx())
+        .await
+        .unwrap();
+    let dee = twostep_auth::Actor::Admin {
+        session: &w.session(&d_token).await,
+        proof: &Proof::None,
+    };
+    w.auth
+        .grant_admin(&dee, "cal", "back", &ctx())
+        .await
+        .unwrap();
+    w.advance(3600);
+    let (s, p) = w.acting(&a_token, &a_secret).await;
+    let amy = twostep_auth::Actor::Admin {
+        session: &s,
+        proof: &p,
+    };
+    let twostep_auth::ResetOutcome::AwaitingApproval { approval_id, .. } = w
+        .auth
+        .admin_reset_two_step(&amy, "tom", "lost phone", &ctx())
+        .await
+        .unwrap()
+    else {
+        panic!("a reset of an administrator must wait");
+    };
+    w.advance(600);
+    let (cs, cp) = w.acting(&c_token, &c_secret).await;
+    let cal = twostep_auth::Actor::Admin {
+        session: &cs,
+        proof: &cp,
+    };
+    let e = w
+        .auth
+        .approve_admin_reset(&cal, &approval_id, &ctx())
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("comes from the one who asked"),
+        "{e}"
+    );
 }

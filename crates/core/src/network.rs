@@ -23,9 +23,21 @@ pub fn of(ip: &str) -> String {
     }
 }
 
+/// A wider net for IPv6, where one customer often holds a whole /48 (and
+/// so 65,536 /64s); an IPv4 address's /24 again (ISPs give one address).
+pub fn wide(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+        _ => of(ip),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::of;
+    use super::{of, wide};
 
     #[test]
     fn addresses_of_one_network_share_it() {
@@ -37,5 +49,8 @@ mod tests {
         assert_ne!(of("2001:db8:1:3::1"), of("2001:db8:1:2::1"));
         assert_eq!(of("::ffff:198.51.100.9"), "198.51.100.0/24");
         assert_eq!(of("unknown"), "unknown");
+        assert_eq!(wide("2001:db8:1:2::1"), "2001:db8:1::/48");
+        assert_eq!(wide("2001:db8:1:ffff::1"), wide("2001:db8:1:2::1"));
+        assert_eq!(wide("203.0.113.7"), "203.0.113.0/24");
     }
 }

@@ -7,9 +7,11 @@
 //! - Such a reset waits for a second administrator who held the right
 //!   before the request was made (so granting the right to an account one
 //!   controls, and approving with it minutes later, fails), who is neither
-//!   the requester nor the target, and whose right does not descend from the
-//!   requester: nobody the requester granted, nor anybody they granted in
-//!   turn (so a patient administrator cannot make their own approver).
+//!   the requester nor the target, and who is not of the requester's line:
+//!   neither's right may descend from the other's through any grant ever
+//!   made (so a patient administrator can neither make their own approver
+//!   nor have an account of theirs ask and approve it themselves; revoking
+//!   and granting again adds to the history, it never rewrites it).
 //! - The server's command line is the operator, outside the rule.
 
 use crate::{UnixTime, UserId};
@@ -39,16 +41,19 @@ pub enum NotApprover {
     TooNew,
     /// Their right descends from the requester's grants.
     GrantedByRequester,
+    /// The requester's right descends from theirs.
+    MadeTheRequester,
 }
 
 /// Whether `approver` may approve `requester`'s request about `target`,
-/// made at `requested_at`. `granters`: who granted the approver's right,
-/// then who granted that one's, and so on (the server's command line ends
-/// the chain).
+/// made at `requested_at`. `approver_line` and `requester_line`: everyone
+/// from whom each one's right descends, through every grant ever made (the
+/// server's command line is in nobody's line).
 pub fn may_approve(
     approver: (&UserId, &AdminFacts),
-    granters: &[UserId],
+    approver_line: &[UserId],
     requester: &UserId,
+    requester_line: &[UserId],
     target: &UserId,
     requested_at: UnixTime,
 ) -> Result<(), NotApprover> {
@@ -65,8 +70,11 @@ pub fn may_approve(
     if facts.since.is_none_or(|s| s >= requested_at) {
         return Err(NotApprover::TooNew);
     }
-    if granters.contains(requester) {
+    if approver_line.contains(requester) {
         return Err(NotApprover::GrantedByRequester);
+    }
+    if requester_line.contains(id) {
+        return Err(NotApprover::MadeTheRequester);
     }
     Ok(())
 }
@@ -109,29 +117,29 @@ mod tests {
         let (a, b, t) = (id("a"), id("b"), id("t"));
         let at = UnixTime::from_secs(1_000);
         // An honest second administrator, granted by the operator long ago.
-        assert_eq!(may_approve((&b, &admin(10)), &[], &a, &t, at), Ok(()));
+        assert_eq!(may_approve((&b, &admin(10)), &[], &a, &[], &t, at), Ok(()));
         // The requester, or the target, is no second person.
         assert_eq!(
-            may_approve((&a, &admin(10)), &[], &a, &t, at),
+            may_approve((&a, &admin(10)), &[], &a, &[], &t, at),
             Err(NotApprover::Requester)
         );
         assert_eq!(
-            may_approve((&t, &admin(10)), &[], &a, &t, at),
+            may_approve((&t, &admin(10)), &[], &a, &[], &t, at),
             Err(NotApprover::Target)
         );
         // Granted during the request (or after): too new.
         assert_eq!(
-            may_approve((&b, &admin(1_000)), &[], &a, &t, at),
+            may_approve((&b, &admin(1_000)), &[], &a, &[], &t, at),
             Err(NotApprover::TooNew)
         );
         // Granted by the requester long before: still the requester's own.
         assert_eq!(
-            may_approve((&b, &admin(10)), std::slice::from_ref(&a), &a, &t, at),
+            may_approve((&b, &admin(10)), std::slice::from_ref(&a), &a, &[], &t, at),
             Err(NotApprover::GrantedByRequester)
         );
         // Or by someone the requester granted.
         assert_eq!(
-            may_approve((&b, &admin(10)), &[id("c"), a.clone()], &a, &t, at),
+            may_approve((&b, &admin(10)), &[id("c"), a.clone()], &a, &[], &t, at),
             Err(NotApprover::GrantedByRequester)
         );
         // Someone who lost the right cannot approve.
@@ -141,8 +149,28 @@ mod tests {
             first_at: Some(UnixTime::from_secs(1)),
         };
         assert_eq!(
-            may_approve((&b, &gone), &[], &a, &t, at),
+            may_approve((&b, &gone), &[], &a, &[], &t, at),
             Err(NotApprover::NotAdmin)
+        );
+        // An account of the approver's making asks, and the approver
+        // approves: the same one person.
+        assert_eq!(
+            may_approve((&b, &admin(10)), &[], &a, std::slice::from_ref(&b), &t, at),
+            Err(NotApprover::MadeTheRequester)
+        );
+        // Two administrators of one line (both granted by the operator's
+        // first administrator) are two people to each other.
+        let root = id("root");
+        assert_eq!(
+            may_approve(
+                (&b, &admin(10)),
+                std::slice::from_ref(&root),
+                &a,
+                std::slice::from_ref(&root),
+                &t,
+                at
+            ),
+            Ok(())
         );
     }
 }

@@ -50,6 +50,10 @@ pub const OTHER_TABLES: &[(&str, &str)] = &[
     ("password_failures", "counters"),
     ("security_log", "history"),
     ("admin_audit", "history"),
+    (
+        "admin_grants",
+        "history of administrator rights, for the two-person rule",
+    ),
     ("admin_approvals", "requests between administrators"),
     (
         "recovery_requests",

@@ -198,8 +198,14 @@ pub async fn set_admin(
         .bind(id)
         .bind(now)
         .bind(by)
-        .execute(c)
+        .execute(&mut *c)
         .await?;
+        db::query("INSERT INTO admin_grants (grantee_id, granted_by, at) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(by)
+            .bind(now)
+            .execute(c)
+            .await?;
     } else {
         db::query(
             "UPDATE users SET is_admin = 0, admin_since = NULL, admin_granted_by = NULL WHERE id = $1",
@@ -218,6 +224,17 @@ pub struct AdminRecord {
     pub admin_since: Option<UnixTime>,
     pub admin_granted_by: Option<UserId>,
     pub admin_first_at: Option<UnixTime>,
+}
+
+/// Everyone who ever granted `id` administrator rights (the command line,
+/// which has no id, left out).
+pub async fn admin_granters(c: &mut Conn, id: &UserId) -> Result<Vec<UserId>> {
+    db::query_scalar(
+        "SELECT DISTINCT granted_by FROM admin_grants WHERE grantee_id = $1 AND granted_by IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_all(c)
+    .await
 }
 
 pub async fn admin_record(c: &mut Conn, id: &UserId) -> Result<Option<AdminRecord>> {
