@@ -33,6 +33,14 @@ fn provider_dir() -> PathBuf {
 }
 
 impl OpenIdProvider {
+    /// The lying provider (tampering.mjs) on a free port (another one if a
+    /// parallel test took the first).
+    fn liar() -> OpenIdProvider {
+        (0..5)
+            .find_map(|_| OpenIdProvider::try_run("tampering.mjs", free_port(), &[]))
+            .expect("the lying provider starts")
+    }
+
     fn run(script: &str, port: u16, args: &[&str]) -> OpenIdProvider {
         OpenIdProvider::try_run(script, port, args)
             .unwrap_or_else(|| panic!("the provider did not start on port {port}"))
@@ -302,7 +310,8 @@ fn sign_in_through(server: &Server, provider: &str) -> (u16, String, bool) {
 
 #[test]
 fn spoiled_id_tokens_sign_nobody_in() {
-    let port = free_port();
+    let liar = OpenIdProvider::liar();
+    let port = liar.port;
     let modes = [
         "good",
         "wrong-aud",
@@ -326,7 +335,6 @@ fn spoiled_id_tokens_sign_nobody_in() {
         args: vec!["--config".into(), config.display().to_string()],
         ..Default::default()
     });
-    let _liar = OpenIdProvider::run("tampering.mjs", port, &[]);
 
     // The harness works: an honest token signs in (and makes the account).
     let (status, text, session) = sign_in_through(&server, "good");
@@ -483,7 +491,8 @@ fn an_account_with_no_password_confirms_by_its_provider_and_gets_codes_over_ssh_
 
 #[test]
 fn a_provider_trusted_for_mfa_skips_the_second_step_only_when_its_token_says_so() {
-    let port = free_port();
+    let liar = OpenIdProvider::liar();
+    let port = liar.port;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("twostep.toml");
     std::fs::write(
@@ -498,7 +507,6 @@ fn a_provider_trusted_for_mfa_skips_the_second_step_only_when_its_token_says_so(
         args: vec!["--config".into(), config.display().to_string()],
         ..Default::default()
     });
-    let _liar = OpenIdProvider::run("tampering.mjs", port, &[]);
     let wes = account(&server, "wes");
     let (mut phone, codes) = enable_two_step(&server, &wes);
 
