@@ -30,9 +30,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import aiosmtpd, pyotp, authlib, requests' 2>/dev/null; then
-  echo "==> installing Python test tools: aiosmtpd pyotp authlib requests"
-  python3 -m pip install -q aiosmtpd pyotp authlib requests
+if ! python3 -c 'import aiosmtpd, pyotp, authlib, requests, pskc' 2>/dev/null; then
+  echo "==> installing Python test tools: aiosmtpd pyotp authlib requests python-pskc"
+  python3 -m pip install -q aiosmtpd pyotp authlib requests python-pskc
 fi
 if ! command -v st >/dev/null; then
   echo "==> installing Schemathesis"

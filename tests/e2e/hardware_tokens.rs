@@ -296,3 +296,61 @@ fn tokens_imported_from_seed_files_sign_in_with_oathtool_codes() {
     assert_eq!(kind(2), ("HMAC-SHA1", 8, 30));
     assert_eq!(signs_in(&server, "uma", &token_code(2, t)), 200);
 }
+
+/// python-pskc, asked to encrypt the time step with the secret, writes an
+/// encrypted `<TimeInterval>`: the token is imported with its own 60 s step,
+/// so its codes sign in, and not as a 30 s token whose codes never match.
+#[test]
+fn an_encrypted_time_step_written_by_python_pskc_is_honoured() {
+    let server = Server::start();
+    let vera = account(&server, "vera");
+    enable_two_step(&server, &vera);
+    let n = 7;
+    assert_eq!(kind(n), ("HMAC-SHA256", 8, 60));
+    let file = server.data.path().join("python.pskc");
+    let script = r#"
+import sys, pskc
+p = pskc.PSKC()
+p.add_key(secret=sys.argv[2].encode(), algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp",
+          manufacturer="Python Tokens", serial="PY60", response_length=8,
+          time_interval=60, algorithm_suite="HMAC-SHA256")
+p.encryption.setup_pbkdf2("correct horse", fields=["secret", "time_interval"])
+p.write(sys.argv[1])
+"#;
+    let made = Command::new("python3")
+        .args(["-c", script])
+        .arg(&file)
+        .arg(String::from_utf8(seed(n)).unwrap())
+        .output()
+        .expect("python3 runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let xml = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        xml.contains("<pskc:TimeInterval>\n     <pskc:EncryptedValue>"),
+        "python-pskc encrypted the time step: {xml}"
+    );
+
+    let path = file.to_str().unwrap();
+    let out = admin(
+        &server,
+        &["import-tokens", path, "--password", "correct horse"],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Imported 1 tokens"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = admin(&server, &["assign-token", "PY60", "vera"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = common::otp::settle();
+    assert_eq!(signs_in(&server, "vera", &token_code(n, t)), 200);
+}

@@ -219,12 +219,43 @@ fn secret_of(data: Node<'_, '_>, keys: &Keys) -> Result<Vec<u8>, PskcError> {
     if let Some(plain) = child(secret, "PlainValue") {
         return b64(&text(plain));
     }
-    let enc = child(secret, "EncryptedValue").ok_or_else(|| {
-        PskcError::Malformed("a Secret with neither PlainValue nor EncryptedValue".into())
+    encrypted_value(secret, keys, "Secret")
+}
+
+/// A key's time step in seconds: plain, or encrypted like the secret (its
+/// plaintext the integer's bytes, big-endian, or its digits, as python-pskc
+/// reads them); 30 when the file says nothing.
+fn time_interval_of(data: Node<'_, '_>, keys: &Keys, serial: &str) -> Result<u64, PskcError> {
+    let Some(field) = child(data, "TimeInterval") else {
+        return Ok(30);
+    };
+    let bad = || PskcError::Malformed(format!("{serial}: TimeInterval"));
+    if let Some(plain) = child(field, "PlainValue") {
+        return text(plain).parse::<u64>().map_err(|_| bad());
+    }
+    let bytes = encrypted_value(field, keys, "TimeInterval")?;
+    if !bytes.is_empty() && bytes.iter().all(u8::is_ascii_digit) {
+        return std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(bad);
+    }
+    if bytes.is_empty() || bytes.len() > 8 {
+        return Err(bad());
+    }
+    Ok(bytes.iter().fold(0u64, |n, b| (n << 8) | u64::from(*b)))
+}
+
+/// An `<EncryptedValue>` of a data field, decrypted, its `ValueMAC` checked.
+fn encrypted_value(field: Node<'_, '_>, keys: &Keys, name: &str) -> Result<Vec<u8>, PskcError> {
+    let enc = child(field, "EncryptedValue").ok_or_else(|| {
+        PskcError::Malformed(format!(
+            "a {name} with neither PlainValue nor EncryptedValue"
+        ))
     })?;
     let key = keys.encryption.as_ref().ok_or(PskcError::KeyNeeded)?;
     let (plain, raw) = decrypt(enc, key)?;
-    if let (Some(mac_key), Some(value_mac)) = (&keys.mac, child(secret, "ValueMAC")) {
+    if let (Some(mac_key), Some(value_mac)) = (&keys.mac, child(field, "ValueMAC")) {
         let want = b64(&text(value_mac))?;
         let mut m =
             <Hmac<sha1::Sha1> as Mac>::new_from_slice(mac_key).map_err(|_| PskcError::BadMac)?;
@@ -302,12 +333,7 @@ pub fn parse(
                 .unwrap_or(6);
             let data = child(key, "Data")
                 .ok_or_else(|| PskcError::Malformed(format!("{serial}: no Data")))?;
-            let period = match path(data, &["TimeInterval", "PlainValue"]) {
-                Some(p) => text(p)
-                    .parse::<u64>()
-                    .map_err(|_| PskcError::Malformed(format!("{serial}: TimeInterval")))?,
-                None => 30,
-            };
+            let period = time_interval_of(data, &keys, &serial)?;
             out.push(PskcKey {
                 manufacturer: manufacturer.clone(),
                 algorithm: key.attribute("Algorithm").unwrap_or("").to_string(),
@@ -376,6 +402,33 @@ mod tests {
             parse(&xml, &Unlock::Password("QWERTY".into()), |_| {}),
             Err(PskcError::Decrypt | PskcError::BadMac)
         ));
+    }
+
+    /// Written by python-pskc with `fields=["secret", "time_interval"]`.
+    #[test]
+    fn an_encrypted_time_interval_is_decrypted() {
+        let xml = rfc("python-pskc-encrypted-interval.pskc");
+        let keys = parse(&xml, &Unlock::Password("correct horse".into()), |_| {}).unwrap();
+        assert_eq!(
+            (keys[0].serial.as_str(), keys[0].period, keys[0].digits),
+            ("PY60", 60, 8)
+        );
+        assert_eq!(keys[0].secret, b"token-seed-000000007");
+        // The interval's MAC is checked like the secret's.
+        let tampered = xml.replace(
+            "JqVS2+TWtUmLl7TUKDonJdee0wc=",
+            "JqVT2+TWtUmLl7TUKDonJdee0wc=",
+        );
+        assert_eq!(
+            parse(&tampered, &Unlock::Password("correct horse".into()), |_| {}).unwrap_err(),
+            PskcError::BadMac
+        );
+        // A plain interval that is no number is refused, not read as 30.
+        let plain = "<KeyContainer Version=\"1.0\" xmlns=\"urn:ietf:params:xml:ns:keyprov:pskc\"><KeyPackage><DeviceInfo><SerialNo>X1</SerialNo></DeviceInfo><Key Algorithm=\"urn:ietf:params:xml:ns:keyprov:pskc:totp\"><Data><Secret><PlainValue>MTIzNA==</PlainValue></Secret><TimeInterval><PlainValue>sixty</PlainValue></TimeInterval></Data></Key></KeyPackage></KeyContainer>";
+        assert_eq!(
+            parse(plain, &Unlock::None, |_| {}).unwrap_err(),
+            PskcError::Malformed("X1: TimeInterval".into())
+        );
     }
 
     #[test]
