@@ -64,7 +64,8 @@ fn a_passkey_signs_in_with_no_username_password_or_code() {
     // A recovery code: the phone's next code may be a step away.
     confirm_with_code(&web, &server, &codes[0]);
     web.click("#security-keys button.danger");
-    web.wait_for_text("Security key removed.");
+    web.wait_for_text("Passkey removed: it no longer signs in to this account.");
+    assert!(!web.text().contains("Security key removed"));
     server
         .mail
         .wait_for("pia@example.com", "A passkey was removed");

@@ -73,7 +73,7 @@ pub use purge::Purged;
 pub use repo_check::RepoCheck;
 pub use repos::{collaborator_access, RepoView};
 pub use reset_review::Credential;
-pub use security_keys::SecurityKeyView;
+pub use security_keys::{Kind as KeyKind, SecurityKeyView};
 pub use self_recovery::RecoveryStatus;
 pub use signin::{Caller, SecondStepLock, SessionInfo, SignInOutcome};
 pub use ssh_access::RECOVERY_CODES_REQUEST;

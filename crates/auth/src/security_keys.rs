@@ -50,7 +50,7 @@ impl From<&keys::SecurityKey> for SecurityKeyView {
 /// passkey (discoverable, user-verified: signs in alone, and also serves
 /// as a second factor wherever a security key does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub enum Kind {
     SecurityKey,
     Passkey,
 }
@@ -649,14 +649,15 @@ impl AuthService {
         }
     }
 
-    /// Removes a key after a fresh second factor (a code, or a key just used).
+    /// Removes a key after a fresh second factor (a code, or a key just used);
+    /// says which kind it was, so the page names it.
     pub async fn remove_security_key(
         &self,
         session: &SessionInfo,
         key_id: &str,
         proof: &Proof,
         ctx: &Ctx,
-    ) -> Result<()> {
+    ) -> Result<Kind> {
         let (mut tx, user) = self
             .begin_action(Action::RemoveSecurityKey, session, proof, None, ctx)
             .await?;
@@ -678,12 +679,12 @@ impl AuthService {
         )
         .await?;
         commit(tx).await?;
-        let noun = if gone.kind == keys::KIND_PASSKEY {
+        let kind = if gone.kind == keys::KIND_PASSKEY {
             Kind::Passkey
         } else {
             Kind::SecurityKey
-        }
-        .noun();
+        };
+        let noun = kind.noun();
         self.notify(
             &user,
             &format!("A {noun} was removed"),
@@ -694,7 +695,7 @@ impl AuthService {
             ctx,
         )
         .await;
-        Ok(())
+        Ok(kind)
     }
 }
 

@@ -187,6 +187,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
             "Passkey added. Next time, choose \"Sign in with a passkey\" on the sign-in page: no password or code needed."
         }
         "key-removed-security" => "Security key removed.",
+        "passkey-removed" => "Passkey removed: it no longer signs in to this account.",
         "application-revoked" => "Application revoked: its tokens stopped working at once.",
         "provider-linked" => "Provider linked: you can sign in with it now.",
         "provider-unlinked" => "Provider unlinked: it can no longer sign in to this account.",

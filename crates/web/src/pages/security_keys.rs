@@ -143,7 +143,13 @@ async fn remove(
         .remove_security_key(&s, &id, &f.proof(), &ctx)
         .await
     {
-        Ok(()) => Ok(Redirect::to("/account/two-step?n=key-removed-security").into_response()),
+        Ok(kind) => {
+            let notice = match kind {
+                twostep_auth::KeyKind::Passkey => "passkey-removed",
+                twostep_auth::KeyKind::SecurityKey => "key-removed-security",
+            };
+            Ok(Redirect::to(&format!("/account/two-step?n={notice}")).into_response())
+        }
         Err(e) => super::two_step::status_with_error(&state, &s, &csrf, e).await,
     }
 }
