@@ -51,6 +51,11 @@ if [ ! -d tests/e2e/oidc/node_modules/oidc-provider ]; then
   echo "==> installing the test OpenID Provider (npm ci)"
   npm ci --prefix tests/e2e/oidc --no-audit --no-fund --silent
 fi
+# Deque's axe-core for the accessibility sweep (pinned by tests/e2e/axe/package-lock.json).
+if [ ! -f tests/e2e/axe/node_modules/axe-core/axe.min.js ]; then
+  echo "==> installing axe-core (npm ci)"
+  npm ci --prefix tests/e2e/axe --no-audit --no-fund --silent
+fi
 
 # PostgreSQL at 127.0.0.1:5432 (trust auth, database test) for the scale backend's tests.
 # On a bare machine: install the distribution's server, let loopback clients in

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod accessibility;
 mod admin;
 mod api;
 mod authenticators;

@@ -16,7 +16,7 @@ use common::browser::Chromium;
 use common::web_journey::{localhost, sign_out};
 use common::{free_port, Server, ServerOptions};
 
-struct OpenIdProvider {
+pub(crate) struct OpenIdProvider {
     child: Child,
     port: u16,
 }
@@ -79,15 +79,20 @@ impl OpenIdProvider {
 /// another port if a parallel test took the first between choosing and
 /// binding it).
 fn start() -> (Server, OpenIdProvider) {
+    start_with(&[])
+}
+
+/// The same, the server given more flags.
+pub(crate) fn start_with(args: &[&str]) -> (Server, OpenIdProvider) {
     for _ in 0..5 {
-        if let Some(both) = try_start() {
+        if let Some(both) = try_start(args) {
             return both;
         }
     }
     panic!("the OpenID provider would not start");
 }
 
-fn try_start() -> Option<(Server, OpenIdProvider)> {
+fn try_start(more: &[&str]) -> Option<(Server, OpenIdProvider)> {
     let port = free_port();
     let dir = tempfile::tempdir().unwrap().keep();
     let config = dir.join("twostep.toml");
@@ -107,9 +112,11 @@ allowed_domains = ["example.net"]
         ),
     )
     .unwrap();
+    let mut args = vec!["--config".to_string(), config.display().to_string()];
+    args.extend(more.iter().map(|a| a.to_string()));
     let server = Server::start_with(ServerOptions {
         localhost: true,
-        args: vec!["--config".into(), config.display().to_string()],
+        args,
         ..Default::default()
     });
     let provider = OpenIdProvider::try_run(
@@ -122,7 +129,7 @@ allowed_domains = ["example.net"]
 
 /// At the provider's development pages: sign in as `login`, then consent
 /// (asked only the first time).
-fn at_provider(web: &Chromium, provider: &OpenIdProvider, login: &str) {
+pub(crate) fn at_provider(web: &Chromium, provider: &OpenIdProvider, login: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !web.url().contains(&format!("localhost:{}", provider.port)) {
         assert!(

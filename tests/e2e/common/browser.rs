@@ -25,8 +25,29 @@ pub fn screenshot_dir() -> PathBuf {
         })
 }
 
+/// A phone's screen, as Chromium's device emulation lays pages out on it
+/// (the page's viewport meta honoured, touch, a phone's pixel density).
+pub const PHONE_WIDTH: u32 = 390;
+
+/// WebDriver's code for the Tab key.
+pub const TAB: &str = "\u{E004}";
+
 impl Chromium {
     pub fn start(test: &str) -> Chromium {
+        Chromium::start_as(test, None)
+    }
+
+    /// Chromium emulating a phone 390 px wide.
+    pub fn start_phone(test: &str) -> Chromium {
+        Chromium::start_as(
+            test,
+            Some(json!({"deviceMetrics": {
+                "width": PHONE_WIDTH, "height": 844, "pixelRatio": 3.0, "touch": true, "mobile": true
+            }})),
+        )
+    }
+
+    fn start_as(test: &str, mobile: Option<Value>) -> Chromium {
         let port = super::free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -45,15 +66,19 @@ impl Chromium {
             std::thread::sleep(Duration::from_millis(100));
         }
         let profile = tempfile::tempdir().unwrap();
+        let mut options = json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--no-first-run", "--window-size=1100,1000",
+                     format!("--user-data-dir={}", profile.path().display())]
+        });
+        if let Some(mobile) = mobile {
+            options["mobileEmulation"] = mobile;
+        }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                         "--no-first-run", "--window-size=1100,1000",
-                         format!("--user-data-dir={}", profile.path().display())]
-            }
+            "goog:chromeOptions": options
         }}});
         let r: Value = http
             .post(format!("{base}/session"))
@@ -129,6 +154,17 @@ impl Chromium {
     pub fn click(&self, css: &str) {
         let id = self.find(css);
         self.cmd("POST", &format!("/element/{id}/click"), json!({}));
+    }
+
+    /// Presses and releases one key (a WebDriver key code such as TAB).
+    pub fn press(&self, key: &str) {
+        self.cmd(
+            "POST",
+            "/actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+                {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}
+            ]}]}),
+        );
     }
 
     /// The page's visible text.

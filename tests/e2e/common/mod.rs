@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod axe;
 pub mod balancer;
 pub mod browser;
 pub mod git;
