@@ -319,6 +319,10 @@ fn sweep(phone: bool) {
             .wait_for("dan@example.net", "Reset your password")
             .link("/password/reset"),
     );
+    web.type_into("#password", "another-long-passphrase-9");
+    web.click("form[action='/password/reset'] button");
+    web.wait_for_text("Your password was changed");
+    s.check();
 
     // Lost every second factor: recovery started from the second-step
     // page, cancelled or finished by the mailed links.
