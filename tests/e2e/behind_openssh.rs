@@ -249,7 +249,11 @@ fn git_greeting_and_recovery_codes_through_the_distributions_sshd() {
     );
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("Password for alice:"), "{stdout}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Password for alice:"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(codes_in(&stdout).len(), 6, "{stdout}");
     server.mail.wait_for(
         "alice@example.net",

@@ -83,10 +83,13 @@ fn a_new_password_over_ssh_with_a_piped_code() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Piped: the prompts on stderr, the outcome on stdout.
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stdout.contains("Two-step code or recovery code for ivan:"),
-        "{stdout}"
+        stderr.contains("Two-step code or recovery code for ivan:"),
+        "{stderr}"
     );
+    assert!(!stdout.contains("Two-step code"), "{stdout}");
     assert!(stdout.contains("is changed"), "{stdout}");
     assert!(!stdout.contains(NEW_PASSWORD));
     server

@@ -103,6 +103,18 @@ impl<I: Io> Job<I> {
         self.channel.write(true, bytes).await;
     }
 
+    /// Asks for a secret: on the terminal when there is one, else on stderr,
+    /// the stream of the "how to hide it" line before it (OpenSSH writes
+    /// the two streams in no fixed order), and not in the output a script
+    /// keeps (`ssh … recovery_codes > codes.txt` still shows the prompt).
+    pub async fn prompt(&mut self, text: &str) {
+        if self.terminal {
+            self.say(text).await;
+        } else {
+            self.say_err(text).await;
+        }
+    }
+
     /// Before a secret is read without a terminal that hides it: a first
     /// line saying how to hide it (piped input is fine; a person typing at
     /// a plain `ssh` sees their password).

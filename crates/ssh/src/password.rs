@@ -94,7 +94,7 @@ async fn first_password<I: Io>(mut job: Job<I>, mut lines: Lines) {
 
 /// Prompts and reads one line; on a pty the Enter that ended it is shown.
 async fn ask<I: Io>(job: &mut Job<I>, lines: &mut Lines, prompt: &str) -> Option<String> {
-    job.say(prompt).await;
+    job.prompt(prompt).await;
     let line = lines.next(job).await;
     if job.terminal || line.is_none() {
         job.say("\n").await;

@@ -36,7 +36,7 @@ pub async fn run<I: Io>(mut job: Job<I>) {
         }
     } else {
         job.warn_if_shown("recovery_codes").await;
-        job.say(&format!("Password for {name}: ")).await;
+        job.prompt(&format!("Password for {name}: ")).await;
         let Some(password) = crate::prompt::Lines::default().next(&mut job).await else {
             job.say_err("\nNo password given; nothing changed.\n").await;
             job.finish(1).await;

@@ -10,13 +10,17 @@ pub struct Terminal {
 }
 
 fn tmux(socket: &str, args: &[&str]) -> String {
+    tmux_output(socket, args).0
+}
+
+fn tmux_output(socket: &str, args: &[&str]) -> (String, std::process::Output) {
     let out = Command::new("tmux")
         .arg("-S")
         .arg(socket)
         .args(args)
         .output()
         .expect("tmux is installed (the test script installs it)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    (String::from_utf8_lossy(&out.stdout).into_owned(), out)
 }
 
 impl Terminal {
@@ -26,7 +30,7 @@ impl Terminal {
         let socket = dir.join(format!("tmux-{name}.sock")).display().to_string();
         let session = format!("t{name}");
         let wrapped = format!("{command}; echo EXIT=$?; sleep 120");
-        tmux(
+        let (_, started) = tmux_output(
             &socket,
             &[
                 "new-session",
@@ -39,6 +43,11 @@ impl Terminal {
                 "40",
                 &wrapped,
             ],
+        );
+        assert!(
+            started.status.success(),
+            "tmux did not start {name}: {}",
+            String::from_utf8_lossy(&started.stderr)
         );
         Terminal {
             socket,
