@@ -3,84 +3,61 @@
 //! needs, asks `twostep_core` what to do, then persists, audits and notifies
 //! in one transaction.
 
-mod account;
-mod account_changes;
 mod accounts;
 mod admin;
-mod admin_reset;
-mod app_passwords;
 mod clock;
-mod codes_saved;
-mod devices;
+mod credentials;
 mod error;
 mod events;
-mod factor;
+mod factors;
 mod gate;
-mod git_access;
-mod git_operations;
-mod hardware_tokens;
 mod hasher;
 mod health;
-mod housekeeping;
+mod links;
 pub mod metrics;
 mod notify;
-mod oauth_device;
-mod oauth_provider;
-mod oidc;
-mod passkeys;
-mod password_check;
+mod oauth;
+mod providers;
 mod purge;
 mod recovery;
-mod recovery_finish;
-mod repo_check;
 mod repos;
-mod reset_review;
-mod revoke;
-mod security_keys;
-mod security_log;
-mod self_recovery;
 mod signin;
-mod ssh_access;
-mod ssh_keys;
-mod ssh_link;
-mod ssh_password;
-mod sudo;
-mod totp_check;
-mod two_step;
 mod workspaces;
 
 use std::sync::Arc;
 
-pub use account::Account;
-pub use accounts::WEAK_PASSWORD;
-pub use admin::{Actor, AdminUserView, AuditEntry, UserFilter, PAGE_SIZE as ADMIN_PAGE_SIZE};
-pub use admin_reset::{ApprovalView, ResetOutcome};
-pub use app_passwords::{require_full_session, AppPasswordView};
+pub use accounts::signup::WEAK_PASSWORD;
+pub use accounts::view::Account;
+pub use admin::reset::{ApprovalView, ResetOutcome};
+pub use admin::users::{
+    Actor, AdminUserView, AuditEntry, UserFilter, PAGE_SIZE as ADMIN_PAGE_SIZE,
+};
 pub use clock::{Clock, SystemClock};
-pub use devices::MAX_AUTHENTICATORS;
+pub use credentials::app_passwords::{require_full_session, AppPasswordView};
 pub use error::{utc, AuthError};
+pub use factors::devices::MAX_AUTHENTICATORS;
+pub use factors::hardware_tokens::ImportReport;
+pub use factors::security_keys::{Kind as KeyKind, SecurityKeyView};
+pub use factors::two_step::{SetupInfo, SetupPurpose, TwoStepStatus, VerifyOutcome};
 pub use gate::{Action, CallerKind, Callers, Need as ActionNeed, Refused};
-pub use git_access::{basic_kind, require_scope};
-pub use git_operations::GitOperation;
-pub use hardware_tokens::ImportReport;
-pub use housekeeping::{after_push_detached, GIT_CONFIG_ENV};
-pub use oauth_device::{normalise_user_code, DeviceStart};
-pub use oauth_provider::{
+pub use links::ssh_approval::{Approval, SSH_CONFIRM_TTL};
+pub use oauth::device::{normalise_user_code, DeviceStart};
+pub use oauth::provider::{
     AuthorizeError, AuthorizeRequest, Consent, NewApp, TokenError, TokenRequest, Tokens, ACCESS_TTL,
 };
-pub use oidc::{OidcOutcome, OidcProvider, OidcTrip};
+pub use providers::oidc::{OidcOutcome, OidcProvider, OidcTrip};
 pub use purge::Purged;
-pub use repo_check::RepoCheck;
-pub use repos::{collaborator_access, RepoView};
-pub use reset_review::Credential;
-pub use security_keys::{Kind as KeyKind, SecurityKeyView};
-pub use self_recovery::RecoveryStatus;
-pub use signin::{Caller, SecondStepLock, SessionInfo, SignInOutcome};
-pub use ssh_access::RECOVERY_CODES_REQUEST;
-pub use ssh_link::{Approval, SSH_CONFIRM_TTL};
-pub use ssh_password::PASSWORD_REQUEST;
-pub use sudo::Proof;
-pub use two_step::{SetupInfo, SetupPurpose, TwoStepStatus, VerifyOutcome};
+pub use recovery::password_over_ssh::PASSWORD_REQUEST;
+pub use recovery::reset_review::Credential;
+pub use recovery::self_service::RecoveryStatus;
+pub use repos::check::RepoCheck;
+pub use repos::git_access::{basic_kind, require_scope};
+pub use repos::git_operations::GitOperation;
+pub use repos::housekeeping::{after_push_detached, GIT_CONFIG_ENV};
+pub use repos::repositories::{collaborator_access, RepoView};
+pub use signin::session::{Caller, SecondStepLock, SessionInfo, SignInOutcome};
+pub use signin::ssh_key::RECOVERY_CODES_REQUEST;
+pub use signin::sudo::Proof;
 pub use twostep_core::app_password::Scope;
 pub use twostep_core::policy::{Need, SetupChecklist};
 pub use twostep_core::pskc::Unlock as PskcUnlock;
@@ -90,7 +67,9 @@ pub use twostep_core::secretbox::Keys;
 pub use twostep_core::workspace::Policy as WorkspacePolicy;
 pub use twostep_store::security_log::Entry as LogEntry;
 pub use twostep_store::ssh_keys::SshKey;
-pub use workspaces::{workspace_role, MemberView, MembershipView, WorkspaceRole, WorkspaceView};
+pub use workspaces::members::{
+    workspace_role, MemberView, MembershipView, WorkspaceRole, WorkspaceView,
+};
 
 pub use twostep_core::{UnixTime, UserId};
 use twostep_mail::Mailer;
@@ -181,10 +160,10 @@ struct Inner {
     /// `None` when the public URL's host cannot be a WebAuthn relying party (an IP address).
     webauthn: Option<webauthn_rs::Webauthn>,
     hasher: hasher::Hasher,
-    housekeeping: Arc<housekeeping::Housekeeping>,
-    git_operations: Arc<git_operations::InFlight>,
+    housekeeping: Arc<repos::housekeeping::Housekeeping>,
+    git_operations: Arc<repos::git_operations::InFlight>,
     /// Providers' discovery documents and keys, fetched when first needed.
-    oidc: oidc::Discovered,
+    oidc: providers::oidc::Discovered,
 }
 
 impl AuthService {
@@ -195,7 +174,7 @@ impl AuthService {
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> AuthService {
-        let webauthn = security_keys::relying_party(&settings);
+        let webauthn = factors::security_keys::relying_party(&settings);
         AuthService {
             inner: Arc::new(Inner {
                 store,
@@ -205,9 +184,9 @@ impl AuthService {
                 settings,
                 webauthn,
                 hasher: hasher::Hasher::sized_to_cores(),
-                housekeeping: housekeeping::Housekeeping::new(),
+                housekeeping: repos::housekeeping::Housekeeping::new(),
                 git_operations: Arc::default(),
-                oidc: oidc::Discovered::default(),
+                oidc: providers::oidc::Discovered::default(),
             }),
         }
     }

@@ -4,7 +4,7 @@ use twostep_core::{UnixTime, UserId};
 use twostep_mail::Mail;
 use twostep_store::{security_log, Conn};
 
-use crate::account::Addressee;
+use crate::accounts::view::Addressee;
 use crate::{AuthService, Ctx, Result};
 
 pub use crate::events::{describe, Event};

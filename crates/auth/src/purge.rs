@@ -4,7 +4,7 @@
 use twostep_core::lockout;
 use twostep_store::{email_tokens, failures, password_failures, security_keys, sessions};
 
-use crate::signin::IDLE_TTL;
+use crate::signin::session::IDLE_TTL;
 use crate::{commit, AuthService, Result};
 
 /// Rows deleted by one `purge`.

@@ -23,7 +23,7 @@ use twostep_store::users::User;
 use twostep_store::Tx;
 
 use crate::error::utc;
-use crate::sudo::Proof;
+use crate::signin::sudo::Proof;
 use crate::{AuthError, AuthService, Caller, Ctx, Result, SessionInfo};
 
 impl SessionInfo {
@@ -214,7 +214,7 @@ impl AuthService {
             two_step_on: s.user.two_step_on(),
             email_confirmed: s.user.email_confirmed(),
             workspace,
-            freshness: if crate::sudo::sudo_open(s, self.now()) {
+            freshness: if crate::signin::sudo::sudo_open(s, self.now()) {
                 Freshness::Open
             } else if proof_offered {
                 Freshness::Offered
@@ -253,7 +253,7 @@ impl AuthService {
             } else {
                 WorkspaceFact::Met
             },
-            freshness: match (crate::sudo::sudo_open(session, self.now()), proof) {
+            freshness: match (crate::signin::sudo::sudo_open(session, self.now()), proof) {
                 (true, _) => Freshness::Open,
                 (false, Proof::None) => Freshness::Missing,
                 (false, _) => Freshness::Offered,
@@ -276,7 +276,7 @@ impl AuthService {
     ) -> Result<(Tx, User)> {
         let user = self.allowed(action, session, proof, workspace).await?;
         // A proof that is given is checked (and counted) even in sudo mode.
-        let open = crate::sudo::sudo_open(session, self.now());
+        let open = crate::signin::sudo::sudo_open(session, self.now());
         if action.need().fresh && (!open || *proof != Proof::None) {
             return self.prove(session, user, proof, ctx).await;
         }

@@ -1,0 +1,6 @@
+//! Accounts: signing up, the address confirmed, changes of password and address, the security log.
+
+pub(crate) mod changes;
+pub(crate) mod security_log;
+pub(crate) mod signup;
+pub(crate) mod view;

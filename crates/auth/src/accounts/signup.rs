@@ -1,0 +1,361 @@
+//! Sign-up, email confirmation and password reset.
+
+use twostep_core::{password, token, validate};
+use twostep_core::{UnixTime, UserId};
+use twostep_store::{email_tokens, users};
+
+use crate::accounts::view::Addressee;
+use crate::notify::Event;
+use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result};
+use twostep_store::users::User;
+
+pub(crate) const CONFIRM_EMAIL: &str = "confirm_email";
+pub(crate) const RESET_PASSWORD: &str = "reset_password";
+pub(crate) const CONFIRM_TTL: i64 = 24 * 3600;
+const RESET_TTL: i64 = 3600;
+
+/// An address for an account: plain enough for us, and one the mailer can
+/// write to (its own parser decides).
+pub(crate) fn mail_address(raw: &str) -> Result<String> {
+    let email = validate::email(raw)
+        .map_err(|e| AuthError::invalid("invalid_email", "email", e.to_string()))?;
+    if !twostep_mail::deliverable(&email) {
+        return Err(AuthError::invalid(
+            "invalid_email",
+            "email",
+            "We cannot send mail to that address: check it for typos (like name@example.org).",
+        ));
+    }
+    Ok(email)
+}
+
+/// The code of a password the policy refuses.
+pub const WEAK_PASSWORD: &str = "weak_password";
+
+pub(crate) fn password_policy(pw: &str, username: &str, email: &str) -> Result<()> {
+    password::check_policy(pw, username, email)
+        .map_err(|e| AuthError::invalid(WEAK_PASSWORD, "password", e.to_string()))
+}
+
+impl AuthService {
+    pub async fn sign_up(
+        &self,
+        username: &str,
+        email: &str,
+        password: &str,
+        ctx: &Ctx,
+    ) -> Result<Account> {
+        let username = self
+            .valid_name(username)
+            .map_err(|e| AuthError::invalid("invalid_username", "username", e.to_string()))?;
+        let email = mail_address(email)?;
+        password_policy(password, &username, &email)?;
+        let hash = self.hasher().hash(password).await?;
+        let now = self.now();
+        let id = UserId::new(token::new_id(&mut rng()));
+        let mut tx = self.store().begin().await?;
+        users::lock_name(&mut tx, &username).await?;
+        if users::by_username(&mut tx, &username).await?.is_some()
+            || twostep_store::workspaces::by_name(&mut tx, &username)
+                .await?
+                .is_some()
+        {
+            return Err(AuthError::invalid(
+                "username_taken",
+                "username",
+                format!("The username \"{username}\" is taken. Choose another."),
+            ));
+        }
+        if users::by_email(&mut tx, &email).await?.is_some() {
+            return Err(AuthError::invalid(
+                "email_taken",
+                "email",
+                "An account with that email address exists already. Sign in, or reset your password.",
+            ));
+        }
+        users::insert(
+            &mut tx,
+            users::NewUser {
+                id: &id,
+                username: &username,
+                email: &email,
+                password_hash: Some(&hash),
+                now,
+            },
+        )
+        .await?;
+        self.audit(&mut tx, &id, now, Event::AccountCreated, "", ctx)
+            .await?;
+        let link = self
+            .new_link(&mut tx, &id, CONFIRM_EMAIL, &email, now, CONFIRM_TTL)
+            .await?;
+        commit(tx).await?;
+        let user = self.user(&id).await?;
+        if let Err(e) = self.send_confirmation(&user, &link).await {
+            tracing::error!(error = %e, "confirmation mail not sent; the user can ask again");
+        }
+        Ok(user)
+    }
+
+    /// Makes a single-use link and returns its URL; only its hash is stored.
+    pub(crate) async fn new_link(
+        &self,
+        c: &mut twostep_store::Conn,
+        user_id: &UserId,
+        purpose: &str,
+        subject: &str,
+        now: UnixTime,
+        ttl: i64,
+    ) -> Result<String> {
+        let t = self
+            .new_token_row(c, user_id, purpose, subject, now, ttl)
+            .await?;
+        let path = match purpose {
+            CONFIRM_EMAIL => "/confirm-email",
+            RESET_PASSWORD => "/password/reset",
+            crate::factors::check::UNLOCK_SECOND_STEP => "/unlock-second-step",
+            crate::accounts::changes::CHANGE_EMAIL => "/account/email/confirm",
+            crate::recovery::self_service::START_RECOVERY => "/recover/start",
+            crate::recovery::self_service::FINISH_RECOVERY => "/recover/finish",
+            _ => "/account/two-step/confirm",
+        };
+        Ok(self.link(&format!("{path}?token={t}")))
+    }
+
+    /// Stores the hash of a new token for `purpose` (voiding older unused
+    /// ones) and returns the token.
+    pub(crate) async fn new_token_row(
+        &self,
+        c: &mut twostep_store::Conn,
+        user_id: &UserId,
+        purpose: &str,
+        subject: &str,
+        now: UnixTime,
+        ttl: i64,
+    ) -> Result<String> {
+        let t = token::new_token(&mut rng());
+        email_tokens::void_unused(c, user_id, purpose, now).await?;
+        email_tokens::insert(
+            c,
+            &email_tokens::EmailToken {
+                token_hash: token::token_hash(&t),
+                user_id: user_id.clone(),
+                purpose: purpose.to_string(),
+                subject: subject.to_string(),
+                created_at: now,
+                expires_at: now + ttl,
+                used_at: None,
+            },
+        )
+        .await?;
+        Ok(t)
+    }
+
+    async fn send_confirmation(&self, user: &impl Addressee, link: &str) -> Result<()> {
+        self.send_link_mail(
+            user.email(),
+            user.username(),
+            "Confirm your email address",
+            &format!(
+                "Confirm your email address by opening this link (valid for 24 hours):\n\n{link}\n\n\
+                 If you did not sign up, ignore this mail."
+            ),
+        )
+        .await
+    }
+
+    pub async fn resend_confirmation(&self, user_id: &UserId) -> Result<()> {
+        let user = self.user_row(user_id).await?;
+        if user.email_confirmed_at.is_some() {
+            return Err(AuthError::Conflict(
+                "Your email address is confirmed already.".into(),
+            ));
+        }
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let link = self
+            .new_link(
+                &mut tx,
+                &user.id,
+                CONFIRM_EMAIL,
+                &user.email,
+                now,
+                CONFIRM_TTL,
+            )
+            .await?;
+        commit(tx).await?;
+        self.send_confirmation(&user, &link).await
+    }
+
+    pub async fn confirm_email(&self, raw_token: &str, ctx: &Ctx) -> Result<Account> {
+        let now = self.now();
+        let hash = token::token_hash(raw_token.get(..100).unwrap_or(raw_token));
+        let mut tx = self.store().begin().await?;
+        let t = email_tokens::get(&mut tx, &hash, CONFIRM_EMAIL)
+            .await?
+            .ok_or(AuthError::LinkInvalid)?;
+        let user = users::by_id(&mut tx, &t.user_id)
+            .await?
+            .ok_or(AuthError::LinkInvalid)?;
+        if !email_tokens::consume(&mut tx, &hash, now).await? || user.email != t.subject {
+            return Err(AuthError::LinkInvalid);
+        }
+        users::confirm_email(&mut tx, &user.id, now).await?;
+        self.audit(
+            &mut tx,
+            &user.id,
+            now,
+            Event::EmailConfirmed,
+            &user.email,
+            ctx,
+        )
+        .await?;
+        commit(tx).await?;
+        self.user(&user.id).await
+    }
+
+    /// Answers at once and alike whether or not an account uses `email`
+    /// and whether or not the mail goes out: the lookup, the link and the
+    /// mail happen afterwards, so neither the answer nor its time tells who
+    /// has an account.
+    pub async fn request_password_reset(&self, email: &str, ctx: &Ctx) -> Result<()> {
+        if email.trim().is_empty() || email.len() > validate::MAX_EMAIL {
+            return Err(AuthError::invalid(
+                "invalid_email",
+                "email",
+                "Enter a valid email address.",
+            ));
+        }
+        let this = self.clone();
+        let (email, ctx) = (email.trim().to_string(), ctx.clone());
+        tokio::spawn(async move {
+            if let Err(e) = this.send_reset_link(&email, &ctx).await {
+                tracing::warn!(error = %e, "password reset mail not sent");
+            }
+        });
+        Ok(())
+    }
+
+    async fn send_reset_link(&self, email: &str, ctx: &Ctx) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let Some(user) = users::by_email(&mut tx, email).await? else {
+            return Ok(());
+        };
+        let link = self
+            .new_link(
+                &mut tx,
+                &user.id,
+                RESET_PASSWORD,
+                &user.email,
+                now,
+                RESET_TTL,
+            )
+            .await?;
+        self.audit(
+            &mut tx,
+            &user.id,
+            now,
+            Event::PasswordResetRequested,
+            "",
+            ctx,
+        )
+        .await?;
+        commit(tx).await?;
+        self.send_link_mail(
+            &user.email,
+            &user.username,
+            "Reset your password",
+            &format!(
+                "Someone (hopefully you) asked to reset your password. Choose a new one here \
+                 (the link works once, for one hour):\n\n{link}\n\n\
+                 Two-step verification, if it is on, stays on: you will still need your code to sign in.\n\
+                 If you did not ask, ignore this mail; your password has not changed."
+            ),
+        )
+        .await
+    }
+
+    /// Checks a reset link without using it (to show the form).
+    pub async fn check_reset_link(&self, raw_token: &str) -> Result<Account> {
+        let now = self.now();
+        let hash = token::token_hash(raw_token.get(..100).unwrap_or(raw_token));
+        let mut c = self.store().conn().await?;
+        let t = email_tokens::get(&mut c, &hash, RESET_PASSWORD)
+            .await?
+            .filter(|t| t.used_at.is_none() && t.expires_at > now)
+            .ok_or(AuthError::LinkInvalid)?;
+        users::by_id(&mut c, &t.user_id)
+            .await?
+            .map(Account::from)
+            .ok_or(AuthError::LinkInvalid)
+    }
+
+    /// Sets the new password and ends every credential (sessions, app
+    /// passwords, authorised applications, links in flight). Returns the
+    /// user and a token for reviewing what was ended and the SSH keys left
+    /// (`credentials_after_reset`): whoever had the account before may have
+    /// added some.
+    pub async fn reset_password(
+        &self,
+        raw_token: &str,
+        new_password: &str,
+        ctx: &Ctx,
+    ) -> Result<(Account, String)> {
+        let user = self.check_reset_link(raw_token).await?;
+        password_policy(new_password, &user.username, &user.email)?;
+        let hash = self.hasher().hash(new_password).await?;
+        let now = self.now();
+        let token_hash = token::token_hash(raw_token);
+        let mut tx = self.store().begin().await?;
+        if !email_tokens::consume(&mut tx, &token_hash, now).await? {
+            return Err(AuthError::LinkInvalid);
+        }
+        users::set_password(&mut tx, &user.id, &hash).await?;
+        let row = self.user_in(&mut tx, &user.id).await?;
+        let ended = crate::credentials::revoke::held(&mut tx, &row).await?;
+        crate::credentials::revoke::end_credentials(&mut tx, &row, now, None).await?;
+        self.audit(
+            &mut tx,
+            &user.id,
+            now,
+            Event::PasswordChanged,
+            "reset by email link",
+            ctx,
+        )
+        .await?;
+        let review = self
+            .new_token_row(
+                &mut tx,
+                &user.id,
+                crate::recovery::reset_review::REVIEW_CREDENTIALS,
+                &ended.join("\n"),
+                now,
+                crate::recovery::reset_review::REVIEW_TTL,
+            )
+            .await?;
+        let listing = self.credentials_listing(&mut tx, &user.id, &ended).await?;
+        commit(tx).await?;
+        self.notify(
+            &user,
+            "Your password was changed",
+            &format!(
+                "Your password was reset through the emailed link: every session was signed out, and \
+                 every app password and authorised application stopped working.\n\n{listing}"
+            ),
+            ctx,
+        )
+        .await;
+        Ok((user, review))
+    }
+
+    pub async fn user(&self, id: &UserId) -> Result<Account> {
+        self.user_row(id).await.map(Account::from)
+    }
+
+    /// The stored row, for decisions that need the hash or the lock state.
+    pub(crate) async fn user_row(&self, id: &UserId) -> Result<User> {
+        let mut c = self.store().conn().await?;
+        users::by_id(&mut c, id).await?.ok_or(AuthError::NotFound)
+    }
+}

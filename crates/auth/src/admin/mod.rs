@@ -1,0 +1,4 @@
+//! Administrators: rights, resets with a second administrator, the audit log.
+
+pub(crate) mod reset;
+pub(crate) mod users;

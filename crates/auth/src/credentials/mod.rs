@@ -1,0 +1,5 @@
+//! Credentials an owner makes for tools (app passwords, SSH keys), and ending every credential at once.
+
+pub(crate) mod app_passwords;
+pub(crate) mod revoke;
+pub(crate) mod ssh_keys;

@@ -1,0 +1,296 @@
+//! The one second-factor check, with replay protection and the lockout, used
+//! by sign-in and by every action that needs a fresh second factor.
+
+use twostep_core::code::{parse_second_factor, SecondFactorInput};
+use twostep_core::lockout::{self, LockState};
+use twostep_core::{recovery, token, totp};
+use twostep_core::{UnixTime, UserId};
+use twostep_store::{authenticators, email_tokens, failures, recovery_codes, users, Conn, Tx};
+
+use crate::accounts::view::Addressee;
+use crate::error::utc;
+use crate::factors::totp::{near_miss_text, TotpOutcome};
+use crate::notify::Event;
+use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result};
+use twostep_store::users::User;
+
+pub(crate) const UNLOCK_SECOND_STEP: &str = "unlock_second_step";
+const UNLOCK_TTL: i64 = 7 * 24 * 3600;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub(crate) enum FactorUsed {
+    Totp { authenticator_id: String },
+    RecoveryCode { remaining: i64 },
+}
+
+/// A refused second factor. Its failure is written into the transaction
+/// already; the only way to use it is `refuse`, which commits that and sends
+/// the mail that is due.
+#[must_use]
+pub(crate) struct Refusal {
+    error: AuthError,
+    /// Only the failure that locks or freezes carries a mail, so it goes once.
+    mail: Option<DueMail>,
+}
+
+enum DueMail {
+    Locked,
+    Frozen { unlock_link: String },
+}
+
+impl From<AuthError> for Refusal {
+    fn from(error: AuthError) -> Self {
+        Refusal { error, mail: None }
+    }
+}
+
+#[must_use]
+pub(crate) enum FactorCheck {
+    Passed(FactorUsed),
+    Refused(Refusal),
+}
+
+impl AuthService {
+    /// Takes the account's row for this decision and reloads the user; a
+    /// frozen or locked second step is refused before anything is read.
+    pub(crate) async fn second_step_gate(
+        &self,
+        tx: &mut Conn,
+        user_id: &UserId,
+        now: UnixTime,
+    ) -> Result<std::result::Result<User, Refusal>> {
+        users::lock_row(tx, user_id).await?;
+        let user = users::by_id(tx, user_id)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        if user.second_step_frozen_at.is_some() {
+            return Ok(Err(AuthError::Frozen.into()));
+        }
+        if let Some(locked) = Self::lock_refusal(&user, now) {
+            return Ok(Err(locked.into()));
+        }
+        Ok(Ok(user))
+    }
+
+    /// A right second factor: the failure counts start again, and a recovery
+    /// request under way is cancelled (the owner still has a factor).
+    pub(crate) async fn factor_passed(
+        &self,
+        tx: &mut Conn,
+        user: &User,
+        now: UnixTime,
+        ctx: &Ctx,
+    ) -> Result<()> {
+        failures::clear(tx, &user.id).await?;
+        users::reset_factor_failures(tx, &user.id).await?;
+        self.cancel_recovery_on_factor(tx, user, now, ctx).await
+    }
+
+    /// Checks `raw` (a TOTP code or a recovery code) inside `tx`, holding the
+    /// account's row, so parallel guesses are counted one after the other.
+    pub(crate) async fn check_factor(
+        &self,
+        tx: &mut Conn,
+        user_id: &UserId,
+        raw: &str,
+        now: UnixTime,
+        ctx: &Ctx,
+    ) -> Result<FactorCheck> {
+        let input = parse_second_factor(raw)
+            .map_err(|e| AuthError::invalid("malformed_code", "code", e.to_string()))?;
+        let user = match self.second_step_gate(tx, user_id, now).await? {
+            Ok(u) => u,
+            Err(refusal) => return Ok(FactorCheck::Refused(refusal)),
+        };
+        let refusal = match input {
+            SecondFactorInput::Totp(code) => match self.check_totp(tx, &user, &code, now).await? {
+                TotpOutcome::Accepted {
+                    authenticator_id,
+                    resynchronised,
+                } => {
+                    if let Some(drift) = resynchronised {
+                        let detail = format!("drift {drift} steps");
+                        self.audit(
+                            tx,
+                            &user.id,
+                            now,
+                            Event::AuthenticatorResynchronised,
+                            &detail,
+                            ctx,
+                        )
+                        .await?;
+                    }
+                    self.factor_passed(tx, &user, now, ctx).await?;
+                    return Ok(FactorCheck::Passed(FactorUsed::Totp { authenticator_id }));
+                }
+                // A double submit is not an attack: refused, not counted.
+                TotpOutcome::Replayed => {
+                    return Ok(FactorCheck::Refused(
+                        AuthError::invalid(
+                            "code_used",
+                            "code",
+                            totp::TotpRejection::Replayed.to_string(),
+                        )
+                        .into(),
+                    ))
+                }
+                TotpOutcome::NearMiss { offset_steps } => near_miss_text(offset_steps),
+                TotpOutcome::Wrong => totp::TotpRejection::Wrong.to_string(),
+            },
+            SecondFactorInput::Recovery(code) => {
+                let hash = recovery::hash_normalised(&self.keys().pepper, &code);
+                if recovery_codes::consume(tx, &user.id, &hash, now).await? {
+                    self.factor_passed(tx, &user, now, ctx).await?;
+                    let remaining = recovery_codes::remaining(tx, &user.id).await?;
+                    self.audit(
+                        tx,
+                        &user.id,
+                        now,
+                        Event::RecoveryCodeUsed,
+                        &format!("{remaining} left"),
+                        ctx,
+                    )
+                    .await?;
+                    return Ok(FactorCheck::Passed(FactorUsed::RecoveryCode { remaining }));
+                }
+                "That recovery code is not valid, or it was used already. Each code works once."
+                    .to_string()
+            }
+        };
+        Ok(FactorCheck::Refused(
+            self.count_failure(tx, &user, now, ctx, &refusal).await?,
+        ))
+    }
+
+    /// Records one wrong second factor: locks at the window's limit, freezes
+    /// at the in-a-row ceiling, and returns the refusal to show.
+    pub(crate) async fn count_failure(
+        &self,
+        tx: &mut Conn,
+        user: &User,
+        now: UnixTime,
+        ctx: &Ctx,
+        refusal: &str,
+    ) -> Result<Refusal> {
+        let id = token::new_id(&mut rng());
+        failures::record(tx, &id, &user.id, now, ctx.channel.as_str()).await?;
+        let in_row = users::add_factor_failure(tx, &user.id).await?;
+        if in_row >= lockout::FREEZE_AFTER {
+            users::freeze_second_step(tx, &user.id, now).await?;
+            let link = self
+                .new_link(tx, &user.id, UNLOCK_SECOND_STEP, "", now, UNLOCK_TTL)
+                .await?;
+            self.audit(tx, &user.id, now, Event::SecondStepFrozen, "", ctx)
+                .await?;
+            return Ok(Refusal {
+                error: AuthError::Frozen,
+                mail: Some(DueMail::Frozen { unlock_link: link }),
+            });
+        }
+        let since = lockout::window_start(now);
+        let count = failures::count_since(tx, &user.id, since).await?;
+        let count = u32::try_from(count).unwrap_or(u32::MAX);
+        if let Some(until) = lockout::after_failure(count, now) {
+            users::set_locked_until(tx, &user.id, Some(until)).await?;
+            let detail = format!("until {} UTC", utc(until));
+            self.audit(tx, &user.id, now, Event::SecondStepLocked, &detail, ctx)
+                .await?;
+            return Ok(Refusal {
+                error: AuthError::Locked {
+                    until,
+                    until_utc: utc(until),
+                },
+                mail: Some(DueMail::Locked),
+            });
+        }
+        self.audit(tx, &user.id, now, Event::SecondFactorFailed, "", ctx)
+            .await?;
+        let remaining = lockout::remaining(count);
+        Ok(AuthError::WrongSecondFactor {
+            message: format!(
+                "{refusal} ({remaining} attempts left before a {}-minute lock.)",
+                lockout::LOCK_SECONDS / 60
+            ),
+            remaining,
+        }
+        .into())
+    }
+
+    /// The refusal while the second step is locked, if it is.
+    pub(crate) fn lock_refusal(user: &User, now: UnixTime) -> Option<AuthError> {
+        match lockout::state(user.second_step_locked_until, now) {
+            LockState::Locked { until } => Some(AuthError::Locked {
+                until,
+                until_utc: utc(until),
+            }),
+            LockState::Open => None,
+        }
+    }
+
+    /// Commits the recorded failure, sends the mail a lock or freeze calls
+    /// for (once: only the failure that locks carries it), and returns the
+    /// refusal.
+    pub(crate) async fn refuse<T>(
+        &self,
+        tx: Tx,
+        user: &impl Addressee,
+        refusal: Refusal,
+        ctx: &Ctx,
+    ) -> Result<T> {
+        commit(tx).await?;
+        match (&refusal.error, &refusal.mail) {
+            (_, Some(DueMail::Frozen { unlock_link: link })) => {
+                let what = format!(
+                    "{} wrong two-step codes in a row were entered for your account, so two-step sign-in is closed. \
+                     Whoever did this knew your password: change it. To reopen sign-in, open this link (valid for {} hours):\n\n{link}",
+                    lockout::FREEZE_AFTER,
+                    UNLOCK_TTL / 3600
+                );
+                self.notify(
+                    user,
+                    "Two-step sign-in closed after 100 wrong codes",
+                    &what,
+                    ctx,
+                )
+                .await;
+            }
+            (AuthError::Locked { until_utc, .. }, Some(DueMail::Locked)) => {
+                let what = format!(
+                    "Too many wrong two-step codes were entered for your account, so the second step is locked until {until_utc} UTC. \
+                     Whoever did this knew your password: change it. App passwords keep working."
+                );
+                self.notify(user, "Two-step sign-in locked", &what, ctx)
+                    .await;
+            }
+            _ => {}
+        }
+        Err(refusal.error)
+    }
+
+    /// Unlocks a frozen second step from the mailed link.
+    pub async fn unlock_second_step(&self, raw_token: &str, ctx: &Ctx) -> Result<Account> {
+        let now = self.now();
+        let hash = token::token_hash(raw_token.get(..100).unwrap_or(raw_token));
+        let mut tx = self.store().begin().await?;
+        let t = email_tokens::get(&mut tx, &hash, UNLOCK_SECOND_STEP)
+            .await?
+            .ok_or(AuthError::LinkInvalid)?;
+        if !email_tokens::consume(&mut tx, &hash, now).await? {
+            return Err(AuthError::LinkInvalid);
+        }
+        users::lock_row(&mut tx, &t.user_id).await?;
+        users::reset_factor_failures(&mut tx, &t.user_id).await?;
+        failures::clear(&mut tx, &t.user_id).await?;
+        self.audit(&mut tx, &t.user_id, now, Event::SecondStepUnlocked, "", ctx)
+            .await?;
+        commit(tx).await?;
+        self.user(&t.user_id).await
+    }
+
+    pub(crate) fn open_secret(&self, a: &authenticators::Authenticator) -> Result<Vec<u8>> {
+        self.keys()
+            .open(&a.secret_enc, a.id.as_bytes())
+            .map_err(|e| AuthError::Internal(format!("authenticator {}: {e}", a.id)))
+    }
+}

@@ -1,0 +1,4 @@
+//! twostep as an OAuth 2.0 provider: applications, consent, the device flow, tokens.
+
+pub(crate) mod device;
+pub(crate) mod provider;

@@ -1,0 +1,3 @@
+//! Signing in with OpenID Connect providers.
+
+pub(crate) mod oidc;

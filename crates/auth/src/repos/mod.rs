@@ -1,0 +1,7 @@
+//! Repositories: who may read and write, Git over SSH and HTTPS, housekeeping after pushes.
+
+pub(crate) mod check;
+pub(crate) mod git_access;
+pub(crate) mod git_operations;
+pub(crate) mod housekeeping;
+pub(crate) mod repositories;

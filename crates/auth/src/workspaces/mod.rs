@@ -1,0 +1,3 @@
+//! Workspaces: members, roles and the two-step policy.
+
+pub(crate) mod members;
