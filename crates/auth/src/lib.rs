@@ -3,6 +3,33 @@
 //! needs, asks `twostep_core` what to do, then persists, audits and notifies
 //! in one transaction.
 
+/// A domain's service: the way in to one folder's decisions, borrowing the
+/// one `AuthService` (its store, clock, mailer, hasher and gate) that every
+/// domain shares. Front-ends call `auth.accounts().sign_up(…)`,
+/// `auth.factors().begin_setup(…)`, and so on.
+macro_rules! domain_service {
+    ($(#[$doc:meta])* $name:ident, $accessor:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy)]
+        pub struct $name<'a>(&'a crate::AuthService);
+
+        impl std::ops::Deref for $name<'_> {
+            type Target = crate::AuthService;
+            fn deref(&self) -> &crate::AuthService {
+                self.0
+            }
+        }
+
+        impl crate::AuthService {
+            $(#[$doc])*
+            pub fn $accessor(&self) -> $name<'_> {
+                $name(self)
+            }
+        }
+    };
+}
+pub(crate) use domain_service;
+
 mod accounts;
 mod admin;
 mod clock;
@@ -26,38 +53,50 @@ mod workspaces;
 
 use std::sync::Arc;
 
+pub use accounts::security_log::describe_event;
 pub use accounts::signup::WEAK_PASSWORD;
 pub use accounts::view::Account;
+pub use accounts::Accounts;
 pub use admin::reset::{ApprovalView, ResetOutcome};
 pub use admin::users::{
     Actor, AdminUserView, AuditEntry, UserFilter, PAGE_SIZE as ADMIN_PAGE_SIZE,
 };
+pub use admin::Admin;
 pub use clock::{Clock, SystemClock};
 pub use credentials::app_passwords::{require_full_session, AppPasswordView};
+pub use credentials::Credentials;
 pub use error::{utc, AuthError};
 pub use factors::devices::MAX_AUTHENTICATORS;
 pub use factors::hardware_tokens::ImportReport;
 pub use factors::security_keys::{Kind as KeyKind, SecurityKeyView};
 pub use factors::two_step::{SetupInfo, SetupPurpose, TwoStepStatus, VerifyOutcome};
+pub use factors::Factors;
 pub use gate::{Action, CallerKind, Callers, Need as ActionNeed, Refused};
 pub use links::ssh_approval::{Approval, SSH_CONFIRM_TTL};
+pub use links::Links;
 pub use oauth::device::{normalise_user_code, DeviceStart};
 pub use oauth::provider::{
-    AuthorizeError, AuthorizeRequest, Consent, NewApp, TokenError, TokenRequest, Tokens, ACCESS_TTL,
+    deny_authorize, AuthorizeError, AuthorizeRequest, Consent, NewApp, TokenError, TokenRequest,
+    Tokens, ACCESS_TTL,
 };
+pub use oauth::OAuth;
 pub use providers::oidc::{OidcOutcome, OidcProvider, OidcTrip};
+pub use providers::Providers;
 pub use purge::Purged;
 pub use recovery::password_over_ssh::PASSWORD_REQUEST;
 pub use recovery::reset_review::Credential;
 pub use recovery::self_service::RecoveryStatus;
+pub use recovery::Recovery;
 pub use repos::check::RepoCheck;
 pub use repos::git_access::{basic_kind, require_scope};
 pub use repos::git_operations::GitOperation;
 pub use repos::housekeeping::{after_push_detached, GIT_CONFIG_ENV};
 pub use repos::repositories::{collaborator_access, RepoView};
+pub use repos::Repos;
 pub use signin::session::{Caller, SecondStepLock, SessionInfo, SignInOutcome};
 pub use signin::ssh_key::RECOVERY_CODES_REQUEST;
 pub use signin::sudo::Proof;
+pub use signin::SignIn;
 pub use twostep_core::app_password::Scope;
 pub use twostep_core::policy::{Need, SetupChecklist};
 pub use twostep_core::pskc::Unlock as PskcUnlock;
@@ -70,6 +109,7 @@ pub use twostep_store::ssh_keys::SshKey;
 pub use workspaces::members::{
     workspace_role, MemberView, MembershipView, WorkspaceRole, WorkspaceView,
 };
+pub use workspaces::Workspaces;
 
 pub use twostep_core::{UnixTime, UserId};
 use twostep_mail::Mailer;

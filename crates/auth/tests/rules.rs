@@ -121,6 +121,7 @@ impl World {
 
     async fn session(&self, token: &str) -> SessionInfo {
         self.auth
+            .signin()
             .session(token)
             .await
             .unwrap()
@@ -131,12 +132,23 @@ impl World {
     async fn account(&self, name: &str) -> String {
         let email = format!("{name}@example.org");
         self.auth
+            .accounts()
             .sign_up(name, &email, PASSWORD, &ctx())
             .await
             .unwrap();
         let t = self.token("/confirm-email").await;
-        self.auth.confirm_email(&t, &ctx()).await.unwrap();
-        match self.auth.sign_in(name, PASSWORD, &ctx()).await.unwrap() {
+        self.auth
+            .accounts()
+            .confirm_email(&t, &ctx())
+            .await
+            .unwrap();
+        match self
+            .auth
+            .signin()
+            .sign_in(name, PASSWORD, &ctx())
+            .await
+            .unwrap()
+        {
             SignInOutcome::SignedIn { token, .. } => token,
             other => panic!("{other:?}"),
         }
@@ -147,6 +159,7 @@ impl World {
         let token = self.account(name).await;
         let s = self.session(&token).await;
         self.auth
+            .credentials()
             .add_ssh_key(
                 &s,
                 "laptop",
@@ -157,14 +170,23 @@ impl World {
             .await
             .unwrap();
         let s = self.session(&token).await;
-        let setup = self.auth.begin_setup(&s, &ctx()).await.unwrap();
+        let setup = self.auth.factors().begin_setup(&s, &ctx()).await.unwrap();
         let secret = data_encoding::BASE32_NOPAD
             .decode(setup.key.replace(' ', "").as_bytes())
             .unwrap();
         let code = totp::code_at(&secret, self.now());
-        let _ = self.auth.verify_setup(&s, &code, &ctx()).await.unwrap();
+        let _ = self
+            .auth
+            .factors()
+            .verify_setup(&s, &code, &ctx())
+            .await
+            .unwrap();
         let link = self.token("/account/two-step/confirm").await;
-        self.auth.confirm_two_step(&s, &link, &ctx()).await.unwrap();
+        self.auth
+            .factors()
+            .confirm_two_step(&s, &link, &ctx())
+            .await
+            .unwrap();
         // The next code must come from a later time step.
         self.advance(30);
         (secret, token)
@@ -172,7 +194,13 @@ impl World {
 
     /// Password accepted, second step owed: the half-signed-in token.
     async fn half_signed_in(&self, name: &str) -> String {
-        match self.auth.sign_in(name, PASSWORD, &ctx()).await.unwrap() {
+        match self
+            .auth
+            .signin()
+            .sign_in(name, PASSWORD, &ctx())
+            .await
+            .unwrap()
+        {
             SignInOutcome::SecondStep { token, .. } => token,
             other => panic!("{other:?}"),
         }
@@ -221,6 +249,7 @@ async fn the_tenth_wrong_code_locks_and_the_lock_expires() {
     for i in 1..=10 {
         let e = w
             .auth
+            .signin()
             .second_step(&half, &wrong(&w.code(&secret)), &ctx())
             .await
             .unwrap_err();
@@ -236,6 +265,7 @@ async fn the_tenth_wrong_code_locks_and_the_lock_expires() {
     // Locked: even the right code waits, and nothing more is counted.
     let e = w
         .auth
+        .signin()
         .second_step(&half, &w.code(&secret), &ctx())
         .await
         .unwrap_err();
@@ -245,6 +275,7 @@ async fn the_tenth_wrong_code_locks_and_the_lock_expires() {
     w.advance(15 * 60 + 1);
     let half = w.half_signed_in("lena").await;
     w.auth
+        .signin()
         .second_step(&half, &w.code(&secret), &ctx())
         .await
         .unwrap();
@@ -257,6 +288,7 @@ async fn failures_count_within_a_fifteen_minute_window() {
     let half = w.half_signed_in("mona").await;
     for _ in 0..9 {
         w.auth
+            .signin()
             .second_step(&half, &wrong(&w.code(&secret)), &ctx())
             .await
             .unwrap_err();
@@ -265,6 +297,7 @@ async fn failures_count_within_a_fifteen_minute_window() {
     let half = w.half_signed_in("mona").await;
     let e = w
         .auth
+        .signin()
         .second_step(&half, &wrong(&w.code(&secret)), &ctx())
         .await
         .unwrap_err();
@@ -281,12 +314,22 @@ async fn a_replayed_code_is_refused_and_not_counted() {
     let (secret, _) = w.two_step_account("nina").await;
     let code = w.code(&secret);
     let half = w.half_signed_in("nina").await;
-    w.auth.second_step(&half, &code, &ctx()).await.unwrap();
+    w.auth
+        .signin()
+        .second_step(&half, &code, &ctx())
+        .await
+        .unwrap();
     let half = w.half_signed_in("nina").await;
-    let e = w.auth.second_step(&half, &code, &ctx()).await.unwrap_err();
+    let e = w
+        .auth
+        .signin()
+        .second_step(&half, &code, &ctx())
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), "code_used", "{e:?}");
     let e = w
         .auth
+        .signin()
         .second_step(&half, &wrong(&code), &ctx())
         .await
         .unwrap_err();
@@ -306,6 +349,7 @@ async fn a_hundred_wrong_codes_in_a_row_close_the_second_step_until_the_mailed_l
         for _ in 0..10 {
             match w
                 .auth
+                .signin()
                 .second_step(&half, &wrong(&w.code(&secret)), &ctx())
                 .await
                 .unwrap_err()
@@ -327,18 +371,29 @@ async fn a_hundred_wrong_codes_in_a_row_close_the_second_step_until_the_mailed_l
     let half = w.half_signed_in("olga").await;
     let e = w
         .auth
+        .signin()
         .second_step(&half, &w.code(&secret), &ctx())
         .await
         .unwrap_err();
     assert!(matches!(e, AuthError::Frozen), "{e:?}");
     // The owner's mailed link reopens it.
     let link = w.token("/unlock-second-step").await;
-    w.auth.unlock_second_step(&link, &ctx()).await.unwrap();
     w.auth
+        .factors()
+        .unlock_second_step(&link, &ctx())
+        .await
+        .unwrap();
+    w.auth
+        .signin()
         .second_step(&half, &w.code(&secret), &ctx())
         .await
         .unwrap();
-    assert!(w.auth.unlock_second_step(&link, &ctx()).await.is_err());
+    assert!(w
+        .auth
+        .factors()
+        .unlock_second_step(&link, &ctx())
+        .await
+        .is_err());
 }
 
 #[tokio::test]
@@ -348,20 +403,22 @@ async fn the_sudo_window_closes_after_ten_minutes() {
     // The setup's own confirmation has run out.
     w.advance(10 * 60);
     let s = w.session(&token).await;
-    assert!(!w.auth.in_sudo(&s));
+    assert!(!w.auth.signin().in_sudo(&s));
     w.auth
+        .signin()
         .confirm_identity(&s, &Proof::Code(w.code(&secret)), &ctx())
         .await
         .unwrap();
     let s = w.session(&token).await;
-    assert!(w.auth.in_sudo(&s));
+    assert!(w.auth.signin().in_sudo(&s));
     w.advance(9 * 60);
-    assert!(w.auth.in_sudo(&w.session(&token).await));
+    assert!(w.auth.signin().in_sudo(&w.session(&token).await));
     w.advance(60);
     let s = w.session(&token).await;
-    assert!(!w.auth.in_sudo(&s));
+    assert!(!w.auth.signin().in_sudo(&s));
     let e = w
         .auth
+        .factors()
         .regenerate_recovery_codes(&s, &Proof::None, &ctx())
         .await
         .unwrap_err();
@@ -378,21 +435,27 @@ async fn sessions_end_after_twelve_idle_hours_or_seven_days() {
     // Used every eleven hours, it lives on...
     for _ in 0..3 {
         w.advance(11 * 3600);
-        assert!(w.auth.session(&token).await.unwrap().is_some());
+        assert!(w.auth.signin().session(&token).await.unwrap().is_some());
     }
     // ...until twelve hours pass unused.
     w.advance(12 * 3600 + 1);
-    assert!(w.auth.session(&token).await.unwrap().is_none());
+    assert!(w.auth.signin().session(&token).await.unwrap().is_none());
     // However busy, a week is the limit.
-    let token = match w.auth.sign_in("rosa", PASSWORD, &ctx()).await.unwrap() {
+    let token = match w
+        .auth
+        .signin()
+        .sign_in("rosa", PASSWORD, &ctx())
+        .await
+        .unwrap()
+    {
         SignInOutcome::SignedIn { token, .. } => token,
         other => panic!("{other:?}"),
     };
     for _ in 0..16 {
         w.advance(11 * 3600);
-        w.auth.session(&token).await.unwrap();
+        w.auth.signin().session(&token).await.unwrap();
     }
-    assert!(w.auth.session(&token).await.unwrap().is_none());
+    assert!(w.auth.signin().session(&token).await.unwrap().is_none());
     // Housekeeping deletes what ended.
     let purged = w.auth.purge().await.unwrap();
     assert!(purged.sessions >= 2, "{purged:?}");
@@ -403,18 +466,20 @@ async fn a_reset_link_works_for_one_hour() {
     let w = World::new().await;
     w.account("sara").await;
     w.auth
+        .accounts()
         .request_password_reset("sara@example.org", &ctx())
         .await
         .unwrap();
     let link = w.token("/password/reset").await;
-    w.auth.check_reset_link(&link).await.unwrap();
+    w.auth.accounts().check_reset_link(&link).await.unwrap();
     w.advance(3600);
     assert!(matches!(
-        w.auth.check_reset_link(&link).await,
+        w.auth.accounts().check_reset_link(&link).await,
         Err(AuthError::LinkInvalid)
     ));
     assert!(matches!(
         w.auth
+            .accounts()
             .reset_password(&link, "another-long-passphrase", &ctx())
             .await,
         Err(AuthError::LinkInvalid)
@@ -429,6 +494,7 @@ async fn wrong_passwords_pause_unknown_clients_until_the_oldest_leaves_the_windo
     for _ in 0..10 {
         let e = w
             .auth
+            .signin()
             .sign_in("tina", "wrong-password", &ctx())
             .await
             .unwrap_err();
@@ -437,11 +503,21 @@ async fn wrong_passwords_pause_unknown_clients_until_the_oldest_leaves_the_windo
             "{e:?}"
         );
     }
-    let e = w.auth.sign_in("tina", PASSWORD, &ctx()).await.unwrap_err();
+    let e = w
+        .auth
+        .signin()
+        .sign_in("tina", PASSWORD, &ctx())
+        .await
+        .unwrap_err();
     assert!(matches!(e, AuthError::Throttled { .. }), "{e:?}");
     assert_eq!(w.mails_with("Password sign-in paused"), 1);
     w.advance(15 * 60 + 2);
-    let _ = w.auth.sign_in("tina", PASSWORD, &ctx()).await.unwrap();
+    let _ = w
+        .auth
+        .signin()
+        .sign_in("tina", PASSWORD, &ctx())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -450,14 +526,28 @@ async fn a_recovery_waits_72_hours_24_with_an_ssh_key_and_reminds_every_day() {
     w.two_step_account("owen").await;
     let half = w.half_signed_in("owen").await;
     let s = w.session(&half).await;
-    w.auth.mail_recovery_link(&s, &ctx()).await.unwrap();
+    w.auth
+        .recovery()
+        .mail_recovery_link(&s, &ctx())
+        .await
+        .unwrap();
     let link = w.token("/recover/start").await;
-    let st = w.auth.start_recovery(&link, &ctx()).await.unwrap();
+    let st = w
+        .auth
+        .recovery()
+        .start_recovery(&link, &ctx())
+        .await
+        .unwrap();
     assert_eq!(st.ready_at, w.now() + 72 * 3600);
     assert!(!st.with_proof);
     // The SSH key shortens it to 24 hours from the start.
     let user = s.user.id.clone();
-    let st = w.auth.recover_over_ssh(&user, &ctx()).await.unwrap();
+    let st = w
+        .auth
+        .recovery()
+        .recover_over_ssh(&user, &ctx())
+        .await
+        .unwrap();
     assert_eq!(st.ready_at, w.now() + 24 * 3600);
     // A reminder once a day, not more.
     w.advance(23 * 3600);
@@ -469,8 +559,20 @@ async fn a_recovery_waits_72_hours_24_with_an_ssh_key_and_reminds_every_day() {
     // Ready now: the finishing link can be mailed.
     let half = w.half_signed_in("owen").await;
     let s = w.session(&half).await;
-    assert!(w.auth.recovery_status(&user).await.unwrap().unwrap().ready);
-    w.auth.mail_finish_link(&s, &ctx()).await.unwrap();
+    assert!(
+        w.auth
+            .recovery()
+            .recovery_status(&user)
+            .await
+            .unwrap()
+            .unwrap()
+            .ready
+    );
+    w.auth
+        .recovery()
+        .mail_finish_link(&s, &ctx())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -481,6 +583,7 @@ async fn a_drifted_token_is_resynchronised_by_its_next_code_then_accepted_at_its
     let half = w.half_signed_in("pia").await;
     let e = w
         .auth
+        .signin()
         .second_step(&half, &ahead(&w, 240), &ctx())
         .await
         .unwrap_err();
@@ -491,6 +594,7 @@ async fn a_drifted_token_is_resynchronised_by_its_next_code_then_accepted_at_its
     );
     // The very next code resynchronises and signs in.
     w.auth
+        .signin()
         .second_step(&half, &ahead(&w, 270), &ctx())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -498,6 +602,7 @@ async fn a_drifted_token_is_resynchronised_by_its_next_code_then_accepted_at_its
     w.advance(3600);
     let half = w.half_signed_in("pia").await;
     w.auth
+        .signin()
         .second_step(&half, &ahead(&w, 270), &ctx())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -512,16 +617,18 @@ async fn an_app_password_records_its_last_use_at_most_once_a_minute() {
     let last_used = |w: &World| {
         let auth = w.auth.clone();
         let id = s.user.id.clone();
-        async move { auth.app_passwords(&id).await.unwrap()[0].last_used_at }
+        async move { auth.credentials().app_passwords(&id).await.unwrap()[0].last_used_at }
     };
     assert_eq!(last_used(&w).await, None);
     w.auth
+        .repos()
         .authenticate_basic("nico", &secret, &ctx())
         .await
         .unwrap();
     let first = last_used(&w).await.expect("the first use is written");
     w.advance(59);
     w.auth
+        .repos()
         .authenticate_basic("nico", &secret, &ctx())
         .await
         .unwrap();
@@ -532,6 +639,7 @@ async fn an_app_password_records_its_last_use_at_most_once_a_minute() {
     );
     w.advance(1);
     w.auth
+        .repos()
         .authenticate_basic("nico", &secret, &ctx())
         .await
         .unwrap();
@@ -552,13 +660,18 @@ async fn an_app_password_works_only_under_its_owners_name_or_email() {
     for name in ["nico", "NICO", "nico@example.org", "Nico@Example.org"] {
         let p = w
             .auth
+            .repos()
             .authenticate_basic(name, &secret, &ctx())
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(p.user.username, "nico");
     }
     for name in ["olga", "olga@example.org", "nobody", ""] {
-        let refused = w.auth.authenticate_basic(name, &secret, &ctx()).await;
+        let refused = w
+            .auth
+            .repos()
+            .authenticate_basic(name, &secret, &ctx())
+            .await;
         assert!(
             matches!(refused, Err(AuthError::BadCredentials)),
             "{name}: {:?}",
@@ -570,6 +683,7 @@ async fn an_app_password_works_only_under_its_owners_name_or_email() {
 async fn read_only_app_password(w: &World, s: &SessionInfo) -> String {
     let (secret, _) = w
         .auth
+        .credentials()
         .create_app_password(
             s,
             "ci",
@@ -589,11 +703,13 @@ async fn a_password_window_closes_when_two_step_turns_on_and_a_password_never_op
     let s = w.session(&token).await;
     // Two-step off: the password opens the window.
     w.auth
+        .signin()
         .confirm_identity(&s, &Proof::Password(PASSWORD.into()), &ctx())
         .await
         .unwrap();
-    assert!(w.auth.in_sudo(&w.session(&token).await));
+    assert!(w.auth.signin().in_sudo(&w.session(&token).await));
     w.auth
+        .credentials()
         .add_ssh_key(
             &w.session(&token).await,
             "laptop",
@@ -605,24 +721,30 @@ async fn a_password_window_closes_when_two_step_turns_on_and_a_password_never_op
         .unwrap();
     // Turning two-step on (within that window) closes it…
     let s = w.session(&token).await;
-    let setup = w.auth.begin_setup(&s, &ctx()).await.unwrap();
+    let setup = w.auth.factors().begin_setup(&s, &ctx()).await.unwrap();
     let secret = data_encoding::BASE32_NOPAD
         .decode(setup.key.replace(' ', "").as_bytes())
         .unwrap();
     let _ = w
         .auth
+        .factors()
         .verify_setup(&s, &w.code(&secret), &ctx())
         .await
         .unwrap();
     let link = w.token("/account/two-step/confirm").await;
-    w.auth.confirm_two_step(&s, &link, &ctx()).await.unwrap();
+    w.auth
+        .factors()
+        .confirm_two_step(&s, &link, &ctx())
+        .await
+        .unwrap();
     let s = w.session(&token).await;
     assert!(
-        !w.auth.in_sudo(&s),
+        !w.auth.signin().in_sudo(&s),
         "the password's window outlived two-step"
     );
     let e = w
         .auth
+        .factors()
         .regenerate_recovery_codes(&s, &Proof::None, &ctx())
         .await
         .unwrap_err();
@@ -633,16 +755,18 @@ async fn a_password_window_closes_when_two_step_turns_on_and_a_password_never_op
     // …and the password alone no longer opens one: a second factor does.
     let e = w
         .auth
+        .signin()
         .confirm_identity(&s, &Proof::Password(PASSWORD.into()), &ctx())
         .await
         .unwrap_err();
     assert_eq!(e.code(), "code_required", "{e:?}");
     w.advance(30);
     w.auth
+        .signin()
         .confirm_identity(&s, &Proof::Code(w.code(&secret)), &ctx())
         .await
         .unwrap();
-    assert!(w.auth.in_sudo(&w.session(&token).await));
+    assert!(w.auth.signin().in_sudo(&w.session(&token).await));
 }
 
 #[tokio::test]
@@ -653,6 +777,7 @@ async fn a_grant_of_an_application_needs_the_fresh_proof_of_a_credential() {
     let s = w.session(&token).await;
     let app = w
         .auth
+        .oauth()
         .register_oauth_app(
             &s,
             "tool",
@@ -674,6 +799,7 @@ async fn a_grant_of_an_application_needs_the_fresh_proof_of_a_credential() {
     // The session alone (a stolen cookie): no grant.
     match w
         .auth
+        .oauth()
         .approve_authorize(&s, &req, &Proof::None, &ctx())
         .await
     {
@@ -685,6 +811,7 @@ async fn a_grant_of_an_application_needs_the_fresh_proof_of_a_credential() {
     // A code makes it.
     let url = match w
         .auth
+        .oauth()
         .approve_authorize(&s, &req, &Proof::Code(w.code(&secret)), &ctx())
         .await
     {
@@ -702,6 +829,7 @@ async fn one_administrator_cannot_approve_with_an_administrator_of_their_own_mak
     let (m_secret, m_token) = w.two_step_account("mat").await;
     for name in ["amy", "dan"] {
         w.auth
+            .admin()
             .grant_admin(&twostep_auth::Actor::CommandLine, name, "", &ctx())
             .await
             .unwrap();
@@ -714,6 +842,7 @@ async fn one_administrator_cannot_approve_with_an_administrator_of_their_own_mak
         proof: &p,
     };
     w.auth
+        .admin()
         .grant_admin(&actor, "mat", "helper", &ctx())
         .await
         .unwrap();
@@ -728,6 +857,7 @@ async fn one_administrator_cannot_approve_with_an_administrator_of_their_own_mak
     };
     let asked = w
         .auth
+        .admin()
         .admin_reset_two_step(&actor, "dan", "lost phone", &ctx())
         .await
         .unwrap();
@@ -744,6 +874,7 @@ async fn one_administrator_cannot_approve_with_an_administrator_of_their_own_mak
     };
     let e = w
         .auth
+        .admin()
         .approve_admin_reset(&actor, &approval_id, &ctx())
         .await
         .unwrap_err();
@@ -753,6 +884,7 @@ async fn one_administrator_cannot_approve_with_an_administrator_of_their_own_mak
     );
     // The operator, on the command line, is outside the rule.
     w.auth
+        .admin()
         .approve_admin_reset(&twostep_auth::Actor::CommandLine, &approval_id, &ctx())
         .await
         .unwrap();
@@ -770,6 +902,7 @@ async fn no_line_of_grants_lets_one_administrator_be_two() {
     let (d_secret, d_token) = w.two_step_account("dee").await;
     for name in ["amy", "tom"] {
         w.auth
+            .admin()
             .grant_admin(&twostep_auth::Actor::CommandLine, name, "", &ctx())
             .await
             .unwrap();
@@ -782,6 +915,7 @@ async fn no_line_of_grants_lets_one_administrator_be_two() {
         proof: &p,
     };
     w.auth
+        .admin()
         .grant_admin(&amy, "cal", "helper", &ctx())
         .await
         .unwrap();
@@ -793,6 +927,7 @@ async fn no_line_of_grants_lets_one_administrator_be_two() {
     };
     let twostep_auth::ResetOutcome::AwaitingApproval { approval_id, .. } = w
         .auth
+        .admin()
         .admin_reset_two_step(&cal, "tom", "lost phone", &ctx())
         .await
         .unwrap()
@@ -807,6 +942,7 @@ async fn no_line_of_grants_lets_one_administrator_be_two() {
     };
     let e = w
         .auth
+        .admin()
         .approve_admin_reset(&amy, &approval_id, &ctx())
         .await
         .unwrap_err();
@@ -821,6 +957,7 @@ async fn no_line_of_grants_lets_one_administrator_be_two() {
         proof: &Proof::None,
     };
     w.auth
+        .admin()
         .cancel_admin_reset(&amy, &approval_id, &ctx())
         .await
         .unwrap();
@@ -834,6 +971,7 @@ async fn no_line_of_grants_lets_one_administrator_be_two() {
         proof: &cp,
     };
     w.auth
+        .admin()
         .grant_admin(&cal, "dee", "helper", &ctx())
         .await
         .unwrap();
@@ -844,6 +982,7 @@ async fn no_line_of_grants_lets_one_administrator_be_two() {
         proof: &dp,
     };
     w.auth
+        .admin()
         .revoke_admin(&dee, "cal", "rotation", &ctx())
         .await
         .unwrap();
@@ -852,6 +991,7 @@ async fn no_line_of_grants_lets_one_administrator_be_two() {
         proof: &Proof::None,
     };
     w.auth
+        .admin()
         .grant_admin(&dee, "cal", "back", &ctx())
         .await
         .unwrap();
@@ -863,6 +1003,7 @@ async fn no_line_of_grants_lets_one_administrator_be_two() {
     };
     let twostep_auth::ResetOutcome::AwaitingApproval { approval_id, .. } = w
         .auth
+        .admin()
         .admin_reset_two_step(&amy, "tom", "lost phone", &ctx())
         .await
         .unwrap()
@@ -877,6 +1018,7 @@ async fn no_line_of_grants_lets_one_administrator_be_two() {
     };
     let e = w
         .auth
+        .admin()
         .approve_admin_reset(&cal, &approval_id, &ctx())
         .await
         .unwrap_err();

@@ -15,6 +15,7 @@ const POLL: Duration = Duration::from_secs(2);
 pub async fn wait<I: Io>(job: &mut Job<I>, what: &str) -> Option<String> {
     let handle = match job
         .auth
+        .links()
         .mail_ssh_approval(&job.user.id, what, &job.ctx)
         .await
     {
@@ -35,7 +36,7 @@ pub async fn wait<I: Io>(job: &mut Job<I>, what: &str) -> Option<String> {
         tokio::time::Instant::now() + Duration::from_secs(twostep_auth::SSH_CONFIRM_TTL as u64);
     while tokio::time::Instant::now() < deadline {
         tokio::time::sleep(POLL).await;
-        match job.auth.ssh_approval(&handle).await {
+        match job.auth.links().ssh_approval(&handle).await {
             Ok(Approval::Approved) => return Some(handle),
             Ok(Approval::Waiting) => continue,
             Ok(Approval::Gone) | Err(_) => break,

@@ -24,7 +24,11 @@ pub(crate) async fn authorize(
     } else {
         Access::Read
     };
-    match auth.authorize_repo(&user.id, owner, repo, need).await {
+    match auth
+        .repos()
+        .authorize_repo(&user.id, owner, repo, need)
+        .await
+    {
         Ok((_, path)) => Ok(path),
         Err(AuthError::NotFound) => Err(format!(
             "Repository {owner}/{repo} not found, or you ({}) do not have access to it.",
@@ -64,7 +68,7 @@ pub async fn run(mut job: Job, service: GitService, owner: &str, repo: &str) {
             return;
         }
     };
-    let mut running = job.auth.git_operation("ssh", service.git_name());
+    let mut running = job.auth.repos().git_operation("ssh", service.git_name());
     let mut cmd = command(service, &path, job.git_protocol.as_deref());
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -121,7 +125,7 @@ pub async fn run(mut job: Job, service: GitService, owner: &str, repo: &str) {
     }
     drop(running);
     if status == 0 && service.writes() {
-        auth.after_push(&path);
+        auth.repos().after_push(&path);
     }
     let _ = write.exit_status(status as u32).await;
     let _ = write.eof().await;

@@ -182,11 +182,15 @@ impl russh::server::Handler for Connection {
             );
             if !touched {
                 tracing::warn!(fingerprint = %fp, ip = %self.ip, "ssh key refused: user presence (authenticator touch) requirement not met");
-                let _ = self.auth.ssh_key_not_touched(&fp, &self.ctx()).await;
+                let _ = self
+                    .auth
+                    .signin()
+                    .ssh_key_not_touched(&fp, &self.ctx())
+                    .await;
                 return Ok(Auth::reject());
             }
         }
-        match self.auth.ssh_user(&fp).await {
+        match self.auth.signin().ssh_user(&fp).await {
             Ok(Some(user)) => {
                 tracing::info!(user = %user.username, fingerprint = %fp, ip = %self.ip, "ssh key accepted");
                 self.user = Some(user);

@@ -9,13 +9,19 @@ use crate::prompt::Lines;
 
 pub async fn run<I: Io>(mut job: Job<I>) {
     let name = job.user.username.clone();
-    if let Err(e) = job.auth.password_over_ssh_possible(&job.user.id).await {
+    if let Err(e) = job
+        .auth
+        .recovery()
+        .password_over_ssh_possible(&job.user.id)
+        .await
+    {
         return fail(job, &crate::handler::refusal_text(e)).await;
     }
     let mut lines = Lines::default();
     job.warn_if_shown("password").await;
     if job
         .auth
+        .links()
         .confirms_by_mail(&job.user.id)
         .await
         .unwrap_or(false)
@@ -42,6 +48,7 @@ pub async fn run<I: Io>(mut job: Job<I>) {
     }
     match job
         .auth
+        .recovery()
         .reset_password_over_ssh(&job.user.id, &code, &first, &job.ctx)
         .await
     {
@@ -69,7 +76,12 @@ async fn first_password<I: Io>(mut job: Job<I>, mut lines: Lines) {
     if first != second {
         return fail(job, "The two passwords differ; nothing changed.").await;
     }
-    if let Err(e) = job.auth.new_password_acceptable(&job.user.id, &first).await {
+    if let Err(e) = job
+        .auth
+        .recovery()
+        .new_password_acceptable(&job.user.id, &first)
+        .await
+    {
         return fail(job, &crate::handler::refusal_text(e)).await;
     }
     let Some(handle) = crate::approval::wait(&mut job, twostep_auth::PASSWORD_REQUEST).await else {
@@ -78,6 +90,7 @@ async fn first_password<I: Io>(mut job: Job<I>, mut lines: Lines) {
     };
     match job
         .auth
+        .recovery()
         .set_password_over_ssh_approved(&job.user.id, &handle, &first, &job.ctx)
         .await
     {

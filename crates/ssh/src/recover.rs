@@ -9,6 +9,7 @@ pub async fn run<I: Io>(mut job: Job<I>, cancel: bool) {
     let hint = job.auth.settings().ssh_hint.clone();
     let result = if cancel {
         job.auth
+            .recovery()
             .cancel_recovery_over_ssh(&job.user.id, &job.ctx)
             .await
             .map(|()| {
@@ -16,7 +17,7 @@ pub async fn run<I: Io>(mut job: Job<I>, cancel: bool) {
             })
     } else {
         job.auth
-            .recover_over_ssh(&job.user.id, &job.ctx)
+            .recovery().recover_over_ssh(&job.user.id, &job.ctx)
             .await
             .map(|st| {
                 let when = if st.ready {

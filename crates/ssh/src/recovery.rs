@@ -9,6 +9,7 @@ pub async fn run<I: Io>(mut job: Job<I>) {
     let name = job.user.username.clone();
     if let Err(e) = job
         .auth
+        .signin()
         .recovery_codes_over_ssh_possible(&job.user.id)
         .await
     {
@@ -19,6 +20,7 @@ pub async fn run<I: Io>(mut job: Job<I>) {
     }
     let made = if job
         .auth
+        .links()
         .confirms_by_mail(&job.user.id)
         .await
         .unwrap_or(false)
@@ -26,6 +28,7 @@ pub async fn run<I: Io>(mut job: Job<I>) {
         match crate::approval::wait(&mut job, twostep_auth::RECOVERY_CODES_REQUEST).await {
             Some(handle) => {
                 job.auth
+                    .signin()
                     .recovery_codes_over_ssh_approved(&job.user.id, &handle, &job.ctx)
                     .await
             }
@@ -46,6 +49,7 @@ pub async fn run<I: Io>(mut job: Job<I>) {
             job.say("\n").await;
         }
         job.auth
+            .signin()
             .recovery_codes_over_ssh(&job.user.id, &password, &job.ctx)
             .await
     };

@@ -30,7 +30,7 @@ pub struct Request {
 /// Runs the request; the exit status for sshd to pass on.
 pub async fn serv(auth: AuthService, req: Request) -> u32 {
     let mut io = StdStreams::new();
-    let user = match auth.ssh_user_by_key_id(&req.key_id).await {
+    let user = match auth.signin().ssh_user_by_key_id(&req.key_id).await {
         Ok(Some(u)) => u,
         Ok(None) => {
             io.write(

@@ -130,15 +130,15 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     let cli = Actor::CommandLine;
     let result = match args.command {
         AdminCommand::Grant { user, reason, .. } => auth
-            .grant_admin(&cli, &user, &reason, &ctx)
+            .admin().grant_admin(&cli, &user, &reason, &ctx)
             .await
             .map(|u| println!("{} is now an administrator.", u.username)),
         AdminCommand::Revoke { user, reason, .. } => auth
-            .revoke_admin(&cli, &user, &reason, &ctx)
+            .admin().revoke_admin(&cli, &user, &reason, &ctx)
             .await
             .map(|u| println!("{} is no longer an administrator.", u.username)),
         AdminCommand::ResetTwoStep { user, reason, .. } => auth
-            .admin_reset_two_step(&cli, &user, &reason, &ctx)
+            .admin().admin_reset_two_step(&cli, &user, &reason, &ctx)
             .await
             .map(|outcome| match outcome {
                 ResetOutcome::Reset => println!(
@@ -149,7 +149,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 }
             }),
         AdminCommand::Unlock { user, reason, .. } => auth
-            .admin_unlock(&cli, &user, &reason, &ctx)
+            .admin().admin_unlock(&cli, &user, &reason, &ctx)
             .await
             .map(|()| println!("Two-step sign-in of {user} is unlocked.")),
         AdminCommand::ImportTokens {
@@ -159,11 +159,11 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             ..
         } => import_tokens(auth, &file, password, key).await,
         AdminCommand::AssignToken { serial, user, .. } => auth
-            .assign_token(&cli, &serial, &user, &ctx)
+            .factors().assign_token(&cli, &serial, &user, &ctx)
             .await
             .map(|()| println!("The token {serial} is now one of {user}'s authenticators.")),
         AdminCommand::Audit { limit, before, .. } => {
-            auth.admin_audit(&cli, before, limit, &ctx).await.map(|rows| {
+            auth.admin().admin_audit(&cli, before, limit, &ctx).await.map(|rows| {
                 for r in rows {
                     println!("{}", audit_json(&r));
                 }
@@ -182,7 +182,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 ..UserFilter::default()
             };
             loop {
-                let page = auth.admin_users(&cli, &filter, &ctx).await?;
+                let page = auth.admin().admin_users(&cli, &filter, &ctx).await?;
                 for u in &page {
                     println!("{}", user_json(u));
                 }
@@ -230,6 +230,7 @@ async fn import_tokens(
     let bar = crate::progress::bar(0, "tokens");
     bar.set_message("importing");
     let report = auth
+        .factors()
         .import_tokens(&file.display().to_string(), &xml, &unlock, |done, total| {
             bar.set_length(total as u64);
             bar.set_position(done as u64);

@@ -32,7 +32,11 @@ pub async fn keys(args: KeysArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening the database {}", cfg.database_display()))?;
     let wired = crate::serve::wire_with(&cfg, store.clone()).await?;
-    let found = wired.auth.ssh_key_for_sshd(args.fingerprint.trim()).await;
+    let found = wired
+        .auth
+        .signin()
+        .ssh_key_for_sshd(args.fingerprint.trim())
+        .await;
     store.close().await;
     if let Some((id, public_key)) = found? {
         let command = serv_command(&args.options, &id)?;

@@ -31,7 +31,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let checked = auth.check_repositories(true).await?;
+    let checked = auth.repos().check_repositories(true).await?;
     if !checked.strays.is_empty() || !checked.missing.is_empty() {
         tracing::warn!(
             strays = checked.strays.len(),
@@ -86,6 +86,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     // No new SSH connections; running git operations may finish.
     ssh.abort();
     let left = shutdown_auth
+        .repos()
         .finish_git_operations(std::time::Duration::ZERO)
         .await;
     if left > 0 {
@@ -94,7 +95,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             "shutting down: letting git operations finish"
         );
     }
-    let left = shutdown_auth.finish_git_operations(GIT_GRACE).await;
+    let left = shutdown_auth.repos().finish_git_operations(GIT_GRACE).await;
     if left > 0 {
         tracing::warn!(running = left, "git operations cut off at shutdown");
     }
@@ -181,7 +182,7 @@ async fn purge_every(auth: AuthService, every: std::time::Duration) {
             Ok(p) => tracing::debug!(?p, "housekeeping"),
             Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
         }
-        match auth.check_repositories(false).await {
+        match auth.repos().check_repositories(false).await {
             Ok(r) => tracing::debug!(?r, "repositories checked"),
             Err(e) => tracing::warn!(error = %e, "checking the repositories failed"),
         }

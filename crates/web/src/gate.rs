@@ -56,10 +56,12 @@ pub async fn gate(State(g): State<Gate>, req: Request, next: Next) -> Response {
     let workspace = named_workspace(&mut parts).await;
     let need = g.action.need();
     let (body, offered) = match &caller {
-        Some(s) if need.fresh && !g.state.auth.in_sudo(s) => match peek_proof(&parts, body).await {
-            Ok(x) => x,
-            Err(e) => return e.into_response(),
-        },
+        Some(s) if need.fresh && !g.state.auth.signin().in_sudo(s) => {
+            match peek_proof(&parts, body).await {
+                Ok(x) => x,
+                Err(e) => return e.into_response(),
+            }
+        }
         _ => (body, false),
     };
     match g
@@ -91,6 +93,7 @@ async fn who(g: &Gate, parts: &Parts) -> Result<Option<SessionInfo>, (&'static s
             auth.accepts(g.action, kind)
                 .map_err(|r| (r.rule, r.error))?;
             return auth
+                .repos()
                 .authenticate_basic(&user, &secret, &ctx)
                 .await
                 .map(Some)
@@ -100,6 +103,7 @@ async fn who(g: &Gate, parts: &Parts) -> Result<Option<SessionInfo>, (&'static s
             auth.accepts(g.action, CallerKind::OAuthToken)
                 .map_err(|r| (r.rule, r.error))?;
             return auth
+                .oauth()
                 .authenticate_bearer(&token)
                 .await
                 .map(Some)
@@ -115,6 +119,7 @@ async fn who(g: &Gate, parts: &Parts) -> Result<Option<SessionInfo>, (&'static s
     let jar = CookieJar::from_headers(&parts.headers);
     match jar.get(cookie_name(SESSION_COOKIE, g.state.secure_cookies)) {
         Some(c) => auth
+            .signin()
             .session(c.value())
             .await
             .map_err(|e| ("credentials", e)),

@@ -114,7 +114,7 @@ async fn token(
         Ok(f) => f,
         Err(e) => return refusal(e),
     };
-    match state.auth.oauth_token(&f.req, &ctx).await {
+    match state.auth.oauth().oauth_token(&f.req, &ctx).await {
         Ok(t) => no_store(
             StatusCode::OK,
             json!({
@@ -145,7 +145,12 @@ async fn revoke(
             description: "token is missing.".into(),
         });
     }
-    match state.auth.oauth_revoke(&f.req, &f.token, &ctx).await {
+    match state
+        .auth
+        .oauth()
+        .oauth_revoke(&f.req, &f.token, &ctx)
+        .await
+    {
         Ok(()) => no_store(StatusCode::OK, json!({})),
         Err(e) => refusal(e),
     }
@@ -161,7 +166,12 @@ async fn device(
         Ok(f) => f,
         Err(e) => return refusal(e),
     };
-    match state.auth.begin_device(&f.req, &f.scope, &ctx).await {
+    match state
+        .auth
+        .oauth()
+        .begin_device(&f.req, &f.scope, &ctx)
+        .await
+    {
         Ok(d) => {
             let uri = format!("{}/oauth/device", state.auth.settings().public_url);
             no_store(
@@ -189,7 +199,7 @@ async fn introspect(
         Ok(f) => f,
         Err(e) => return refusal(e),
     };
-    match state.auth.introspect(&f.req, &f.token).await {
+    match state.auth.oauth().introspect(&f.req, &f.token).await {
         Ok(Some((scope, username, kind, exp))) => no_store(
             StatusCode::OK,
             json!({"active": true, "scope": scope, "client_id": f.req.client_id, "username": username,

@@ -30,7 +30,7 @@ pub const DEVICE_COOKIE: &str = "twostep_device";
 pub fn signed_in(jar: CookieJar, state: &AppState, token: String, user_id: &UserId) -> CookieJar {
     let device = Cookie::build((
         cookie_name(DEVICE_COOKIE, state.secure_cookies),
-        state.auth.device_cookie(user_id),
+        state.auth.signin().device_cookie(user_id),
     ))
     .path("/")
     .http_only(true)

@@ -6,15 +6,16 @@
 use twostep_core::token;
 use twostep_store::{email_tokens, sessions, users};
 
+use super::Accounts;
 use crate::accounts::signup::{mail_address, password_policy, CONFIRM_TTL};
 use crate::gate::Action;
 use crate::notify::Event;
 use crate::signin::sudo::Proof;
-use crate::{commit, Account, AuthError, AuthService, Ctx, Result, SessionInfo};
+use crate::{commit, Account, AuthError, Ctx, Result, SessionInfo};
 
 pub(crate) const CHANGE_EMAIL: &str = "change_email";
 
-impl AuthService {
+impl Accounts<'_> {
     /// Sets a new password; every other session of the account ends.
     pub async fn change_password(
         &self,

@@ -4,3 +4,9 @@ pub(crate) mod changes;
 pub(crate) mod security_log;
 pub(crate) mod signup;
 pub(crate) mod view;
+
+crate::domain_service!(
+    /// Accounts: signing up, confirming the address, changing password and address, the security log.
+    Accounts,
+    accounts
+);

@@ -4,6 +4,7 @@ use twostep_core::{password, token, validate};
 use twostep_core::{UnixTime, UserId};
 use twostep_store::{email_tokens, users};
 
+use super::Accounts;
 use crate::accounts::view::Addressee;
 use crate::notify::Event;
 use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result};
@@ -38,65 +39,6 @@ pub(crate) fn password_policy(pw: &str, username: &str, email: &str) -> Result<(
 }
 
 impl AuthService {
-    pub async fn sign_up(
-        &self,
-        username: &str,
-        email: &str,
-        password: &str,
-        ctx: &Ctx,
-    ) -> Result<Account> {
-        let username = self
-            .valid_name(username)
-            .map_err(|e| AuthError::invalid("invalid_username", "username", e.to_string()))?;
-        let email = mail_address(email)?;
-        password_policy(password, &username, &email)?;
-        let hash = self.hasher().hash(password).await?;
-        let now = self.now();
-        let id = UserId::new(token::new_id(&mut rng()));
-        let mut tx = self.store().begin().await?;
-        users::lock_name(&mut tx, &username).await?;
-        if users::by_username(&mut tx, &username).await?.is_some()
-            || twostep_store::workspaces::by_name(&mut tx, &username)
-                .await?
-                .is_some()
-        {
-            return Err(AuthError::invalid(
-                "username_taken",
-                "username",
-                format!("The username \"{username}\" is taken. Choose another."),
-            ));
-        }
-        if users::by_email(&mut tx, &email).await?.is_some() {
-            return Err(AuthError::invalid(
-                "email_taken",
-                "email",
-                "An account with that email address exists already. Sign in, or reset your password.",
-            ));
-        }
-        users::insert(
-            &mut tx,
-            users::NewUser {
-                id: &id,
-                username: &username,
-                email: &email,
-                password_hash: Some(&hash),
-                now,
-            },
-        )
-        .await?;
-        self.audit(&mut tx, &id, now, Event::AccountCreated, "", ctx)
-            .await?;
-        let link = self
-            .new_link(&mut tx, &id, CONFIRM_EMAIL, &email, now, CONFIRM_TTL)
-            .await?;
-        commit(tx).await?;
-        let user = self.user(&id).await?;
-        if let Err(e) = self.send_confirmation(&user, &link).await {
-            tracing::error!(error = %e, "confirmation mail not sent; the user can ask again");
-        }
-        Ok(user)
-    }
-
     /// Makes a single-use link and returns its URL; only its hash is stored.
     pub(crate) async fn new_link(
         &self,
@@ -164,6 +106,113 @@ impl AuthService {
         .await
     }
 
+    async fn send_reset_link(&self, email: &str, ctx: &Ctx) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let Some(user) = users::by_email(&mut tx, email).await? else {
+            return Ok(());
+        };
+        let link = self
+            .new_link(
+                &mut tx,
+                &user.id,
+                RESET_PASSWORD,
+                &user.email,
+                now,
+                RESET_TTL,
+            )
+            .await?;
+        self.audit(
+            &mut tx,
+            &user.id,
+            now,
+            Event::PasswordResetRequested,
+            "",
+            ctx,
+        )
+        .await?;
+        commit(tx).await?;
+        self.send_link_mail(
+            &user.email,
+            &user.username,
+            "Reset your password",
+            &format!(
+                "Someone (hopefully you) asked to reset your password. Choose a new one here \
+                 (the link works once, for one hour):\n\n{link}\n\n\
+                 Two-step verification, if it is on, stays on: you will still need your code to sign in.\n\
+                 If you did not ask, ignore this mail; your password has not changed."
+            ),
+        )
+        .await
+    }
+
+    /// The stored row, for decisions that need the hash or the lock state.
+    pub(crate) async fn user_row(&self, id: &UserId) -> Result<User> {
+        let mut c = self.store().conn().await?;
+        users::by_id(&mut c, id).await?.ok_or(AuthError::NotFound)
+    }
+}
+
+impl Accounts<'_> {
+    pub async fn sign_up(
+        &self,
+        username: &str,
+        email: &str,
+        password: &str,
+        ctx: &Ctx,
+    ) -> Result<Account> {
+        let username = self
+            .valid_name(username)
+            .map_err(|e| AuthError::invalid("invalid_username", "username", e.to_string()))?;
+        let email = mail_address(email)?;
+        password_policy(password, &username, &email)?;
+        let hash = self.hasher().hash(password).await?;
+        let now = self.now();
+        let id = UserId::new(token::new_id(&mut rng()));
+        let mut tx = self.store().begin().await?;
+        users::lock_name(&mut tx, &username).await?;
+        if users::by_username(&mut tx, &username).await?.is_some()
+            || twostep_store::workspaces::by_name(&mut tx, &username)
+                .await?
+                .is_some()
+        {
+            return Err(AuthError::invalid(
+                "username_taken",
+                "username",
+                format!("The username \"{username}\" is taken. Choose another."),
+            ));
+        }
+        if users::by_email(&mut tx, &email).await?.is_some() {
+            return Err(AuthError::invalid(
+                "email_taken",
+                "email",
+                "An account with that email address exists already. Sign in, or reset your password.",
+            ));
+        }
+        users::insert(
+            &mut tx,
+            users::NewUser {
+                id: &id,
+                username: &username,
+                email: &email,
+                password_hash: Some(&hash),
+                now,
+            },
+        )
+        .await?;
+        self.audit(&mut tx, &id, now, Event::AccountCreated, "", ctx)
+            .await?;
+        let link = self
+            .new_link(&mut tx, &id, CONFIRM_EMAIL, &email, now, CONFIRM_TTL)
+            .await?;
+        commit(tx).await?;
+        let user = self.user(&id).await?;
+        if let Err(e) = self.send_confirmation(&user, &link).await {
+            tracing::error!(error = %e, "confirmation mail not sent; the user can ask again");
+        }
+        Ok(user)
+    }
+
     pub async fn resend_confirmation(&self, user_id: &UserId) -> Result<()> {
         let user = self.user_row(user_id).await?;
         if user.email_confirmed_at.is_some() {
@@ -226,7 +275,7 @@ impl AuthService {
                 "Enter a valid email address.",
             ));
         }
-        let this = self.clone();
+        let this = crate::AuthService::clone(self);
         let (email, ctx) = (email.trim().to_string(), ctx.clone());
         tokio::spawn(async move {
             if let Err(e) = this.send_reset_link(&email, &ctx).await {
@@ -234,46 +283,6 @@ impl AuthService {
             }
         });
         Ok(())
-    }
-
-    async fn send_reset_link(&self, email: &str, ctx: &Ctx) -> Result<()> {
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let Some(user) = users::by_email(&mut tx, email).await? else {
-            return Ok(());
-        };
-        let link = self
-            .new_link(
-                &mut tx,
-                &user.id,
-                RESET_PASSWORD,
-                &user.email,
-                now,
-                RESET_TTL,
-            )
-            .await?;
-        self.audit(
-            &mut tx,
-            &user.id,
-            now,
-            Event::PasswordResetRequested,
-            "",
-            ctx,
-        )
-        .await?;
-        commit(tx).await?;
-        self.send_link_mail(
-            &user.email,
-            &user.username,
-            "Reset your password",
-            &format!(
-                "Someone (hopefully you) asked to reset your password. Choose a new one here \
-                 (the link works once, for one hour):\n\n{link}\n\n\
-                 Two-step verification, if it is on, stays on: you will still need your code to sign in.\n\
-                 If you did not ask, ignore this mail; your password has not changed."
-            ),
-        )
-        .await
     }
 
     /// Checks a reset link without using it (to show the form).
@@ -351,11 +360,5 @@ impl AuthService {
 
     pub async fn user(&self, id: &UserId) -> Result<Account> {
         self.user_row(id).await.map(Account::from)
-    }
-
-    /// The stored row, for decisions that need the hash or the lock state.
-    pub(crate) async fn user_row(&self, id: &UserId) -> Result<User> {
-        let mut c = self.store().conn().await?;
-        users::by_id(&mut c, id).await?.ok_or(AuthError::NotFound)
     }
 }

@@ -11,6 +11,7 @@ use twostep_store::recovery_requests::{self as requests, Outcome};
 use twostep_store::users::{self, User};
 use twostep_store::{authenticators, recovery_codes, security_keys, Conn};
 
+use super::Admin;
 use crate::admin::users::{capitalised, reason, Act, Acting, Actor, AdminAction};
 use crate::error::utc;
 use crate::gate::Action;
@@ -107,6 +108,104 @@ impl AuthService {
         Ok(line)
     }
 
+    async fn reset_in(
+        &self,
+        c: &mut Conn,
+        target: &User,
+        act: &Act<'_>,
+        action: AdminAction,
+        why: &str,
+    ) -> Result<()> {
+        let Act { acting, now, .. } = *act;
+        remove_second_factors(c, target, now).await?;
+        users::mark_two_step_reset(c, &target.id, now).await?;
+        if let Some(r) = requests::open_for(c, &target.id).await? {
+            requests::end(c, &r, Outcome::Cancelled, "administrator reset", now).await?;
+        }
+        self.record_admin_action(
+            c,
+            act,
+            target,
+            action,
+            why,
+            Event::TwoStepResetByAdmin,
+            &format!("by {}: {why}", acting.name),
+        )
+        .await
+    }
+
+    async fn mail_reset(&self, target: &User, acting: &Acting, why: &str, ctx: &Ctx) {
+        let what = format!(
+            "{} reset two-step verification on your account.\n\nReason given: {why}\n\n\
+             Your authenticators, security keys and recovery codes were removed, your app passwords \
+             and authorised applications revoked and every session signed out. Your password and SSH keys are unchanged.\n\
+             Sign in with your password: you will be taken to setting up two-step verification again.\n\n\
+             If you did not ask for this, contact the administrators at once.",
+            capitalised(&acting.described())
+        );
+        self.notify(
+            target,
+            "Two-step verification reset by an administrator",
+            &what,
+            ctx,
+        )
+        .await;
+    }
+
+    async fn mail_reset_requested(
+        &self,
+        target: &User,
+        others: &[User],
+        acting: &Acting,
+        why: &str,
+        ctx: &Ctx,
+    ) {
+        let what = format!(
+            "{} asked to reset two-step verification on your account.\n\nReason given: {why}\n\n\
+             Because you are an administrator, it happens only once a second administrator \
+             approves it (within 24 hours). If you did not ask for this, tell the other \
+             administrators now.",
+            capitalised(&acting.described())
+        );
+        self.notify(
+            target,
+            "Reset of your two-step verification requested",
+            &what,
+            ctx,
+        )
+        .await;
+        let link = self.link("/admin/approvals");
+        for admin in others {
+            let what = format!(
+                "{} asked to reset two-step verification of the administrator {}.\n\n\
+                 Reason given: {why}\n\nIt needs a second administrator's approval within 24 hours:\n{link}",
+                capitalised(&acting.described()),
+                target.username
+            );
+            self.notify(
+                admin,
+                "An administrator reset needs your approval",
+                &what,
+                ctx,
+            )
+            .await;
+        }
+    }
+
+    async fn approval_view(&self, c: &mut Conn, a: Approval) -> Result<ApprovalView> {
+        let name = |u: Option<User>| u.map(|u| u.username).unwrap_or_default();
+        Ok(ApprovalView {
+            target: name(users::by_id(c, &a.target_id).await?),
+            requested_by: name(users::by_id(c, &a.requested_by).await?),
+            id: a.id,
+            reason: a.reason,
+            created_at: a.created_at,
+            expires_at: a.expires_at,
+        })
+    }
+}
+
+impl Admin<'_> {
     /// Resets `username`'s two-step verification for a user who lost every
     /// factor.
     pub async fn admin_reset_two_step(
@@ -198,90 +297,6 @@ impl AuthService {
         Ok(ResetOutcome::Reset)
     }
 
-    async fn reset_in(
-        &self,
-        c: &mut Conn,
-        target: &User,
-        act: &Act<'_>,
-        action: AdminAction,
-        why: &str,
-    ) -> Result<()> {
-        let Act { acting, now, .. } = *act;
-        remove_second_factors(c, target, now).await?;
-        users::mark_two_step_reset(c, &target.id, now).await?;
-        if let Some(r) = requests::open_for(c, &target.id).await? {
-            requests::end(c, &r, Outcome::Cancelled, "administrator reset", now).await?;
-        }
-        self.record_admin_action(
-            c,
-            act,
-            target,
-            action,
-            why,
-            Event::TwoStepResetByAdmin,
-            &format!("by {}: {why}", acting.name),
-        )
-        .await
-    }
-
-    async fn mail_reset(&self, target: &User, acting: &Acting, why: &str, ctx: &Ctx) {
-        let what = format!(
-            "{} reset two-step verification on your account.\n\nReason given: {why}\n\n\
-             Your authenticators, security keys and recovery codes were removed, your app passwords \
-             and authorised applications revoked and every session signed out. Your password and SSH keys are unchanged.\n\
-             Sign in with your password: you will be taken to setting up two-step verification again.\n\n\
-             If you did not ask for this, contact the administrators at once.",
-            capitalised(&acting.described())
-        );
-        self.notify(
-            target,
-            "Two-step verification reset by an administrator",
-            &what,
-            ctx,
-        )
-        .await;
-    }
-
-    async fn mail_reset_requested(
-        &self,
-        target: &User,
-        others: &[User],
-        acting: &Acting,
-        why: &str,
-        ctx: &Ctx,
-    ) {
-        let what = format!(
-            "{} asked to reset two-step verification on your account.\n\nReason given: {why}\n\n\
-             Because you are an administrator, it happens only once a second administrator \
-             approves it (within 24 hours). If you did not ask for this, tell the other \
-             administrators now.",
-            capitalised(&acting.described())
-        );
-        self.notify(
-            target,
-            "Reset of your two-step verification requested",
-            &what,
-            ctx,
-        )
-        .await;
-        let link = self.link("/admin/approvals");
-        for admin in others {
-            let what = format!(
-                "{} asked to reset two-step verification of the administrator {}.\n\n\
-                 Reason given: {why}\n\nIt needs a second administrator's approval within 24 hours:\n{link}",
-                capitalised(&acting.described()),
-                target.username
-            );
-            self.notify(
-                admin,
-                "An administrator reset needs your approval",
-                &what,
-                ctx,
-            )
-            .await;
-        }
-    }
-
     /// Resets waiting for a second administrator.
     pub async fn admin_approvals(&self, actor: &Actor<'_>, ctx: &Ctx) -> Result<Vec<ApprovalView>> {
         let (mut tx, _) = self.admin_tx(actor, Action::AdminRead, ctx).await?;
@@ -293,18 +308,6 @@ impl AuthService {
         }
         commit(tx).await?;
         Ok(out)
-    }
-
-    async fn approval_view(&self, c: &mut Conn, a: Approval) -> Result<ApprovalView> {
-        let name = |u: Option<User>| u.map(|u| u.username).unwrap_or_default();
-        Ok(ApprovalView {
-            target: name(users::by_id(c, &a.target_id).await?),
-            requested_by: name(users::by_id(c, &a.requested_by).await?),
-            id: a.id,
-            reason: a.reason,
-            created_at: a.created_at,
-            expires_at: a.expires_at,
-        })
     }
 
     /// A second administrator approves a waiting reset: it happens now.

@@ -12,6 +12,7 @@ use twostep_store::admin::{self as store_admin, NewAuditEntry};
 use twostep_store::users::{self, Filter, User};
 use twostep_store::{Conn, Tx};
 
+use super::Admin;
 use crate::gate::Action;
 use crate::notify::Event;
 use crate::{commit, AuthError, AuthService, Ctx, Proof, Result, SessionInfo};
@@ -240,30 +241,6 @@ impl AuthService {
             .ok_or(AuthError::UnknownUser(shown))
     }
 
-    /// Makes `username` an administrator; they must have two-step on.
-    pub async fn grant_admin(
-        &self,
-        actor: &Actor<'_>,
-        username: &str,
-        reason: &str,
-        ctx: &Ctx,
-    ) -> Result<AdminUserView> {
-        self.set_admin_rights(actor, username, reason, true, ctx)
-            .await
-    }
-
-    /// Takes administrator rights away (never one's own on the pages or API).
-    pub async fn revoke_admin(
-        &self,
-        actor: &Actor<'_>,
-        username: &str,
-        reason: &str,
-        ctx: &Ctx,
-    ) -> Result<AdminUserView> {
-        self.set_admin_rights(actor, username, reason, false, ctx)
-            .await
-    }
-
     async fn set_admin_rights(
         &self,
         actor: &Actor<'_>,
@@ -371,6 +348,32 @@ impl AuthService {
             .await?
             .ok_or(AuthError::NotFound)?;
         Ok(AdminUserView::of(&row, now))
+    }
+}
+
+impl Admin<'_> {
+    /// Makes `username` an administrator; they must have two-step on.
+    pub async fn grant_admin(
+        &self,
+        actor: &Actor<'_>,
+        username: &str,
+        reason: &str,
+        ctx: &Ctx,
+    ) -> Result<AdminUserView> {
+        self.set_admin_rights(actor, username, reason, true, ctx)
+            .await
+    }
+
+    /// Takes administrator rights away (never one's own on the pages or API).
+    pub async fn revoke_admin(
+        &self,
+        actor: &Actor<'_>,
+        username: &str,
+        reason: &str,
+        ctx: &Ctx,
+    ) -> Result<AdminUserView> {
+        self.set_admin_rights(actor, username, reason, false, ctx)
+            .await
     }
 
     /// One page of accounts by username.

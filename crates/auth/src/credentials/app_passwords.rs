@@ -6,6 +6,7 @@ use twostep_core::UnixTime;
 use twostep_core::UserId;
 use twostep_store::app_passwords as store_ap;
 
+use super::Credentials;
 use crate::gate::Action;
 use crate::notify::Event;
 use crate::signin::sudo::Proof;
@@ -43,6 +44,41 @@ pub fn require_full_session(s: &SessionInfo) -> Result<()> {
 }
 
 impl AuthService {
+    /// Revokes inside `tx` (opened by whatever allowed it), audits, commits
+    /// and mails.
+    pub(crate) async fn revoke_app_password_in(
+        &self,
+        mut tx: twostep_store::Tx,
+        user: &User,
+        id: &str,
+        ctx: &Ctx,
+    ) -> Result<()> {
+        let now = self.now();
+        let gone = store_ap::delete(&mut tx, &user.id, id)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        self.audit(
+            &mut tx,
+            &user.id,
+            now,
+            Event::AppPasswordRevoked,
+            &gone.label,
+            ctx,
+        )
+        .await?;
+        commit(tx).await?;
+        self.notify(
+            user,
+            "An app password was revoked",
+            &format!("The app password \"{}\" was revoked.", gone.label),
+            ctx,
+        )
+        .await;
+        Ok(())
+    }
+}
+
+impl Credentials<'_> {
     /// Creates an app password; the token is returned once and stored hashed.
     pub async fn create_app_password(
         &self,
@@ -128,38 +164,5 @@ impl AuthService {
             .begin_action(Action::RevokeAppPassword, session, proof, None, ctx)
             .await?;
         self.revoke_app_password_in(tx, &user, id, ctx).await
-    }
-
-    /// Revokes inside `tx` (opened by whatever allowed it), audits, commits
-    /// and mails.
-    pub(crate) async fn revoke_app_password_in(
-        &self,
-        mut tx: twostep_store::Tx,
-        user: &User,
-        id: &str,
-        ctx: &Ctx,
-    ) -> Result<()> {
-        let now = self.now();
-        let gone = store_ap::delete(&mut tx, &user.id, id)
-            .await?
-            .ok_or(AuthError::NotFound)?;
-        self.audit(
-            &mut tx,
-            &user.id,
-            now,
-            Event::AppPasswordRevoked,
-            &gone.label,
-            ctx,
-        )
-        .await?;
-        commit(tx).await?;
-        self.notify(
-            user,
-            "An app password was revoked",
-            &format!("The app password \"{}\" was revoked.", gone.label),
-            ctx,
-        )
-        .await;
-        Ok(())
     }
 }

@@ -8,10 +8,11 @@ use twostep_store::credentials::{self, Revoked};
 use twostep_store::users::User;
 use twostep_store::{app_passwords, oauth, Conn};
 
+use super::Credentials;
 use crate::gate::Action;
 use crate::notify::Event;
 use crate::signin::sudo::Proof;
-use crate::{commit, AuthService, Ctx, Result, SessionInfo};
+use crate::{commit, Ctx, Result, SessionInfo};
 
 /// What an account held before its credentials were ended, by name, so the
 /// owner knows what to make again.
@@ -40,7 +41,7 @@ pub(crate) async fn end_credentials(
     Ok(credentials::revoke_all(c, &user.id, now, keep).await?)
 }
 
-impl AuthService {
+impl Credentials<'_> {
     /// Signs out every other session and ends every app password, OAuth
     /// grant and mailed link: for an owner who fears a credential leaked.
     pub async fn sign_out_everywhere(

@@ -4,6 +4,7 @@ use twostep_core::{sshkey, token};
 use twostep_core::{UnixTime, UserId};
 use twostep_store::{ssh_keys, StoreError};
 
+use super::Credentials;
 use crate::gate::Action;
 use crate::notify::Event;
 use crate::signin::sudo::Proof;
@@ -12,6 +13,63 @@ use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo, SshKe
 const MAX_TITLE: usize = 100;
 
 impl AuthService {
+    /// Removes a key inside `tx` (opened by whatever allowed it), audits,
+    /// commits and mails.
+    pub(crate) async fn remove_ssh_key_in(
+        &self,
+        mut tx: twostep_store::Tx,
+        user_id: &UserId,
+        key_id: &str,
+        ctx: &Ctx,
+    ) -> Result<SshKey> {
+        let now = self.now();
+        let removed = ssh_keys::delete(&mut tx, user_id, key_id)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        self.key_changed(
+            tx,
+            user_id,
+            &removed,
+            Event::SshKeyRemoved,
+            "removed from",
+            now,
+            ctx,
+        )
+        .await?;
+        Ok(removed)
+    }
+
+    /// Audits and commits a key change, then mails the owner.
+    #[allow(clippy::too_many_arguments)]
+    async fn key_changed(
+        &self,
+        mut tx: twostep_store::Tx,
+        user_id: &UserId,
+        key: &SshKey,
+        event: Event,
+        verb: &str,
+        now: UnixTime,
+        ctx: &Ctx,
+    ) -> Result<()> {
+        let what = format!("{} {}", key.title, key.fingerprint);
+        self.audit(&mut tx, user_id, now, event, &what, ctx).await?;
+        commit(tx).await?;
+        let user = self.user_row(user_id).await?;
+        let subject = if event == Event::SshKeyAdded {
+            "An SSH key was added"
+        } else {
+            "An SSH key was removed"
+        };
+        let body = format!(
+            "The SSH key \"{}\" ({}) was {verb} your account.",
+            key.title, key.fingerprint
+        );
+        self.notify(&user, subject, &body, ctx).await;
+        Ok(())
+    }
+}
+
+impl Credentials<'_> {
     pub async fn ssh_keys(&self, user_id: &UserId) -> Result<Vec<SshKey>> {
         let mut c = self.store().conn().await?;
         Ok(ssh_keys::for_user(&mut c, user_id).await?)
@@ -88,60 +146,5 @@ impl AuthService {
             .await?;
         self.remove_ssh_key_in(tx, &session.user.id, key_id, ctx)
             .await
-    }
-
-    /// Removes a key inside `tx` (opened by whatever allowed it), audits,
-    /// commits and mails.
-    pub(crate) async fn remove_ssh_key_in(
-        &self,
-        mut tx: twostep_store::Tx,
-        user_id: &UserId,
-        key_id: &str,
-        ctx: &Ctx,
-    ) -> Result<SshKey> {
-        let now = self.now();
-        let removed = ssh_keys::delete(&mut tx, user_id, key_id)
-            .await?
-            .ok_or(AuthError::NotFound)?;
-        self.key_changed(
-            tx,
-            user_id,
-            &removed,
-            Event::SshKeyRemoved,
-            "removed from",
-            now,
-            ctx,
-        )
-        .await?;
-        Ok(removed)
-    }
-
-    /// Audits and commits a key change, then mails the owner.
-    #[allow(clippy::too_many_arguments)]
-    async fn key_changed(
-        &self,
-        mut tx: twostep_store::Tx,
-        user_id: &UserId,
-        key: &SshKey,
-        event: Event,
-        verb: &str,
-        now: UnixTime,
-        ctx: &Ctx,
-    ) -> Result<()> {
-        let what = format!("{} {}", key.title, key.fingerprint);
-        self.audit(&mut tx, user_id, now, event, &what, ctx).await?;
-        commit(tx).await?;
-        let user = self.user_row(user_id).await?;
-        let subject = if event == Event::SshKeyAdded {
-            "An SSH key was added"
-        } else {
-            "An SSH key was removed"
-        };
-        let body = format!(
-            "The SSH key \"{}\" ({}) was {verb} your account.",
-            key.title, key.fingerprint
-        );
-        self.notify(&user, subject, &body, ctx).await;
-        Ok(())
     }
 }

@@ -7,6 +7,7 @@ use twostep_core::{recovery, token, totp};
 use twostep_core::{UnixTime, UserId};
 use twostep_store::{authenticators, email_tokens, failures, recovery_codes, users, Conn, Tx};
 
+use super::Factors;
 use crate::accounts::view::Addressee;
 use crate::error::utc;
 use crate::factors::totp::{near_miss_text, TotpOutcome};
@@ -268,6 +269,14 @@ impl AuthService {
         Err(refusal.error)
     }
 
+    pub(crate) fn open_secret(&self, a: &authenticators::Authenticator) -> Result<Vec<u8>> {
+        self.keys()
+            .open(&a.secret_enc, a.id.as_bytes())
+            .map_err(|e| AuthError::Internal(format!("authenticator {}: {e}", a.id)))
+    }
+}
+
+impl Factors<'_> {
     /// Unlocks a frozen second step from the mailed link.
     pub async fn unlock_second_step(&self, raw_token: &str, ctx: &Ctx) -> Result<Account> {
         let now = self.now();
@@ -285,12 +294,6 @@ impl AuthService {
         self.audit(&mut tx, &t.user_id, now, Event::SecondStepUnlocked, "", ctx)
             .await?;
         commit(tx).await?;
-        self.user(&t.user_id).await
-    }
-
-    pub(crate) fn open_secret(&self, a: &authenticators::Authenticator) -> Result<Vec<u8>> {
-        self.keys()
-            .open(&a.secret_enc, a.id.as_bytes())
-            .map_err(|e| AuthError::Internal(format!("authenticator {}: {e}", a.id)))
+        self.accounts().user(&t.user_id).await
     }
 }

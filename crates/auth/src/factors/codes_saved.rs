@@ -7,6 +7,7 @@ use twostep_core::recovery;
 use twostep_store::users::User;
 use twostep_store::{recovery_codes, users};
 
+use super::Factors;
 use crate::gate::Action;
 use crate::notify::Event;
 use crate::signin::sudo::Proof;
@@ -17,6 +18,46 @@ use twostep_core::words::count;
 const LOW_CODES: i64 = 2;
 
 impl AuthService {
+    /// After a recovery code was used: the mail says how many are left, and
+    /// warns (with the way to new ones) when the list runs low or out.
+    pub(crate) async fn recovery_code_used_mail(
+        &self,
+        user: &User,
+        what: &str,
+        remaining: i64,
+        ctx: &Ctx,
+    ) {
+        let new_codes = self.link("/account/two-step/recovery-codes");
+        let ssh = &self.settings().ssh_hint;
+        let (subject, text) = match remaining {
+            0 => (
+                "You used your last recovery code".to_string(),
+                format!(
+                    "{what} It was your last recovery code. Make new ones now, so that losing your phone does not lock you out:\n{new_codes}\n\nor over SSH: {ssh} recovery_codes"
+                ),
+            ),
+            n if n <= LOW_CODES => (
+                format!("Only {} left", count(n, "recovery code")),
+                format!(
+                    "{what} Only {} {} Make new ones:\n{new_codes}\n\nor over SSH: {ssh} recovery_codes",
+                    count(n, "unused recovery code"),
+                    if n == 1 { "remains." } else { "remain." }
+                ),
+            ),
+            n => (
+                "A recovery code was used".to_string(),
+                format!(
+                    "{what} {} {}; make new ones from {new_codes} if you are running low.",
+                    count(n, "unused code"),
+                    if n == 1 { "remains" } else { "remain" }
+                ),
+            ),
+        };
+        self.notify(user, &subject, &text, ctx).await;
+    }
+}
+
+impl Factors<'_> {
     /// Checks the code typed back from the saved list. A wrong one counts
     /// like a wrong code (a stolen session must not guess codes here).
     pub async fn confirm_codes_saved(
@@ -70,43 +111,5 @@ impl AuthService {
         self.audit(&mut tx, &user.id, now, Event::RecoveryCodesSaved, "", ctx)
             .await?;
         commit(tx).await
-    }
-
-    /// After a recovery code was used: the mail says how many are left, and
-    /// warns (with the way to new ones) when the list runs low or out.
-    pub(crate) async fn recovery_code_used_mail(
-        &self,
-        user: &User,
-        what: &str,
-        remaining: i64,
-        ctx: &Ctx,
-    ) {
-        let new_codes = self.link("/account/two-step/recovery-codes");
-        let ssh = &self.settings().ssh_hint;
-        let (subject, text) = match remaining {
-            0 => (
-                "You used your last recovery code".to_string(),
-                format!(
-                    "{what} It was your last recovery code. Make new ones now, so that losing your phone does not lock you out:\n{new_codes}\n\nor over SSH: {ssh} recovery_codes"
-                ),
-            ),
-            n if n <= LOW_CODES => (
-                format!("Only {} left", count(n, "recovery code")),
-                format!(
-                    "{what} Only {} {} Make new ones:\n{new_codes}\n\nor over SSH: {ssh} recovery_codes",
-                    count(n, "unused recovery code"),
-                    if n == 1 { "remains." } else { "remain." }
-                ),
-            ),
-            n => (
-                "A recovery code was used".to_string(),
-                format!(
-                    "{what} {} {}; make new ones from {new_codes} if you are running low.",
-                    count(n, "unused code"),
-                    if n == 1 { "remains" } else { "remain" }
-                ),
-            ),
-        };
-        self.notify(user, &subject, &text, ctx).await;
     }
 }

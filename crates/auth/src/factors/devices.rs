@@ -4,11 +4,12 @@
 
 use twostep_store::{authenticators, security_keys, users, Conn};
 
+use super::Factors;
 use crate::factors::two_step::{SetupInfo, SetupPurpose};
 use crate::gate::Action;
 use crate::notify::Event;
 use crate::signin::sudo::Proof;
-use crate::{commit, AuthError, AuthService, Ctx, Result, SessionInfo};
+use crate::{commit, AuthError, Ctx, Result, SessionInfo};
 use twostep_core::UserId;
 
 /// More would only be a place to hide one an intruder added.
@@ -49,7 +50,7 @@ fn authenticator_name(name: &str) -> Result<String> {
     Ok(name.to_string())
 }
 
-impl AuthService {
+impl Factors<'_> {
     /// Confirms a current factor, then starts the setup of one more
     /// authenticator (an app on another phone, or a hardware token
     /// programmed from the same QR code).

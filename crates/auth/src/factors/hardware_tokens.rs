@@ -12,6 +12,7 @@ use twostep_store::hardware_tokens::{self as inventory, Token};
 use twostep_store::users::User;
 use twostep_store::{authenticators, Conn};
 
+use super::Factors;
 use crate::admin::users::{Act, Actor, AdminAction};
 use crate::factors::devices::MAX_AUTHENTICATORS;
 use crate::gate::Action;
@@ -73,86 +74,6 @@ fn params_of(t: &Token) -> Params {
 }
 
 impl AuthService {
-    /// Reads a PSKC file into the inventory. `progress(done, total)` is told
-    /// as rows are written (for a progress bar).
-    pub async fn import_tokens(
-        &self,
-        source: &str,
-        xml: &str,
-        unlock: &Unlock,
-        mut progress: impl FnMut(usize, usize),
-    ) -> Result<ImportReport> {
-        let keys = pskc::parse(xml, unlock, |_| {})
-            .map_err(|e| AuthError::invalid("invalid_pskc", "file", e.to_string()))?;
-        let total = keys.len();
-        let now = self.now();
-        let mut report = ImportReport::default();
-        for (n, batch) in keys.chunks(BATCH).enumerate() {
-            let mut tx = self.store().begin().await?;
-            for k in batch {
-                if let Some(why) = unusable(k) {
-                    report.skipped.push(why);
-                    continue;
-                }
-                let row = Token {
-                    serial: k.serial.clone(),
-                    manufacturer: k.manufacturer.chars().take(100).collect(),
-                    secret_enc: self.keys().seal(&mut rng(), &k.secret, &context(&k.serial)),
-                    hash: k.hash.as_str().into(),
-                    digits: k.digits as i64,
-                    period: k.period as i64,
-                    imported_at: now,
-                    assigned_to: None,
-                    assigned_at: None,
-                };
-                if inventory::insert(&mut tx, &row).await? {
-                    report.imported += 1;
-                } else {
-                    report.duplicates += 1;
-                }
-            }
-            commit(tx).await?;
-            progress(((n + 1) * BATCH).min(total), total);
-        }
-        tracing::info!(
-            imported = report.imported,
-            duplicates = report.duplicates,
-            skipped = report.skipped.len(),
-            "hardware tokens imported"
-        );
-        // Who brought which seeds in: the admin audit log keeps it.
-        let summary = format!(
-            "{source}: {} imported, {} in the inventory already, {} skipped",
-            report.imported,
-            report.duplicates,
-            report.skipped.len()
-        );
-        let mut tx = self.store().begin().await?;
-        twostep_store::admin::append(
-            &mut tx,
-            twostep_store::admin::NewAuditEntry {
-                at: now,
-                actor_id: None,
-                actor: "the server's command line",
-                target_id: None,
-                target: "hardware token inventory",
-                action: AdminAction::TokensImported.as_str(),
-                reason: &summary,
-                channel: "cli",
-                ip: "local",
-            },
-        )
-        .await?;
-        commit(tx).await?;
-        Ok(report)
-    }
-
-    /// (in the inventory, not yet assigned).
-    pub async fn token_counts(&self) -> Result<(i64, i64)> {
-        let mut c = self.store().conn().await?;
-        Ok(inventory::counts(&mut c).await?)
-    }
-
     /// Makes an unassigned token one of `user`'s authenticators, in `c`.
     async fn attach_token(
         &self,
@@ -237,6 +158,88 @@ impl AuthService {
                 format!("No token with the serial number {serial} was imported."),
             )
         })
+    }
+}
+
+impl Factors<'_> {
+    /// Reads a PSKC file into the inventory. `progress(done, total)` is told
+    /// as rows are written (for a progress bar).
+    pub async fn import_tokens(
+        &self,
+        source: &str,
+        xml: &str,
+        unlock: &Unlock,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<ImportReport> {
+        let keys = pskc::parse(xml, unlock, |_| {})
+            .map_err(|e| AuthError::invalid("invalid_pskc", "file", e.to_string()))?;
+        let total = keys.len();
+        let now = self.now();
+        let mut report = ImportReport::default();
+        for (n, batch) in keys.chunks(BATCH).enumerate() {
+            let mut tx = self.store().begin().await?;
+            for k in batch {
+                if let Some(why) = unusable(k) {
+                    report.skipped.push(why);
+                    continue;
+                }
+                let row = Token {
+                    serial: k.serial.clone(),
+                    manufacturer: k.manufacturer.chars().take(100).collect(),
+                    secret_enc: self.keys().seal(&mut rng(), &k.secret, &context(&k.serial)),
+                    hash: k.hash.as_str().into(),
+                    digits: k.digits as i64,
+                    period: k.period as i64,
+                    imported_at: now,
+                    assigned_to: None,
+                    assigned_at: None,
+                };
+                if inventory::insert(&mut tx, &row).await? {
+                    report.imported += 1;
+                } else {
+                    report.duplicates += 1;
+                }
+            }
+            commit(tx).await?;
+            progress(((n + 1) * BATCH).min(total), total);
+        }
+        tracing::info!(
+            imported = report.imported,
+            duplicates = report.duplicates,
+            skipped = report.skipped.len(),
+            "hardware tokens imported"
+        );
+        // Who brought which seeds in: the admin audit log keeps it.
+        let summary = format!(
+            "{source}: {} imported, {} in the inventory already, {} skipped",
+            report.imported,
+            report.duplicates,
+            report.skipped.len()
+        );
+        let mut tx = self.store().begin().await?;
+        twostep_store::admin::append(
+            &mut tx,
+            twostep_store::admin::NewAuditEntry {
+                at: now,
+                actor_id: None,
+                actor: "the server's command line",
+                target_id: None,
+                target: "hardware token inventory",
+                action: AdminAction::TokensImported.as_str(),
+                reason: &summary,
+                channel: "cli",
+                ip: "local",
+            },
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(report)
+    }
+
+    /// (in the inventory, not yet assigned).
+    pub async fn token_counts(&self) -> Result<(i64, i64)> {
+        let mut c = self.store().conn().await?;
+        Ok(inventory::counts(&mut c).await?)
     }
 
     /// An administrator (or the command line) gives a token to a user.

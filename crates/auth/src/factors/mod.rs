@@ -9,3 +9,9 @@ pub(crate) mod recovery_codes;
 pub(crate) mod security_keys;
 pub(crate) mod totp;
 pub(crate) mod two_step;
+
+crate::domain_service!(
+    /// Second factors: authenticators, recovery codes, security keys, passkeys and hardware tokens.
+    Factors,
+    factors
+);

@@ -12,6 +12,7 @@ use twostep_store::sessions;
 use twostep_store::users::{self, User};
 use webauthn_rs::prelude::{DiscoverableAuthentication, Passkey, PublicKeyCredential};
 
+use super::Factors;
 use crate::factors::security_keys::{
     bad_credential, user_uuid, Kind, SecurityKeyView, CEREMONY_TTL,
 };
@@ -43,62 +44,6 @@ fn signin_context(browser: &str) -> Vec<u8> {
 }
 
 impl AuthService {
-    /// Options for `navigator.credentials.create()` of a passkey.
-    pub async fn begin_passkey_registration(
-        &self,
-        session: &SessionInfo,
-        name: &str,
-    ) -> Result<(String, Value)> {
-        self.begin_registration(session, name, Kind::Passkey).await
-    }
-
-    pub async fn finish_passkey_registration(
-        &self,
-        session: &SessionInfo,
-        ceremony: &str,
-        credential: Value,
-        ctx: &Ctx,
-    ) -> Result<SecurityKeyView> {
-        self.finish_registration(session, ceremony, credential, ctx, Kind::Passkey)
-            .await
-    }
-
-    /// Options for a password-less sign-in (the page's autofill or its
-    /// button), with no account named yet. Nothing is stored: the ceremony
-    /// (its challenge and expiry) comes back sealed, bound to `browser` (a
-    /// value only this browser holds), so a flood of starts costs nothing.
-    pub async fn begin_passkey_signin(&self, browser: &str) -> Result<(String, Value)> {
-        let wa = self.webauthn()?;
-        let (options, state) = wa
-            .start_discoverable_authentication()
-            .map_err(|e| AuthError::Internal(format!("webauthn: {e}")))?;
-        let sealed = SealedSignin {
-            state,
-            expires_at: (self.now() + CEREMONY_TTL).secs(),
-        };
-        let plain = serde_json::to_vec(&sealed).map_err(internal)?;
-        let boxed = self
-            .keys()
-            .seal(&mut rng(), &plain, &signin_context(browser));
-        Ok((
-            data_encoding::BASE64URL_NOPAD.encode(&boxed),
-            serde_json::to_value(options).map_err(internal)?,
-        ))
-    }
-
-    /// A full session for the passkey's owner, or why not.
-    pub async fn finish_passkey_signin(
-        &self,
-        ceremony: &str,
-        browser: &str,
-        credential: Value,
-        ctx: &Ctx,
-    ) -> Result<(String, User)> {
-        let r = self.passkey_step(ceremony, browser, credential, ctx).await;
-        crate::metrics::passkey_step(ctx.channel, &r);
-        r
-    }
-
     async fn passkey_step(
         &self,
         ceremony: &str,
@@ -185,5 +130,63 @@ impl AuthService {
         .await?;
         commit(tx).await?;
         Ok((t, user))
+    }
+}
+
+impl Factors<'_> {
+    /// Options for `navigator.credentials.create()` of a passkey.
+    pub async fn begin_passkey_registration(
+        &self,
+        session: &SessionInfo,
+        name: &str,
+    ) -> Result<(String, Value)> {
+        self.begin_registration(session, name, Kind::Passkey).await
+    }
+
+    pub async fn finish_passkey_registration(
+        &self,
+        session: &SessionInfo,
+        ceremony: &str,
+        credential: Value,
+        ctx: &Ctx,
+    ) -> Result<SecurityKeyView> {
+        self.finish_registration(session, ceremony, credential, ctx, Kind::Passkey)
+            .await
+    }
+
+    /// Options for a password-less sign-in (the page's autofill or its
+    /// button), with no account named yet. Nothing is stored: the ceremony
+    /// (its challenge and expiry) comes back sealed, bound to `browser` (a
+    /// value only this browser holds), so a flood of starts costs nothing.
+    pub async fn begin_passkey_signin(&self, browser: &str) -> Result<(String, Value)> {
+        let wa = self.webauthn()?;
+        let (options, state) = wa
+            .start_discoverable_authentication()
+            .map_err(|e| AuthError::Internal(format!("webauthn: {e}")))?;
+        let sealed = SealedSignin {
+            state,
+            expires_at: (self.now() + CEREMONY_TTL).secs(),
+        };
+        let plain = serde_json::to_vec(&sealed).map_err(internal)?;
+        let boxed = self
+            .keys()
+            .seal(&mut rng(), &plain, &signin_context(browser));
+        Ok((
+            data_encoding::BASE64URL_NOPAD.encode(&boxed),
+            serde_json::to_value(options).map_err(internal)?,
+        ))
+    }
+
+    /// A full session for the passkey's owner, or why not.
+    pub async fn finish_passkey_signin(
+        &self,
+        ceremony: &str,
+        browser: &str,
+        credential: Value,
+        ctx: &Ctx,
+    ) -> Result<(String, User)> {
+        let r = self.passkey_step(ceremony, browser, credential, ctx).await;
+        crate::metrics::passkey_step(ctx.channel, &r);
+        r
     }
 }

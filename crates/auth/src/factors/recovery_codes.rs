@@ -4,6 +4,7 @@ use twostep_core::{recovery, token};
 use twostep_core::{UnixTime, UserId};
 use twostep_store::{recovery_codes, sessions, users, Conn};
 
+use super::Factors;
 use crate::{rng, AuthError, AuthService, Result};
 
 /// Fresh codes stay downloadable and printable from the session for this long.
@@ -39,7 +40,9 @@ impl AuthService {
         }
         Ok(codes)
     }
+}
 
+impl Factors<'_> {
     /// The codes made in this session during the last minutes, for the .txt
     /// download and the print page; `None` once that window has passed.
     pub async fn revealed_codes(&self, session_hash: &str) -> Result<Option<Vec<String>>> {

@@ -14,6 +14,7 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
+use super::Factors;
 use crate::factors::check::Refusal;
 use crate::gate::{proof_opens_sudo, Action, ProofKind, WayIn, WeakProof};
 use crate::notify::Event;
@@ -151,15 +152,6 @@ impl AuthService {
         })
     }
 
-    pub async fn security_keys(&self, user_id: &UserId) -> Result<Vec<SecurityKeyView>> {
-        let mut c = self.store().conn().await?;
-        Ok(keys::for_user(&mut c, user_id)
-            .await?
-            .iter()
-            .map(SecurityKeyView::from)
-            .collect())
-    }
-
     async fn save_ceremony(
         &self,
         user_id: &UserId,
@@ -184,16 +176,6 @@ impl AuthService {
         )
         .await?;
         Ok(id)
-    }
-
-    /// Options for `navigator.credentials.create()`, and the ceremony's id.
-    pub async fn begin_key_registration(
-        &self,
-        session: &SessionInfo,
-        name: &str,
-    ) -> Result<(String, Value)> {
-        self.begin_registration(session, name, Kind::SecurityKey)
-            .await
     }
 
     pub(crate) async fn begin_registration(
@@ -282,17 +264,6 @@ impl AuthService {
             .await?;
         let options = options.map_err(|e| AuthError::Internal(e.to_string()))?;
         Ok((id, options))
-    }
-
-    pub async fn finish_key_registration(
-        &self,
-        session: &SessionInfo,
-        ceremony: &str,
-        credential: Value,
-        ctx: &Ctx,
-    ) -> Result<SecurityKeyView> {
-        self.finish_registration(session, ceremony, credential, ctx, Kind::SecurityKey)
-            .await
     }
 
     pub(crate) async fn finish_registration(
@@ -389,42 +360,6 @@ impl AuthService {
         Ok(SecurityKeyView::from(&row))
     }
 
-    /// Options for `navigator.credentials.get()`: for the second step of a
-    /// sign-in, or to confirm a security change with a key.
-    pub async fn begin_key_authentication(&self, session: &SessionInfo) -> Result<(String, Value)> {
-        let wa = self.webauthn()?;
-        let mut c = self.store().conn().await?;
-        let creds: Vec<SecurityKey> = keys::for_user(&mut c, &session.user.id)
-            .await?
-            .iter()
-            .filter_map(|k| serde_json::from_str(&k.credential).ok())
-            .collect();
-        drop(c);
-        if creds.is_empty() {
-            return Err(AuthError::Conflict(
-                "This account has no security key.".into(),
-            ));
-        }
-        let (options, state) = wa
-            .start_securitykey_authentication(&creds)
-            .map_err(|e| AuthError::Internal(format!("webauthn: {e}")))?;
-        let state =
-            serde_json::to_string(&state).map_err(|e| AuthError::Internal(e.to_string()))?;
-        let id = self
-            .save_ceremony(
-                &session.user.id,
-                session_hash(session)?,
-                Ceremony::Authenticate,
-                "",
-                state,
-            )
-            .await?;
-        Ok((
-            id,
-            serde_json::to_value(options).map_err(|e| AuthError::Internal(e.to_string()))?,
-        ))
-    }
-
     /// Checks an assertion inside `tx`, holding the account's row; a refusal
     /// has its failure recorded. Passing gives the key's name and when it was added.
     async fn check_assertion(
@@ -492,19 +427,6 @@ impl AuthService {
             .await?))
     }
 
-    /// Completes a sign-in's second step with a security key.
-    pub async fn finish_key_signin(
-        &self,
-        token_in: &str,
-        ceremony: &str,
-        credential: Value,
-        ctx: &Ctx,
-    ) -> Result<(String, User)> {
-        let r = self.key_step(token_in, ceremony, credential, ctx).await;
-        crate::metrics::second_step(ctx.channel, &r);
-        r
-    }
-
     async fn key_step(
         &self,
         token_in: &str,
@@ -536,6 +458,103 @@ impl AuthService {
             }
             Err(refusal) => self.refuse(tx, &user, refusal, ctx).await,
         }
+    }
+
+    async fn refused(
+        &self,
+        tx: twostep_store::Tx,
+        user: &User,
+        r: Refusal,
+        ctx: &Ctx,
+    ) -> AuthError {
+        match self
+            .refuse::<std::convert::Infallible>(tx, user, r, ctx)
+            .await
+        {
+            Err(e) => e,
+            Ok(never) => match never {},
+        }
+    }
+}
+
+impl Factors<'_> {
+    pub async fn security_keys(&self, user_id: &UserId) -> Result<Vec<SecurityKeyView>> {
+        let mut c = self.store().conn().await?;
+        Ok(keys::for_user(&mut c, user_id)
+            .await?
+            .iter()
+            .map(SecurityKeyView::from)
+            .collect())
+    }
+
+    /// Options for `navigator.credentials.create()`, and the ceremony's id.
+    pub async fn begin_key_registration(
+        &self,
+        session: &SessionInfo,
+        name: &str,
+    ) -> Result<(String, Value)> {
+        self.begin_registration(session, name, Kind::SecurityKey)
+            .await
+    }
+
+    pub async fn finish_key_registration(
+        &self,
+        session: &SessionInfo,
+        ceremony: &str,
+        credential: Value,
+        ctx: &Ctx,
+    ) -> Result<SecurityKeyView> {
+        self.finish_registration(session, ceremony, credential, ctx, Kind::SecurityKey)
+            .await
+    }
+
+    /// Options for `navigator.credentials.get()`: for the second step of a
+    /// sign-in, or to confirm a security change with a key.
+    pub async fn begin_key_authentication(&self, session: &SessionInfo) -> Result<(String, Value)> {
+        let wa = self.webauthn()?;
+        let mut c = self.store().conn().await?;
+        let creds: Vec<SecurityKey> = keys::for_user(&mut c, &session.user.id)
+            .await?
+            .iter()
+            .filter_map(|k| serde_json::from_str(&k.credential).ok())
+            .collect();
+        drop(c);
+        if creds.is_empty() {
+            return Err(AuthError::Conflict(
+                "This account has no security key.".into(),
+            ));
+        }
+        let (options, state) = wa
+            .start_securitykey_authentication(&creds)
+            .map_err(|e| AuthError::Internal(format!("webauthn: {e}")))?;
+        let state =
+            serde_json::to_string(&state).map_err(|e| AuthError::Internal(e.to_string()))?;
+        let id = self
+            .save_ceremony(
+                &session.user.id,
+                session_hash(session)?,
+                Ceremony::Authenticate,
+                "",
+                state,
+            )
+            .await?;
+        Ok((
+            id,
+            serde_json::to_value(options).map_err(|e| AuthError::Internal(e.to_string()))?,
+        ))
+    }
+
+    /// Completes a sign-in's second step with a security key.
+    pub async fn finish_key_signin(
+        &self,
+        token_in: &str,
+        ceremony: &str,
+        credential: Value,
+        ctx: &Ctx,
+    ) -> Result<(String, User)> {
+        let r = self.key_step(token_in, ceremony, credential, ctx).await;
+        crate::metrics::second_step(ctx.channel, &r);
+        r
     }
 
     /// A security key stands in for a code: security changes are allowed for a few minutes.
@@ -631,22 +650,6 @@ impl AuthService {
             )
             .await?;
         Ok(self.refused(tx, &user, refusal, ctx).await)
-    }
-
-    async fn refused(
-        &self,
-        tx: twostep_store::Tx,
-        user: &User,
-        r: Refusal,
-        ctx: &Ctx,
-    ) -> AuthError {
-        match self
-            .refuse::<std::convert::Infallible>(tx, user, r, ctx)
-            .await
-        {
-            Err(e) => e,
-            Ok(never) => match never {},
-        }
     }
 
     /// Removes a key after a fresh second factor (a code, or a key just used);

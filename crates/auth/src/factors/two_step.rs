@@ -9,6 +9,7 @@ use twostep_core::UserId;
 use twostep_core::{token, totp};
 use twostep_store::{authenticators, email_tokens, recovery_codes, sessions, ssh_keys, users};
 
+use super::Factors;
 use crate::gate::Action;
 use crate::notify::Event;
 use crate::signin::sudo::{sudo_open, Proof};
@@ -68,60 +69,6 @@ pub enum VerifyOutcome {
 }
 
 impl AuthService {
-    pub async fn two_step_status(&self, user_id: &UserId) -> Result<TwoStepStatus> {
-        let now = self.now();
-        let mut c = self.store().conn().await?;
-        let user = users::by_id(&mut c, user_id)
-            .await?
-            .ok_or(AuthError::NotFound)?;
-        let all = authenticators::for_user(&mut c, &user.id).await?;
-        let checklist = SetupChecklist {
-            email_confirmed: user.email_confirmed_at.is_some(),
-            // An account made through a provider signs in there instead.
-            password_set: user.password_hash.is_some()
-                || !twostep_store::identities::for_user(&mut c, &user.id)
-                    .await?
-                    .is_empty(),
-            has_ssh_key: ssh_keys::count_for_user(&mut c, &user.id).await? > 0,
-        };
-        Ok(TwoStepStatus {
-            enabled_at: user.two_step_enabled_at,
-            checklist,
-            authenticators: all
-                .iter()
-                .filter(|a| a.status == authenticators::Status::Active)
-                .map(|a| AuthenticatorSummary {
-                    id: a.id.clone(),
-                    name: a.name.clone(),
-                    activated_at: a.activated_at,
-                    last_used_at: a.last_used_at,
-                })
-                .collect(),
-            recovery_codes_remaining: recovery_codes::remaining(&mut c, &user.id).await?,
-            setup_in_progress: all
-                .iter()
-                .any(|a| a.status == authenticators::Status::Pending),
-            awaiting_confirmation: all
-                .iter()
-                .any(|a| a.status == authenticators::Status::Verified),
-            locked_until: user.second_step_locked_until.filter(|u| *u > now),
-        })
-    }
-
-    /// Starts a setup with a new 160-bit secret (any earlier unfinished setup
-    /// is dropped): the first authenticator while two-step is off, a
-    /// replacement of every authenticator while it is on (in sudo mode).
-    pub async fn begin_setup(&self, session: &SessionInfo, ctx: &Ctx) -> Result<SetupInfo> {
-        let on = session.user.two_step_on();
-        let purpose = if on {
-            SetupPurpose::Replace
-        } else {
-            SetupPurpose::Enable
-        };
-        self.begin_setup_for(session, purpose, DEFAULT_NAME, ctx)
-            .await
-    }
-
     pub(crate) async fn begin_setup_for(
         &self,
         session: &SessionInfo,
@@ -147,7 +94,7 @@ impl AuthService {
             ));
         }
         if !on {
-            let status = self.two_step_status(&user.id).await?;
+            let status = self.factors().two_step_status(&user.id).await?;
             if !status.checklist.ready() {
                 return Err(AuthError::Forbidden(
                     "Finish the checklist first: a confirmed email address, a password (or a linked sign-in provider) and at least one SSH key.".into(),
@@ -206,6 +153,72 @@ impl AuthService {
             name: a.name.clone(),
             purpose: a.purpose,
         }
+    }
+
+    async fn require_on(&self, user_id: &UserId) -> Result<User> {
+        let user = self.user_row(user_id).await?;
+        if user.two_step_enabled_at.is_none() {
+            return Err(AuthError::Conflict(
+                "Two-step verification is off for this account.".into(),
+            ));
+        }
+        Ok(user)
+    }
+}
+
+impl Factors<'_> {
+    pub async fn two_step_status(&self, user_id: &UserId) -> Result<TwoStepStatus> {
+        let now = self.now();
+        let mut c = self.store().conn().await?;
+        let user = users::by_id(&mut c, user_id)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        let all = authenticators::for_user(&mut c, &user.id).await?;
+        let checklist = SetupChecklist {
+            email_confirmed: user.email_confirmed_at.is_some(),
+            // An account made through a provider signs in there instead.
+            password_set: user.password_hash.is_some()
+                || !twostep_store::identities::for_user(&mut c, &user.id)
+                    .await?
+                    .is_empty(),
+            has_ssh_key: ssh_keys::count_for_user(&mut c, &user.id).await? > 0,
+        };
+        Ok(TwoStepStatus {
+            enabled_at: user.two_step_enabled_at,
+            checklist,
+            authenticators: all
+                .iter()
+                .filter(|a| a.status == authenticators::Status::Active)
+                .map(|a| AuthenticatorSummary {
+                    id: a.id.clone(),
+                    name: a.name.clone(),
+                    activated_at: a.activated_at,
+                    last_used_at: a.last_used_at,
+                })
+                .collect(),
+            recovery_codes_remaining: recovery_codes::remaining(&mut c, &user.id).await?,
+            setup_in_progress: all
+                .iter()
+                .any(|a| a.status == authenticators::Status::Pending),
+            awaiting_confirmation: all
+                .iter()
+                .any(|a| a.status == authenticators::Status::Verified),
+            locked_until: user.second_step_locked_until.filter(|u| *u > now),
+        })
+    }
+
+    /// Starts a setup with a new 160-bit secret (any earlier unfinished setup
+    /// is dropped): the first authenticator while two-step is off, a
+    /// replacement of every authenticator while it is on (in sudo mode).
+    pub async fn begin_setup(&self, session: &SessionInfo, ctx: &Ctx) -> Result<SetupInfo> {
+        let on = session.user.two_step_on();
+        let purpose = if on {
+            SetupPurpose::Replace
+        } else {
+            SetupPurpose::Enable
+        };
+        self.begin_setup_for(session, purpose, DEFAULT_NAME, ctx)
+            .await
     }
 
     /// The setup in progress, to show its QR code again.
@@ -475,15 +488,5 @@ impl AuthService {
         commit(tx).await?;
         self.notify(&user, "Two-step verification is off", "Two-step verification was turned off for your account. Signing in now needs only your password. If this was not you, change your password and turn it back on.", ctx).await;
         Ok(())
-    }
-
-    async fn require_on(&self, user_id: &UserId) -> Result<User> {
-        let user = self.user_row(user_id).await?;
-        if user.two_step_enabled_at.is_none() {
-            return Err(AuthError::Conflict(
-                "Two-step verification is off for this account.".into(),
-            ));
-        }
-        Ok(user)
     }
 }

@@ -7,6 +7,7 @@
 use twostep_core::{token, UserId};
 use twostep_store::email_tokens;
 
+use super::Links;
 use crate::gate::Action;
 use crate::notify::Event;
 use crate::signin::sudo::Proof;
@@ -28,6 +29,26 @@ pub enum Approval {
 }
 
 impl AuthService {
+    /// Uses an approval made for `user_id` and `what`: true once.
+    pub(crate) async fn use_ssh_approval(
+        &self,
+        c: &mut twostep_store::Conn,
+        handle: &str,
+        user_id: &UserId,
+        what: &str,
+    ) -> Result<bool> {
+        let Some(t) = email_tokens::get(c, handle, SSH_CONFIRM).await? else {
+            return Ok(false);
+        };
+        let live = t.expires_at > self.now() && t.used_at.is_some();
+        if !live || t.user_id != *user_id || t.subject != what {
+            return Ok(false);
+        }
+        Ok(email_tokens::delete(c, handle).await?)
+    }
+}
+
+impl Links<'_> {
     /// Whether the account confirms SSH commands by a mailed link (it has no password).
     pub async fn confirms_by_mail(&self, user_id: &UserId) -> Result<bool> {
         Ok(self.user_row(user_id).await?.password_hash.is_none())
@@ -125,23 +146,5 @@ impl AuthService {
         .await?;
         commit(tx).await?;
         Ok(what)
-    }
-
-    /// Uses an approval made for `user_id` and `what`: true once.
-    pub(crate) async fn use_ssh_approval(
-        &self,
-        c: &mut twostep_store::Conn,
-        handle: &str,
-        user_id: &UserId,
-        what: &str,
-    ) -> Result<bool> {
-        let Some(t) = email_tokens::get(c, handle, SSH_CONFIRM).await? else {
-            return Ok(false);
-        };
-        let live = t.expires_at > self.now() && t.used_at.is_some();
-        if !live || t.user_id != *user_id || t.subject != what {
-            return Ok(false);
-        }
-        Ok(email_tokens::delete(c, handle).await?)
     }
 }

@@ -8,6 +8,7 @@ use twostep_core::app_password::parse_scopes;
 use twostep_core::token;
 use twostep_store::oauth::{self as store, Device, Grant};
 
+use super::OAuth;
 use crate::gate::Action;
 use crate::notify::Event;
 use crate::oauth::provider::{token_error, Consent, TokenError, TokenRequest, Tokens};
@@ -63,6 +64,62 @@ pub fn normalise_user_code(typed: &str) -> String {
 }
 
 impl AuthService {
+    pub(crate) async fn device_tokens(
+        &self,
+        req: &TokenRequest,
+    ) -> std::result::Result<Tokens, TokenError> {
+        let now = self.now();
+        let hash = token::token_hash(&req.device_code);
+        let mut tx = self.store().begin().await?;
+        let app = self.client(&mut tx, req).await?;
+        let d = store::device(&mut tx, &hash)
+            .await?
+            .filter(|d| d.app_id == app.id)
+            .ok_or_else(|| token_error("invalid_grant", "Unknown device_code."))?;
+        if d.expires_at <= now {
+            store::delete_device(&mut tx, &hash).await?;
+            commit(tx).await?;
+            return Err(token_error(
+                "expired_token",
+                "The device code expired: start again.",
+            ));
+        }
+        if d.denied != 0 {
+            store::delete_device(&mut tx, &hash).await?;
+            commit(tx).await?;
+            return Err(token_error(
+                "access_denied",
+                "The user did not authorise the application.",
+            ));
+        }
+        let Some(grant_id) = d.grant_id.clone() else {
+            let too_soon = d.polled_at.is_some_and(|t| now - t < INTERVAL);
+            store::polled(&mut tx, &hash, now).await?;
+            commit(tx).await?;
+            return Err(if too_soon {
+                token_error(
+                    "slow_down",
+                    format!("Poll at most every {INTERVAL} seconds."),
+                )
+            } else {
+                token_error("authorization_pending", "The user has not answered yet.")
+            });
+        };
+        // Tokens once: the device code is spent.
+        if !store::delete_device(&mut tx, &hash).await? {
+            return Err(token_error("invalid_grant", "Unknown device_code."));
+        }
+        let grant = store::grant(&mut tx, &grant_id)
+            .await?
+            .filter(|g| g.revoked_at.is_none())
+            .ok_or_else(|| token_error("invalid_grant", "The authorisation was revoked."))?;
+        let tokens = self.new_tokens(&mut tx, &grant, now).await?;
+        commit(tx).await?;
+        Ok(tokens)
+    }
+}
+
+impl OAuth<'_> {
     /// `POST /oauth/device_authorization`.
     pub async fn begin_device(
         &self,
@@ -224,60 +281,6 @@ impl AuthService {
             .await;
         }
         Ok(consent.app_name)
-    }
-
-    pub(crate) async fn device_tokens(
-        &self,
-        req: &TokenRequest,
-    ) -> std::result::Result<Tokens, TokenError> {
-        let now = self.now();
-        let hash = token::token_hash(&req.device_code);
-        let mut tx = self.store().begin().await?;
-        let app = self.client(&mut tx, req).await?;
-        let d = store::device(&mut tx, &hash)
-            .await?
-            .filter(|d| d.app_id == app.id)
-            .ok_or_else(|| token_error("invalid_grant", "Unknown device_code."))?;
-        if d.expires_at <= now {
-            store::delete_device(&mut tx, &hash).await?;
-            commit(tx).await?;
-            return Err(token_error(
-                "expired_token",
-                "The device code expired: start again.",
-            ));
-        }
-        if d.denied != 0 {
-            store::delete_device(&mut tx, &hash).await?;
-            commit(tx).await?;
-            return Err(token_error(
-                "access_denied",
-                "The user did not authorise the application.",
-            ));
-        }
-        let Some(grant_id) = d.grant_id.clone() else {
-            let too_soon = d.polled_at.is_some_and(|t| now - t < INTERVAL);
-            store::polled(&mut tx, &hash, now).await?;
-            commit(tx).await?;
-            return Err(if too_soon {
-                token_error(
-                    "slow_down",
-                    format!("Poll at most every {INTERVAL} seconds."),
-                )
-            } else {
-                token_error("authorization_pending", "The user has not answered yet.")
-            });
-        };
-        // Tokens once: the device code is spent.
-        if !store::delete_device(&mut tx, &hash).await? {
-            return Err(token_error("invalid_grant", "Unknown device_code."));
-        }
-        let grant = store::grant(&mut tx, &grant_id)
-            .await?
-            .filter(|g| g.revoked_at.is_none())
-            .ok_or_else(|| token_error("invalid_grant", "The authorisation was revoked."))?;
-        let tokens = self.new_tokens(&mut tx, &grant, now).await?;
-        commit(tx).await?;
-        Ok(tokens)
     }
 
     /// `POST /oauth/introspect` (RFC 7662), for the client the token was

@@ -15,6 +15,7 @@ use twostep_core::oauth::{
 use twostep_core::{token, UserId};
 use twostep_store::oauth::{self as store, App, Grant};
 
+use super::OAuth;
 use crate::gate::Action;
 use crate::notify::Event;
 use crate::signin::sudo::Proof;
@@ -123,7 +124,188 @@ fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
     out
 }
 
+/// The user said no: the client is told.
+pub fn deny_authorize(req: &AuthorizeRequest) -> String {
+    with_query(
+        &req.redirect_uri,
+        &[
+            ("error", "access_denied"),
+            (
+                "error_description",
+                "The user did not authorise the application.",
+            ),
+            ("state", &req.state),
+        ],
+    )
+}
+
 impl AuthService {
+    pub(crate) async fn client(
+        &self,
+        c: &mut twostep_store::Conn,
+        req: &TokenRequest,
+    ) -> std::result::Result<App, TokenError> {
+        let app = store::app(c, &req.client_id)
+            .await?
+            .ok_or_else(|| token_error("invalid_client", "Unknown client_id."))?;
+        if let Some(hash) = &app.secret_hash {
+            let given = token::token_hash(&req.client_secret);
+            if req.client_secret.is_empty()
+                || !token::constant_time_eq(given.as_bytes(), hash.as_bytes())
+            {
+                return Err(token_error(
+                    "invalid_client",
+                    "The client secret is wrong or missing.",
+                ));
+            }
+        }
+        Ok(app)
+    }
+
+    async fn code_for_tokens(&self, req: &TokenRequest) -> std::result::Result<Tokens, TokenError> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let app = self.client(&mut tx, req).await?;
+        let bad = || token_error("invalid_grant", "The code is invalid, expired or used.");
+        let code_hash = token::token_hash(&req.code);
+        let Some((grant_id, redirect_uri, challenge)) =
+            store::take_code(&mut tx, &code_hash, now).await?
+        else {
+            // A code used twice: someone else holds a copy, so the tokens
+            // issued from it end (RFC 6749 section 4.1.2).
+            if let Some(grant_id) = store::used_code_grant(&mut tx, &code_hash).await? {
+                if let Some(grant) = store::grant(&mut tx, &grant_id).await? {
+                    if store::revoke_grant(&mut tx, &grant.id, now).await? {
+                        self.audit(
+                            &mut tx,
+                            &grant.user_id,
+                            now,
+                            Event::OAuthCodeReused,
+                            &app.name,
+                            &Ctx::new(crate::Channel::Api, "oauth"),
+                        )
+                        .await?;
+                    }
+                    commit(tx).await?;
+                    tracing::warn!(client = %app.id, "token request: a code used twice; its grant is revoked");
+                }
+                return Err(bad());
+            }
+            tracing::info!(client = %app.id, "token request: unknown, expired or used code");
+            return Err(bad());
+        };
+        let grant = store::grant(&mut tx, &grant_id)
+            .await?
+            .filter(|g| g.revoked_at.is_none())
+            .ok_or_else(bad)?;
+        if grant.app_id != app.id || redirect_uri != req.redirect_uri {
+            tracing::info!(client = %app.id, sent = %req.redirect_uri, "token request: another client's code, or another redirect_uri");
+            return Err(bad());
+        }
+        if !rules::verifier_matches(&req.code_verifier, &challenge) {
+            tracing::info!(client = %app.id, "token request: the code_verifier does not match");
+            // Spent either way: a code is tried once.
+            commit(tx).await?;
+            return Err(token_error(
+                "invalid_grant",
+                "The code_verifier does not match the code_challenge.",
+            ));
+        }
+        let tokens = self.new_tokens(&mut tx, &grant, now).await?;
+        commit(tx).await?;
+        Ok(tokens)
+    }
+
+    pub(crate) async fn new_tokens(
+        &self,
+        c: &mut twostep_store::Conn,
+        grant: &Grant,
+        now: twostep_core::UnixTime,
+    ) -> std::result::Result<Tokens, TokenError> {
+        let access = format!("{ACCESS_PREFIX}{}", token::new_token(&mut rng()));
+        let refresh = format!("{REFRESH_PREFIX}{}", token::new_token(&mut rng()));
+        store::insert_token(
+            c,
+            &token::token_hash(&access),
+            &grant.id,
+            "access",
+            now + ACCESS_TTL,
+        )
+        .await?;
+        store::insert_token(
+            c,
+            &token::token_hash(&refresh),
+            &grant.id,
+            "refresh",
+            now + REFRESH_TTL,
+        )
+        .await?;
+        Ok(Tokens {
+            access_token: access,
+            refresh_token: refresh,
+            expires_in: ACCESS_TTL,
+            scope: grant.scopes.clone(),
+        })
+    }
+
+    async fn refresh_tokens(
+        &self,
+        req: &TokenRequest,
+        ctx: &Ctx,
+    ) -> std::result::Result<Tokens, TokenError> {
+        let now = self.now();
+        let hash = token::token_hash(&req.refresh_token);
+        let mut tx = self.store().begin().await?;
+        let app = self.client(&mut tx, req).await?;
+        let bad = || {
+            token_error(
+                "invalid_grant",
+                "The refresh token is invalid, expired or revoked.",
+            )
+        };
+        let (grant_id, kind, expires_at, _) =
+            store::token(&mut tx, &hash).await?.ok_or_else(bad)?;
+        let grant = store::grant(&mut tx, &grant_id)
+            .await?
+            .filter(|g| g.revoked_at.is_none())
+            .ok_or_else(bad)?;
+        if kind != "refresh" || grant.app_id != app.id || expires_at <= now {
+            return Err(bad());
+        }
+        if !store::use_refresh(&mut tx, &hash, now).await? {
+            // Used before: someone else holds a copy. The whole grant goes.
+            store::revoke_grant(&mut tx, &grant.id, now).await?;
+            self.audit(
+                &mut tx,
+                &grant.user_id,
+                now,
+                Event::OAuthTokenReused,
+                &app.name,
+                ctx,
+            )
+            .await?;
+            commit(tx).await?;
+            if let Ok(user) = self.accounts().user(&grant.user_id).await {
+                self.notify(
+                    &user,
+                    "An application's access was revoked",
+                    &format!("A refresh token of {} was used twice, which means someone copied it: every token of that application for your account was revoked. Authorise it again if you use it.", app.name),
+                    ctx,
+                )
+                .await;
+            }
+            return Err(token_error(
+                "invalid_grant",
+                "This refresh token was used already: every token of this grant is revoked.",
+            ));
+        }
+        let tokens = self.new_tokens(&mut tx, &grant, now).await?;
+        commit(tx).await?;
+        Ok(tokens)
+    }
+}
+
+impl OAuth<'_> {
     /// Registers an application (a signed-in session, never an app password
     /// or a token): confidential ones get a secret, shown once.
     pub async fn register_oauth_app(
@@ -350,43 +532,6 @@ impl AuthService {
         ))
     }
 
-    /// The user said no: the client is told.
-    pub fn deny_authorize(req: &AuthorizeRequest) -> String {
-        with_query(
-            &req.redirect_uri,
-            &[
-                ("error", "access_denied"),
-                (
-                    "error_description",
-                    "The user did not authorise the application.",
-                ),
-                ("state", &req.state),
-            ],
-        )
-    }
-
-    pub(crate) async fn client(
-        &self,
-        c: &mut twostep_store::Conn,
-        req: &TokenRequest,
-    ) -> std::result::Result<App, TokenError> {
-        let app = store::app(c, &req.client_id)
-            .await?
-            .ok_or_else(|| token_error("invalid_client", "Unknown client_id."))?;
-        if let Some(hash) = &app.secret_hash {
-            let given = token::token_hash(&req.client_secret);
-            if req.client_secret.is_empty()
-                || !token::constant_time_eq(given.as_bytes(), hash.as_bytes())
-            {
-                return Err(token_error(
-                    "invalid_client",
-                    "The client secret is wrong or missing.",
-                ));
-            }
-        }
-        Ok(app)
-    }
-
     /// `POST /oauth/token`.
     pub async fn oauth_token(
         &self,
@@ -403,148 +548,6 @@ impl AuthService {
                 "grant_type is authorization_code or refresh_token.",
             )),
         }
-    }
-
-    async fn code_for_tokens(&self, req: &TokenRequest) -> std::result::Result<Tokens, TokenError> {
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let app = self.client(&mut tx, req).await?;
-        let bad = || token_error("invalid_grant", "The code is invalid, expired or used.");
-        let code_hash = token::token_hash(&req.code);
-        let Some((grant_id, redirect_uri, challenge)) =
-            store::take_code(&mut tx, &code_hash, now).await?
-        else {
-            // A code used twice: someone else holds a copy, so the tokens
-            // issued from it end (RFC 6749 section 4.1.2).
-            if let Some(grant_id) = store::used_code_grant(&mut tx, &code_hash).await? {
-                if let Some(grant) = store::grant(&mut tx, &grant_id).await? {
-                    if store::revoke_grant(&mut tx, &grant.id, now).await? {
-                        self.audit(
-                            &mut tx,
-                            &grant.user_id,
-                            now,
-                            Event::OAuthCodeReused,
-                            &app.name,
-                            &Ctx::new(crate::Channel::Api, "oauth"),
-                        )
-                        .await?;
-                    }
-                    commit(tx).await?;
-                    tracing::warn!(client = %app.id, "token request: a code used twice; its grant is revoked");
-                }
-                return Err(bad());
-            }
-            tracing::info!(client = %app.id, "token request: unknown, expired or used code");
-            return Err(bad());
-        };
-        let grant = store::grant(&mut tx, &grant_id)
-            .await?
-            .filter(|g| g.revoked_at.is_none())
-            .ok_or_else(bad)?;
-        if grant.app_id != app.id || redirect_uri != req.redirect_uri {
-            tracing::info!(client = %app.id, sent = %req.redirect_uri, "token request: another client's code, or another redirect_uri");
-            return Err(bad());
-        }
-        if !rules::verifier_matches(&req.code_verifier, &challenge) {
-            tracing::info!(client = %app.id, "token request: the code_verifier does not match");
-            // Spent either way: a code is tried once.
-            commit(tx).await?;
-            return Err(token_error(
-                "invalid_grant",
-                "The code_verifier does not match the code_challenge.",
-            ));
-        }
-        let tokens = self.new_tokens(&mut tx, &grant, now).await?;
-        commit(tx).await?;
-        Ok(tokens)
-    }
-
-    pub(crate) async fn new_tokens(
-        &self,
-        c: &mut twostep_store::Conn,
-        grant: &Grant,
-        now: twostep_core::UnixTime,
-    ) -> std::result::Result<Tokens, TokenError> {
-        let access = format!("{ACCESS_PREFIX}{}", token::new_token(&mut rng()));
-        let refresh = format!("{REFRESH_PREFIX}{}", token::new_token(&mut rng()));
-        store::insert_token(
-            c,
-            &token::token_hash(&access),
-            &grant.id,
-            "access",
-            now + ACCESS_TTL,
-        )
-        .await?;
-        store::insert_token(
-            c,
-            &token::token_hash(&refresh),
-            &grant.id,
-            "refresh",
-            now + REFRESH_TTL,
-        )
-        .await?;
-        Ok(Tokens {
-            access_token: access,
-            refresh_token: refresh,
-            expires_in: ACCESS_TTL,
-            scope: grant.scopes.clone(),
-        })
-    }
-
-    async fn refresh_tokens(
-        &self,
-        req: &TokenRequest,
-        ctx: &Ctx,
-    ) -> std::result::Result<Tokens, TokenError> {
-        let now = self.now();
-        let hash = token::token_hash(&req.refresh_token);
-        let mut tx = self.store().begin().await?;
-        let app = self.client(&mut tx, req).await?;
-        let bad = || {
-            token_error(
-                "invalid_grant",
-                "The refresh token is invalid, expired or revoked.",
-            )
-        };
-        let (grant_id, kind, expires_at, _) =
-            store::token(&mut tx, &hash).await?.ok_or_else(bad)?;
-        let grant = store::grant(&mut tx, &grant_id)
-            .await?
-            .filter(|g| g.revoked_at.is_none())
-            .ok_or_else(bad)?;
-        if kind != "refresh" || grant.app_id != app.id || expires_at <= now {
-            return Err(bad());
-        }
-        if !store::use_refresh(&mut tx, &hash, now).await? {
-            // Used before: someone else holds a copy. The whole grant goes.
-            store::revoke_grant(&mut tx, &grant.id, now).await?;
-            self.audit(
-                &mut tx,
-                &grant.user_id,
-                now,
-                Event::OAuthTokenReused,
-                &app.name,
-                ctx,
-            )
-            .await?;
-            commit(tx).await?;
-            if let Ok(user) = self.user(&grant.user_id).await {
-                self.notify(
-                    &user,
-                    "An application's access was revoked",
-                    &format!("A refresh token of {} was used twice, which means someone copied it: every token of that application for your account was revoked. Authorise it again if you use it.", app.name),
-                    ctx,
-                )
-                .await;
-            }
-            return Err(token_error(
-                "invalid_grant",
-                "This refresh token was used already: every token of this grant is revoked.",
-            ));
-        }
-        let tokens = self.new_tokens(&mut tx, &grant, now).await?;
-        commit(tx).await?;
-        Ok(tokens)
     }
 
     /// `POST /oauth/revoke` (RFC 7009): a refresh token ends its grant, an

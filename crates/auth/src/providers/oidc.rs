@@ -23,6 +23,7 @@ use twostep_core::{token, UserId};
 use twostep_store::identities::{self, Identity};
 use twostep_store::{sessions, users};
 
+use super::Providers;
 use crate::gate::{proof_opens_sudo, Action, ProofKind, WayIn};
 use crate::notify::Event;
 use crate::signin::session::{FULL_TTL, SECOND_STEP_TTL};
@@ -134,10 +135,6 @@ fn http() -> Result<openidconnect::reqwest::Client> {
 }
 
 impl AuthService {
-    pub fn oidc_providers(&self) -> &[OidcProvider] {
-        &self.settings().oidc
-    }
-
     fn oidc_provider(&self, id: &str) -> Result<&OidcProvider> {
         self.settings()
             .oidc
@@ -164,155 +161,6 @@ impl AuthService {
     fn redirect_url(&self, p: &OidcProvider) -> Result<RedirectUrl> {
         RedirectUrl::new(self.link(&format!("/signin/oidc/{}/callback", p.id)))
             .map_err(|e| AuthError::Internal(e.to_string()))
-    }
-
-    /// Where to send the browser, and the cookie value that binds the trip
-    /// to it. `link`: a signed-in session in sudo mode linking the provider.
-    pub async fn begin_oidc(
-        &self,
-        provider: &str,
-        trip: OidcTrip<'_>,
-        next: &str,
-        ctx: &Ctx,
-    ) -> Result<(String, String)> {
-        let p = self.oidc_provider(provider)?;
-        let now = self.now();
-        let (link, confirm) = match trip {
-            OidcTrip::SignIn => (None, None),
-            OidcTrip::Link(s) => {
-                // Sudo must be open already: a link is a new credential.
-                self.allowed(Action::LinkProvider, s, &Proof::None, None)
-                    .await?;
-                (Some(s), None)
-            }
-            OidcTrip::Confirm(s) => {
-                self.admit(Action::ConfirmIdentity, Some(s), None, true)
-                    .await?;
-                let user = self.user_row(&s.user.id).await?;
-                // Say at once when the provider cannot be the proof here
-                // (the answer's amr is checked again when it comes back).
-                proof_opens_sudo(
-                    way_in(&user),
-                    ProofKind::Provider {
-                        mfa: p.trusted_for_mfa,
-                    },
-                )
-                .map_err(crate::signin::sudo::weak_proof)?;
-                let hash = s.token_hash().ok_or(AuthError::SignInRequired)?;
-                if !self
-                    .identities(&s.user.id)
-                    .await?
-                    .iter()
-                    .any(|i| i.provider == p.id)
-                {
-                    return Err(AuthError::NotFound);
-                }
-                (Some(s), Some(hash.to_string()))
-            }
-        };
-        let meta = self.discovery(p, false).await?;
-        let client = CoreClient::from_provider_metadata(
-            meta,
-            ClientId::new(p.client_id.clone()),
-            Some(ClientSecret::new(p.client_secret.clone())),
-        )
-        .set_redirect_uri(self.redirect_url(p)?);
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut request = client
-            .authorize_url(
-                CoreAuthenticationFlow::AuthorizationCode,
-                CsrfToken::new_random,
-                Nonce::new_random,
-            )
-            .add_scope(Scope::new("email".into()))
-            .add_scope(Scope::new("profile".into()))
-            .set_pkce_challenge(challenge);
-        if confirm.is_some() {
-            // A fresh sign-in there, not the provider's remembered session.
-            request = request.add_prompt(openidconnect::core::CoreAuthPrompt::Login);
-        }
-        let (url, state, nonce) = request.url();
-        let state_hash = token::token_hash(state.secret());
-        let trip = Trip {
-            provider: p.id.clone(),
-            nonce: nonce.secret().clone(),
-            verifier: verifier.secret().clone(),
-            link_user_id: link.map(|s| s.user.id.to_string()),
-            session_hash: link.and_then(|s| s.token_hash()).map(str::to_string),
-            confirm: confirm.is_some(),
-            next: if next.len() <= MAX_NEXT { next } else { "/" }.to_string(),
-            expires_at: (now + LOGIN_TTL).secs(),
-        };
-        let plain = serde_json::to_vec(&trip).map_err(|e| AuthError::Internal(e.to_string()))?;
-        let sealed = self
-            .keys()
-            .seal(&mut rng(), &plain, &trip_context(&state_hash));
-        tracing::debug!(provider = %p.id, ip = %ctx.ip, "trip to a provider begun");
-        Ok((
-            url.to_string(),
-            data_encoding::BASE64URL_NOPAD.encode(&sealed),
-        ))
-    }
-
-    /// The provider sent the browser back with `code` and `state`.
-    pub async fn finish_oidc(
-        &self,
-        provider: &str,
-        code: &str,
-        state: &str,
-        browser: Option<&str>,
-        ctx: &Ctx,
-    ) -> Result<OidcOutcome> {
-        let p = self.oidc_provider(provider)?;
-        let now = self.now();
-        let expired = || refused("That sign-in expired or was already used. Start it again.");
-        let elsewhere = || {
-            refused(
-                "This sign-in was started in another browser (or for another provider). Start it again here.",
-            )
-        };
-        let state_hash = token::token_hash(state.get(..256).unwrap_or(state));
-        // The trip travels sealed in this browser's cookie, bound to the state.
-        let trip: Trip = browser
-            .and_then(|b| data_encoding::BASE64URL_NOPAD.decode(b.as_bytes()).ok())
-            .and_then(|sealed| self.keys().open(&sealed, &trip_context(&state_hash)).ok())
-            .and_then(|plain| serde_json::from_slice(&plain).ok())
-            .ok_or_else(elsewhere)?;
-        if trip.provider != p.id {
-            return Err(elsewhere());
-        }
-        if trip.expires_at <= now.secs() {
-            return Err(expired());
-        }
-        let claims = self
-            .exchange(
-                p,
-                code,
-                trip.verifier.clone(),
-                &Nonce::new(trip.nonce.clone()),
-            )
-            .await?;
-        // Finished once: only now does the trip leave a mark.
-        {
-            let mut c = self.store().conn().await?;
-            let until = twostep_core::UnixTime::from_secs(trip.expires_at);
-            if !twostep_store::ceremonies::mark_done(&mut c, &format!("oidc:{state_hash}"), until)
-                .await?
-            {
-                return Err(expired());
-            }
-        }
-        let link_user = trip.link_user_id.clone().map(UserId::new);
-        match (&link_user, &trip.session_hash, trip.confirm) {
-            (Some(user_id), Some(session), true) => {
-                self.confirm_by_provider(p, user_id, session, claims, &trip.next, ctx)
-                    .await
-            }
-            (Some(user_id), Some(session), false) => {
-                self.link_identity(p, user_id, session, claims, ctx).await
-            }
-            _ => self.oidc_sign_in(p, claims, &trip.next, ctx).await,
-        }
     }
 
     async fn exchange(
@@ -476,7 +324,7 @@ impl AuthService {
         )
         .await?;
         commit(tx).await?;
-        let user = self.user(user_id).await?;
+        let user = self.accounts().user(user_id).await?;
         self.notify(
             &user,
             "A sign-in provider was linked",
@@ -681,6 +529,161 @@ impl AuthService {
             "No free username was found; sign up with a password instead.".into(),
         ))
     }
+}
+
+impl<'a> Providers<'a> {
+    pub fn oidc_providers(&self) -> &'a [OidcProvider] {
+        &self.0.settings().oidc
+    }
+
+    /// Where to send the browser, and the cookie value that binds the trip
+    /// to it. `link`: a signed-in session in sudo mode linking the provider.
+    pub async fn begin_oidc(
+        &self,
+        provider: &str,
+        trip: OidcTrip<'_>,
+        next: &str,
+        ctx: &Ctx,
+    ) -> Result<(String, String)> {
+        let p = self.oidc_provider(provider)?;
+        let now = self.now();
+        let (link, confirm) = match trip {
+            OidcTrip::SignIn => (None, None),
+            OidcTrip::Link(s) => {
+                // Sudo must be open already: a link is a new credential.
+                self.allowed(Action::LinkProvider, s, &Proof::None, None)
+                    .await?;
+                (Some(s), None)
+            }
+            OidcTrip::Confirm(s) => {
+                self.admit(Action::ConfirmIdentity, Some(s), None, true)
+                    .await?;
+                let user = self.user_row(&s.user.id).await?;
+                // Say at once when the provider cannot be the proof here
+                // (the answer's amr is checked again when it comes back).
+                proof_opens_sudo(
+                    way_in(&user),
+                    ProofKind::Provider {
+                        mfa: p.trusted_for_mfa,
+                    },
+                )
+                .map_err(crate::signin::sudo::weak_proof)?;
+                let hash = s.token_hash().ok_or(AuthError::SignInRequired)?;
+                if !self
+                    .identities(&s.user.id)
+                    .await?
+                    .iter()
+                    .any(|i| i.provider == p.id)
+                {
+                    return Err(AuthError::NotFound);
+                }
+                (Some(s), Some(hash.to_string()))
+            }
+        };
+        let meta = self.discovery(p, false).await?;
+        let client = CoreClient::from_provider_metadata(
+            meta,
+            ClientId::new(p.client_id.clone()),
+            Some(ClientSecret::new(p.client_secret.clone())),
+        )
+        .set_redirect_uri(self.redirect_url(p)?);
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_scope(Scope::new("email".into()))
+            .add_scope(Scope::new("profile".into()))
+            .set_pkce_challenge(challenge);
+        if confirm.is_some() {
+            // A fresh sign-in there, not the provider's remembered session.
+            request = request.add_prompt(openidconnect::core::CoreAuthPrompt::Login);
+        }
+        let (url, state, nonce) = request.url();
+        let state_hash = token::token_hash(state.secret());
+        let trip = Trip {
+            provider: p.id.clone(),
+            nonce: nonce.secret().clone(),
+            verifier: verifier.secret().clone(),
+            link_user_id: link.map(|s| s.user.id.to_string()),
+            session_hash: link.and_then(|s| s.token_hash()).map(str::to_string),
+            confirm: confirm.is_some(),
+            next: if next.len() <= MAX_NEXT { next } else { "/" }.to_string(),
+            expires_at: (now + LOGIN_TTL).secs(),
+        };
+        let plain = serde_json::to_vec(&trip).map_err(|e| AuthError::Internal(e.to_string()))?;
+        let sealed = self
+            .keys()
+            .seal(&mut rng(), &plain, &trip_context(&state_hash));
+        tracing::debug!(provider = %p.id, ip = %ctx.ip, "trip to a provider begun");
+        Ok((
+            url.to_string(),
+            data_encoding::BASE64URL_NOPAD.encode(&sealed),
+        ))
+    }
+
+    /// The provider sent the browser back with `code` and `state`.
+    pub async fn finish_oidc(
+        &self,
+        provider: &str,
+        code: &str,
+        state: &str,
+        browser: Option<&str>,
+        ctx: &Ctx,
+    ) -> Result<OidcOutcome> {
+        let p = self.oidc_provider(provider)?;
+        let now = self.now();
+        let expired = || refused("That sign-in expired or was already used. Start it again.");
+        let elsewhere = || {
+            refused(
+                "This sign-in was started in another browser (or for another provider). Start it again here.",
+            )
+        };
+        let state_hash = token::token_hash(state.get(..256).unwrap_or(state));
+        // The trip travels sealed in this browser's cookie, bound to the state.
+        let trip: Trip = browser
+            .and_then(|b| data_encoding::BASE64URL_NOPAD.decode(b.as_bytes()).ok())
+            .and_then(|sealed| self.keys().open(&sealed, &trip_context(&state_hash)).ok())
+            .and_then(|plain| serde_json::from_slice(&plain).ok())
+            .ok_or_else(elsewhere)?;
+        if trip.provider != p.id {
+            return Err(elsewhere());
+        }
+        if trip.expires_at <= now.secs() {
+            return Err(expired());
+        }
+        let claims = self
+            .exchange(
+                p,
+                code,
+                trip.verifier.clone(),
+                &Nonce::new(trip.nonce.clone()),
+            )
+            .await?;
+        // Finished once: only now does the trip leave a mark.
+        {
+            let mut c = self.store().conn().await?;
+            let until = twostep_core::UnixTime::from_secs(trip.expires_at);
+            if !twostep_store::ceremonies::mark_done(&mut c, &format!("oidc:{state_hash}"), until)
+                .await?
+            {
+                return Err(expired());
+            }
+        }
+        let link_user = trip.link_user_id.clone().map(UserId::new);
+        match (&link_user, &trip.session_hash, trip.confirm) {
+            (Some(user_id), Some(session), true) => {
+                self.confirm_by_provider(p, user_id, session, claims, &trip.next, ctx)
+                    .await
+            }
+            (Some(user_id), Some(session), false) => {
+                self.link_identity(p, user_id, session, claims, ctx).await
+            }
+            _ => self.oidc_sign_in(p, claims, &trip.next, ctx).await,
+        }
+    }
 
     /// The providers linked to an account.
     pub async fn identities(&self, user_id: &UserId) -> Result<Vec<Identity>> {
@@ -788,7 +791,7 @@ impl From<&openidconnect::core::CoreIdTokenClaims> for Claims {
     }
 }
 
-impl AuthService {
+impl Providers<'_> {
     /// Whether signing in at `provider` again may confirm it is this
     /// account's owner (open sudo mode): only where the provider is the
     /// account's way in, and with two-step on only a provider trusted for

@@ -6,6 +6,7 @@ use twostep_core::token;
 use twostep_store::recovery_requests::{self as requests, Outcome};
 use twostep_store::{email_tokens, users};
 
+use super::Recovery;
 use crate::error::utc;
 use crate::notify::Event;
 use crate::recovery::self_service::{
@@ -14,6 +15,36 @@ use crate::recovery::self_service::{
 use crate::{commit, AuthError, AuthService, Ctx, Result, SessionInfo};
 
 impl AuthService {
+    /// Daily reminders for open requests (run by the housekeeping task).
+    pub(crate) async fn remind_recoveries(&self) -> Result<u64> {
+        let now = self.now();
+        let mut c = self.store().conn().await?;
+        let due = requests::due_reminders(&mut c, now - REMIND_EVERY).await?;
+        drop(c);
+        let ctx = Ctx::new(crate::Channel::Cli, "server");
+        let mut sent = 0;
+        for r in due {
+            let mut tx = self.store().begin().await?;
+            let user = self.user_in(&mut tx, &r.user_id).await?;
+            requests::reminded(&mut tx, &r.id, now).await?;
+            self.audit(&mut tx, &user.id, now, Event::RecoveryReminded, "", &ctx)
+                .await?;
+            commit(tx).await?;
+            let what = format!(
+                "Reminder: a request to recover your account without its second factors is under way. \
+                 It is ready on {} UTC. If it is NOT you, cancel it now:\n{}",
+                utc(r.ready_at),
+                self.cancel_link(&r.id)
+            );
+            self.notify(&user, "Account recovery under way", &what, &ctx)
+                .await;
+            sent += 1;
+        }
+        Ok(sent)
+    }
+}
+
+impl Recovery<'_> {
     /// Once the wait is over: mails the link that finishes the recovery, to
     /// the session that just gave the password.
     pub async fn mail_finish_link(&self, session: &SessionInfo, ctx: &Ctx) -> Result<String> {
@@ -121,35 +152,7 @@ impl AuthService {
             ctx,
         )
         .await;
-        let account = self.user(&user.id).await?;
+        let account = self.accounts().user(&user.id).await?;
         Ok((fresh, account))
-    }
-
-    /// Daily reminders for open requests (run by the housekeeping task).
-    pub(crate) async fn remind_recoveries(&self) -> Result<u64> {
-        let now = self.now();
-        let mut c = self.store().conn().await?;
-        let due = requests::due_reminders(&mut c, now - REMIND_EVERY).await?;
-        drop(c);
-        let ctx = Ctx::new(crate::Channel::Cli, "server");
-        let mut sent = 0;
-        for r in due {
-            let mut tx = self.store().begin().await?;
-            let user = self.user_in(&mut tx, &r.user_id).await?;
-            requests::reminded(&mut tx, &r.id, now).await?;
-            self.audit(&mut tx, &user.id, now, Event::RecoveryReminded, "", &ctx)
-                .await?;
-            commit(tx).await?;
-            let what = format!(
-                "Reminder: a request to recover your account without its second factors is under way. \
-                 It is ready on {} UTC. If it is NOT you, cancel it now:\n{}",
-                utc(r.ready_at),
-                self.cancel_link(&r.id)
-            );
-            self.notify(&user, "Account recovery under way", &what, &ctx)
-                .await;
-            sent += 1;
-        }
-        Ok(sent)
     }
 }

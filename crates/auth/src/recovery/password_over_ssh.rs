@@ -5,6 +5,7 @@
 use twostep_core::UserId;
 use twostep_store::{sessions, users};
 
+use super::Recovery;
 use crate::accounts::signup::password_policy;
 use crate::factors::check::{FactorCheck, FactorUsed};
 use crate::notify::Event;
@@ -14,6 +15,44 @@ use crate::{commit, AuthError, AuthService, Ctx, Result};
 pub const PASSWORD_REQUEST: &str = "a password for your account";
 
 impl AuthService {
+    async fn store_password_over_ssh(
+        &self,
+        user: &users::User,
+        new_password: &str,
+        how: &str,
+        ctx: &Ctx,
+    ) -> Result<()> {
+        let now = self.now();
+        let hash = self.hasher().hash(new_password).await?;
+        let mut tx = self.store().begin().await?;
+        users::set_password(&mut tx, &user.id, &hash).await?;
+        sessions::delete_for_user(&mut tx, &user.id, None).await?;
+        self.audit(
+            &mut tx,
+            &user.id,
+            now,
+            Event::PasswordChanged,
+            &format!("over SSH with {how}"),
+            ctx,
+        )
+        .await?;
+        commit(tx).await?;
+        self.notify(
+            user,
+            "Your password was changed over SSH",
+            &format!(
+                "Your account password was changed over SSH, with one of your SSH keys and {how}. \
+                 Every session was signed out. If this was not you, your SSH key and a second proof are in \
+                 someone else's hands: reset your password by email, remove that key and replace your device."
+            ),
+            ctx,
+        )
+        .await;
+        Ok(())
+    }
+}
+
+impl Recovery<'_> {
     /// Whether `password` can work for this account (asked before anything
     /// is typed): two-step must be on, so that a code can prove it is you.
     pub async fn password_over_ssh_possible(&self, user_id: &UserId) -> Result<()> {
@@ -31,7 +70,7 @@ impl AuthService {
             )));
         }
         if user.second_step_frozen_at.is_none() {
-            if let Some(locked) = Self::lock_refusal(&user, self.now()) {
+            if let Some(locked) = crate::AuthService::lock_refusal(&user, self.now()) {
                 return Err(locked);
             }
         }
@@ -104,41 +143,5 @@ impl AuthService {
         commit(tx).await?;
         self.store_password_over_ssh(&user, new_password, "the approval of a mailed link", ctx)
             .await
-    }
-
-    async fn store_password_over_ssh(
-        &self,
-        user: &users::User,
-        new_password: &str,
-        how: &str,
-        ctx: &Ctx,
-    ) -> Result<()> {
-        let now = self.now();
-        let hash = self.hasher().hash(new_password).await?;
-        let mut tx = self.store().begin().await?;
-        users::set_password(&mut tx, &user.id, &hash).await?;
-        sessions::delete_for_user(&mut tx, &user.id, None).await?;
-        self.audit(
-            &mut tx,
-            &user.id,
-            now,
-            Event::PasswordChanged,
-            &format!("over SSH with {how}"),
-            ctx,
-        )
-        .await?;
-        commit(tx).await?;
-        self.notify(
-            user,
-            "Your password was changed over SSH",
-            &format!(
-                "Your account password was changed over SSH, with one of your SSH keys and {how}. \
-                 Every session was signed out. If this was not you, your SSH key and a second proof are in \
-                 someone else's hands: reset your password by email, remove that key and replace your device."
-            ),
-            ctx,
-        )
-        .await;
-        Ok(())
     }
 }

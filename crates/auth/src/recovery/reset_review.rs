@@ -9,6 +9,7 @@
 use twostep_core::UserId;
 use twostep_store::{email_tokens, ssh_keys, Conn};
 
+use super::Recovery;
 use crate::{AuthError, AuthService, Ctx, Result, SshKey};
 use twostep_store::users::User;
 
@@ -22,35 +23,6 @@ pub enum Credential<'a> {
 }
 
 impl AuthService {
-    /// The user behind a live review token, the SSH keys left on the
-    /// account, and what the reset ended (app passwords and applications).
-    pub async fn credentials_after_reset(
-        &self,
-        review: &str,
-    ) -> Result<(User, Vec<SshKey>, Vec<String>)> {
-        let mut c = self.store().conn().await?;
-        let (user, ended) = self.reviewer(&mut c, review).await?;
-        let keys = ssh_keys::for_user(&mut c, &user.id).await?;
-        Ok((user, keys, ended))
-    }
-
-    /// Revokes one SSH key or app password of the account under review.
-    pub async fn revoke_after_reset(
-        &self,
-        review: &str,
-        what: Credential<'_>,
-        ctx: &Ctx,
-    ) -> Result<()> {
-        let mut tx = self.store().begin().await?;
-        let (user, _) = self.reviewer(&mut tx, review).await?;
-        match what {
-            Credential::SshKey(id) => {
-                self.remove_ssh_key_in(tx, &user.id, id, ctx).await?;
-            }
-        }
-        Ok(())
-    }
-
     async fn reviewer(&self, c: &mut Conn, review: &str) -> Result<(User, Vec<String>)> {
         let now = self.now();
         let hash = twostep_core::token::token_hash(review.get(..100).unwrap_or(review));
@@ -94,5 +66,36 @@ impl AuthService {
             text.push_str(&format!("- SSH key \"{}\" {}\n", k.title, k.fingerprint));
         }
         Ok(text)
+    }
+}
+
+impl Recovery<'_> {
+    /// The user behind a live review token, the SSH keys left on the
+    /// account, and what the reset ended (app passwords and applications).
+    pub async fn credentials_after_reset(
+        &self,
+        review: &str,
+    ) -> Result<(User, Vec<SshKey>, Vec<String>)> {
+        let mut c = self.store().conn().await?;
+        let (user, ended) = self.reviewer(&mut c, review).await?;
+        let keys = ssh_keys::for_user(&mut c, &user.id).await?;
+        Ok((user, keys, ended))
+    }
+
+    /// Revokes one SSH key or app password of the account under review.
+    pub async fn revoke_after_reset(
+        &self,
+        review: &str,
+        what: Credential<'_>,
+        ctx: &Ctx,
+    ) -> Result<()> {
+        let mut tx = self.store().begin().await?;
+        let (user, _) = self.reviewer(&mut tx, review).await?;
+        match what {
+            Credential::SshKey(id) => {
+                self.remove_ssh_key_in(tx, &user.id, id, ctx).await?;
+            }
+        }
+        Ok(())
     }
 }

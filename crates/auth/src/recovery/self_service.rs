@@ -12,6 +12,7 @@ use twostep_store::recovery_requests::{self as requests, Outcome, Proof, Request
 use twostep_store::users::User;
 use twostep_store::{email_tokens, users, Conn};
 
+use super::Recovery;
 use crate::error::utc;
 use crate::notify::Event;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo};
@@ -71,6 +72,139 @@ impl AuthService {
         self.link(&format!("/recover/cancel?request={request_id}&token={t}"))
     }
 
+    /// The account, if a request may start for it now (row held).
+    async fn recovery_candidate(
+        &self,
+        c: &mut Conn,
+        user_id: &UserId,
+        now: UnixTime,
+    ) -> Result<User> {
+        users::lock_row(c, user_id).await?;
+        let user = self.user_in(c, user_id).await?;
+        if user.two_step_enabled_at.is_none() {
+            return Err(AuthError::Conflict(format!(
+                "Two-step verification is off for {}: your password alone signs you in, there is nothing to recover.",
+                user.username
+            )));
+        }
+        if let Some(r) = requests::open_for(c, user_id).await? {
+            return Err(AuthError::Conflict(format!(
+                "A recovery request for this account is under way already; it is ready on {} UTC.",
+                utc(r.ready_at)
+            )));
+        }
+        if requests::started_since(c, user_id, now - 24 * 3600).await? >= STARTS_PER_DAY {
+            return Err(AuthError::TooSoon(
+                "Account recovery was started too often today. Try again tomorrow.".into(),
+            ));
+        }
+        Ok(user)
+    }
+
+    pub(crate) async fn user_in(&self, c: &mut Conn, user_id: &UserId) -> Result<User> {
+        users::by_id(c, user_id).await?.ok_or(AuthError::NotFound)
+    }
+
+    async fn open_request(
+        &self,
+        c: &mut Conn,
+        user: &User,
+        proof: Proof,
+        now: UnixTime,
+        ctx: &Ctx,
+    ) -> Result<Request> {
+        let r = Request {
+            id: token::new_id(&mut rng()),
+            user_id: user.id.clone(),
+            proof,
+            started_at: now,
+            ready_at: now + self.wait_for(proof),
+            reminded_at: now,
+        };
+        requests::insert(c, &r).await?;
+        let detail = format!("{}, ready {} UTC", proof.as_str(), utc(r.ready_at));
+        self.audit(c, &user.id, now, Event::RecoveryStarted, &detail, ctx)
+            .await?;
+        Ok(r)
+    }
+
+    async fn mail_started(&self, user: &User, r: &Request, ctx: &Ctx) {
+        let what = format!(
+            "A request to recover your account without its second factors was started. \
+             On {} UTC, whoever knows your password and can read this mailbox can remove your \
+             authenticators, security keys and recovery codes and set up new ones.\n\n\
+             If this is you, sign in after that time and follow the instructions.\n\
+             If it is NOT you, cancel it now with this link:\n{}\n\n\
+             Signing in with any authenticator code, recovery code or security key also cancels it.",
+            utc(r.ready_at),
+            self.cancel_link(&r.id)
+        );
+        self.notify(user, "Account recovery started", &what, ctx)
+            .await;
+    }
+
+    async fn cancel(&self, user_id: &UserId, how: &str, ctx: &Ctx) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        users::lock_row(&mut tx, user_id).await?;
+        let user = self.user_in(&mut tx, user_id).await?;
+        let r = requests::open_for(&mut tx, user_id)
+            .await?
+            .ok_or_else(|| AuthError::Conflict("No account recovery is under way.".into()))?;
+        if !requests::end(&mut tx, &r, Outcome::Cancelled, how, now).await? {
+            return Err(AuthError::Conflict(
+                "No account recovery is under way.".into(),
+            ));
+        }
+        self.audit(&mut tx, &user.id, now, Event::RecoveryCancelled, how, ctx)
+            .await?;
+        commit(tx).await?;
+        self.notify(
+            &user,
+            "Account recovery cancelled",
+            &format!(
+                "The request to recover your account was cancelled {how}. Nothing was changed."
+            ),
+            ctx,
+        )
+        .await;
+        Ok(())
+    }
+
+    /// A second factor was just accepted inside `c`: an open request is
+    /// cancelled (its owner still has a factor). The mail goes out in the
+    /// background.
+    pub(crate) async fn cancel_recovery_on_factor(
+        &self,
+        c: &mut Conn,
+        user: &User,
+        now: UnixTime,
+        ctx: &Ctx,
+    ) -> Result<()> {
+        let Some(r) = requests::open_for(c, &user.id).await? else {
+            return Ok(());
+        };
+        let how = "by signing in with a second factor";
+        if requests::end(c, &r, Outcome::Cancelled, how, now).await? {
+            self.audit(c, &user.id, now, Event::RecoveryCancelled, how, ctx)
+                .await?;
+            let (me, user, ctx) = (self.clone(), user.clone(), ctx.clone());
+            tokio::spawn(async move {
+                me.notify(
+                    &user,
+                    "Account recovery cancelled",
+                    "A second factor (an authenticator code, a recovery code or a security key) was used on your account, \
+                     so the request to recover it without one was cancelled. Nothing was changed.",
+                    &ctx,
+                )
+                .await;
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Recovery<'_> {
     /// The open request of the account signed in with its password only.
     pub async fn recovery_status(&self, user_id: &UserId) -> Result<Option<RecoveryStatus>> {
         let now = self.now();
@@ -185,77 +319,6 @@ impl AuthService {
         Ok(status_of(&r, now))
     }
 
-    /// The account, if a request may start for it now (row held).
-    async fn recovery_candidate(
-        &self,
-        c: &mut Conn,
-        user_id: &UserId,
-        now: UnixTime,
-    ) -> Result<User> {
-        users::lock_row(c, user_id).await?;
-        let user = self.user_in(c, user_id).await?;
-        if user.two_step_enabled_at.is_none() {
-            return Err(AuthError::Conflict(format!(
-                "Two-step verification is off for {}: your password alone signs you in, there is nothing to recover.",
-                user.username
-            )));
-        }
-        if let Some(r) = requests::open_for(c, user_id).await? {
-            return Err(AuthError::Conflict(format!(
-                "A recovery request for this account is under way already; it is ready on {} UTC.",
-                utc(r.ready_at)
-            )));
-        }
-        if requests::started_since(c, user_id, now - 24 * 3600).await? >= STARTS_PER_DAY {
-            return Err(AuthError::TooSoon(
-                "Account recovery was started too often today. Try again tomorrow.".into(),
-            ));
-        }
-        Ok(user)
-    }
-
-    pub(crate) async fn user_in(&self, c: &mut Conn, user_id: &UserId) -> Result<User> {
-        users::by_id(c, user_id).await?.ok_or(AuthError::NotFound)
-    }
-
-    async fn open_request(
-        &self,
-        c: &mut Conn,
-        user: &User,
-        proof: Proof,
-        now: UnixTime,
-        ctx: &Ctx,
-    ) -> Result<Request> {
-        let r = Request {
-            id: token::new_id(&mut rng()),
-            user_id: user.id.clone(),
-            proof,
-            started_at: now,
-            ready_at: now + self.wait_for(proof),
-            reminded_at: now,
-        };
-        requests::insert(c, &r).await?;
-        let detail = format!("{}, ready {} UTC", proof.as_str(), utc(r.ready_at));
-        self.audit(c, &user.id, now, Event::RecoveryStarted, &detail, ctx)
-            .await?;
-        Ok(r)
-    }
-
-    async fn mail_started(&self, user: &User, r: &Request, ctx: &Ctx) {
-        let what = format!(
-            "A request to recover your account without its second factors was started. \
-             On {} UTC, whoever knows your password and can read this mailbox can remove your \
-             authenticators, security keys and recovery codes and set up new ones.\n\n\
-             If this is you, sign in after that time and follow the instructions.\n\
-             If it is NOT you, cancel it now with this link:\n{}\n\n\
-             Signing in with any authenticator code, recovery code or security key also cancels it.",
-            utc(r.ready_at),
-            self.cancel_link(&r.id)
-        );
-        self.notify(user, "Account recovery started", &what, ctx)
-            .await;
-    }
-
     /// Cancels by the link in a mail (the request's id and its HMAC).
     pub async fn cancel_recovery_by_link(
         &self,
@@ -281,66 +344,6 @@ impl AuthService {
     /// `ssh git@HOST recover --cancel`.
     pub async fn cancel_recovery_over_ssh(&self, user_id: &UserId, ctx: &Ctx) -> Result<()> {
         self.cancel(user_id, "over SSH", ctx).await
-    }
-
-    async fn cancel(&self, user_id: &UserId, how: &str, ctx: &Ctx) -> Result<()> {
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        users::lock_row(&mut tx, user_id).await?;
-        let user = self.user_in(&mut tx, user_id).await?;
-        let r = requests::open_for(&mut tx, user_id)
-            .await?
-            .ok_or_else(|| AuthError::Conflict("No account recovery is under way.".into()))?;
-        if !requests::end(&mut tx, &r, Outcome::Cancelled, how, now).await? {
-            return Err(AuthError::Conflict(
-                "No account recovery is under way.".into(),
-            ));
-        }
-        self.audit(&mut tx, &user.id, now, Event::RecoveryCancelled, how, ctx)
-            .await?;
-        commit(tx).await?;
-        self.notify(
-            &user,
-            "Account recovery cancelled",
-            &format!(
-                "The request to recover your account was cancelled {how}. Nothing was changed."
-            ),
-            ctx,
-        )
-        .await;
-        Ok(())
-    }
-
-    /// A second factor was just accepted inside `c`: an open request is
-    /// cancelled (its owner still has a factor). The mail goes out in the
-    /// background.
-    pub(crate) async fn cancel_recovery_on_factor(
-        &self,
-        c: &mut Conn,
-        user: &User,
-        now: UnixTime,
-        ctx: &Ctx,
-    ) -> Result<()> {
-        let Some(r) = requests::open_for(c, &user.id).await? else {
-            return Ok(());
-        };
-        let how = "by signing in with a second factor";
-        if requests::end(c, &r, Outcome::Cancelled, how, now).await? {
-            self.audit(c, &user.id, now, Event::RecoveryCancelled, how, ctx)
-                .await?;
-            let (me, user, ctx) = (self.clone(), user.clone(), ctx.clone());
-            tokio::spawn(async move {
-                me.notify(
-                    &user,
-                    "Account recovery cancelled",
-                    "A second factor (an authenticator code, a recovery code or a security key) was used on your account, \
-                     so the request to recover it without one was cancelled. Nothing was changed.",
-                    &ctx,
-                )
-                .await;
-            });
-        }
-        Ok(())
     }
 }
 

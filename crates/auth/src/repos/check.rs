@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use twostep_store::repositories as store_repos;
 
-use crate::{AuthService, Result};
+use super::Repos;
+use crate::Result;
 
 /// In a repository folder whose record's removal is being committed.
 pub(crate) const DELETING_MARKER: &str = "twostep-deleting";
@@ -79,7 +80,7 @@ fn old_enough(path: &Path, grace: Duration) -> bool {
     now - changed >= grace.as_secs() as i64
 }
 
-impl AuthService {
+impl Repos<'_> {
     /// `before_serving`: called at start, before any request is served.
     pub async fn check_repositories(&self, before_serving: bool) -> Result<RepoCheck> {
         let alone = before_serving && self.store().backend() == twostep_store::Backend::Sqlite;

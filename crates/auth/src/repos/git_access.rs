@@ -5,9 +5,10 @@ use twostep_core::app_password::{self, Scope};
 use twostep_core::token;
 use twostep_store::{app_passwords as store_ap, users};
 
+use super::Repos;
 use crate::gate::CallerKind;
 use crate::notify::Event;
-use crate::{commit, AuthError, AuthService, Caller, Ctx, Result, SessionInfo};
+use crate::{commit, AuthError, Caller, Ctx, Result, SessionInfo};
 
 /// "Last used" of an app password is written at most this often.
 const TOUCH_EVERY: i64 = 60;
@@ -33,7 +34,7 @@ pub fn basic_kind(username: &str, secret: &str) -> CallerKind {
     }
 }
 
-impl AuthService {
+impl Repos<'_> {
     /// HTTP Basic: username and an app password, or the account password when
     /// two-step verification is off.
     pub async fn authenticate_basic(
@@ -48,10 +49,14 @@ impl AuthService {
         let now = self.now();
         // Bitbucket's convention for OAuth access tokens (and GitLab's `oauth2`).
         if basic_kind(username, secret) == CallerKind::OAuthToken {
-            return self.authenticate_bearer(secret).await.map_err(|e| match e {
-                AuthError::InvalidToken => AuthError::BadCredentials,
-                e => e,
-            });
+            return self
+                .oauth()
+                .authenticate_bearer(secret)
+                .await
+                .map_err(|e| match e {
+                    AuthError::InvalidToken => AuthError::BadCredentials,
+                    e => e,
+                });
         }
         if basic_kind(username, secret) == CallerKind::AppPassword {
             let hash = token::token_hash(secret);

@@ -1,11 +1,10 @@
 //! Git operations in flight on this node, so that a shutdown (SIGTERM) lets
 //! them finish, for a bounded time, instead of cutting a push in half.
 
+use super::Repos;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-use crate::AuthService;
 
 #[derive(Default)]
 pub(crate) struct InFlight {
@@ -32,7 +31,7 @@ impl Drop for GitOperation {
     }
 }
 
-impl AuthService {
+impl Repos<'_> {
     /// Marks a git operation (`transport`: ssh or https; `service`: e.g.
     /// git-upload-pack) as running until the guard is dropped.
     pub fn git_operation(&self, transport: &'static str, service: &'static str) -> GitOperation {

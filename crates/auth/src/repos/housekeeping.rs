@@ -5,11 +5,10 @@
 //! due: one repository at a time, one run at a time on this node, in the
 //! background, logged.
 
+use super::Repos;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-
-use crate::AuthService;
 
 /// Settings every git child gets, through git's own environment variables.
 pub const GIT_CONFIG_ENV: [(&str, &str); 3] = [
@@ -86,7 +85,7 @@ async fn maintain(repo: &Path) {
     }
 }
 
-impl AuthService {
+impl Repos<'_> {
     /// Called after a push was accepted (SSH or HTTPS).
     pub fn after_push(&self, repo: &Path) {
         let hk = self.inner.housekeeping.clone();

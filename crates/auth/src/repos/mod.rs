@@ -5,3 +5,9 @@ pub(crate) mod git_access;
 pub(crate) mod git_operations;
 pub(crate) mod housekeeping;
 pub(crate) mod repositories;
+
+crate::domain_service!(
+    /// Repositories: records, folders, who may read and write, Git in flight.
+    Repos,
+    repos
+);

@@ -9,8 +9,9 @@ use twostep_core::token;
 use twostep_store::repositories::{self as store_repos, Repository};
 use twostep_store::{users, StoreError};
 
+use super::Repos;
 use crate::notify::Event;
-use crate::{commit, rng, AuthError, AuthService, Ctx, Result};
+use crate::{commit, rng, AuthError, Ctx, Result};
 
 #[derive(Debug, Clone)]
 pub struct RepoView {
@@ -37,7 +38,7 @@ pub fn collaborator_access(text: &str) -> Result<Access> {
     })
 }
 
-impl AuthService {
+impl Repos<'_> {
     /// `REPOS/OWNER/NAME.git` for names already validated.
     pub fn repo_path(&self, owner: &str, name: &str) -> PathBuf {
         self.settings()

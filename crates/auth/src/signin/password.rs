@@ -17,6 +17,7 @@ use twostep_core::token::{self, hmac_sha256};
 use twostep_core::UserId;
 use twostep_store::{password_failures, users, Tx};
 
+use super::SignIn;
 use crate::error::utc;
 use crate::notify::Event;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result};
@@ -32,13 +33,6 @@ fn device_signature(key: &[u8; 32], user_id: &UserId, nonce: &str) -> String {
 }
 
 impl AuthService {
-    /// A device cookie value for a browser that just completed a sign-in.
-    pub fn device_cookie(&self, user_id: &UserId) -> String {
-        let nonce = token::new_id(&mut rng());
-        let sig = device_signature(&self.keys().csrf, user_id, &nonce);
-        format!("{nonce}.{user_id}.{sig}")
-    }
-
     /// The client's throttling key: its device nonce when the cookie is this
     /// account's and genuine.
     fn client_key(&self, user_id: &UserId, ctx: &Ctx) -> String {
@@ -202,5 +196,14 @@ impl AuthService {
             });
         }
         Err(AuthError::BadCredentials)
+    }
+}
+
+impl SignIn<'_> {
+    /// A device cookie value for a browser that just completed a sign-in.
+    pub fn device_cookie(&self, user_id: &UserId) -> String {
+        let nonce = token::new_id(&mut rng());
+        let sig = device_signature(&self.keys().csrf, user_id, &nonce);
+        format!("{nonce}.{user_id}.{sig}")
     }
 }

@@ -5,6 +5,7 @@ use twostep_core::token;
 use twostep_core::{UnixTime, UserId};
 use twostep_store::{authenticators, recovery_codes, sessions, users, Conn};
 
+use super::SignIn;
 use crate::factors::check::{FactorCheck, FactorUsed};
 use crate::notify::Event;
 use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result};
@@ -131,12 +132,6 @@ impl SessionInfo {
 }
 
 impl AuthService {
-    pub async fn sign_in(&self, login: &str, password: &str, ctx: &Ctx) -> Result<SignInOutcome> {
-        let r = self.password_step(login, password, ctx).await;
-        crate::metrics::password_step(ctx.channel, &r);
-        r
-    }
-
     async fn password_step(&self, login: &str, password: &str, ctx: &Ctx) -> Result<SignInOutcome> {
         let login = login.trim();
         if login.is_empty() || login.len() > MAX_LOGIN {
@@ -160,7 +155,7 @@ impl AuthService {
             return Err(AuthError::BadCredentials);
         };
         let now = self.now();
-        let factors = self.factors(&mut tx, &user).await?;
+        let factors = self.factors_of(&mut tx, &user).await?;
         let t = token::new_token(&mut rng());
         let outcome = match policy::after_password(factors) {
             AfterPassword::SignedIn => {
@@ -195,7 +190,7 @@ impl AuthService {
         Ok(outcome)
     }
 
-    async fn factors(&self, c: &mut Conn, user: &User) -> Result<AccountFactors> {
+    async fn factors_of(&self, c: &mut Conn, user: &User) -> Result<AccountFactors> {
         let auths = authenticators::for_user(c, &user.id).await?;
         Ok(AccountFactors {
             two_step_on: user.two_step_enabled_at.is_some(),
@@ -233,19 +228,6 @@ impl AuthService {
         )
         .await?;
         Ok(())
-    }
-
-    /// Completes a sign-in with a code or recovery code. The session token is
-    /// replaced (no fixation): use the returned one.
-    pub async fn second_step(
-        &self,
-        token_in: &str,
-        code: &str,
-        ctx: &Ctx,
-    ) -> Result<(String, User)> {
-        let r = self.code_step(token_in, code, ctx).await;
-        crate::metrics::second_step(ctx.channel, &r);
-        r
     }
 
     async fn code_step(&self, token_in: &str, code: &str, ctx: &Ctx) -> Result<(String, User)> {
@@ -312,20 +294,6 @@ impl AuthService {
         Ok(t)
     }
 
-    /// Whether this account's second step is locked or closed now.
-    pub async fn second_step_lock(&self, user_id: &UserId) -> Result<Option<SecondStepLock>> {
-        let user = self.user_row(user_id).await?;
-        Ok(SecondStepLock::of(&user, self.now()))
-    }
-
-    /// The session behind a cookie, if it is live.
-    pub async fn session(&self, token_in: &str) -> Result<Option<SessionInfo>> {
-        if token_in.is_empty() || token_in.len() > 100 {
-            return Ok(None);
-        }
-        self.session_by_hash(&token::token_hash(token_in)).await
-    }
-
     /// The session as stored now (after this request opened its sudo window).
     pub(crate) async fn fresh_session(&self, session: &SessionInfo) -> Result<SessionInfo> {
         let hash = session.token_hash().ok_or(AuthError::SignInRequired)?;
@@ -348,7 +316,7 @@ impl AuthService {
         drop(c);
         let mut user: Account = user.into();
         if s.stage == sessions::Stage::Full {
-            user.two_step_required_by = self.two_step_deadlines(&user).await?;
+            user.two_step_required_by = self.workspaces().two_step_deadlines(&user).await?;
         }
         Ok(Some(SessionInfo {
             user,
@@ -357,6 +325,41 @@ impl AuthService {
             sudo_until: s.sudo_until,
             created_at: s.created_at,
         }))
+    }
+}
+
+impl SignIn<'_> {
+    pub async fn sign_in(&self, login: &str, password: &str, ctx: &Ctx) -> Result<SignInOutcome> {
+        let r = self.password_step(login, password, ctx).await;
+        crate::metrics::password_step(ctx.channel, &r);
+        r
+    }
+
+    /// Completes a sign-in with a code or recovery code. The session token is
+    /// replaced (no fixation): use the returned one.
+    pub async fn second_step(
+        &self,
+        token_in: &str,
+        code: &str,
+        ctx: &Ctx,
+    ) -> Result<(String, User)> {
+        let r = self.code_step(token_in, code, ctx).await;
+        crate::metrics::second_step(ctx.channel, &r);
+        r
+    }
+
+    /// Whether this account's second step is locked or closed now.
+    pub async fn second_step_lock(&self, user_id: &UserId) -> Result<Option<SecondStepLock>> {
+        let user = self.user_row(user_id).await?;
+        Ok(SecondStepLock::of(&user, self.now()))
+    }
+
+    /// The session behind a cookie, if it is live.
+    pub async fn session(&self, token_in: &str) -> Result<Option<SessionInfo>> {
+        if token_in.is_empty() || token_in.len() > 100 {
+            return Ok(None);
+        }
+        self.session_by_hash(&token::token_hash(token_in)).await
     }
 
     pub async fn sign_out(&self, token_in: &str, ctx: &Ctx) -> Result<()> {

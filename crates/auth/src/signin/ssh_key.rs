@@ -5,6 +5,7 @@ use twostep_core::recovery::RecoveryCode;
 use twostep_core::UserId;
 use twostep_store::{failures, ssh_keys, users};
 
+use super::SignIn;
 use crate::notify::Event;
 use crate::signin::password::SSH_KEY;
 use crate::{commit, Account, AuthError, AuthService, Ctx, Result};
@@ -14,6 +15,72 @@ use twostep_store::users::User;
 pub const RECOVERY_CODES_REQUEST: &str = "new recovery codes";
 
 impl AuthService {
+    /// The owner of a key that just signed someone in; the key's last use
+    /// is recorded.
+    async fn key_owner(
+        &self,
+        c: &mut twostep_store::Conn,
+        key: Option<ssh_keys::SshKey>,
+    ) -> Result<Option<Account>> {
+        let Some(key) = key else {
+            return Ok(None);
+        };
+        ssh_keys::touch(c, &key.id, self.now()).await?;
+        Ok(users::by_id(c, &key.user_id).await?.map(Account::from))
+    }
+
+    async fn ssh_recovery_candidate(&self, user_id: &UserId) -> Result<User> {
+        let user = self.user_row(user_id).await?;
+        if user.two_step_enabled_at.is_none() {
+            return Err(AuthError::Conflict(format!(
+                "Two-step verification is off for {}: you sign in with your password alone, and there are no recovery codes to replace.",
+                user.username
+            )));
+        }
+        if user.second_step_frozen_at.is_none() {
+            if let Some(locked) = Self::lock_refusal(&user, self.now()) {
+                return Err(locked);
+            }
+        }
+        Ok(user)
+    }
+
+    async fn codes_over_ssh(
+        &self,
+        mut tx: twostep_store::Tx,
+        user: &User,
+        how: &str,
+        ctx: &Ctx,
+    ) -> Result<Vec<RecoveryCode>> {
+        let now = self.now();
+        users::lock_row(&mut tx, &user.id).await?;
+        let codes = self
+            .new_recovery_codes(&mut tx, &user.id, None, now)
+            .await?;
+        failures::clear(&mut tx, &user.id).await?;
+        users::reset_factor_failures(&mut tx, &user.id).await?;
+        self.audit(
+            &mut tx,
+            &user.id,
+            now,
+            Event::RecoveryCodesOverSsh,
+            how,
+            ctx,
+        )
+        .await?;
+        commit(tx).await?;
+        self.notify(
+            user,
+            "New recovery codes were generated over SSH",
+            &format!("New recovery codes were generated over SSH with your SSH key and the {how}; the previous ones no longer work."),
+            ctx,
+        )
+        .await;
+        Ok(codes)
+    }
+}
+
+impl SignIn<'_> {
     /// The account a registered SSH key (by `SHA256:` fingerprint) belongs to.
     pub async fn ssh_user(&self, fingerprint: &str) -> Result<Option<Account>> {
         let mut c = self.store().conn().await?;
@@ -61,40 +128,10 @@ impl AuthService {
         self.key_owner(&mut c, key).await
     }
 
-    /// The owner of a key that just signed someone in; the key's last use
-    /// is recorded.
-    async fn key_owner(
-        &self,
-        c: &mut twostep_store::Conn,
-        key: Option<ssh_keys::SshKey>,
-    ) -> Result<Option<Account>> {
-        let Some(key) = key else {
-            return Ok(None);
-        };
-        ssh_keys::touch(c, &key.id, self.now()).await?;
-        Ok(users::by_id(c, &key.user_id).await?.map(Account::from))
-    }
-
     /// Whether `recovery_codes` can make codes for this account at all
     /// (asked before the password, so nobody types it for nothing).
     pub async fn recovery_codes_over_ssh_possible(&self, user_id: &UserId) -> Result<()> {
         self.ssh_recovery_candidate(user_id).await.map(|_| ())
-    }
-
-    async fn ssh_recovery_candidate(&self, user_id: &UserId) -> Result<User> {
-        let user = self.user_row(user_id).await?;
-        if user.two_step_enabled_at.is_none() {
-            return Err(AuthError::Conflict(format!(
-                "Two-step verification is off for {}: you sign in with your password alone, and there are no recovery codes to replace.",
-                user.username
-            )));
-        }
-        if user.second_step_frozen_at.is_none() {
-            if let Some(locked) = Self::lock_refusal(&user, self.now()) {
-                return Err(locked);
-            }
-        }
-        Ok(user)
     }
 
     /// `ssh git@HOST recovery_codes`: the SSH key proved who is asking; the
@@ -144,39 +181,5 @@ impl AuthService {
         }
         self.codes_over_ssh(tx, &user, "approval of the mailed link", ctx)
             .await
-    }
-
-    async fn codes_over_ssh(
-        &self,
-        mut tx: twostep_store::Tx,
-        user: &User,
-        how: &str,
-        ctx: &Ctx,
-    ) -> Result<Vec<RecoveryCode>> {
-        let now = self.now();
-        users::lock_row(&mut tx, &user.id).await?;
-        let codes = self
-            .new_recovery_codes(&mut tx, &user.id, None, now)
-            .await?;
-        failures::clear(&mut tx, &user.id).await?;
-        users::reset_factor_failures(&mut tx, &user.id).await?;
-        self.audit(
-            &mut tx,
-            &user.id,
-            now,
-            Event::RecoveryCodesOverSsh,
-            how,
-            ctx,
-        )
-        .await?;
-        commit(tx).await?;
-        self.notify(
-            user,
-            "New recovery codes were generated over SSH",
-            &format!("New recovery codes were generated over SSH with your SSH key and the {how}; the previous ones no longer work."),
-            ctx,
-        )
-        .await;
-        Ok(codes)
     }
 }

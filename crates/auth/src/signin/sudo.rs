@@ -12,6 +12,7 @@
 use twostep_core::UnixTime;
 use twostep_store::{sessions, Tx};
 
+use super::SignIn;
 use crate::factors::check::{FactorCheck, FactorUsed};
 use crate::gate::{proof_opens_sudo, Action, ProofKind, WayIn, WeakProof};
 use crate::notify::Event;
@@ -130,7 +131,9 @@ impl AuthService {
         self.audit(c, &user.id, now, Event::SudoOpened, how, ctx)
             .await
     }
+}
 
+impl SignIn<'_> {
     /// Confirms it is the owner (the page's "confirm" form, `POST
     /// /api/v1/session/sudo`): security changes need no further proof for
     /// `SUDO_TTL` on this session.

@@ -10,6 +10,7 @@ use twostep_store::users::{self, User};
 use twostep_store::workspaces::{self as ws, Role, Workspace, WorkspaceRepo};
 use twostep_store::{Conn, StoreError};
 
+use super::Workspaces;
 use crate::error::utc;
 use crate::gate::Action;
 use crate::notify::Event;
@@ -82,6 +83,50 @@ impl AuthService {
         }
     }
 
+    async fn mail_policy(&self, user: &User, workspace: &str, from: UnixTime) {
+        let what = format!(
+            "The workspace {workspace} requires two-step verification from {} UTC, and yours is off.\n\n\
+             Turn it on before then: {}\n\n\
+             Until then nothing changes. After it, you cannot reach {workspace}'s repositories \
+             (SSH, HTTPS, pages and API, app passwords included) until you turn it on; \
+             nothing is removed.",
+            utc(from),
+            self.link("/account/two-step")
+        );
+        self.notify(
+            user,
+            "A workspace requires two-step verification",
+            &what,
+            &crate::Ctx::new(crate::Channel::Web, "server"),
+        )
+        .await;
+    }
+
+    /// A workspace's repository as `viewer` sees it: `Ok(None)` when `owner`
+    /// is no workspace; `NotFound` when the viewer may not read it; the
+    /// policy's refusal when their two-step is off past the grace period.
+    pub(crate) async fn workspace_repo(
+        &self,
+        c: &mut Conn,
+        viewer: &UserId,
+        owner: &str,
+        name: &str,
+    ) -> Result<Option<RepoView>> {
+        let Some(w) = ws::by_name(c, owner).await? else {
+            return Ok(None);
+        };
+        let r = ws::repo(c, &w.id, name).await?.ok_or(AuthError::NotFound)?;
+        let role = ws::role_of(c, &w.id, viewer).await?.map(role_access);
+        let access = policy::access(role, r.is_private != 0);
+        if access == Access::None {
+            return Err(AuthError::NotFound);
+        }
+        self.workspace_allows(viewer, &w.name).await?;
+        Ok(Some(repo_view(&w, r, access)))
+    }
+}
+
+impl Workspaces<'_> {
     /// A new workspace, named like a user (the two share the first part of
     /// repository paths); its creator is its first admin.
     pub async fn create_workspace(
@@ -360,25 +405,6 @@ impl AuthService {
         Ok(policy::policy(enforced, now))
     }
 
-    async fn mail_policy(&self, user: &User, workspace: &str, from: UnixTime) {
-        let what = format!(
-            "The workspace {workspace} requires two-step verification from {} UTC, and yours is off.\n\n\
-             Turn it on before then: {}\n\n\
-             Until then nothing changes. After it, you cannot reach {workspace}'s repositories \
-             (SSH, HTTPS, pages and API, app passwords included) until you turn it on; \
-             nothing is removed.",
-            utc(from),
-            self.link("/account/two-step")
-        );
-        self.notify(
-            user,
-            "A workspace requires two-step verification",
-            &what,
-            &crate::Ctx::new(crate::Channel::Web, "server"),
-        )
-        .await;
-    }
-
     /// A repository in a workspace; members with write or admin create them.
     pub async fn create_workspace_repo(
         &self,
@@ -426,7 +452,7 @@ impl AuthService {
             }
             other => other?,
         }
-        let path = self.repo_path(&w.name, &name);
+        let path = self.repos().repo_path(&w.name, &name);
         self.audit(
             &mut tx,
             &session.user.id,
@@ -438,29 +464,6 @@ impl AuthService {
         .await?;
         crate::repos::repositories::create_on_disk_and_commit(tx, &path).await?;
         Ok(repo_view(&w, row, role_access(role)))
-    }
-
-    /// A workspace's repository as `viewer` sees it: `Ok(None)` when `owner`
-    /// is no workspace; `NotFound` when the viewer may not read it; the
-    /// policy's refusal when their two-step is off past the grace period.
-    pub(crate) async fn workspace_repo(
-        &self,
-        c: &mut Conn,
-        viewer: &UserId,
-        owner: &str,
-        name: &str,
-    ) -> Result<Option<RepoView>> {
-        let Some(w) = ws::by_name(c, owner).await? else {
-            return Ok(None);
-        };
-        let r = ws::repo(c, &w.id, name).await?.ok_or(AuthError::NotFound)?;
-        let role = ws::role_of(c, &w.id, viewer).await?.map(role_access);
-        let access = policy::access(role, r.is_private != 0);
-        if access == Access::None {
-            return Err(AuthError::NotFound);
-        }
-        self.workspace_allows(viewer, &w.name).await?;
-        Ok(Some(repo_view(&w, r, access)))
     }
 }
 

@@ -157,7 +157,11 @@ async fn users(
         session: &s,
         proof: &proof,
     };
-    let page = state.auth.admin_users(&actor, &q.filter()?, &ctx).await?;
+    let page = state
+        .auth
+        .admin()
+        .admin_users(&actor, &q.filter()?, &ctx)
+        .await?;
     let next_after = (page.len() as i64 == twostep_auth::ADMIN_PAGE_SIZE)
         .then(|| page.last().map(|u| u.username.clone()))
         .flatten();
@@ -182,7 +186,12 @@ async fn user(
         proof: &proof,
     };
     Ok(Json(
-        state.auth.admin_user(&actor, &username, &ctx).await?.into(),
+        state
+            .auth
+            .admin()
+            .admin_user(&actor, &username, &ctx)
+            .await?
+            .into(),
     ))
 }
 
@@ -232,6 +241,7 @@ async fn reset(
     Ok(
         match state
             .auth
+            .admin()
             .admin_reset_two_step(&actor, &username, &r.reason, &ctx)
             .await?
         {
@@ -275,6 +285,7 @@ async fn unlock(
     };
     state
         .auth
+        .admin()
         .admin_unlock(&actor, &username, &r.reason, &ctx)
         .await?;
     Ok(super::Status::json("unlocked"))
@@ -298,6 +309,7 @@ async fn grant(
     Ok(Json(
         state
             .auth
+            .admin()
             .grant_admin(&actor, &username, &r.reason, &ctx)
             .await?
             .into(),
@@ -322,6 +334,7 @@ async fn revoke(
     Ok(Json(
         state
             .auth
+            .admin()
             .revoke_admin(&actor, &username, &r.reason, &ctx)
             .await?
             .into(),
@@ -367,6 +380,7 @@ async fn approvals(
     Ok(Json(
         state
             .auth
+            .admin()
             .admin_approvals(&actor, &ctx)
             .await?
             .into_iter()
@@ -393,6 +407,7 @@ async fn approve(
     Ok(Json(
         state
             .auth
+            .admin()
             .approve_admin_reset(&actor, &id, &ctx)
             .await?
             .into(),
@@ -417,6 +432,7 @@ async fn cancel(
     Ok(Json(
         state
             .auth
+            .admin()
             .cancel_admin_reset(&actor, &id, &ctx)
             .await?
             .into(),
@@ -487,6 +503,7 @@ async fn audit(
         .clamp(1, 200);
     let rows = state
         .auth
+        .admin()
         .admin_audit(&actor, q.before, limit, &ctx)
         .await?;
     let next_before = (rows.len() as i64 == limit)
@@ -523,6 +540,7 @@ async fn assign_token(
     };
     state
         .auth
+        .factors()
         .assign_token(&actor, &serial, &r.username, &ctx)
         .await?;
     Ok(super::Status::json("assigned"))

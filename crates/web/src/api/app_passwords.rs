@@ -72,6 +72,7 @@ async fn list(
     Ok(Json(
         state
             .auth
+            .credentials()
             .app_passwords(&s.user.id)
             .await?
             .into_iter()
@@ -93,6 +94,7 @@ async fn create(
     let proof = twostep_auth::Proof::from_fields(r.code.as_deref(), r.password.as_deref());
     let (password, view) = state
         .auth
+        .credentials()
         .create_app_password(&s, &r.label, &scopes, &proof, &ctx)
         .await?;
     Ok((
@@ -115,6 +117,7 @@ async fn revoke(
 ) -> Result<StatusCode, Error> {
     state
         .auth
+        .credentials()
         .revoke_app_password(&s, &id, &twostep_auth::Proof::None, &ctx)
         .await?;
     Ok(StatusCode::NO_CONTENT)

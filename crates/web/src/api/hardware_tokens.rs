@@ -44,6 +44,7 @@ pub(super) async fn claim_token(
     let proof = twostep_auth::Proof::from_fields(r.code.as_deref(), None);
     state
         .auth
+        .factors()
         .claim_token(&s, &r.serial, &r.first_code, &r.second_code, &proof, &ctx)
         .await?;
     Ok(Status::json("added"))

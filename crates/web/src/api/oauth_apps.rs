@@ -60,6 +60,7 @@ async fn list(
     Ok(Json(
         state
             .auth
+            .oauth()
             .oauth_apps(&s.user.id)
             .await?
             .into_iter()
@@ -85,6 +86,7 @@ async fn register(
 ) -> Result<(StatusCode, Json<RegisteredOAuthApp>), Error> {
     let app = state
         .auth
+        .oauth()
         .register_oauth_app(&s, &r.name, &r.redirect_uris, r.confidential, &ctx)
         .await?;
     Ok((
@@ -117,6 +119,7 @@ async fn authorized(
     Ok(Json(
         state
             .auth
+            .oauth()
             .authorized_apps(&s.user.id)
             .await?
             .into_iter()
@@ -139,6 +142,10 @@ async fn revoke(
     Api(ctx): Api,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Error> {
-    state.auth.revoke_authorized_app(&s, &id, &ctx).await?;
+    state
+        .auth
+        .oauth()
+        .revoke_authorized_app(&s, &id, &ctx)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

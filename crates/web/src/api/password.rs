@@ -34,7 +34,11 @@ async fn forgot(
     Api(ctx): Api,
     ApiJson(r): ApiJson<ForgotRequest>,
 ) -> Result<(StatusCode, Json<Status>), Error> {
-    state.auth.request_password_reset(&r.email, &ctx).await?;
+    state
+        .auth
+        .accounts()
+        .request_password_reset(&r.email, &ctx)
+        .await?;
     Ok((
         StatusCode::ACCEPTED,
         Status::json("mail_sent_if_account_exists"),
@@ -51,6 +55,7 @@ async fn reset(
 ) -> Result<Json<Status>, Error> {
     state
         .auth
+        .accounts()
         .reset_password(&r.token, &r.password, &ctx)
         .await?;
     Ok(Status::json("password_changed"))

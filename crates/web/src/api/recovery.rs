@@ -60,6 +60,7 @@ async fn half_signed_in(state: &AppState, jar: &CookieJar) -> Result<SessionInfo
     let token = token_of(state, jar).ok_or_else(Error::sign_in_required)?;
     state
         .auth
+        .signin()
         .session(&token)
         .await?
         .filter(|s| !s.complete)
@@ -74,7 +75,9 @@ async fn status(
     jar: CookieJar,
 ) -> Result<Json<RecoveryView>, Error> {
     let s = half_signed_in(&state, &jar).await?;
-    Ok(view(state.auth.recovery_status(&s.user.id).await?))
+    Ok(view(
+        state.auth.recovery().recovery_status(&s.user.id).await?,
+    ))
 }
 
 /// "I lost my authenticator and my recovery codes": mails the link that starts a recovery.
@@ -86,7 +89,7 @@ async fn mail_start(
     jar: CookieJar,
 ) -> Result<Json<Status>, Error> {
     let s = half_signed_in(&state, &jar).await?;
-    state.auth.mail_recovery_link(&s, &ctx).await?;
+    state.auth.recovery().mail_recovery_link(&s, &ctx).await?;
     Ok(Status::json("link_mailed"))
 }
 
@@ -99,7 +102,7 @@ async fn mail_finish(
     jar: CookieJar,
 ) -> Result<Json<Status>, Error> {
     let s = half_signed_in(&state, &jar).await?;
-    state.auth.mail_finish_link(&s, &ctx).await?;
+    state.auth.recovery().mail_finish_link(&s, &ctx).await?;
     Ok(Status::json("link_mailed"))
 }
 
@@ -115,7 +118,11 @@ async fn finish(
     ApiJson(r): ApiJson<TokenRequest>,
 ) -> Result<(CookieJar, Json<Status>), Error> {
     let s = half_signed_in(&state, &jar).await?;
-    let (token, account) = state.auth.finish_recovery(&s, &r.token, &ctx).await?;
+    let (token, account) = state
+        .auth
+        .recovery()
+        .finish_recovery(&s, &r.token, &ctx)
+        .await?;
     Ok((
         signed_in(jar, &state, token, &account.id),
         Status::json("recovered"),
@@ -130,7 +137,9 @@ async fn start(
     Api(ctx): Api,
     ApiJson(r): ApiJson<TokenRequest>,
 ) -> Result<Json<RecoveryView>, Error> {
-    Ok(view(Some(state.auth.start_recovery(&r.token, &ctx).await?)))
+    Ok(view(Some(
+        state.auth.recovery().start_recovery(&r.token, &ctx).await?,
+    )))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -150,6 +159,7 @@ async fn cancel(
 ) -> Result<Json<Status>, Error> {
     state
         .auth
+        .recovery()
         .cancel_recovery_by_link(&r.request, &r.token, &ctx)
         .await?;
     Ok(Status::json("cancelled"))

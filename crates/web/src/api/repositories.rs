@@ -88,7 +88,7 @@ async fn list(
     user: ApiUser,
 ) -> Result<Json<Vec<RepositoryView>>, Error> {
     let s = user.0;
-    let repos = state.auth.list_repos(&s.user.id).await?;
+    let repos = state.auth.repos().list_repos(&s.user.id).await?;
     Ok(Json(repos.into_iter().map(|r| view(&state, r)).collect()))
 }
 
@@ -104,6 +104,7 @@ async fn create(
     let s = user.0;
     let repo = state
         .auth
+        .repos()
         .create_repo(&s.user.id, &r.name, &r.description, r.private, &ctx)
         .await?;
     Ok((StatusCode::CREATED, Json(view(&state, repo))))
@@ -120,7 +121,7 @@ async fn show(
     let s = user.0;
     Ok(Json(view(
         &state,
-        state.auth.repo(&s.user.id, &owner, &name).await?,
+        state.auth.repos().repo(&s.user.id, &owner, &name).await?,
     )))
 }
 
@@ -143,6 +144,7 @@ async fn remove(
     let s = user.0;
     state
         .auth
+        .repos()
         .delete_repo(
             &s.user.id,
             &owner,
@@ -170,7 +172,11 @@ async fn collaborators(
     Path((owner, name)): Path<(String, String)>,
 ) -> Result<Json<Vec<CollaboratorView>>, Error> {
     let s = user.0;
-    let list = state.auth.collaborators(&s.user.id, &owner, &name).await?;
+    let list = state
+        .auth
+        .repos()
+        .collaborators(&s.user.id, &owner, &name)
+        .await?;
     Ok(Json(
         list.into_iter()
             .map(|(username, a)| CollaboratorView {
@@ -200,6 +206,7 @@ async fn set_collaborator(
     let s = user.0;
     state
         .auth
+        .repos()
         .set_collaborator(
             &s.user.id,
             &owner,
@@ -224,6 +231,7 @@ async fn remove_collaborator(
     let s = user.0;
     state
         .auth
+        .repos()
         .set_collaborator(&s.user.id, &owner, &name, &who, None, &ctx)
         .await?;
     Ok(StatusCode::NO_CONTENT)

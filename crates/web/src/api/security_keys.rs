@@ -36,7 +36,7 @@ async fn list(
     user: ApiUser,
 ) -> Result<Json<Vec<SecurityKeyInfo>>, Error> {
     let s = user.0;
-    let keys = state.auth.security_keys(&s.user.id).await?;
+    let keys = state.auth.factors().security_keys(&s.user.id).await?;
     Ok(Json(
         keys.into_iter()
             .map(|k| SecurityKeyInfo {
@@ -62,6 +62,7 @@ async fn remove(
 ) -> Result<Json<Status>, Error> {
     state
         .auth
+        .factors()
         .remove_security_key(&s, &id, &r.proof(), &ctx)
         .await?;
     Ok(Status::json("removed"))

@@ -3,7 +3,6 @@ use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 use twostep_auth::Action;
-use twostep_auth::AuthService;
 
 use crate::session::ApiUser;
 use crate::{AppState, Error};
@@ -32,13 +31,13 @@ async fn list(
     user: ApiUser,
 ) -> Result<Json<Vec<LogEntryView>>, Error> {
     let s = user.0;
-    let entries = state.auth.security_log(&s.user.id, 200).await?;
+    let entries = state.auth.accounts().security_log(&s.user.id, 200).await?;
     Ok(Json(
         entries
             .into_iter()
             .map(|e| LogEntryView {
                 at: e.at.secs(),
-                description: AuthService::describe_event(&e.event).to_string(),
+                description: twostep_auth::describe_event(&e.event).to_string(),
                 event: e.event,
                 detail: e.detail,
                 channel: e.channel,

@@ -76,7 +76,12 @@ async fn sign_in(
     jar: CookieJar,
     ApiJson(r): ApiJson<SignInRequest>,
 ) -> Result<(CookieJar, Json<SignInResponse>), Error> {
-    let jar = match state.auth.sign_in(&r.login, &r.password, &ctx).await? {
+    let jar = match state
+        .auth
+        .signin()
+        .sign_in(&r.login, &r.password, &ctx)
+        .await?
+    {
         SignInOutcome::SignedIn { token, user } => {
             return Ok((
                 signed_in(jar, &state, token, &user.id),
@@ -125,7 +130,11 @@ async fn second_step(
     ApiJson(r): ApiJson<CodeRequest>,
 ) -> Result<(CookieJar, Json<Status>), Error> {
     let token = token_of(&state, &jar).ok_or_else(Error::sign_in_required)?;
-    let (new_token, user) = state.auth.second_step(&token, &r.code, &ctx).await?;
+    let (new_token, user) = state
+        .auth
+        .signin()
+        .second_step(&token, &r.code, &ctx)
+        .await?;
     Ok((
         signed_in(jar, &state, new_token, &user.id),
         Status::json("signed_in"),
@@ -149,7 +158,11 @@ async fn sudo(
     Api(ctx): Api,
     ApiJson(r): ApiJson<super::ProofRequest>,
 ) -> Result<Json<SudoResponse>, Error> {
-    let sudo_until = state.auth.confirm_identity(&s, &r.proof(), &ctx).await?;
+    let sudo_until = state
+        .auth
+        .signin()
+        .confirm_identity(&s, &r.proof(), &ctx)
+        .await?;
     Ok(Json(SudoResponse {
         sudo_until: sudo_until.secs(),
     }))
@@ -163,7 +176,7 @@ async fn sign_out(
     jar: CookieJar,
 ) -> Result<(CookieJar, Json<Status>), Error> {
     if let Some(t) = token_of(&state, &jar) {
-        state.auth.sign_out(&t, &ctx).await?;
+        state.auth.signin().sign_out(&t, &ctx).await?;
     }
     Ok((
         jar.add(clear_session_cookie(state.secure_cookies)),

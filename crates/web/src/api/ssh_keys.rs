@@ -70,6 +70,7 @@ async fn list(
     Ok(Json(
         state
             .auth
+            .credentials()
             .ssh_keys(&s.user.id)
             .await?
             .into_iter()
@@ -89,6 +90,7 @@ async fn add(
 ) -> Result<(StatusCode, Json<SshKeyView>), Error> {
     let k = state
         .auth
+        .credentials()
         .add_ssh_key(
             &s,
             &r.title,
@@ -111,6 +113,7 @@ async fn remove(
 ) -> Result<StatusCode, Error> {
     state
         .auth
+        .credentials()
         .remove_ssh_key(&s, &id, &Proof::None, &ctx)
         .await?;
     Ok(StatusCode::NO_CONTENT)

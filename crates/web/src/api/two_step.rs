@@ -117,8 +117,8 @@ fn codes(c: Vec<RecoveryCode>) -> Json<RecoveryCodes> {
 #[utoipa::path(get, path = "/api/v1/user/two-step", tag = "two-step", responses((status = 200, body = TwoStepView)))]
 async fn status(State(state): State<AppState>, user: ApiUser) -> Result<Json<TwoStepView>, Error> {
     let s = user.0;
-    let user = state.auth.user(&s.user.id).await?;
-    let st = state.auth.two_step_status(&user.id).await?;
+    let user = state.auth.accounts().user(&s.user.id).await?;
+    let st = state.auth.factors().two_step_status(&user.id).await?;
     Ok(Json(TwoStepView {
         enabled: st.enabled_at.is_some(),
         enabled_at: st.enabled_at.map(UnixTime::secs),
@@ -154,7 +154,9 @@ async fn setup(
     ApiUser(s): ApiUser,
     Api(ctx): Api,
 ) -> Result<Json<SetupView>, Error> {
-    Ok(Json(state.auth.begin_setup(&s, &ctx).await?.into()))
+    Ok(Json(
+        state.auth.factors().begin_setup(&s, &ctx).await?.into(),
+    ))
 }
 
 /// Check the first code from the app: mails the confirmation link (or, when replacing, switches at once).
@@ -166,11 +168,13 @@ async fn verify(
     Api(ctx): Api,
     ApiJson(r): ApiJson<CodeRequest>,
 ) -> Result<Json<Status>, Error> {
-    Ok(match state.auth.verify_setup(&s, &r.code, &ctx).await? {
-        VerifyOutcome::ConfirmationSent { .. } => Status::json("confirmation_mail_sent"),
-        VerifyOutcome::Replaced => Status::json("replaced"),
-        VerifyOutcome::Added => Status::json("added"),
-    })
+    Ok(
+        match state.auth.factors().verify_setup(&s, &r.code, &ctx).await? {
+            VerifyOutcome::ConfirmationSent { .. } => Status::json("confirmation_mail_sent"),
+            VerifyOutcome::Replaced => Status::json("replaced"),
+            VerifyOutcome::Added => Status::json("added"),
+        },
+    )
 }
 
 /// Turn two-step verification on with the mailed token. Returns the recovery codes, once.
@@ -183,7 +187,11 @@ async fn confirm(
     ApiJson(r): ApiJson<TokenRequest>,
 ) -> Result<Json<RecoveryCodes>, Error> {
     Ok(codes(
-        state.auth.confirm_two_step(&s, &r.token, &ctx).await?,
+        state
+            .auth
+            .factors()
+            .confirm_two_step(&s, &r.token, &ctx)
+            .await?,
     ))
 }
 
@@ -199,6 +207,7 @@ async fn regenerate(
     Ok(codes(
         state
             .auth
+            .factors()
             .regenerate_recovery_codes(&s, &r.proof(), &ctx)
             .await?,
     ))
@@ -214,7 +223,12 @@ async fn replace(
     ApiJson(r): ApiJson<CodeRequest>,
 ) -> Result<Json<SetupView>, Error> {
     Ok(Json(
-        state.auth.start_replace(&s, &r.proof(), &ctx).await?.into(),
+        state
+            .auth
+            .factors()
+            .start_replace(&s, &r.proof(), &ctx)
+            .await?
+            .into(),
     ))
 }
 
@@ -227,7 +241,11 @@ async fn disable(
     Api(ctx): Api,
     ApiJson(r): ApiJson<CodeRequest>,
 ) -> Result<Json<Status>, Error> {
-    state.auth.disable_two_step(&s, &r.proof(), &ctx).await?;
+    state
+        .auth
+        .factors()
+        .disable_two_step(&s, &r.proof(), &ctx)
+        .await?;
     Ok(Status::json("disabled"))
 }
 
@@ -254,6 +272,7 @@ async fn add_authenticator(
     Ok(Json(
         state
             .auth
+            .factors()
             .start_add_authenticator(&s, &r.name, &proof, &ctx)
             .await?
             .into(),
@@ -273,6 +292,7 @@ async fn remove_authenticator(
 ) -> Result<Json<Status>, Error> {
     state
         .auth
+        .factors()
         .remove_authenticator(&s, &id, &r.proof(), &ctx)
         .await?;
     Ok(Status::json("removed"))
@@ -289,6 +309,10 @@ async fn codes_saved(
     Api(ctx): Api,
     ApiJson(r): ApiJson<CodeRequest>,
 ) -> Result<Json<Status>, Error> {
-    state.auth.confirm_codes_saved(&s, &r.code, &ctx).await?;
+    state
+        .auth
+        .factors()
+        .confirm_codes_saved(&s, &r.code, &ctx)
+        .await?;
     Ok(Status::json("confirmed"))
 }

@@ -86,6 +86,7 @@ async fn sign_up(
 ) -> Result<(StatusCode, Json<UserView>), Error> {
     let user = state
         .auth
+        .accounts()
         .sign_up(&r.username, &r.email, &r.password, &ctx)
         .await?;
     Ok((StatusCode::CREATED, Json(UserView::from(&user))))
@@ -99,7 +100,7 @@ async fn confirm_email(
     Api(ctx): Api,
     ApiJson(r): ApiJson<TokenRequest>,
 ) -> Result<Json<UserView>, Error> {
-    let user = state.auth.confirm_email(&r.token, &ctx).await?;
+    let user = state.auth.accounts().confirm_email(&r.token, &ctx).await?;
     Ok(Json(UserView::from(&user)))
 }
 
@@ -115,7 +116,11 @@ async fn me(user: ApiUser) -> Result<Json<UserView>, Error> {
 #[utoipa::path(post, path = "/api/v1/user/confirm-email/resend", tag = "users",
     responses((status = 200, body = Status), (status = 409, body = crate::error::ErrorBody)))]
 async fn resend(State(state): State<AppState>, ApiUser(s): ApiUser) -> Result<Json<Status>, Error> {
-    state.auth.resend_confirmation(&s.user.id).await?;
+    state
+        .auth
+        .accounts()
+        .resend_confirmation(&s.user.id)
+        .await?;
     Ok(Status::json("confirmation_sent"))
 }
 
@@ -139,6 +144,7 @@ async fn change_password(
 ) -> Result<Json<Status>, Error> {
     state
         .auth
+        .accounts()
         .change_password(&s, &r.new_password, &r.proof.proof(), &ctx)
         .await?;
     Ok(Status::json("password_changed"))
@@ -164,6 +170,7 @@ async fn change_email(
 ) -> Result<(StatusCode, Json<Status>), Error> {
     state
         .auth
+        .accounts()
         .request_email_change(&s, &r.email, &r.proof.proof(), &ctx)
         .await?;
     Ok((StatusCode::ACCEPTED, Status::json("confirmation_sent")))
@@ -185,7 +192,11 @@ async fn sign_out_everywhere(
     Api(ctx): Api,
     ApiJson(r): ApiJson<super::ProofRequest>,
 ) -> Result<Json<SignedOutEverywhere>, Error> {
-    let ended = state.auth.sign_out_everywhere(&s, &r.proof(), &ctx).await?;
+    let ended = state
+        .auth
+        .credentials()
+        .sign_out_everywhere(&s, &r.proof(), &ctx)
+        .await?;
     Ok(Json(SignedOutEverywhere { ended }))
 }
 
@@ -197,6 +208,10 @@ async fn confirm_email_change(
     Api(ctx): Api,
     ApiJson(r): ApiJson<TokenRequest>,
 ) -> Result<Json<UserView>, Error> {
-    let user = state.auth.confirm_email_change(&r.token, &ctx).await?;
+    let user = state
+        .auth
+        .accounts()
+        .confirm_email_change(&r.token, &ctx)
+        .await?;
     Ok(Json(UserView::from(&user)))
 }

@@ -137,6 +137,7 @@ async fn list(
     Ok(Json(
         state
             .auth
+            .workspaces()
             .workspaces_of(&s.user.id)
             .await?
             .into_iter()
@@ -160,7 +161,11 @@ async fn create(
     Api(ctx): Api,
     ApiJson(r): ApiJson<CreateWorkspace>,
 ) -> Result<(StatusCode, Json<MembershipInfo>), Error> {
-    let m = state.auth.create_workspace(&s, &r.name, &ctx).await?;
+    let m = state
+        .auth
+        .workspaces()
+        .create_workspace(&s, &r.name, &ctx)
+        .await?;
     Ok((StatusCode::CREATED, Json(m.into())))
 }
 
@@ -173,7 +178,11 @@ async fn show(
     Path(workspace): Path<String>,
 ) -> Result<Json<WorkspaceInfo>, Error> {
     let s = user.0;
-    let w = state.auth.workspace(&s.user.id, &workspace).await?;
+    let w = state
+        .auth
+        .workspaces()
+        .workspace(&s.user.id, &workspace)
+        .await?;
     Ok(Json(WorkspaceInfo::of(w, &state)))
 }
 
@@ -203,6 +212,7 @@ async fn set_member(
     let role = twostep_auth::workspace_role(&r.role)?;
     state
         .auth
+        .workspaces()
         .set_workspace_member(
             &s,
             &workspace,
@@ -226,6 +236,7 @@ async fn remove_member(
 ) -> Result<StatusCode, Error> {
     state
         .auth
+        .workspaces()
         .set_workspace_member(
             &s,
             &workspace,
@@ -250,6 +261,7 @@ async fn create_repo(
 ) -> Result<(StatusCode, Json<RepositoryView>), Error> {
     let view = state
         .auth
+        .workspaces()
         .create_workspace_repo(&s, &workspace, &r.name, &r.description, r.private, &ctx)
         .await?;
     Ok((StatusCode::CREATED, Json(repo_view(&state, view))))
@@ -283,6 +295,7 @@ async fn set_policy(
     let proof = twostep_auth::Proof::from_fields(r.code.as_deref(), r.password.as_deref());
     let p = state
         .auth
+        .workspaces()
         .set_workspace_two_step_policy(
             &s,
             &workspace,

@@ -100,6 +100,7 @@ async fn serve(
     }
     let repo_path = match state
         .auth
+        .repos()
         .authorize_repo(&principal.user.id, &owner, name, need)
         .await
     {
@@ -203,7 +204,7 @@ async fn run_backend(
         "/git-receive-pack" => "git-receive-pack",
         _ => "info-refs",
     };
-    let mut running = state.auth.git_operation("https", service);
+    let mut running = state.auth.repos().git_operation("https", service);
     let mut child = cmd.spawn()?;
     let mut stdin = child
         .stdin
@@ -243,7 +244,7 @@ async fn run_backend(
         }
         drop(running);
         if let (true, Some((auth, repo))) = (ok, pushed) {
-            auth.after_push(&repo);
+            auth.repos().after_push(&repo);
         }
     });
     // CGI: headers, a blank line, then the body.

@@ -57,7 +57,12 @@ impl ConfirmPage {
             page: Page::new(state, Some(s), csrf),
             next: safe_next(state, Some(next)),
             two_step_on: s.user.two_step_enabled_at.is_some(),
-            has_key: !state.auth.security_keys(&s.user.id).await?.is_empty(),
+            has_key: !state
+                .auth
+                .factors()
+                .security_keys(&s.user.id)
+                .await?
+                .is_empty(),
             providers: super::oidc::confirming_providers(state, &s.user.id).await?,
             error: None,
         })
@@ -101,10 +106,10 @@ async fn confirm(
     let next = safe_next(&state, Some(&f.next));
     let proof = Proof::from_fields(f.code.as_deref(), f.password.as_deref());
     // A security key confirmed a moment ago (the key button posts no proof).
-    if proof == Proof::None && state.auth.in_sudo(&s) {
+    if proof == Proof::None && state.auth.signin().in_sudo(&s) {
         return Ok(Redirect::to(&next).into_response());
     }
-    match state.auth.confirm_identity(&s, &proof, &ctx).await {
+    match state.auth.signin().confirm_identity(&s, &proof, &ctx).await {
         Ok(_) => Ok(Redirect::to(&next).into_response()),
         Err(e) => {
             let (status, error) = form_failure(e)?;
@@ -180,6 +185,7 @@ async fn change_password(
     let proof = Proof::from_fields(f.code.as_deref(), f.password.as_deref());
     match state
         .auth
+        .accounts()
         .change_password(&s, &f.new_password, &proof, &ctx)
         .await
     {
@@ -220,6 +226,7 @@ async fn change_email(
     let proof = Proof::from_fields(f.code.as_deref(), f.password.as_deref());
     match state
         .auth
+        .accounts()
         .request_email_change(&s, &f.email, &proof, &ctx)
         .await
     {
@@ -252,7 +259,12 @@ async fn sign_out_everywhere(
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
     let proof = Proof::from_fields(f.code.as_deref(), f.password.as_deref());
-    match state.auth.sign_out_everywhere(&s, &proof, &ctx).await {
+    match state
+        .auth
+        .credentials()
+        .sign_out_everywhere(&s, &proof, &ctx)
+        .await
+    {
         Ok(_) => Ok(Redirect::to("/account?n=signed-out-everywhere").into_response()),
         Err(e) => {
             let (status, error) = form_failure(e)?;
@@ -276,6 +288,7 @@ async fn confirm_email_change(
 ) -> Result<Response, Error> {
     state
         .auth
+        .accounts()
         .confirm_email_change(q.token.as_deref().unwrap_or(""), &ctx)
         .await?;
     Ok(Redirect::to("/account?n=email-changed").into_response())

@@ -72,7 +72,11 @@ async fn users(
         session: &s,
         proof: &Proof::None,
     };
-    let users = state.auth.admin_users(&actor, &filter, &ctx).await?;
+    let users = state
+        .auth
+        .admin()
+        .admin_users(&actor, &filter, &ctx)
+        .await?;
     let two_step = match filter.two_step {
         None => "",
         Some(true) => "on",
@@ -140,7 +144,11 @@ async fn user(
         session: &s,
         proof: &Proof::None,
     };
-    let view = state.auth.admin_user(&actor, &username, &ctx).await?;
+    let view = state
+        .auth
+        .admin()
+        .admin_user(&actor, &username, &ctx)
+        .await?;
     render(&UserPage {
         page: Page::new(&state, Some(&s), &csrf).notice(q.n.as_deref()),
         username: view.username.clone(),
@@ -211,6 +219,7 @@ async fn act(
     let a = &state.auth;
     let result = match action {
         UserAction::Reset => a
+            .admin()
             .admin_reset_two_step(&actor, &username, &f.reason, &ctx)
             .await
             .map(|o| match o {
@@ -218,14 +227,17 @@ async fn act(
                 ResetOutcome::AwaitingApproval { .. } => "admin-reset-waiting",
             }),
         UserAction::Unlock => a
+            .admin()
             .admin_unlock(&actor, &username, &f.reason, &ctx)
             .await
             .map(|()| "admin-unlocked"),
         UserAction::Grant => a
+            .admin()
             .grant_admin(&actor, &username, &f.reason, &ctx)
             .await
             .map(|_| "admin-granted"),
         UserAction::Revoke => a
+            .admin()
             .revoke_admin(&actor, &username, &f.reason, &ctx)
             .await
             .map(|_| "admin-revoked"),
@@ -241,7 +253,12 @@ async fn act(
                 session: &s,
                 proof: &Proof::None,
             };
-            let user = state.auth.admin_user(&actor, &username, &ctx).await.ok();
+            let user = state
+                .auth
+                .admin()
+                .admin_user(&actor, &username, &ctx)
+                .await
+                .ok();
             render_status(
                 status,
                 &UserPage {
@@ -288,7 +305,7 @@ async fn approvals_page(
     };
     Ok(ApprovalsPage {
         page: Page::new(state, Some(s), csrf).notice(notice),
-        approvals: state.auth.admin_approvals(&actor, ctx).await?,
+        approvals: state.auth.admin().admin_approvals(&actor, ctx).await?,
         me: s.user.username.clone(),
         error: None,
     })
@@ -324,11 +341,13 @@ async fn decide(
     let result = match decision {
         "approve" => state
             .auth
+            .admin()
             .approve_admin_reset(&actor, &id, &ctx)
             .await
             .map(|_| "approval-approved"),
         "cancel" => state
             .auth
+            .admin()
             .cancel_admin_reset(&actor, &id, &ctx)
             .await
             .map(|_| "approval-cancelled"),
@@ -378,6 +397,7 @@ async fn audit(
     let limit = twostep_auth::ADMIN_PAGE_SIZE;
     let entries = state
         .auth
+        .admin()
         .admin_audit(&actor, q.before, limit, &ctx)
         .await?;
     let next = (entries.len() as i64 == limit)

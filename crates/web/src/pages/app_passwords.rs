@@ -46,6 +46,7 @@ async fn page(
 ) -> Result<AppPasswordsPage, Error> {
     let passwords = state
         .auth
+        .credentials()
         .app_passwords(&s.user.id)
         .await?
         .into_iter()
@@ -111,6 +112,7 @@ async fn create(
     let scopes: Vec<&str> = f.scopes.iter().map(String::as_str).collect();
     match state
         .auth
+        .credentials()
         .create_app_password(
             &s,
             &f.label,
@@ -150,6 +152,7 @@ async fn revoke(
     csrf.check(&f.csrf)?;
     state
         .auth
+        .credentials()
         .revoke_app_password(&s, &id, &f.proof(), &ctx)
         .await?;
     Ok(Redirect::to("/account/app-passwords?n=app-password-revoked").into_response())

@@ -66,6 +66,7 @@ async fn claim(
     let proof = twostep_auth::Proof::from_fields(f.code.as_deref(), f.password.as_deref());
     match state
         .auth
+        .factors()
         .claim_token(&s, &f.serial, &f.first_code, &f.second_code, &proof, &ctx)
         .await
     {

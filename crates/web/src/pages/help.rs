@@ -36,6 +36,6 @@ async fn recovery(
         ssh_hint: state.auth.settings().ssh_hint.clone(),
         wait: span(state.auth.settings().recovery_wait),
         wait_with_proof: span(state.auth.settings().recovery_wait_with_proof),
-        providers: !state.auth.oidc_providers().is_empty(),
+        providers: !state.auth.providers().oidc_providers().is_empty(),
     })
 }

@@ -129,7 +129,7 @@ impl Page {
                 })
                 .unwrap_or_default(),
             confirm_with: match session.filter(|s| s.complete) {
-                Some(s) if !state.auth.in_sudo(s) => {
+                Some(s) if !state.auth.signin().in_sudo(s) => {
                     if s.user.two_step_enabled_at.is_some() {
                         "code"
                     } else if s.user.has_password {
@@ -402,6 +402,7 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
     let signed_in = match &session {
         Some(t) if !err.needs_sign_in() => state
             .auth
+            .signin()
             .session(t)
             .await
             .ok()

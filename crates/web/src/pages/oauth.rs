@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use twostep_auth::Action;
-use twostep_auth::{AuthService, AuthorizeError, AuthorizeRequest};
+use twostep_auth::{AuthorizeError, AuthorizeRequest};
 
 use super::{
     form_errors, form_failure, render, render_status, FormBody, FormError, NoticeQuery, Page,
@@ -98,7 +98,7 @@ impl ConsentPage {
         csrf: &Csrf,
         p: AuthorizeParams,
     ) -> Result<Result<ConsentPage, Response>, Error> {
-        match state.auth.check_authorize(&p.request()).await {
+        match state.auth.oauth().check_authorize(&p.request()).await {
             Ok(c) => Ok(Ok(ConsentPage {
                 page: Page::new(state, Some(s), csrf),
                 app: c.app_name,
@@ -164,7 +164,12 @@ async fn decide(
     csrf.check(&f.csrf)?;
     let req = f.p.request();
     let proof = twostep_auth::Proof::from_fields(f.code.as_deref(), f.password.as_deref());
-    match state.auth.approve_authorize(&s, &req, &proof, &ctx).await {
+    match state
+        .auth
+        .oauth()
+        .approve_authorize(&s, &req, &proof, &ctx)
+        .await
+    {
         Ok(url) => render(&BackPage {
             page: Page::new(&state, Some(&s), &csrf),
             url,
@@ -200,12 +205,12 @@ async fn deny(
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
     let req = f.p.request();
-    if let Err(e) = state.auth.check_authorize(&req).await {
+    if let Err(e) = state.auth.oauth().check_authorize(&req).await {
         return refused(e);
     }
     render(&BackPage {
         page: Page::new(&state, Some(&s), &csrf),
-        url: AuthService::deny_authorize(&req),
+        url: twostep_auth::deny_authorize(&req),
     })
 }
 
@@ -227,6 +232,7 @@ async fn applications(
 ) -> Result<Response, Error> {
     let authorized = state
         .auth
+        .oauth()
         .authorized_apps(&s.user.id)
         .await?
         .into_iter()
@@ -234,6 +240,7 @@ async fn applications(
         .collect();
     let registered = state
         .auth
+        .oauth()
         .oauth_apps(&s.user.id)
         .await?
         .into_iter()
@@ -271,7 +278,11 @@ async fn revoke(
     FormBody(f): FormBody<CsrfOnly>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    state.auth.revoke_authorized_app(&s, &id, &ctx).await?;
+    state
+        .auth
+        .oauth()
+        .revoke_authorized_app(&s, &id, &ctx)
+        .await?;
     Ok(Redirect::to("/account/applications?n=application-revoked").into_response())
 }
 
@@ -302,7 +313,7 @@ async fn device_view(
     let (consent, error) = if user_code.trim().is_empty() {
         (None, None)
     } else {
-        match state.auth.device_consent(s, user_code).await {
+        match state.auth.oauth().device_consent(s, user_code).await {
             Ok(c) => (
                 Some((
                     c.app_name,
@@ -359,6 +370,7 @@ async fn device_decide(
     let proof = twostep_auth::Proof::from_fields(f.code.as_deref(), f.password.as_deref());
     match state
         .auth
+        .oauth()
         .decide_device(&s, &f.user_code, true, &proof, &ctx)
         .await
     {
@@ -388,6 +400,7 @@ async fn device_deny(
     csrf.check(&f.csrf)?;
     let app = state
         .auth
+        .oauth()
         .decide_device(&s, &f.user_code, false, &twostep_auth::Proof::None, &ctx)
         .await?;
     device_done(&state, &s, &csrf, &app, false)

@@ -65,6 +65,7 @@ async fn start(
     let next = safe_next(&state, q.next.as_deref());
     let (url, browser) = state
         .auth
+        .providers()
         .begin_oidc(&provider, OidcTrip::SignIn, &next, &ctx)
         .await?;
     Ok((jar.add(trip_cookie(&state, browser)), Redirect::to(&url)).into_response())
@@ -104,6 +105,7 @@ async fn callback(
     let jar = jar.remove(trip_cookie(&state, String::new()));
     let outcome = state
         .auth
+        .providers()
         .finish_oidc(&provider, &code, &trip, browser.as_deref(), &ctx)
         .await?;
     Ok(match outcome {
@@ -148,8 +150,8 @@ async fn page(
     csrf: Csrf,
     Query(q): Query<NoticeQuery>,
 ) -> Result<Response, Error> {
-    let providers = state.auth.oidc_providers();
-    let mine = state.auth.identities(&s.user.id).await?;
+    let providers = state.auth.providers().oidc_providers();
+    let mine = state.auth.providers().identities(&s.user.id).await?;
     let name_of = |id: &str| {
         providers
             .iter()
@@ -175,7 +177,7 @@ async fn page(
             .map(|p| (p.id.clone(), p.display_name.clone()))
             .collect(),
         two_step_on: s.user.two_step_enabled_at.is_some(),
-        has_password: state.auth.has_password(&s.user.id).await?,
+        has_password: state.auth.providers().has_password(&s.user.id).await?,
     })
 }
 
@@ -184,9 +186,10 @@ pub(super) async fn linked_providers(
     state: &AppState,
     user_id: &twostep_auth::UserId,
 ) -> Result<Vec<(String, String)>, Error> {
-    let providers = state.auth.oidc_providers();
+    let providers = state.auth.providers().oidc_providers();
     Ok(state
         .auth
+        .providers()
         .identities(user_id)
         .await?
         .iter()
@@ -203,7 +206,12 @@ pub(super) async fn confirming_providers(
 ) -> Result<Vec<(String, String)>, Error> {
     let mut out = Vec::new();
     for (id, name) in linked_providers(state, user_id).await? {
-        if state.auth.provider_can_confirm(user_id, &id).await? {
+        if state
+            .auth
+            .providers()
+            .provider_can_confirm(user_id, &id)
+            .await?
+        {
             out.push((id, name));
         }
     }
@@ -231,6 +239,7 @@ async fn confirm(
     let next = safe_next(&state, Some(&f.next));
     let (url, browser) = state
         .auth
+        .providers()
         .begin_oidc(&provider, OidcTrip::Confirm(&s), &next, &ctx)
         .await?;
     leaving(&state, &s, &csrf, &provider, url, browser, jar)
@@ -251,6 +260,7 @@ fn leaving(
         page: Page::new(state, Some(s), csrf),
         provider: state
             .auth
+            .providers()
             .oidc_providers()
             .iter()
             .find(|p| p.id == provider)
@@ -285,6 +295,7 @@ async fn link(
     csrf.check(&f.csrf)?;
     match state
         .auth
+        .providers()
         .begin_oidc(
             &provider,
             OidcTrip::Link(&s),
@@ -311,7 +322,12 @@ async fn unlink(
     FormBody(f): FormBody<ProofForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    match state.auth.unlink_identity(&s, &id, &f.proof(), &ctx).await {
+    match state
+        .auth
+        .providers()
+        .unlink_identity(&s, &id, &f.proof(), &ctx)
+        .await
+    {
         Ok(()) => {
             Ok(Redirect::to("/account/sign-in-providers?n=provider-unlinked").into_response())
         }

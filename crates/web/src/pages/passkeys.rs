@@ -42,7 +42,11 @@ async fn register_begin(
     check_header(&csrf, &headers)?;
     let b = body(&raw)?;
     Ok(begun(
-        state.auth.begin_passkey_registration(&s, &b.name).await?,
+        state
+            .auth
+            .factors()
+            .begin_passkey_registration(&s, &b.name)
+            .await?,
     ))
 }
 
@@ -58,6 +62,7 @@ async fn register_finish(
     let b = body(&raw)?;
     let key = state
         .auth
+        .factors()
         .finish_passkey_registration(&s, &b.ceremony, b.credential, &ctx)
         .await?;
     Ok(Json(json!({ "status": "added", "name": key.name })))
@@ -69,7 +74,13 @@ async fn signin_begin(
     headers: HeaderMap,
 ) -> Result<Json<Value>, Error> {
     check_header(&csrf, &headers)?;
-    Ok(begun(state.auth.begin_passkey_signin(&csrf.token).await?))
+    Ok(begun(
+        state
+            .auth
+            .factors()
+            .begin_passkey_signin(&csrf.token)
+            .await?,
+    ))
 }
 
 async fn signin_finish(
@@ -84,6 +95,7 @@ async fn signin_finish(
     let b = body(&raw)?;
     let (token, user) = state
         .auth
+        .factors()
         .finish_passkey_signin(&b.ceremony, &csrf.token, b.credential, &ctx)
         .await?;
     Ok((

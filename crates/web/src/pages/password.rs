@@ -55,7 +55,12 @@ async fn forgot_submit(
     FormBody(f): FormBody<ForgotForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    if let Err(e) = state.auth.request_password_reset(&f.email, &ctx).await {
+    if let Err(e) = state
+        .auth
+        .accounts()
+        .request_password_reset(&f.email, &ctx)
+        .await
+    {
         let (status, error) = form_failure(e)?;
         return render_status(
             status,
@@ -97,7 +102,7 @@ async fn reset_form(
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, Error> {
     let token = q.token.unwrap_or_default();
-    let user = state.auth.check_reset_link(&token).await?;
+    let user = state.auth.accounts().check_reset_link(&token).await?;
     render(&ResetPage {
         page: Page::new(&state, None, &csrf),
         username: user.username,
@@ -121,14 +126,19 @@ async fn reset_submit(
     FormBody(f): FormBody<ResetForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    match state.auth.reset_password(&f.token, &f.password, &ctx).await {
+    match state
+        .auth
+        .accounts()
+        .reset_password(&f.token, &f.password, &ctx)
+        .await
+    {
         Ok((_, review)) => Ok((
             jar.add(clear_session_cookie(state.secure_cookies)),
             review_page(&state, &csrf, &review, None).await?,
         )
             .into_response()),
         Err(e) => {
-            let user = state.auth.check_reset_link(&f.token).await?;
+            let user = state.auth.accounts().check_reset_link(&f.token).await?;
             let (status, error) = form_failure(e)?;
             render_status(
                 status,
@@ -162,7 +172,11 @@ async fn review_page(
     review: &str,
     notice: Option<&str>,
 ) -> Result<Response, Error> {
-    let (user, keys, ended) = state.auth.credentials_after_reset(review).await?;
+    let (user, keys, ended) = state
+        .auth
+        .recovery()
+        .credentials_after_reset(review)
+        .await?;
     render(&ReviewPage {
         page: Page::new(state, None, csrf).notice(notice),
         username: user.username,
@@ -201,6 +215,10 @@ async fn revoke_submit(
         "ssh-key" => (Credential::SshKey(&f.id), "key-removed"),
         _ => return Err(Error::bad_request("Unknown kind of credential.")),
     };
-    state.auth.revoke_after_reset(&f.review, what, &ctx).await?;
+    state
+        .auth
+        .recovery()
+        .revoke_after_reset(&f.review, what, &ctx)
+        .await?;
     review_page(&state, &csrf, &f.review, Some(notice)).await
 }

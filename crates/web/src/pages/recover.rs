@@ -64,7 +64,7 @@ async fn overview_page(
     Ok(Overview {
         page: Page::new(state, Some(s), csrf),
         username: s.user.username.clone(),
-        status: state.auth.recovery_status(&s.user.id).await?,
+        status: state.auth.recovery().recovery_status(&s.user.id).await?,
         wait: twostep_core::words::span(settings.recovery_wait),
         wait_with_proof: twostep_core::words::span(settings.recovery_wait_with_proof),
         ssh_hint: settings.ssh_hint.clone(),
@@ -109,7 +109,7 @@ async fn mail_start(
     let Some(s) = half(s) else {
         return Ok(Redirect::to("/signin").into_response());
     };
-    match state.auth.mail_recovery_link(&s, &ctx).await {
+    match state.auth.recovery().mail_recovery_link(&s, &ctx).await {
         Ok(email) => check_email(
             &state,
             &s,
@@ -138,7 +138,7 @@ async fn mail_finish(
     let Some(s) = half(s) else {
         return Ok(Redirect::to("/signin").into_response());
     };
-    match state.auth.mail_finish_link(&s, &ctx).await {
+    match state.auth.recovery().mail_finish_link(&s, &ctx).await {
         Ok(email) => check_email(
             &state,
             &s,
@@ -213,7 +213,7 @@ async fn start(
     FormBody(f): FormBody<TokenForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    let st = state.auth.start_recovery(&f.token, &ctx).await?;
+    let st = state.auth.recovery().start_recovery(&f.token, &ctx).await?;
     let proof = if st.with_proof {
         "This browser has signed in to the account before, so the wait is the shorter one."
     } else {
@@ -259,6 +259,7 @@ async fn cancel(
     csrf.check(&f.csrf)?;
     state
         .auth
+        .recovery()
         .cancel_recovery_by_link(&f.request, &f.token, &ctx)
         .await?;
     render(&Message {
@@ -311,11 +312,15 @@ async fn finish(
                 .into(),
         )));
     };
-    let (token, account) = state.auth.finish_recovery(&s, &f.token, &ctx).await?;
+    let (token, account) = state
+        .auth
+        .recovery()
+        .finish_recovery(&s, &f.token, &ctx)
+        .await?;
     let jar = signed_in(jar, &state, token.clone(), &account.id);
     // Straight into a new authenticator, when the checklist allows it.
-    let next = match state.auth.session(&token).await? {
-        Some(fresh) if state.auth.begin_setup(&fresh, &ctx).await.is_ok() => {
+    let next = match state.auth.signin().session(&token).await? {
+        Some(fresh) if state.auth.factors().begin_setup(&fresh, &ctx).await.is_ok() => {
             "/account/two-step/setup"
         }
         _ => "/account/two-step?n=recovered",

@@ -54,6 +54,7 @@ form_errors!(ListPage);
 async fn list_page(state: &AppState, s: &SessionInfo, csrf: &Csrf) -> Result<ListPage, Error> {
     let repos = state
         .auth
+        .repos()
         .list_repos(&s.user.id)
         .await?
         .into_iter()
@@ -104,6 +105,7 @@ async fn create(
     csrf.check(&f.csrf)?;
     match state
         .auth
+        .repos()
         .create_repo(
             &s.user.id,
             &f.name,
@@ -151,13 +153,14 @@ async fn repo_page(
     owner: &str,
     name: &str,
 ) -> Result<RepoPage, Error> {
-    let r = state.auth.repo(&s.user.id, owner, name).await?;
+    let r = state.auth.repos().repo(&s.user.id, owner, name).await?;
     // Collaborators and deletion are a personal repository's: a workspace's
     // repositories take their access from its members.
     let admin = r.access == Access::Admin && !r.workspace;
     let collaborators = if admin {
         state
             .auth
+            .repos()
             .collaborators(&s.user.id, owner, name)
             .await?
             .into_iter()
@@ -210,6 +213,7 @@ async fn delete(
     csrf.check(&f.csrf)?;
     match state
         .auth
+        .repos()
         .delete_repo(&s.user.id, &owner, &name, &f.confirm, &ctx)
         .await
     {
@@ -243,6 +247,7 @@ async fn add_collaborator(
         Ok(access) => {
             state
                 .auth
+                .repos()
                 .set_collaborator(&s.user.id, &owner, &name, &f.username, Some(access), &ctx)
                 .await
         }
@@ -270,6 +275,7 @@ async fn remove_collaborator(
     csrf.check(&f.csrf)?;
     state
         .auth
+        .repos()
         .set_collaborator(&s.user.id, &owner, &name, &who, None, &ctx)
         .await?;
     Ok(Redirect::to(&format!("/repositories/{owner}/{name}")).into_response())

@@ -109,7 +109,13 @@ async fn register_begin(
 ) -> Result<Json<Value>, Error> {
     check_header(&csrf, &headers)?;
     let b = body(&raw)?;
-    Ok(begun(state.auth.begin_key_registration(&s, &b.name).await?))
+    Ok(begun(
+        state
+            .auth
+            .factors()
+            .begin_key_registration(&s, &b.name)
+            .await?,
+    ))
 }
 
 async fn register_finish(
@@ -124,6 +130,7 @@ async fn register_finish(
     let b = body(&raw)?;
     let key = state
         .auth
+        .factors()
         .finish_key_registration(&s, &b.ceremony, b.credential, &ctx)
         .await?;
     Ok(Json(json!({ "status": "added", "name": key.name })))
@@ -140,6 +147,7 @@ async fn remove(
     csrf.check(&f.csrf)?;
     match state
         .auth
+        .factors()
         .remove_security_key(&s, &id, &f.proof(), &ctx)
         .await
     {
@@ -170,7 +178,9 @@ async fn signin_begin(
 ) -> Result<Json<Value>, Error> {
     check_header(&csrf, &headers)?;
     let s = half_signed_in(s)?;
-    Ok(begun(state.auth.begin_key_authentication(&s).await?))
+    Ok(begun(
+        state.auth.factors().begin_key_authentication(&s).await?,
+    ))
 }
 
 async fn signin_finish(
@@ -186,6 +196,7 @@ async fn signin_finish(
     let token = token_of(&state, &jar).ok_or_else(Error::sign_in_required)?;
     let (new_token, user) = state
         .auth
+        .factors()
         .finish_key_signin(&token, &b.ceremony, b.credential, &ctx)
         .await?;
     Ok((
@@ -204,7 +215,7 @@ async fn not_answered(
     ctx: &twostep_auth::Ctx,
 ) -> Result<Response, Error> {
     // The same `{"error": {...}}` shape as every other JSON answer.
-    let refusal: Error = state.auth.key_not_answered(s, ctx).await?.into();
+    let refusal: Error = state.auth.factors().key_not_answered(s, ctx).await?.into();
     Ok(refusal.into_response())
 }
 
@@ -227,7 +238,9 @@ async fn confirm_begin(
     headers: HeaderMap,
 ) -> Result<Json<Value>, Error> {
     check_header(&csrf, &headers)?;
-    Ok(begun(state.auth.begin_key_authentication(&s).await?))
+    Ok(begun(
+        state.auth.factors().begin_key_authentication(&s).await?,
+    ))
 }
 
 async fn confirm_finish(
@@ -242,6 +255,7 @@ async fn confirm_finish(
     let b = body(&raw)?;
     state
         .auth
+        .factors()
         .finish_key_confirmation(&s, &b.ceremony, b.credential, &ctx)
         .await?;
     Ok(Json(json!({ "status": "confirmed" })))

@@ -3,7 +3,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use twostep_auth::Action;
-use twostep_auth::AuthService;
 
 use super::{render, Page};
 use crate::csrf::Csrf;
@@ -29,13 +28,14 @@ async fn show(
 ) -> Result<Response, Error> {
     let entries = state
         .auth
+        .accounts()
         .security_log(&s.user.id, 200)
         .await?
         .into_iter()
         .map(|e| {
             (
                 twostep_auth::utc(e.at),
-                AuthService::describe_event(&e.event).to_string(),
+                twostep_auth::describe_event(&e.event).to_string(),
                 e.detail,
                 e.channel,
                 e.ip,

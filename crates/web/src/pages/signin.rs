@@ -41,6 +41,7 @@ form_errors!(SignInPage);
 fn providers(state: &AppState) -> Vec<(String, String)> {
     state
         .auth
+        .providers()
         .oidc_providers()
         .iter()
         .map(|p| (p.id.clone(), p.display_name.clone()))
@@ -85,7 +86,12 @@ async fn submit(
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
     let next = safe_next(&state, f.next.as_deref());
-    match state.auth.sign_in(&f.login, &f.password, &ctx).await {
+    match state
+        .auth
+        .signin()
+        .sign_in(&f.login, &f.password, &ctx)
+        .await
+    {
         Ok(SignInOutcome::SignedIn { token, user }) => {
             // After an administrator's reset, signing in goes into the setup.
             let to = if user.two_step_reset_by_admin {
@@ -152,10 +158,16 @@ async fn second_form(
         username: s.user.username.clone(),
         next: safe_next(&state, q.next.as_deref()),
         server_time: server_time(&state),
-        has_key: !state.auth.security_keys(&s.user.id).await?.is_empty(),
+        has_key: !state
+            .auth
+            .factors()
+            .security_keys(&s.user.id)
+            .await?
+            .is_empty(),
         recovery_open: false,
         lock: state
             .auth
+            .signin()
             .second_step_lock(&s.user.id)
             .await?
             .map(|l| l.message()),
@@ -176,7 +188,7 @@ async fn second_submit(
     let (Some(s), Some(token)) = (s.filter(|s| !s.complete), token_of(&state, &jar)) else {
         return Ok(Redirect::to("/signin").into_response());
     };
-    match state.auth.second_step(&token, &f.code, &ctx).await {
+    match state.auth.signin().second_step(&token, &f.code, &ctx).await {
         Ok((new_token, user)) => Ok((
             signed_in(jar, &state, new_token, &user.id),
             Redirect::to(&next),
@@ -184,7 +196,12 @@ async fn second_submit(
             .into_response()),
         Err(e) => {
             let (status, error) = form_failure(e)?;
-            let has_key = !state.auth.security_keys(&s.user.id).await?.is_empty();
+            let has_key = !state
+                .auth
+                .factors()
+                .security_keys(&s.user.id)
+                .await?
+                .is_empty();
             render_status(
                 status,
                 &SecondStepPage {
@@ -212,7 +229,7 @@ async fn sign_out(
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
     if let Some(token) = token_of(&state, &jar) {
-        state.auth.sign_out(&token, &ctx).await?;
+        state.auth.signin().sign_out(&token, &ctx).await?;
     }
     Ok((
         jar.add(clear_session_cookie(state.secure_cookies)),

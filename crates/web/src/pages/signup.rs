@@ -67,6 +67,7 @@ async fn submit(
     csrf.check(&f.csrf)?;
     if let Err(e) = state
         .auth
+        .accounts()
         .sign_up(&f.username, &f.email, &f.password, &ctx)
         .await
     {
@@ -82,7 +83,12 @@ async fn submit(
         );
     }
     // The new account has no second step yet: sign it in straight away.
-    match state.auth.sign_in(&f.username, &f.password, &ctx).await? {
+    match state
+        .auth
+        .signin()
+        .sign_in(&f.username, &f.password, &ctx)
+        .await?
+    {
         SignInOutcome::SignedIn { token, .. } | SignInOutcome::SecondStep { token, .. } => Ok((
             jar.add(session_cookie(token, state.secure_cookies)),
             Redirect::to("/account?n=signed-up"),
@@ -115,6 +121,7 @@ async fn confirm(
 ) -> Result<Response, Error> {
     let user = state
         .auth
+        .accounts()
         .confirm_email(q.token.as_deref().unwrap_or(""), &ctx)
         .await?;
     render(&Message {
@@ -138,6 +145,10 @@ async fn resend(
     FormBody(f): FormBody<CsrfForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    state.auth.resend_confirmation(&s.user.id).await?;
+    state
+        .auth
+        .accounts()
+        .resend_confirmation(&s.user.id)
+        .await?;
     Ok(Redirect::to("/account?n=confirmation-sent").into_response())
 }

@@ -41,7 +41,11 @@ async fn show(
     csrf: Csrf,
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, Error> {
-    let what = state.auth.ssh_approval_request(&s, &q.token).await?;
+    let what = state
+        .auth
+        .links()
+        .ssh_approval_request(&s, &q.token)
+        .await?;
     render(&ApprovePage {
         page: Page::new(&state, Some(&s), &csrf),
         what,
@@ -64,7 +68,7 @@ async fn approve(
     FormBody(f): FormBody<ApproveForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    let what = state.auth.approve_ssh(&s, &f.token, &ctx).await?;
+    let what = state.auth.links().approve_ssh(&s, &f.token, &ctx).await?;
     render(&Message {
         page: Page::new(&state, Some(&s), &csrf),
         heading: "Approved".into(),

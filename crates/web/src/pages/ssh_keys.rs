@@ -55,6 +55,7 @@ async fn page(
 ) -> Result<KeysPage, Error> {
     let keys = state
         .auth
+        .credentials()
         .ssh_keys(&s.user.id)
         .await?
         .into_iter()
@@ -110,6 +111,7 @@ async fn add(
     let proof = twostep_auth::Proof::from_fields(f.code.as_deref(), f.password.as_deref());
     match state
         .auth
+        .credentials()
         .add_ssh_key(&s, &f.title, &f.key, &proof, &ctx)
         .await
     {
@@ -134,6 +136,10 @@ async fn remove(
     FormBody(f): FormBody<ProofForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    state.auth.remove_ssh_key(&s, &id, &f.proof(), &ctx).await?;
+    state
+        .auth
+        .credentials()
+        .remove_ssh_key(&s, &id, &f.proof(), &ctx)
+        .await?;
     Ok(Redirect::to("/account/ssh-keys?n=key-removed").into_response())
 }

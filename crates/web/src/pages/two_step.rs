@@ -79,8 +79,8 @@ async fn status_page(
     csrf: &Csrf,
     notice: Option<&str>,
 ) -> Result<StatusPage, Error> {
-    let user = state.auth.user(&s.user.id).await?;
-    let st = state.auth.two_step_status(&user.id).await?;
+    let user = state.auth.accounts().user(&s.user.id).await?;
+    let st = state.auth.factors().two_step_status(&user.id).await?;
     Ok(StatusPage {
         page: Page::new(state, Some(s), csrf).notice(notice),
         on: st.enabled_at.is_some(),
@@ -107,6 +107,7 @@ async fn status_page(
         locked_until: st.locked_until.map(twostep_auth::utc),
         keys: state
             .auth
+            .factors()
             .security_keys(&user.id)
             .await?
             .into_iter()
@@ -143,7 +144,7 @@ async fn setup_start(
     FormBody(f): FormBody<CsrfForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    state.auth.begin_setup(&s, &ctx).await?;
+    state.auth.factors().begin_setup(&s, &ctx).await?;
     Ok(Redirect::to("/account/two-step/setup").into_response())
 }
 
@@ -167,7 +168,7 @@ async fn setup_view(
     csrf: &Csrf,
     error: Option<FormError>,
 ) -> Result<Option<SetupPage>, Error> {
-    let Some(info) = state.auth.current_setup(&s.user).await? else {
+    let Some(info) = state.auth.factors().current_setup(&s.user).await? else {
         return Ok(None);
     };
     Ok(Some(SetupPage {
@@ -196,6 +197,7 @@ async fn setup_page(
 async fn qr(State(state): State<AppState>, SignedIn(s): SignedIn) -> Result<Response, Error> {
     let info = state
         .auth
+        .factors()
         .current_setup(&s.user)
         .await?
         .ok_or_else(Error::not_found)?;
@@ -217,7 +219,7 @@ async fn verify(
     FormBody(f): FormBody<CodeForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    match state.auth.verify_setup(&s, &f.code, &ctx).await {
+    match state.auth.factors().verify_setup(&s, &f.code, &ctx).await {
         Ok(VerifyOutcome::Replaced) => Ok(Redirect::to("/account/two-step?n=replaced").into_response()),
         Ok(VerifyOutcome::Added) => {
             Ok(Redirect::to("/account/two-step?n=authenticator-added").into_response())
@@ -281,7 +283,11 @@ async fn confirm(
     FormBody(f): FormBody<TokenForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    let codes = state.auth.confirm_two_step(&s, &f.token, &ctx).await?;
+    let codes = state
+        .auth
+        .factors()
+        .confirm_two_step(&s, &f.token, &ctx)
+        .await?;
     render(&CodesPage::new(&state, &s, &csrf, "Two-step verification is on", &codes).await?)
 }
 
@@ -293,7 +299,12 @@ async fn replace(
     FormBody(f): FormBody<CodeForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    match state.auth.start_replace(&s, &f.proof(), &ctx).await {
+    match state
+        .auth
+        .factors()
+        .start_replace(&s, &f.proof(), &ctx)
+        .await
+    {
         Ok(_) => Ok(Redirect::to("/account/two-step/setup").into_response()),
         Err(e) => status_with_error(&state, &s, &csrf, e).await,
     }
@@ -318,6 +329,7 @@ async fn add_authenticator(
     let proof = twostep_auth::Proof::from_fields(Some(&f.code), None);
     match state
         .auth
+        .factors()
         .start_add_authenticator(&s, &f.name, &proof, &ctx)
         .await
     {
@@ -337,6 +349,7 @@ async fn remove_authenticator(
     csrf.check(&f.csrf)?;
     match state
         .auth
+        .factors()
         .remove_authenticator(&s, &id, &f.proof(), &ctx)
         .await
     {
@@ -402,6 +415,7 @@ async fn disable(
     } else {
         state
             .auth
+            .factors()
             .disable_two_step(
                 &s,
                 &twostep_auth::Proof::from_fields(Some(&f.code), None),

@@ -70,7 +70,7 @@ impl CodesPage {
         heading: &str,
         codes: &[RecoveryCode],
     ) -> Result<CodesPage, Error> {
-        let account = state.auth.user(&s.user.id).await?;
+        let account = state.auth.accounts().user(&s.user.id).await?;
         Ok(CodesPage {
             page: Page::new(state, Some(s), csrf),
             heading: heading.into(),
@@ -113,7 +113,12 @@ async fn saved(
     FormBody(f): FormBody<CodeForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    match state.auth.confirm_codes_saved(&s, &f.code, &ctx).await {
+    match state
+        .auth
+        .factors()
+        .confirm_codes_saved(&s, &f.code, &ctx)
+        .await
+    {
         Ok(()) => Ok(Redirect::to("/account/two-step?n=codes-saved").into_response()),
         Err(e) => {
             let (status, mut error) = form_failure(e)?;
@@ -146,9 +151,14 @@ form_errors!(Overview);
 async fn overview_page(state: &AppState, s: &SessionInfo, csrf: &Csrf) -> Result<Overview, Error> {
     Ok(Overview {
         page: Page::new(state, Some(s), csrf),
-        remaining: state.auth.recovery_codes_remaining(&s.user.id).await?,
+        remaining: state
+            .auth
+            .factors()
+            .recovery_codes_remaining(&s.user.id)
+            .await?,
         revealed: state
             .auth
+            .factors()
             .revealed_codes(s.token_hash().unwrap_or_default())
             .await?
             .is_some(),
@@ -174,6 +184,7 @@ async fn regenerate(
     csrf.check(&f.csrf)?;
     match state
         .auth
+        .factors()
         .regenerate_recovery_codes(&s, &f.proof(), &ctx)
         .await
     {
@@ -200,10 +211,14 @@ fn expired() -> Error {
 async fn download(State(state): State<AppState>, SignedIn(s): SignedIn) -> Result<Response, Error> {
     let codes = state
         .auth
+        .factors()
         .revealed_codes(s.token_hash().unwrap_or_default())
         .await?
         .ok_or_else(expired)?;
-    let body = state.auth.recovery_text_file(&s.user.username, &codes);
+    let body = state
+        .auth
+        .factors()
+        .recovery_text_file(&s.user.username, &codes);
     Ok((
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
@@ -231,6 +246,7 @@ struct PrintPage {
 async fn print(State(state): State<AppState>, SignedIn(s): SignedIn) -> Result<Response, Error> {
     let codes = state
         .auth
+        .factors()
         .revealed_codes(s.token_hash().unwrap_or_default())
         .await?
         .ok_or_else(expired)?;

@@ -58,7 +58,11 @@ async fn unlock(
     FormBody(f): FormBody<UnlockForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    let user = state.auth.unlock_second_step(&f.token, &ctx).await?;
+    let user = state
+        .auth
+        .factors()
+        .unlock_second_step(&f.token, &ctx)
+        .await?;
     render(&Message {
         page: Page::new(&state, None, &csrf),
         heading: "Two-step sign-in is open again".into(),

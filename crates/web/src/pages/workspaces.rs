@@ -77,6 +77,7 @@ async fn list_page(
         page: Page::new(state, Some(s), csrf).notice(n),
         workspaces: state
             .auth
+            .workspaces()
             .workspaces_of(&s.user.id)
             .await?
             .into_iter()
@@ -112,7 +113,12 @@ async fn create(
     FormBody(f): FormBody<CreateForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
-    match state.auth.create_workspace(&s, &f.name, &ctx).await {
+    match state
+        .auth
+        .workspaces()
+        .create_workspace(&s, &f.name, &ctx)
+        .await
+    {
         Ok(m) => Ok(
             Redirect::to(&format!("/workspaces/{}?n=workspace-created", m.name)).into_response(),
         ),
@@ -145,7 +151,7 @@ async fn workspace_page(
     name: &str,
     n: Option<&str>,
 ) -> Result<WorkspacePage, Error> {
-    let w = state.auth.workspace(&s.user.id, name).await?;
+    let w = state.auth.workspaces().workspace(&s.user.id, name).await?;
     Ok(WorkspacePage {
         page: Page::new(state, Some(s), csrf).notice(n),
         policy: policy_text(&w.policy),
@@ -206,16 +212,19 @@ async fn act(
     let result = match uri.path().rsplit('/').next().unwrap_or("") {
         "members" => match twostep_auth::workspace_role(&f.role) {
             Ok(role) => a
+                .workspaces()
                 .set_workspace_member(&s, &name, &f.username, Some(role), &proof, &ctx)
                 .await
                 .map(|()| "member-set"),
             Err(e) => Err(e),
         },
         "remove-member" => a
+            .workspaces()
             .set_workspace_member(&s, &name, &f.username, None, &proof, &ctx)
             .await
             .map(|()| "member-removed"),
         "repositories" => a
+            .workspaces()
             .create_workspace_repo(
                 &s,
                 &name,
@@ -230,6 +239,7 @@ async fn act(
             let require = f.require == "on";
             match grace(&f.grace_days) {
                 Ok(g) => a
+                    .workspaces()
                     .set_workspace_two_step_policy(&s, &name, require, g, &proof, &ctx)
                     .await
                     .map(|_| if require { "policy-on" } else { "policy-off" }),
