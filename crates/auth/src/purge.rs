@@ -2,7 +2,7 @@
 //! minutes by a background task of `serve` (any node may run it).
 
 use twostep_core::lockout;
-use twostep_store::{email_tokens, failures, password_failures, security_keys, sessions};
+use twostep_store::{failures, password_failures, security_keys, sessions};
 
 use crate::signin::session::IDLE_TTL;
 use crate::{commit, AuthService, Result};
@@ -28,7 +28,7 @@ impl AuthService {
         let mut tx = self.store().begin().await?;
         let purged = Purged {
             sessions: sessions::delete_expired(&mut tx, now, now - IDLE_TTL).await?,
-            links: email_tokens::delete_expired(&mut tx, now).await?,
+            links: crate::links::mailed::purge(&mut tx, now).await?,
             failures: failures::delete_before(&mut tx, before_window).await?
                 + password_failures::delete_before(&mut tx, before_window).await?
                 + twostep_store::throttles::delete_before(&mut tx, now - 3600).await?,

@@ -154,6 +154,20 @@ impl World {
         }
     }
 
+    /// A new session of an account with two-step off, signed in with `password`.
+    async fn account_session(&self, name: &str, password: &str) -> String {
+        match self
+            .auth
+            .signin()
+            .sign_in(name, password, &ctx())
+            .await
+            .unwrap()
+        {
+            SignInOutcome::SignedIn { token, .. } => token,
+            other => panic!("{other:?}"),
+        }
+    }
+
     /// An account with two-step on; its TOTP secret and a full session token.
     async fn two_step_account(&self, name: &str) -> (Vec<u8>, String) {
         let token = self.account(name).await;
@@ -485,6 +499,89 @@ async fn a_reset_link_works_for_one_hour() {
         Err(AuthError::LinkInvalid)
     ));
     assert!(w.auth.purge().await.unwrap().links >= 1);
+}
+
+/// Every mailed link goes through one redemption: it is of the purpose
+/// asked, unused, live, and (where it must be) in its own account's
+/// session; a link refused for another account stays usable by its owner.
+#[tokio::test]
+async fn a_mailed_link_works_once_for_its_purpose_and_its_account() {
+    let w = World::new().await;
+    let ann = w.account("ann").await;
+    let bob = w.account("bob").await;
+    w.auth
+        .accounts()
+        .request_password_reset("ann@example.org", &ctx())
+        .await
+        .unwrap();
+    let reset = w.token("/password/reset").await;
+    // Another purpose's link is no link here.
+    assert!(matches!(
+        w.auth.accounts().confirm_email(&reset, &ctx()).await,
+        Err(AuthError::LinkInvalid)
+    ));
+    assert!(matches!(
+        w.auth.factors().unlock_second_step(&reset, &ctx()).await,
+        Err(AuthError::LinkInvalid)
+    ));
+    // Used once.
+    w.auth
+        .accounts()
+        .reset_password(&reset, "another-long-passphrase", &ctx())
+        .await
+        .unwrap();
+    assert!(matches!(
+        w.auth
+            .accounts()
+            .reset_password(&reset, "a-third-long-passphrase", &ctx())
+            .await,
+        Err(AuthError::LinkInvalid)
+    ));
+
+    // Turning two-step on: bob's session cannot use ann's link, and that
+    // leaves it for ann.
+    drop(ann);
+    let ann = w.account_session("ann", "another-long-passphrase").await;
+    let s = w.session(&ann).await;
+    w.auth
+        .credentials()
+        .add_ssh_key(
+            &s,
+            "laptop",
+            &ssh_key_of("ann"),
+            &Proof::Password("another-long-passphrase".into()),
+            &ctx(),
+        )
+        .await
+        .unwrap();
+    let s = w.session(&ann).await;
+    let setup = w.auth.factors().begin_setup(&s, &ctx()).await.unwrap();
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(setup.key.replace(' ', "").as_bytes())
+        .unwrap();
+    let code = totp::code_at(&secret, w.now());
+    let _ = w
+        .auth
+        .factors()
+        .verify_setup(&s, &code, &ctx())
+        .await
+        .unwrap();
+    let link = w.token("/account/two-step/confirm").await;
+    let bobs = w.session(&bob).await;
+    assert!(matches!(
+        w.auth
+            .factors()
+            .confirm_two_step(&bobs, &link, &ctx())
+            .await,
+        Err(AuthError::Forbidden(_))
+    ));
+    let codes = w
+        .auth
+        .factors()
+        .confirm_two_step(&s, &link, &ctx())
+        .await
+        .unwrap();
+    assert_eq!(codes.len(), 6);
 }
 
 #[tokio::test]

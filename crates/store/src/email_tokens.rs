@@ -1,4 +1,5 @@
-//! Single-use mailed links (confirm email, reset password, turn two-step on).
+//! Single-use mailed links (confirm email, reset password, turn two-step on,
+//! ...). The auth service's `links` module is their only reader.
 
 use sqlx::FromRow;
 
@@ -7,11 +8,29 @@ use twostep_core::{UnixTime, UserId};
 use crate::db;
 use crate::{Conn, Result};
 
+text_enum!(
+    /// What a mailed link does when it is followed.
+    Purpose {
+        ConfirmEmail => "confirm_email",
+        ResetPassword => "reset_password",
+        EnableTwoStep => "enable_two_step",
+        UnlockSecondStep => "unlock_second_step",
+        ChangeEmail => "change_email",
+        StartRecovery => "start_recovery",
+        FinishRecovery => "finish_recovery",
+        /// The page after a password reset (read, never used up).
+        ReviewCredentials => "review_credentials",
+        /// An SSH command approved in a signed-in browser.
+        ApproveSsh => "ssh_confirm",
+    }
+);
+
 #[derive(Debug, Clone, FromRow)]
 pub struct EmailToken {
     pub token_hash: String,
     pub user_id: UserId,
-    pub purpose: String,
+    #[sqlx(try_from = "String")]
+    pub purpose: Purpose,
     /// What the link is about: the email address, or an authenticator id.
     pub subject: String,
     pub created_at: UnixTime,
@@ -26,7 +45,7 @@ pub async fn insert(c: &mut Conn, t: &EmailToken) -> Result<()> {
     )
     .bind(&t.token_hash)
     .bind(&t.user_id)
-    .bind(&t.purpose)
+    .bind(t.purpose.as_str())
     .bind(&t.subject)
     .bind(t.created_at)
     .bind(t.expires_at)
@@ -35,26 +54,33 @@ pub async fn insert(c: &mut Conn, t: &EmailToken) -> Result<()> {
     Ok(())
 }
 
-pub async fn get(c: &mut Conn, token_hash: &str, purpose: &str) -> Result<Option<EmailToken>> {
+pub async fn get(c: &mut Conn, token_hash: &str, purpose: Purpose) -> Result<Option<EmailToken>> {
     db::query_as(
         "SELECT token_hash, user_id, purpose, subject, created_at, expires_at, used_at
          FROM email_tokens WHERE token_hash = $1 AND purpose = $2",
     )
     .bind(token_hash)
-    .bind(purpose)
+    .bind(purpose.as_str())
     .fetch_optional(c)
     .await
 }
 
-/// Marks the link used; false if it was already used or has expired (a race lost).
+/// Marks the link used; false if it was already used, has expired or is
+/// for another purpose (a race lost).
 #[must_use = "only one caller may act on a link"]
-pub async fn consume(c: &mut Conn, token_hash: &str, now: UnixTime) -> Result<bool> {
+pub async fn consume(
+    c: &mut Conn,
+    token_hash: &str,
+    purpose: Purpose,
+    now: UnixTime,
+) -> Result<bool> {
     let r = db::query(
         "UPDATE email_tokens SET used_at = $1
-         WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
+         WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1",
     )
     .bind(now)
     .bind(token_hash)
+    .bind(purpose.as_str())
     .execute(c)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -64,7 +90,7 @@ pub async fn consume(c: &mut Conn, token_hash: &str, now: UnixTime) -> Result<bo
 pub async fn void_unused(
     c: &mut Conn,
     user_id: &UserId,
-    purpose: &str,
+    purpose: Purpose,
     now: UnixTime,
 ) -> Result<()> {
     db::query(
@@ -73,17 +99,17 @@ pub async fn void_unused(
     )
     .bind(now)
     .bind(user_id)
-    .bind(purpose)
+    .bind(purpose.as_str())
     .execute(c)
     .await?;
     Ok(())
 }
 
 /// When the user's newest link of one purpose was made.
-pub async fn newest(c: &mut Conn, user_id: &UserId, purpose: &str) -> Result<Option<UnixTime>> {
+pub async fn newest(c: &mut Conn, user_id: &UserId, purpose: Purpose) -> Result<Option<UnixTime>> {
     db::query_scalar("SELECT MAX(created_at) FROM email_tokens WHERE user_id = $1 AND purpose = $2")
         .bind(user_id)
-        .bind(purpose)
+        .bind(purpose.as_str())
         .fetch_one(c)
         .await
 }
@@ -92,14 +118,14 @@ pub async fn newest(c: &mut Conn, user_id: &UserId, purpose: &str) -> Result<Opt
 pub async fn newest_about(
     c: &mut Conn,
     user_id: &UserId,
-    purpose: &str,
+    purpose: Purpose,
     subject: &str,
 ) -> Result<Option<UnixTime>> {
     db::query_scalar(
         "SELECT MAX(created_at) FROM email_tokens WHERE user_id = $1 AND purpose = $2 AND subject = $3",
     )
     .bind(user_id)
-    .bind(purpose)
+    .bind(purpose.as_str())
     .bind(subject)
     .fetch_one(c)
     .await

@@ -41,12 +41,16 @@ macro_rules! text_enum {
 #[cfg(test)]
 mod tests {
     use crate::authenticators::Status;
+    use crate::email_tokens::Purpose;
     use crate::sessions::Stage;
 
     #[test]
     fn stored_names_parse_back_and_unknown_ones_are_refused() {
         for s in Status::ALL {
             assert_eq!(s.as_str().parse::<Status>().unwrap(), *s);
+        }
+        for p in Purpose::ALL {
+            assert_eq!(p.as_str().parse::<Purpose>().unwrap(), *p);
         }
         for s in Stage::ALL {
             assert_eq!(Stage::try_from(s.as_str().to_string()).unwrap(), *s);

@@ -287,7 +287,7 @@ conformance!(
                 &email_tokens::EmailToken {
                     token_hash: hash.into(),
                     user_id: uid.clone(),
-                    purpose: "confirm_email".into(),
+                    purpose: email_tokens::Purpose::ConfirmEmail,
                     subject: "alice@example.com".into(),
                     created_at: t(1),
                     expires_at: t(exp),
@@ -297,18 +297,35 @@ conformance!(
             .await
             .unwrap();
         }
-        assert!(email_tokens::get(&mut c, "t1", "reset_password")
+        assert!(
+            email_tokens::get(&mut c, "t1", email_tokens::Purpose::ResetPassword)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let confirm = email_tokens::Purpose::ConfirmEmail;
+        // A link is used for its own purpose only.
+        assert!(
+            !email_tokens::consume(&mut c, "t1", email_tokens::Purpose::ResetPassword, t(50))
+                .await
+                .unwrap()
+        );
+        assert!(email_tokens::consume(&mut c, "t1", confirm, t(50))
             .await
-            .unwrap()
-            .is_none());
-        assert!(email_tokens::consume(&mut c, "t1", t(50)).await.unwrap());
-        assert!(!email_tokens::consume(&mut c, "t1", t(51)).await.unwrap());
-        assert!(!email_tokens::consume(&mut c, "old", t(50)).await.unwrap());
-        email_tokens::void_unused(&mut c, &uid, "confirm_email", t(52))
+            .unwrap());
+        assert!(!email_tokens::consume(&mut c, "t1", confirm, t(51))
+            .await
+            .unwrap());
+        assert!(!email_tokens::consume(&mut c, "old", confirm, t(50))
+            .await
+            .unwrap());
+        email_tokens::void_unused(&mut c, &uid, email_tokens::Purpose::ConfirmEmail, t(52))
             .await
             .unwrap();
-        assert!(!email_tokens::consume(&mut c, "t2", t(53)).await.unwrap());
-        let t = email_tokens::get(&mut c, "t1", "confirm_email")
+        assert!(!email_tokens::consume(&mut c, "t2", confirm, t(53))
+            .await
+            .unwrap());
+        let t = email_tokens::get(&mut c, "t1", email_tokens::Purpose::ConfirmEmail)
             .await
             .unwrap()
             .unwrap();
@@ -707,7 +724,7 @@ conformance!(
         assert_eq!(user.recovery_ready_at, None);
         // The newest mailed link of a purpose, for the mail throttle.
         assert_eq!(
-            email_tokens::newest(&mut c, &uid, "start_recovery")
+            email_tokens::newest(&mut c, &uid, email_tokens::Purpose::StartRecovery)
                 .await
                 .unwrap(),
             None
@@ -718,7 +735,7 @@ conformance!(
                 &email_tokens::EmailToken {
                     token_hash: hash.into(),
                     user_id: uid.clone(),
-                    purpose: "start_recovery".into(),
+                    purpose: email_tokens::Purpose::StartRecovery,
                     subject: "none".into(),
                     created_at: t(at),
                     expires_at: t(at + 3600),
@@ -729,7 +746,7 @@ conformance!(
             .unwrap();
         }
         assert_eq!(
-            email_tokens::newest(&mut c, &uid, "start_recovery")
+            email_tokens::newest(&mut c, &uid, email_tokens::Purpose::StartRecovery)
                 .await
                 .unwrap(),
             Some(t(30))
@@ -1260,7 +1277,7 @@ conformance!(
                 &email_tokens::EmailToken {
                     token_hash: format!("{n}link"),
                     user_id: user.clone(),
-                    purpose: "ssh_confirm".into(),
+                    purpose: email_tokens::Purpose::ApproveSsh,
                     subject: "codes".into(),
                     created_at: now,
                     expires_at: now + 600,
@@ -1301,7 +1318,7 @@ conformance!(
             assert_eq!(*n, kept, "{table} of alice after revoke_all: {after:?}");
         }
         // The SSH approval link is gone, not approved (a used one reads as approved).
-        let link = email_tokens::get(&mut c, "u1link", "ssh_confirm")
+        let link = email_tokens::get(&mut c, "u1link", email_tokens::Purpose::ApproveSsh)
             .await
             .unwrap()
             .unwrap();

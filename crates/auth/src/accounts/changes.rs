@@ -3,17 +3,15 @@
 //! code while on). A new address is used only once its owner follows the
 //! link mailed to it; the old address is told either way.
 
-use twostep_core::token;
-use twostep_store::{email_tokens, sessions, users};
+use twostep_store::{sessions, users};
 
 use super::Accounts;
 use crate::accounts::signup::{mail_address, password_policy, CONFIRM_TTL};
 use crate::gate::Action;
+use crate::links::mailed::{self as links, Holder, Purpose};
 use crate::notify::Event;
 use crate::signin::sudo::Proof;
 use crate::{commit, Account, AuthError, Ctx, Result, SessionInfo};
-
-pub(crate) const CHANGE_EMAIL: &str = "change_email";
 
 impl Accounts<'_> {
     /// Sets a new password; every other session of the account ends.
@@ -86,7 +84,14 @@ impl Accounts<'_> {
         }
         let now = self.now();
         let link = self
-            .new_link(&mut tx, &user.id, CHANGE_EMAIL, &email, now, CONFIRM_TTL)
+            .new_link(
+                &mut tx,
+                &user.id,
+                Purpose::ChangeEmail,
+                &email,
+                now,
+                CONFIRM_TTL,
+            )
             .await?;
         self.audit(
             &mut tx,
@@ -124,17 +129,18 @@ impl Accounts<'_> {
     /// Follows the link mailed to the new address: the account uses it from now on.
     pub async fn confirm_email_change(&self, raw_token: &str, ctx: &Ctx) -> Result<Account> {
         let now = self.now();
-        let hash = token::token_hash(raw_token.get(..100).unwrap_or(raw_token));
         let mut tx = self.store().begin().await?;
-        let t = email_tokens::get(&mut tx, &hash, CHANGE_EMAIL)
-            .await?
-            .ok_or(AuthError::LinkInvalid)?;
+        let t = links::redeem(
+            &mut tx,
+            raw_token,
+            Purpose::ChangeEmail,
+            Holder::Anyone,
+            now,
+        )
+        .await?;
         let old = users::by_id(&mut tx, &t.user_id)
             .await?
             .ok_or(AuthError::LinkInvalid)?;
-        if !email_tokens::consume(&mut tx, &hash, now).await? {
-            return Err(AuthError::LinkInvalid);
-        }
         users::set_email(&mut tx, &old.id, &t.subject, now)
             .await
             .map_err(|e| match AuthError::from(e) {

@@ -1,17 +1,16 @@
 //! Sign-up, email confirmation and password reset.
 
+use twostep_core::UserId;
 use twostep_core::{password, token, validate};
-use twostep_core::{UnixTime, UserId};
-use twostep_store::{email_tokens, users};
+use twostep_store::users;
 
 use super::Accounts;
 use crate::accounts::view::Addressee;
+use crate::links::mailed::{self as links, Holder, Purpose};
 use crate::notify::Event;
 use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result};
 use twostep_store::users::User;
 
-pub(crate) const CONFIRM_EMAIL: &str = "confirm_email";
-pub(crate) const RESET_PASSWORD: &str = "reset_password";
 pub(crate) const CONFIRM_TTL: i64 = 24 * 3600;
 const RESET_TTL: i64 = 3600;
 
@@ -39,60 +38,6 @@ pub(crate) fn password_policy(pw: &str, username: &str, email: &str) -> Result<(
 }
 
 impl AuthService {
-    /// Makes a single-use link and returns its URL; only its hash is stored.
-    pub(crate) async fn new_link(
-        &self,
-        c: &mut twostep_store::Conn,
-        user_id: &UserId,
-        purpose: &str,
-        subject: &str,
-        now: UnixTime,
-        ttl: i64,
-    ) -> Result<String> {
-        let t = self
-            .new_token_row(c, user_id, purpose, subject, now, ttl)
-            .await?;
-        let path = match purpose {
-            CONFIRM_EMAIL => "/confirm-email",
-            RESET_PASSWORD => "/password/reset",
-            crate::factors::check::UNLOCK_SECOND_STEP => "/unlock-second-step",
-            crate::accounts::changes::CHANGE_EMAIL => "/account/email/confirm",
-            crate::recovery::self_service::START_RECOVERY => "/recover/start",
-            crate::recovery::self_service::FINISH_RECOVERY => "/recover/finish",
-            _ => "/account/two-step/confirm",
-        };
-        Ok(self.link(&format!("{path}?token={t}")))
-    }
-
-    /// Stores the hash of a new token for `purpose` (voiding older unused
-    /// ones) and returns the token.
-    pub(crate) async fn new_token_row(
-        &self,
-        c: &mut twostep_store::Conn,
-        user_id: &UserId,
-        purpose: &str,
-        subject: &str,
-        now: UnixTime,
-        ttl: i64,
-    ) -> Result<String> {
-        let t = token::new_token(&mut rng());
-        email_tokens::void_unused(c, user_id, purpose, now).await?;
-        email_tokens::insert(
-            c,
-            &email_tokens::EmailToken {
-                token_hash: token::token_hash(&t),
-                user_id: user_id.clone(),
-                purpose: purpose.to_string(),
-                subject: subject.to_string(),
-                created_at: now,
-                expires_at: now + ttl,
-                used_at: None,
-            },
-        )
-        .await?;
-        Ok(t)
-    }
-
     async fn send_confirmation(&self, user: &impl Addressee, link: &str) -> Result<()> {
         self.send_link_mail(
             user.email(),
@@ -116,7 +61,7 @@ impl AuthService {
             .new_link(
                 &mut tx,
                 &user.id,
-                RESET_PASSWORD,
+                Purpose::ResetPassword,
                 &user.email,
                 now,
                 RESET_TTL,
@@ -203,7 +148,14 @@ impl Accounts<'_> {
         self.audit(&mut tx, &id, now, Event::AccountCreated, "", ctx)
             .await?;
         let link = self
-            .new_link(&mut tx, &id, CONFIRM_EMAIL, &email, now, CONFIRM_TTL)
+            .new_link(
+                &mut tx,
+                &id,
+                Purpose::ConfirmEmail,
+                &email,
+                now,
+                CONFIRM_TTL,
+            )
             .await?;
         commit(tx).await?;
         let user = self.user(&id).await?;
@@ -226,7 +178,7 @@ impl Accounts<'_> {
             .new_link(
                 &mut tx,
                 &user.id,
-                CONFIRM_EMAIL,
+                Purpose::ConfirmEmail,
                 &user.email,
                 now,
                 CONFIRM_TTL,
@@ -238,15 +190,20 @@ impl Accounts<'_> {
 
     pub async fn confirm_email(&self, raw_token: &str, ctx: &Ctx) -> Result<Account> {
         let now = self.now();
-        let hash = token::token_hash(raw_token.get(..100).unwrap_or(raw_token));
         let mut tx = self.store().begin().await?;
-        let t = email_tokens::get(&mut tx, &hash, CONFIRM_EMAIL)
-            .await?
-            .ok_or(AuthError::LinkInvalid)?;
+        let t = links::redeem(
+            &mut tx,
+            raw_token,
+            Purpose::ConfirmEmail,
+            Holder::Anyone,
+            now,
+        )
+        .await?;
         let user = users::by_id(&mut tx, &t.user_id)
             .await?
             .ok_or(AuthError::LinkInvalid)?;
-        if !email_tokens::consume(&mut tx, &hash, now).await? || user.email != t.subject {
+        // A link mailed to an address the account no longer uses confirms nothing.
+        if user.email != t.subject {
             return Err(AuthError::LinkInvalid);
         }
         users::confirm_email(&mut tx, &user.id, now).await?;
@@ -288,12 +245,15 @@ impl Accounts<'_> {
     /// Checks a reset link without using it (to show the form).
     pub async fn check_reset_link(&self, raw_token: &str) -> Result<Account> {
         let now = self.now();
-        let hash = token::token_hash(raw_token.get(..100).unwrap_or(raw_token));
         let mut c = self.store().conn().await?;
-        let t = email_tokens::get(&mut c, &hash, RESET_PASSWORD)
-            .await?
-            .filter(|t| t.used_at.is_none() && t.expires_at > now)
-            .ok_or(AuthError::LinkInvalid)?;
+        let t = links::peek(
+            &mut c,
+            raw_token,
+            Purpose::ResetPassword,
+            Holder::Anyone,
+            now,
+        )
+        .await?;
         users::by_id(&mut c, &t.user_id)
             .await?
             .map(Account::from)
@@ -315,9 +275,16 @@ impl Accounts<'_> {
         password_policy(new_password, &user.username, &user.email)?;
         let hash = self.hasher().hash(new_password).await?;
         let now = self.now();
-        let token_hash = token::token_hash(raw_token);
         let mut tx = self.store().begin().await?;
-        if !email_tokens::consume(&mut tx, &token_hash, now).await? {
+        let t = links::redeem(
+            &mut tx,
+            raw_token,
+            Purpose::ResetPassword,
+            Holder::Anyone,
+            now,
+        )
+        .await?;
+        if t.user_id != user.id {
             return Err(AuthError::LinkInvalid);
         }
         users::set_password(&mut tx, &user.id, &hash).await?;
@@ -333,16 +300,15 @@ impl Accounts<'_> {
             ctx,
         )
         .await?;
-        let review = self
-            .new_token_row(
-                &mut tx,
-                &user.id,
-                crate::recovery::reset_review::REVIEW_CREDENTIALS,
-                &ended.join("\n"),
-                now,
-                crate::recovery::reset_review::REVIEW_TTL,
-            )
-            .await?;
+        let review = links::issue(
+            &mut tx,
+            &user.id,
+            Purpose::ReviewCredentials,
+            &ended.join("\n"),
+            now,
+            crate::recovery::reset_review::REVIEW_TTL,
+        )
+        .await?;
         let listing = self.credentials_listing(&mut tx, &user.id, &ended).await?;
         commit(tx).await?;
         self.notify(

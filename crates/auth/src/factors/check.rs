@@ -5,17 +5,17 @@ use twostep_core::code::{parse_second_factor, SecondFactorInput};
 use twostep_core::lockout::{self, LockState};
 use twostep_core::{recovery, token, totp};
 use twostep_core::{UnixTime, UserId};
-use twostep_store::{authenticators, email_tokens, failures, recovery_codes, users, Conn, Tx};
+use twostep_store::{authenticators, failures, recovery_codes, users, Conn, Tx};
 
 use super::Factors;
 use crate::accounts::view::Addressee;
 use crate::error::utc;
 use crate::factors::totp::{near_miss_text, TotpOutcome};
+use crate::links::mailed::{self as links, Holder, Purpose};
 use crate::notify::Event;
 use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result};
 use twostep_store::users::User;
 
-pub(crate) const UNLOCK_SECOND_STEP: &str = "unlock_second_step";
 const UNLOCK_TTL: i64 = 7 * 24 * 3600;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,7 +180,7 @@ impl AuthService {
         if in_row >= lockout::FREEZE_AFTER {
             users::freeze_second_step(tx, &user.id, now).await?;
             let link = self
-                .new_link(tx, &user.id, UNLOCK_SECOND_STEP, "", now, UNLOCK_TTL)
+                .new_link(tx, &user.id, Purpose::UnlockSecondStep, "", now, UNLOCK_TTL)
                 .await?;
             self.audit(tx, &user.id, now, Event::SecondStepFrozen, "", ctx)
                 .await?;
@@ -280,14 +280,15 @@ impl Factors<'_> {
     /// Unlocks a frozen second step from the mailed link.
     pub async fn unlock_second_step(&self, raw_token: &str, ctx: &Ctx) -> Result<Account> {
         let now = self.now();
-        let hash = token::token_hash(raw_token.get(..100).unwrap_or(raw_token));
         let mut tx = self.store().begin().await?;
-        let t = email_tokens::get(&mut tx, &hash, UNLOCK_SECOND_STEP)
-            .await?
-            .ok_or(AuthError::LinkInvalid)?;
-        if !email_tokens::consume(&mut tx, &hash, now).await? {
-            return Err(AuthError::LinkInvalid);
-        }
+        let t = links::redeem(
+            &mut tx,
+            raw_token,
+            Purpose::UnlockSecondStep,
+            Holder::Anyone,
+            now,
+        )
+        .await?;
         users::lock_row(&mut tx, &t.user_id).await?;
         users::reset_factor_failures(&mut tx, &t.user_id).await?;
         failures::clear(&mut tx, &t.user_id).await?;

@@ -7,16 +7,16 @@ use twostep_core::recovery::RecoveryCode;
 use twostep_core::UnixTime;
 use twostep_core::UserId;
 use twostep_core::{token, totp};
-use twostep_store::{authenticators, email_tokens, recovery_codes, sessions, ssh_keys, users};
+use twostep_store::{authenticators, recovery_codes, sessions, ssh_keys, users};
 
 use super::Factors;
 use crate::gate::Action;
+use crate::links::mailed::{self as links, Holder, Purpose};
 use crate::notify::Event;
 use crate::signin::sudo::{sudo_open, Proof};
 use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result, SessionInfo};
 use twostep_store::users::User;
 
-pub(crate) const ENABLE_TWO_STEP: &str = "enable_two_step";
 const ENABLE_TTL: i64 = 3600;
 const DEFAULT_NAME: &str = "Authenticator app";
 
@@ -330,7 +330,14 @@ impl Factors<'_> {
         }
         authenticators::set_status(&mut tx, &a.id, authenticators::Status::Verified, now).await?;
         let link = self
-            .new_link(&mut tx, &user.id, ENABLE_TWO_STEP, &a.id, now, ENABLE_TTL)
+            .new_link(
+                &mut tx,
+                &user.id,
+                Purpose::EnableTwoStep,
+                &a.id,
+                now,
+                ENABLE_TTL,
+            )
             .await?;
         self.audit(
             &mut tx,
@@ -370,17 +377,15 @@ impl Factors<'_> {
         self.allowed(Action::SetUpTwoStep, session, &Proof::None, None)
             .await?;
         let now = self.now();
-        let hash = token::token_hash(raw_token.get(..100).unwrap_or(raw_token));
         let mut tx = self.store().begin().await?;
-        let t = email_tokens::get(&mut tx, &hash, ENABLE_TWO_STEP)
-            .await?
-            .ok_or(AuthError::LinkInvalid)?;
-        if t.user_id != session.user.id {
-            return Err(AuthError::Forbidden(
-                "This link belongs to another account. Sign in as the account that asked for it."
-                    .into(),
-            ));
-        }
+        let t = links::redeem(
+            &mut tx,
+            raw_token,
+            Purpose::EnableTwoStep,
+            Holder::Account(&session.user.id),
+            now,
+        )
+        .await?;
         let user = users::by_id(&mut tx, &t.user_id)
             .await?
             .ok_or(AuthError::LinkInvalid)?;
@@ -393,9 +398,6 @@ impl Factors<'_> {
             .await?
             .filter(|a| a.status == authenticators::Status::Verified)
             .ok_or(AuthError::LinkInvalid)?;
-        if !email_tokens::consume(&mut tx, &hash, now).await? {
-            return Err(AuthError::LinkInvalid);
-        }
         authenticators::set_status(&mut tx, &a.id, authenticators::Status::Active, now).await?;
         authenticators::delete_inactive(&mut tx, &user.id, &a.id).await?;
         users::set_two_step(&mut tx, &user.id, Some(now)).await?;

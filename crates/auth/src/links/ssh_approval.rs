@@ -4,29 +4,21 @@
 //! command waits, asking now and then, until the link is approved or
 //! expires; the approval is used once.
 
-use twostep_core::{token, UserId};
-use twostep_store::email_tokens;
+use twostep_core::UserId;
 
+use super::mailed::{self as links, Holder, Purpose};
 use super::Links;
 use crate::gate::Action;
 use crate::notify::Event;
 use crate::signin::sudo::Proof;
 use crate::{commit, AuthError, AuthService, Ctx, Result, SessionInfo};
 
-pub(crate) const SSH_CONFIRM: &str = "ssh_confirm";
 /// How long the link (and the waiting command) lasts.
 pub const SSH_CONFIRM_TTL: i64 = 10 * 60;
 /// One mailed approval a minute at most, per account.
 const MAIL_EVERY: i64 = 60;
 
-/// Where a mailed approval stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Approval {
-    Waiting,
-    Approved,
-    /// Expired, used, or never made.
-    Gone,
-}
+pub use super::mailed::Approval;
 
 impl AuthService {
     /// Uses an approval made for `user_id` and `what`: true once.
@@ -37,14 +29,7 @@ impl AuthService {
         user_id: &UserId,
         what: &str,
     ) -> Result<bool> {
-        let Some(t) = email_tokens::get(c, handle, SSH_CONFIRM).await? else {
-            return Ok(false);
-        };
-        let live = t.expires_at > self.now() && t.used_at.is_some();
-        if !live || t.user_id != *user_id || t.subject != what {
-            return Ok(false);
-        }
-        Ok(email_tokens::delete(c, handle).await?)
+        links::take_approved(c, handle, user_id, what, self.now()).await
     }
 }
 
@@ -66,7 +51,7 @@ impl Links<'_> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         // A stolen SSH key must not make a mail cannon of the owner's inbox.
-        if email_tokens::newest_about(&mut tx, &user.id, SSH_CONFIRM, what)
+        if links::last_made(&mut tx, &user.id, Purpose::ApproveSsh, Some(what))
             .await?
             .is_some_and(|t| now - t < MAIL_EVERY)
         {
@@ -74,11 +59,17 @@ impl Links<'_> {
                 "A link was mailed less than a minute ago: approve that one, or try again in a minute.".into(),
             ));
         }
-        let raw = self
-            .new_token_row(&mut tx, &user.id, SSH_CONFIRM, what, now, SSH_CONFIRM_TTL)
-            .await?;
+        let raw = links::issue(
+            &mut tx,
+            &user.id,
+            Purpose::ApproveSsh,
+            what,
+            now,
+            SSH_CONFIRM_TTL,
+        )
+        .await?;
         commit(tx).await?;
-        let link = self.link(&format!("/account/approve-ssh?token={raw}"));
+        let link = links::url(&self.settings().public_url, Purpose::ApproveSsh, &raw);
         self.send_link_mail(
             &user.email,
             &user.username,
@@ -92,36 +83,20 @@ impl Links<'_> {
             ),
         )
         .await?;
-        Ok(token::token_hash(&raw))
+        Ok(links::hash(&raw))
     }
 
     pub async fn ssh_approval(&self, handle: &str) -> Result<Approval> {
         let mut c = self.store().conn().await?;
-        let Some(t) = email_tokens::get(&mut c, handle, SSH_CONFIRM).await? else {
-            return Ok(Approval::Gone);
-        };
-        Ok(if t.expires_at <= self.now() {
-            Approval::Gone
-        } else if t.used_at.is_some() {
-            Approval::Approved
-        } else {
-            Approval::Waiting
-        })
+        links::approval(&mut c, handle, self.now()).await
     }
 
     /// What the mailed link asks to approve (for the page), if it is live
     /// and belongs to this session's user.
     pub async fn ssh_approval_request(&self, session: &SessionInfo, raw: &str) -> Result<String> {
         let mut c = self.store().conn().await?;
-        let t = email_tokens::get(&mut c, &token::token_hash(raw), SSH_CONFIRM)
-            .await?
-            .filter(|t| t.expires_at > self.now() && t.used_at.is_none())
-            .ok_or(AuthError::LinkInvalid)?;
-        if t.user_id != session.user.id {
-            return Err(AuthError::Forbidden(
-                "This link is for another account: sign in as its owner to approve.".into(),
-            ));
-        }
+        let holder = Holder::Account(&session.user.id);
+        let t = links::peek(&mut c, raw, Purpose::ApproveSsh, holder, self.now()).await?;
         Ok(t.subject)
     }
 
@@ -129,12 +104,12 @@ impl Links<'_> {
     pub async fn approve_ssh(&self, session: &SessionInfo, raw: &str, ctx: &Ctx) -> Result<String> {
         self.allowed(Action::ApproveSshCommand, session, &Proof::None, None)
             .await?;
-        let what = self.ssh_approval_request(session, raw).await?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        if !email_tokens::consume(&mut tx, &token::token_hash(raw), now).await? {
-            return Err(AuthError::LinkInvalid);
-        }
+        let holder = Holder::Account(&session.user.id);
+        let what = links::redeem(&mut tx, raw, Purpose::ApproveSsh, holder, now)
+            .await?
+            .subject;
         self.audit(
             &mut tx,
             &session.user.id,

@@ -2,16 +2,14 @@
 //! mailed link in the browser that gave the password removes the old second
 //! factors; until then, a reminder every day.
 
-use twostep_core::token;
 use twostep_store::recovery_requests::{self as requests, Outcome};
-use twostep_store::{email_tokens, users};
+use twostep_store::users;
 
 use super::Recovery;
 use crate::error::utc;
+use crate::links::mailed::{self as links, Holder, Purpose};
 use crate::notify::Event;
-use crate::recovery::self_service::{
-    half_signed_in, not_mailed_lately, FINISH_RECOVERY, LINK_TTL, REMIND_EVERY,
-};
+use crate::recovery::self_service::{half_signed_in, not_mailed_lately, LINK_TTL, REMIND_EVERY};
 use crate::{commit, AuthError, AuthService, Ctx, Result, SessionInfo};
 
 impl AuthService {
@@ -61,9 +59,16 @@ impl Recovery<'_> {
                 utc(r.ready_at)
             )));
         }
-        not_mailed_lately(&mut tx, &user.id, FINISH_RECOVERY, now).await?;
+        not_mailed_lately(&mut tx, &user.id, Purpose::FinishRecovery, now).await?;
         let link = self
-            .new_link(&mut tx, &user.id, FINISH_RECOVERY, &r.id, now, LINK_TTL)
+            .new_link(
+                &mut tx,
+                &user.id,
+                Purpose::FinishRecovery,
+                &r.id,
+                now,
+                LINK_TTL,
+            )
             .await?;
         self.audit(
             &mut tx,
@@ -104,25 +109,20 @@ impl Recovery<'_> {
         half_signed_in(session)?;
         let old_hash = session.token_hash().ok_or(AuthError::SignInRequired)?;
         let now = self.now();
-        let hash = token::token_hash(raw_token.get(..100).unwrap_or(raw_token));
         let mut tx = self.store().begin().await?;
-        let t = email_tokens::get(&mut tx, &hash, FINISH_RECOVERY)
-            .await?
-            .ok_or(AuthError::LinkInvalid)?;
-        if t.user_id != session.user.id {
-            return Err(AuthError::Forbidden(
-                "This link belongs to another account. Sign in as the account that asked for it."
-                    .into(),
-            ));
-        }
+        let t = links::redeem(
+            &mut tx,
+            raw_token,
+            Purpose::FinishRecovery,
+            Holder::Account(&session.user.id),
+            now,
+        )
+        .await?;
         users::lock_row(&mut tx, &t.user_id).await?;
         let r = requests::get(&mut tx, &t.subject)
             .await?
             .filter(|r| r.user_id == t.user_id && now >= r.ready_at)
             .ok_or(AuthError::LinkInvalid)?;
-        if !email_tokens::consume(&mut tx, &hash, now).await? {
-            return Err(AuthError::LinkInvalid);
-        }
         if !requests::end(
             &mut tx,
             &r,

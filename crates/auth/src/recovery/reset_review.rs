@@ -7,13 +7,13 @@
 //! that token is all it needs.
 
 use twostep_core::UserId;
-use twostep_store::{email_tokens, ssh_keys, Conn};
+use twostep_store::{ssh_keys, Conn};
 
 use super::Recovery;
+use crate::links::mailed::{self as links, Holder, Purpose};
 use crate::{AuthError, AuthService, Ctx, Result, SshKey};
 use twostep_store::users::User;
 
-pub(crate) const REVIEW_CREDENTIALS: &str = "review_credentials";
 pub(crate) const REVIEW_TTL: i64 = 3600;
 
 /// One credential to revoke from the review page.
@@ -25,11 +25,14 @@ pub enum Credential<'a> {
 impl AuthService {
     async fn reviewer(&self, c: &mut Conn, review: &str) -> Result<(User, Vec<String>)> {
         let now = self.now();
-        let hash = twostep_core::token::token_hash(review.get(..100).unwrap_or(review));
-        let t = email_tokens::get(&mut *c, &hash, REVIEW_CREDENTIALS)
-            .await?
-            .filter(|t| t.used_at.is_none() && t.expires_at > now)
-            .ok_or(AuthError::LinkInvalid)?;
+        let t = links::peek(
+            &mut *c,
+            review,
+            Purpose::ReviewCredentials,
+            Holder::Anyone,
+            now,
+        )
+        .await?;
         let user = twostep_store::users::by_id(c, &t.user_id)
             .await?
             .ok_or(AuthError::LinkInvalid)?;

@@ -10,15 +10,14 @@
 use twostep_core::{token, UnixTime, UserId};
 use twostep_store::recovery_requests::{self as requests, Outcome, Proof, Request};
 use twostep_store::users::User;
-use twostep_store::{email_tokens, users, Conn};
+use twostep_store::{users, Conn};
 
 use super::Recovery;
 use crate::error::utc;
+use crate::links::mailed::{self as links, Holder, Purpose};
 use crate::notify::Event;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo};
 
-pub(crate) const START_RECOVERY: &str = "start_recovery";
-pub(crate) const FINISH_RECOVERY: &str = "finish_recovery";
 pub(crate) const LINK_TTL: i64 = 3600;
 /// At most this many requests may start per account per day.
 const STARTS_PER_DAY: i64 = 3;
@@ -224,7 +223,7 @@ impl Recovery<'_> {
         let user = self
             .recovery_candidate(&mut tx, &session.user.id, now)
             .await?;
-        not_mailed_lately(&mut tx, &user.id, START_RECOVERY, now).await?;
+        not_mailed_lately(&mut tx, &user.id, Purpose::StartRecovery, now).await?;
         let proof = if self.holds_device_cookie(&user.id, ctx) {
             Proof::Device
         } else {
@@ -234,7 +233,7 @@ impl Recovery<'_> {
             .new_link(
                 &mut tx,
                 &user.id,
-                START_RECOVERY,
+                Purpose::StartRecovery,
                 proof.as_str(),
                 now,
                 LINK_TTL,
@@ -262,15 +261,16 @@ impl Recovery<'_> {
     /// Follows the mailed link: the request starts and its wait begins.
     pub async fn start_recovery(&self, raw_token: &str, ctx: &Ctx) -> Result<RecoveryStatus> {
         let now = self.now();
-        let hash = token::token_hash(raw_token.get(..100).unwrap_or(raw_token));
         let mut tx = self.store().begin().await?;
-        let t = email_tokens::get(&mut tx, &hash, START_RECOVERY)
-            .await?
-            .ok_or(AuthError::LinkInvalid)?;
+        let t = links::redeem(
+            &mut tx,
+            raw_token,
+            Purpose::StartRecovery,
+            Holder::Anyone,
+            now,
+        )
+        .await?;
         let user = self.recovery_candidate(&mut tx, &t.user_id, now).await?;
-        if !email_tokens::consume(&mut tx, &hash, now).await? {
-            return Err(AuthError::LinkInvalid);
-        }
         let proof = t.subject.parse().unwrap_or(Proof::None);
         let r = self.open_request(&mut tx, &user, proof, now, ctx).await?;
         commit(tx).await?;
@@ -350,10 +350,10 @@ impl Recovery<'_> {
 pub(crate) async fn not_mailed_lately(
     c: &mut Conn,
     user_id: &UserId,
-    purpose: &str,
+    purpose: Purpose,
     now: UnixTime,
 ) -> Result<()> {
-    if let Some(at) = email_tokens::newest(c, user_id, purpose).await? {
+    if let Some(at) = links::last_made(c, user_id, purpose, None).await? {
         if now - at < MAIL_EVERY {
             return Err(AuthError::TooSoon(format!(
                 "We mailed you that link at {} UTC. Check your mailbox (and its spam folder); a new link can be sent 10 minutes after the last.",
