@@ -6,6 +6,7 @@
 pub mod app_password;
 pub mod code;
 pub mod drift;
+pub mod last_used;
 pub mod lockout;
 pub mod network;
 pub mod oauth;

@@ -28,17 +28,49 @@ pub const FREEZE_AFTER: i64 = 100;
 pub const WINDOW_SECONDS: i64 = 15 * 60;
 pub const LOCK_SECONDS: i64 = 15 * 60;
 
+/// Where an account's second step stands. The store keeps the two times
+/// it is made of; only this module reads them as a state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockState {
+    /// Codes are checked (and wrong ones counted).
     Open,
+    /// Every code is refused unread until `until`.
     Locked { until: UnixTime },
+    /// Every code is refused until the mailed unlock link is opened (or an
+    /// administrator unlocks, or the owner proves themselves over SSH).
+    Frozen,
 }
 
-pub fn state(locked_until: Option<UnixTime>, now: UnixTime) -> LockState {
-    match locked_until {
-        Some(until) if until > now => LockState::Locked { until },
-        _ => LockState::Open,
+impl LockState {
+    /// From the stored lock end and freeze time: a freeze outranks a lock.
+    pub fn of(
+        locked_until: Option<UnixTime>,
+        frozen_at: Option<UnixTime>,
+        now: UnixTime,
+    ) -> LockState {
+        if frozen_at.is_some() {
+            return LockState::Frozen;
+        }
+        match locked_until {
+            Some(until) if until > now => LockState::Locked { until },
+            _ => LockState::Open,
+        }
     }
+
+    pub fn is_open(self) -> bool {
+        self == LockState::Open
+    }
+}
+
+/// What one more wrong factor does, once it is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Counted; this many more before the lock.
+    Counted { remaining: u32 },
+    /// The window's limit: locked until then.
+    Locks { until: UnixTime },
+    /// The in-a-row ceiling: frozen.
+    Freezes,
 }
 
 /// Start of the window that failures are counted in.
@@ -46,11 +78,21 @@ pub fn window_start(now: UnixTime) -> UnixTime {
     now - WINDOW_SECONDS
 }
 
-/// After a failure has been recorded: `failures_in_window` includes it.
-/// Returns the new lock's end if this failure locks the account.
+/// After a wrong factor has been recorded: `failures_in_window` and
+/// `in_a_row` include it.
 #[must_use]
-pub fn after_failure(failures_in_window: u32, now: UnixTime) -> Option<UnixTime> {
-    (failures_in_window >= MAX_FAILURES).then_some(now + LOCK_SECONDS)
+pub fn after_failure(failures_in_window: u32, in_a_row: i64, now: UnixTime) -> Failure {
+    if in_a_row >= FREEZE_AFTER {
+        Failure::Freezes
+    } else if failures_in_window >= MAX_FAILURES {
+        Failure::Locks {
+            until: now + LOCK_SECONDS,
+        }
+    } else {
+        Failure::Counted {
+            remaining: MAX_FAILURES - failures_in_window,
+        }
+    }
 }
 
 /// When a client with `failures` wrong passwords in the window (the oldest at
@@ -64,11 +106,6 @@ pub fn password_paused_until(
         return None;
     }
     Some(oldest.unwrap_or(now) + WINDOW_SECONDS + 1)
-}
-
-/// How many attempts are left before the lock, for the message shown.
-pub fn remaining(failures_in_window: u32) -> u32 {
-    MAX_FAILURES.saturating_sub(failures_in_window)
 }
 
 #[cfg(test)]
@@ -92,14 +129,50 @@ mod tests {
     fn tenth_failure_locks_for_a_while() {
         let now = UnixTime::from_secs(1_000_000);
         for n in 1..MAX_FAILURES {
-            assert_eq!(after_failure(n, now), None);
+            assert_eq!(
+                after_failure(n, i64::from(n), now),
+                Failure::Counted {
+                    remaining: MAX_FAILURES - n
+                }
+            );
         }
-        let until = after_failure(MAX_FAILURES, now).unwrap();
-        assert_eq!(until, now + LOCK_SECONDS);
-        assert_eq!(state(Some(until), now + 1), LockState::Locked { until });
-        assert_eq!(state(Some(until), until), LockState::Open);
-        assert_eq!(state(None, now), LockState::Open);
-        assert_eq!(remaining(3), 7);
+        let until = now + LOCK_SECONDS;
+        assert_eq!(
+            after_failure(MAX_FAILURES, 10, now),
+            Failure::Locks { until }
+        );
+        assert_eq!(
+            LockState::of(Some(until), None, now + 1),
+            LockState::Locked { until }
+        );
+        // The lock ends by itself.
+        assert_eq!(LockState::of(Some(until), None, until), LockState::Open);
+        assert_eq!(LockState::of(None, None, now), LockState::Open);
         assert_eq!(window_start(now), now - WINDOW_SECONDS);
+    }
+
+    #[test]
+    fn a_hundredth_wrong_factor_in_a_row_freezes_until_unlocked() {
+        let now = UnixTime::from_secs(1_000_000);
+        // Fewer than ten in the window (the others spread over hours) but
+        // the hundredth in a row: frozen, whatever the window says.
+        assert_eq!(
+            after_failure(3, FREEZE_AFTER - 1, now),
+            Failure::Counted { remaining: 7 }
+        );
+        assert_eq!(after_failure(3, FREEZE_AFTER, now), Failure::Freezes);
+        assert_eq!(
+            after_failure(MAX_FAILURES, FREEZE_AFTER, now),
+            Failure::Freezes
+        );
+        // Frozen outranks a lock, and does not end with time.
+        let frozen = LockState::of(Some(now + 60), Some(now), now);
+        assert_eq!(frozen, LockState::Frozen);
+        assert_eq!(
+            LockState::of(Some(now + 60), Some(now), now + 1_000_000),
+            LockState::Frozen
+        );
+        assert!(!frozen.is_open());
+        assert!(LockState::of(Some(now), None, now).is_open());
     }
 }

@@ -2,6 +2,40 @@
 
 use crate::UserId;
 
+/// A Git service a client asks for, over SSH or HTTPS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GitService {
+    UploadPack,
+    ReceivePack,
+    /// `git archive --remote` (SSH only).
+    UploadArchive,
+}
+
+impl GitService {
+    /// As clients name it: `git-upload-pack`.
+    pub fn name(self) -> &'static str {
+        match self {
+            GitService::UploadPack => "git-upload-pack",
+            GitService::ReceivePack => "git-receive-pack",
+            GitService::UploadArchive => "git-upload-archive",
+        }
+    }
+
+    /// As `git` runs it: `git upload-pack`.
+    pub fn program(self) -> &'static str {
+        match self {
+            GitService::UploadPack => "upload-pack",
+            GitService::ReceivePack => "receive-pack",
+            GitService::UploadArchive => "upload-archive",
+        }
+    }
+
+    /// Whether it changes the repository (needs write access).
+    pub fn writes(self) -> bool {
+        self == GitService::ReceivePack
+    }
+}
+
 pub const MAX_REPO_NAME: usize = 100;
 pub const MAX_DESCRIPTION: usize = 500;
 

@@ -17,34 +17,7 @@ pub enum Command {
     Unknown(String),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GitService {
-    UploadPack,
-    ReceivePack,
-    UploadArchive,
-}
-
-impl GitService {
-    pub fn program(self) -> &'static str {
-        match self {
-            GitService::UploadPack => "upload-pack",
-            GitService::ReceivePack => "receive-pack",
-            GitService::UploadArchive => "upload-archive",
-        }
-    }
-
-    pub fn git_name(self) -> &'static str {
-        match self {
-            GitService::UploadPack => "git-upload-pack",
-            GitService::ReceivePack => "git-receive-pack",
-            GitService::UploadArchive => "git-upload-archive",
-        }
-    }
-
-    pub fn writes(self) -> bool {
-        self == GitService::ReceivePack
-    }
-}
+pub use twostep_core::repo::GitService;
 
 /// `git-upload-pack '/alice/repo.git'` and friends, `recovery_codes` or `password`.
 pub fn parse(raw: &str) -> Command {

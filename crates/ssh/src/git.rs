@@ -68,7 +68,7 @@ pub async fn run(mut job: Job, service: GitService, owner: &str, repo: &str) {
             return;
         }
     };
-    let mut running = job.auth.repos().git_operation("ssh", service.git_name());
+    let mut running = job.auth.repos().git_operation("ssh", service.name());
     let mut cmd = command(service, &path, job.git_protocol.as_deref());
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -32,12 +32,6 @@ impl User {
     pub fn admin(&self) -> bool {
         self.is_admin != 0
     }
-
-    /// Locked for a while after wrong codes, or closed after 100 in a row.
-    pub fn second_step_locked(&self, now: UnixTime) -> bool {
-        self.second_step_frozen_at.is_some()
-            || self.second_step_locked_until.is_some_and(|u| u > now)
-    }
 }
 
 impl std::fmt::Debug for User {

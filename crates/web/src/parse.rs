@@ -43,20 +43,7 @@ pub fn bearer_from_headers(headers: &HeaderMap) -> Option<String> {
         .then(|| token.to_string())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GitService {
-    UploadPack,
-    ReceivePack,
-}
-
-impl GitService {
-    pub fn name(self) -> &'static str {
-        match self {
-            GitService::UploadPack => "git-upload-pack",
-            GitService::ReceivePack => "git-receive-pack",
-        }
-    }
-}
+pub use twostep_core::repo::GitService;
 
 /// The `service` of `info/refs?service=…`, decoded as `git http-backend`
 /// decodes it. Exactly one known service, or an error message: any other

@@ -442,7 +442,8 @@ impl Admin<'_> {
         let target = self.target_user(&mut tx, username).await?;
         users::lock_row(&mut tx, &target.id).await?;
         let now = self.now();
-        if !target.second_step_locked(now) {
+        let was = crate::factors::check::lock_state(&target, now);
+        if was.is_open() {
             return Err(AuthError::Conflict(format!(
                 "Two-step sign-in of {} is not locked.",
                 target.username
@@ -464,11 +465,12 @@ impl Admin<'_> {
         )
         .await?;
         commit(tx).await?;
-        let was = target
-            .second_step_locked_until
-            .filter(|u| *u > now && target.second_step_frozen_at.is_none())
-            .map(|u| format!(" (it was locked until {} UTC)", utc(u)))
-            .unwrap_or_default();
+        let was = match was {
+            twostep_core::lockout::LockState::Locked { until } => {
+                format!(" (it was locked until {} UTC)", utc(until))
+            }
+            _ => String::new(),
+        };
         self.notify(
             &target,
             "Two-step sign-in unlocked by an administrator",

@@ -122,7 +122,7 @@ impl AdminUserView {
             email_confirmed: u.email_confirmed_at.is_some(),
             two_step_on: u.two_step_enabled_at.is_some(),
             is_admin: u.admin(),
-            locked: u.second_step_locked(now),
+            locked: !crate::factors::check::lock_state(u, now).is_open(),
             recovery_ready_at: u.recovery_ready_at,
             two_step_reset_at: u
                 .two_step_reset_at

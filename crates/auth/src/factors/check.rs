@@ -2,7 +2,7 @@
 //! by sign-in and by every action that needs a fresh second factor.
 
 use twostep_core::code::{parse_second_factor, SecondFactorInput};
-use twostep_core::lockout::{self, LockState};
+use twostep_core::lockout::{self, Failure, LockState};
 use twostep_core::{recovery, token, totp};
 use twostep_core::{UnixTime, UserId};
 use twostep_store::{authenticators, failures, recovery_codes, users, Conn, Tx};
@@ -52,6 +52,22 @@ pub(crate) enum FactorCheck {
     Refused(Refusal),
 }
 
+/// The account's second step as core reads it.
+pub(crate) fn lock_state(user: &User, now: UnixTime) -> LockState {
+    LockState::of(
+        user.second_step_locked_until,
+        user.second_step_frozen_at,
+        now,
+    )
+}
+
+fn locked(until: UnixTime) -> AuthError {
+    AuthError::Locked {
+        until,
+        until_utc: utc(until),
+    }
+}
+
 impl AuthService {
     /// Takes the account's row for this decision and reloads the user; a
     /// frozen or locked second step is refused before anything is read.
@@ -65,13 +81,11 @@ impl AuthService {
         let user = users::by_id(tx, user_id)
             .await?
             .ok_or(AuthError::NotFound)?;
-        if user.second_step_frozen_at.is_some() {
-            return Ok(Err(AuthError::Frozen.into()));
+        match lock_state(&user, now) {
+            LockState::Frozen => Ok(Err(AuthError::Frozen.into())),
+            LockState::Locked { until } => Ok(Err(locked(until).into())),
+            LockState::Open => Ok(Ok(user)),
         }
-        if let Some(locked) = Self::lock_refusal(&user, now) {
-            return Ok(Err(locked.into()));
-        }
-        Ok(Ok(user))
     }
 
     /// A right second factor: the failure counts start again, and a recovery
@@ -177,37 +191,36 @@ impl AuthService {
         let id = token::new_id(&mut rng());
         failures::record(tx, &id, &user.id, now, ctx.channel.as_str()).await?;
         let in_row = users::add_factor_failure(tx, &user.id).await?;
-        if in_row >= lockout::FREEZE_AFTER {
-            users::freeze_second_step(tx, &user.id, now).await?;
-            let link = self
-                .new_link(tx, &user.id, Purpose::UnlockSecondStep, "", now, UNLOCK_TTL)
-                .await?;
-            self.audit(tx, &user.id, now, Event::SecondStepFrozen, "", ctx)
-                .await?;
-            return Ok(Refusal {
-                error: AuthError::Frozen,
-                mail: Some(DueMail::Frozen { unlock_link: link }),
-            });
-        }
         let since = lockout::window_start(now);
         let count = failures::count_since(tx, &user.id, since).await?;
         let count = u32::try_from(count).unwrap_or(u32::MAX);
-        if let Some(until) = lockout::after_failure(count, now) {
-            users::set_locked_until(tx, &user.id, Some(until)).await?;
-            let detail = format!("until {} UTC", utc(until));
-            self.audit(tx, &user.id, now, Event::SecondStepLocked, &detail, ctx)
-                .await?;
-            return Ok(Refusal {
-                error: AuthError::Locked {
-                    until,
-                    until_utc: utc(until),
-                },
-                mail: Some(DueMail::Locked),
-            });
-        }
+        let remaining = match lockout::after_failure(count, in_row, now) {
+            Failure::Counted { remaining } => remaining,
+            Failure::Freezes => {
+                users::freeze_second_step(tx, &user.id, now).await?;
+                let link = self
+                    .new_link(tx, &user.id, Purpose::UnlockSecondStep, "", now, UNLOCK_TTL)
+                    .await?;
+                self.audit(tx, &user.id, now, Event::SecondStepFrozen, "", ctx)
+                    .await?;
+                return Ok(Refusal {
+                    error: AuthError::Frozen,
+                    mail: Some(DueMail::Frozen { unlock_link: link }),
+                });
+            }
+            Failure::Locks { until } => {
+                users::set_locked_until(tx, &user.id, Some(until)).await?;
+                let detail = format!("until {} UTC", utc(until));
+                self.audit(tx, &user.id, now, Event::SecondStepLocked, &detail, ctx)
+                    .await?;
+                return Ok(Refusal {
+                    error: locked(until),
+                    mail: Some(DueMail::Locked),
+                });
+            }
+        };
         self.audit(tx, &user.id, now, Event::SecondFactorFailed, "", ctx)
             .await?;
-        let remaining = lockout::remaining(count);
         Ok(AuthError::WrongSecondFactor {
             message: format!(
                 "{refusal} ({remaining} attempts left before a {}-minute lock.)",
@@ -218,14 +231,12 @@ impl AuthService {
         .into())
     }
 
-    /// The refusal while the second step is locked, if it is.
+    /// The refusal while the second step is locked for a while (not while
+    /// it is frozen: the owner's own SSH key and password may reopen that).
     pub(crate) fn lock_refusal(user: &User, now: UnixTime) -> Option<AuthError> {
-        match lockout::state(user.second_step_locked_until, now) {
-            LockState::Locked { until } => Some(AuthError::Locked {
-                until,
-                until_utc: utc(until),
-            }),
-            LockState::Open => None,
+        match lock_state(user, now) {
+            LockState::Locked { until } => Some(locked(until)),
+            LockState::Open | LockState::Frozen => None,
         }
     }
 

@@ -203,7 +203,10 @@ impl Factors<'_> {
             awaiting_confirmation: all
                 .iter()
                 .any(|a| a.status == authenticators::Status::Verified),
-            locked_until: user.second_step_locked_until.filter(|u| *u > now),
+            locked_until: match crate::factors::check::lock_state(&user, now) {
+                twostep_core::lockout::LockState::Locked { until } => Some(until),
+                _ => None,
+            },
         })
     }
 

@@ -69,10 +69,8 @@ impl Recovery<'_> {
                 self.link("/password/forgot")
             )));
         }
-        if user.second_step_frozen_at.is_none() {
-            if let Some(locked) = crate::AuthService::lock_refusal(&user, self.now()) {
-                return Err(locked);
-            }
+        if let Some(locked) = crate::AuthService::lock_refusal(&user, self.now()) {
+            return Err(locked);
         }
         Ok(())
     }

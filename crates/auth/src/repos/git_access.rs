@@ -10,9 +10,6 @@ use crate::gate::CallerKind;
 use crate::notify::Event;
 use crate::{commit, AuthError, Caller, Ctx, Result, SessionInfo};
 
-/// "Last used" of an app password is written at most this often.
-const TOUCH_EVERY: i64 = 60;
-
 /// App passwords carry scopes; passwords and browser sessions (`None`) all rights.
 pub fn require_scope(scopes: Option<&[Scope]>, needed: Scope) -> Result<()> {
     match scopes {
@@ -72,7 +69,7 @@ impl Repos<'_> {
             if !named {
                 return Err(AuthError::BadCredentials);
             }
-            if row.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY) {
+            if twostep_core::last_used::due(row.last_used_at, now) {
                 store_ap::touch(&mut c, &row.id, now).await?;
             }
             drop(c);

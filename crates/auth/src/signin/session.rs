@@ -1,5 +1,6 @@
 //! Password sign-in, the second step, sessions and sign-out.
 
+use twostep_core::lockout::LockState;
 use twostep_core::policy::{self, AccountFactors, AfterPassword, Need};
 use twostep_core::token;
 use twostep_core::{UnixTime, UserId};
@@ -15,7 +16,6 @@ pub(crate) const FULL_TTL: i64 = 7 * 24 * 3600;
 /// A session unused for this long is over, whatever its limit.
 pub(crate) const IDLE_TTL: i64 = 12 * 3600;
 /// Last use is written at most this often.
-const TOUCH_EVERY: i64 = 60;
 pub(crate) const SECOND_STEP_TTL: i64 = 10 * 60;
 const MAX_LOGIN: usize = 254;
 
@@ -46,12 +46,11 @@ pub enum SecondStepLock {
 
 impl SecondStepLock {
     pub(crate) fn of(user: &User, now: UnixTime) -> Option<SecondStepLock> {
-        if user.second_step_frozen_at.is_some() {
-            return Some(SecondStepLock::Frozen);
+        match crate::factors::check::lock_state(user, now) {
+            LockState::Open => None,
+            LockState::Locked { until } => Some(SecondStepLock::Locked { until }),
+            LockState::Frozen => Some(SecondStepLock::Frozen),
         }
-        user.second_step_locked_until
-            .filter(|u| *u > now)
-            .map(|until| SecondStepLock::Locked { until })
     }
 
     /// What the person is told, with the way to unlock: the refusal a code
@@ -310,7 +309,7 @@ impl AuthService {
         else {
             return Ok(None);
         };
-        if now - s.last_seen_at >= TOUCH_EVERY {
+        if twostep_core::last_used::due(Some(s.last_seen_at), now) {
             sessions::touch(&mut c, &hash, now).await?;
         }
         drop(c);

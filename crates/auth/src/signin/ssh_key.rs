@@ -25,7 +25,10 @@ impl AuthService {
         let Some(key) = key else {
             return Ok(None);
         };
-        ssh_keys::touch(c, &key.id, self.now()).await?;
+        let now = self.now();
+        if twostep_core::last_used::due(key.last_used_at, now) {
+            ssh_keys::touch(c, &key.id, now).await?;
+        }
         Ok(users::by_id(c, &key.user_id).await?.map(Account::from))
     }
 
@@ -37,10 +40,8 @@ impl AuthService {
                 user.username
             )));
         }
-        if user.second_step_frozen_at.is_none() {
-            if let Some(locked) = Self::lock_refusal(&user, self.now()) {
-                return Err(locked);
-            }
+        if let Some(locked) = Self::lock_refusal(&user, self.now()) {
+            return Err(locked);
         }
         Ok(user)
     }
