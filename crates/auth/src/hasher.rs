@@ -1,4 +1,5 @@
-//! Argon2id off the async runtime, bounded. One worker thread per core hashes
+//! Password hashing as the service sees it (`PasswordHasher`), and the one
+//! the server runs: Argon2id off the async runtime, bounded. One worker thread per core hashes
 //! in its own 19 MiB buffer, kept and reused, so a flood of sign-ins costs a
 //! queue, not memory; a worker that had nothing to do for `IDLE` lets its
 //! buffer go, so a quiet server is small again. Workers take the next job
@@ -6,6 +7,8 @@
 //! them busy back to back. A caller waits for a place in that queue at most
 //! `QUEUE_WAIT`; past that the server is busy (503 with Retry-After).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +24,25 @@ const IDLE: Duration = Duration::from_secs(15);
 
 type Job = Box<dyn FnOnce(&mut Memory) + Send>;
 
-pub(crate) struct Hasher {
+/// A hash or a check on its way.
+pub type Hashing<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
+/// How the service hashes and checks passwords: [`Argon2Workers`] in the
+/// server; tests of the service's rules may give it cheaper parameters.
+pub trait PasswordHasher: Send + Sync {
+    /// A PHC string for `password`.
+    fn hash<'a>(&'a self, password: &'a str) -> Hashing<'a, String>;
+    /// False for a missing hash too, after the same work (timing does not
+    /// tell whether the account exists).
+    fn verify<'a>(&'a self, password: &'a str, phc: Option<&'a str>) -> Hashing<'a, bool>;
+    /// True once after hashing memory was let go (the caller may then hand
+    /// it back to the system).
+    fn release_if_idle(&self) -> bool {
+        false
+    }
+}
+
+pub struct Argon2Workers {
     /// Places in the queue: jobs running or waiting for a worker.
     places: Semaphore,
     jobs: flume::Sender<Job>,
@@ -29,8 +50,8 @@ pub(crate) struct Hasher {
     released: Arc<AtomicBool>,
 }
 
-impl Hasher {
-    pub(crate) fn new(workers: usize, idle: Duration) -> Hasher {
+impl Argon2Workers {
+    pub fn new(workers: usize, idle: Duration) -> Argon2Workers {
         let workers = workers.max(1);
         let (jobs, queue) = flume::unbounded::<Job>();
         let released = Arc::new(AtomicBool::new(false));
@@ -43,15 +64,16 @@ impl Hasher {
                 tracing::error!(error = %e, "cannot start a password-hashing thread");
             }
         }
-        Hasher {
+        Argon2Workers {
             places: Semaphore::new(2 * workers),
             jobs,
             released,
         }
     }
 
-    pub(crate) fn sized_to_cores() -> Hasher {
-        Hasher::new(
+    /// A worker per core, each letting its buffer go after 15 s idle.
+    pub fn sized_to_cores() -> Argon2Workers {
+        Argon2Workers::new(
             std::thread::available_parallelism().map_or(2, |n| n.get()),
             IDLE,
         )
@@ -90,21 +112,13 @@ impl Hasher {
             .map_err(|_| AuthError::Internal("a password-hashing thread stopped".into()))
     }
 
-    /// True once after a worker let its buffer go (the caller may then hand
-    /// the memory back to the system).
-    pub(crate) fn release_if_idle(&self) -> bool {
-        self.released.swap(false, Ordering::AcqRel)
-    }
-
-    pub(crate) async fn hash(&self, pw: &str) -> Result<String> {
+    async fn hash_password(&self, pw: &str) -> Result<String> {
         let pw = pw.to_string();
         self.run(move |mem| password::hash_in(&pw, &mut rng(), mem))
             .await
     }
 
-    /// False for a missing hash too, after the same work (timing does not tell
-    /// whether the account exists).
-    pub(crate) async fn verify(&self, pw: &str, phc: Option<&str>) -> Result<bool> {
+    async fn verify_password(&self, pw: &str, phc: Option<&str>) -> Result<bool> {
         let pw = pw.to_string();
         let (phc, real) = match phc {
             Some(p) => (p.to_string(), true),
@@ -114,6 +128,20 @@ impl Hasher {
             .run(move |mem| password::verify_in(&pw, &phc, mem))
             .await?;
         Ok(ok && real)
+    }
+}
+
+impl PasswordHasher for Argon2Workers {
+    fn hash<'a>(&'a self, password: &'a str) -> Hashing<'a, String> {
+        Box::pin(self.hash_password(password))
+    }
+
+    fn verify<'a>(&'a self, password: &'a str, phc: Option<&'a str>) -> Hashing<'a, bool> {
+        Box::pin(self.verify_password(password, phc))
+    }
+
+    fn release_if_idle(&self) -> bool {
+        self.released.swap(false, Ordering::AcqRel)
     }
 }
 
@@ -140,7 +168,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn many_callers_share_a_few_workers() {
-        let h = std::sync::Arc::new(Hasher::new(2, IDLE));
+        let h = std::sync::Arc::new(Argon2Workers::new(2, IDLE));
         let phc = h.hash("correct horse battery").await.unwrap();
         let mut tasks = Vec::new();
         for i in 0..8 {
@@ -162,7 +190,7 @@ mod tests {
 
     #[tokio::test]
     async fn buffers_are_let_go_once_quiet() {
-        let h = Hasher::new(1, Duration::from_millis(200));
+        let h = Argon2Workers::new(1, Duration::from_millis(200));
         assert!(!h.release_if_idle(), "nothing made yet");
         for round in 0..2 {
             // A buffer is made for the hash (again in the second round)...

@@ -111,8 +111,9 @@ pub use workspaces::members::{
 };
 pub use workspaces::Workspaces;
 
+pub use hasher::{Argon2Workers, Hashing, PasswordHasher};
 pub use twostep_core::{UnixTime, UserId};
-use twostep_mail::Mailer;
+use twostep_mail::Deliver;
 use twostep_store::Store;
 
 pub type Result<T> = std::result::Result<T, AuthError>;
@@ -193,27 +194,38 @@ pub struct AuthService {
 
 struct Inner {
     store: Store,
-    mailer: Mailer,
+    mailer: Arc<dyn Deliver>,
     keys: Keys,
     clock: Arc<dyn Clock>,
     settings: Settings,
     /// `None` when the public URL's host cannot be a WebAuthn relying party (an IP address).
     webauthn: Option<webauthn_rs::Webauthn>,
-    hasher: hasher::Hasher,
+    hasher: Arc<dyn PasswordHasher>,
     housekeeping: Arc<repos::housekeeping::Housekeeping>,
     git_operations: Arc<repos::git_operations::InFlight>,
     /// Providers' discovery documents and keys, fetched when first needed.
     oidc: providers::oidc::Discovered,
 }
 
+/// What the service works with: given by the binary (the real store, mail
+/// transport, Argon2 workers and clock) or by a test of its rules.
+pub struct Parts {
+    pub store: Store,
+    pub mailer: Arc<dyn Deliver>,
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub keys: Keys,
+    pub clock: Arc<dyn Clock>,
+}
+
 impl AuthService {
-    pub fn new(
-        store: Store,
-        mailer: Mailer,
-        keys: Keys,
-        clock: Arc<dyn Clock>,
-        settings: Settings,
-    ) -> AuthService {
+    pub fn new(parts: Parts, settings: Settings) -> AuthService {
+        let Parts {
+            store,
+            mailer,
+            hasher,
+            keys,
+            clock,
+        } = parts;
         let webauthn = factors::security_keys::relying_party(&settings);
         AuthService {
             inner: Arc::new(Inner {
@@ -223,7 +235,7 @@ impl AuthService {
                 clock,
                 settings,
                 webauthn,
-                hasher: hasher::Hasher::sized_to_cores(),
+                hasher,
                 housekeeping: repos::housekeeping::Housekeeping::new(),
                 git_operations: Arc::default(),
                 oidc: providers::oidc::Discovered::default(),
@@ -250,8 +262,8 @@ impl AuthService {
         self.inner.hasher.release_if_idle()
     }
 
-    fn hasher(&self) -> &hasher::Hasher {
-        &self.inner.hasher
+    fn hasher(&self) -> &dyn PasswordHasher {
+        self.inner.hasher.as_ref()
     }
 
     fn keys(&self) -> &Keys {

@@ -53,7 +53,7 @@ impl AuthService {
         };
         self.inner
             .mailer
-            .send(&mail)
+            .deliver(&mail)
             .await
             .map_err(crate::AuthError::MailFailed)
     }
@@ -79,7 +79,7 @@ impl AuthService {
             subject: format!("[{}] {subject}", s.issuer),
             body,
         };
-        if let Err(e) = self.inner.mailer.send(&mail).await {
+        if let Err(e) = self.inner.mailer.deliver(&mail).await {
             tracing::error!(user = %user.user_id(), error = %e, "could not send security notification");
         }
     }

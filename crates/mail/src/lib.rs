@@ -1,7 +1,12 @@
 //! Mail delivery: SMTP when configured, otherwise an outbox folder of `.eml`
-//! files (the embedded default, so the main job needs no mail server).
+//! files (the embedded default, so the main job needs no mail server). The
+//! auth service sends through the [`Deliver`] trait: the binary gives it a
+//! [`Mailer`]; tests of the service's rules give it an [`InMemory`] outbox.
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lettre::message::header::{ContentTransferEncoding, ContentType};
@@ -103,6 +108,56 @@ impl Mailer {
     }
 }
 
+/// A mail on its way.
+pub type Sending<'a> = Pin<Box<dyn Future<Output = Result<(), MailError>> + Send + 'a>>;
+
+/// Where the auth service's mail goes.
+pub trait Deliver: Send + Sync {
+    fn deliver<'a>(&'a self, mail: &'a Mail) -> Sending<'a>;
+    /// For the startup line: "SMTP", "outbox folder …".
+    fn describe(&self) -> String;
+}
+
+impl Deliver for Mailer {
+    fn deliver<'a>(&'a self, mail: &'a Mail) -> Sending<'a> {
+        Box::pin(self.send(mail))
+    }
+
+    fn describe(&self) -> String {
+        Mailer::describe(self)
+    }
+}
+
+/// Mail kept in memory, in the order sent, with the same refusal of an
+/// address SMTP could not take.
+#[derive(Default)]
+pub struct InMemory {
+    sent: Mutex<Vec<Mail>>,
+}
+
+impl InMemory {
+    /// Everything sent so far, oldest first.
+    pub fn sent(&self) -> Vec<Mail> {
+        self.sent.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+}
+
+impl Deliver for InMemory {
+    fn deliver<'a>(&'a self, mail: &'a Mail) -> Sending<'a> {
+        Box::pin(async move {
+            parse_mailbox(&mail.to)?;
+            if let Ok(mut sent) = self.sent.lock() {
+                sent.push(mail.clone());
+            }
+            Ok(())
+        })
+    }
+
+    fn describe(&self) -> String {
+        "in memory".into()
+    }
+}
+
 /// 7bit when the text allows it (ASCII, lines within RFC 5322's 998), so links
 /// stay whole and readable in the raw message; lettre's own choice otherwise.
 fn plain_body(text: &str) -> Body {
@@ -133,6 +188,27 @@ mod tests {
         assert!(deliverable("dora@example.org"));
         assert!(!deliverable("dora..x@example.org"));
         assert!(!deliverable("(dora)@example.org"));
+    }
+
+    #[tokio::test]
+    async fn in_memory_keeps_mail_in_order_and_refuses_bad_addresses() {
+        let m = InMemory::default();
+        for subject in ["one", "two"] {
+            let mail = Mail {
+                to: "alice@example.com".into(),
+                subject: subject.into(),
+                body: "b".into(),
+            };
+            m.deliver(&mail).await.unwrap();
+        }
+        let bad = Mail {
+            to: "not an address".into(),
+            subject: "x".into(),
+            body: "y".into(),
+        };
+        assert!(matches!(m.deliver(&bad).await, Err(MailError::Address(_))));
+        let subjects: Vec<_> = m.sent().into_iter().map(|m| m.subject).collect();
+        assert_eq!(subjects, ["one", "two"]);
     }
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use twostep_auth::{AuthService, Keys, Settings, SystemClock};
+use twostep_auth::{Argon2Workers, AuthService, Keys, Parts, Settings, SystemClock};
 use twostep_mail::Mailer;
 use twostep_store::Store;
 use twostep_web::AppState;
@@ -136,10 +136,13 @@ pub async fn wire_with(cfg: &Config, store: Store) -> anyhow::Result<Wired> {
     let host_key = twostep_ssh::load_or_create_host_key(&cfg.host_key_path())?;
     let ssh_fingerprint = twostep_ssh::fingerprint(&host_key);
     let auth = AuthService::new(
-        store.clone(),
-        mailer,
-        Keys::derive(&master),
-        Arc::new(SystemClock),
+        Parts {
+            store: store.clone(),
+            mailer: Arc::new(mailer),
+            hasher: Arc::new(Argon2Workers::sized_to_cores()),
+            keys: Keys::derive(&master),
+            clock: Arc::new(SystemClock),
+        },
         Settings {
             public_url: cfg.public_url.clone(),
             issuer: cfg.issuer.clone(),
