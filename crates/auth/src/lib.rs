@@ -53,7 +53,7 @@ mod workspaces;
 
 use std::sync::Arc;
 
-pub use accounts::security_log::describe_event;
+pub use accounts::security_log::LogEntry;
 pub use accounts::signup::WEAK_PASSWORD;
 pub use accounts::view::Account;
 pub use accounts::Accounts;
@@ -64,27 +64,30 @@ pub use admin::users::{
 pub use admin::Admin;
 pub use clock::{Clock, SystemClock};
 pub use credentials::app_passwords::{require_full_session, AppPasswordView};
+pub use credentials::ssh_keys::SshKey;
 pub use credentials::Credentials;
 pub use error::{utc, AuthError};
 pub use factors::devices::MAX_AUTHENTICATORS;
 pub use factors::hardware_tokens::ImportReport;
 pub use factors::security_keys::{Kind as KeyKind, SecurityKeyView};
-pub use factors::two_step::{SetupInfo, SetupPurpose, TwoStepStatus, VerifyOutcome};
+pub use factors::two_step::{
+    AuthenticatorSummary, SetupInfo, SetupPurpose, TwoStepStatus, VerifyOutcome,
+};
 pub use factors::Factors;
 pub use gate::{Action, CallerKind, Callers, Need as ActionNeed, Refused};
 pub use links::ssh_approval::{Approval, SSH_CONFIRM_TTL};
 pub use links::Links;
 pub use oauth::device::{normalise_user_code, DeviceStart};
 pub use oauth::provider::{
-    deny_authorize, AuthorizeError, AuthorizeRequest, Consent, NewApp, TokenError, TokenRequest,
-    Tokens, ACCESS_TTL,
+    deny_authorize, AuthorizeError, AuthorizeRequest, AuthorizedApp, Consent, NewApp,
+    RegisteredApp, TokenError, TokenRequest, Tokens, ACCESS_TTL,
 };
 pub use oauth::OAuth;
-pub use providers::oidc::{OidcOutcome, OidcProvider, OidcTrip};
+pub use providers::oidc::{LinkedProvider, OidcOutcome, OidcProvider, OidcTrip};
 pub use providers::Providers;
 pub use purge::Purged;
 pub use recovery::password_over_ssh::PASSWORD_REQUEST;
-pub use recovery::reset_review::Credential;
+pub use recovery::reset_review::{Credential, ResetReview};
 pub use recovery::self_service::RecoveryStatus;
 pub use recovery::Recovery;
 pub use repos::check::RepoCheck;
@@ -104,8 +107,6 @@ pub use twostep_core::recovery::RecoveryCode;
 pub use twostep_core::repo::Access;
 pub use twostep_core::secretbox::Keys;
 pub use twostep_core::workspace::Policy as WorkspacePolicy;
-pub use twostep_store::security_log::Entry as LogEntry;
-pub use twostep_store::ssh_keys::SshKey;
 pub use workspaces::members::{
     workspace_role, MemberView, MembershipView, WorkspaceRole, WorkspaceView,
 };

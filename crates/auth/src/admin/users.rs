@@ -17,7 +17,38 @@ use crate::gate::Action;
 use crate::notify::Event;
 use crate::{commit, AuthError, AuthService, Ctx, Proof, Result, SessionInfo};
 
-pub use twostep_store::admin::AuditEntry;
+/// One administrator action: who, whom, what, why, when, from where.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: UnixTime,
+    /// `None`: the server's command line.
+    pub actor_id: Option<UserId>,
+    pub actor: String,
+    pub target_id: Option<UserId>,
+    pub target: String,
+    pub action: String,
+    pub reason: String,
+    pub channel: String,
+    pub ip: String,
+}
+
+impl From<store_admin::AuditEntry> for AuditEntry {
+    fn from(e: store_admin::AuditEntry) -> AuditEntry {
+        AuditEntry {
+            seq: e.seq,
+            at: e.at,
+            actor_id: e.actor_id,
+            actor: e.actor,
+            target_id: e.target_id,
+            target: e.target,
+            action: e.action,
+            reason: e.reason,
+            channel: e.channel,
+            ip: e.ip,
+        }
+    }
+}
 
 /// Longest reason an admin may give.
 const MAX_REASON: usize = 500;
@@ -426,7 +457,7 @@ impl Admin<'_> {
         let (mut tx, _) = self.admin_tx(actor, Action::AdminRead, ctx).await?;
         let rows = store_admin::audit_page(&mut tx, before, limit.clamp(1, 1000)).await?;
         commit(tx).await?;
-        Ok(rows)
+        Ok(rows.into_iter().map(AuditEntry::from).collect())
     }
 }
 

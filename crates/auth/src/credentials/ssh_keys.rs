@@ -8,9 +8,38 @@ use super::Credentials;
 use crate::gate::Action;
 use crate::notify::Event;
 use crate::signin::sudo::Proof;
-use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo, SshKey};
+use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo};
+use ssh_keys::SshKey as Row;
 
 const MAX_TITLE: usize = 100;
+
+/// A registered SSH public key as the owner sees it.
+#[derive(Debug, Clone)]
+pub struct SshKey {
+    pub id: String,
+    pub title: String,
+    pub algorithm: String,
+    pub public_key: String,
+    pub fingerprint: String,
+    pub bits: i64,
+    pub created_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
+}
+
+impl From<Row> for SshKey {
+    fn from(k: Row) -> SshKey {
+        SshKey {
+            id: k.id,
+            title: k.title,
+            algorithm: k.algorithm,
+            public_key: k.public_key,
+            fingerprint: k.fingerprint,
+            bits: k.bits,
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+        }
+    }
+}
 
 impl AuthService {
     /// Removes a key inside `tx` (opened by whatever allowed it), audits,
@@ -36,7 +65,7 @@ impl AuthService {
             ctx,
         )
         .await?;
-        Ok(removed)
+        Ok(removed.into())
     }
 
     /// Audits and commits a key change, then mails the owner.
@@ -45,7 +74,7 @@ impl AuthService {
         &self,
         mut tx: twostep_store::Tx,
         user_id: &UserId,
-        key: &SshKey,
+        key: &Row,
         event: Event,
         verb: &str,
         now: UnixTime,
@@ -72,7 +101,8 @@ impl AuthService {
 impl Credentials<'_> {
     pub async fn ssh_keys(&self, user_id: &UserId) -> Result<Vec<SshKey>> {
         let mut c = self.store().conn().await?;
-        Ok(ssh_keys::for_user(&mut c, user_id).await?)
+        let keys = ssh_keys::for_user(&mut c, user_id).await?;
+        Ok(keys.into_iter().map(SshKey::from).collect())
     }
 
     /// SSH keys open Git and recovery over SSH: never changed with an app password.
@@ -108,7 +138,7 @@ impl Credentials<'_> {
             .begin_action(Action::AddSshKey, session, proof, None, ctx)
             .await?;
         let now = self.now();
-        let row = SshKey {
+        let row = Row {
             id: token::new_id(&mut rng()),
             user_id: user_id.clone(),
             title,
@@ -131,7 +161,7 @@ impl Credentials<'_> {
         }
         self.key_changed(tx, user_id, &row, Event::SshKeyAdded, "added to", now, ctx)
             .await?;
-        Ok(row)
+        Ok(row.into())
     }
 
     pub async fn remove_ssh_key(

@@ -5,7 +5,7 @@
 use twostep_store::{authenticators, security_keys, users, Conn};
 
 use super::Factors;
-use crate::factors::two_step::{SetupInfo, SetupPurpose};
+use crate::factors::two_step::SetupInfo;
 use crate::gate::Action;
 use crate::notify::Event;
 use crate::signin::sudo::Proof;
@@ -82,8 +82,13 @@ impl Factors<'_> {
             )));
         }
         let fresh = self.fresh_session(session).await?;
-        self.begin_setup_for(&fresh, SetupPurpose::Add, &name, ctx)
-            .await
+        self.begin_setup_for(
+            &fresh,
+            twostep_store::authenticators::Purpose::Add,
+            &name,
+            ctx,
+        )
+        .await
     }
 
     /// Removes one authenticator, after a fresh second factor; never the last

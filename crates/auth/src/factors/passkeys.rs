@@ -184,9 +184,9 @@ impl Factors<'_> {
         browser: &str,
         credential: Value,
         ctx: &Ctx,
-    ) -> Result<(String, User)> {
+    ) -> Result<(String, crate::Account)> {
         let r = self.passkey_step(ceremony, browser, credential, ctx).await;
         crate::metrics::passkey_step(ctx.channel, &r);
-        r
+        r.map(|(token, user)| (token, user.into()))
     }
 }

@@ -551,10 +551,10 @@ impl Factors<'_> {
         ceremony: &str,
         credential: Value,
         ctx: &Ctx,
-    ) -> Result<(String, User)> {
+    ) -> Result<(String, crate::Account)> {
         let r = self.key_step(token_in, ceremony, credential, ctx).await;
         crate::metrics::second_step(ctx.channel, &r);
-        r
+        r.map(|(token, user)| (token, user.into()))
     }
 
     /// A security key stands in for a code: security changes are allowed for a few minutes.

@@ -11,7 +11,7 @@ use twostep_store::{authenticators, recovery_codes, sessions, ssh_keys, users};
 
 use super::Factors;
 use crate::gate::Action;
-use crate::links::mailed::{self as links, Holder, Purpose};
+use crate::links::mailed::{self as links, Holder, Purpose as LinkPurpose};
 use crate::notify::Event;
 use crate::signin::sudo::{sudo_open, Proof};
 use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result, SessionInfo};
@@ -55,7 +55,39 @@ pub struct SetupInfo {
     pub purpose: SetupPurpose,
 }
 
-pub use twostep_store::authenticators::Purpose as SetupPurpose;
+use twostep_store::authenticators::Purpose;
+
+/// What finishing a setup does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetupPurpose {
+    /// The first authenticator: two-step turns on after the mailed link.
+    Enable,
+    /// A new device: every other authenticator is removed.
+    Replace,
+    /// One more authenticator next to the others.
+    Add,
+}
+
+impl SetupPurpose {
+    /// As the API names it: `enable`, `replace`, `add`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SetupPurpose::Enable => "enable",
+            SetupPurpose::Replace => "replace",
+            SetupPurpose::Add => "add",
+        }
+    }
+}
+
+impl From<Purpose> for SetupPurpose {
+    fn from(p: Purpose) -> SetupPurpose {
+        match p {
+            Purpose::Enable => SetupPurpose::Enable,
+            Purpose::Replace => SetupPurpose::Replace,
+            Purpose::Add => SetupPurpose::Add,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
@@ -72,7 +104,7 @@ impl AuthService {
     pub(crate) async fn begin_setup_for(
         &self,
         session: &SessionInfo,
-        purpose: SetupPurpose,
+        purpose: Purpose,
         name: &str,
         ctx: &Ctx,
     ) -> Result<SetupInfo> {
@@ -81,7 +113,7 @@ impl AuthService {
         let now = self.now();
         let user = self.user_row(&session.user.id).await?;
         let on = user.two_step_enabled_at.is_some();
-        if on != (purpose != SetupPurpose::Enable) {
+        if on != (purpose != Purpose::Enable) {
             return Err(AuthError::Conflict(if on {
                 "Two-step verification is on already. Add another authenticator or replace your device instead.".into()
             } else {
@@ -151,7 +183,7 @@ impl AuthService {
             account: username.to_string(),
             key: totp::secret_grouped(secret),
             name: a.name.clone(),
-            purpose: a.purpose,
+            purpose: a.purpose.into(),
         }
     }
 
@@ -216,9 +248,9 @@ impl Factors<'_> {
     pub async fn begin_setup(&self, session: &SessionInfo, ctx: &Ctx) -> Result<SetupInfo> {
         let on = session.user.two_step_on();
         let purpose = if on {
-            SetupPurpose::Replace
+            Purpose::Replace
         } else {
-            SetupPurpose::Enable
+            Purpose::Enable
         };
         self.begin_setup_for(session, purpose, DEFAULT_NAME, ctx)
             .await
@@ -261,8 +293,7 @@ impl Factors<'_> {
             .await?
             .into_iter()
             .rfind(|a| {
-                a.status == authenticators::Status::Pending
-                    && (a.purpose != SetupPurpose::Enable) == on
+                a.status == authenticators::Status::Pending && (a.purpose != Purpose::Enable) == on
             })
             .ok_or_else(|| {
                 AuthError::Conflict("No setup is in progress. Start the setup again.".into())
@@ -285,7 +316,7 @@ impl Factors<'_> {
             ));
         }
         match a.purpose {
-            SetupPurpose::Replace => {
+            Purpose::Replace => {
                 authenticators::set_status(&mut tx, &a.id, authenticators::Status::Active, now)
                     .await?;
                 let old = authenticators::for_user(&mut tx, &user.id).await?;
@@ -308,7 +339,7 @@ impl Factors<'_> {
                 self.notify(&user, "Your authenticator app was replaced", "A new authenticator app was set up for two-step verification; codes from the old one no longer work.", ctx).await;
                 return Ok(VerifyOutcome::Replaced);
             }
-            SetupPurpose::Add => {
+            Purpose::Add => {
                 authenticators::set_status(&mut tx, &a.id, authenticators::Status::Active, now)
                     .await?;
                 self.audit(
@@ -329,14 +360,14 @@ impl Factors<'_> {
                     .await;
                 return Ok(VerifyOutcome::Added);
             }
-            SetupPurpose::Enable => {}
+            Purpose::Enable => {}
         }
         authenticators::set_status(&mut tx, &a.id, authenticators::Status::Verified, now).await?;
         let link = self
             .new_link(
                 &mut tx,
                 &user.id,
-                Purpose::EnableTwoStep,
+                LinkPurpose::EnableTwoStep,
                 &a.id,
                 now,
                 ENABLE_TTL,
@@ -384,7 +415,7 @@ impl Factors<'_> {
         let t = links::redeem(
             &mut tx,
             raw_token,
-            Purpose::EnableTwoStep,
+            LinkPurpose::EnableTwoStep,
             Holder::Account(&session.user.id),
             now,
         )

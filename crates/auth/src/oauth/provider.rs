@@ -12,7 +12,7 @@ use twostep_core::app_password::{parse_scopes, Scope};
 use twostep_core::oauth::{
     self as rules, ACCESS_PREFIX, CLIENT_PREFIX, REFRESH_PREFIX, SECRET_PREFIX,
 };
-use twostep_core::{token, UserId};
+use twostep_core::{token, UnixTime, UserId};
 use twostep_store::oauth::{self as store, App, Grant};
 
 use super::OAuth;
@@ -29,6 +29,26 @@ const MAX_REDIRECTS: usize = 5;
 const MAX_NAME: usize = 60;
 
 /// An application just registered: its secret is shown this once.
+/// An application its owner registered, as the owner sees it.
+#[derive(Debug, Clone)]
+pub struct RegisteredApp {
+    pub client_id: String,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    /// Holds a client secret (a server-side application).
+    pub confidential: bool,
+    pub created_at: UnixTime,
+}
+
+/// An application a user authorised: its grant, revocable.
+#[derive(Debug, Clone)]
+pub struct AuthorizedApp {
+    pub grant_id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub created_at: UnixTime,
+}
+
 pub struct NewApp {
     pub client_id: String,
     pub client_secret: Option<String>,
@@ -383,9 +403,20 @@ impl OAuth<'_> {
         })
     }
 
-    pub async fn oauth_apps(&self, user_id: &UserId) -> Result<Vec<App>> {
+    /// The applications this user registered (never their secrets).
+    pub async fn oauth_apps(&self, user_id: &UserId) -> Result<Vec<RegisteredApp>> {
         let mut c = self.store().conn().await?;
-        Ok(store::apps_of(&mut c, user_id).await?)
+        let apps = store::apps_of(&mut c, user_id).await?;
+        Ok(apps
+            .into_iter()
+            .map(|a| RegisteredApp {
+                client_id: a.id,
+                name: a.name,
+                redirect_uris: a.redirect_uris.lines().map(str::to_string).collect(),
+                confidential: a.confidential != 0,
+                created_at: a.created_at,
+            })
+            .collect())
     }
 
     /// Checks an authorization request before the consent page shows it.
@@ -608,9 +639,18 @@ impl OAuth<'_> {
     }
 
     /// The applications this user authorised, with their names.
-    pub async fn authorized_apps(&self, user_id: &UserId) -> Result<Vec<(Grant, String)>> {
+    pub async fn authorized_apps(&self, user_id: &UserId) -> Result<Vec<AuthorizedApp>> {
         let mut c = self.store().conn().await?;
-        Ok(store::grants_of(&mut c, user_id).await?)
+        let grants = store::grants_of(&mut c, user_id).await?;
+        Ok(grants
+            .into_iter()
+            .map(|(g, name)| AuthorizedApp {
+                grant_id: g.id,
+                name,
+                scopes: g.scopes.split_whitespace().map(str::to_string).collect(),
+                created_at: g.created_at,
+            })
+            .collect())
     }
 
     /// The user takes an application's access away (no sudo needed: it

@@ -19,7 +19,7 @@ use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
     PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
-use twostep_core::{token, UserId};
+use twostep_core::{token, UnixTime, UserId};
 use twostep_store::identities::{self, Identity};
 use twostep_store::{sessions, users};
 
@@ -29,6 +29,23 @@ use crate::notify::Event;
 use crate::signin::session::{FULL_TTL, SECOND_STEP_TTL};
 use crate::signin::sudo::Proof;
 use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result, SessionInfo};
+
+/// A provider linked to an account, as its owner sees it.
+#[derive(Debug, Clone)]
+pub struct LinkedProvider {
+    /// The link's id (to unlink it).
+    pub id: String,
+    /// The provider's id in the configuration.
+    pub provider: String,
+    /// Its display name (its id if it is no longer configured).
+    pub provider_name: String,
+    /// Still in the server's configuration.
+    pub configured: bool,
+    /// The address the provider gave.
+    pub email: String,
+    pub created_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
+}
 
 /// A provider from the config file.
 #[derive(Debug, Clone)]
@@ -686,9 +703,27 @@ impl<'a> Providers<'a> {
     }
 
     /// The providers linked to an account.
-    pub async fn identities(&self, user_id: &UserId) -> Result<Vec<Identity>> {
+    pub async fn identities(&self, user_id: &UserId) -> Result<Vec<LinkedProvider>> {
         let mut c = self.store().conn().await?;
-        Ok(identities::for_user(&mut c, user_id).await?)
+        let linked = identities::for_user(&mut c, user_id).await?;
+        let name_of = |id: &str| {
+            self.oidc_providers()
+                .iter()
+                .find(|p| p.id == id)
+                .map_or_else(|| id.to_string(), |p| p.display_name.clone())
+        };
+        Ok(linked
+            .into_iter()
+            .map(|i| LinkedProvider {
+                provider_name: name_of(&i.provider),
+                configured: self.oidc_providers().iter().any(|p| p.id == i.provider),
+                id: i.id,
+                provider: i.provider,
+                email: i.email,
+                created_at: i.created_at,
+                last_used_at: i.last_used_at,
+            })
+            .collect())
     }
 
     /// Unlinks a provider (sudo); never the last way in of an account with

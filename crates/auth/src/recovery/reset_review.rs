@@ -72,17 +72,28 @@ impl AuthService {
     }
 }
 
+/// What the page after a reset shows.
+#[derive(Debug, Clone)]
+pub struct ResetReview {
+    pub username: String,
+    /// The SSH keys left on the account, each revocable.
+    pub ssh_keys: Vec<SshKey>,
+    /// What the reset ended (app passwords and applications), by name.
+    pub ended: Vec<String>,
+}
+
 impl Recovery<'_> {
-    /// The user behind a live review token, the SSH keys left on the
-    /// account, and what the reset ended (app passwords and applications).
-    pub async fn credentials_after_reset(
-        &self,
-        review: &str,
-    ) -> Result<(User, Vec<SshKey>, Vec<String>)> {
+    /// The account behind a live review token, the SSH keys left on it, and
+    /// what the reset ended.
+    pub async fn credentials_after_reset(&self, review: &str) -> Result<ResetReview> {
         let mut c = self.store().conn().await?;
         let (user, ended) = self.reviewer(&mut c, review).await?;
         let keys = ssh_keys::for_user(&mut c, &user.id).await?;
-        Ok((user, keys, ended))
+        Ok(ResetReview {
+            username: user.username,
+            ssh_keys: keys.into_iter().map(SshKey::from).collect(),
+            ended,
+        })
     }
 
     /// Revokes one SSH key or app password of the account under review.

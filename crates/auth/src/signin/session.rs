@@ -341,10 +341,10 @@ impl SignIn<'_> {
         token_in: &str,
         code: &str,
         ctx: &Ctx,
-    ) -> Result<(String, User)> {
+    ) -> Result<(String, Account)> {
         let r = self.code_step(token_in, code, ctx).await;
         crate::metrics::second_step(ctx.channel, &r);
-        r
+        r.map(|(token, user)| (token, user.into()))
     }
 
     /// Whether this account's second step is locked or closed now.

@@ -17,13 +17,46 @@ use crate::notify::Event;
 use crate::repos::repositories::RepoView;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Proof, Result, SessionInfo};
 
-pub use twostep_store::workspaces::Role as WorkspaceRole;
+/// What a member may do with the workspace's repositories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkspaceRole {
+    Read,
+    Write,
+    /// Write, plus members, repositories and the two-step policy.
+    Admin,
+}
+
+impl WorkspaceRole {
+    pub fn as_str(self) -> &'static str {
+        Role::from(self).as_str()
+    }
+}
+
+impl From<Role> for WorkspaceRole {
+    fn from(r: Role) -> WorkspaceRole {
+        match r {
+            Role::Read => WorkspaceRole::Read,
+            Role::Write => WorkspaceRole::Write,
+            Role::Admin => WorkspaceRole::Admin,
+        }
+    }
+}
+
+impl From<WorkspaceRole> for Role {
+    fn from(r: WorkspaceRole) -> Role {
+        match r {
+            WorkspaceRole::Read => Role::Read,
+            WorkspaceRole::Write => Role::Write,
+            WorkspaceRole::Admin => Role::Admin,
+        }
+    }
+}
 
 /// A workspace as a member sees it.
 #[derive(Debug, Clone)]
 pub struct WorkspaceView {
     pub name: String,
-    pub role: Role,
+    pub role: WorkspaceRole,
     pub policy: Policy,
     pub members: Vec<MemberView>,
     pub repositories: Vec<RepoView>,
@@ -32,7 +65,7 @@ pub struct WorkspaceView {
 #[derive(Debug, Clone)]
 pub struct MemberView {
     pub username: String,
-    pub role: Role,
+    pub role: WorkspaceRole,
     pub two_step_on: bool,
 }
 
@@ -40,15 +73,16 @@ pub struct MemberView {
 #[derive(Debug, Clone)]
 pub struct MembershipView {
     pub name: String,
-    pub role: Role,
+    pub role: WorkspaceRole,
     pub policy: Policy,
 }
 
 /// `read`, `write` or `admin`, as forms and requests name them.
-pub fn workspace_role(text: &str) -> Result<Role> {
-    text.trim().parse().map_err(|_| {
+pub fn workspace_role(text: &str) -> Result<WorkspaceRole> {
+    let role: Role = text.trim().parse().map_err(|_| {
         AuthError::invalid("invalid_role", "role", "The role is read, write or admin.")
-    })
+    })?;
+    Ok(role.into())
 }
 
 fn role_access(r: Role) -> Access {
@@ -182,7 +216,7 @@ impl Workspaces<'_> {
         commit(tx).await?;
         Ok(MembershipView {
             name,
-            role: Role::Admin,
+            role: WorkspaceRole::Admin,
             policy: Policy::Off,
         })
     }
@@ -195,7 +229,7 @@ impl Workspaces<'_> {
             .into_iter()
             .map(|m| MembershipView {
                 name: m.name,
-                role: m.role,
+                role: m.role.into(),
                 policy: policy::policy(m.two_step_enforced_at, now),
             })
             .collect())
@@ -233,7 +267,7 @@ impl Workspaces<'_> {
             .into_iter()
             .map(|m| MemberView {
                 username: m.username,
-                role: m.role,
+                role: m.role.into(),
                 two_step_on: m.two_step_enabled_at.is_some(),
             })
             .collect();
@@ -244,7 +278,7 @@ impl Workspaces<'_> {
             .collect();
         Ok(WorkspaceView {
             name: w.name,
-            role,
+            role: role.into(),
             policy: policy::policy(w.two_step_enforced_at, now),
             members,
             repositories,
@@ -258,10 +292,11 @@ impl Workspaces<'_> {
         session: &SessionInfo,
         workspace: &str,
         username: &str,
-        role: Option<Role>,
+        role: Option<WorkspaceRole>,
         proof: &Proof,
         ctx: &Ctx,
     ) -> Result<()> {
+        let role = role.map(Role::from);
         {
             let mut c = self.store().conn().await?;
             let w = self.workspace_named(&mut c, workspace).await?;

@@ -65,10 +65,10 @@ async fn list(
             .await?
             .into_iter()
             .map(|a| OAuthAppInfo {
-                client_id: a.id,
+                client_id: a.client_id,
                 name: a.name,
-                redirect_uris: a.redirect_uris.lines().map(str::to_string).collect(),
-                confidential: a.confidential != 0,
+                redirect_uris: a.redirect_uris,
+                confidential: a.confidential,
                 created_at: a.created_at.secs(),
             })
             .collect(),
@@ -123,11 +123,11 @@ async fn authorized(
             .authorized_apps(&s.user.id)
             .await?
             .into_iter()
-            .map(|(g, name)| AuthorizedApp {
-                id: g.id,
-                name,
-                scopes: g.scopes.split_whitespace().map(str::to_string).collect(),
-                created_at: g.created_at.secs(),
+            .map(|a| AuthorizedApp {
+                id: a.grant_id,
+                name: a.name,
+                scopes: a.scopes,
+                created_at: a.created_at.secs(),
             })
             .collect(),
     ))

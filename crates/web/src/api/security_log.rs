@@ -37,7 +37,7 @@ async fn list(
             .into_iter()
             .map(|e| LogEntryView {
                 at: e.at.secs(),
-                description: twostep_auth::describe_event(&e.event).to_string(),
+                description: e.what.to_string(),
                 event: e.event,
                 detail: e.detail,
                 channel: e.channel,

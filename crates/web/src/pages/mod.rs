@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 mod app_passwords;
+mod filters;
 mod hardware_tokens;
 mod help;
 mod oauth;

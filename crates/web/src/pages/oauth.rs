@@ -7,10 +7,11 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use twostep_auth::Action;
-use twostep_auth::{AuthorizeError, AuthorizeRequest};
+use twostep_auth::{AuthorizeError, AuthorizeRequest, AuthorizedApp, RegisteredApp};
 
 use super::{
-    form_errors, form_failure, render, render_status, FormBody, FormError, NoticeQuery, Page,
+    filters, form_errors, form_failure, render, render_status, FormBody, FormError, NoticeQuery,
+    Page,
 };
 use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
@@ -218,10 +219,8 @@ async fn deny(
 #[template(path = "applications.html")]
 struct ApplicationsPage {
     page: Page,
-    /// grant id, application, scopes, authorised (UTC)
-    authorized: Vec<(String, String, String, String)>,
-    /// client id, name, kind, redirect URIs
-    registered: Vec<(String, String, &'static str, String)>,
+    authorized: Vec<AuthorizedApp>,
+    registered: Vec<RegisteredApp>,
 }
 
 async fn applications(
@@ -230,33 +229,8 @@ async fn applications(
     csrf: Csrf,
     Query(q): Query<NoticeQuery>,
 ) -> Result<Response, Error> {
-    let authorized = state
-        .auth
-        .oauth()
-        .authorized_apps(&s.user.id)
-        .await?
-        .into_iter()
-        .map(|(g, name)| (g.id, name, g.scopes, twostep_auth::utc(g.created_at)))
-        .collect();
-    let registered = state
-        .auth
-        .oauth()
-        .oauth_apps(&s.user.id)
-        .await?
-        .into_iter()
-        .map(|a| {
-            (
-                a.id,
-                a.name,
-                if a.confidential != 0 {
-                    "confidential"
-                } else {
-                    "public"
-                },
-                a.redirect_uris.replace('\n', " "),
-            )
-        })
-        .collect();
+    let authorized = state.auth.oauth().authorized_apps(&s.user.id).await?;
+    let registered = state.auth.oauth().oauth_apps(&s.user.id).await?;
     render(&ApplicationsPage {
         page: Page::new(&state, Some(&s), &csrf).notice(q.n.as_deref()),
         authorized,

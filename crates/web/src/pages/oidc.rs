@@ -10,9 +10,9 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use twostep_auth::Action;
-use twostep_auth::{AuthError, OidcOutcome, OidcTrip};
+use twostep_auth::{AuthError, LinkedProvider, OidcOutcome, OidcTrip};
 
-use super::{render, safe_next, FormBody, NoticeQuery, Page, ProofForm};
+use super::{filters, render, safe_next, FormBody, NoticeQuery, Page, ProofForm};
 use crate::csrf::Csrf;
 use crate::session::{cookie_name, session_cookie, signed_in, SignedIn, Web};
 use crate::{AppState, Error};
@@ -136,8 +136,7 @@ async fn callback(
 #[template(path = "sign_in_providers.html")]
 struct ProvidersPage {
     page: Page,
-    /// id, provider name, email there, linked (UTC)
-    linked: Vec<(String, String, String, String)>,
+    linked: Vec<LinkedProvider>,
     /// id, name of providers not linked yet
     available: Vec<(String, String)>,
     two_step_on: bool,
@@ -152,25 +151,8 @@ async fn page(
 ) -> Result<Response, Error> {
     let providers = state.auth.providers().oidc_providers();
     let mine = state.auth.providers().identities(&s.user.id).await?;
-    let name_of = |id: &str| {
-        providers
-            .iter()
-            .find(|p| p.id == id)
-            .map_or(id.to_string(), |p| p.display_name.clone())
-    };
     render(&ProvidersPage {
         page: Page::new(&state, Some(&s), &csrf).notice(q.n.as_deref()),
-        linked: mine
-            .iter()
-            .map(|i| {
-                (
-                    i.id.clone(),
-                    name_of(&i.provider),
-                    i.email.clone(),
-                    twostep_auth::utc(i.created_at),
-                )
-            })
-            .collect(),
         available: providers
             .iter()
             .filter(|p| !mine.iter().any(|i| i.provider == p.id))
@@ -178,6 +160,7 @@ async fn page(
             .collect(),
         two_step_on: s.user.two_step_enabled_at.is_some(),
         has_password: state.auth.providers().has_password(&s.user.id).await?,
+        linked: mine,
     })
 }
 
@@ -186,15 +169,14 @@ pub(super) async fn linked_providers(
     state: &AppState,
     user_id: &twostep_auth::UserId,
 ) -> Result<Vec<(String, String)>, Error> {
-    let providers = state.auth.providers().oidc_providers();
     Ok(state
         .auth
         .providers()
         .identities(user_id)
         .await?
-        .iter()
-        .filter_map(|i| providers.iter().find(|p| p.id == i.provider))
-        .map(|p| (p.id.clone(), p.display_name.clone()))
+        .into_iter()
+        .filter(|i| i.configured)
+        .map(|i| (i.provider, i.provider_name))
         .collect())
 }
 

@@ -5,8 +5,9 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use twostep_auth::Action;
-use twostep_auth::Credential;
+use twostep_auth::{Credential, SshKey};
 
+use super::filters;
 use super::signup::Message;
 use super::{form_errors, form_failure, render, render_status, FormBody, FormError, Page};
 use crate::csrf::Csrf;
@@ -159,8 +160,7 @@ struct ReviewPage {
     page: Page,
     username: String,
     review: String,
-    /// id, title, fingerprint, added
-    keys: Vec<(String, String, String, String)>,
+    keys: Vec<SshKey>,
     /// What the reset ended (app passwords, applications), by name.
     ended: Vec<String>,
 }
@@ -172,27 +172,17 @@ async fn review_page(
     review: &str,
     notice: Option<&str>,
 ) -> Result<Response, Error> {
-    let (user, keys, ended) = state
+    let r = state
         .auth
         .recovery()
         .credentials_after_reset(review)
         .await?;
     render(&ReviewPage {
         page: Page::new(state, None, csrf).notice(notice),
-        username: user.username,
+        username: r.username,
         review: review.to_string(),
-        keys: keys
-            .into_iter()
-            .map(|k| {
-                (
-                    k.id,
-                    k.title,
-                    k.fingerprint,
-                    twostep_auth::utc(k.created_at),
-                )
-            })
-            .collect(),
-        ended,
+        keys: r.ssh_keys,
+        ended: r.ended,
     })
 }
 

@@ -2,9 +2,9 @@ use crate::routes::{Routes, Surface};
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use twostep_auth::Action;
+use twostep_auth::{Action, LogEntry};
 
-use super::{render, Page};
+use super::{filters, render, Page};
 use crate::csrf::Csrf;
 use crate::session::SignedIn;
 use crate::{AppState, Error};
@@ -17,8 +17,7 @@ pub fn routes() -> Routes {
 #[template(path = "security_log.html")]
 struct LogPage {
     page: Page,
-    /// when, what, detail, channel, ip
-    entries: Vec<(String, String, String, String, String)>,
+    entries: Vec<LogEntry>,
 }
 
 async fn show(
@@ -26,22 +25,7 @@ async fn show(
     SignedIn(s): SignedIn,
     csrf: Csrf,
 ) -> Result<Response, Error> {
-    let entries = state
-        .auth
-        .accounts()
-        .security_log(&s.user.id, 200)
-        .await?
-        .into_iter()
-        .map(|e| {
-            (
-                twostep_auth::utc(e.at),
-                twostep_auth::describe_event(&e.event).to_string(),
-                e.detail,
-                e.channel,
-                e.ip,
-            )
-        })
-        .collect();
+    let entries = state.auth.accounts().security_log(&s.user.id, 200).await?;
     render(&LogPage {
         page: Page::new(&state, Some(&s), &csrf),
         entries,

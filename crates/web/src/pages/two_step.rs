@@ -5,13 +5,15 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use twostep_auth::Action;
-use twostep_auth::{SessionInfo, SetupChecklist, SetupPurpose, VerifyOutcome};
+use twostep_auth::{
+    AuthenticatorSummary, SecurityKeyView, SessionInfo, SetupChecklist, SetupPurpose, VerifyOutcome,
+};
 
 use super::signup::Message;
 use super::two_step_codes::CodesPage;
 use super::{
-    form_errors, form_failure, render, render_status, server_time, CodeForm, CsrfForm, FormBody,
-    FormError, NoticeQuery, Page,
+    filters, form_errors, form_failure, render, render_status, server_time, CodeForm, CsrfForm,
+    FormBody, FormError, NoticeQuery, Page,
 };
 use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
@@ -60,15 +62,13 @@ struct StatusPage {
     on: bool,
     enabled_at: String,
     checklist: SetupChecklist,
-    /// id, name, added, last used
-    authenticators: Vec<(String, String, String, String)>,
+    authenticators: Vec<AuthenticatorSummary>,
     max_authenticators: usize,
     remaining: i64,
     in_progress: bool,
     awaiting: bool,
     locked_until: Option<String>,
-    /// id, name, kind, added, last used
-    keys: Vec<(String, String, &'static str, String, String)>,
+    keys: Vec<SecurityKeyView>,
     error: Option<FormError>,
 }
 form_errors!(StatusPage);
@@ -86,43 +86,13 @@ async fn status_page(
         on: st.enabled_at.is_some(),
         enabled_at: st.enabled_at.map(twostep_auth::utc).unwrap_or_default(),
         checklist: st.checklist,
-        authenticators: st
-            .authenticators
-            .iter()
-            .map(|a| {
-                (
-                    a.id.clone(),
-                    a.name.clone(),
-                    a.activated_at.map(twostep_auth::utc).unwrap_or_default(),
-                    a.last_used_at
-                        .map(twostep_auth::utc)
-                        .unwrap_or_else(|| "never".into()),
-                )
-            })
-            .collect(),
+        authenticators: st.authenticators,
         max_authenticators: twostep_auth::MAX_AUTHENTICATORS,
         remaining: st.recovery_codes_remaining,
         in_progress: st.setup_in_progress,
         awaiting: st.awaiting_confirmation,
         locked_until: st.locked_until.map(twostep_auth::utc),
-        keys: state
-            .auth
-            .factors()
-            .security_keys(&user.id)
-            .await?
-            .into_iter()
-            .map(|k| {
-                (
-                    k.id,
-                    k.name,
-                    if k.passkey { "passkey" } else { "security key" },
-                    twostep_auth::utc(k.created_at),
-                    k.last_used_at
-                        .map(twostep_auth::utc)
-                        .unwrap_or_else(|| "never".into()),
-                )
-            })
-            .collect(),
+        keys: state.auth.factors().security_keys(&user.id).await?,
         error: None,
     })
 }
