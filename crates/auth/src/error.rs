@@ -56,7 +56,58 @@ pub enum AuthError {
     #[error("The server is busy. Try again in a few seconds.")]
     Busy,
     #[error("Something went wrong on our side. Try again in a moment.")]
-    Internal(String),
+    Internal(#[source] Failure),
+}
+
+/// A failure on the server's side, with its cause: logged, never shown (the
+/// person sees "Something went wrong on our side").
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("database: {0}")]
+    Store(#[source] StoreError),
+    #[error("{0} does not open with this server's key: {1}")]
+    Sealed(String, #[source] twostep_core::secretbox::SecretBoxError),
+    #[error("WebAuthn: {0}")]
+    WebAuthn(#[from] webauthn_rs::prelude::WebauthnError),
+    #[error("stored JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("{what} {}: {source}", path.display())]
+    Disk {
+        what: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} exists on disk without a record", .0.display())]
+    Orphan(std::path::PathBuf),
+    #[error("git init failed: {0}")]
+    GitInit(String),
+    #[error("OpenID Connect client: {0}")]
+    Oidc(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("password hashing: {0}")]
+    Hashing(&'static str),
+    /// Readiness: a sentence for operators.
+    #[error("{0}")]
+    Unready(&'static str),
+    /// A stored value this version does not know (a newer node wrote it?).
+    #[error("unknown stored {what} {value:?}")]
+    Stored { what: &'static str, value: String },
+}
+
+impl From<Failure> for AuthError {
+    fn from(f: Failure) -> AuthError {
+        AuthError::Internal(f)
+    }
+}
+
+impl Failure {
+    pub(crate) fn disk(
+        what: &'static str,
+        path: &std::path::Path,
+    ) -> impl FnOnce(std::io::Error) -> Failure {
+        let path = path.to_path_buf();
+        move |source| Failure::Disk { what, path, source }
+    }
 }
 
 impl AuthError {
@@ -119,7 +170,7 @@ impl From<StoreError> for AuthError {
                 "",
                 "Text may not contain NUL or other control characters.",
             ),
-            other => AuthError::Internal(other.to_string()),
+            other => AuthError::Internal(Failure::Store(other)),
         }
     }
 }

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, Semaphore};
 use twostep_core::password::{self, Memory};
 
+use crate::Failure;
 use crate::{rng, AuthError, Result};
 
 const QUEUE_WAIT: Duration = Duration::from_secs(10);
@@ -92,7 +93,7 @@ impl Argon2Workers {
                 ::metrics::counter!(crate::metrics::HASH_BUSY).increment(1);
                 AuthError::Busy
             })?
-            .map_err(|e| AuthError::Internal(e.to_string()))?;
+            .map_err(|_| Failure::Hashing("the queue is closed"))?;
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |mem| {
             // Nobody waits for it any more (the request went away).
@@ -106,10 +107,10 @@ impl Argon2Workers {
         });
         self.jobs
             .send(job)
-            .map_err(|_| AuthError::Internal("no password-hashing thread".into()))?;
+            .map_err(|_| Failure::Hashing("no password-hashing thread"))?;
         answer
             .await
-            .map_err(|_| AuthError::Internal("a password-hashing thread stopped".into()))
+            .map_err(|_| Failure::Hashing("a password-hashing thread stopped").into())
     }
 
     async fn hash_password(&self, pw: &str) -> Result<String> {

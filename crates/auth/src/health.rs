@@ -1,14 +1,14 @@
 //! Whether this node can serve: the database answers and the repositories
 //! folder takes writes (for load balancers' readiness checks).
 
-use crate::{AuthError, AuthService, Result};
+use crate::{AuthError, AuthService, Failure, Result};
 
 impl AuthService {
     /// `Ok` when ready; otherwise what is wrong, in a sentence for operators.
     pub async fn readiness(&self) -> Result<()> {
         self.store().ping().await.map_err(|e| {
             tracing::warn!(error = %e, "readiness: the database does not answer");
-            AuthError::Internal("the database does not answer".into())
+            AuthError::Internal(Failure::Unready("the database does not answer"))
         })?;
         let dir = &self.settings().repos_dir;
         let probe = dir.join(format!(".ready-{}", std::process::id()));
@@ -20,7 +20,7 @@ impl AuthService {
         .await;
         written.map_err(|e| {
             tracing::warn!(error = %e, dir = %dir.display(), "readiness: the repositories folder takes no writes");
-            AuthError::Internal("the repositories folder takes no writes".into())
+            AuthError::Internal(Failure::Unready("the repositories folder takes no writes"))
         })
     }
 }

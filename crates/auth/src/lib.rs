@@ -66,7 +66,7 @@ pub use clock::{Clock, SystemClock};
 pub use credentials::app_passwords::{require_full_session, AppPasswordView};
 pub use credentials::ssh_keys::SshKey;
 pub use credentials::Credentials;
-pub use error::{utc, AuthError};
+pub use error::{utc, AuthError, Failure};
 pub use factors::devices::MAX_AUTHENTICATORS;
 pub use factors::hardware_tokens::ImportReport;
 pub use factors::security_keys::{Kind as KeyKind, SecurityKeyView};

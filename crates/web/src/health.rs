@@ -36,7 +36,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
             format!(
                 "not ready: {}\n",
                 match e {
-                    twostep_auth::AuthError::Internal(why) => why,
+                    twostep_auth::AuthError::Internal(why) => why.to_string(),
                     other => other.to_string(),
                 }
             ),

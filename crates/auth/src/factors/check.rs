@@ -283,7 +283,7 @@ impl AuthService {
     pub(crate) fn open_secret(&self, a: &authenticators::Authenticator) -> Result<Vec<u8>> {
         self.keys()
             .open(&a.secret_enc, a.id.as_bytes())
-            .map_err(|e| AuthError::Internal(format!("authenticator {}: {e}", a.id)))
+            .map_err(|e| crate::Failure::Sealed(format!("authenticator {}", a.id), e).into())
     }
 }
 

@@ -17,6 +17,7 @@ use crate::admin::users::{Act, Actor, AdminAction};
 use crate::factors::devices::MAX_AUTHENTICATORS;
 use crate::gate::Action;
 use crate::notify::Event;
+use crate::Failure;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Proof, Result, SessionInfo};
 
 /// Rows written per transaction while importing.
@@ -65,12 +66,8 @@ fn unusable(k: &PskcKey) -> Option<String> {
     None
 }
 
-fn params_of(t: &Token) -> Params {
-    Params {
-        hash: Hash::parse(&t.hash).unwrap_or(Hash::Sha1),
-        digits: usize::try_from(t.digits).unwrap_or(6),
-        period: u64::try_from(t.period).unwrap_or(30),
-    }
+fn params_of(t: &Token) -> Result<Params> {
+    crate::factors::totp::stored_params(&t.hash, t.digits, t.period)
 }
 
 impl AuthService {
@@ -139,7 +136,7 @@ impl AuthService {
     fn open_seed(&self, token: &Token) -> Result<Vec<u8>> {
         self.keys()
             .open(&token.secret_enc, &context(&token.serial))
-            .map_err(|_| AuthError::Internal(format!("token {} does not open", token.serial)))
+            .map_err(|e| Failure::Sealed(format!("token {}", token.serial), e).into())
     }
 
     async fn token_in(&self, c: &mut Conn, serial: &str) -> Result<Token> {
@@ -329,7 +326,7 @@ impl Factors<'_> {
         }
         let seed = self.open_seed(&token)?;
         let Some((step, drift)) =
-            drift::consecutive(&seed, &params_of(&token), &first, &second, now)
+            drift::consecutive(&seed, &params_of(&token)?, &first, &second, now)
         else {
             let refusal = self
                 .count_failure(

@@ -18,6 +18,7 @@ use crate::factors::security_keys::{
 };
 use crate::notify::Event;
 use crate::signin::session::FULL_TTL;
+use crate::Failure;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo};
 
 fn not_registered() -> AuthError {
@@ -28,8 +29,8 @@ fn not_registered() -> AuthError {
     )
 }
 
-fn internal(e: impl std::fmt::Display) -> AuthError {
-    AuthError::Internal(e.to_string())
+fn internal(e: serde_json::Error) -> AuthError {
+    Failure::Json(e).into()
 }
 
 /// A password-less sign-in in progress, sealed in the page.
@@ -162,7 +163,7 @@ impl Factors<'_> {
         let wa = self.webauthn()?;
         let (options, state) = wa
             .start_discoverable_authentication()
-            .map_err(|e| AuthError::Internal(format!("webauthn: {e}")))?;
+            .map_err(Failure::WebAuthn)?;
         let sealed = SealedSignin {
             state,
             expires_at: (self.now() + CEREMONY_TTL).secs(),

@@ -5,7 +5,8 @@ use twostep_core::{UnixTime, UserId};
 use twostep_store::{recovery_codes, sessions, users, Conn};
 
 use super::Factors;
-use crate::{rng, AuthError, AuthService, Result};
+use crate::Failure;
+use crate::{rng, AuthService, Result};
 
 /// Fresh codes stay downloadable and printable from the session for this long.
 const REVEAL_TTL: i64 = 15 * 60;
@@ -54,7 +55,7 @@ impl Factors<'_> {
         let plain = self
             .keys()
             .open(&sealed, session_hash.as_bytes())
-            .map_err(|e| AuthError::Internal(e.to_string()))?;
+            .map_err(|e| Failure::Sealed("the revealed recovery codes".into(), e))?;
         Ok(Some(
             String::from_utf8_lossy(&plain)
                 .lines()

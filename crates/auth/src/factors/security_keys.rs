@@ -19,6 +19,7 @@ use crate::factors::check::Refusal;
 use crate::gate::{proof_opens_sudo, Action, ProofKind, WayIn, WeakProof};
 use crate::notify::Event;
 use crate::signin::sudo::Proof;
+use crate::Failure;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo, Settings};
 use twostep_store::users::User;
 
@@ -216,7 +217,7 @@ impl AuthService {
         drop(c);
         let exclude = existing.iter().map(|k| k.cred_id().clone()).collect();
         let webauthn =
-            |e: webauthn_rs::prelude::WebauthnError| AuthError::Internal(format!("webauthn: {e}"));
+            |e: webauthn_rs::prelude::WebauthnError| AuthError::from(Failure::WebAuthn(e));
         let (options, state) = match kind {
             Kind::SecurityKey => {
                 let (o, s) = wa
@@ -252,7 +253,7 @@ impl AuthService {
                 (o, serde_json::to_string(&s))
             }
         };
-        let state = state.map_err(|e| AuthError::Internal(e.to_string()))?;
+        let state = state.map_err(Failure::from)?;
         let id = self
             .save_ceremony(
                 &user.id,
@@ -262,7 +263,7 @@ impl AuthService {
                 state,
             )
             .await?;
-        let options = options.map_err(|e| AuthError::Internal(e.to_string()))?;
+        let options = options.map_err(Failure::from)?;
         Ok((id, options))
     }
 
@@ -295,7 +296,7 @@ impl AuthService {
                 kind.noun()
             ))
         })?;
-        let internal = |e: serde_json::Error| AuthError::Internal(e.to_string());
+        let internal = |e: serde_json::Error| AuthError::from(Failure::Json(e));
         let refused = |e: webauthn_rs::prelude::WebauthnError| {
             AuthError::invalid(
                 "key_refused",
@@ -387,7 +388,7 @@ impl AuthService {
             return Err(AuthError::SignInRequired);
         }
         let state: SecurityKeyAuthentication =
-            serde_json::from_str(&state).map_err(|e| AuthError::Internal(e.to_string()))?;
+            serde_json::from_str(&state).map_err(Failure::from)?;
         let verdict = serde_json::from_value::<PublicKeyCredential>(credential)
             .map_err(|e| e.to_string())
             .and_then(|cred| {
@@ -409,8 +410,7 @@ impl AuthService {
                 continue;
             };
             if key.update_credential(&result).is_some() {
-                let updated =
-                    serde_json::to_string(&key).map_err(|e| AuthError::Internal(e.to_string()))?;
+                let updated = serde_json::to_string(&key).map_err(Failure::from)?;
                 keys::used(tx, &row.id, &updated, now).await?;
                 self.factor_passed(tx, user, now, ctx).await?;
                 return Ok(Ok((row.name, row.created_at)));
@@ -526,9 +526,8 @@ impl Factors<'_> {
         }
         let (options, state) = wa
             .start_securitykey_authentication(&creds)
-            .map_err(|e| AuthError::Internal(format!("webauthn: {e}")))?;
-        let state =
-            serde_json::to_string(&state).map_err(|e| AuthError::Internal(e.to_string()))?;
+            .map_err(Failure::WebAuthn)?;
+        let state = serde_json::to_string(&state).map_err(Failure::from)?;
         let id = self
             .save_ceremony(
                 &session.user.id,
@@ -538,10 +537,7 @@ impl Factors<'_> {
                 state,
             )
             .await?;
-        Ok((
-            id,
-            serde_json::to_value(options).map_err(|e| AuthError::Internal(e.to_string()))?,
-        ))
+        Ok((id, serde_json::to_value(options).map_err(Failure::from)?))
     }
 
     /// Completes a sign-in's second step with a security key.

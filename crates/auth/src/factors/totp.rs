@@ -8,7 +8,7 @@ use twostep_core::UnixTime;
 use twostep_store::users::User;
 use twostep_store::{authenticators, Conn};
 
-use crate::{AuthService, Result};
+use crate::{AuthService, Failure, Result};
 
 pub(crate) enum TotpOutcome {
     Accepted {
@@ -44,12 +44,25 @@ pub(crate) fn near_miss_text(offset_steps: i64) -> String {
 }
 
 /// How the authenticator's device makes codes (apps: SHA-1, 6 digits, 30 s).
-pub(crate) fn params_of(a: &authenticators::Authenticator) -> Params {
-    Params {
-        hash: Hash::parse(&a.hash).unwrap_or(Hash::Sha1),
-        digits: usize::try_from(a.digits).unwrap_or(6),
-        period: u64::try_from(a.period).unwrap_or(30),
-    }
+pub(crate) fn params_of(a: &authenticators::Authenticator) -> Result<Params> {
+    stored_params(&a.hash, a.digits, a.period)
+}
+
+/// Code parameters as stored; a value this version does not know is an
+/// error, never a guess (a wrong guess would refuse every right code).
+pub(crate) fn stored_params(hash: &str, digits: i64, period: i64) -> Result<Params> {
+    let unknown = |what: &'static str, value: String| Failure::Stored { what, value };
+    Ok(Params {
+        hash: Hash::parse(hash).ok_or_else(|| unknown("TOTP hash", hash.to_string()))?,
+        digits: usize::try_from(digits)
+            .ok()
+            .filter(|d| matches!(d, 6..=8))
+            .ok_or_else(|| unknown("TOTP digits", digits.to_string()))?,
+        period: u64::try_from(period)
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| unknown("TOTP period", period.to_string()))?,
+    })
 }
 
 fn to_step(s: i64) -> Option<u64> {
@@ -75,7 +88,7 @@ impl AuthService {
                 continue;
             }
             let secret = self.open_secret(&a)?;
-            let params = params_of(&a);
+            let params = params_of(&a)?;
             let awaited = a.resync_step.and_then(to_step).filter(|_| {
                 a.resync_at
                     .is_some_and(|at| now - at < drift::RESYNC_SECONDS)
@@ -134,5 +147,24 @@ impl AuthService {
             });
         }
         Ok(TotpOutcome::Wrong)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_parameters_are_read_or_refused_never_guessed() {
+        let p = stored_params("sha256", 8, 60).unwrap();
+        assert_eq!((p.hash, p.digits, p.period), (Hash::Sha256, 8, 60));
+        for (hash, digits, period) in [("md5", 6, 30), ("", 6, 30), ("sha1", 5, 30), ("sha1", 6, 0)]
+        {
+            let e = stored_params(hash, digits, period).unwrap_err();
+            assert!(
+                matches!(e, crate::AuthError::Internal(Failure::Stored { .. })),
+                "{hash} {digits} {period}: {e:?}"
+            );
+        }
     }
 }

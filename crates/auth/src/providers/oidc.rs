@@ -28,6 +28,7 @@ use crate::gate::{proof_opens_sudo, Action, ProofKind, WayIn};
 use crate::notify::Event;
 use crate::signin::session::{FULL_TTL, SECOND_STEP_TTL};
 use crate::signin::sudo::Proof;
+use crate::Failure;
 use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result, SessionInfo};
 
 /// A provider linked to an account, as its owner sees it.
@@ -148,7 +149,7 @@ fn http() -> Result<openidconnect::reqwest::Client> {
         .redirect(openidconnect::reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))
         .build()
-        .map_err(|e| AuthError::Internal(e.to_string()))
+        .map_err(|e| Failure::Oidc(Box::new(e)).into())
 }
 
 impl AuthService {
@@ -177,7 +178,7 @@ impl AuthService {
 
     fn redirect_url(&self, p: &OidcProvider) -> Result<RedirectUrl> {
         RedirectUrl::new(self.link(&format!("/signin/oidc/{}/callback", p.id)))
-            .map_err(|e| AuthError::Internal(e.to_string()))
+            .map_err(|e| Failure::Oidc(Box::new(e)).into())
     }
 
     async fn exchange(
@@ -630,7 +631,7 @@ impl<'a> Providers<'a> {
             next: if next.len() <= MAX_NEXT { next } else { "/" }.to_string(),
             expires_at: (now + LOGIN_TTL).secs(),
         };
-        let plain = serde_json::to_vec(&trip).map_err(|e| AuthError::Internal(e.to_string()))?;
+        let plain = serde_json::to_vec(&trip).map_err(Failure::Json)?;
         let sealed = self
             .keys()
             .seal(&mut rng(), &plain, &trip_context(&state_hash));

@@ -11,6 +11,7 @@ use twostep_store::{users, StoreError};
 
 use super::Repos;
 use crate::notify::Event;
+use crate::Failure;
 use crate::{commit, rng, AuthError, Ctx, Result};
 
 #[derive(Debug, Clone)]
@@ -213,7 +214,7 @@ impl Repos<'_> {
         let marker = path.join(crate::repos::check::DELETING_MARKER);
         tokio::fs::write(&marker, b"")
             .await
-            .map_err(|e| AuthError::Internal(format!("marking {}: {e}", path.display())))?;
+            .map_err(Failure::disk("marking", &path))?;
         if let Err(e) = commit(tx).await {
             let _ = tokio::fs::remove_file(&marker).await;
             return Err(e);
@@ -355,24 +356,18 @@ pub(crate) async fn create_on_disk_and_commit(
     if path.exists() {
         // The uncommitted record holds the name: nobody else is creating it.
         if !crate::repos::check::is_empty_repository(path).await {
-            return Err(AuthError::Internal(format!(
-                "{} exists on disk without a record",
-                path.display()
-            )));
+            return Err(Failure::Orphan(path.to_path_buf()).into());
         }
         tracing::warn!(path = %path.display(), "removing an empty repository left without a record");
         tokio::fs::remove_dir_all(path)
             .await
-            .map_err(|e| AuthError::Internal(format!("removing {}: {e}", path.display())))?;
+            .map_err(Failure::disk("removing", path))?;
     }
     let tmp = crate::repos::check::creating_name(path);
     init_bare(&tmp).await?;
     if let Err(e) = tokio::fs::rename(&tmp, path).await {
         let _ = tokio::fs::remove_dir_all(&tmp).await;
-        return Err(AuthError::Internal(format!(
-            "moving {}: {e}",
-            tmp.display()
-        )));
+        return Err(Failure::disk("moving", &tmp)(e).into());
     }
     if let Err(e) = commit(tx).await {
         let _ = tokio::fs::remove_dir_all(path).await;
@@ -385,19 +380,16 @@ async fn init_bare(path: &std::path::Path) -> Result<()> {
     if let Some(parent) = path.parent() {
         tokio::fs::create_dir_all(parent)
             .await
-            .map_err(|e| AuthError::Internal(format!("creating {}: {e}", parent.display())))?;
+            .map_err(Failure::disk("creating", parent))?;
     }
     let out = tokio::process::Command::new("git")
         .args(["init", "--quiet", "--bare", "--initial-branch=main"])
         .arg(path)
         .output()
         .await
-        .map_err(|e| AuthError::Internal(format!("running git init: {e}")))?;
+        .map_err(Failure::disk("running git init for", path))?;
     if !out.status.success() {
-        return Err(AuthError::Internal(format!(
-            "git init failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )));
+        return Err(Failure::GitInit(String::from_utf8_lossy(&out.stderr).into_owned()).into());
     }
     Ok(())
 }
