@@ -1151,3 +1151,44 @@ async fn no_line_of_grants_lets_one_administrator_be_two() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn adding_an_authenticator_is_finished_only_while_its_fresh_proof_lasts() {
+    let w = World::new().await;
+    let (secret, token) = w.two_step_account("quinn").await;
+    w.advance(31);
+    let s = w.session(&token).await;
+    let proof = Proof::Code(w.code(&secret));
+    let setup = w
+        .auth
+        .factors()
+        .start_add_authenticator(&s, "tablet", &proof, &ctx())
+        .await
+        .unwrap();
+    let new_secret = data_encoding::BASE32_NOPAD
+        .decode(setup.key.replace(' ', "").as_bytes())
+        .unwrap();
+    // Past the sudo window the gate refuses the finish, as it refuses a start.
+    w.advance(11 * 60);
+    let s = w.session(&token).await;
+    let e = w
+        .auth
+        .factors()
+        .verify_setup(&s, &totp::code_at(&new_secret, w.now()), &ctx())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, AuthError::SudoRequired { two_step_on: true }),
+        "{e:?}"
+    );
+    let e = w
+        .auth
+        .factors()
+        .start_add_authenticator(&s, "phone", &Proof::None, &ctx())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, AuthError::SudoRequired { two_step_on: true }),
+        "{e:?}"
+    );
+}

@@ -3,29 +3,26 @@
 //! the owner's approval of a mailed link; the new password is typed twice.
 //! Nothing typed is echoed; piped lines work too.
 
+use twostep_auth::SshProof;
+
 use crate::handler::Job;
 use crate::io::Io;
 use crate::prompt::Lines;
 
 pub async fn run<I: Io>(mut job: Job<I>) {
     let name = job.user.username.clone();
-    if let Err(e) = job
+    let proof = match job
         .auth
         .recovery()
-        .password_over_ssh_possible(&job.user.id)
+        .password_over_ssh_proof(&job.user.id)
         .await
     {
-        return fail(job, &crate::handler::refusal_text(e)).await;
-    }
+        Ok(proof) => proof,
+        Err(e) => return fail(job, &crate::handler::refusal_text(e)).await,
+    };
     let mut lines = Lines::default();
     job.warn_if_shown("password").await;
-    if job
-        .auth
-        .links()
-        .confirms_by_mail(&job.user.id)
-        .await
-        .unwrap_or(false)
-    {
+    if proof == SshProof::MailedApproval {
         return first_password(job, lines).await;
     }
     let Some(code) = ask(

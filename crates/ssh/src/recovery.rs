@@ -2,33 +2,32 @@
 //! read from the channel (not echoed on a pty), is the second proof, or,
 //! for an account with no password, the owner's approval of a mailed link.
 
+use twostep_auth::SshProof;
+
 use crate::handler::Job;
 use crate::io::Io;
 
 pub async fn run<I: Io>(mut job: Job<I>) {
     let name = job.user.username.clone();
-    if let Err(e) = job
+    let proof = match job
         .auth
-        .signin()
-        .recovery_codes_over_ssh_possible(&job.user.id)
+        .recovery()
+        .recovery_codes_over_ssh_proof(&job.user.id)
         .await
     {
-        job.say_err(&format!("{}\n", crate::handler::refusal_text(e)))
-            .await;
-        job.finish(1).await;
-        return;
-    }
-    let made = if job
-        .auth
-        .links()
-        .confirms_by_mail(&job.user.id)
-        .await
-        .unwrap_or(false)
-    {
+        Ok(proof) => proof,
+        Err(e) => {
+            job.say_err(&format!("{}\n", crate::handler::refusal_text(e)))
+                .await;
+            job.finish(1).await;
+            return;
+        }
+    };
+    let made = if proof == SshProof::MailedApproval {
         match crate::approval::wait(&mut job, twostep_auth::RECOVERY_CODES_REQUEST).await {
             Some(handle) => {
                 job.auth
-                    .signin()
+                    .recovery()
                     .recovery_codes_over_ssh_approved(&job.user.id, &handle, &job.ctx)
                     .await
             }
@@ -49,7 +48,7 @@ pub async fn run<I: Io>(mut job: Job<I>) {
             job.say("\n").await;
         }
         job.auth
-            .signin()
+            .recovery()
             .recovery_codes_over_ssh(&job.user.id, &password, &job.ctx)
             .await
     };

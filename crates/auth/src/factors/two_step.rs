@@ -13,7 +13,7 @@ use super::Factors;
 use crate::gate::Action;
 use crate::links::mailed::{self as links, Holder, Purpose as LinkPurpose};
 use crate::notify::Event;
-use crate::signin::sudo::{sudo_open, Proof};
+use crate::signin::sudo::Proof;
 use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result, SessionInfo};
 use twostep_store::users::User;
 
@@ -68,6 +68,15 @@ pub enum SetupPurpose {
     Add,
 }
 
+/// The table's action for starting or finishing a setup of this purpose.
+fn setup_action(purpose: Purpose) -> Action {
+    match purpose {
+        Purpose::Enable => Action::SetUpTwoStep,
+        Purpose::Replace => Action::ReplaceDevice,
+        Purpose::Add => Action::AddAuthenticator,
+    }
+}
+
 impl SetupPurpose {
     /// As the API names it: `enable`, `replace`, `add`.
     pub fn as_str(self) -> &'static str {
@@ -108,10 +117,12 @@ impl AuthService {
         name: &str,
         ctx: &Ctx,
     ) -> Result<SetupInfo> {
-        self.allowed(Action::SetUpTwoStep, session, &Proof::None, None)
+        // Replacing or adding needs the fresh proof the table asks of those
+        // actions; the first authenticator needs none.
+        let user = self
+            .allowed(setup_action(purpose), session, &Proof::None, None)
             .await?;
         let now = self.now();
-        let user = self.user_row(&session.user.id).await?;
         let on = user.two_step_enabled_at.is_some();
         if on != (purpose != Purpose::Enable) {
             return Err(AuthError::Conflict(if on {
@@ -119,11 +130,6 @@ impl AuthService {
             } else {
                 "Two-step verification is off. Set it up first.".into()
             }));
-        }
-        if on && !sudo_open(session, now) {
-            return Err(AuthError::Forbidden(
-                "Two-step verification is on. To set up a new device, use \"Replace device\" or \"Add an authenticator\" and confirm with a current code or a recovery code.".into(),
-            ));
         }
         if !on {
             let status = self.factors().two_step_status(&user.id).await?;
@@ -280,15 +286,11 @@ impl Factors<'_> {
         let now = self.now();
         let code = parse_totp(code)
             .map_err(|e| AuthError::invalid("malformed_code", "code", e.to_string()))?;
-        let user = self.user_row(&session.user.id).await?;
-        let on = user.two_step_enabled_at.is_some();
-        if on && !sudo_open(session, now) {
-            return Err(AuthError::Forbidden(
-                "Your confirmation has expired. Confirm with a current code again and start over."
-                    .into(),
-            ));
-        }
         let mut tx = self.store().begin().await?;
+        let user = users::by_id(&mut tx, &session.user.id)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        let on = user.two_step_enabled_at.is_some();
         let a = authenticators::for_user(&mut tx, &user.id)
             .await?
             .into_iter()
@@ -298,6 +300,12 @@ impl Factors<'_> {
             .ok_or_else(|| {
                 AuthError::Conflict("No setup is in progress. Start the setup again.".into())
             })?;
+        // Finishing a replacement or an addition needs the fresh proof its
+        // start needed (it may have expired since).
+        if a.purpose != Purpose::Enable {
+            self.allowed(setup_action(a.purpose), session, &Proof::None, None)
+                .await?;
+        }
         let secret = self.open_secret(&a)?;
         let last = a.last_step.and_then(|s| u64::try_from(s).ok());
         let step = totp::verify(&secret, &code, now, last).map_err(|_| {

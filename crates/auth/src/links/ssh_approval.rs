@@ -34,11 +34,6 @@ impl AuthService {
 }
 
 impl Links<'_> {
-    /// Whether the account confirms SSH commands by a mailed link (it has no password).
-    pub async fn confirms_by_mail(&self, user_id: &UserId) -> Result<bool> {
-        Ok(self.user_row(user_id).await?.password_hash.is_none())
-    }
-
     /// Mails the owner a link to approve `what` (e.g. "new recovery codes");
     /// returns the handle the waiting command asks about.
     pub async fn mail_ssh_approval(

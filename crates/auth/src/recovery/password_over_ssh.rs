@@ -5,7 +5,7 @@
 use twostep_core::UserId;
 use twostep_store::{sessions, users};
 
-use super::Recovery;
+use super::{Recovery, SshProof};
 use crate::accounts::signup::password_policy;
 use crate::factors::check::{FactorCheck, FactorUsed};
 use crate::notify::Event;
@@ -53,13 +53,14 @@ impl AuthService {
 }
 
 impl Recovery<'_> {
-    /// Whether `password` can work for this account (asked before anything
-    /// is typed): two-step must be on, so that a code can prove it is you.
-    pub async fn password_over_ssh_possible(&self, user_id: &UserId) -> Result<()> {
+    /// Whether `password` can work for this account, and what the second
+    /// proof is (asked before anything is typed): with a password, two-step
+    /// must be on, so that a code can prove it is you.
+    pub async fn password_over_ssh_proof(&self, user_id: &UserId) -> Result<SshProof> {
         let user = self.user_row(user_id).await?;
         if user.password_hash.is_none() {
             // A mailed link is its proof (`set_password_over_ssh_approved`).
-            return Ok(());
+            return Ok(SshProof::MailedApproval);
         }
         if user.two_step_enabled_at.is_none() {
             return Err(AuthError::Conflict(format!(
@@ -72,7 +73,7 @@ impl Recovery<'_> {
         if let Some(locked) = crate::AuthService::lock_refusal(&user, self.now()) {
             return Err(locked);
         }
-        Ok(())
+        Ok(SshProof::Typed)
     }
 
     /// Sets `new_password` once `code` (from an authenticator, or a recovery
@@ -84,7 +85,7 @@ impl Recovery<'_> {
         new_password: &str,
         ctx: &Ctx,
     ) -> Result<()> {
-        self.password_over_ssh_possible(user_id).await?;
+        self.password_over_ssh_proof(user_id).await?;
         let user = self.user_row(user_id).await?;
         password_policy(new_password, &user.username, &user.email)?;
         let now = self.now();

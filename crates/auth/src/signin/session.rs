@@ -153,6 +153,11 @@ impl AuthService {
         let Some(user) = user else {
             return Err(AuthError::BadCredentials);
         };
+        // What the account has is read again in the transaction that acts on
+        // it: two-step turned on while the password was being hashed counts.
+        let user = users::by_id(&mut tx, &user.id)
+            .await?
+            .ok_or(AuthError::BadCredentials)?;
         let now = self.now();
         let factors = self.factors_of(&mut tx, &user).await?;
         let t = token::new_token(&mut rng());
