@@ -507,20 +507,20 @@ async fn a_reset_link_works_for_one_hour() {
     let w = World::new().await;
     w.account("sara").await;
     w.auth
-        .accounts()
+        .recovery()
         .request_password_reset("sara@example.org", &ctx())
         .await
         .unwrap();
     let link = w.token("/password/reset").await;
-    w.auth.accounts().check_reset_link(&link).await.unwrap();
+    w.auth.recovery().check_reset_link(&link).await.unwrap();
     w.advance(3600);
     assert!(matches!(
-        w.auth.accounts().check_reset_link(&link).await,
+        w.auth.recovery().check_reset_link(&link).await,
         Err(AuthError::LinkInvalid)
     ));
     assert!(matches!(
         w.auth
-            .accounts()
+            .recovery()
             .reset_password(&link, "another-long-passphrase", &ctx())
             .await,
         Err(AuthError::LinkInvalid)
@@ -537,7 +537,7 @@ async fn a_mailed_link_works_once_for_its_purpose_and_its_account() {
     let ann = w.account("ann").await;
     let bob = w.account("bob").await;
     w.auth
-        .accounts()
+        .recovery()
         .request_password_reset("ann@example.org", &ctx())
         .await
         .unwrap();
@@ -553,13 +553,13 @@ async fn a_mailed_link_works_once_for_its_purpose_and_its_account() {
     ));
     // Used once.
     w.auth
-        .accounts()
+        .recovery()
         .reset_password(&reset, "another-long-passphrase", &ctx())
         .await
         .unwrap();
     assert!(matches!(
         w.auth
-            .accounts()
+            .recovery()
             .reset_password(&reset, "a-third-long-passphrase", &ctx())
             .await,
         Err(AuthError::LinkInvalid)

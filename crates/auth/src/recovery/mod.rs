@@ -1,9 +1,10 @@
-//! Ways back in: self-service recovery, a reset password's review, a new
-//! password or fresh recovery codes over SSH.
+//! Ways back in: a forgotten password, self-service recovery, a reset
+//! password's review, a new password or fresh recovery codes over SSH.
 
 pub(crate) mod codes_over_ssh;
 pub(crate) mod finish;
 pub(crate) mod password_over_ssh;
+pub(crate) mod password_reset;
 pub(crate) mod reset_review;
 pub(crate) mod self_service;
 

@@ -36,7 +36,7 @@ async fn forgot(
 ) -> Result<(StatusCode, Json<Status>), Error> {
     state
         .auth
-        .accounts()
+        .recovery()
         .request_password_reset(&r.email, &ctx)
         .await?;
     Ok((
@@ -55,7 +55,7 @@ async fn reset(
 ) -> Result<Json<Status>, Error> {
     state
         .auth
-        .accounts()
+        .recovery()
         .reset_password(&r.token, &r.password, &ctx)
         .await?;
     Ok(Status::json("password_changed"))

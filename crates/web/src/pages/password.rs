@@ -58,7 +58,7 @@ async fn forgot_submit(
     csrf.check(&f.csrf)?;
     if let Err(e) = state
         .auth
-        .accounts()
+        .recovery()
         .request_password_reset(&f.email, &ctx)
         .await
     {
@@ -103,7 +103,7 @@ async fn reset_form(
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, Error> {
     let token = q.token.unwrap_or_default();
-    let user = state.auth.accounts().check_reset_link(&token).await?;
+    let user = state.auth.recovery().check_reset_link(&token).await?;
     render(&ResetPage {
         page: Page::new(&state, None, &csrf),
         username: user.username,
@@ -129,7 +129,7 @@ async fn reset_submit(
     csrf.check(&f.csrf)?;
     match state
         .auth
-        .accounts()
+        .recovery()
         .reset_password(&f.token, &f.password, &ctx)
         .await
     {
@@ -139,7 +139,7 @@ async fn reset_submit(
         )
             .into_response()),
         Err(e) => {
-            let user = state.auth.accounts().check_reset_link(&f.token).await?;
+            let user = state.auth.recovery().check_reset_link(&f.token).await?;
             let (status, error) = form_failure(e)?;
             render_status(
                 status,
