@@ -13,13 +13,11 @@ use twostep_store::users::{self, User};
 use webauthn_rs::prelude::{DiscoverableAuthentication, Passkey, PublicKeyCredential};
 
 use super::Factors;
-use crate::factors::security_keys::{
-    bad_credential, user_uuid, Kind, SecurityKeyView, CEREMONY_TTL,
-};
+use crate::factors::security_keys::{bad_credential, user_uuid, CEREMONY_TTL};
 use crate::notify::Event;
 use crate::signin::session::FULL_TTL;
 use crate::Failure;
-use crate::{commit, rng, AuthError, AuthService, Ctx, Result, SessionInfo};
+use crate::{commit, rng, AuthError, AuthService, Ctx, Result};
 
 fn not_registered() -> AuthError {
     AuthError::invalid(
@@ -135,26 +133,6 @@ impl AuthService {
 }
 
 impl Factors<'_> {
-    /// Options for `navigator.credentials.create()` of a passkey.
-    pub async fn begin_passkey_registration(
-        &self,
-        session: &SessionInfo,
-        name: &str,
-    ) -> Result<(String, Value)> {
-        self.begin_registration(session, name, Kind::Passkey).await
-    }
-
-    pub async fn finish_passkey_registration(
-        &self,
-        session: &SessionInfo,
-        ceremony: &str,
-        credential: Value,
-        ctx: &Ctx,
-    ) -> Result<SecurityKeyView> {
-        self.finish_registration(session, ceremony, credential, ctx, Kind::Passkey)
-            .await
-    }
-
     /// Options for a password-less sign-in (the page's autofill or its
     /// button), with no account named yet. Nothing is stored: the ceremony
     /// (its challenge and expiry) comes back sealed, bound to `browser` (a

@@ -179,188 +179,6 @@ impl AuthService {
         Ok(id)
     }
 
-    pub(crate) async fn begin_registration(
-        &self,
-        session: &SessionInfo,
-        name: &str,
-        kind: Kind,
-    ) -> Result<(String, Value)> {
-        let wa = self.webauthn()?;
-        // A new credential: sudo open already (the ceremony carries no code).
-        let user = self
-            .allowed(kind.action(), session, &Proof::None, None)
-            .await?;
-        if user.two_step_enabled_at.is_none() {
-            return Err(AuthError::Conflict(format!(
-                "Turn on two-step verification with an authenticator app first; then add {}.",
-                kind.plural()
-            )));
-        }
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME {
-            return Err(AuthError::invalid(
-                "invalid_name",
-                "name",
-                format!(
-                    "Name the {} (up to 60 characters), e.g. \"{}\".",
-                    kind.noun(),
-                    kind.example()
-                ),
-            ));
-        }
-        let mut c = self.store().conn().await?;
-        let existing: Vec<SecurityKey> = keys::for_user(&mut c, &user.id)
-            .await?
-            .iter()
-            .filter_map(|k| serde_json::from_str(&k.credential).ok())
-            .collect();
-        drop(c);
-        let exclude = existing.iter().map(|k| k.cred_id().clone()).collect();
-        let webauthn =
-            |e: webauthn_rs::prelude::WebauthnError| AuthError::from(Failure::WebAuthn(e));
-        let (options, state) = match kind {
-            Kind::SecurityKey => {
-                let (o, s) = wa
-                    .start_securitykey_registration(
-                        user_uuid(&user.id),
-                        &user.username,
-                        &user.username,
-                        Some(exclude),
-                        None,
-                        None,
-                    )
-                    .map_err(webauthn)?;
-                (serde_json::to_value(o), serde_json::to_string(&s))
-            }
-            Kind::Passkey => {
-                let (o, s) = wa
-                    .start_passkey_registration(
-                        user_uuid(&user.id),
-                        &user.username,
-                        &user.username,
-                        Some(exclude),
-                    )
-                    .map_err(webauthn)?;
-                // webauthn-rs asks for no resident key; a passkey must be one
-                // (the sign-in names no account), so the browser is told to
-                // make a discoverable credential or none.
-                let o = serde_json::to_value(o).map(|mut o| {
-                    let sel = &mut o["publicKey"]["authenticatorSelection"];
-                    sel["residentKey"] = "required".into();
-                    sel["requireResidentKey"] = true.into();
-                    o
-                });
-                (o, serde_json::to_string(&s))
-            }
-        };
-        let state = state.map_err(Failure::from)?;
-        let id = self
-            .save_ceremony(
-                &user.id,
-                session_hash(session)?,
-                kind.ceremony(),
-                name,
-                state,
-            )
-            .await?;
-        let options = options.map_err(Failure::from)?;
-        Ok((id, options))
-    }
-
-    pub(crate) async fn finish_registration(
-        &self,
-        session: &SessionInfo,
-        ceremony: &str,
-        credential: Value,
-        ctx: &Ctx,
-        kind: Kind,
-    ) -> Result<SecurityKeyView> {
-        let wa = self.webauthn()?;
-        let now = self.now();
-        let reg: RegisterPublicKeyCredential =
-            serde_json::from_value(credential).map_err(bad_credential)?;
-        let (mut tx, _) = self
-            .begin_action(kind.action(), session, &Proof::None, None, ctx)
-            .await?;
-        let (user_id, name, state) = keys::take_state(
-            &mut tx,
-            ceremony,
-            session_hash(session)?,
-            kind.ceremony(),
-            now,
-        )
-        .await?
-        .ok_or_else(|| {
-            AuthError::Conflict(format!(
-                "That request expired. Try adding the {} again.",
-                kind.noun()
-            ))
-        })?;
-        let internal = |e: serde_json::Error| AuthError::from(Failure::Json(e));
-        let refused = |e: webauthn_rs::prelude::WebauthnError| {
-            AuthError::invalid(
-                "key_refused",
-                "key",
-                format!("The {} could not be added: {e}", kind.noun()),
-            )
-        };
-        let (cred_id, credential) = match kind {
-            Kind::SecurityKey => {
-                let state: SecurityKeyRegistration =
-                    serde_json::from_str(&state).map_err(internal)?;
-                let key = wa
-                    .finish_securitykey_registration(&reg, &state)
-                    .map_err(refused)?;
-                (
-                    key.cred_id().clone(),
-                    serde_json::to_string(&key).map_err(internal)?,
-                )
-            }
-            Kind::Passkey => {
-                let state: webauthn_rs::prelude::PasskeyRegistration =
-                    serde_json::from_str(&state).map_err(internal)?;
-                let key = wa
-                    .finish_passkey_registration(&reg, &state)
-                    .map_err(refused)?;
-                (
-                    key.cred_id().clone(),
-                    serde_json::to_string(&key).map_err(internal)?,
-                )
-            }
-        };
-        let row = keys::SecurityKey {
-            id: token::new_id(&mut rng()),
-            user_id: user_id.clone(),
-            name: name.clone(),
-            cred_id: data_encoding::BASE64URL_NOPAD.encode(cred_id.as_ref()),
-            credential,
-            created_at: now,
-            last_used_at: None,
-            kind: kind.stored().into(),
-        };
-        match keys::insert(&mut tx, &row).await {
-            Err(twostep_store::StoreError::Conflict) => {
-                return Err(AuthError::invalid(
-                    "duplicate_key",
-                    "key",
-                    format!("That {} is registered already.", kind.noun()),
-                ))
-            }
-            other => other?,
-        }
-        self.audit(&mut tx, &user_id, now, kind.added_event(), &name, ctx)
-            .await?;
-        commit(tx).await?;
-        self.notify(
-            &session.user,
-            &format!("A {} was added", kind.noun()),
-            &format!("The {} \"{name}\" was added to your account.", kind.noun()),
-            ctx,
-        )
-        .await;
-        Ok(SecurityKeyView::from(&row))
-    }
-
     /// Checks an assertion inside `tx`, holding the account's row; a refusal
     /// has its failure recorded. Passing gives the key's name and when it was added.
     async fn check_assertion(
@@ -478,6 +296,188 @@ impl AuthService {
 }
 
 impl Factors<'_> {
+    pub async fn begin_registration(
+        &self,
+        session: &SessionInfo,
+        name: &str,
+        kind: Kind,
+    ) -> Result<(String, Value)> {
+        let wa = self.webauthn()?;
+        // A new credential: sudo open already (the ceremony carries no code).
+        let user = self
+            .allowed(kind.action(), session, &Proof::None, None)
+            .await?;
+        if user.two_step_enabled_at.is_none() {
+            return Err(AuthError::Conflict(format!(
+                "Turn on two-step verification with an authenticator app first; then add {}.",
+                kind.plural()
+            )));
+        }
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME {
+            return Err(AuthError::invalid(
+                "invalid_name",
+                "name",
+                format!(
+                    "Name the {} (up to 60 characters), e.g. \"{}\".",
+                    kind.noun(),
+                    kind.example()
+                ),
+            ));
+        }
+        let mut c = self.store().conn().await?;
+        let existing: Vec<SecurityKey> = keys::for_user(&mut c, &user.id)
+            .await?
+            .iter()
+            .filter_map(|k| serde_json::from_str(&k.credential).ok())
+            .collect();
+        drop(c);
+        let exclude = existing.iter().map(|k| k.cred_id().clone()).collect();
+        let webauthn =
+            |e: webauthn_rs::prelude::WebauthnError| AuthError::from(Failure::WebAuthn(e));
+        let (options, state) = match kind {
+            Kind::SecurityKey => {
+                let (o, s) = wa
+                    .start_securitykey_registration(
+                        user_uuid(&user.id),
+                        &user.username,
+                        &user.username,
+                        Some(exclude),
+                        None,
+                        None,
+                    )
+                    .map_err(webauthn)?;
+                (serde_json::to_value(o), serde_json::to_string(&s))
+            }
+            Kind::Passkey => {
+                let (o, s) = wa
+                    .start_passkey_registration(
+                        user_uuid(&user.id),
+                        &user.username,
+                        &user.username,
+                        Some(exclude),
+                    )
+                    .map_err(webauthn)?;
+                // webauthn-rs asks for no resident key; a passkey must be one
+                // (the sign-in names no account), so the browser is told to
+                // make a discoverable credential or none.
+                let o = serde_json::to_value(o).map(|mut o| {
+                    let sel = &mut o["publicKey"]["authenticatorSelection"];
+                    sel["residentKey"] = "required".into();
+                    sel["requireResidentKey"] = true.into();
+                    o
+                });
+                (o, serde_json::to_string(&s))
+            }
+        };
+        let state = state.map_err(Failure::from)?;
+        let id = self
+            .save_ceremony(
+                &user.id,
+                session_hash(session)?,
+                kind.ceremony(),
+                name,
+                state,
+            )
+            .await?;
+        let options = options.map_err(Failure::from)?;
+        Ok((id, options))
+    }
+
+    pub async fn finish_registration(
+        &self,
+        session: &SessionInfo,
+        ceremony: &str,
+        credential: Value,
+        kind: Kind,
+        ctx: &Ctx,
+    ) -> Result<SecurityKeyView> {
+        let wa = self.webauthn()?;
+        let now = self.now();
+        let reg: RegisterPublicKeyCredential =
+            serde_json::from_value(credential).map_err(bad_credential)?;
+        let (mut tx, _) = self
+            .begin_action(kind.action(), session, &Proof::None, None, ctx)
+            .await?;
+        let (user_id, name, state) = keys::take_state(
+            &mut tx,
+            ceremony,
+            session_hash(session)?,
+            kind.ceremony(),
+            now,
+        )
+        .await?
+        .ok_or_else(|| {
+            AuthError::Conflict(format!(
+                "That request expired. Try adding the {} again.",
+                kind.noun()
+            ))
+        })?;
+        let internal = |e: serde_json::Error| AuthError::from(Failure::Json(e));
+        let refused = |e: webauthn_rs::prelude::WebauthnError| {
+            AuthError::invalid(
+                "key_refused",
+                "key",
+                format!("The {} could not be added: {e}", kind.noun()),
+            )
+        };
+        let (cred_id, credential) = match kind {
+            Kind::SecurityKey => {
+                let state: SecurityKeyRegistration =
+                    serde_json::from_str(&state).map_err(internal)?;
+                let key = wa
+                    .finish_securitykey_registration(&reg, &state)
+                    .map_err(refused)?;
+                (
+                    key.cred_id().clone(),
+                    serde_json::to_string(&key).map_err(internal)?,
+                )
+            }
+            Kind::Passkey => {
+                let state: webauthn_rs::prelude::PasskeyRegistration =
+                    serde_json::from_str(&state).map_err(internal)?;
+                let key = wa
+                    .finish_passkey_registration(&reg, &state)
+                    .map_err(refused)?;
+                (
+                    key.cred_id().clone(),
+                    serde_json::to_string(&key).map_err(internal)?,
+                )
+            }
+        };
+        let row = keys::SecurityKey {
+            id: token::new_id(&mut rng()),
+            user_id: user_id.clone(),
+            name: name.clone(),
+            cred_id: data_encoding::BASE64URL_NOPAD.encode(cred_id.as_ref()),
+            credential,
+            created_at: now,
+            last_used_at: None,
+            kind: kind.stored().into(),
+        };
+        match keys::insert(&mut tx, &row).await {
+            Err(twostep_store::StoreError::Conflict) => {
+                return Err(AuthError::invalid(
+                    "duplicate_key",
+                    "key",
+                    format!("That {} is registered already.", kind.noun()),
+                ))
+            }
+            other => other?,
+        }
+        self.audit(&mut tx, &user_id, now, kind.added_event(), &name, ctx)
+            .await?;
+        commit(tx).await?;
+        self.notify(
+            &session.user,
+            &format!("A {} was added", kind.noun()),
+            &format!("The {} \"{name}\" was added to your account.", kind.noun()),
+            ctx,
+        )
+        .await;
+        Ok(SecurityKeyView::from(&row))
+    }
+
     pub async fn security_keys(&self, user_id: &UserId) -> Result<Vec<SecurityKeyView>> {
         let mut c = self.store().conn().await?;
         Ok(keys::for_user(&mut c, user_id)
@@ -485,27 +485,6 @@ impl Factors<'_> {
             .iter()
             .map(SecurityKeyView::from)
             .collect())
-    }
-
-    /// Options for `navigator.credentials.create()`, and the ceremony's id.
-    pub async fn begin_key_registration(
-        &self,
-        session: &SessionInfo,
-        name: &str,
-    ) -> Result<(String, Value)> {
-        self.begin_registration(session, name, Kind::SecurityKey)
-            .await
-    }
-
-    pub async fn finish_key_registration(
-        &self,
-        session: &SessionInfo,
-        ceremony: &str,
-        credential: Value,
-        ctx: &Ctx,
-    ) -> Result<SecurityKeyView> {
-        self.finish_registration(session, ceremony, credential, ctx, Kind::SecurityKey)
-            .await
     }
 
     /// Options for `navigator.credentials.get()`: for the second step of a

@@ -4,12 +4,16 @@
 //! `POST /api/v1/session/sudo` (which GET requests need).
 
 use crate::routes::{Routes, Surface};
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use twostep_auth::Action;
-use twostep_auth::{Actor, AdminUserView, ApprovalView, AuditEntry, ResetOutcome, UserFilter};
+use twostep_auth::{
+    Actor, AdminUserView, ApprovalView, AuditEntry, Ctx, Proof, ResetOutcome, SessionInfo,
+    UserFilter,
+};
 
 use super::ApiJson;
 use crate::session::{Api, ApiUser};
@@ -148,19 +152,13 @@ pub struct UsersPage {
     responses((status = 200, body = UsersPage), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn users(
     State(state): State<AppState>,
-    ApiUser(s): ApiUser,
-    Api(ctx): Api,
+    read: AdminRead,
     Query(q): Query<UsersQuery>,
 ) -> Result<Json<UsersPage>, Error> {
-    let proof = twostep_auth::Proof::None;
-    let actor = Actor::Admin {
-        session: &s,
-        proof: &proof,
-    };
     let page = state
         .auth
         .admin()
-        .admin_users(&actor, &q.filter()?, &ctx)
+        .admin_users(&read.actor(), &q.filter()?, &read.ctx)
         .await?;
     let next_after = (page.len() as i64 == twostep_auth::ADMIN_PAGE_SIZE)
         .then(|| page.last().map(|u| u.username.clone()))
@@ -176,20 +174,14 @@ async fn users(
     responses((status = 200, body = AdminUser), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 async fn user(
     State(state): State<AppState>,
-    ApiUser(s): ApiUser,
-    Api(ctx): Api,
+    read: AdminRead,
     Path(username): Path<String>,
 ) -> Result<Json<AdminUser>, Error> {
-    let proof = twostep_auth::Proof::None;
-    let actor = Actor::Admin {
-        session: &s,
-        proof: &proof,
-    };
     Ok(Json(
         state
             .auth
             .admin()
-            .admin_user(&actor, &username, &ctx)
+            .admin_user(&read.actor(), &username, &read.ctx)
             .await?
             .into(),
     ))
@@ -205,9 +197,62 @@ pub struct AdminActionRequest {
     pub code: Option<String>,
 }
 
-impl AdminActionRequest {
-    fn proof(&self) -> twostep_auth::Proof {
-        twostep_auth::Proof::from_fields(self.code.as_deref(), None)
+/// An administrator's action with a body: who (the session), from where,
+/// and the fresh proof and reason the body carries.
+struct AdminCall {
+    session: SessionInfo,
+    ctx: Ctx,
+    proof: Proof,
+    reason: String,
+}
+
+impl AdminCall {
+    fn actor(&self) -> Actor<'_> {
+        Actor::Admin {
+            session: &self.session,
+            proof: &self.proof,
+        }
+    }
+}
+
+/// An administrator's read: the session's sudo window is its proof.
+struct AdminRead {
+    session: SessionInfo,
+    ctx: Ctx,
+}
+
+impl AdminRead {
+    fn actor(&self) -> Actor<'_> {
+        Actor::Admin {
+            session: &self.session,
+            proof: &Proof::None,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for AdminRead {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let ApiUser(session) = ApiUser::from_request_parts(parts, state).await?;
+        let Api(ctx) = Api::from_request_parts(parts, state).await?;
+        Ok(AdminRead { session, ctx })
+    }
+}
+
+impl FromRequest<AppState> for AdminCall {
+    type Rejection = Error;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
+        let (mut parts, body) = req.into_parts();
+        let ApiUser(session) = ApiUser::from_request_parts(&mut parts, state).await?;
+        let Api(ctx) = Api::from_request_parts(&mut parts, state).await?;
+        let req = Request::from_parts(parts, body);
+        let ApiJson(r) = ApiJson::<AdminActionRequest>::from_request(req, state).await?;
+        Ok(AdminCall {
+            session,
+            ctx,
+            proof: Proof::from_fields(r.code.as_deref(), None),
+            reason: r.reason,
+        })
     }
 }
 
@@ -228,21 +273,14 @@ pub struct ResetAnswer {
     responses((status = 200, body = ResetAnswer), (status = 202, body = ResetAnswer), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn reset(
     State(state): State<AppState>,
-    ApiUser(s): ApiUser,
-    Api(ctx): Api,
     Path(username): Path<String>,
-    ApiJson(r): ApiJson<AdminActionRequest>,
+    call: AdminCall,
 ) -> Result<(StatusCode, Json<ResetAnswer>), Error> {
-    let proof = r.proof();
-    let actor = Actor::Admin {
-        session: &s,
-        proof: &proof,
-    };
     Ok(
         match state
             .auth
             .admin()
-            .admin_reset_two_step(&actor, &username, &r.reason, &ctx)
+            .admin_reset_two_step(&call.actor(), &username, &call.reason, &call.ctx)
             .await?
         {
             ResetOutcome::Reset => (
@@ -273,20 +311,13 @@ async fn reset(
     responses((status = 200, body = super::Status), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn unlock(
     State(state): State<AppState>,
-    ApiUser(s): ApiUser,
-    Api(ctx): Api,
     Path(username): Path<String>,
-    ApiJson(r): ApiJson<AdminActionRequest>,
+    call: AdminCall,
 ) -> Result<Json<super::Status>, Error> {
-    let proof = r.proof();
-    let actor = Actor::Admin {
-        session: &s,
-        proof: &proof,
-    };
     state
         .auth
         .admin()
-        .admin_unlock(&actor, &username, &r.reason, &ctx)
+        .admin_unlock(&call.actor(), &username, &call.reason, &call.ctx)
         .await?;
     Ok(super::Status::json("unlocked"))
 }
@@ -296,21 +327,14 @@ async fn unlock(
     responses((status = 200, body = AdminUser), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 async fn grant(
     State(state): State<AppState>,
-    ApiUser(s): ApiUser,
-    Api(ctx): Api,
     Path(username): Path<String>,
-    ApiJson(r): ApiJson<AdminActionRequest>,
+    call: AdminCall,
 ) -> Result<Json<AdminUser>, Error> {
-    let proof = r.proof();
-    let actor = Actor::Admin {
-        session: &s,
-        proof: &proof,
-    };
     Ok(Json(
         state
             .auth
             .admin()
-            .grant_admin(&actor, &username, &r.reason, &ctx)
+            .grant_admin(&call.actor(), &username, &call.reason, &call.ctx)
             .await?
             .into(),
     ))
@@ -321,21 +345,14 @@ async fn grant(
     responses((status = 200, body = AdminUser), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 async fn revoke(
     State(state): State<AppState>,
-    ApiUser(s): ApiUser,
-    Api(ctx): Api,
     Path(username): Path<String>,
-    ApiJson(r): ApiJson<AdminActionRequest>,
+    call: AdminCall,
 ) -> Result<Json<AdminUser>, Error> {
-    let proof = r.proof();
-    let actor = Actor::Admin {
-        session: &s,
-        proof: &proof,
-    };
     Ok(Json(
         state
             .auth
             .admin()
-            .revoke_admin(&actor, &username, &r.reason, &ctx)
+            .revoke_admin(&call.actor(), &username, &call.reason, &call.ctx)
             .await?
             .into(),
     ))
@@ -369,19 +386,13 @@ impl From<ApprovalView> for ApprovalInfo {
     responses((status = 200, body = [ApprovalInfo]), (status = 403, body = crate::error::ErrorBody)))]
 async fn approvals(
     State(state): State<AppState>,
-    ApiUser(s): ApiUser,
-    Api(ctx): Api,
+    read: AdminRead,
 ) -> Result<Json<Vec<ApprovalInfo>>, Error> {
-    let proof = twostep_auth::Proof::None;
-    let actor = Actor::Admin {
-        session: &s,
-        proof: &proof,
-    };
     Ok(Json(
         state
             .auth
             .admin()
-            .admin_approvals(&actor, &ctx)
+            .admin_approvals(&read.actor(), &read.ctx)
             .await?
             .into_iter()
             .map(Into::into)
@@ -394,21 +405,14 @@ async fn approvals(
     responses((status = 200, body = ApprovalInfo), (status = 403, body = crate::error::ErrorBody), (status = 410, body = crate::error::ErrorBody)))]
 async fn approve(
     State(state): State<AppState>,
-    ApiUser(s): ApiUser,
-    Api(ctx): Api,
     Path(id): Path<String>,
-    ApiJson(r): ApiJson<AdminActionRequest>,
+    call: AdminCall,
 ) -> Result<Json<ApprovalInfo>, Error> {
-    let proof = r.proof();
-    let actor = Actor::Admin {
-        session: &s,
-        proof: &proof,
-    };
     Ok(Json(
         state
             .auth
             .admin()
-            .approve_admin_reset(&actor, &id, &ctx)
+            .approve_admin_reset(&call.actor(), &id, &call.ctx)
             .await?
             .into(),
     ))
@@ -419,21 +423,14 @@ async fn approve(
     responses((status = 200, body = ApprovalInfo), (status = 403, body = crate::error::ErrorBody), (status = 410, body = crate::error::ErrorBody)))]
 async fn cancel(
     State(state): State<AppState>,
-    ApiUser(s): ApiUser,
-    Api(ctx): Api,
     Path(id): Path<String>,
-    ApiJson(r): ApiJson<AdminActionRequest>,
+    call: AdminCall,
 ) -> Result<Json<ApprovalInfo>, Error> {
-    let proof = r.proof();
-    let actor = Actor::Admin {
-        session: &s,
-        proof: &proof,
-    };
     Ok(Json(
         state
             .auth
             .admin()
-            .cancel_admin_reset(&actor, &id, &ctx)
+            .cancel_admin_reset(&call.actor(), &id, &call.ctx)
             .await?
             .into(),
     ))
@@ -488,15 +485,9 @@ pub struct AuditPage {
     responses((status = 200, body = AuditPage), (status = 403, body = crate::error::ErrorBody)))]
 async fn audit(
     State(state): State<AppState>,
-    ApiUser(s): ApiUser,
-    Api(ctx): Api,
+    read: AdminRead,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<AuditPage>, Error> {
-    let proof = twostep_auth::Proof::None;
-    let actor = Actor::Admin {
-        session: &s,
-        proof: &proof,
-    };
     let limit = q
         .limit
         .unwrap_or(twostep_auth::ADMIN_PAGE_SIZE)
@@ -504,7 +495,7 @@ async fn audit(
     let rows = state
         .auth
         .admin()
-        .admin_audit(&actor, q.before, limit, &ctx)
+        .admin_audit(&read.actor(), q.before, limit, &read.ctx)
         .await?;
     let next_before = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| r.seq))

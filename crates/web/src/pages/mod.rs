@@ -6,6 +6,7 @@ mod app_passwords;
 mod filters;
 mod hardware_tokens;
 mod help;
+mod key_call;
 mod oauth;
 mod oidc;
 mod passkeys;

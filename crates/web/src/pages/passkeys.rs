@@ -5,14 +5,13 @@
 
 use crate::routes::{Routes, Surface};
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json;
 use axum_extra::extract::CookieJar;
 use serde_json::{json, Value};
-use twostep_auth::Action;
+use twostep_auth::{Action, KeyKind};
 
-use super::security_keys::{begun, body, check_header};
-use crate::csrf::Csrf;
+use super::key_call::{begun, KeyCall, KeyHeader};
+use super::security_keys::{register_begin, register_finish};
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
 
@@ -21,59 +20,25 @@ pub fn routes() -> Routes {
         .post(
             "/account/two-step/passkeys/begin",
             Action::AddPasskey,
-            register_begin,
+            |state: State<AppState>, s: SignedIn, call: KeyCall| {
+                register_begin(state, s, call, KeyKind::Passkey)
+            },
         )
         .post(
             "/account/two-step/passkeys/finish",
             Action::AddPasskey,
-            register_finish,
+            |state: State<AppState>, s: SignedIn, ctx: Web, call: KeyCall| {
+                register_finish(state, s, ctx, call, KeyKind::Passkey)
+            },
         )
         .post("/signin/passkey/begin", Action::SignIn, signin_begin)
         .post("/signin/passkey/finish", Action::SignIn, signin_finish)
 }
 
-async fn register_begin(
-    State(state): State<AppState>,
-    SignedIn(s): SignedIn,
-    csrf: Csrf,
-    headers: HeaderMap,
-    raw: axum::body::Bytes,
-) -> Result<Json<Value>, Error> {
-    check_header(&csrf, &headers)?;
-    let b = body(&raw)?;
-    Ok(begun(
-        state
-            .auth
-            .factors()
-            .begin_passkey_registration(&s, &b.name)
-            .await?,
-    ))
-}
-
-async fn register_finish(
-    State(state): State<AppState>,
-    SignedIn(s): SignedIn,
-    csrf: Csrf,
-    Web(ctx): Web,
-    headers: HeaderMap,
-    raw: axum::body::Bytes,
-) -> Result<Json<Value>, Error> {
-    check_header(&csrf, &headers)?;
-    let b = body(&raw)?;
-    let key = state
-        .auth
-        .factors()
-        .finish_passkey_registration(&s, &b.ceremony, b.credential, &ctx)
-        .await?;
-    Ok(Json(json!({ "status": "added", "name": key.name })))
-}
-
 async fn signin_begin(
     State(state): State<AppState>,
-    csrf: Csrf,
-    headers: HeaderMap,
+    KeyHeader(csrf): KeyHeader,
 ) -> Result<Json<Value>, Error> {
-    check_header(&csrf, &headers)?;
     Ok(begun(
         state
             .auth
@@ -85,18 +50,15 @@ async fn signin_begin(
 
 async fn signin_finish(
     State(state): State<AppState>,
-    csrf: Csrf,
     Web(ctx): Web,
     jar: CookieJar,
-    headers: HeaderMap,
-    raw: axum::body::Bytes,
+    call: KeyCall,
 ) -> Result<(CookieJar, Json<Value>), Error> {
-    check_header(&csrf, &headers)?;
-    let b = body(&raw)?;
+    let b = call.body;
     let (token, user) = state
         .auth
         .factors()
-        .finish_passkey_signin(&b.ceremony, &csrf.token, b.credential, &ctx)
+        .finish_passkey_signin(&b.ceremony, &call.csrf.token, b.credential, &ctx)
         .await?;
     Ok((
         crate::session::signed_in(jar, &state, token, &user.id),

@@ -3,14 +3,13 @@
 
 use crate::routes::{Routes, Surface};
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use axum_extra::extract::CookieJar;
-use serde::Deserialize;
 use serde_json::{json, Value};
-use twostep_auth::Action;
+use twostep_auth::{Action, KeyKind};
 
+use super::key_call::{begun, KeyCall, KeyHeader};
 use super::FormBody;
 use crate::csrf::Csrf;
 use crate::session::{token_of, AnySession, SignedIn, Web};
@@ -21,12 +20,16 @@ pub fn routes() -> Routes {
         .post(
             "/account/two-step/security-keys/begin",
             Action::AddSecurityKey,
-            register_begin,
+            |state: State<AppState>, s: SignedIn, call: KeyCall| {
+                register_begin(state, s, call, KeyKind::SecurityKey)
+            },
         )
         .post(
             "/account/two-step/security-keys/finish",
             Action::AddSecurityKey,
-            register_finish,
+            |state: State<AppState>, s: SignedIn, ctx: Web, call: KeyCall| {
+                register_finish(state, s, ctx, call, KeyKind::SecurityKey)
+            },
         )
         .post(
             "/account/two-step/security-keys/{id}/remove",
@@ -65,73 +68,36 @@ pub fn routes() -> Routes {
         )
 }
 
-pub(super) fn check_header(csrf: &Csrf, headers: &HeaderMap) -> Result<(), Error> {
-    csrf.check(
-        headers
-            .get("x-csrf-token")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or(""),
-    )
-}
-
-/// JSON bodies of these endpoints, bounded by the router's body limit.
-#[derive(Deserialize, Default)]
-pub(super) struct Body {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub ceremony: String,
-    #[serde(default)]
-    pub credential: Value,
-    /// Where to go after a key sign-in (the second-step page's `next`).
-    #[serde(default)]
-    pub next: Option<String>,
-}
-
-pub(super) fn body(raw: &axum::body::Bytes) -> Result<Body, Error> {
-    if raw.is_empty() {
-        return Ok(Body::default());
-    }
-    serde_json::from_slice(raw)
-        .map_err(|e| Error::bad_request(format!("The request could not be read: {e}")))
-}
-
-pub(super) fn begun((ceremony, options): (String, Value)) -> Json<Value> {
-    Json(json!({ "ceremony": ceremony, "options": options }))
-}
-
-async fn register_begin(
+/// A security key or passkey's registration starts: the browser gets the
+/// ceremony's options.
+pub(super) async fn register_begin(
     State(state): State<AppState>,
     SignedIn(s): SignedIn,
-    csrf: Csrf,
-    headers: HeaderMap,
-    raw: axum::body::Bytes,
+    call: KeyCall,
+    kind: KeyKind,
 ) -> Result<Json<Value>, Error> {
-    check_header(&csrf, &headers)?;
-    let b = body(&raw)?;
     Ok(begun(
         state
             .auth
             .factors()
-            .begin_key_registration(&s, &b.name)
+            .begin_registration(&s, &call.body.name, kind)
             .await?,
     ))
 }
 
-async fn register_finish(
+/// …and ends with the browser's answer.
+pub(super) async fn register_finish(
     State(state): State<AppState>,
     SignedIn(s): SignedIn,
-    csrf: Csrf,
     Web(ctx): Web,
-    headers: HeaderMap,
-    raw: axum::body::Bytes,
+    call: KeyCall,
+    kind: KeyKind,
 ) -> Result<Json<Value>, Error> {
-    check_header(&csrf, &headers)?;
-    let b = body(&raw)?;
+    let b = call.body;
     let key = state
         .auth
         .factors()
-        .finish_key_registration(&s, &b.ceremony, b.credential, &ctx)
+        .finish_registration(&s, &b.ceremony, b.credential, kind, &ctx)
         .await?;
     Ok(Json(json!({ "status": "added", "name": key.name })))
 }
@@ -173,10 +139,8 @@ fn half_signed_in(
 async fn signin_begin(
     State(state): State<AppState>,
     AnySession(s): AnySession,
-    csrf: Csrf,
-    headers: HeaderMap,
+    _: KeyHeader,
 ) -> Result<Json<Value>, Error> {
-    check_header(&csrf, &headers)?;
     let s = half_signed_in(s)?;
     Ok(begun(
         state.auth.factors().begin_key_authentication(&s).await?,
@@ -185,14 +149,11 @@ async fn signin_begin(
 
 async fn signin_finish(
     State(state): State<AppState>,
-    csrf: Csrf,
     Web(ctx): Web,
     jar: CookieJar,
-    headers: HeaderMap,
-    raw: axum::body::Bytes,
+    call: KeyCall,
 ) -> Result<(CookieJar, Json<Value>), Error> {
-    check_header(&csrf, &headers)?;
-    let b = body(&raw)?;
+    let b = call.body;
     let token = token_of(&state, &jar).ok_or_else(Error::sign_in_required)?;
     let (new_token, user) = state
         .auth
@@ -222,11 +183,9 @@ async fn not_answered(
 async fn signin_failed(
     State(state): State<AppState>,
     AnySession(s): AnySession,
-    csrf: Csrf,
     Web(ctx): Web,
-    headers: HeaderMap,
+    _: KeyHeader,
 ) -> Result<Response, Error> {
-    check_header(&csrf, &headers)?;
     let s = half_signed_in(s)?;
     not_answered(&state, &s, &ctx).await
 }
@@ -234,10 +193,8 @@ async fn signin_failed(
 async fn confirm_begin(
     State(state): State<AppState>,
     SignedIn(s): SignedIn,
-    csrf: Csrf,
-    headers: HeaderMap,
+    _: KeyHeader,
 ) -> Result<Json<Value>, Error> {
-    check_header(&csrf, &headers)?;
     Ok(begun(
         state.auth.factors().begin_key_authentication(&s).await?,
     ))
@@ -246,13 +203,10 @@ async fn confirm_begin(
 async fn confirm_finish(
     State(state): State<AppState>,
     SignedIn(s): SignedIn,
-    csrf: Csrf,
     Web(ctx): Web,
-    headers: HeaderMap,
-    raw: axum::body::Bytes,
+    call: KeyCall,
 ) -> Result<Json<Value>, Error> {
-    check_header(&csrf, &headers)?;
-    let b = body(&raw)?;
+    let b = call.body;
     state
         .auth
         .factors()
@@ -264,10 +218,8 @@ async fn confirm_finish(
 async fn confirm_failed(
     State(state): State<AppState>,
     SignedIn(s): SignedIn,
-    csrf: Csrf,
     Web(ctx): Web,
-    headers: HeaderMap,
+    _: KeyHeader,
 ) -> Result<Response, Error> {
-    check_header(&csrf, &headers)?;
     not_answered(&state, &s, &ctx).await
 }
