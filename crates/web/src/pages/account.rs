@@ -6,10 +6,7 @@ use serde::Deserialize;
 use twostep_auth::Action;
 use twostep_auth::{Proof, SessionInfo};
 
-use super::{
-    form_errors, form_failure, render, render_status, safe_next, FormBody, FormError, NoticeQuery,
-    Page,
-};
+use super::{form_errors, refused, render, safe_next, FormBody, FormError, NoticeQuery, Page};
 use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
@@ -111,12 +108,7 @@ async fn confirm(
     }
     match state.auth.signin().confirm_identity(&s, &proof, &ctx).await {
         Ok(_) => Ok(Redirect::to(&next).into_response()),
-        Err(e) => {
-            let (status, error) = form_failure(e)?;
-            let mut p = ConfirmPage::new(&state, &s, &csrf, &next).await?;
-            p.error = Some(error);
-            render_status(status, &p)
-        }
+        Err(e) => refused(e, ConfirmPage::new(&state, &s, &csrf, &next).await?),
     }
 }
 
@@ -196,11 +188,9 @@ async fn change_password(
             if e.code == twostep_auth::WEAK_PASSWORD {
                 e.field = Some("new_password");
             }
-            let (status, error) = form_failure(e)?;
             let mut p = AccountPage::new(&state, &s, &csrf);
             p.form = "password";
-            p.error = Some(error);
-            render_status(status, &p)
+            refused(e, p)
         }
     }
 }
@@ -232,11 +222,9 @@ async fn change_email(
     {
         Ok(_) => Ok(Redirect::to("/account?n=email-change-sent").into_response()),
         Err(e) => {
-            let (status, error) = form_failure(e)?;
             let mut p = AccountPage::new(&state, &s, &csrf);
             p.form = "email";
-            p.error = Some(error);
-            render_status(status, &p)
+            refused(e, p)
         }
     }
 }
@@ -267,11 +255,9 @@ async fn sign_out_everywhere(
     {
         Ok(_) => Ok(Redirect::to("/account?n=signed-out-everywhere").into_response()),
         Err(e) => {
-            let (status, error) = form_failure(e)?;
             let mut p = AccountPage::new(&state, &s, &csrf);
             p.form = "everywhere";
-            p.error = Some(error);
-            render_status(status, &p)
+            refused(e, p)
         }
     }
 }

@@ -15,7 +15,7 @@ use twostep_auth::{
 };
 
 use super::{
-    form_errors, form_failure, render, render_status, FormBody, FormError, Page, ProofForm,
+    form_errors, form_failure, refused, render, render_status, FormBody, FormError, Page, ProofForm,
 };
 use crate::api::UsersQuery;
 use crate::csrf::Csrf;
@@ -355,12 +355,7 @@ async fn decide(
     };
     match result {
         Ok(notice) => Ok(Redirect::to(&format!("/admin/approvals?n={notice}")).into_response()),
-        Err(e) => {
-            let (status, error) = form_failure(e)?;
-            let mut p = approvals_page(&state, &s, &csrf, &ctx, None).await?;
-            p.error = Some(error);
-            render_status(status, &p)
-        }
+        Err(e) => refused(e, approvals_page(&state, &s, &csrf, &ctx, None).await?),
     }
 }
 

@@ -6,10 +6,7 @@ use serde::Deserialize;
 use twostep_auth::Action;
 use twostep_auth::{Scope, SessionInfo};
 
-use super::{
-    form_errors, form_failure, render, render_status, FormBody, FormError, NoticeQuery, Page,
-    ProofForm,
-};
+use super::{form_errors, refused, render, FormBody, FormError, NoticeQuery, Page, ProofForm};
 use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
@@ -132,12 +129,7 @@ async fn create(
             );
             Ok(res)
         }
-        Err(e) => {
-            let (status, error) = form_failure(e)?;
-            let mut p = page(&state, &s, &csrf, None).await?;
-            p.error = Some(error);
-            render_status(status, &p)
-        }
+        Err(e) => refused(e, page(&state, &s, &csrf, None).await?),
     }
 }
 

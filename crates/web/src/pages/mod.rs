@@ -289,8 +289,28 @@ impl CodeForm {
 }
 
 /// Adds `err(field)` and `general()` to a template with `error: Option<FormError>`.
+/// A page that shows a refused form's error next to its field
+/// (`form_errors!` makes one).
+pub trait FormPage: Template {
+    fn set_error(&mut self, error: FormError);
+}
+
+/// A form the service refused: its page again, with the error, in the
+/// refusal's status.
+pub fn refused<P: FormPage>(e: impl Into<Error>, mut page: P) -> Result<Response, Error> {
+    let (status, error) = form_failure(e)?;
+    page.set_error(error);
+    render_status(status, &page)
+}
+
 macro_rules! form_errors {
     ($t:ty) => {
+        impl $crate::pages::FormPage for $t {
+            fn set_error(&mut self, error: $crate::pages::FormError) {
+                self.error = Some(error);
+            }
+        }
+
         impl $t {
             pub fn err(&self, field: &str) -> Option<&str> {
                 self.error

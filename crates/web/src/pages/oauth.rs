@@ -349,12 +349,7 @@ async fn device_decide(
         .await
     {
         Ok(app) => device_done(&state, &s, &csrf, &app, true),
-        Err(e) => {
-            let (status, error) = form_failure(e)?;
-            let mut p = device_view(&state, &s, &csrf, &f.user_code).await?;
-            p.error = Some(error);
-            render_status(status, &p)
-        }
+        Err(e) => super::refused(e, device_view(&state, &s, &csrf, &f.user_code).await?),
     }
 }
 

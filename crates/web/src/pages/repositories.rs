@@ -7,7 +7,7 @@ use twostep_auth::Action;
 use twostep_auth::{Access, SessionInfo};
 
 use super::{
-    form_errors, form_failure, render, render_status, CsrfForm, FormBody, FormError, Page,
+    form_errors, form_failure, refused, render, render_status, CsrfForm, FormBody, FormError, Page,
 };
 use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
@@ -218,12 +218,7 @@ async fn delete(
         .await
     {
         Ok(()) => Ok(Redirect::to("/repositories").into_response()),
-        Err(e) => {
-            let (status, error) = form_failure(e)?;
-            let mut p = repo_page(&state, &s, &csrf, &owner, &name).await?;
-            p.error = Some(error);
-            render_status(status, &p)
-        }
+        Err(e) => refused(e, repo_page(&state, &s, &csrf, &owner, &name).await?),
     }
 }
 
@@ -255,12 +250,7 @@ async fn add_collaborator(
     };
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/repositories/{owner}/{name}")).into_response()),
-        Err(e) => {
-            let (status, error) = form_failure(e)?;
-            let mut p = repo_page(&state, &s, &csrf, &owner, &name).await?;
-            p.error = Some(error);
-            render_status(status, &p)
-        }
+        Err(e) => refused(e, repo_page(&state, &s, &csrf, &owner, &name).await?),
     }
 }
 

@@ -12,8 +12,8 @@ use twostep_auth::{
 use super::signup::Message;
 use super::two_step_codes::CodesPage;
 use super::{
-    filters, form_errors, form_failure, render, render_status, server_time, CodeForm, CsrfForm,
-    FormBody, FormError, NoticeQuery, Page,
+    filters, form_errors, form_failure, refused, render, render_status, server_time, CodeForm,
+    CsrfForm, FormBody, FormError, NoticeQuery, Page,
 };
 use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
@@ -335,10 +335,7 @@ pub(super) async fn status_with_error(
     csrf: &Csrf,
     e: twostep_auth::AuthError,
 ) -> Result<Response, Error> {
-    let (status, error) = form_failure(e)?;
-    let mut p = status_page(state, s, csrf, None).await?;
-    p.error = Some(error);
-    render_status(status, &p)
+    refused(e, status_page(state, s, csrf, None).await?)
 }
 
 #[derive(Template)]

@@ -9,7 +9,7 @@ use twostep_auth::Action;
 use twostep_auth::{RecoveryCode, SessionInfo};
 
 use super::{
-    form_errors, form_failure, render, render_status, CodeForm, FormBody, FormError, Page,
+    form_errors, form_failure, refused, render, render_status, CodeForm, FormBody, FormError, Page,
 };
 use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
@@ -191,12 +191,7 @@ async fn regenerate(
         Ok(codes) => {
             render(&CodesPage::new(&state, &s, &csrf, "Your new recovery codes", &codes).await?)
         }
-        Err(e) => {
-            let (status, error) = form_failure(e)?;
-            let mut p = overview_page(&state, &s, &csrf).await?;
-            p.error = Some(error);
-            render_status(status, &p)
-        }
+        Err(e) => refused(e, overview_page(&state, &s, &csrf).await?),
     }
 }
 

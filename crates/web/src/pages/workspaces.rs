@@ -9,9 +9,7 @@ use serde::Deserialize;
 use twostep_auth::Action;
 use twostep_auth::{MembershipView, SessionInfo, WorkspacePolicy, WorkspaceView};
 
-use super::{
-    form_errors, form_failure, render, render_status, FormBody, FormError, NoticeQuery, Page,
-};
+use super::{form_errors, refused, render, FormBody, FormError, NoticeQuery, Page};
 use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
@@ -122,12 +120,7 @@ async fn create(
         Ok(m) => Ok(
             Redirect::to(&format!("/workspaces/{}?n=workspace-created", m.name)).into_response(),
         ),
-        Err(e) => {
-            let (status, error) = form_failure(e)?;
-            let mut p = list_page(&state, &s, &csrf, None).await?;
-            p.error = Some(error);
-            render_status(status, &p)
-        }
+        Err(e) => refused(e, list_page(&state, &s, &csrf, None).await?),
     }
 }
 
@@ -254,12 +247,7 @@ async fn act(
             percent_encoding::utf8_percent_encode(&name, percent_encoding::NON_ALPHANUMERIC)
         ))
         .into_response()),
-        Err(e) => {
-            let (status, error) = form_failure(e)?;
-            let mut p = workspace_page(&state, &s, &csrf, &name, None).await?;
-            p.error = Some(error);
-            render_status(status, &p)
-        }
+        Err(e) => refused(e, workspace_page(&state, &s, &csrf, &name, None).await?),
     }
 }
 
