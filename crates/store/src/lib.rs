@@ -1,8 +1,12 @@
-//! The one Store: sqlx over `AnyPool`, the same `$1` SQL on SQLite and PostgreSQL.
+//! The one Store: the same `$1` SQL on SQLite (our own engine over
+//! rusqlite, `lite`) and PostgreSQL (sqlx's Postgres driver, `pg`), rows read
+//! by the store's own types (`row`).
 //!
 //! Repositories are plain functions over `&mut Conn` so the auth service can
 //! run several of them inside one transaction (one decision, one commit).
 
+#[macro_use]
+mod row;
 #[macro_use]
 mod text_enum;
 
@@ -33,11 +37,12 @@ pub mod workspaces;
 mod conn;
 mod db;
 mod lite;
+mod pg;
 
 use std::sync::Arc;
 
-use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
+use sqlx::postgres::PgPoolOptions;
 use sqlx::Connection;
 
 pub use conn::Conn;
@@ -66,6 +71,19 @@ pub enum StoreError {
     Sqlite(#[source] rusqlite::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A statement that was to give a row gave none.
+    #[error("no row")]
+    RowNotFound,
+    /// A row type read a column the statement does not return.
+    #[error("no column {0:?} in the row")]
+    ColumnMissing(String),
+    /// A column's value is not of the type read from it.
+    #[error("column {column:?} holds {found}, read as {expected}")]
+    ColumnType {
+        column: String,
+        expected: &'static str,
+        found: String,
+    },
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -111,7 +129,7 @@ pub struct Store {
 enum Engine {
     /// The URL is kept for sqlx's migrator, which brings its own connection.
     Sqlite(Arc<lite::Pool>, Arc<str>),
-    Postgres(sqlx::AnyPool),
+    Postgres(sqlx::PgPool),
 }
 
 fn backend_of(url: &str) -> Result<Backend> {
@@ -152,16 +170,13 @@ impl Store {
                 drop(pool.lease().await?);
                 Engine::Sqlite(pool, url.into())
             }
-            Backend::Postgres => {
-                sqlx::any::install_default_drivers();
-                Engine::Postgres(
-                    AnyPoolOptions::new()
-                        .max_connections(postgres)
-                        .acquire_timeout(lite::WAIT)
-                        .connect(url)
-                        .await?,
-                )
-            }
+            Backend::Postgres => Engine::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(postgres)
+                    .acquire_timeout(lite::WAIT)
+                    .connect(url)
+                    .await?,
+            ),
         };
         Ok(Store {
             engine,
@@ -195,8 +210,7 @@ impl Store {
     pub async fn migrate(&self) -> Result<()> {
         match &self.engine {
             Engine::Sqlite(_, url) => {
-                sqlx::any::install_default_drivers();
-                let mut c = sqlx::AnyConnection::connect(url).await?;
+                let mut c = sqlx::SqliteConnection::connect(url).await?;
                 let ran = SQLITE.run(&mut c).await;
                 c.close().await?;
                 ran?;

@@ -10,10 +10,9 @@
 //! a transaction (it commits by itself), and a statement that found the
 //! database locked (retried there with a busy timeout).
 //!
-//! Rows come out as sqlx's `AnyRow`, mapped exactly as sqlx's own SQLite
-//! driver maps them, so the one set of `FromRow` types reads both backends.
-//! The fields used here are sqlx's semver-exempt internals: the workspace pins
-//! sqlx to one version.
+//! Arguments come in as the store's own [`Value`]s and rows go out as its
+//! own [`Row`]s, each value by the type SQLite stored it as, so the one set
+//! of row types reads both backends.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -22,10 +21,9 @@ use std::time::Duration;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{ffi, Connection, OpenFlags};
-use sqlx_core::any::{AnyColumn, AnyRow, AnyTypeInfo, AnyTypeInfoKind, AnyValue, AnyValueKind};
-use sqlx_core::ext::ustr::UStr;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::row::{Kind, Row, Value};
 use crate::{Result, StoreError};
 
 /// How long a statement waits for another process's lock (the busy timeout
@@ -96,11 +94,8 @@ pub(crate) struct Link {
     unsynced: bool,
 }
 
-#[derive(Clone)]
-struct Columns {
-    names: Arc<sqlx_core::HashMap<UStr, usize>>,
-    list: Arc<[AnyColumn]>,
-}
+/// A statement's column names, shared by its rows.
+type Columns = Arc<[Box<str>]>;
 
 /// Connections kept open for reuse, at most `max` in use at once.
 pub(crate) struct Pool {
@@ -182,7 +177,7 @@ impl Drop for Leased {
 /// What a statement gave: its first rows (up to the limit asked for; none
 /// for 0) and the rows it changed.
 pub(crate) struct Ran {
-    pub(crate) rows: Vec<AnyRow>,
+    pub(crate) rows: Vec<Row>,
     pub(crate) changed: u64,
 }
 
@@ -196,12 +191,7 @@ impl Leased {
     /// Runs one statement here; on a blocking thread if it commits by
     /// itself (a write outside a transaction waits for the disk), and again
     /// there if another process holds the lock it needs.
-    pub(crate) async fn run(
-        &mut self,
-        sql: &str,
-        args: &[AnyValueKind],
-        limit: usize,
-    ) -> Result<Ran> {
+    pub(crate) async fn run(&mut self, sql: &str, args: &[Value], limit: usize) -> Result<Ran> {
         let link = self.link()?;
         if !link.commits_by_itself(sql)? {
             match link.run(sql, args, limit) {
@@ -217,7 +207,7 @@ impl Leased {
     /// A long statement (`VACUUM INTO`) with one text argument, on a blocking
     /// thread.
     pub(crate) async fn run_blocking(&mut self, sql: &'static str, arg: String) -> Result<()> {
-        let arg = [AnyValueKind::Text(Arc::new(arg))];
+        let arg = [Value::Text(arg)];
         self.blocking(move |link| link.waiting(|l| l.run(sql, &arg, 0)))
             .await
             .map(|_| ())
@@ -285,7 +275,7 @@ impl Link {
         Ok(self.conn.is_autocommit() && !self.conn.prepare_cached(sql)?.readonly())
     }
 
-    fn run(&mut self, sql: &str, args: &[AnyValueKind], limit: usize) -> rusqlite::Result<Ran> {
+    fn run(&mut self, sql: &str, args: &[Value], limit: usize) -> rusqlite::Result<Ran> {
         let mut st = self.conn.prepare_cached(sql)?;
         for i in 1..=st.parameter_count() {
             let n = match st.parameter_name(i) {
@@ -320,7 +310,7 @@ impl Link {
         // RETURNING or not, so stopping at the limit loses nothing.
         while rows.len() < limit.max(1) {
             match stepping.next()? {
-                Some(row) if limit > 0 => rows.push(any_row(row, &columns)?),
+                Some(row) if limit > 0 => rows.push(store_row(row, &columns)?),
                 Some(_) => {}
                 None => break,
             }
@@ -338,78 +328,41 @@ fn bad_parameter(name: &str) -> rusqlite::Error {
 }
 
 fn columns_of(st: &rusqlite::Statement<'_>) -> Columns {
-    let mut names = sqlx_core::HashMap::default();
-    let list: Vec<AnyColumn> = st
-        .column_names()
-        .into_iter()
-        .enumerate()
-        .map(|(ordinal, name)| {
-            let name = UStr::new(name);
-            names.insert(name.clone(), ordinal);
-            AnyColumn {
-                ordinal,
-                name,
-                type_info: AnyTypeInfo {
-                    kind: AnyTypeInfoKind::Null,
-                },
-            }
-        })
-        .collect();
-    Columns {
-        names: Arc::new(names),
-        list: list.into(),
-    }
+    st.column_names().into_iter().map(Box::from).collect()
 }
 
-/// A row as sqlx's SQLite driver gives it to `Any`: by the value's own type.
-fn any_row(row: &rusqlite::Row<'_>, columns: &Columns) -> rusqlite::Result<AnyRow> {
-    let mut values = Vec::with_capacity(columns.list.len());
-    for i in 0..columns.list.len() {
-        let kind = match row.get_ref(i)? {
-            ValueRef::Null => AnyValueKind::Null(AnyTypeInfoKind::Null),
-            ValueRef::Integer(n) => AnyValueKind::BigInt(n),
-            ValueRef::Real(x) => AnyValueKind::Double(x),
-            ValueRef::Text(t) => {
-                AnyValueKind::Text(Arc::new(String::from_utf8(t.to_vec()).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        i,
-                        rusqlite::types::Type::Text,
-                        Box::new(e),
-                    )
-                })?))
-            }
-            ValueRef::Blob(b) => AnyValueKind::Blob(Arc::new(b.to_vec())),
-        };
-        values.push(AnyValue { kind });
+/// A row by the type SQLite stored each value as.
+fn store_row(row: &rusqlite::Row<'_>, columns: &Columns) -> rusqlite::Result<Row> {
+    let mut values = Vec::with_capacity(columns.len());
+    for i in 0..columns.len() {
+        values.push(match row.get_ref(i)? {
+            ValueRef::Null => Value::Null(Kind::Untyped),
+            ValueRef::Integer(n) => Value::Int(n),
+            ValueRef::Real(x) => Value::Real(x),
+            ValueRef::Text(t) => Value::Text(String::from_utf8(t.to_vec()).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    i,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?),
+            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+        });
     }
-    Ok(AnyRow {
-        column_names: columns.names.clone(),
-        columns: columns.list.to_vec(),
-        values,
-    })
+    Ok(Row::new(columns.clone(), values))
 }
 
-/// An argument bound as sqlx's SQLite driver binds it.
-struct Arg<'a>(&'a AnyValueKind);
+/// An argument: an integer, real, text, blob or NULL as it is.
+struct Arg<'a>(&'a Value);
 
 impl rusqlite::ToSql for Arg<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(ToSqlOutput::Borrowed(match self.0 {
-            AnyValueKind::Null(_) => ValueRef::Null,
-            AnyValueKind::Bool(b) => ValueRef::Integer(i64::from(*b)),
-            AnyValueKind::SmallInt(n) => ValueRef::Integer(i64::from(*n)),
-            AnyValueKind::Integer(n) => ValueRef::Integer(i64::from(*n)),
-            AnyValueKind::BigInt(n) => ValueRef::Integer(*n),
-            AnyValueKind::Real(x) => ValueRef::Real(f64::from(*x)),
-            AnyValueKind::Double(x) => ValueRef::Real(*x),
-            AnyValueKind::Text(t) => ValueRef::Text(t.as_bytes()),
-            AnyValueKind::TextSlice(t) => ValueRef::Text(t.as_bytes()),
-            AnyValueKind::Blob(b) => ValueRef::Blob(b),
-            other => {
-                return Err(rusqlite::Error::ToSqlConversionFailure(
-                    format!("no SQLite value for {other:?}").into(),
-                ))
-            }
+            Value::Null(_) => ValueRef::Null,
+            Value::Int(n) => ValueRef::Integer(*n),
+            Value::Real(x) => ValueRef::Real(*x),
+            Value::Text(t) => ValueRef::Text(t.as_bytes()),
+            Value::Blob(b) => ValueRef::Blob(b),
         }))
     }
 }
@@ -441,12 +394,12 @@ mod tests {
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
         let pool = Arc::new(Pool::new(Target::parse(&url).unwrap(), 1));
         let mut c = pool.lease().await.unwrap();
-        let text = |s: &str| AnyValueKind::Text(Arc::new(s.to_string()));
+        let text = |s: &str| Value::Text(s.to_string());
         let ran = c
             .run("SELECT $2 || $1 || $2", &[text("a"), text("b")], 1)
             .await
             .unwrap();
-        let got: String = sqlx::Row::get(&ran.rows[0], 0);
+        let (got,): (String,) = crate::row::FromRow::from_row(&ran.rows[0]).unwrap();
         assert_eq!(got, "bab");
         assert!(c.run("SELECT $3", &[text("a")], 1).await.is_err());
     }
@@ -487,7 +440,7 @@ mod tests {
         let mut c = pool.lease().await.unwrap();
         assert_eq!(synchronous(&mut c), FULL, "after a dropped transaction");
         let ran = c.run("SELECT COUNT(*) FROM t", &[], 1).await.unwrap();
-        let n: i64 = sqlx::Row::get(&ran.rows[0], 0);
+        let (n,): (i64,) = crate::row::FromRow::from_row(&ran.rows[0]).unwrap();
         assert_eq!(n, 1, "the committed row stays, the dropped one does not");
     }
 

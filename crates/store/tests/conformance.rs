@@ -29,10 +29,9 @@ where
     Fut: Future<Output = ()>,
 {
     use sqlx::Connection;
-    sqlx::any::install_default_drivers();
     let base = pg_url();
     let name = format!("twostep_conf_{:016x}", rand::random::<u64>());
-    let mut admin = sqlx::AnyConnection::connect(&base)
+    let mut admin = sqlx::PgConnection::connect(&base)
         .await
         .expect("PostgreSQL must be running for the store conformance suite");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
