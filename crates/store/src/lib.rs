@@ -71,6 +71,19 @@ pub enum StoreError {
     Sqlite(#[source] rusqlite::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// No connection came free in time (`lite::WAIT`), nor the writers' turn.
+    #[error("timed out waiting for a database connection")]
+    PoolTimedOut,
+    /// The store was closed.
+    #[error("the store is closed")]
+    PoolClosed,
+    /// The blocking thread running a statement was lost (it panicked), or
+    /// an earlier statement's was cancelled and took the connection with it.
+    #[error("a database thread was lost")]
+    WorkerLost(#[source] Option<tokio::task::JoinError>),
+    /// A statement names a parameter that was not bound (`$3` with two).
+    #[error("statement parameter {0} has no value")]
+    BadParameter(String),
     /// A statement that was to give a row gave none.
     #[error("no row")]
     RowNotFound,

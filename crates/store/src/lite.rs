@@ -116,8 +116,8 @@ impl Pool {
     pub(crate) async fn lease(self: &Arc<Pool>) -> Result<Leased> {
         let permit = tokio::time::timeout(WAIT, self.permits.clone().acquire_owned())
             .await
-            .map_err(|_| StoreError::Db(sqlx::Error::PoolTimedOut))?
-            .map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?;
+            .map_err(|_| StoreError::PoolTimedOut)?
+            .map_err(|_| StoreError::PoolClosed)?;
         let kept = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         let link = match kept {
             Some(link) => link,
@@ -183,9 +183,7 @@ pub(crate) struct Ran {
 
 impl Leased {
     fn link(&mut self) -> Result<&mut Link> {
-        self.link
-            .as_mut()
-            .ok_or(StoreError::Db(sqlx::Error::WorkerCrashed))
+        self.link.as_mut().ok_or(StoreError::WorkerLost(None))
     }
 
     /// Runs one statement here; on a blocking thread if it commits by
@@ -196,7 +194,7 @@ impl Leased {
         if !link.commits_by_itself(sql)? {
             match link.run(sql, args, limit) {
                 Err(e) if is_busy(&e) => {}
-                other => return Ok(other?),
+                other => return other,
             }
         }
         let (sql, args) = (sql.to_string(), args.to_vec());
@@ -221,12 +219,17 @@ impl Leased {
     /// when another process holds a lock, it runs on a blocking thread.
     pub(crate) async fn commit(&mut self) -> Result<()> {
         if tokio::runtime::Handle::current().metrics().num_workers() > 1 {
-            match self.link()?.conn.execute_batch("COMMIT") {
+            match self
+                .link()?
+                .conn
+                .execute_batch("COMMIT")
+                .map_err(StoreError::from)
+            {
                 Err(e) if is_busy(&e) => {}
-                other => return Ok(other?),
+                other => return other,
             }
         }
-        self.blocking(|link| link.waiting(|l| l.conn.execute_batch("COMMIT")))
+        self.blocking(|link| link.waiting(|l| Ok(l.conn.execute_batch("COMMIT")?)))
             .await
     }
 
@@ -242,29 +245,23 @@ impl Leased {
 
     async fn blocking<T: Send + 'static>(
         &mut self,
-        work: impl FnOnce(&mut Link) -> rusqlite::Result<T> + Send + 'static,
+        work: impl FnOnce(&mut Link) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let mut link = self
-            .link
-            .take()
-            .ok_or(StoreError::Db(sqlx::Error::WorkerCrashed))?;
+        let mut link = self.link.take().ok_or(StoreError::WorkerLost(None))?;
         let (link, out) = tokio::task::spawn_blocking(move || {
             let out = work(&mut link);
             (link, out)
         })
         .await
-        .map_err(|_| StoreError::Db(sqlx::Error::WorkerCrashed))?;
+        .map_err(|e| StoreError::WorkerLost(Some(e)))?;
         self.link = Some(link);
-        Ok(out?)
+        out
     }
 }
 
 impl Link {
     /// `work` with a busy timeout, so it waits for another process's lock.
-    fn waiting<T>(
-        &mut self,
-        work: impl FnOnce(&mut Link) -> rusqlite::Result<T>,
-    ) -> rusqlite::Result<T> {
+    fn waiting<T>(&mut self, work: impl FnOnce(&mut Link) -> Result<T>) -> Result<T> {
         self.conn.busy_timeout(WAIT)?;
         let out = work(self);
         self.conn.busy_timeout(Duration::ZERO)?;
@@ -275,7 +272,7 @@ impl Link {
         Ok(self.conn.is_autocommit() && !self.conn.prepare_cached(sql)?.readonly())
     }
 
-    fn run(&mut self, sql: &str, args: &[Value], limit: usize) -> rusqlite::Result<Ran> {
+    fn run(&mut self, sql: &str, args: &[Value], limit: usize) -> Result<Ran> {
         let mut st = self.conn.prepare_cached(sql)?;
         for i in 1..=st.parameter_count() {
             let n = match st.parameter_name(i) {
@@ -323,8 +320,8 @@ impl Link {
     }
 }
 
-fn bad_parameter(name: &str) -> rusqlite::Error {
-    rusqlite::Error::InvalidParameterName(name.to_string())
+fn bad_parameter(name: &str) -> StoreError {
+    StoreError::BadParameter(name.to_string())
 }
 
 fn columns_of(st: &rusqlite::Statement<'_>) -> Columns {
@@ -367,10 +364,13 @@ impl rusqlite::ToSql for Arg<'_> {
     }
 }
 
-fn is_busy(e: &rusqlite::Error) -> bool {
+fn is_busy(e: &StoreError) -> bool {
     matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        e,
+        StoreError::Sqlite(e) if matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
     )
 }
 
@@ -401,7 +401,10 @@ mod tests {
             .unwrap();
         let (got,): (String,) = crate::row::FromRow::from_row(&ran.rows[0]).unwrap();
         assert_eq!(got, "bab");
-        assert!(c.run("SELECT $3", &[text("a")], 1).await.is_err());
+        assert!(matches!(
+            c.run("SELECT $3", &[text("a")], 1).await,
+            Err(StoreError::BadParameter(p)) if p == "$3"
+        ));
     }
 
     fn synchronous(c: &mut Leased) -> i64 {

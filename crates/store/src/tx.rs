@@ -20,7 +20,7 @@ impl WriteTurn {
     pub(crate) async fn take(&self) -> Result<OwnedMutexGuard<()>> {
         tokio::time::timeout(WAIT, self.0.clone().lock_owned())
             .await
-            .map_err(|_| StoreError::Db(sqlx::Error::PoolTimedOut))
+            .map_err(|_| StoreError::PoolTimedOut)
     }
 }
 
