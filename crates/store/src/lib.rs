@@ -260,12 +260,13 @@ impl Store {
             Engine::Sqlite(pool, _) => {
                 let turn = self.writers.take().await?;
                 let mut leased = pool.lease().await?;
+                leased.hold_turn(turn);
                 if !synced {
                     leased.unsynced()?;
                 }
                 let mut c = Conn::lite(leased);
                 db::query("BEGIN IMMEDIATE").execute(&mut c).await?;
-                Tx::new(c, Some(turn))
+                Tx::new(c)
             }
             Engine::Postgres(pool) => {
                 let mut c = Conn::in_tx(pool.begin().await?);
@@ -274,7 +275,7 @@ impl Store {
                         .execute(&mut c)
                         .await?;
                 }
-                Tx::new(c, None)
+                Tx::new(c)
             }
         })
     }

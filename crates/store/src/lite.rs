@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{ffi, Connection, OpenFlags};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 use crate::row::{Kind, Row, Value};
 use crate::{Result, StoreError};
@@ -126,7 +126,10 @@ impl Pool {
         Ok(Leased {
             link: Some(link),
             pool: self.clone(),
-            _permit: permit,
+            held: Held {
+                _permit: Some(permit),
+                _turn: None,
+            },
         })
     }
 
@@ -146,7 +149,18 @@ pub(crate) struct Leased {
     // went away (then the connection is closed with the thread's work).
     link: Option<Link>,
     pool: Arc<Pool>,
-    _permit: OwnedSemaphorePermit,
+    held: Held,
+}
+
+/// What a lease holds besides the connection: its place in the pool and, in
+/// a write transaction, the writers' turn (`tx`). Both go with the
+/// connection onto a blocking thread, so if the caller is cancelled while a
+/// statement or COMMIT runs there, the next writer waits until it has ended,
+/// not only until the caller went away.
+#[derive(Default)]
+struct Held {
+    _permit: Option<OwnedSemaphorePermit>,
+    _turn: Option<OwnedMutexGuard<()>>,
 }
 
 impl Drop for Leased {
@@ -233,6 +247,11 @@ impl Leased {
             .await
     }
 
+    /// The writers' turn, held until the lease ends (the transaction's end).
+    pub(crate) fn hold_turn(&mut self, turn: OwnedMutexGuard<()>) {
+        self.held._turn = Some(turn);
+    }
+
     /// This lease's transaction commits without waiting for the disk (SQLite
     /// allows the change only between transactions); `synchronous=FULL` is
     /// back before the connection returns to the pool.
@@ -248,13 +267,17 @@ impl Leased {
         work: impl FnOnce(&mut Link) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let mut link = self.link.take().ok_or(StoreError::WorkerLost(None))?;
-        let (link, out) = tokio::task::spawn_blocking(move || {
+        let held = std::mem::take(&mut self.held);
+        // Dropped here, the connection first (closed, any transaction rolled
+        // back), then what it held, when the work ends.
+        let (link, held, out) = tokio::task::spawn_blocking(move || {
             let out = work(&mut link);
-            (link, out)
+            (link, held, out)
         })
         .await
         .map_err(|e| StoreError::WorkerLost(Some(e)))?;
         self.link = Some(link);
+        self.held = held;
         out
     }
 }
