@@ -85,6 +85,10 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   fi
 fi
 
+# The store's and the end-to-end PostgreSQL tests run against it (without
+# this variable the store's skip).
+export TWOSTEP_TEST_POSTGRES="${TWOSTEP_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
