@@ -20,6 +20,8 @@ command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
 command -v git-credential-oauth >/dev/null || need_apt+=(git-credential-oauth)
 command -v pg_dump >/dev/null || need_apt+=(postgresql-client)
 command -v git >/dev/null || need_apt+=(git)
+# The store checks that SQLite's commits sync with fdatasync (crates/store/tests/fdatasync.rs).
+command -v strace >/dev/null || need_apt+=(strace)
 # The software security key of the SSH tests is built with libcrypto.
 command -v cc >/dev/null || need_apt+=(gcc)
 [ -f /usr/include/openssl/evp.h ] || need_apt+=(libssl-dev)
