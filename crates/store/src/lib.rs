@@ -14,6 +14,7 @@ pub mod admin;
 pub mod app_passwords;
 pub mod authenticators;
 pub mod ceremonies;
+mod checkpoint;
 pub mod credentials;
 pub mod email_tokens;
 pub mod failures;
@@ -176,11 +177,13 @@ impl Store {
     }
 
     async fn with_connections(url: &str, sqlite: usize, postgres: u32) -> Result<Store> {
+        let writers = tx::WriteTurn::default();
         let engine = match backend_of(url)? {
             Backend::Sqlite => {
                 let pool = Arc::new(lite::Pool::new(lite::Target::parse(url)?, sqlite));
                 // Opens the file now, so a bad path is an error here.
                 drop(pool.lease().await?);
+                checkpoint::start(&pool, writers.clone());
                 Engine::Sqlite(pool, url.into())
             }
             Backend::Postgres => Engine::Postgres(
@@ -191,10 +194,7 @@ impl Store {
                     .await?,
             ),
         };
-        Ok(Store {
-            engine,
-            writers: tx::WriteTurn::default(),
-        })
+        Ok(Store { engine, writers })
     }
 
     /// Migrations this version has that the database has not applied yet.

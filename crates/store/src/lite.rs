@@ -10,18 +10,25 @@
 //! a transaction (it commits by itself), and a statement that found the
 //! database locked (retried there with a busy timeout).
 //!
+//! No connection checkpoints the WAL by itself (`wal_autocheckpoint=0`), so
+//! an inline COMMIT never turns into a checkpoint: a task started with the
+//! store does it on a blocking thread (`checkpoint`: after 256 commits, or
+//! each second when there were any; `TRUNCATE` over 32 MiB).
+//!
 //! Arguments come in as the store's own [`Value`]s and rows go out as its
 //! own [`Row`]s, each value by the type SQLite stored it as, so the one set
 //! of row types reads both backends.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{ffi, Connection, OpenFlags};
-use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
+use tokio::task::AbortHandle;
 
 use crate::row::{Kind, Row, Value};
 use crate::{Result, StoreError};
@@ -77,6 +84,9 @@ impl Target {
         conn.busy_timeout(Duration::ZERO)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // Checkpoints run in the background (`checkpoint`), never inside a
+        // COMMIT.
+        conn.pragma_update_and_check(None, "wal_autocheckpoint", 0, |r| r.get::<_, i64>(0))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(Link {
             conn,
@@ -102,6 +112,14 @@ pub(crate) struct Pool {
     target: Target,
     idle: Mutex<Vec<Link>>,
     permits: Arc<Semaphore>,
+    /// Commits so far (a write outside a transaction counts too).
+    commits: AtomicU64,
+    /// Wakes the checkpointer early (`checkpoint::AFTER_COMMITS`).
+    pub(crate) wake: Arc<Notify>,
+    /// Checkpoints run, and of them TRUNCATEs (for tests).
+    pub(crate) checkpoints: AtomicU64,
+    pub(crate) truncates: AtomicU64,
+    checkpointer: Mutex<Option<AbortHandle>>,
 }
 
 impl Pool {
@@ -110,6 +128,11 @@ impl Pool {
             target,
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(max)),
+            commits: AtomicU64::new(0),
+            wake: Arc::new(Notify::new()),
+            checkpoints: AtomicU64::new(0),
+            truncates: AtomicU64::new(0),
+            checkpointer: Mutex::new(None),
         }
     }
 
@@ -118,6 +141,20 @@ impl Pool {
             .await
             .map_err(|_| StoreError::PoolTimedOut)?
             .map_err(|_| StoreError::PoolClosed)?;
+        self.leased(permit)
+    }
+
+    /// A connection if one is free now (the checkpointer does not queue
+    /// behind requests).
+    pub(crate) fn try_lease(self: &Arc<Pool>) -> Result<Option<Leased>> {
+        match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => self.leased(permit).map(Some),
+            Err(tokio::sync::TryAcquireError::Closed) => Err(StoreError::PoolClosed),
+            Err(tokio::sync::TryAcquireError::NoPermits) => Ok(None),
+        }
+    }
+
+    fn leased(self: &Arc<Pool>, permit: OwnedSemaphorePermit) -> Result<Leased> {
         let kept = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         let link = match kept {
             Some(link) => link,
@@ -133,8 +170,42 @@ impl Pool {
         })
     }
 
+    pub(crate) fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    fn committed(&self) {
+        let n = self.commits.fetch_add(1, Ordering::Relaxed) + 1;
+        if n.is_multiple_of(crate::checkpoint::AFTER_COMMITS) {
+            self.wake.notify_one();
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.permits.is_closed()
+    }
+
+    /// The WAL file's size (0 if there is none).
+    pub(crate) fn wal_size(&self) -> u64 {
+        let mut wal = self.target.path.clone().into_os_string();
+        wal.push("-wal");
+        std::fs::metadata(wal).map_or(0, |m| m.len())
+    }
+
+    /// The background checkpointer, stopped by `close`.
+    pub(crate) fn set_checkpointer(&self, task: AbortHandle) {
+        if let Ok(mut slot) = self.checkpointer.lock() {
+            if let Some(old) = slot.replace(task) {
+                old.abort();
+            }
+        }
+    }
+
     /// Closes the idle connections; leased ones close when given back.
     pub(crate) fn close(&self) {
+        if let Some(task) = self.checkpointer.lock().ok().and_then(|mut t| t.take()) {
+            task.abort();
+        }
         self.permits.close();
         if let Ok(mut idle) = self.idle.lock() {
             idle.clear();
@@ -205,15 +276,49 @@ impl Leased {
     /// there if another process holds the lock it needs.
     pub(crate) async fn run(&mut self, sql: &str, args: &[Value], limit: usize) -> Result<Ran> {
         let link = self.link()?;
-        if !link.commits_by_itself(sql)? {
+        let commits = link.commits_by_itself(sql)?;
+        if !commits {
             match link.run(sql, args, limit) {
                 Err(e) if is_busy(&e) => {}
                 other => return other,
             }
         }
         let (sql, args) = (sql.to_string(), args.to_vec());
-        self.blocking(move |link| link.waiting(|l| l.run(&sql, &args, limit)))
-            .await
+        let ran = self
+            .blocking(move |link| link.waiting(|l| l.run(&sql, &args, limit)))
+            .await?;
+        if commits {
+            self.pool.committed();
+        }
+        Ok(ran)
+    }
+
+    /// One checkpoint on a blocking thread: `PASSIVE` (copies what it can
+    /// without waiting for anyone) or `TRUNCATE` (waits for readers, up to
+    /// the busy timeout, and empties the WAL file). Whether it copied the
+    /// whole WAL (then the next writer starts the WAL file over).
+    pub(crate) async fn checkpoint(&mut self, truncate: bool) -> Result<bool> {
+        let sql = if truncate {
+            "PRAGMA wal_checkpoint(TRUNCATE)"
+        } else {
+            "PRAGMA wal_checkpoint(PASSIVE)"
+        };
+        // (busy, frames in the WAL, frames copied)
+        let (busy, log, copied) = self
+            .blocking(move |link| {
+                link.waiting(|l| {
+                    Ok(l.conn.query_row(sql, [], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, i64>(2)?,
+                        ))
+                    })?)
+                })
+            })
+            .await?;
+        self.pool.checkpoints.fetch_add(1, Ordering::Relaxed);
+        Ok(busy == 0 && copied >= log)
     }
 
     /// A long statement (`VACUUM INTO`) with one text argument, on a blocking
@@ -240,11 +345,17 @@ impl Leased {
                 .map_err(StoreError::from)
             {
                 Err(e) if is_busy(&e) => {}
-                other => return other,
+                Err(e) => return Err(e),
+                Ok(()) => {
+                    self.pool.committed();
+                    return Ok(());
+                }
             }
         }
         self.blocking(|link| link.waiting(|l| Ok(l.conn.execute_batch("COMMIT")?)))
-            .await
+            .await?;
+        self.pool.committed();
+        Ok(())
     }
 
     /// The writers' turn, held until the lease ends (the transaction's end).
