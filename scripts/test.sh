@@ -20,6 +20,8 @@ command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
 command -v git-credential-oauth >/dev/null || need_apt+=(git-credential-oauth)
 command -v pg_dump >/dev/null || need_apt+=(postgresql-client)
 command -v git >/dev/null || need_apt+=(git)
+# The store checks that SQLite's commits sync with fdatasync (crates/store/tests/fdatasync.rs).
+command -v strace >/dev/null || need_apt+=(strace)
 # The software security key of the SSH tests is built with libcrypto.
 command -v cc >/dev/null || need_apt+=(gcc)
 [ -f /usr/include/openssl/evp.h ] || need_apt+=(libssl-dev)
@@ -85,7 +87,8 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   fi
 fi
 
-# The PostgreSQL tests run only with this set (plain `cargo test` skips them).
+# The PostgreSQL tests, the store's and the end-to-end ones, run only with
+# this set (plain `cargo test` skips them, saying so).
 export TWOSTEP_TEST_POSTGRES="${TWOSTEP_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
 
 echo "==> cargo fmt --check"

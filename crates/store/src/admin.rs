@@ -1,26 +1,27 @@
 //! The administrators' audit log and the second approvals one admin's reset
 //! of another admin waits for.
 
-use sqlx::FromRow;
 use twostep_core::{UnixTime, UserId};
 
 use crate::db;
 use crate::{Conn, Result};
 
-/// One administrator action: who, whom, what, why, when, from where.
-#[derive(Debug, Clone, FromRow)]
-pub struct AuditEntry {
-    pub seq: i64,
-    pub at: UnixTime,
-    /// `None`: the server's command line.
-    pub actor_id: Option<UserId>,
-    pub actor: String,
-    pub target_id: Option<UserId>,
-    pub target: String,
-    pub action: String,
-    pub reason: String,
-    pub channel: String,
-    pub ip: String,
+row_struct! {
+    /// One administrator action: who, whom, what, why, when, from where.
+    #[derive(Debug, Clone)]
+    pub struct AuditEntry {
+        pub seq: i64,
+        pub at: UnixTime,
+        /// `None`: the server's command line.
+        pub actor_id: Option<UserId>,
+        pub actor: String,
+        pub target_id: Option<UserId>,
+        pub target: String,
+        pub action: String,
+        pub reason: String,
+        pub channel: String,
+        pub ip: String,
+    }
 }
 
 pub struct NewAuditEntry<'a> {
@@ -81,16 +82,17 @@ text_enum!(
     }
 );
 
-#[derive(Debug, Clone, FromRow)]
-pub struct Approval {
-    pub id: String,
-    #[sqlx(try_from = "String")]
-    pub action: ApprovalAction,
-    pub target_id: UserId,
-    pub requested_by: UserId,
-    pub reason: String,
-    pub created_at: UnixTime,
-    pub expires_at: UnixTime,
+row_struct! {
+    #[derive(Debug, Clone)]
+    pub struct Approval {
+        pub id: String,
+        pub action: ApprovalAction,
+        pub target_id: UserId,
+        pub requested_by: UserId,
+        pub reason: String,
+        pub created_at: UnixTime,
+        pub expires_at: UnixTime,
+    }
 }
 
 const APPROVAL: &str = "id, action, target_id, requested_by, reason, created_at, expires_at";

@@ -1,23 +1,23 @@
 //! App passwords: only the SHA-256 of the token is stored.
 
-use sqlx::FromRow;
-
 use twostep_core::{UnixTime, UserId};
 
 use crate::db;
 use crate::users::{user_columns, User};
 use crate::{Conn, Result};
 
-#[derive(Debug, Clone, FromRow)]
-pub struct AppPassword {
-    pub id: String,
-    pub user_id: UserId,
-    pub label: String,
-    pub token_hash: String,
-    /// Space-separated scope names.
-    pub scopes: String,
-    pub created_at: UnixTime,
-    pub last_used_at: Option<UnixTime>,
+row_struct! {
+    #[derive(Debug, Clone)]
+    pub struct AppPassword {
+        pub id: String,
+        pub user_id: UserId,
+        pub label: String,
+        pub token_hash: String,
+        /// Space-separated scope names.
+        pub scopes: String,
+        pub created_at: UnixTime,
+        pub last_used_at: Option<UnixTime>,
+    }
 }
 
 pub async fn insert(c: &mut Conn, a: &AppPassword) -> Result<()> {
@@ -68,16 +68,16 @@ pub async fn by_hash_with_user(
     }))
 }
 
-#[derive(FromRow)]
-struct AppPasswordRow {
-    #[sqlx(flatten)]
-    user: User,
-    a_id: String,
-    a_label: String,
-    a_token_hash: String,
-    a_scopes: String,
-    a_created_at: UnixTime,
-    a_last_used_at: Option<UnixTime>,
+row_struct! {
+    struct AppPasswordRow {
+        user: User,
+        a_id: String,
+        a_label: String,
+        a_token_hash: String,
+        a_scopes: String,
+        a_created_at: UnixTime,
+        a_last_used_at: Option<UnixTime>,
+    }
 }
 
 pub async fn for_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<AppPassword>> {

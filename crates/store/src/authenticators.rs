@@ -1,7 +1,5 @@
 //! Authenticator apps (TOTP). The secret is stored sealed by the auth service.
 
-use sqlx::FromRow;
-
 use twostep_core::{UnixTime, UserId};
 
 use crate::db;
@@ -31,29 +29,29 @@ text_enum!(
     }
 );
 
-#[derive(Debug, Clone, FromRow)]
-pub struct Authenticator {
-    pub id: String,
-    pub user_id: UserId,
-    pub name: String,
-    pub secret_enc: Vec<u8>,
-    #[sqlx(try_from = "String")]
-    pub status: Status,
-    pub last_step: Option<i64>,
-    pub created_at: UnixTime,
-    pub activated_at: Option<UnixTime>,
-    pub last_used_at: Option<UnixTime>,
-    #[sqlx(try_from = "String")]
-    pub purpose: Purpose,
-    /// The device's lead over the server, in steps.
-    pub drift: i64,
-    /// A near-miss step waiting for the device's next code, and since when.
-    pub resync_step: Option<i64>,
-    pub resync_at: Option<UnixTime>,
-    /// How the device makes codes: `sha1`/`sha256`/`sha512`, 6 or 8 digits, 30 or 60 s.
-    pub hash: String,
-    pub digits: i64,
-    pub period: i64,
+row_struct! {
+    #[derive(Debug, Clone)]
+    pub struct Authenticator {
+        pub id: String,
+        pub user_id: UserId,
+        pub name: String,
+        pub secret_enc: Vec<u8>,
+        pub status: Status,
+        pub last_step: Option<i64>,
+        pub created_at: UnixTime,
+        pub activated_at: Option<UnixTime>,
+        pub last_used_at: Option<UnixTime>,
+        pub purpose: Purpose,
+        /// The device's lead over the server, in steps.
+        pub drift: i64,
+        /// A near-miss step waiting for the device's next code, and since when.
+        pub resync_step: Option<i64>,
+        pub resync_at: Option<UnixTime>,
+        /// How the device makes codes: `sha1`/`sha256`/`sha512`, 6 or 8 digits, 30 or 60 s.
+        pub hash: String,
+        pub digits: i64,
+        pub period: i64,
+    }
 }
 
 impl Authenticator {

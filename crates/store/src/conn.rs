@@ -1,22 +1,22 @@
 //! A connection of either backend, and the one place a statement is sent:
 //! SQLite through `lite` on the caller's thread, PostgreSQL through sqlx's
-//! `Any` driver. Both give `AnyRow`s, read by the same `FromRow` types.
+//! Postgres driver (`pg`). Both give store [`Row`]s, read by the same row
+//! types.
 
-use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, Transaction};
+use sqlx::{PgConnection, Postgres, Transaction};
 
 use crate::db::Sql;
-use crate::lite;
-use crate::Result;
+use crate::row::{Row, Value};
+use crate::{lite, pg, Result};
 
 /// A connection for reads or, inside a [`crate::Tx`], for one decision.
 pub struct Conn(Engine);
 
 enum Engine {
     Lite(lite::Leased),
-    Pooled(PoolConnection<Any>),
-    InTx(Transaction<'static, Any>),
+    Pooled(PoolConnection<Postgres>),
+    InTx(Transaction<'static, Postgres>),
 }
 
 pub(crate) enum Fetch {
@@ -27,7 +27,7 @@ pub(crate) enum Fetch {
 }
 
 pub(crate) struct Outcome {
-    pub(crate) rows: Vec<AnyRow>,
+    pub(crate) rows: Vec<Row>,
     pub(crate) changed: u64,
 }
 
@@ -36,11 +36,11 @@ impl Conn {
         Conn(Engine::Lite(leased))
     }
 
-    pub(crate) fn pooled(c: PoolConnection<Any>) -> Conn {
+    pub(crate) fn pooled(c: PoolConnection<Postgres>) -> Conn {
         Conn(Engine::Pooled(c))
     }
 
-    pub(crate) fn in_tx(t: Transaction<'static, Any>) -> Conn {
+    pub(crate) fn in_tx(t: Transaction<'static, Postgres>) -> Conn {
         Conn(Engine::InTx(t))
     }
 
@@ -51,19 +51,19 @@ impl Conn {
     pub(crate) async fn send(
         &mut self,
         sql: Sql,
-        args: AnyArguments,
+        args: Vec<Value>,
         fetch: Fetch,
     ) -> Result<Outcome> {
         // Every statement, for `TWOSTEP_LOG=twostep_store::sql=debug` (the
         // scale benchmark explains each one); values are never logged.
         tracing::debug!(target: "twostep_store::sql", statement = sql.as_str());
-        let any: &mut AnyConnection = match &mut self.0 {
+        let pg: &mut PgConnection = match &mut self.0 {
             Engine::Lite(c) => {
                 let limit = match fetch {
                     Fetch::Execute => 0,
                     Fetch::Rows(n) => n,
                 };
-                let ran = c.run(sql.as_str(), &args.values.0, limit).await?;
+                let ran = c.run(sql.as_str(), &args, limit).await?;
                 return Ok(Outcome {
                     rows: ran.rows,
                     changed: ran.changed,
@@ -72,23 +72,36 @@ impl Conn {
             Engine::Pooled(c) => c,
             Engine::InTx(t) => t,
         };
-        let q = match sql {
-            Sql::Static(s) => sqlx::query_with(s, args),
-            Sql::Owned(s) => sqlx::query_with(sqlx::AssertSqlSafe(s), args),
+        let mut q = match sql {
+            Sql::Static(s) => sqlx::query(s),
+            Sql::Owned(s) => sqlx::query(sqlx::AssertSqlSafe(s)),
         };
+        for value in &args {
+            q = pg::bind(q, value);
+        }
         Ok(match fetch {
             Fetch::Execute => Outcome {
                 rows: Vec::new(),
-                changed: q.execute(any).await?.rows_affected(),
+                changed: q.execute(pg).await?.rows_affected(),
             },
             Fetch::Rows(1) => Outcome {
-                rows: q.fetch_optional(any).await?.into_iter().collect(),
+                rows: match q.fetch_optional(pg).await? {
+                    Some(r) => vec![pg::row(&r, pg::columns(&r))?],
+                    None => Vec::new(),
+                },
                 changed: 0,
             },
-            Fetch::Rows(_) => Outcome {
-                rows: q.fetch_all(any).await?,
-                changed: 0,
-            },
+            Fetch::Rows(_) => {
+                let got = q.fetch_all(pg).await?;
+                let columns = got.first().map(pg::columns).unwrap_or_default();
+                Outcome {
+                    rows: got
+                        .iter()
+                        .map(|r| pg::row(r, columns.clone()))
+                        .collect::<Result<_>>()?,
+                    changed: 0,
+                }
+            }
         })
     }
 

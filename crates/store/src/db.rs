@@ -4,10 +4,8 @@
 
 use std::marker::PhantomData;
 
-use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::{Any, Arguments, Encode, FromRow, Type};
-
 use crate::conn::{Fetch, Outcome};
+use crate::row::{Encode, FromRow, Row, Value};
 use crate::{Conn, Result, StoreError};
 
 /// SQL text: written in the code, or put together at run time from pieces
@@ -49,30 +47,23 @@ impl Done {
 
 pub(crate) struct Query {
     sql: Sql,
-    args: AnyArguments,
-    bad_arg: Option<String>,
+    args: Vec<Value>,
 }
 
 pub(crate) fn query(sql: impl Into<Sql>) -> Query {
     Query {
         sql: sql.into(),
-        args: AnyArguments::default(),
-        bad_arg: None,
+        args: Vec::new(),
     }
 }
 
 impl Query {
-    pub(crate) fn bind<'t, T: Encode<'t, Any> + Type<Any>>(mut self, value: T) -> Self {
-        if let Err(e) = self.args.add(value) {
-            self.bad_arg.get_or_insert(e.to_string());
-        }
+    pub(crate) fn bind(mut self, value: impl Encode) -> Self {
+        self.args.push(value.encode());
         self
     }
 
     async fn send(self, c: &mut Conn, fetch: Fetch) -> Result<Outcome> {
-        if let Some(e) = self.bad_arg {
-            return Err(StoreError::Db(sqlx::Error::Encode(e.into())));
-        }
         c.send(self.sql, self.args, fetch).await
     }
 
@@ -80,11 +71,11 @@ impl Query {
         Ok(Done(self.send(c, Fetch::Execute).await?.changed))
     }
 
-    pub(crate) async fn fetch_optional(self, c: &mut Conn) -> Result<Option<AnyRow>> {
+    pub(crate) async fn fetch_optional(self, c: &mut Conn) -> Result<Option<Row>> {
         Ok(self.send(c, Fetch::Rows(1)).await?.rows.into_iter().next())
     }
 
-    pub(crate) async fn fetch_all(self, c: &mut Conn) -> Result<Vec<AnyRow>> {
+    pub(crate) async fn fetch_all(self, c: &mut Conn) -> Result<Vec<Row>> {
         Ok(self.send(c, Fetch::Rows(usize::MAX)).await?.rows)
     }
 }
@@ -101,8 +92,8 @@ pub(crate) fn query_as<T>(sql: impl Into<Sql>) -> QueryAs<T> {
     }
 }
 
-impl<T: for<'r> FromRow<'r, AnyRow>> QueryAs<T> {
-    pub(crate) fn bind<'t, V: Encode<'t, Any> + Type<Any>>(mut self, value: V) -> Self {
+impl<T: FromRow> QueryAs<T> {
+    pub(crate) fn bind(mut self, value: impl Encode) -> Self {
         self.q = self.q.bind(value);
         self
     }
@@ -115,14 +106,12 @@ impl<T: for<'r> FromRow<'r, AnyRow>> QueryAs<T> {
     }
 
     pub(crate) async fn fetch_one(self, c: &mut Conn) -> Result<T> {
-        self.fetch_optional(c)
-            .await?
-            .ok_or(StoreError::Db(sqlx::Error::RowNotFound))
+        self.fetch_optional(c).await?.ok_or(StoreError::RowNotFound)
     }
 
     pub(crate) async fn fetch_all(self, c: &mut Conn) -> Result<Vec<T>> {
         let rows = self.q.fetch_all(c).await?;
-        Ok(rows.iter().map(T::from_row).collect::<sqlx::Result<_>>()?)
+        rows.iter().map(T::from_row).collect()
     }
 }
 
@@ -137,9 +126,9 @@ pub(crate) fn query_scalar<T>(sql: impl Into<Sql>) -> QueryScalar<T> {
 
 impl<T> QueryScalar<T>
 where
-    (T,): for<'r> FromRow<'r, AnyRow>,
+    (T,): FromRow,
 {
-    pub(crate) fn bind<'t, V: Encode<'t, Any> + Type<Any>>(mut self, value: V) -> Self {
+    pub(crate) fn bind(mut self, value: impl Encode) -> Self {
         self.q = self.q.bind(value);
         self
     }

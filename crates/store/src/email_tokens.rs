@@ -1,8 +1,6 @@
 //! Single-use mailed links (confirm email, reset password, turn two-step on,
 //! ...). The auth service's `links` module is their only reader.
 
-use sqlx::FromRow;
-
 use twostep_core::{UnixTime, UserId};
 
 use crate::db;
@@ -25,17 +23,18 @@ text_enum!(
     }
 );
 
-#[derive(Debug, Clone, FromRow)]
-pub struct EmailToken {
-    pub token_hash: String,
-    pub user_id: UserId,
-    #[sqlx(try_from = "String")]
-    pub purpose: Purpose,
-    /// What the link is about: the email address, or an authenticator id.
-    pub subject: String,
-    pub created_at: UnixTime,
-    pub expires_at: UnixTime,
-    pub used_at: Option<UnixTime>,
+row_struct! {
+    #[derive(Debug, Clone)]
+    pub struct EmailToken {
+        pub token_hash: String,
+        pub user_id: UserId,
+        pub purpose: Purpose,
+        /// What the link is about: the email address, or an authenticator id.
+        pub subject: String,
+        pub created_at: UnixTime,
+        pub expires_at: UnixTime,
+        pub used_at: Option<UnixTime>,
+    }
 }
 
 pub async fn insert(c: &mut Conn, t: &EmailToken) -> Result<()> {

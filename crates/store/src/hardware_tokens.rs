@@ -1,23 +1,24 @@
 //! The inventory of hardware OATH tokens imported from seed files.
 
-use sqlx::FromRow;
 use twostep_core::{UnixTime, UserId};
 
 use crate::db;
 use crate::{Conn, Result};
 
-#[derive(Clone, FromRow)]
-pub struct Token {
-    pub serial: String,
-    pub manufacturer: String,
-    /// Sealed by the auth service ("token:" + serial as associated data).
-    pub secret_enc: Vec<u8>,
-    pub hash: String,
-    pub digits: i64,
-    pub period: i64,
-    pub imported_at: UnixTime,
-    pub assigned_to: Option<UserId>,
-    pub assigned_at: Option<UnixTime>,
+row_struct! {
+    #[derive(Clone)]
+    pub struct Token {
+        pub serial: String,
+        pub manufacturer: String,
+        /// Sealed by the auth service ("token:" + serial as associated data).
+        pub secret_enc: Vec<u8>,
+        pub hash: String,
+        pub digits: i64,
+        pub period: i64,
+        pub imported_at: UnixTime,
+        pub assigned_to: Option<UserId>,
+        pub assigned_at: Option<UnixTime>,
+    }
 }
 
 impl std::fmt::Debug for Token {

@@ -1,21 +1,21 @@
 //! Accounts at OpenID Connect providers, and sign-ins through them in progress.
 
-use sqlx::FromRow;
-
 use twostep_core::{UnixTime, UserId};
 
 use crate::db;
 use crate::{Conn, Result};
 
-#[derive(Debug, Clone, FromRow)]
-pub struct Identity {
-    pub id: String,
-    pub user_id: UserId,
-    pub provider: String,
-    pub subject: String,
-    pub email: String,
-    pub created_at: UnixTime,
-    pub last_used_at: Option<UnixTime>,
+row_struct! {
+    #[derive(Debug, Clone)]
+    pub struct Identity {
+        pub id: String,
+        pub user_id: UserId,
+        pub provider: String,
+        pub subject: String,
+        pub email: String,
+        pub created_at: UnixTime,
+        pub last_used_at: Option<UnixTime>,
+    }
 }
 
 /// `StoreError::Conflict` when that provider's subject is linked already.

@@ -1,8 +1,12 @@
-//! The one Store: sqlx over `AnyPool`, the same `$1` SQL on SQLite and PostgreSQL.
+//! The one Store: the same `$1` SQL on SQLite (our own engine over
+//! rusqlite, `lite`) and PostgreSQL (sqlx's Postgres driver, `pg`), rows read
+//! by the store's own types (`row`).
 //!
 //! Repositories are plain functions over `&mut Conn` so the auth service can
 //! run several of them inside one transaction (one decision, one commit).
 
+#[macro_use]
+mod row;
 #[macro_use]
 mod text_enum;
 
@@ -10,6 +14,7 @@ pub mod admin;
 pub mod app_passwords;
 pub mod authenticators;
 pub mod ceremonies;
+mod checkpoint;
 pub mod credentials;
 pub mod email_tokens;
 pub mod failures;
@@ -33,11 +38,12 @@ pub mod workspaces;
 mod conn;
 mod db;
 mod lite;
+mod pg;
 
 use std::sync::Arc;
 
-use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
+use sqlx::postgres::PgPoolOptions;
 use sqlx::Connection;
 
 pub use conn::Conn;
@@ -66,6 +72,32 @@ pub enum StoreError {
     Sqlite(#[source] rusqlite::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// No connection came free in time (`lite::WAIT`), nor the writers' turn.
+    #[error("timed out waiting for a database connection")]
+    PoolTimedOut,
+    /// The store was closed.
+    #[error("the store is closed")]
+    PoolClosed,
+    /// The blocking thread running a statement was lost (it panicked), or
+    /// an earlier statement's was cancelled and took the connection with it.
+    #[error("a database thread was lost")]
+    WorkerLost(#[source] Option<tokio::task::JoinError>),
+    /// A statement names a parameter that was not bound (`$3` with two).
+    #[error("statement parameter {0} has no value")]
+    BadParameter(String),
+    /// A statement that was to give a row gave none.
+    #[error("no row")]
+    RowNotFound,
+    /// A row type read a column the statement does not return.
+    #[error("no column {0:?} in the row")]
+    ColumnMissing(String),
+    /// A column's value is not of the type read from it.
+    #[error("column {column:?} holds {found}, read as {expected}")]
+    ColumnType {
+        column: String,
+        expected: &'static str,
+        found: String,
+    },
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -111,7 +143,7 @@ pub struct Store {
 enum Engine {
     /// The URL is kept for sqlx's migrator, which brings its own connection.
     Sqlite(Arc<lite::Pool>, Arc<str>),
-    Postgres(sqlx::AnyPool),
+    Postgres(sqlx::PgPool),
 }
 
 fn backend_of(url: &str) -> Result<Backend> {
@@ -145,28 +177,24 @@ impl Store {
     }
 
     async fn with_connections(url: &str, sqlite: usize, postgres: u32) -> Result<Store> {
+        let writers = tx::WriteTurn::default();
         let engine = match backend_of(url)? {
             Backend::Sqlite => {
                 let pool = Arc::new(lite::Pool::new(lite::Target::parse(url)?, sqlite));
                 // Opens the file now, so a bad path is an error here.
                 drop(pool.lease().await?);
+                checkpoint::start(&pool, writers.clone());
                 Engine::Sqlite(pool, url.into())
             }
-            Backend::Postgres => {
-                sqlx::any::install_default_drivers();
-                Engine::Postgres(
-                    AnyPoolOptions::new()
-                        .max_connections(postgres)
-                        .acquire_timeout(lite::WAIT)
-                        .connect(url)
-                        .await?,
-                )
-            }
+            Backend::Postgres => Engine::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(postgres)
+                    .acquire_timeout(lite::WAIT)
+                    .connect(url)
+                    .await?,
+            ),
         };
-        Ok(Store {
-            engine,
-            writers: tx::WriteTurn::default(),
-        })
+        Ok(Store { engine, writers })
     }
 
     /// Migrations this version has that the database has not applied yet.
@@ -195,8 +223,7 @@ impl Store {
     pub async fn migrate(&self) -> Result<()> {
         match &self.engine {
             Engine::Sqlite(_, url) => {
-                sqlx::any::install_default_drivers();
-                let mut c = sqlx::AnyConnection::connect(url).await?;
+                let mut c = sqlx::SqliteConnection::connect(url).await?;
                 let ran = SQLITE.run(&mut c).await;
                 c.close().await?;
                 ran?;
@@ -233,12 +260,13 @@ impl Store {
             Engine::Sqlite(pool, _) => {
                 let turn = self.writers.take().await?;
                 let mut leased = pool.lease().await?;
+                leased.hold_turn(turn);
                 if !synced {
                     leased.unsynced()?;
                 }
                 let mut c = Conn::lite(leased);
                 db::query("BEGIN IMMEDIATE").execute(&mut c).await?;
-                Tx::new(c, Some(turn))
+                Tx::new(c)
             }
             Engine::Postgres(pool) => {
                 let mut c = Conn::in_tx(pool.begin().await?);
@@ -247,7 +275,7 @@ impl Store {
                         .execute(&mut c)
                         .await?;
                 }
-                Tx::new(c, None)
+                Tx::new(c)
             }
         })
     }

@@ -10,22 +10,27 @@
 //! a transaction (it commits by itself), and a statement that found the
 //! database locked (retried there with a busy timeout).
 //!
-//! Rows come out as sqlx's `AnyRow`, mapped exactly as sqlx's own SQLite
-//! driver maps them, so the one set of `FromRow` types reads both backends.
-//! The fields used here are sqlx's semver-exempt internals: the workspace pins
-//! sqlx to one version.
+//! No connection checkpoints the WAL by itself (`wal_autocheckpoint=0`), so
+//! an inline COMMIT never turns into a checkpoint: a task started with the
+//! store does it on a blocking thread (`checkpoint`: after 256 commits, or
+//! each second when there were any; `TRUNCATE` over 32 MiB).
+//!
+//! Arguments come in as the store's own [`Value`]s and rows go out as its
+//! own [`Row`]s, each value by the type SQLite stored it as, so the one set
+//! of row types reads both backends.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{ffi, Connection, OpenFlags};
-use sqlx_core::any::{AnyColumn, AnyRow, AnyTypeInfo, AnyTypeInfoKind, AnyValue, AnyValueKind};
-use sqlx_core::ext::ustr::UStr;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
+use tokio::task::AbortHandle;
 
+use crate::row::{Kind, Row, Value};
 use crate::{Result, StoreError};
 
 /// How long a statement waits for another process's lock (the busy timeout
@@ -79,6 +84,9 @@ impl Target {
         conn.busy_timeout(Duration::ZERO)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // Checkpoints run in the background (`checkpoint`), never inside a
+        // COMMIT.
+        conn.pragma_update_and_check(None, "wal_autocheckpoint", 0, |r| r.get::<_, i64>(0))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(Link {
             conn,
@@ -96,17 +104,22 @@ pub(crate) struct Link {
     unsynced: bool,
 }
 
-#[derive(Clone)]
-struct Columns {
-    names: Arc<sqlx_core::HashMap<UStr, usize>>,
-    list: Arc<[AnyColumn]>,
-}
+/// A statement's column names, shared by its rows.
+type Columns = Arc<[Box<str>]>;
 
 /// Connections kept open for reuse, at most `max` in use at once.
 pub(crate) struct Pool {
     target: Target,
     idle: Mutex<Vec<Link>>,
     permits: Arc<Semaphore>,
+    /// Commits so far (a write outside a transaction counts too).
+    commits: AtomicU64,
+    /// Wakes the checkpointer early (`checkpoint::AFTER_COMMITS`).
+    pub(crate) wake: Arc<Notify>,
+    /// Checkpoints run, and of them TRUNCATEs (for tests).
+    pub(crate) checkpoints: AtomicU64,
+    pub(crate) truncates: AtomicU64,
+    checkpointer: Mutex<Option<AbortHandle>>,
 }
 
 impl Pool {
@@ -115,14 +128,33 @@ impl Pool {
             target,
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(max)),
+            commits: AtomicU64::new(0),
+            wake: Arc::new(Notify::new()),
+            checkpoints: AtomicU64::new(0),
+            truncates: AtomicU64::new(0),
+            checkpointer: Mutex::new(None),
         }
     }
 
     pub(crate) async fn lease(self: &Arc<Pool>) -> Result<Leased> {
         let permit = tokio::time::timeout(WAIT, self.permits.clone().acquire_owned())
             .await
-            .map_err(|_| StoreError::Db(sqlx::Error::PoolTimedOut))?
-            .map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?;
+            .map_err(|_| StoreError::PoolTimedOut)?
+            .map_err(|_| StoreError::PoolClosed)?;
+        self.leased(permit)
+    }
+
+    /// A connection if one is free now (the checkpointer does not queue
+    /// behind requests).
+    pub(crate) fn try_lease(self: &Arc<Pool>) -> Result<Option<Leased>> {
+        match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => self.leased(permit).map(Some),
+            Err(tokio::sync::TryAcquireError::Closed) => Err(StoreError::PoolClosed),
+            Err(tokio::sync::TryAcquireError::NoPermits) => Ok(None),
+        }
+    }
+
+    fn leased(self: &Arc<Pool>, permit: OwnedSemaphorePermit) -> Result<Leased> {
         let kept = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         let link = match kept {
             Some(link) => link,
@@ -131,12 +163,49 @@ impl Pool {
         Ok(Leased {
             link: Some(link),
             pool: self.clone(),
-            _permit: permit,
+            held: Held {
+                _permit: Some(permit),
+                _turn: None,
+            },
         })
+    }
+
+    pub(crate) fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    fn committed(&self) {
+        let n = self.commits.fetch_add(1, Ordering::Relaxed) + 1;
+        if n.is_multiple_of(crate::checkpoint::AFTER_COMMITS) {
+            self.wake.notify_one();
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.permits.is_closed()
+    }
+
+    /// The WAL file's size (0 if there is none).
+    pub(crate) fn wal_size(&self) -> u64 {
+        let mut wal = self.target.path.clone().into_os_string();
+        wal.push("-wal");
+        std::fs::metadata(wal).map_or(0, |m| m.len())
+    }
+
+    /// The background checkpointer, stopped by `close`.
+    pub(crate) fn set_checkpointer(&self, task: AbortHandle) {
+        if let Ok(mut slot) = self.checkpointer.lock() {
+            if let Some(old) = slot.replace(task) {
+                old.abort();
+            }
+        }
     }
 
     /// Closes the idle connections; leased ones close when given back.
     pub(crate) fn close(&self) {
+        if let Some(task) = self.checkpointer.lock().ok().and_then(|mut t| t.take()) {
+            task.abort();
+        }
         self.permits.close();
         if let Ok(mut idle) = self.idle.lock() {
             idle.clear();
@@ -151,7 +220,18 @@ pub(crate) struct Leased {
     // went away (then the connection is closed with the thread's work).
     link: Option<Link>,
     pool: Arc<Pool>,
-    _permit: OwnedSemaphorePermit,
+    held: Held,
+}
+
+/// What a lease holds besides the connection: its place in the pool and, in
+/// a write transaction, the writers' turn (`tx`). Both go with the
+/// connection onto a blocking thread, so if the caller is cancelled while a
+/// statement or COMMIT runs there, the next writer waits until it has ended,
+/// not only until the caller went away.
+#[derive(Default)]
+struct Held {
+    _permit: Option<OwnedSemaphorePermit>,
+    _turn: Option<OwnedMutexGuard<()>>,
 }
 
 impl Drop for Leased {
@@ -182,42 +262,69 @@ impl Drop for Leased {
 /// What a statement gave: its first rows (up to the limit asked for; none
 /// for 0) and the rows it changed.
 pub(crate) struct Ran {
-    pub(crate) rows: Vec<AnyRow>,
+    pub(crate) rows: Vec<Row>,
     pub(crate) changed: u64,
 }
 
 impl Leased {
     fn link(&mut self) -> Result<&mut Link> {
-        self.link
-            .as_mut()
-            .ok_or(StoreError::Db(sqlx::Error::WorkerCrashed))
+        self.link.as_mut().ok_or(StoreError::WorkerLost(None))
     }
 
     /// Runs one statement here; on a blocking thread if it commits by
     /// itself (a write outside a transaction waits for the disk), and again
     /// there if another process holds the lock it needs.
-    pub(crate) async fn run(
-        &mut self,
-        sql: &str,
-        args: &[AnyValueKind],
-        limit: usize,
-    ) -> Result<Ran> {
+    pub(crate) async fn run(&mut self, sql: &str, args: &[Value], limit: usize) -> Result<Ran> {
         let link = self.link()?;
-        if !link.commits_by_itself(sql)? {
+        let commits = link.commits_by_itself(sql)?;
+        if !commits {
             match link.run(sql, args, limit) {
                 Err(e) if is_busy(&e) => {}
-                other => return Ok(other?),
+                other => return other,
             }
         }
         let (sql, args) = (sql.to_string(), args.to_vec());
-        self.blocking(move |link| link.waiting(|l| l.run(&sql, &args, limit)))
-            .await
+        let ran = self
+            .blocking(move |link| link.waiting(|l| l.run(&sql, &args, limit)))
+            .await?;
+        if commits {
+            self.pool.committed();
+        }
+        Ok(ran)
+    }
+
+    /// One checkpoint on a blocking thread: `PASSIVE` (copies what it can
+    /// without waiting for anyone) or `TRUNCATE` (waits for readers, up to
+    /// the busy timeout, and empties the WAL file). Whether it copied the
+    /// whole WAL (then the next writer starts the WAL file over).
+    pub(crate) async fn checkpoint(&mut self, truncate: bool) -> Result<bool> {
+        let sql = if truncate {
+            "PRAGMA wal_checkpoint(TRUNCATE)"
+        } else {
+            "PRAGMA wal_checkpoint(PASSIVE)"
+        };
+        // (busy, frames in the WAL, frames copied)
+        let (busy, log, copied) = self
+            .blocking(move |link| {
+                link.waiting(|l| {
+                    Ok(l.conn.query_row(sql, [], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, i64>(2)?,
+                        ))
+                    })?)
+                })
+            })
+            .await?;
+        self.pool.checkpoints.fetch_add(1, Ordering::Relaxed);
+        Ok(busy == 0 && copied >= log)
     }
 
     /// A long statement (`VACUUM INTO`) with one text argument, on a blocking
     /// thread.
     pub(crate) async fn run_blocking(&mut self, sql: &'static str, arg: String) -> Result<()> {
-        let arg = [AnyValueKind::Text(Arc::new(arg))];
+        let arg = [Value::Text(arg)];
         self.blocking(move |link| link.waiting(|l| l.run(sql, &arg, 0)))
             .await
             .map(|_| ())
@@ -231,13 +338,29 @@ impl Leased {
     /// when another process holds a lock, it runs on a blocking thread.
     pub(crate) async fn commit(&mut self) -> Result<()> {
         if tokio::runtime::Handle::current().metrics().num_workers() > 1 {
-            match self.link()?.conn.execute_batch("COMMIT") {
+            match self
+                .link()?
+                .conn
+                .execute_batch("COMMIT")
+                .map_err(StoreError::from)
+            {
                 Err(e) if is_busy(&e) => {}
-                other => return Ok(other?),
+                Err(e) => return Err(e),
+                Ok(()) => {
+                    self.pool.committed();
+                    return Ok(());
+                }
             }
         }
-        self.blocking(|link| link.waiting(|l| l.conn.execute_batch("COMMIT")))
-            .await
+        self.blocking(|link| link.waiting(|l| Ok(l.conn.execute_batch("COMMIT")?)))
+            .await?;
+        self.pool.committed();
+        Ok(())
+    }
+
+    /// The writers' turn, held until the lease ends (the transaction's end).
+    pub(crate) fn hold_turn(&mut self, turn: OwnedMutexGuard<()>) {
+        self.held._turn = Some(turn);
     }
 
     /// This lease's transaction commits without waiting for the disk (SQLite
@@ -252,29 +375,27 @@ impl Leased {
 
     async fn blocking<T: Send + 'static>(
         &mut self,
-        work: impl FnOnce(&mut Link) -> rusqlite::Result<T> + Send + 'static,
+        work: impl FnOnce(&mut Link) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let mut link = self
-            .link
-            .take()
-            .ok_or(StoreError::Db(sqlx::Error::WorkerCrashed))?;
-        let (link, out) = tokio::task::spawn_blocking(move || {
+        let mut link = self.link.take().ok_or(StoreError::WorkerLost(None))?;
+        let held = std::mem::take(&mut self.held);
+        // Dropped here, the connection first (closed, any transaction rolled
+        // back), then what it held, when the work ends.
+        let (link, held, out) = tokio::task::spawn_blocking(move || {
             let out = work(&mut link);
-            (link, out)
+            (link, held, out)
         })
         .await
-        .map_err(|_| StoreError::Db(sqlx::Error::WorkerCrashed))?;
+        .map_err(|e| StoreError::WorkerLost(Some(e)))?;
         self.link = Some(link);
-        Ok(out?)
+        self.held = held;
+        out
     }
 }
 
 impl Link {
     /// `work` with a busy timeout, so it waits for another process's lock.
-    fn waiting<T>(
-        &mut self,
-        work: impl FnOnce(&mut Link) -> rusqlite::Result<T>,
-    ) -> rusqlite::Result<T> {
+    fn waiting<T>(&mut self, work: impl FnOnce(&mut Link) -> Result<T>) -> Result<T> {
         self.conn.busy_timeout(WAIT)?;
         let out = work(self);
         self.conn.busy_timeout(Duration::ZERO)?;
@@ -285,7 +406,7 @@ impl Link {
         Ok(self.conn.is_autocommit() && !self.conn.prepare_cached(sql)?.readonly())
     }
 
-    fn run(&mut self, sql: &str, args: &[AnyValueKind], limit: usize) -> rusqlite::Result<Ran> {
+    fn run(&mut self, sql: &str, args: &[Value], limit: usize) -> Result<Ran> {
         let mut st = self.conn.prepare_cached(sql)?;
         for i in 1..=st.parameter_count() {
             let n = match st.parameter_name(i) {
@@ -320,7 +441,7 @@ impl Link {
         // RETURNING or not, so stopping at the limit loses nothing.
         while rows.len() < limit.max(1) {
             match stepping.next()? {
-                Some(row) if limit > 0 => rows.push(any_row(row, &columns)?),
+                Some(row) if limit > 0 => rows.push(store_row(row, &columns)?),
                 Some(_) => {}
                 None => break,
             }
@@ -333,91 +454,57 @@ impl Link {
     }
 }
 
-fn bad_parameter(name: &str) -> rusqlite::Error {
-    rusqlite::Error::InvalidParameterName(name.to_string())
+fn bad_parameter(name: &str) -> StoreError {
+    StoreError::BadParameter(name.to_string())
 }
 
 fn columns_of(st: &rusqlite::Statement<'_>) -> Columns {
-    let mut names = sqlx_core::HashMap::default();
-    let list: Vec<AnyColumn> = st
-        .column_names()
-        .into_iter()
-        .enumerate()
-        .map(|(ordinal, name)| {
-            let name = UStr::new(name);
-            names.insert(name.clone(), ordinal);
-            AnyColumn {
-                ordinal,
-                name,
-                type_info: AnyTypeInfo {
-                    kind: AnyTypeInfoKind::Null,
-                },
-            }
-        })
-        .collect();
-    Columns {
-        names: Arc::new(names),
-        list: list.into(),
-    }
+    st.column_names().into_iter().map(Box::from).collect()
 }
 
-/// A row as sqlx's SQLite driver gives it to `Any`: by the value's own type.
-fn any_row(row: &rusqlite::Row<'_>, columns: &Columns) -> rusqlite::Result<AnyRow> {
-    let mut values = Vec::with_capacity(columns.list.len());
-    for i in 0..columns.list.len() {
-        let kind = match row.get_ref(i)? {
-            ValueRef::Null => AnyValueKind::Null(AnyTypeInfoKind::Null),
-            ValueRef::Integer(n) => AnyValueKind::BigInt(n),
-            ValueRef::Real(x) => AnyValueKind::Double(x),
-            ValueRef::Text(t) => {
-                AnyValueKind::Text(Arc::new(String::from_utf8(t.to_vec()).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        i,
-                        rusqlite::types::Type::Text,
-                        Box::new(e),
-                    )
-                })?))
-            }
-            ValueRef::Blob(b) => AnyValueKind::Blob(Arc::new(b.to_vec())),
-        };
-        values.push(AnyValue { kind });
+/// A row by the type SQLite stored each value as.
+fn store_row(row: &rusqlite::Row<'_>, columns: &Columns) -> rusqlite::Result<Row> {
+    let mut values = Vec::with_capacity(columns.len());
+    for i in 0..columns.len() {
+        values.push(match row.get_ref(i)? {
+            ValueRef::Null => Value::Null(Kind::Untyped),
+            ValueRef::Integer(n) => Value::Int(n),
+            ValueRef::Real(x) => Value::Real(x),
+            ValueRef::Text(t) => Value::Text(String::from_utf8(t.to_vec()).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    i,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?),
+            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+        });
     }
-    Ok(AnyRow {
-        column_names: columns.names.clone(),
-        columns: columns.list.to_vec(),
-        values,
-    })
+    Ok(Row::new(columns.clone(), values))
 }
 
-/// An argument bound as sqlx's SQLite driver binds it.
-struct Arg<'a>(&'a AnyValueKind);
+/// An argument: an integer, real, text, blob or NULL as it is.
+struct Arg<'a>(&'a Value);
 
 impl rusqlite::ToSql for Arg<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(ToSqlOutput::Borrowed(match self.0 {
-            AnyValueKind::Null(_) => ValueRef::Null,
-            AnyValueKind::Bool(b) => ValueRef::Integer(i64::from(*b)),
-            AnyValueKind::SmallInt(n) => ValueRef::Integer(i64::from(*n)),
-            AnyValueKind::Integer(n) => ValueRef::Integer(i64::from(*n)),
-            AnyValueKind::BigInt(n) => ValueRef::Integer(*n),
-            AnyValueKind::Real(x) => ValueRef::Real(f64::from(*x)),
-            AnyValueKind::Double(x) => ValueRef::Real(*x),
-            AnyValueKind::Text(t) => ValueRef::Text(t.as_bytes()),
-            AnyValueKind::TextSlice(t) => ValueRef::Text(t.as_bytes()),
-            AnyValueKind::Blob(b) => ValueRef::Blob(b),
-            other => {
-                return Err(rusqlite::Error::ToSqlConversionFailure(
-                    format!("no SQLite value for {other:?}").into(),
-                ))
-            }
+            Value::Null(_) => ValueRef::Null,
+            Value::Int(n) => ValueRef::Integer(*n),
+            Value::Real(x) => ValueRef::Real(*x),
+            Value::Text(t) => ValueRef::Text(t.as_bytes()),
+            Value::Blob(b) => ValueRef::Blob(b),
         }))
     }
 }
 
-fn is_busy(e: &rusqlite::Error) -> bool {
+fn is_busy(e: &StoreError) -> bool {
     matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        e,
+        StoreError::Sqlite(e) if matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
     )
 }
 
@@ -441,14 +528,17 @@ mod tests {
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
         let pool = Arc::new(Pool::new(Target::parse(&url).unwrap(), 1));
         let mut c = pool.lease().await.unwrap();
-        let text = |s: &str| AnyValueKind::Text(Arc::new(s.to_string()));
+        let text = |s: &str| Value::Text(s.to_string());
         let ran = c
             .run("SELECT $2 || $1 || $2", &[text("a"), text("b")], 1)
             .await
             .unwrap();
-        let got: String = sqlx::Row::get(&ran.rows[0], 0);
+        let (got,): (String,) = crate::row::FromRow::from_row(&ran.rows[0]).unwrap();
         assert_eq!(got, "bab");
-        assert!(c.run("SELECT $3", &[text("a")], 1).await.is_err());
+        assert!(matches!(
+            c.run("SELECT $3", &[text("a")], 1).await,
+            Err(StoreError::BadParameter(p)) if p == "$3"
+        ));
     }
 
     fn synchronous(c: &mut Leased) -> i64 {
@@ -487,7 +577,7 @@ mod tests {
         let mut c = pool.lease().await.unwrap();
         assert_eq!(synchronous(&mut c), FULL, "after a dropped transaction");
         let ran = c.run("SELECT COUNT(*) FROM t", &[], 1).await.unwrap();
-        let n: i64 = sqlx::Row::get(&ran.rows[0], 0);
+        let (n,): (i64,) = crate::row::FromRow::from_row(&ran.rows[0]).unwrap();
         assert_eq!(n, 1, "the committed row stays, the dropped one does not");
     }
 

@@ -1,23 +1,23 @@
 //! OAuth 2.0: registered applications, grants, authorization codes, tokens.
 
-use sqlx::FromRow;
-
 use twostep_core::{UnixTime, UserId};
 
 use crate::db;
 use crate::users::{user_columns, User};
 use crate::{Conn, Result};
 
-#[derive(Debug, Clone, FromRow)]
-pub struct App {
-    pub id: String,
-    pub owner_id: UserId,
-    pub name: String,
-    /// One per line.
-    pub redirect_uris: String,
-    pub confidential: i64,
-    pub secret_hash: Option<String>,
-    pub created_at: UnixTime,
+row_struct! {
+    #[derive(Debug, Clone)]
+    pub struct App {
+        pub id: String,
+        pub owner_id: UserId,
+        pub name: String,
+        /// One per line.
+        pub redirect_uris: String,
+        pub confidential: i64,
+        pub secret_hash: Option<String>,
+        pub created_at: UnixTime,
+    }
 }
 
 pub async fn insert_app(c: &mut Conn, a: &App) -> Result<()> {
@@ -56,14 +56,16 @@ pub async fn apps_of(c: &mut Conn, owner: &UserId) -> Result<Vec<App>> {
     .await
 }
 
-#[derive(Debug, Clone, FromRow)]
-pub struct Grant {
-    pub id: String,
-    pub app_id: String,
-    pub user_id: UserId,
-    pub scopes: String,
-    pub created_at: UnixTime,
-    pub revoked_at: Option<UnixTime>,
+row_struct! {
+    #[derive(Debug, Clone)]
+    pub struct Grant {
+        pub id: String,
+        pub app_id: String,
+        pub user_id: UserId,
+        pub scopes: String,
+        pub created_at: UnixTime,
+        pub revoked_at: Option<UnixTime>,
+    }
 }
 
 pub async fn insert_grant(c: &mut Conn, g: &Grant) -> Result<()> {
@@ -82,11 +84,11 @@ pub async fn insert_grant(c: &mut Conn, g: &Grant) -> Result<()> {
 
 /// A user's live grants with their application's name.
 pub async fn grants_of(c: &mut Conn, user: &UserId) -> Result<Vec<(Grant, String)>> {
-    #[derive(FromRow)]
-    struct Row {
-        #[sqlx(flatten)]
-        grant: Grant,
-        app_name: String,
+    row_struct! {
+        struct Row {
+            grant: Grant,
+            app_name: String,
+        }
     }
     let rows: Vec<Row> = db::query_as(
         "SELECT g.id, g.app_id, g.user_id, g.scopes, g.created_at, g.revoked_at, a.name AS app_name
@@ -249,11 +251,11 @@ pub async fn access_with_user(
     token_hash: &str,
     now: UnixTime,
 ) -> Result<Option<(String, User)>> {
-    #[derive(FromRow)]
-    struct Row {
-        t_scopes: String,
-        #[sqlx(flatten)]
-        user: User,
+    row_struct! {
+        struct Row {
+            t_scopes: String,
+            user: User,
+        }
     }
     let row: Option<Row> = db::query_as(concat!(
         "SELECT ",
@@ -270,16 +272,18 @@ pub async fn access_with_user(
     Ok(row.map(|r| (r.t_scopes, r.user)))
 }
 
-#[derive(Debug, Clone, FromRow)]
-pub struct Device {
-    pub device_hash: String,
-    pub user_code: String,
-    pub app_id: String,
-    pub scopes: String,
-    pub expires_at: UnixTime,
-    pub polled_at: Option<UnixTime>,
-    pub grant_id: Option<String>,
-    pub denied: i64,
+row_struct! {
+    #[derive(Debug, Clone)]
+    pub struct Device {
+        pub device_hash: String,
+        pub user_code: String,
+        pub app_id: String,
+        pub scopes: String,
+        pub expires_at: UnixTime,
+        pub polled_at: Option<UnixTime>,
+        pub grant_id: Option<String>,
+        pub denied: i64,
+    }
 }
 
 /// Live device requests at most (each answers an unauthenticated call).

@@ -1,7 +1,6 @@
 //! Self-service recovery requests: started, waited out, then completed, or
 //! cancelled before.
 
-use sqlx::FromRow;
 use twostep_core::{UnixTime, UserId};
 
 use crate::db;
@@ -26,15 +25,16 @@ text_enum!(
     }
 );
 
-#[derive(Debug, Clone, FromRow)]
-pub struct Request {
-    pub id: String,
-    pub user_id: UserId,
-    #[sqlx(try_from = "String")]
-    pub proof: Proof,
-    pub started_at: UnixTime,
-    pub ready_at: UnixTime,
-    pub reminded_at: UnixTime,
+row_struct! {
+    #[derive(Debug, Clone)]
+    pub struct Request {
+        pub id: String,
+        pub user_id: UserId,
+        pub proof: Proof,
+        pub started_at: UnixTime,
+        pub ready_at: UnixTime,
+        pub reminded_at: UnixTime,
+    }
 }
 
 const COLUMNS: &str = "id, user_id, proof, started_at, ready_at, reminded_at";

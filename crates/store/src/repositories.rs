@@ -1,34 +1,36 @@
 //! Repositories and their collaborators.
 
-use sqlx::FromRow;
-
 use twostep_core::{UnixTime, UserId};
 
 use crate::db;
 use crate::{Conn, Result};
 
-#[derive(Debug, Clone, FromRow)]
-pub struct Repository {
-    pub id: String,
-    pub owner_id: UserId,
-    pub name: String,
-    pub description: String,
-    pub is_private: i64,
-    pub created_at: UnixTime,
+row_struct! {
+    #[derive(Debug, Clone)]
+    pub struct Repository {
+        pub id: String,
+        pub owner_id: UserId,
+        pub name: String,
+        pub description: String,
+        pub is_private: i64,
+        pub created_at: UnixTime,
+    }
 }
 
-/// A repository with its owner's name, as listings show it.
-#[derive(Debug, Clone, FromRow)]
-pub struct Listed {
-    pub id: String,
-    pub owner_id: UserId,
-    pub owner: String,
-    pub name: String,
-    pub description: String,
-    pub is_private: i64,
-    pub created_at: UnixTime,
-    /// `owner`, `write` or `read`.
-    pub access: String,
+row_struct! {
+    /// A repository with its owner's name, as listings show it.
+    #[derive(Debug, Clone)]
+    pub struct Listed {
+        pub id: String,
+        pub owner_id: UserId,
+        pub owner: String,
+        pub name: String,
+        pub description: String,
+        pub is_private: i64,
+        pub created_at: UnixTime,
+        /// `owner`, `write` or `read`.
+        pub access: String,
+    }
 }
 
 pub const READ: &str = "read";

@@ -1,24 +1,24 @@
 //! Security keys: the serialized credential (public key and counter) per key,
 //! and the short-lived state of a WebAuthn ceremony in progress.
 
-use sqlx::FromRow;
-
 use twostep_core::{UnixTime, UserId};
 
 use crate::db;
 use crate::{Conn, Result};
 
-#[derive(Debug, Clone, FromRow)]
-pub struct SecurityKey {
-    pub id: String,
-    pub user_id: UserId,
-    pub name: String,
-    pub cred_id: String,
-    pub credential: String,
-    pub created_at: UnixTime,
-    pub last_used_at: Option<UnixTime>,
-    /// `security_key` or `passkey`.
-    pub kind: String,
+row_struct! {
+    #[derive(Debug, Clone)]
+    pub struct SecurityKey {
+        pub id: String,
+        pub user_id: UserId,
+        pub name: String,
+        pub cred_id: String,
+        pub credential: String,
+        pub created_at: UnixTime,
+        pub last_used_at: Option<UnixTime>,
+        /// `security_key` or `passkey`.
+        pub kind: String,
+    }
 }
 
 pub const KIND_SECURITY_KEY: &str = "security_key";

@@ -1,21 +1,21 @@
 //! The user's security log: every security event, newest first.
 
-use sqlx::FromRow;
-
 use twostep_core::{UnixTime, UserId};
 
 use crate::db;
 use crate::{Conn, Result};
 
-#[derive(Debug, Clone, FromRow)]
-pub struct Entry {
-    pub seq: i64,
-    pub user_id: UserId,
-    pub at: UnixTime,
-    pub event: String,
-    pub detail: String,
-    pub channel: String,
-    pub ip: String,
+row_struct! {
+    #[derive(Debug, Clone)]
+    pub struct Entry {
+        pub seq: i64,
+        pub user_id: UserId,
+        pub at: UnixTime,
+        pub event: String,
+        pub detail: String,
+        pub channel: String,
+        pub ip: String,
+    }
 }
 
 pub struct NewEntry<'a> {

@@ -1,5 +1,3 @@
-use sqlx::FromRow;
-
 use twostep_core::{UnixTime, UserId};
 
 use crate::db;
@@ -16,17 +14,18 @@ text_enum!(
     }
 );
 
-#[derive(Debug, Clone, FromRow)]
-pub struct Session {
-    pub token_hash: String,
-    pub user_id: UserId,
-    #[sqlx(try_from = "String")]
-    pub stage: Stage,
-    pub created_at: UnixTime,
-    pub expires_at: UnixTime,
-    pub sudo_until: Option<UnixTime>,
-    /// Last use, written at most once a minute (`touch`).
-    pub last_seen_at: UnixTime,
+row_struct! {
+    #[derive(Debug, Clone)]
+    pub struct Session {
+        pub token_hash: String,
+        pub user_id: UserId,
+        pub stage: Stage,
+        pub created_at: UnixTime,
+        pub expires_at: UnixTime,
+        pub sudo_until: Option<UnixTime>,
+        /// Last use, written at most once a minute (`touch`).
+        pub last_seen_at: UnixTime,
+    }
 }
 
 pub async fn insert(c: &mut Conn, s: &Session) -> Result<()> {
@@ -101,17 +100,16 @@ pub async fn get_with_user(
     }))
 }
 
-#[derive(FromRow)]
-struct SessionRow {
-    #[sqlx(flatten)]
-    user: User,
-    s_token_hash: String,
-    #[sqlx(try_from = "String")]
-    s_stage: Stage,
-    s_created_at: UnixTime,
-    s_expires_at: UnixTime,
-    s_sudo_until: Option<UnixTime>,
-    s_last_seen_at: UnixTime,
+row_struct! {
+    struct SessionRow {
+        user: User,
+        s_token_hash: String,
+        s_stage: Stage,
+        s_created_at: UnixTime,
+        s_expires_at: UnixTime,
+        s_sudo_until: Option<UnixTime>,
+        s_last_seen_at: UnixTime,
+    }
 }
 
 /// Records a use of the session.

@@ -1,21 +1,21 @@
-use sqlx::FromRow;
-
 use twostep_core::{UnixTime, UserId};
 
 use crate::db;
 use crate::{Conn, Result};
 
-#[derive(Debug, Clone, FromRow)]
-pub struct SshKey {
-    pub id: String,
-    pub user_id: UserId,
-    pub title: String,
-    pub algorithm: String,
-    pub public_key: String,
-    pub fingerprint: String,
-    pub bits: i64,
-    pub created_at: UnixTime,
-    pub last_used_at: Option<UnixTime>,
+row_struct! {
+    #[derive(Debug, Clone)]
+    pub struct SshKey {
+        pub id: String,
+        pub user_id: UserId,
+        pub title: String,
+        pub algorithm: String,
+        pub public_key: String,
+        pub fingerprint: String,
+        pub bits: i64,
+        pub created_at: UnixTime,
+        pub last_used_at: Option<UnixTime>,
+    }
 }
 
 /// `StoreError::Conflict` when the key is registered already (to anyone).

@@ -1,5 +1,6 @@
 //! States stored as text, typed in code: one `as_str` / `FromStr` pair per
-//! enum, and rows read them through `#[sqlx(try_from = "String")]`.
+//! enum; bound as their text, and read back from it (unknown text is
+//! `StoreError::UnknownValue`).
 
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
@@ -25,6 +26,22 @@ macro_rules! text_enum {
                 match s {
                     $($text => Ok($name::$variant),)+
                     other => Err(crate::StoreError::UnknownValue(other.chars().take(40).collect())),
+                }
+            }
+        }
+
+        impl crate::row::Encode for $name {
+            const KIND: crate::row::Kind = crate::row::Kind::Text;
+            fn encode(self) -> crate::row::Value {
+                crate::row::Value::Text(self.as_str().to_string())
+            }
+        }
+
+        impl crate::row::Decode for $name {
+            fn decode(value: &crate::row::Value, column: &str) -> crate::Result<Self> {
+                match value {
+                    crate::row::Value::Text(s) => s.parse(),
+                    other => Err(crate::row::mismatch(other, column, "text")),
                 }
             }
         }
@@ -57,5 +74,19 @@ mod tests {
         }
         assert!("ACTIVE".parse::<Status>().is_err());
         assert!("".parse::<Stage>().is_err());
+    }
+
+    #[test]
+    fn a_column_with_unknown_text_fails_to_decode() {
+        use crate::row::{Decode, Value};
+        use crate::StoreError;
+        let got = Stage::decode(&Value::Text("half".into()), "stage");
+        assert!(matches!(got, Err(StoreError::UnknownValue(v)) if v == "half"));
+        let got = Stage::decode(&Value::Int(1), "stage");
+        assert!(matches!(got, Err(StoreError::ColumnType { .. })));
+        assert_eq!(
+            Stage::decode(&Value::Text("full".into()), "stage").unwrap(),
+            Stage::Full
+        );
     }
 }

@@ -1,36 +1,36 @@
-use sqlx::FromRow;
-
 use twostep_core::{UnixTime, UserId};
 
 use crate::db;
 use crate::{Conn, Result};
 
-/// An account. Its `Debug` leaves out the password hash.
-#[derive(Clone, FromRow)]
-pub struct User {
-    pub id: UserId,
-    pub username: String,
-    pub email: String,
-    pub password_hash: Option<String>,
-    pub email_confirmed_at: Option<UnixTime>,
-    pub two_step_enabled_at: Option<UnixTime>,
-    pub second_step_locked_until: Option<UnixTime>,
-    pub created_at: UnixTime,
-    pub factor_failures_in_row: i64,
-    pub second_step_frozen_at: Option<UnixTime>,
-    /// Which recovery code (1..6) must be typed back to show the list was saved.
-    pub codes_check_position: Option<i64>,
-    /// When the open self-service recovery request is ready, if one is open.
-    pub recovery_ready_at: Option<UnixTime>,
-    /// 1 for an administrator.
-    pub is_admin: i64,
-    /// When an administrator reset two-step verification, until it is on again.
-    pub two_step_reset_at: Option<UnixTime>,
+row_struct! {
+    /// An account. Its `Debug` leaves out the password hash.
+    #[derive(Clone)]
+    pub struct User {
+        pub id: UserId,
+        pub username: String,
+        pub email: String,
+        pub password_hash: Option<String>,
+        pub email_confirmed_at: Option<UnixTime>,
+        pub two_step_enabled_at: Option<UnixTime>,
+        pub second_step_locked_until: Option<UnixTime>,
+        pub created_at: UnixTime,
+        pub factor_failures_in_row: i64,
+        pub second_step_frozen_at: Option<UnixTime>,
+        /// Which recovery code (1..6) must be typed back to show the list was saved.
+        pub codes_check_position: Option<i64>,
+        /// When the open self-service recovery request is ready, if one is open.
+        pub recovery_ready_at: Option<UnixTime>,
+        /// An administrator (stored as 1; 0 for everyone else).
+        pub is_admin: bool,
+        /// When an administrator reset two-step verification, until it is on again.
+        pub two_step_reset_at: Option<UnixTime>,
+    }
 }
 
 impl User {
     pub fn admin(&self) -> bool {
-        self.is_admin != 0
+        self.is_admin
     }
 }
 
@@ -211,13 +211,15 @@ pub async fn set_admin(
     Ok(())
 }
 
-/// Where an account's administrator right came from.
-#[derive(Debug, Clone, FromRow)]
-pub struct AdminRecord {
-    pub is_admin: i64,
-    pub admin_since: Option<UnixTime>,
-    pub admin_granted_by: Option<UserId>,
-    pub admin_first_at: Option<UnixTime>,
+row_struct! {
+    /// Where an account's administrator right came from.
+    #[derive(Debug, Clone)]
+    pub struct AdminRecord {
+        pub is_admin: i64,
+        pub admin_since: Option<UnixTime>,
+        pub admin_granted_by: Option<UserId>,
+        pub admin_first_at: Option<UnixTime>,
+    }
 }
 
 /// Everyone who ever granted `id` administrator rights (the command line,

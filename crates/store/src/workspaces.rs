@@ -1,6 +1,5 @@
 //! Workspaces, their members and their repositories.
 
-use sqlx::FromRow;
 use twostep_core::{UnixTime, UserId};
 
 use crate::db;
@@ -16,16 +15,18 @@ text_enum!(
     }
 );
 
-#[derive(Debug, Clone, FromRow)]
-pub struct Workspace {
-    pub id: String,
-    pub name: String,
-    pub created_by: UserId,
-    pub created_at: UnixTime,
-    /// When an admin turned "require two-step verification" on.
-    pub two_step_required_at: Option<UnixTime>,
-    /// From then on, nobody without two-step reaches the repositories.
-    pub two_step_enforced_at: Option<UnixTime>,
+row_struct! {
+    #[derive(Debug, Clone)]
+    pub struct Workspace {
+        pub id: String,
+        pub name: String,
+        pub created_by: UserId,
+        pub created_at: UnixTime,
+        /// When an admin turned "require two-step verification" on.
+        pub two_step_required_at: Option<UnixTime>,
+        /// From then on, nobody without two-step reaches the repositories.
+        pub two_step_enforced_at: Option<UnixTime>,
+    }
 }
 
 const WORKSPACE: &str =
@@ -70,13 +71,14 @@ pub async fn set_policy(
     Ok(())
 }
 
-/// A workspace with the viewer's role, as listings show it.
-#[derive(Debug, Clone, FromRow)]
-pub struct Membership {
-    pub name: String,
-    #[sqlx(try_from = "String")]
-    pub role: Role,
-    pub two_step_enforced_at: Option<UnixTime>,
+row_struct! {
+    /// A workspace with the viewer's role, as listings show it.
+    #[derive(Debug, Clone)]
+    pub struct Membership {
+        pub name: String,
+        pub role: Role,
+        pub two_step_enforced_at: Option<UnixTime>,
+    }
 }
 
 /// The workspaces `user_id` belongs to, by name.
@@ -135,15 +137,16 @@ pub async fn remove_member(c: &mut Conn, workspace_id: &str, user_id: &UserId) -
     Ok(r.rows_affected())
 }
 
-/// A member as the workspace page lists them.
-#[derive(Debug, Clone, FromRow)]
-pub struct Member {
-    pub user_id: UserId,
-    pub username: String,
-    pub email: String,
-    #[sqlx(try_from = "String")]
-    pub role: Role,
-    pub two_step_enabled_at: Option<UnixTime>,
+row_struct! {
+    /// A member as the workspace page lists them.
+    #[derive(Debug, Clone)]
+    pub struct Member {
+        pub user_id: UserId,
+        pub username: String,
+        pub email: String,
+        pub role: Role,
+        pub two_step_enabled_at: Option<UnixTime>,
+    }
 }
 
 pub async fn members(c: &mut Conn, workspace_id: &str) -> Result<Vec<Member>> {
@@ -157,15 +160,17 @@ pub async fn members(c: &mut Conn, workspace_id: &str) -> Result<Vec<Member>> {
     .await
 }
 
-#[derive(Debug, Clone, FromRow)]
-pub struct WorkspaceRepo {
-    pub id: String,
-    pub workspace_id: String,
-    pub name: String,
-    pub description: String,
-    pub is_private: i64,
-    pub created_by: UserId,
-    pub created_at: UnixTime,
+row_struct! {
+    #[derive(Debug, Clone)]
+    pub struct WorkspaceRepo {
+        pub id: String,
+        pub workspace_id: String,
+        pub name: String,
+        pub description: String,
+        pub is_private: i64,
+        pub created_by: UserId,
+        pub created_at: UnixTime,
+    }
 }
 
 /// `StoreError::Conflict` when the workspace has a repository of that name.
