@@ -14,7 +14,7 @@ row_struct! {
         pub name: String,
         /// One per line.
         pub redirect_uris: String,
-        pub confidential: i64,
+        pub confidential: bool,
         pub secret_hash: Option<String>,
         pub created_at: UnixTime,
     }

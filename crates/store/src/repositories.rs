@@ -12,7 +12,7 @@ row_struct! {
         pub owner_id: UserId,
         pub name: String,
         pub description: String,
-        pub is_private: i64,
+        pub is_private: bool,
         pub created_at: UnixTime,
     }
 }
@@ -26,7 +26,7 @@ row_struct! {
         pub owner: String,
         pub name: String,
         pub description: String,
-        pub is_private: i64,
+        pub is_private: bool,
         pub created_at: UnixTime,
         /// `owner`, `write` or `read`.
         pub access: String,

@@ -16,13 +16,19 @@ row_struct! {
         pub credential: String,
         pub created_at: UnixTime,
         pub last_used_at: Option<UnixTime>,
-        /// `security_key` or `passkey`.
-        pub kind: String,
+        pub kind: KeyKind,
     }
 }
 
-pub const KIND_SECURITY_KEY: &str = "security_key";
-pub const KIND_PASSKEY: &str = "passkey";
+text_enum!(
+    /// What a registered WebAuthn credential is for.
+    KeyKind {
+        /// A second factor after the password.
+        SecurityKey => "security_key",
+        /// A discoverable credential that signs in alone.
+        Passkey => "passkey",
+    }
+);
 
 pub async fn insert(c: &mut Conn, k: &SecurityKey) -> Result<()> {
     db::query(
@@ -35,7 +41,7 @@ pub async fn insert(c: &mut Conn, k: &SecurityKey) -> Result<()> {
     .bind(&k.cred_id)
     .bind(&k.credential)
     .bind(k.created_at)
-    .bind(&k.kind)
+    .bind(k.kind)
     .execute(c)
     .await?;
     Ok(())
@@ -58,7 +64,7 @@ pub async fn passkey_by_cred_id(c: &mut Conn, cred_id: &str) -> Result<Option<Se
          FROM security_keys WHERE cred_id = $1 AND kind = $2",
     )
     .bind(cred_id)
-    .bind(KIND_PASSKEY)
+    .bind(KeyKind::Passkey)
     .fetch_optional(c)
     .await
 }

@@ -215,7 +215,7 @@ row_struct! {
     /// Where an account's administrator right came from.
     #[derive(Debug, Clone)]
     pub struct AdminRecord {
-        pub is_admin: i64,
+        pub is_admin: bool,
         pub admin_since: Option<UnixTime>,
         pub admin_granted_by: Option<UserId>,
         pub admin_first_at: Option<UnixTime>,

@@ -167,7 +167,7 @@ row_struct! {
         pub workspace_id: String,
         pub name: String,
         pub description: String,
-        pub is_private: i64,
+        pub is_private: bool,
         pub created_by: UserId,
         pub created_at: UnixTime,
     }

@@ -552,7 +552,7 @@ conformance!(
             owner_id: uid.clone(),
             name: "proj".into(),
             description: "d".into(),
-            is_private: 1,
+            is_private: true,
             created_at: t(5),
         };
         repos::insert(&mut c, &repo).await.unwrap();
@@ -1042,7 +1042,7 @@ conformance!(
             workspace_id: "w1".into(),
             name: "site".into(),
             description: String::new(),
-            is_private: 1,
+            is_private: true,
             created_by: b.clone(),
             created_at: t(4),
         };
@@ -1188,7 +1188,7 @@ conformance!(
                 owner_id: b.clone(),
                 name: "tool".into(),
                 redirect_uris: "https://x/cb".into(),
-                confidential: 0,
+                confidential: false,
                 secret_hash: None,
                 created_at: now,
             },

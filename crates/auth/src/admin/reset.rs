@@ -86,7 +86,7 @@ impl AuthService {
             .await?
             .ok_or(AuthError::NotFound)?;
         Ok(AdminFacts {
-            is_admin: r.is_admin != 0,
+            is_admin: r.is_admin,
             since: r.admin_since,
             first_at: r.admin_first_at,
         })

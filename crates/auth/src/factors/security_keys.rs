@@ -43,7 +43,7 @@ impl From<&keys::SecurityKey> for SecurityKeyView {
             name: k.name.clone(),
             created_at: k.created_at,
             last_used_at: k.last_used_at,
-            passkey: k.kind == keys::KIND_PASSKEY,
+            passkey: k.kind == keys::KeyKind::Passkey,
         }
     }
 }
@@ -94,10 +94,10 @@ impl Kind {
         }
     }
 
-    fn stored(self) -> &'static str {
+    fn stored(self) -> keys::KeyKind {
         match self {
-            Kind::SecurityKey => keys::KIND_SECURITY_KEY,
-            Kind::Passkey => keys::KIND_PASSKEY,
+            Kind::SecurityKey => keys::KeyKind::SecurityKey,
+            Kind::Passkey => keys::KeyKind::Passkey,
         }
     }
 
@@ -453,7 +453,7 @@ impl Factors<'_> {
             credential,
             created_at: now,
             last_used_at: None,
-            kind: kind.stored().into(),
+            kind: kind.stored(),
         };
         match keys::insert(&mut tx, &row).await {
             Err(twostep_store::StoreError::Conflict) => {
@@ -659,10 +659,9 @@ impl Factors<'_> {
         )
         .await?;
         commit(tx).await?;
-        let kind = if gone.kind == keys::KIND_PASSKEY {
-            Kind::Passkey
-        } else {
-            Kind::SecurityKey
+        let kind = match gone.kind {
+            keys::KeyKind::Passkey => Kind::Passkey,
+            keys::KeyKind::SecurityKey => Kind::SecurityKey,
         };
         let noun = kind.noun();
         self.notify(

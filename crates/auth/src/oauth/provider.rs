@@ -379,7 +379,7 @@ impl OAuth<'_> {
                 owner_id: session.user.id.clone(),
                 name: name.to_string(),
                 redirect_uris: uris.join("\n"),
-                confidential: i64::from(confidential),
+                confidential,
                 secret_hash: secret.as_deref().map(token::token_hash),
                 created_at: now,
             },
@@ -413,7 +413,7 @@ impl OAuth<'_> {
                 client_id: a.id,
                 name: a.name,
                 redirect_uris: a.redirect_uris.lines().map(str::to_string).collect(),
-                confidential: a.confidential != 0,
+                confidential: a.confidential,
                 created_at: a.created_at,
             })
             .collect())

@@ -64,7 +64,7 @@ impl Repos<'_> {
             owner_id: user.id.clone(),
             name: name.clone(),
             description: description.to_string(),
-            is_private: i64::from(private),
+            is_private: private,
             created_at: now,
         };
         let path = self.repo_path(&user.username, &name);
@@ -111,7 +111,7 @@ impl Repos<'_> {
                 owner: r.owner,
                 name: r.name,
                 description: r.description,
-                private: r.is_private != 0,
+                private: r.is_private,
                 created_at: r.created_at,
                 access: match r.access.as_str() {
                     "owner" => Access::Admin,
@@ -136,7 +136,7 @@ impl Repos<'_> {
         let collab = store_repos::collaborator_access(&mut c, &r.id, viewer_id)
             .await?
             .and_then(|a| Access::parse(&a));
-        let access = repo::access(&r.owner_id, r.is_private != 0, viewer_id, collab);
+        let access = repo::access(&r.owner_id, r.is_private, viewer_id, collab);
         if access == Access::None {
             return Err(AuthError::NotFound);
         }
@@ -145,7 +145,7 @@ impl Repos<'_> {
             owner: owner.to_string(),
             name: r.name,
             description: r.description,
-            private: r.is_private != 0,
+            private: r.is_private,
             created_at: r.created_at,
             access,
             workspace: false,

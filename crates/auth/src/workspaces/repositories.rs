@@ -30,7 +30,7 @@ impl AuthService {
         };
         let r = ws::repo(c, &w.id, name).await?.ok_or(AuthError::NotFound)?;
         let role = ws::role_of(c, &w.id, viewer).await?.map(role_access);
-        let access = policy::access(role, r.is_private != 0);
+        let access = policy::access(role, r.is_private);
         if access == Access::None {
             return Err(AuthError::NotFound);
         }
@@ -73,7 +73,7 @@ impl Workspaces<'_> {
             workspace_id: w.id.clone(),
             name: name.clone(),
             description: description.to_string(),
-            is_private: i64::from(private),
+            is_private: private,
             created_by: session.user.id.clone(),
             created_at: now,
         };
@@ -108,9 +108,9 @@ pub(crate) fn repo_view(w: &Workspace, r: WorkspaceRepo, access: Access) -> Repo
         owner: w.name.clone(),
         name: r.name,
         description: r.description,
-        private: r.is_private != 0,
+        private: r.is_private,
         created_at: r.created_at,
-        access: policy::access(Some(access), r.is_private != 0),
+        access: policy::access(Some(access), r.is_private),
         workspace: true,
     }
 }
