@@ -2,14 +2,13 @@
 //! first admin), listed, shown to members, members added, changed, removed
 //! (the last admin stays). Roles and what they allow are in `roles.rs`.
 
-use twostep_core::repo::Access;
 use twostep_core::workspace::{self as policy, Policy};
 use twostep_core::{token, UserId};
 use twostep_store::users::{self};
 use twostep_store::workspaces::{self as ws, Role, Workspace};
 use twostep_store::{Conn, StoreError};
 
-use super::repositories::repo_view;
+use super::repositories::{repo_view, role_access};
 use super::Workspaces;
 use crate::gate::Action;
 use crate::notify::Event;
@@ -82,14 +81,6 @@ pub fn workspace_role(text: &str) -> Result<WorkspaceRole> {
         AuthError::invalid("invalid_role", "role", "The role is read, write or admin.")
     })?;
     Ok(role.into())
-}
-
-pub(crate) fn role_access(r: Role) -> Access {
-    match r {
-        Role::Read => Access::Read,
-        Role::Write => Access::Write,
-        Role::Admin => Access::Admin,
-    }
 }
 
 impl AuthService {

@@ -7,7 +7,6 @@ use twostep_core::{token, UserId};
 use twostep_store::workspaces::{self as ws, Role, Workspace, WorkspaceRepo};
 use twostep_store::{Conn, StoreError};
 
-use super::members::role_access;
 use super::Workspaces;
 use crate::gate::Action;
 use crate::notify::Event;
@@ -112,5 +111,14 @@ pub(crate) fn repo_view(w: &Workspace, r: WorkspaceRepo, access: Access) -> Repo
         created_at: r.created_at,
         access: policy::access(Some(access), r.is_private),
         workspace: true,
+    }
+}
+
+/// What a member of this role may do with a workspace's repositories.
+pub(crate) fn role_access(r: Role) -> Access {
+    match r {
+        Role::Read => Access::Read,
+        Role::Write => Access::Write,
+        Role::Admin => Access::Admin,
     }
 }
