@@ -170,6 +170,9 @@ impl From<StoreError> for AuthError {
                 "",
                 "Text may not contain NUL or other control characters.",
             ),
+            // No connection or writer's turn came free in time: the server
+            // is busy (503 with Retry-After), not broken.
+            StoreError::PoolTimedOut => AuthError::Busy,
             other => AuthError::Internal(Failure::Store(other)),
         }
     }
@@ -199,6 +202,21 @@ pub fn utc(at: UnixTime) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_too_busy_to_answer_is_busy_and_a_broken_one_internal() {
+        assert!(matches!(
+            AuthError::from(StoreError::PoolTimedOut),
+            AuthError::Busy
+        ));
+        assert!(matches!(
+            AuthError::from(StoreError::PoolClosed),
+            AuthError::Internal(Failure::Store(StoreError::PoolClosed))
+        ));
+        assert_eq!(AuthError::from(StoreError::Conflict).code(), "conflict");
+    }
+
     #[test]
     fn utc_formats_civil_time() {
         assert_eq!(

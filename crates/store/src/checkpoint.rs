@@ -22,9 +22,10 @@
 //!   fail it);
 //! - when the WAL file has grown past `TRUNCATE_OVER` anyway (a long reader
 //!   held the copy back, or writers never let a pass catch up), `TRUNCATE`
-//!   in the writers' turn: this process's writers queue on their turn (not
-//!   in SQLite's busy handler) while it waits for readers and empties the
-//!   file.
+//!   in the writers' turn, without waiting: if a reader still needs the WAL
+//!   (a backup's `VACUUM INTO` in another process) it gives up at once and
+//!   the next pass tries again, so writers never queue behind a reader;
+//!   `journal_size_limit` cuts a WAL file started over back to 16 MiB.
 //!
 //! A connection is taken only if one is free (a busy pool tries next
 //! time). The task stops with `Store::close`, or once the store is dropped.

@@ -37,6 +37,8 @@ use crate::{Result, StoreError};
 /// of the blocking retry), and a caller for a free connection.
 pub(crate) const WAIT: Duration = Duration::from_secs(10);
 const STATEMENT_CACHE: usize = 128;
+/// Bytes a WAL file is cut back to once it is started over.
+const JOURNAL_SIZE_LIMIT: i64 = 16 << 20;
 /// Column lists kept per connection, one per distinct SQL text.
 const COLUMN_CACHE: usize = 512;
 
@@ -87,6 +89,11 @@ impl Target {
         // Checkpoints run in the background (`checkpoint`), never inside a
         // COMMIT.
         conn.pragma_update_and_check(None, "wal_autocheckpoint", 0, |r| r.get::<_, i64>(0))?;
+        // A WAL file started over is cut back to this size, so one burst
+        // does not keep its disk space for good.
+        conn.pragma_update_and_check(None, "journal_size_limit", JOURNAL_SIZE_LIMIT, |r| {
+            r.get::<_, i64>(0)
+        })?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(Link {
             conn,
@@ -294,9 +301,12 @@ impl Leased {
     }
 
     /// One checkpoint on a blocking thread: `PASSIVE` (copies what it can
-    /// without waiting for anyone) or `TRUNCATE` (waits for readers, up to
-    /// the busy timeout, and empties the WAL file). Whether it copied the
-    /// whole WAL (then the next writer starts the WAL file over).
+    /// without waiting for anyone) or `TRUNCATE` (empties the WAL file).
+    /// Neither waits: the connection has no busy timeout, so a reader that
+    /// still needs the WAL (a backup's long `VACUUM INTO` in another
+    /// process) makes a `TRUNCATE` give up at once instead of holding the
+    /// writers' turn while it waits; the next pass tries again. Whether it
+    /// copied the whole WAL (then the next writer starts the WAL file over).
     pub(crate) async fn checkpoint(&mut self, truncate: bool) -> Result<bool> {
         let sql = if truncate {
             "PRAGMA wal_checkpoint(TRUNCATE)"
@@ -306,15 +316,13 @@ impl Leased {
         // (busy, frames in the WAL, frames copied)
         let (busy, log, copied) = self
             .blocking(move |link| {
-                link.waiting(|l| {
-                    Ok(l.conn.query_row(sql, [], |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, i64>(1)?,
-                            r.get::<_, i64>(2)?,
-                        ))
-                    })?)
-                })
+                Ok(link.conn.query_row(sql, [], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                })?)
             })
             .await?;
         self.pool.checkpoints.fetch_add(1, Ordering::Relaxed);

@@ -286,25 +286,38 @@ impl Factors<'_> {
         let now = self.now();
         let code = parse_totp(code)
             .map_err(|e| AuthError::invalid("malformed_code", "code", e.to_string()))?;
+        // Finishing a replacement or an addition needs the fresh proof its
+        // start needed (it may have expired since). Asked before the
+        // transaction: the gate reads with a connection of its own.
+        let pending = |user: &users::User, all: Vec<authenticators::Authenticator>| {
+            let on = user.two_step_enabled_at.is_some();
+            all.into_iter()
+                .rfind(|a| {
+                    a.status == authenticators::Status::Pending
+                        && (a.purpose != Purpose::Enable) == on
+                })
+                .ok_or_else(|| {
+                    AuthError::Conflict("No setup is in progress. Start the setup again.".into())
+                })
+        };
+        let user = self.user_row(&session.user.id).await?;
+        let mut c = self.store().conn().await?;
+        let first = pending(&user, authenticators::for_user(&mut c, &user.id).await?)?;
+        drop(c);
+        if first.purpose != Purpose::Enable {
+            self.allowed(setup_action(first.purpose), session, &Proof::None, None)
+                .await?;
+        }
+        // Read again in the transaction that acts: the same setup, or none.
         let mut tx = self.store().begin().await?;
         let user = users::by_id(&mut tx, &session.user.id)
             .await?
             .ok_or(AuthError::NotFound)?;
-        let on = user.two_step_enabled_at.is_some();
-        let a = authenticators::for_user(&mut tx, &user.id)
-            .await?
-            .into_iter()
-            .rfind(|a| {
-                a.status == authenticators::Status::Pending && (a.purpose != Purpose::Enable) == on
-            })
-            .ok_or_else(|| {
-                AuthError::Conflict("No setup is in progress. Start the setup again.".into())
-            })?;
-        // Finishing a replacement or an addition needs the fresh proof its
-        // start needed (it may have expired since).
-        if a.purpose != Purpose::Enable {
-            self.allowed(setup_action(a.purpose), session, &Proof::None, None)
-                .await?;
+        let a = pending(&user, authenticators::for_user(&mut tx, &user.id).await?)?;
+        if a.id != first.id {
+            return Err(AuthError::Conflict(
+                "The setup changed meanwhile. Start the setup again.".into(),
+            ));
         }
         let secret = self.open_secret(&a)?;
         let last = a.last_step.and_then(|s| u64::try_from(s).ok());

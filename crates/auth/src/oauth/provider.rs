@@ -28,7 +28,6 @@ const MAX_APPS: usize = 20;
 const MAX_REDIRECTS: usize = 5;
 const MAX_NAME: usize = 60;
 
-/// An application just registered: its secret is shown this once.
 /// An application its owner registered, as the owner sees it.
 #[derive(Debug, Clone)]
 pub struct RegisteredApp {
@@ -49,6 +48,7 @@ pub struct AuthorizedApp {
     pub created_at: UnixTime,
 }
 
+/// An application just registered: its secret is shown this once.
 pub struct NewApp {
     pub client_id: String,
     pub client_secret: Option<String>,

@@ -108,7 +108,7 @@ async fn confirm(
     }
     match state.auth.signin().confirm_identity(&s, &proof, &ctx).await {
         Ok(_) => Ok(Redirect::to(&next).into_response()),
-        Err(e) => refused(e, ConfirmPage::new(&state, &s, &csrf, &next).await?),
+        Err(e) => refused(e, ConfirmPage::new(&state, &s, &csrf, &next)).await,
     }
 }
 
@@ -190,7 +190,7 @@ async fn change_password(
             }
             let mut p = AccountPage::new(&state, &s, &csrf);
             p.form = "password";
-            refused(e, p)
+            refused(e, async { Ok(p) }).await
         }
     }
 }
@@ -224,7 +224,7 @@ async fn change_email(
         Err(e) => {
             let mut p = AccountPage::new(&state, &s, &csrf);
             p.form = "email";
-            refused(e, p)
+            refused(e, async { Ok(p) }).await
         }
     }
 }
@@ -257,7 +257,7 @@ async fn sign_out_everywhere(
         Err(e) => {
             let mut p = AccountPage::new(&state, &s, &csrf);
             p.form = "everywhere";
-            refused(e, p)
+            refused(e, async { Ok(p) }).await
         }
     }
 }

@@ -355,7 +355,7 @@ async fn decide(
     };
     match result {
         Ok(notice) => Ok(Redirect::to(&format!("/admin/approvals?n={notice}")).into_response()),
-        Err(e) => refused(e, approvals_page(&state, &s, &csrf, &ctx, None).await?),
+        Err(e) => refused(e, approvals_page(&state, &s, &csrf, &ctx, None)).await,
     }
 }
 

@@ -4,9 +4,11 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use twostep_auth::Action;
-use twostep_auth::{Scope, SessionInfo};
+use twostep_auth::{AppPasswordView, Scope, SessionInfo};
 
-use super::{form_errors, refused, render, FormBody, FormError, NoticeQuery, Page, ProofForm};
+use super::{
+    filters, form_errors, refused, render, FormBody, FormError, NoticeQuery, Page, ProofForm,
+};
 use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
@@ -26,9 +28,8 @@ pub fn routes() -> Routes {
 #[template(path = "app_passwords.html")]
 struct AppPasswordsPage {
     page: Page,
-    /// id, label, scopes, created, last used
-    passwords: Vec<(String, String, String, String, String)>,
-    scopes: Vec<(&'static str, &'static str)>,
+    passwords: Vec<AppPasswordView>,
+    scopes: &'static [Scope],
     created: Option<String>,
     example_url: String,
     error: Option<FormError>,
@@ -41,36 +42,12 @@ async fn page(
     csrf: &Csrf,
     notice: Option<&str>,
 ) -> Result<AppPasswordsPage, Error> {
-    let passwords = state
-        .auth
-        .credentials()
-        .app_passwords(&s.user.id)
-        .await?
-        .into_iter()
-        .map(|a| {
-            (
-                a.id,
-                a.label,
-                a.scopes
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                twostep_auth::utc(a.created_at),
-                a.last_used_at
-                    .map(twostep_auth::utc)
-                    .unwrap_or_else(|| "never".into()),
-            )
-        })
-        .collect();
+    let passwords = state.auth.credentials().app_passwords(&s.user.id).await?;
     let st = state.auth.settings();
     Ok(AppPasswordsPage {
         page: Page::new(state, Some(s), csrf).notice(notice),
         passwords,
-        scopes: Scope::ALL
-            .iter()
-            .map(|s| (s.as_str(), s.describe()))
-            .collect(),
+        scopes: &Scope::ALL,
         created: None,
         example_url: format!("{}/{}/REPOSITORY.git", st.public_url, s.user.username),
         error: None,
@@ -129,7 +106,7 @@ async fn create(
             );
             Ok(res)
         }
-        Err(e) => refused(e, page(&state, &s, &csrf, None).await?),
+        Err(e) => refused(e, page(&state, &s, &csrf, None)).await,
     }
 }
 

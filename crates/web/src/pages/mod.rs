@@ -288,7 +288,6 @@ impl CodeForm {
     }
 }
 
-/// Adds `err(field)` and `general()` to a template with `error: Option<FormError>`.
 /// A page that shows a refused form's error next to its field
 /// (`form_errors!` makes one).
 pub trait FormPage: Template {
@@ -296,13 +295,20 @@ pub trait FormPage: Template {
 }
 
 /// A form the service refused: its page again, with the error, in the
-/// refusal's status.
-pub fn refused<P: FormPage>(e: impl Into<Error>, mut page: P) -> Result<Response, Error> {
+/// refusal's status. The page is built only for a refusal a form shows (a
+/// missing sign-in, say, is answered as such, without reading the page).
+pub async fn refused<P: FormPage>(
+    e: impl Into<Error>,
+    page: impl std::future::Future<Output = Result<P, Error>>,
+) -> Result<Response, Error> {
     let (status, error) = form_failure(e)?;
+    let mut page = page.await?;
     page.set_error(error);
     render_status(status, &page)
 }
 
+/// Adds `err(field)` and `general()` to a template with `error: Option<FormError>`,
+/// and makes it a `FormPage`.
 macro_rules! form_errors {
     ($t:ty) => {
         impl $crate::pages::FormPage for $t {

@@ -349,7 +349,7 @@ async fn device_decide(
         .await
     {
         Ok(app) => device_done(&state, &s, &csrf, &app, true),
-        Err(e) => super::refused(e, device_view(&state, &s, &csrf, &f.user_code).await?),
+        Err(e) => super::refused(e, device_view(&state, &s, &csrf, &f.user_code)).await,
     }
 }
 

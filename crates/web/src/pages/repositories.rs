@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use twostep_auth::Action;
-use twostep_auth::{Access, SessionInfo};
+use twostep_auth::{Access, RepoView, SessionInfo};
 
 use super::{
     form_errors, form_failure, refused, render, render_status, CsrfForm, FormBody, FormError, Page,
@@ -43,8 +43,7 @@ pub fn routes() -> Routes {
 #[template(path = "repositories.html")]
 struct ListPage {
     page: Page,
-    /// owner, name, visibility, access, description
-    repos: Vec<(String, String, String, String, String)>,
+    repos: Vec<RepoView>,
     name: String,
     description: String,
     error: Option<FormError>,
@@ -52,23 +51,7 @@ struct ListPage {
 form_errors!(ListPage);
 
 async fn list_page(state: &AppState, s: &SessionInfo, csrf: &Csrf) -> Result<ListPage, Error> {
-    let repos = state
-        .auth
-        .repos()
-        .list_repos(&s.user.id)
-        .await?
-        .into_iter()
-        .map(|r| {
-            let vis = if r.private { "private" } else { "public" };
-            (
-                r.owner,
-                r.name,
-                vis.to_string(),
-                r.access.as_str().to_string(),
-                r.description,
-            )
-        })
-        .collect();
+    let repos = state.auth.repos().list_repos(&s.user.id).await?;
     Ok(ListPage {
         page: Page::new(state, Some(s), csrf),
         repos,
@@ -141,7 +124,8 @@ struct RepoPage {
     admin: bool,
     /// A workspace's repository: its members have access.
     workspace: bool,
-    collaborators: Vec<(String, String)>,
+    /// Username and access.
+    collaborators: Vec<(String, Access)>,
     error: Option<FormError>,
 }
 form_errors!(RepoPage);
@@ -163,9 +147,6 @@ async fn repo_page(
             .repos()
             .collaborators(&s.user.id, owner, name)
             .await?
-            .into_iter()
-            .map(|(u, a)| (u, a.as_str().to_string()))
-            .collect()
     } else {
         Vec::new()
     };
@@ -218,7 +199,7 @@ async fn delete(
         .await
     {
         Ok(()) => Ok(Redirect::to("/repositories").into_response()),
-        Err(e) => refused(e, repo_page(&state, &s, &csrf, &owner, &name).await?),
+        Err(e) => refused(e, repo_page(&state, &s, &csrf, &owner, &name)).await,
     }
 }
 
@@ -250,7 +231,7 @@ async fn add_collaborator(
     };
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/repositories/{owner}/{name}")).into_response()),
-        Err(e) => refused(e, repo_page(&state, &s, &csrf, &owner, &name).await?),
+        Err(e) => refused(e, repo_page(&state, &s, &csrf, &owner, &name)).await,
     }
 }
 

@@ -335,7 +335,7 @@ pub(super) async fn status_with_error(
     csrf: &Csrf,
     e: twostep_auth::AuthError,
 ) -> Result<Response, Error> {
-    refused(e, status_page(state, s, csrf, None).await?)
+    refused(e, status_page(state, s, csrf, None)).await
 }
 
 #[derive(Template)]

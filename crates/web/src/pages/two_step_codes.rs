@@ -191,7 +191,7 @@ async fn regenerate(
         Ok(codes) => {
             render(&CodesPage::new(&state, &s, &csrf, "Your new recovery codes", &codes).await?)
         }
-        Err(e) => refused(e, overview_page(&state, &s, &csrf).await?),
+        Err(e) => refused(e, overview_page(&state, &s, &csrf)).await,
     }
 }
 

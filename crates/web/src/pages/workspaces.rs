@@ -120,7 +120,7 @@ async fn create(
         Ok(m) => Ok(
             Redirect::to(&format!("/workspaces/{}?n=workspace-created", m.name)).into_response(),
         ),
-        Err(e) => refused(e, list_page(&state, &s, &csrf, None).await?),
+        Err(e) => refused(e, list_page(&state, &s, &csrf, None)).await,
     }
 }
 
@@ -247,7 +247,7 @@ async fn act(
             percent_encoding::utf8_percent_encode(&name, percent_encoding::NON_ALPHANUMERIC)
         ))
         .into_response()),
-        Err(e) => refused(e, workspace_page(&state, &s, &csrf, &name, None).await?),
+        Err(e) => refused(e, workspace_page(&state, &s, &csrf, &name, None)).await,
     }
 }
 
