@@ -110,6 +110,7 @@ pub use twostep_core::workspace::Policy as WorkspacePolicy;
 pub use workspaces::members::{
     workspace_role, MemberView, MembershipView, WorkspaceRole, WorkspaceView,
 };
+pub use workspaces::policy::WorkspaceDeadline;
 pub use workspaces::Workspaces;
 
 pub use hasher::{Argon2Workers, Hashing, PasswordHasher};

@@ -22,7 +22,7 @@ pub struct Account {
     pub two_step_reset_by_admin: bool,
     /// While two-step is off: workspaces that require it, and from when
     /// (filled in for signed-in sessions, for the banner).
-    pub two_step_required_by: Vec<(String, UnixTime)>,
+    pub two_step_required_by: Vec<crate::WorkspaceDeadline>,
     /// False for an account made through a sign-in provider: it confirms
     /// security changes by signing in there again, not with a password.
     pub has_password: bool,

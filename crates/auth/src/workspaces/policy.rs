@@ -34,13 +34,21 @@ impl AuthService {
     }
 }
 
+/// A workspace that requires two-step verification of an account that has
+/// it off, and from when.
+#[derive(Debug, Clone)]
+pub struct WorkspaceDeadline {
+    pub workspace: String,
+    pub from: UnixTime,
+}
+
 impl Workspaces<'_> {
     /// Workspaces whose policy will lock this account out, with when: for the
     /// banner and mail while two-step is off.
     pub async fn two_step_deadlines(
         &self,
         user: &crate::Account,
-    ) -> Result<Vec<(String, UnixTime)>> {
+    ) -> Result<Vec<WorkspaceDeadline>> {
         if user.two_step_on() {
             return Ok(Vec::new());
         }
@@ -50,8 +58,14 @@ impl Workspaces<'_> {
             .into_iter()
             .filter_map(|m| match m.policy {
                 Policy::Off => None,
-                Policy::Grace { until } => Some((m.name, until)),
-                Policy::Enforced { since } => Some((m.name, since)),
+                Policy::Grace { until } => Some(WorkspaceDeadline {
+                    workspace: m.name,
+                    from: until,
+                }),
+                Policy::Enforced { since } => Some(WorkspaceDeadline {
+                    workspace: m.name,
+                    from: since,
+                }),
             })
             .collect())
     }

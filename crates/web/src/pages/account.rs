@@ -37,8 +37,8 @@ struct ConfirmPage {
     next: String,
     two_step_on: bool,
     has_key: bool,
-    /// id, name of the sign-in providers linked to the account
-    providers: Vec<(String, String)>,
+    /// The sign-in providers linked to the account that can confirm it.
+    providers: Vec<super::oidc::ProviderChoice>,
     error: Option<FormError>,
 }
 form_errors!(ConfirmPage);

@@ -97,8 +97,15 @@ pub struct Page {
     pub admin: bool,
     /// An administrator reset two-step verification: every page says to set it up.
     pub two_step_reset: bool,
-    /// Workspaces that require two-step (off here), with the time (UTC).
-    pub workspace_deadlines: Vec<(String, String)>,
+    /// Workspaces that require two-step (off here), and from when.
+    pub workspace_deadlines: Vec<Deadline>,
+}
+
+/// A workspace's two-step deadline as the banner says it.
+pub struct Deadline {
+    pub workspace: String,
+    /// UTC.
+    pub from: String,
 }
 
 impl Page {
@@ -126,7 +133,10 @@ impl Page {
                     s.user
                         .two_step_required_by
                         .iter()
-                        .map(|(w, t)| (w.clone(), twostep_auth::utc(*t)))
+                        .map(|d| Deadline {
+                            workspace: d.workspace.clone(),
+                            from: twostep_auth::utc(d.from),
+                        })
                         .collect()
                 })
                 .unwrap_or_default(),

@@ -137,8 +137,8 @@ async fn callback(
 struct ProvidersPage {
     page: Page,
     linked: Vec<LinkedProvider>,
-    /// id, name of providers not linked yet
-    available: Vec<(String, String)>,
+    /// Providers not linked yet.
+    available: Vec<ProviderChoice>,
     two_step_on: bool,
     has_password: bool,
 }
@@ -156,7 +156,7 @@ async fn page(
         available: providers
             .iter()
             .filter(|p| !mine.iter().any(|i| i.provider == p.id))
-            .map(|p| (p.id.clone(), p.display_name.clone()))
+            .map(ProviderChoice::of)
             .collect(),
         two_step_on: s.user.two_step_enabled_at.is_some(),
         has_password: state.auth.providers().has_password(&s.user.id).await?,
@@ -164,11 +164,26 @@ async fn page(
     })
 }
 
-/// The providers linked to an account: id and name.
+/// A provider a page offers: its id (in addresses) and its name.
+pub struct ProviderChoice {
+    pub id: String,
+    pub name: String,
+}
+
+impl ProviderChoice {
+    pub(super) fn of(p: &twostep_auth::OidcProvider) -> ProviderChoice {
+        ProviderChoice {
+            id: p.id.clone(),
+            name: p.display_name.clone(),
+        }
+    }
+}
+
+/// The providers linked to an account.
 pub(super) async fn linked_providers(
     state: &AppState,
     user_id: &twostep_auth::UserId,
-) -> Result<Vec<(String, String)>, Error> {
+) -> Result<Vec<ProviderChoice>, Error> {
     Ok(state
         .auth
         .providers()
@@ -176,7 +191,10 @@ pub(super) async fn linked_providers(
         .await?
         .into_iter()
         .filter(|i| i.configured)
-        .map(|i| (i.provider, i.provider_name))
+        .map(|i| ProviderChoice {
+            id: i.provider,
+            name: i.provider_name,
+        })
         .collect())
 }
 
@@ -185,16 +203,16 @@ pub(super) async fn linked_providers(
 pub(super) async fn confirming_providers(
     state: &AppState,
     user_id: &twostep_auth::UserId,
-) -> Result<Vec<(String, String)>, Error> {
+) -> Result<Vec<ProviderChoice>, Error> {
     let mut out = Vec::new();
-    for (id, name) in linked_providers(state, user_id).await? {
+    for p in linked_providers(state, user_id).await? {
         if state
             .auth
             .providers()
-            .provider_can_confirm(user_id, &id)
+            .provider_can_confirm(user_id, &p.id)
             .await?
         {
-            out.push((id, name));
+            out.push(p);
         }
     }
     Ok(out)

@@ -32,19 +32,19 @@ struct SignInPage {
     page: Page,
     login: String,
     next: String,
-    /// id, name of the OpenID Connect providers
-    providers: Vec<(String, String)>,
+    /// The OpenID Connect providers.
+    providers: Vec<super::oidc::ProviderChoice>,
     error: Option<FormError>,
 }
 form_errors!(SignInPage);
 
-fn providers(state: &AppState) -> Vec<(String, String)> {
+fn providers(state: &AppState) -> Vec<super::oidc::ProviderChoice> {
     state
         .auth
         .providers()
         .oidc_providers()
         .iter()
-        .map(|p| (p.id.clone(), p.display_name.clone()))
+        .map(super::oidc::ProviderChoice::of)
         .collect()
 }
 

@@ -7,9 +7,9 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use twostep_auth::Action;
-use twostep_auth::{MembershipView, SessionInfo, WorkspacePolicy, WorkspaceView};
+use twostep_auth::{MembershipView, SessionInfo, WorkspaceView};
 
-use super::{form_errors, refused, render, FormBody, FormError, NoticeQuery, Page};
+use super::{filters, form_errors, refused, render, FormBody, FormError, NoticeQuery, Page};
 use crate::csrf::Csrf;
 use crate::session::{SignedIn, Web};
 use crate::{AppState, Error};
@@ -41,26 +41,11 @@ pub fn routes() -> Routes {
         )
 }
 
-fn policy_text(p: &WorkspacePolicy) -> String {
-    match p {
-        WorkspacePolicy::Off => "not required".into(),
-        WorkspacePolicy::Grace { until } => {
-            format!(
-                "required from {} UTC (grace period)",
-                twostep_auth::utc(*until)
-            )
-        }
-        WorkspacePolicy::Enforced { since } => {
-            format!("required since {} UTC", twostep_auth::utc(*since))
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "workspaces.html")]
 struct ListPage {
     page: Page,
-    workspaces: Vec<(MembershipView, String)>,
+    workspaces: Vec<MembershipView>,
     error: Option<FormError>,
 }
 form_errors!(ListPage);
@@ -73,17 +58,7 @@ async fn list_page(
 ) -> Result<ListPage, Error> {
     Ok(ListPage {
         page: Page::new(state, Some(s), csrf).notice(n),
-        workspaces: state
-            .auth
-            .workspaces()
-            .workspaces_of(&s.user.id)
-            .await?
-            .into_iter()
-            .map(|m| {
-                let p = policy_text(&m.policy);
-                (m, p)
-            })
-            .collect(),
+        workspaces: state.auth.workspaces().workspaces_of(&s.user.id).await?,
         error: None,
     })
 }
@@ -147,7 +122,7 @@ async fn workspace_page(
     let w = state.auth.workspaces().workspace(&s.user.id, name).await?;
     Ok(WorkspacePage {
         page: Page::new(state, Some(s), csrf).notice(n),
-        policy: policy_text(&w.policy),
+        policy: filters::policy_text(&w.policy),
         is_admin: w.role == twostep_auth::WorkspaceRole::Admin,
         can_create: w.role != twostep_auth::WorkspaceRole::Read,
         ssh_url: state.auth.settings().ssh_url.clone(),
