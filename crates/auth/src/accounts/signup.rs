@@ -183,3 +183,34 @@ impl Accounts<'_> {
         self.user_row(id).await.map(Account::from)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_must_be_one_mail_can_reach() {
+        assert_eq!(
+            mail_address(" Dora@Example.org ").unwrap().to_lowercase(),
+            "dora@example.org"
+        );
+        for bad in [
+            "",
+            "dora",
+            "dora@",
+            "dora..x@example.org",
+            "a b@example.org",
+        ] {
+            let e = mail_address(bad).unwrap_err();
+            assert_eq!(e.code(), "invalid_email", "{bad:?}");
+            assert_eq!(e.field(), Some("email"));
+        }
+    }
+
+    #[test]
+    fn a_weak_password_is_refused_next_to_its_field() {
+        let e = password_policy("dora", "dora", "dora@example.org").unwrap_err();
+        assert_eq!((e.code(), e.field()), (WEAK_PASSWORD, Some("password")));
+        password_policy("violet-harbour-2931", "dora", "dora@example.org").unwrap();
+    }
+}

@@ -61,7 +61,7 @@ pub(crate) fn lock_state(user: &User, now: UnixTime) -> LockState {
     )
 }
 
-fn locked(until: UnixTime) -> AuthError {
+pub(crate) fn locked(until: UnixTime) -> AuthError {
     AuthError::Locked {
         until,
         until_utc: utc(until),
@@ -231,10 +231,11 @@ impl AuthService {
         .into())
     }
 
-    /// The refusal while the second step is locked for a while (not while
-    /// it is frozen: the owner's own SSH key and password may reopen that).
+    /// The refusal while the second step is locked for a while, frozen or
+    /// not (a freeze alone is no refusal here: the owner's own SSH key and
+    /// password may reopen it, once any lock has run out).
     pub(crate) fn lock_refusal(user: &User, now: UnixTime) -> Option<AuthError> {
-        match lock_state(user, now) {
+        match LockState::of(user.second_step_locked_until, None, now) {
             LockState::Locked { until } => Some(locked(until)),
             LockState::Open | LockState::Frozen => None,
         }

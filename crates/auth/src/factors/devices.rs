@@ -131,3 +131,16 @@ impl Factors<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_authenticator_has_a_name_of_reasonable_length() {
+        assert_eq!(authenticator_name("  work phone ").unwrap(), "work phone");
+        assert_eq!(authenticator_name("").unwrap_err().code(), "invalid_name");
+        assert!(authenticator_name(&"n".repeat(MAX_NAME)).is_ok());
+        assert!(authenticator_name(&"n".repeat(MAX_NAME + 1)).is_err());
+    }
+}

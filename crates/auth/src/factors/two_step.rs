@@ -55,6 +55,7 @@ pub struct SetupInfo {
     pub purpose: SetupPurpose,
 }
 
+use twostep_core::lockout::LockState;
 use twostep_store::authenticators::Purpose;
 
 /// What finishing a setup does.
@@ -241,8 +242,9 @@ impl Factors<'_> {
             awaiting_confirmation: all
                 .iter()
                 .any(|a| a.status == authenticators::Status::Verified),
-            locked_until: match crate::factors::check::lock_state(&user, now) {
-                twostep_core::lockout::LockState::Locked { until } => Some(until),
+            // A lock still running is shown, frozen or not.
+            locked_until: match LockState::of(user.second_step_locked_until, None, now) {
+                LockState::Locked { until } => Some(until),
                 _ => None,
             },
         })

@@ -137,3 +137,45 @@ impl Recovery<'_> {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_over_ssh_need_two_step_on_and_the_second_step_open() {
+        let now = twostep_core::UnixTime::from_secs(1_796_083_200);
+        let mut user = User {
+            id: UserId::new("u1".into()),
+            username: "dora".into(),
+            email: "dora@example.org".into(),
+            password_hash: Some("$argon2id$…".into()),
+            email_confirmed_at: Some(now),
+            two_step_enabled_at: None,
+            second_step_locked_until: None,
+            created_at: now,
+            factor_failures_in_row: 0,
+            second_step_frozen_at: None,
+            codes_check_position: None,
+            recovery_ready_at: None,
+            is_admin: false,
+            two_step_reset_at: None,
+        };
+        assert!(matches!(refusal(&user, now), Some(AuthError::Conflict(_))));
+        user.two_step_enabled_at = Some(now);
+        assert!(refusal(&user, now).is_none());
+        user.second_step_locked_until = Some(now + 60);
+        assert!(matches!(
+            refusal(&user, now),
+            Some(AuthError::Locked { .. })
+        ));
+        // Frozen as well: the lock is still waited out...
+        user.second_step_frozen_at = Some(now);
+        assert!(matches!(
+            refusal(&user, now),
+            Some(AuthError::Locked { .. })
+        ));
+        // ...and then the key and the password may reopen the freeze.
+        assert!(refusal(&user, now + 61).is_none());
+    }
+}

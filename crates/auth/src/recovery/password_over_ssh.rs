@@ -2,6 +2,7 @@
 //! asking) and a current second factor (a code or a recovery code, counted
 //! like any other). Every session ends; the owner is mailed.
 
+use twostep_core::lockout::LockState;
 use twostep_core::UserId;
 use twostep_store::{sessions, users};
 
@@ -70,8 +71,10 @@ impl Recovery<'_> {
                 self.link("/password/forgot")
             )));
         }
-        if let Some(locked) = crate::AuthService::lock_refusal(&user, self.now()) {
-            return Err(locked);
+        // A lock is waited out; a frozen second step is refused when the
+        // code is checked (the code is this command's proof).
+        if let LockState::Locked { until } = crate::factors::check::lock_state(&user, self.now()) {
+            return Err(crate::factors::check::locked(until));
         }
         Ok(SshProof::Typed)
     }

@@ -111,3 +111,29 @@ impl Repos<'_> {
         Ok(SessionInfo::sessionless(user.into(), Caller::Password))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_told_apart_by_their_shape() {
+        assert_eq!(
+            basic_kind("x-token-auth", "anything"),
+            CallerKind::OAuthToken
+        );
+        assert_eq!(basic_kind("oauth2", "anything"), CallerKind::OAuthToken);
+        assert_eq!(
+            basic_kind("dora", "violet-harbour-2931"),
+            CallerKind::BasicPassword
+        );
+    }
+
+    #[test]
+    fn a_scope_missing_is_refused_and_sessions_have_every_scope() {
+        require_scope(None, Scope::RepoWrite).unwrap();
+        require_scope(Some(&[Scope::RepoWrite]), Scope::RepoRead).unwrap();
+        let e = require_scope(Some(&[Scope::RepoRead]), Scope::RepoWrite).unwrap_err();
+        assert_eq!(e.code(), "insufficient_scope");
+    }
+}

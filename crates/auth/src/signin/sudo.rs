@@ -188,3 +188,15 @@ pub(crate) fn weak_proof(w: WeakProof) -> AuthError {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_forms_fields_make_one_proof_the_code_first() {
+        assert!(Proof::from_fields(Some("123 456"), Some("pw")) == Proof::Code("123 456".into()));
+        assert!(Proof::from_fields(Some("  "), Some("pw")) == Proof::Password("pw".into()));
+        assert!(Proof::from_fields(None, Some("")) == Proof::None);
+    }
+}

@@ -302,3 +302,28 @@ impl Workspaces<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_role_is_read_write_or_admin_and_nothing_else() {
+        for (text, role) in [
+            ("read", WorkspaceRole::Read),
+            (" write ", WorkspaceRole::Write),
+            ("admin", WorkspaceRole::Admin),
+        ] {
+            let got = workspace_role(text).unwrap();
+            assert_eq!(got, role);
+            assert_eq!(workspace_role(got.as_str()).unwrap(), role);
+        }
+        for bad in ["owner", "ADMIN", ""] {
+            assert_eq!(
+                workspace_role(bad).unwrap_err().code(),
+                "invalid_role",
+                "{bad:?}"
+            );
+        }
+    }
+}

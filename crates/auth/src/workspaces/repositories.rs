@@ -122,3 +122,15 @@ pub(crate) fn role_access(r: Role) -> Access {
         Role::Admin => Access::Admin,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_role_gives_its_access_and_no_more() {
+        assert_eq!(role_access(Role::Read), Access::Read);
+        assert_eq!(role_access(Role::Write), Access::Write);
+        assert_eq!(role_access(Role::Admin), Access::Admin);
+    }
+}
