@@ -7,7 +7,7 @@ use twostep_auth::Action;
 use twostep_auth::AppPasswordView;
 use twostep_auth::UnixTime;
 
-use super::ApiJson;
+use super::{listed, ApiJson};
 use crate::session::{Api, ApiUser};
 use crate::{AppState, Error};
 
@@ -68,16 +68,12 @@ async fn list(
     State(state): State<AppState>,
     user: ApiUser,
 ) -> Result<Json<Vec<AppPasswordInfo>>, Error> {
-    let s = user.0;
-    Ok(Json(
+    Ok(listed(
         state
             .auth
             .credentials()
-            .app_passwords(&s.user.id)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect(),
+            .app_passwords(&user.0.user.id)
+            .await?,
     ))
 }
 

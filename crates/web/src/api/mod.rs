@@ -55,6 +55,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
 /// A JSON object body (see `crate::input`); every refusal is our JSON error.
 pub struct ApiJson<T>(pub T);
 
+/// A list answer: each of the service's views in its API shape.
+pub(crate) fn listed<T, V: From<T>>(items: Vec<T>) -> axum::Json<Vec<V>> {
+    axum::Json(items.into_iter().map(V::from).collect())
+}
+
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = Error;
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {

@@ -8,7 +8,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use twostep_auth::Action;
 
-use super::ApiJson;
+use super::{listed, ApiJson};
 use crate::session::{Api, ApiUser};
 use crate::{AppState, Error};
 
@@ -18,6 +18,18 @@ pub fn router() -> Routes {
         .post("/user/oauth-apps", Action::RegisterOAuthApp, register)
         .get("/user/authorized-apps", Action::ReadAccount, authorized)
         .delete("/user/authorized-apps/{id}", Action::RevokeOAuthApp, revoke)
+}
+
+impl From<twostep_auth::RegisteredApp> for OAuthAppInfo {
+    fn from(a: twostep_auth::RegisteredApp) -> Self {
+        OAuthAppInfo {
+            client_id: a.client_id,
+            name: a.name,
+            redirect_uris: a.redirect_uris,
+            confidential: a.confidential,
+            created_at: a.created_at.secs(),
+        }
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -56,22 +68,8 @@ async fn list(
     State(state): State<AppState>,
     user: ApiUser,
 ) -> Result<Json<Vec<OAuthAppInfo>>, Error> {
-    let s = user.0;
-    Ok(Json(
-        state
-            .auth
-            .oauth()
-            .oauth_apps(&s.user.id)
-            .await?
-            .into_iter()
-            .map(|a| OAuthAppInfo {
-                client_id: a.client_id,
-                name: a.name,
-                redirect_uris: a.redirect_uris,
-                confidential: a.confidential,
-                created_at: a.created_at.secs(),
-            })
-            .collect(),
+    Ok(listed(
+        state.auth.oauth().oauth_apps(&user.0.user.id).await?,
     ))
 }
 
@@ -109,27 +107,25 @@ pub struct AuthorizedApp {
     pub created_at: i64,
 }
 
+impl From<twostep_auth::AuthorizedApp> for AuthorizedApp {
+    fn from(a: twostep_auth::AuthorizedApp) -> Self {
+        AuthorizedApp {
+            id: a.grant_id,
+            name: a.name,
+            scopes: a.scopes,
+            created_at: a.created_at.secs(),
+        }
+    }
+}
+
 /// Applications you authorised.
 #[utoipa::path(get, path = "/api/v1/user/authorized-apps", tag = "oauth", responses((status = 200, body = [AuthorizedApp])))]
 async fn authorized(
     State(state): State<AppState>,
     user: ApiUser,
 ) -> Result<Json<Vec<AuthorizedApp>>, Error> {
-    let s = user.0;
-    Ok(Json(
-        state
-            .auth
-            .oauth()
-            .authorized_apps(&s.user.id)
-            .await?
-            .into_iter()
-            .map(|a| AuthorizedApp {
-                id: a.grant_id,
-                name: a.name,
-                scopes: a.scopes,
-                created_at: a.created_at.secs(),
-            })
-            .collect(),
+    Ok(listed(
+        state.auth.oauth().authorized_apps(&user.0.user.id).await?,
     ))
 }
 

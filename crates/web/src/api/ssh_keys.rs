@@ -7,7 +7,7 @@ use twostep_auth::Action;
 use twostep_auth::SshKey;
 use twostep_auth::UnixTime;
 
-use super::ApiJson;
+use super::{listed, ApiJson};
 use crate::session::{Api, ApiUser};
 use crate::{AppState, Error};
 use twostep_auth::Proof;
@@ -66,16 +66,8 @@ async fn list(
     State(state): State<AppState>,
     user: ApiUser,
 ) -> Result<Json<Vec<SshKeyView>>, Error> {
-    let s = user.0;
-    Ok(Json(
-        state
-            .auth
-            .credentials()
-            .ssh_keys(&s.user.id)
-            .await?
-            .into_iter()
-            .map(SshKeyView::from)
-            .collect(),
+    Ok(listed(
+        state.auth.credentials().ssh_keys(&user.0.user.id).await?,
     ))
 }
 

@@ -11,28 +11,19 @@ use serde_json::{json, Value};
 use twostep_auth::{Action, KeyKind};
 
 use super::key_call::{begun, KeyCall, KeyHeader};
-use super::security_keys::{register_begin, register_finish};
-use crate::session::{SignedIn, Web};
+use super::security_keys::registration;
+use crate::session::Web;
 use crate::{AppState, Error};
 
 pub fn routes() -> Routes {
-    Routes::new(Surface::Page)
-        .post(
-            "/account/two-step/passkeys/begin",
-            Action::AddPasskey,
-            |state: State<AppState>, s: SignedIn, call: KeyCall| {
-                register_begin(state, s, call, KeyKind::Passkey)
-            },
-        )
-        .post(
-            "/account/two-step/passkeys/finish",
-            Action::AddPasskey,
-            |state: State<AppState>, s: SignedIn, ctx: Web, call: KeyCall| {
-                register_finish(state, s, ctx, call, KeyKind::Passkey)
-            },
-        )
-        .post("/signin/passkey/begin", Action::SignIn, signin_begin)
-        .post("/signin/passkey/finish", Action::SignIn, signin_finish)
+    registration(
+        Routes::new(Surface::Page),
+        "/account/two-step/passkeys",
+        Action::AddPasskey,
+        KeyKind::Passkey,
+    )
+    .post("/signin/passkey/begin", Action::SignIn, signin_begin)
+    .post("/signin/passkey/finish", Action::SignIn, signin_finish)
 }
 
 async fn signin_begin(

@@ -16,61 +16,71 @@ use crate::session::{token_of, AnySession, SignedIn, Web};
 use crate::{AppState, Error};
 
 pub fn routes() -> Routes {
-    Routes::new(Surface::Page)
+    registration(
+        Routes::new(Surface::Page),
+        "/account/two-step/security-keys",
+        Action::AddSecurityKey,
+        KeyKind::SecurityKey,
+    )
+    .post(
+        "/account/two-step/security-keys/{id}/remove",
+        Action::RemoveSecurityKey,
+        remove,
+    )
+    .post(
+        "/signin/second-step/key/begin",
+        Action::SecondStep,
+        signin_begin,
+    )
+    .post(
+        "/signin/second-step/key/finish",
+        Action::SecondStep,
+        signin_finish,
+    )
+    .post(
+        "/signin/second-step/key/failed",
+        Action::SecondStep,
+        signin_failed,
+    )
+    .post(
+        "/account/confirm-with-key/begin",
+        Action::ConfirmIdentity,
+        confirm_begin,
+    )
+    .post(
+        "/account/confirm-with-key/finish",
+        Action::ConfirmIdentity,
+        confirm_finish,
+    )
+    .post(
+        "/account/confirm-with-key/failed",
+        Action::ConfirmIdentity,
+        confirm_failed,
+    )
+}
+
+/// `BASE/begin` and `BASE/finish`: registering a key of this kind.
+pub(super) fn registration(routes: Routes, base: &str, action: Action, kind: KeyKind) -> Routes {
+    routes
         .post(
-            "/account/two-step/security-keys/begin",
-            Action::AddSecurityKey,
-            |state: State<AppState>, s: SignedIn, call: KeyCall| {
-                register_begin(state, s, call, KeyKind::SecurityKey)
+            &format!("{base}/begin"),
+            action,
+            move |state: State<AppState>, s: SignedIn, call: KeyCall| {
+                register_begin(state, s, call, kind)
             },
         )
         .post(
-            "/account/two-step/security-keys/finish",
-            Action::AddSecurityKey,
-            |state: State<AppState>, s: SignedIn, ctx: Web, call: KeyCall| {
-                register_finish(state, s, ctx, call, KeyKind::SecurityKey)
+            &format!("{base}/finish"),
+            action,
+            move |state: State<AppState>, s: SignedIn, ctx: Web, call: KeyCall| {
+                register_finish(state, s, ctx, call, kind)
             },
-        )
-        .post(
-            "/account/two-step/security-keys/{id}/remove",
-            Action::RemoveSecurityKey,
-            remove,
-        )
-        .post(
-            "/signin/second-step/key/begin",
-            Action::SecondStep,
-            signin_begin,
-        )
-        .post(
-            "/signin/second-step/key/finish",
-            Action::SecondStep,
-            signin_finish,
-        )
-        .post(
-            "/signin/second-step/key/failed",
-            Action::SecondStep,
-            signin_failed,
-        )
-        .post(
-            "/account/confirm-with-key/begin",
-            Action::ConfirmIdentity,
-            confirm_begin,
-        )
-        .post(
-            "/account/confirm-with-key/finish",
-            Action::ConfirmIdentity,
-            confirm_finish,
-        )
-        .post(
-            "/account/confirm-with-key/failed",
-            Action::ConfirmIdentity,
-            confirm_failed,
         )
 }
 
 /// A security key or passkey's registration starts: the browser gets the
 /// ceremony's options.
-pub(super) async fn register_begin(
+async fn register_begin(
     State(state): State<AppState>,
     SignedIn(s): SignedIn,
     call: KeyCall,
@@ -86,7 +96,7 @@ pub(super) async fn register_begin(
 }
 
 /// …and ends with the browser's answer.
-pub(super) async fn register_finish(
+async fn register_finish(
     State(state): State<AppState>,
     SignedIn(s): SignedIn,
     Web(ctx): Web,
