@@ -382,9 +382,11 @@ async fn init_bare(path: &std::path::Path) -> Result<()> {
             .await
             .map_err(Failure::disk("creating", parent))?;
     }
-    let out = tokio::process::Command::new("git")
-        .args(["init", "--quiet", "--bare", "--initial-branch=main"])
-        .arg(path)
+    let mut git = tokio::process::Command::new("git");
+    git.args(["init", "--quiet", "--bare", "--initial-branch=main"])
+        .arg(path);
+    die_with_this_process(&mut git);
+    let out = git
         .output()
         .await
         .map_err(Failure::disk("running git init for", path))?;
@@ -392,4 +394,33 @@ async fn init_bare(path: &std::path::Path) -> Result<()> {
         return Err(Failure::GitInit(String::from_utf8_lossy(&out.stderr).into_owned()).into());
     }
     Ok(())
+}
+
+/// The child is killed when this server dies. A server killed (SIGKILL, a
+/// crash) while `git init` runs would otherwise leave it writing into its
+/// temporary folder after the restarted server's start-up check removed
+/// that folder, and the folder would come back with no record. (The signal
+/// follows the thread that spawned the child: a runtime worker, which
+/// lives as long as the server.)
+fn die_with_this_process(cmd: &mut tokio::process::Command) {
+    #[cfg(target_os = "linux")]
+    {
+        let parent = std::process::id();
+        // SAFETY: between fork and exec the closure calls only prctl and
+        // getppid, both async-signal-safe, and allocates nothing.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The server died before prctl took effect: do not start.
+                if libc::getppid() as u32 != parent {
+                    return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
 }
