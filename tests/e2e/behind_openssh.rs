@@ -9,6 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 use serde_json::json;
 
 use crate::common;
+use crate::common::codes_in;
 use common::accounts::{account, enable_two_step, PASSWORD};
 use common::git::{working_copy, Git, SSH_OPTIONS};
 use common::tty::Terminal;
@@ -282,11 +283,4 @@ fn git_greeting_and_recovery_codes_through_the_distributions_sshd() {
     // What serv did is in its own log, not on the client's screen.
     let serv_log = std::fs::read_to_string(server.data_dir().join("serv.log")).unwrap();
     assert!(serv_log.contains("ssh key accepted by sshd"), "{serv_log}");
-}
-
-fn codes_in(text: &str) -> Vec<String> {
-    text.split_whitespace()
-        .filter(|w| w.len() == 14 && w.matches('-').count() == 2)
-        .map(str::to_string)
-        .collect()
 }

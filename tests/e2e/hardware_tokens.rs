@@ -88,14 +88,7 @@ fn token_code(n: usize, at: u64) -> String {
 }
 
 fn signs_in(server: &Server, name: &str, code: &str) -> u16 {
-    let api = ApiClient::new(server);
-    api.ok(
-        "POST",
-        "/session",
-        Some(json!({"login": name, "password": PASSWORD})),
-    );
-    api.call("POST", "/session/second-step", Some(json!({"code": code})))
-        .0
+    crate::common::accounts::second_step(server, name, code).0
 }
 
 #[test]

@@ -15,6 +15,7 @@ mod benchmarks;
 mod browser;
 mod cli;
 mod codes_saved;
+mod conformance;
 mod crash;
 mod git;
 mod hardening;

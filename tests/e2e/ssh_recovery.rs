@@ -2,6 +2,7 @@
 //! recovery codes, piped or typed on a pty (driven with tmux).
 
 use crate::common;
+use crate::common::codes_in;
 
 use serde_json::json;
 
@@ -9,17 +10,6 @@ use common::accounts::{account, enable_two_step, PASSWORD};
 use common::git::Git;
 use common::tty::Terminal;
 use common::Server;
-
-fn codes_in(text: &str) -> Vec<String> {
-    text.split_whitespace()
-        .filter(|w| {
-            w.len() == 14
-                && w.chars().filter(|c| *c == '-').count() == 2
-                && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-        .map(str::to_string)
-        .collect()
-}
 
 /// Password, then the second step with `code`: true if sign-in completes.
 fn sign_in_with(server: &Server, name: &str, code: &str) -> bool {

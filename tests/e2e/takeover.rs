@@ -340,8 +340,8 @@ fn changing_the_password_or_the_email_needs_a_fresh_proof() {
         "POST",
         "/user/password",
         Some(json!({"new_password": "a-brand-new-passphrase", "password": "not-the-password"})),
-        401,
-        "bad_credentials",
+        422,
+        "wrong_password",
     );
     other.ok(
         "POST",
@@ -411,7 +411,7 @@ fn changing_the_password_or_the_email_needs_a_fresh_proof() {
         "/account/password",
         &[
             ("new_password", "short"),
-            ("password", "a-brand-new-passphrase"),
+            ("current_password", "a-brand-new-passphrase"),
         ],
     );
     assert_eq!(refused.status, 422);
@@ -421,7 +421,7 @@ fn changing_the_password_or_the_email_needs_a_fresh_proof() {
         "/account/password",
         &[
             ("new_password", "yet-another-passphrase"),
-            ("password", "a-brand-new-passphrase"),
+            ("current_password", "a-brand-new-passphrase"),
         ],
     )
     .assert_contains("Your password was changed. Your other sessions were signed out.");

@@ -103,11 +103,10 @@ fn lost_phone_and_codes_kept_ssh_key_and_password() {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let code = stdout
-        .split_whitespace()
-        .find(|w| w.len() == 14 && w.matches('-').count() == 2)
-        .expect("new codes printed")
-        .to_string();
+    let code = crate::common::codes_in(&stdout)
+        .into_iter()
+        .next()
+        .expect("new codes printed");
     assert!(signed_in_with(&server, "case3", &code).is_some());
 }
 
@@ -234,11 +233,10 @@ fn used_every_recovery_code() {
     let git = Git::new(&server, "case6", &a.key);
     let out = git.ssh(&["recovery_codes"], Some(&format!("{PASSWORD}\n")));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let code = stdout
-        .split_whitespace()
-        .find(|w| w.len() == 14 && w.matches('-').count() == 2)
-        .expect("new codes printed")
-        .to_string();
+    let code = crate::common::codes_in(&stdout)
+        .into_iter()
+        .next()
+        .expect("new codes printed");
     let api = signed_in_with(&server, "case6", &code).expect("a new code signs in");
     let left = api.ok("GET", "/user/two-step", None)["recovery_codes_remaining"].clone();
     assert_eq!(left, 5);

@@ -84,6 +84,8 @@ pub enum Failure {
     GitInit(String),
     #[error("OpenID Connect client: {0}")]
     Oidc(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("breached-password file: {0}")]
+    Breached(#[source] std::io::Error),
     #[error("password hashing: {0}")]
     Hashing(&'static str),
     /// Readiness: a sentence for operators.

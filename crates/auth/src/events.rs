@@ -37,6 +37,7 @@ events! {
     SecondFactorFailed => "second_factor.failed", "Wrong two-step code";
     SecondStepLocked => "second_step.locked", "Two-step sign-in locked after too many wrong codes";
     RecoveryCodeUsed => "recovery_code.used", "Recovery code used";
+    CodeReplayed => "code.replayed", "A code used before was entered again (refused): someone may have seen it";
     SignedOut => "signout", "Signed out";
     SignedOutEverywhere => "signout.everywhere", "Signed out everywhere: other sessions, app passwords, authorised applications and mailed links ended";
     PasswordResetRequested => "password.reset_requested", "Password reset requested";

@@ -183,6 +183,8 @@ pub struct Settings {
     /// Names no user or workspace may take: the first parts of the web
     /// server's own addresses (`/OWNER/REPO.git` shares the root with them).
     pub reserved_names: Vec<String>,
+    /// An operator's Pwned Passwords SHA-1 file: new passwords found in it are refused.
+    pub breached_passwords: Option<Arc<twostep_core::breached::List>>,
 }
 
 /// 72 hours, and 24 with a second proof.

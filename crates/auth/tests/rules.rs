@@ -6,7 +6,7 @@
 //! rules do not depend on the cost; the server's own workers have their
 //! tests beside them).
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
@@ -35,7 +35,11 @@ impl Clock for FakeClock {
 }
 
 /// Argon2id with 64 KiB and one pass: a real hash, a thousandth of the cost.
-struct CheapArgon2;
+/// It counts its checks, so a rule can say what a step costs.
+#[derive(Default)]
+struct CheapArgon2 {
+    verifies: AtomicUsize,
+}
 
 impl CheapArgon2 {
     fn argon2() -> Argon2<'static> {
@@ -55,6 +59,7 @@ impl PasswordHasher for CheapArgon2 {
     }
 
     fn verify<'a>(&'a self, password: &'a str, phc: Option<&'a str>) -> Hashing<'a, bool> {
+        self.verifies.fetch_add(1, Ordering::SeqCst);
         let ok = phc
             .and_then(|p| PasswordHash::new(p).ok())
             .is_some_and(|h| {
@@ -69,6 +74,9 @@ impl PasswordHasher for CheapArgon2 {
 struct World {
     auth: AuthService,
     clock: Arc<FakeClock>,
+    hasher: Arc<CheapArgon2>,
+    /// The recovery codes of the newest `two_step_account`.
+    codes: std::sync::Mutex<Vec<String>>,
     outbox: Arc<InMemory>,
     _dir: tempfile::TempDir,
 }
@@ -84,11 +92,12 @@ impl World {
         let store = Store::open(&url).await.unwrap();
         let outbox = Arc::new(InMemory::default());
         let clock = Arc::new(FakeClock(AtomicI64::new(START)));
+        let hasher = Arc::new(CheapArgon2::default());
         let auth = AuthService::new(
             Parts {
                 store,
                 mailer: outbox.clone(),
-                hasher: Arc::new(CheapArgon2),
+                hasher: hasher.clone(),
                 keys: Keys::derive(&[9u8; 32]),
                 clock: clock.clone(),
             },
@@ -103,11 +112,14 @@ impl World {
                 recovery_wait_with_proof: twostep_auth::RECOVERY_WAIT_WITH_PROOF,
                 oidc: Vec::new(),
                 reserved_names: vec!["workspaces".into()],
+                breached_passwords: None,
             },
         );
         World {
             auth,
             clock,
+            hasher,
+            codes: Default::default(),
             outbox,
             _dir: dir,
         }
@@ -223,11 +235,13 @@ impl World {
             .await
             .unwrap();
         let link = self.token("/account/two-step/confirm").await;
-        self.auth
+        let codes = self
+            .auth
             .factors()
             .confirm_two_step(&s, &link, &ctx())
             .await
             .unwrap();
+        *self.codes.lock().unwrap() = codes.iter().map(|c| c.display().to_string()).collect();
         // The next code must come from a later time step.
         self.advance(30);
         (secret, token)
@@ -1191,4 +1205,30 @@ async fn adding_an_authenticator_is_finished_only_while_its_fresh_proof_lasts() 
         matches!(e, AuthError::SudoRequired { two_step_on: true }),
         "{e:?}"
     );
+}
+
+#[tokio::test]
+async fn a_recovery_code_check_costs_one_hash() {
+    let w = World::new().await;
+    w.two_step_account("rita").await;
+    let codes = w.codes.lock().unwrap().clone();
+    assert_eq!(codes.len(), 6);
+    let checks = |half: String, code: String| {
+        let w = &w;
+        async move {
+            let before = w.hasher.verifies.load(Ordering::SeqCst);
+            let r = w.auth.signin().second_step(&half, &code, &ctx()).await;
+            (r.is_ok(), w.hasher.verifies.load(Ordering::SeqCst) - before)
+        }
+    };
+    // The last code of six, a wrong one of the same shape, a used one: one hash each.
+    let half = w.half_signed_in("rita").await;
+    assert_eq!(checks(half, codes[5].clone()).await, (true, 1));
+    let wrong = format!("{}{}", &codes[4][..2], "zz-zzzz-zzzz-zzzz");
+    let half = w.half_signed_in("rita").await;
+    assert_eq!(checks(half, wrong).await, (false, 1));
+    let half = w.half_signed_in("rita").await;
+    assert_eq!(checks(half, codes[5].clone()).await, (false, 1));
+    let half = w.half_signed_in("rita").await;
+    assert_eq!(checks(half, "qqqq-qqqq-qqqq-qqqq".into()).await, (false, 1));
 }

@@ -1,9 +1,10 @@
 //! What a person types into a "code" field, normalised.
 //!
 //! People paste codes with spaces (`123 456`), dashes or stray whitespace; an
-//! authenticator code is 6 digits, a recovery code 12 letters and digits.
+//! authenticator code is 6 digits, a recovery code 16 letters and digits
+//! (12 in the earlier format).
 
-use crate::recovery::RECOVERY_CODE_LEN;
+use crate::recovery::{LEGACY_CODE_LEN, RECOVERY_CODE_LEN};
 use crate::totp::DIGITS;
 
 /// Longest input we even look at; anything longer is refused unread.
@@ -21,7 +22,7 @@ pub enum SecondFactorInput {
 pub enum CodeInputError {
     #[error("Enter the 6-digit code from your authenticator app, or one of your recovery codes.")]
     Empty,
-    #[error("That is not a code: enter the 6 digits from your authenticator app, or a recovery code like abcd-efgh-jkmn.")]
+    #[error("That is not a code: enter the 6 digits from your authenticator app, or a recovery code like abcd-efgh-jkmn-pqrs.")]
     Malformed,
 }
 
@@ -47,7 +48,7 @@ pub fn parse_second_factor(raw: &str) -> Result<SecondFactorInput, CodeInputErro
     {
         return Ok(SecondFactorInput::Totp(cleaned));
     }
-    if cleaned.len() == RECOVERY_CODE_LEN {
+    if cleaned.len() == RECOVERY_CODE_LEN || cleaned.len() == LEGACY_CODE_LEN {
         return Ok(SecondFactorInput::Recovery(cleaned));
     }
     Err(CodeInputError::Malformed)

@@ -4,6 +4,7 @@
 //! randomness as a `rand::RngCore`, so every rule is deterministic under test.
 
 pub mod app_password;
+pub mod breached;
 pub mod code;
 pub mod drift;
 pub mod last_used;

@@ -7,47 +7,36 @@ pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Bounded so hashing cost stays bounded too.
 pub const MAX_PASSWORD_BYTES: usize = 512;
 
-/// A few passwords that pass the length rule and are still guessed first.
-const COMMON: &[&str] = &[
-    "1234567890",
-    "12345678910",
-    "123456789012",
-    "0123456789",
-    "qwertyuiop",
-    "password12",
-    "password123",
-    "password1234",
-    "passw0rd123",
-    "iloveyou12",
-    "letmein123",
-    "welcome123",
-    "qwerty1234",
-    "qwerty12345",
-    "1q2w3e4r5t",
-    "abcdefghij",
-    "administrator",
-    "changeme123",
-    "trustno1234",
-    "football123",
-];
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordPolicyError {
     #[error("Use at least {MIN_PASSWORD_CHARS} characters for your password.")]
     TooShort,
     #[error("That password is too long (at most {MAX_PASSWORD_BYTES} bytes).")]
     TooLong,
-    #[error("Your password must not contain your username or email address.")]
-    ContainsIdentity,
-    #[error("That password is among the first ones attackers try. Choose another.")]
-    TooCommon,
+    #[error("Your password must not contain your username, your email address or the name of this site.")]
+    ContainsContext,
+    /// The reason is zxcvbn's warning ("This is a very common password"…),
+    /// which never quotes the password.
+    #[error("That password is among the first ones attackers try ({0}). Choose another, such as a few unrelated words.")]
+    TooCommon(String),
+    #[error("That password has appeared in a data breach, so attackers try it. Choose another.")]
+    Breached,
 }
 
-/// Checks a new password against the policy.
+/// Fewer estimated guesses than this is "commonly used or expected"
+/// (zxcvbn's scores 0 to 2): found in its frequency lists of passwords,
+/// names and words, or keyboard walks, sequences, repeats and dates.
+const MIN_GUESSES_LOG10: f64 = 8.0;
+
+/// Checks a new password against the policy: length, the context words
+/// (username, the email's local part, the site's name) and the commonly used
+/// passwords of zxcvbn's lists. The breached-password file is checked apart
+/// (`breached::List`), as it reads a file.
 pub fn check_policy(
     password: &str,
     username: &str,
     email: &str,
+    site: &str,
 ) -> Result<(), PasswordPolicyError> {
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(PasswordPolicyError::TooLong);
@@ -57,19 +46,28 @@ pub fn check_policy(
     }
     let lower = password.to_lowercase();
     let local = email.split('@').next().unwrap_or("");
-    if (username.len() >= 3 && lower.contains(&username.to_lowercase()))
-        || (local.len() >= 3 && lower.contains(&local.to_lowercase()))
-    {
-        return Err(PasswordPolicyError::ContainsIdentity);
+    // The site's name counts whole and by its words ("twostep" of "twostep-dev").
+    let site_words = site
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 4);
+    let context: Vec<String> = [username, local, site]
+        .into_iter()
+        .chain(site_words)
+        .map(str::to_lowercase)
+        .filter(|w| w.chars().count() >= 3)
+        .collect();
+    if context.iter().any(|w| lower.contains(w.as_str())) {
+        return Err(PasswordPolicyError::ContainsContext);
     }
-    let distinct = {
-        let mut c: Vec<char> = lower.chars().collect();
-        c.sort_unstable();
-        c.dedup();
-        c.len()
-    };
-    if distinct < 4 || COMMON.contains(&lower.as_str()) {
-        return Err(PasswordPolicyError::TooCommon);
+    let words: Vec<&str> = context.iter().map(String::as_str).collect();
+    let estimate = zxcvbn::zxcvbn(password, &words);
+    if estimate.guesses_log10() < MIN_GUESSES_LOG10 {
+        let reason = estimate
+            .feedback()
+            .and_then(|f| f.warning())
+            .map(|w| w.to_string().trim_end_matches('.').to_lowercase())
+            .unwrap_or_else(|| "it is easy to guess".to_string());
+        return Err(PasswordPolicyError::TooCommon(reason));
     }
     Ok(())
 }
@@ -220,29 +218,68 @@ mod tests {
 
     #[test]
     fn policy_messages() {
+        let check = |p: &str, user: &str| check_policy(p, user, &format!("{user}@x.io"), "twostep");
+        assert_eq!(check("short", "bob"), Err(PasswordPolicyError::TooShort));
         assert_eq!(
-            check_policy("short", "bob", "b@x.io"),
-            Err(PasswordPolicyError::TooShort)
+            check("alice-is-great", "alice"),
+            Err(PasswordPolicyError::ContainsContext)
         );
         assert_eq!(
-            check_policy("alice-is-great", "alice", "a@x.io"),
-            Err(PasswordPolicyError::ContainsIdentity)
+            check("my-TwoStep-passphrase", "bob"),
+            Err(PasswordPolicyError::ContainsContext),
+            "the site's name is a context word"
         );
         assert_eq!(
-            check_policy("Password123", "bob", "b@x.io"),
-            Err(PasswordPolicyError::TooCommon)
+            check_policy("twostep-on-my-laptop", "bob", "b@x.io", "twostep-dev"),
+            Err(PasswordPolicyError::ContainsContext),
+            "and so are its words"
         );
+        assert!(matches!(
+            check("aaaaaaaaaaaa", "bob"),
+            Err(PasswordPolicyError::TooCommon(_))
+        ));
         assert_eq!(
-            check_policy("aaaaaaaaaaaa", "bob", "b@x.io"),
-            Err(PasswordPolicyError::TooCommon)
-        );
-        assert_eq!(
-            check_policy(&"x1".repeat(300), "bob", "b@x.io"),
+            check(&"x1".repeat(300), "bob"),
             Err(PasswordPolicyError::TooLong)
         );
-        assert_eq!(
-            check_policy("tulip-orbit-42-lantern", "bob", "b@x.io"),
-            Ok(())
-        );
+        assert_eq!(check("tulip-orbit-42-lantern", "bob"), Ok(()));
+    }
+
+    #[test]
+    fn common_passwords_are_refused() {
+        for p in [
+            "Password123",
+            "qwertyuiop123",
+            "1q2w3e4r5t6y",
+            "P@ssw0rd2024!",
+            "password1234",
+            "iloveyou2024",
+            "letmein12345",
+            "welcome2024!",
+            "qwerty123456",
+            "abc123abc123",
+            "monkey123456",
+            "dragon123456",
+            "football2024",
+            "superman1234",
+            "1qaz2wsx3edc",
+            "zaq12wsx3edc",
+            "passw0rd2024",
+            "admin1234567",
+        ] {
+            match check_policy(p, "bob", "bob@x.io", "twostep") {
+                Err(PasswordPolicyError::TooCommon(reason)) => {
+                    assert!(!reason.contains(&p.to_lowercase()), "{reason}")
+                }
+                other => panic!("{p}: {other:?}"),
+            }
+        }
+        for p in [
+            "violet-harbour-2931",
+            "plum-lantern-7731-quiet",
+            "xk3-Pq9-bb2",
+        ] {
+            assert_eq!(check_policy(p, "bob", "bob@x.io", "twostep"), Ok(()), "{p}");
+        }
     }
 }

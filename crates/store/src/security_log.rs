@@ -42,6 +42,23 @@ pub async fn append(c: &mut Conn, e: NewEntry<'_>) -> Result<()> {
     Ok(())
 }
 
+/// How many `event` entries the user's log has since `since`.
+pub async fn count_since(
+    c: &mut Conn,
+    user_id: &UserId,
+    event: &str,
+    since: UnixTime,
+) -> Result<i64> {
+    db::query_scalar(
+        "SELECT COUNT(*) FROM security_log WHERE user_id = $1 AND event = $2 AND at >= $3",
+    )
+    .bind(user_id)
+    .bind(event)
+    .bind(since)
+    .fetch_one(c)
+    .await
+}
+
 pub async fn recent(c: &mut Conn, user_id: &UserId, limit: i64) -> Result<Vec<Entry>> {
     db::query_as(
         "SELECT seq, user_id, at, event, detail, channel, ip FROM security_log

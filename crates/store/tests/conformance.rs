@@ -159,6 +159,14 @@ conformance!(
     }
 );
 
+fn new_code(id: &str, lookup: &str, hash: &str) -> recovery_codes::NewCode {
+    recovery_codes::NewCode {
+        id: id.into(),
+        lookup: lookup.into(),
+        hash: hash.into(),
+    }
+}
+
 conformance!(
     a_recovery_code_is_consumed_once_under_races,
     |store: Store| async move {
@@ -166,7 +174,7 @@ conformance!(
         {
             let mut tx = store.begin().await.unwrap();
             let rows: Vec<_> = (0..6)
-                .map(|i| (format!("r{i}"), format!("hash{i}")))
+                .map(|i| new_code(&format!("r{i}"), &format!("l{i}"), &format!("hash{i}")))
                 .collect();
             recovery_codes::replace(&mut tx, &uid, &rows, t(10))
                 .await
@@ -176,10 +184,9 @@ conformance!(
         let mut tasks = Vec::new();
         for _ in 0..8 {
             let store = store.clone();
-            let uid = uid.clone();
             tasks.push(tokio::spawn(async move {
                 let mut tx = store.begin().await.unwrap();
-                let ok = recovery_codes::consume(&mut tx, &uid, "hash3", t(20))
+                let ok = recovery_codes::consume_id(&mut tx, "r3", t(20))
                     .await
                     .unwrap();
                 tx.commit().await.unwrap();
@@ -193,10 +200,36 @@ conformance!(
         assert_eq!(wins, 1);
         let mut c = store.conn().await.unwrap();
         assert_eq!(recovery_codes::remaining(&mut c, &uid).await.unwrap(), 5);
+        let found = recovery_codes::by_lookup(&mut c, &uid, "l3")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (found.id.as_str(), found.code_hash.as_str()),
+            ("r3", "hash3")
+        );
+        assert_eq!(found.used_at, Some(t(20)));
+        assert!(recovery_codes::by_lookup(&mut c, &uid, "zz")
+            .await
+            .unwrap()
+            .is_none());
+        // The earlier format: found and used by its keyed hash.
+        assert!(recovery_codes::consume(&mut c, &uid, "hash4", t(21))
+            .await
+            .unwrap());
+        assert!(!recovery_codes::consume(&mut c, &uid, "hash4", t(22))
+            .await
+            .unwrap());
+        assert!(recovery_codes::used_legacy(&mut c, &uid, "hash4")
+            .await
+            .unwrap());
+        assert!(!recovery_codes::used_legacy(&mut c, &uid, "hash5")
+            .await
+            .unwrap());
         assert!(!recovery_codes::consume(&mut c, &uid, "nope", t(21))
             .await
             .unwrap());
-        recovery_codes::replace(&mut c, &uid, &[("n1".into(), "hash3".into())], t(30))
+        recovery_codes::replace(&mut c, &uid, &[new_code("n1", "l1", "hash3")], t(30))
             .await
             .unwrap();
         assert_eq!(recovery_codes::remaining(&mut c, &uid).await.unwrap(), 1);
@@ -513,7 +546,7 @@ conformance!(
             users::set_two_step(&mut tx, &uid, Some(t(1)))
                 .await
                 .unwrap();
-            recovery_codes::replace(&mut tx, &uid, &[("r".into(), "h".into())], t(1))
+            recovery_codes::replace(&mut tx, &uid, &[new_code("r", "l", "h")], t(1))
                 .await
                 .unwrap();
             // Dropped without commit, as when the process dies mid-decision.

@@ -29,6 +29,7 @@ struct Layer {
     ssh_auth_timeout: Option<u64>,
     recovery_wait: Option<String>,
     recovery_wait_with_proof: Option<String>,
+    breached_passwords_file: Option<PathBuf>,
     /// `[[oidc]]` tables (file only).
     oidc: Option<Vec<OidcLayer>>,
 }
@@ -111,9 +112,23 @@ pub struct Config {
     pub recovery_wait_with_proof: i64,
     /// OpenID Connect providers (config file `[[oidc]]` tables).
     pub oidc: Vec<twostep_auth::OidcProvider>,
+    /// Have I Been Pwned's SHA-1 download, sorted by hash [default: none].
+    pub breached_passwords_file: Option<PathBuf>,
 }
 
 impl Config {
+    /// The breached-password file, opened and checked for its format.
+    pub fn breached_passwords(
+        &self,
+    ) -> anyhow::Result<Option<std::sync::Arc<twostep_core::breached::List>>> {
+        let Some(path) = &self.breached_passwords_file else {
+            return Ok(None);
+        };
+        let list = twostep_core::breached::List::open(path)
+            .with_context(|| format!("breached_passwords_file {}", path.display()))?;
+        Ok(Some(std::sync::Arc::new(list)))
+    }
+
     pub fn load(o: &Options) -> anyhow::Result<Config> {
         let mut builder = config::Config::builder();
         if let Some(path) = &o.config {
@@ -207,6 +222,7 @@ impl Config {
         }
         Ok(Config {
             oidc,
+            breached_passwords_file: layer.breached_passwords_file,
             data_dir,
             repositories_dir,
             ssh_host_key,

@@ -154,6 +154,7 @@ pub async fn wire_with(cfg: &Config, store: Store) -> anyhow::Result<Wired> {
             recovery_wait_with_proof: cfg.recovery_wait_with_proof,
             oidc: cfg.oidc.clone(),
             reserved_names: twostep_web::reserved_names(),
+            breached_passwords: cfg.breached_passwords()?,
         },
     );
     anyhow::ensure!(

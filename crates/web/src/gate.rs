@@ -136,8 +136,9 @@ async fn named_workspace(parts: &mut Parts) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-/// Reads the body (bounded) to see whether it carries a non-blank `code` or
-/// `password`, the proof the action will verify; gives the body back.
+/// Reads the body (bounded) to see whether it carries a non-blank `code`,
+/// `password` or `current_password` (a password change's), the proof the
+/// action will verify; gives the body back.
 async fn peek_proof(parts: &Parts, body: Body) -> Result<(Body, bool), Error> {
     let bytes = axum::body::to_bytes(body, crate::MAX_BODY)
         .await
@@ -153,7 +154,9 @@ async fn peek_proof(parts: &Parts, body: Body) -> Result<(Body, bool), Error> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/json"));
-    let is_proof = |k: &str, v: &str| (k == "code" || k == "password") && !v.trim().is_empty();
+    let is_proof = |k: &str, v: &str| {
+        matches!(k, "code" | "password" | "current_password") && !v.trim().is_empty()
+    };
     let offered = if json {
         serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()

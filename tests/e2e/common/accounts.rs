@@ -73,13 +73,7 @@ pub fn enable_two_step(server: &Server, a: &Account) -> (Phone, Vec<String>) {
         "/user/two-step/confirm",
         Some(json!({"token": link.split("token=").nth(1).unwrap()})),
     );
-    let codes = codes["recovery_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect();
-    (phone, codes)
+    (phone, super::api::strings(&codes["recovery_codes"]))
 }
 
 /// A new API session of `name` signed in with password and a code a moment
@@ -97,4 +91,15 @@ pub fn fresh_session(server: &Server, name: &str, phone: &mut Phone) -> ApiClien
         Some(json!({"code": phone.next_code()})),
     );
     api
+}
+
+/// Password, then the second step with `code`: the API's answer to the second.
+pub fn second_step(server: &Server, name: &str, code: &str) -> (u16, serde_json::Value) {
+    let api = ApiClient::new(server);
+    api.ok(
+        "POST",
+        "/session",
+        Some(json!({"login": name, "password": PASSWORD})),
+    );
+    api.call("POST", "/session/second-step", Some(json!({"code": code})))
 }

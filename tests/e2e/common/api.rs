@@ -269,12 +269,7 @@ pub fn two_step_journey(server: &Server, name: &str) {
         "/user/two-step/confirm",
         Some(json!({"token": token_of(&link)})),
     );
-    let codes: Vec<String> = codes["recovery_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect();
+    let codes = strings(&codes["recovery_codes"]);
     assert_eq!(codes.len(), 6);
     let st = api.ok("GET", "/user/two-step", None);
     assert_eq!(
@@ -327,12 +322,13 @@ pub fn two_step_journey(server: &Server, name: &str) {
         "/session",
         Some(json!({"login": name, "password": password})),
     );
+    // A used recovery code is refused (not counted: it raises an alarm instead).
     api.err(
         "POST",
         "/session/second-step",
         Some(json!({"code": codes[0]})),
-        401,
-        "wrong_code",
+        422,
+        "code_used",
     );
     api.ok(
         "POST",
@@ -353,12 +349,7 @@ pub fn two_step_journey(server: &Server, name: &str) {
         "/user/two-step/recovery-codes",
         Some(json!({"code": codes[1]})),
     );
-    let fresh: Vec<String> = fresh["recovery_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect();
+    let fresh = strings(&fresh["recovery_codes"]);
     assert_eq!(fresh.len(), 6);
     api.err(
         "POST",
@@ -423,4 +414,13 @@ pub fn two_step_journey(server: &Server, name: &str) {
         .iter()
         .all(|e| e["channel"] == "api"));
     server.mail.wait_for(&email, "Two-step verification is off");
+}
+
+/// A JSON array of strings.
+pub fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .expect("an array")
+        .iter()
+        .map(|c| c.as_str().expect("a string").to_string())
+        .collect()
 }

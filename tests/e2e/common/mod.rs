@@ -404,6 +404,18 @@ pub fn ssh_fingerprint(private: &Path) -> String {
 }
 
 /// The codes listed on a recovery-codes page.
+/// Recovery codes (`abcd-efgh-jkmn-pqrs`) in plain text, such as SSH's output.
+pub fn codes_in(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .filter(|w| {
+            w.len() == 19
+                && w.matches('-').count() == 3
+                && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        .map(str::to_string)
+        .collect()
+}
+
 pub fn recovery_codes_in(html: &str) -> Vec<String> {
     texts(html, "ul.codes li code")
 }

@@ -6,29 +6,73 @@
 use twostep_store::{sessions, users};
 
 use super::Accounts;
-use crate::accounts::signup::{mail_address, password_policy, CONFIRM_TTL};
+use crate::accounts::signup::{mail_address, CONFIRM_TTL};
 use crate::gate::Action;
 use crate::links::mailed::{self as links, Holder, Purpose};
 use crate::notify::Event;
 use crate::signin::sudo::Proof;
 use crate::{commit, Account, AuthError, Ctx, Result, SessionInfo};
 
+/// A wrong current password is named next to its field.
+fn wrong_current(e: AuthError) -> AuthError {
+    match e {
+        AuthError::BadCredentials => AuthError::invalid(
+            "wrong_password",
+            "current_password",
+            "That is not your current password.",
+        ),
+        other => other,
+    }
+}
+
 impl Accounts<'_> {
-    /// Sets a new password; every other session of the account ends.
+    /// Sets a new password; every other session of the account ends. The
+    /// current password is asked as well (when the account has one), besides
+    /// the action's own proof: a code while two-step verification is on.
+    /// `current` may also come as the proof (`Proof::Password`), as the
+    /// current password was the proof while two-step is off.
     pub async fn change_password(
         &self,
         session: &SessionInfo,
+        current: Option<&str>,
         new_password: &str,
         proof: &Proof,
         ctx: &Ctx,
     ) -> Result<()> {
         let u = &session.user;
-        password_policy(new_password, &u.username, &u.email)?;
+        self.check_new_password(new_password, &u.username, &u.email)
+            .await?;
+        let current = current.filter(|c| !c.is_empty()).or(match proof {
+            Proof::Password(p) => Some(p.as_str()),
+            _ => None,
+        });
+        if u.has_password && current.is_none() {
+            return Err(AuthError::invalid(
+                "current_password_required",
+                "current_password",
+                "Enter your current password as well.",
+            ));
+        }
+        // While two-step is off the current password is the action's proof,
+        // checked (and counted) by the gate even in sudo mode: one hash.
+        // While it is on, the password is checked after the gate's code.
+        let two_step_on = u.two_step_enabled_at.is_some();
+        let gate_proof = match (current, proof) {
+            (Some(c), _) if !two_step_on => Proof::Password(c.to_string()),
+            (_, Proof::Password(_)) => Proof::None,
+            _ => proof.clone(),
+        };
         // The gate first: a caller without a proof costs no Argon2 hash.
         let (tx, user) = self
-            .begin_action(Action::ChangePassword, session, proof, None, ctx)
-            .await?;
+            .begin_action(Action::ChangePassword, session, &gate_proof, None, ctx)
+            .await
+            .map_err(wrong_current)?;
         commit(tx).await?;
+        if let (Some(c), true) = (current, two_step_on) {
+            self.check_password(Some(&user), c, ctx)
+                .await
+                .map_err(wrong_current)?;
+        }
         let hash = self.hasher().hash(new_password).await?;
         let mut tx = self.store().begin().await?;
         let now = self.now();

@@ -8,7 +8,7 @@ use super::Accounts;
 use crate::accounts::view::Addressee;
 use crate::links::mailed::{self as links, Holder, Purpose};
 use crate::notify::Event;
-use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result};
+use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Failure, Result};
 use twostep_store::users::User;
 
 pub(crate) const CONFIRM_TTL: i64 = 24 * 3600;
@@ -31,12 +31,39 @@ pub(crate) fn mail_address(raw: &str) -> Result<String> {
 /// The code of a password the policy refuses.
 pub const WEAK_PASSWORD: &str = "weak_password";
 
-pub(crate) fn password_policy(pw: &str, username: &str, email: &str) -> Result<()> {
-    password::check_policy(pw, username, email)
-        .map_err(|e| AuthError::invalid(WEAK_PASSWORD, "password", e.to_string()))
+pub(crate) fn password_policy(pw: &str, username: &str, email: &str, site: &str) -> Result<()> {
+    password::check_policy(pw, username, email, site).map_err(weak)
+}
+
+fn weak(e: password::PasswordPolicyError) -> AuthError {
+    AuthError::invalid(WEAK_PASSWORD, "password", e.to_string())
 }
 
 impl AuthService {
+    /// The whole policy for a new password: length, context words, common
+    /// passwords, and the operator's breached-password file when there is one.
+    pub(crate) async fn check_new_password(
+        &self,
+        pw: &str,
+        username: &str,
+        email: &str,
+    ) -> Result<()> {
+        password_policy(pw, username, email, &self.settings().issuer)?;
+        let Some(list) = self.settings().breached_passwords.clone() else {
+            return Ok(());
+        };
+        let pw = pw.to_string();
+        let found = tokio::task::spawn_blocking(move || list.contains(&pw))
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r)
+            .map_err(Failure::Breached)?;
+        if found {
+            return Err(weak(password::PasswordPolicyError::Breached));
+        }
+        Ok(())
+    }
+
     async fn send_confirmation(&self, user: &impl Addressee, link: &str) -> Result<()> {
         self.send_link_mail(
             user.email(),
@@ -69,7 +96,7 @@ impl Accounts<'_> {
             .valid_name(username)
             .map_err(|e| AuthError::invalid("invalid_username", "username", e.to_string()))?;
         let email = mail_address(email)?;
-        password_policy(password, &username, &email)?;
+        self.check_new_password(password, &username, &email).await?;
         let hash = self.hasher().hash(password).await?;
         let now = self.now();
         let id = UserId::new(token::new_id(&mut rng()));
@@ -209,8 +236,8 @@ mod tests {
 
     #[test]
     fn a_weak_password_is_refused_next_to_its_field() {
-        let e = password_policy("dora", "dora", "dora@example.org").unwrap_err();
+        let e = password_policy("dora", "dora", "dora@example.org", "twostep").unwrap_err();
         assert_eq!((e.code(), e.field()), (WEAK_PASSWORD, Some("password")));
-        password_policy("violet-harbour-2931", "dora", "dora@example.org").unwrap();
+        password_policy("violet-harbour-2931", "dora", "dora@example.org", "twostep").unwrap();
     }
 }

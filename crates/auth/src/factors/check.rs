@@ -38,7 +38,23 @@ pub(crate) struct Refusal {
 enum DueMail {
     Locked,
     Frozen { unlock_link: String },
+    Replayed { what: String },
 }
+
+/// A typed recovery code, against the account's set.
+enum CodeUse {
+    /// Right and unused: used now.
+    Used,
+    /// Right, but used already (`at`, when known).
+    UsedBefore {
+        at: Option<UnixTime>,
+    },
+    Wrong,
+}
+
+/// At most one replay mail in this many seconds per account: the alarm
+/// must not become a way to flood the owner's mailbox.
+const REPLAY_MAIL_EVERY: i64 = 3600;
 
 impl From<AuthError> for Refusal {
     fn from(error: AuthError) -> Self {
@@ -139,35 +155,40 @@ impl AuthService {
                     self.factor_passed(tx, &user, now, ctx).await?;
                     return Ok(FactorCheck::Passed(FactorUsed::Totp { authenticator_id }));
                 }
-                // A double submit is not an attack: refused, not counted.
+                // Not counted (a double submit is no attack), but logged and
+                // mailed: someone may have watched the code being typed.
                 TotpOutcome::Replayed => {
                     return Ok(FactorCheck::Refused(
-                        AuthError::invalid(
-                            "code_used",
-                            "code",
-                            totp::TotpRejection::Replayed.to_string(),
-                        )
-                        .into(),
+                        self.replayed(tx, &user, "authenticator code", None, now, ctx)
+                            .await?,
                     ))
                 }
                 TotpOutcome::NearMiss { offset_steps } => near_miss_text(offset_steps),
                 TotpOutcome::Wrong => totp::TotpRejection::Wrong.to_string(),
             },
             SecondFactorInput::Recovery(code) => {
-                let hash = recovery::hash_normalised(&self.keys().pepper, &code);
-                if recovery_codes::consume(tx, &user.id, &hash, now).await? {
-                    self.factor_passed(tx, &user, now, ctx).await?;
-                    let remaining = recovery_codes::remaining(tx, &user.id).await?;
-                    self.audit(
-                        tx,
-                        &user.id,
-                        now,
-                        Event::RecoveryCodeUsed,
-                        &format!("{remaining} left"),
-                        ctx,
-                    )
-                    .await?;
-                    return Ok(FactorCheck::Passed(FactorUsed::RecoveryCode { remaining }));
+                match self.use_recovery_code(tx, &user.id, &code, now).await? {
+                    CodeUse::Used => {
+                        self.factor_passed(tx, &user, now, ctx).await?;
+                        let remaining = recovery_codes::remaining(tx, &user.id).await?;
+                        self.audit(
+                            tx,
+                            &user.id,
+                            now,
+                            Event::RecoveryCodeUsed,
+                            &format!("{remaining} left"),
+                            ctx,
+                        )
+                        .await?;
+                        return Ok(FactorCheck::Passed(FactorUsed::RecoveryCode { remaining }));
+                    }
+                    CodeUse::UsedBefore { at } => {
+                        return Ok(FactorCheck::Refused(
+                            self.replayed(tx, &user, "recovery code", at, now, ctx)
+                                .await?,
+                        ))
+                    }
+                    CodeUse::Wrong => {}
                 }
                 "That recovery code is not valid, or it was used already. Each code works once."
                     .to_string()
@@ -176,6 +197,93 @@ impl AuthService {
         Ok(FactorCheck::Refused(
             self.count_failure(tx, &user, now, ctx, &refusal).await?,
         ))
+    }
+
+    /// Checks a recovery code (normalised) and uses it when right: the
+    /// lookup picks the one row, whose Argon2id hash is checked (one hash,
+    /// also when no row answers); a code of the earlier format is found by
+    /// its keyed hash. The hash is computed holding the account's row, so
+    /// parallel guesses are still counted one after the other: a recovery
+    /// code comes after the password, and wrong ones lock the second step.
+    async fn use_recovery_code(
+        &self,
+        tx: &mut Conn,
+        user_id: &UserId,
+        code: &str,
+        now: UnixTime,
+    ) -> Result<CodeUse> {
+        match recovery::typed(code) {
+            Some(recovery::Typed::Salted { lookup, code }) => {
+                let found = recovery_codes::by_lookup(tx, user_id, lookup).await?;
+                let stored = found.as_ref().map(|f| f.code_hash.as_str());
+                let right = self.hasher().verify(code, stored).await?;
+                let Some(found) = found.filter(|_| right) else {
+                    return Ok(CodeUse::Wrong);
+                };
+                if recovery_codes::consume_id(tx, &found.id, now).await? {
+                    Ok(CodeUse::Used)
+                } else {
+                    Ok(CodeUse::UsedBefore { at: found.used_at })
+                }
+            }
+            Some(recovery::Typed::Legacy(code)) => {
+                let hash = recovery::hash_normalised(&self.keys().pepper, code);
+                if recovery_codes::consume(tx, user_id, &hash, now).await? {
+                    Ok(CodeUse::Used)
+                } else if recovery_codes::used_legacy(tx, user_id, &hash).await? {
+                    Ok(CodeUse::UsedBefore { at: None })
+                } else {
+                    Ok(CodeUse::Wrong)
+                }
+            }
+            None => Ok(CodeUse::Wrong),
+        }
+    }
+
+    /// A right code that was used already, presented again: refused without
+    /// counting, written to the security log, and mailed to the owner (at
+    /// most once an hour).
+    async fn replayed(
+        &self,
+        tx: &mut Conn,
+        user: &User,
+        kind: &str,
+        used_at: Option<UnixTime>,
+        now: UnixTime,
+        ctx: &Ctx,
+    ) -> Result<Refusal> {
+        let mailed_lately = twostep_store::security_log::count_since(
+            tx,
+            &user.id,
+            Event::CodeReplayed.as_str(),
+            now - REPLAY_MAIL_EVERY,
+        )
+        .await?
+            > 0;
+        self.audit(tx, &user.id, now, Event::CodeReplayed, kind, ctx)
+            .await?;
+        let when = used_at.map_or_else(String::new, |at| {
+            format!(" (it was used at {} UTC)", utc(at))
+        });
+        let what = format!(
+            "A {kind} that had already been used{when} was entered again for your account. \
+             Each code works once, so it was refused. If you typed the same code twice, there is \
+             nothing to do. If not, someone may have seen or copied it: change your password, and \
+             review your sessions:\n{}",
+            self.link("/account/sessions")
+        );
+        let (code, message) = if kind == "recovery code" {
+            (
+                "code_used",
+                "That recovery code was used already. Each code works once.".to_string(),
+            )
+        } else {
+            ("code_used", totp::TotpRejection::Replayed.to_string())
+        };
+        Ok(Refusal {
+            error: AuthError::invalid(code, "code", message),
+            mail: (!mailed_lately).then_some(DueMail::Replayed { what }),
+        })
     }
 
     /// Records one wrong second factor: locks at the window's limit, freezes
@@ -267,6 +375,10 @@ impl AuthService {
                     ctx,
                 )
                 .await;
+            }
+            (_, Some(DueMail::Replayed { what })) => {
+                self.notify(user, "A used code was entered again", what, ctx)
+                    .await;
             }
             (AuthError::Locked { until_utc, .. }, Some(DueMail::Locked)) => {
                 let what = format!(

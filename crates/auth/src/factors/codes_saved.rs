@@ -3,7 +3,6 @@
 //! is running out.
 
 use twostep_core::code::{parse_second_factor, SecondFactorInput};
-use twostep_core::recovery;
 use twostep_store::users::User;
 use twostep_store::{recovery_codes, users};
 
@@ -83,16 +82,12 @@ impl Factors<'_> {
             ));
         };
         let typed = match parse_second_factor(code) {
-            Ok(SecondFactorInput::Recovery(c)) => {
-                Some(recovery::hash_normalised(&self.keys().pepper, &c))
-            }
+            Ok(SecondFactorInput::Recovery(c)) => Some(c),
             _ => None,
         };
         let expected = recovery_codes::hash_at(&mut tx, &user.id, position).await?;
         let right = match (typed, expected) {
-            (Some(t), Some(e)) => {
-                bool::from(subtle::ConstantTimeEq::ct_eq(t.as_bytes(), e.as_bytes()))
-            }
+            (Some(t), Some(e)) => self.recovery_code_matches(&t, &e).await?,
             _ => false,
         };
         if !right {

@@ -11,21 +11,38 @@ use crate::{rng, AuthService, Result};
 /// Fresh codes stay downloadable and printable from the session for this long.
 const REVEAL_TTL: i64 = 15 * 60;
 
+/// A new set, hashed and not yet stored: made before the transaction that
+/// stores it, so the six Argon2 hashes hold no lock.
+pub(crate) struct FreshCodes {
+    codes: Vec<recovery::RecoveryCode>,
+    rows: Vec<recovery_codes::NewCode>,
+}
+
 impl AuthService {
-    /// Replaces the user's set; the plain codes exist only in the return value
-    /// and, sealed, in the session that asked for them.
+    pub(crate) async fn fresh_recovery_codes(&self) -> Result<FreshCodes> {
+        let codes = recovery::generate(&mut rng());
+        let mut rows = Vec::with_capacity(codes.len());
+        for code in &codes {
+            rows.push(recovery_codes::NewCode {
+                id: token::new_id(&mut rng()),
+                lookup: code.lookup().to_string(),
+                hash: self.hasher().hash(&code.normalised()).await?,
+            });
+        }
+        Ok(FreshCodes { codes, rows })
+    }
+
+    /// Replaces the user's set with `fresh`; the plain codes exist only in
+    /// the return value and, sealed, in the session that asked for them.
     pub(crate) async fn new_recovery_codes(
         &self,
         c: &mut Conn,
         user_id: &UserId,
+        fresh: FreshCodes,
         session_hash: Option<&str>,
         now: UnixTime,
     ) -> Result<Vec<recovery::RecoveryCode>> {
-        let codes = recovery::generate(&mut rng());
-        let rows: Vec<(String, String)> = codes
-            .iter()
-            .map(|code| (token::new_id(&mut rng()), code.hash(&self.keys().pepper)))
-            .collect();
+        let FreshCodes { codes, rows } = fresh;
         recovery_codes::replace(c, user_id, &rows, now).await?;
         // One code, picked here, must be typed back to show the list was saved.
         let position = rand::Rng::gen_range(&mut rng(), 1..=rows.len());
@@ -40,6 +57,19 @@ impl AuthService {
             sessions::set_revealed(c, h, &sealed, now + REVEAL_TTL).await?;
         }
         Ok(codes)
+    }
+
+    /// Whether a typed code (normalised) is the one `stored` was made from:
+    /// one Argon2 hash for this format, a keyed hash for the earlier one.
+    pub(crate) async fn recovery_code_matches(&self, typed: &str, stored: &str) -> Result<bool> {
+        if recovery::is_legacy_hash(stored) {
+            let hash = recovery::hash_normalised(&self.keys().pepper, typed);
+            return Ok(bool::from(subtle::ConstantTimeEq::ct_eq(
+                hash.as_bytes(),
+                stored.as_bytes(),
+            )));
+        }
+        self.hasher().verify(typed, Some(stored)).await
     }
 }
 

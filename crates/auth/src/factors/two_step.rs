@@ -433,6 +433,7 @@ impl Factors<'_> {
     ) -> Result<Vec<RecoveryCode>> {
         self.allowed(Action::SetUpTwoStep, session, &Proof::None, None)
             .await?;
+        let fresh = self.fresh_recovery_codes().await?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let t = links::redeem(
@@ -459,7 +460,7 @@ impl Factors<'_> {
         authenticators::delete_inactive(&mut tx, &user.id, &a.id).await?;
         users::set_two_step(&mut tx, &user.id, Some(now)).await?;
         let codes = self
-            .new_recovery_codes(&mut tx, &user.id, session.token_hash(), now)
+            .new_recovery_codes(&mut tx, &user.id, fresh, session.token_hash(), now)
             .await?;
         // Sessions opened with the password alone end here, and this one's
         // sudo window (opened with the password) closes: from now on a
@@ -483,12 +484,16 @@ impl Factors<'_> {
         ctx: &Ctx,
     ) -> Result<Vec<RecoveryCode>> {
         self.require_on(&session.user.id).await?;
-        let (mut tx, user) = self
+        let (tx, user) = self
             .begin_action(Action::NewRecoveryCodes, session, proof, None, ctx)
             .await?;
+        // The proof first, then the hashes, outside any transaction.
+        commit(tx).await?;
+        let fresh = self.fresh_recovery_codes().await?;
+        let mut tx = self.store().begin().await?;
         let now = self.now();
         let codes = self
-            .new_recovery_codes(&mut tx, &user.id, session.token_hash(), now)
+            .new_recovery_codes(&mut tx, &user.id, fresh, session.token_hash(), now)
             .await?;
         self.audit(
             &mut tx,

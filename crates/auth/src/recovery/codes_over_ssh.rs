@@ -54,8 +54,11 @@ impl AuthService {
         if let Some(e) = refusal(&user, now) {
             return Err(e);
         }
+        // Hashed under the row lock: this channel has proved an SSH key and
+        // the password already, and it is rare.
+        let fresh = self.fresh_recovery_codes().await?;
         let codes = self
-            .new_recovery_codes(&mut tx, &user.id, None, now)
+            .new_recovery_codes(&mut tx, &user.id, fresh, None, now)
             .await?;
         failures::clear(&mut tx, &user.id).await?;
         users::reset_factor_failures(&mut tx, &user.id).await?;

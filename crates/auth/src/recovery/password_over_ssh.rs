@@ -7,7 +7,6 @@ use twostep_core::UserId;
 use twostep_store::{sessions, users};
 
 use super::{Recovery, SshProof};
-use crate::accounts::signup::password_policy;
 use crate::factors::check::{FactorCheck, FactorUsed};
 use crate::notify::Event;
 use crate::{commit, AuthError, AuthService, Ctx, Result};
@@ -90,7 +89,8 @@ impl Recovery<'_> {
     ) -> Result<()> {
         self.password_over_ssh_proof(user_id).await?;
         let user = self.user_row(user_id).await?;
-        password_policy(new_password, &user.username, &user.email)?;
+        self.check_new_password(new_password, &user.username, &user.email)
+            .await?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let used = match self.check_factor(&mut tx, &user.id, code, now, ctx).await? {
@@ -120,7 +120,8 @@ impl Recovery<'_> {
         new_password: &str,
     ) -> Result<()> {
         let user = self.user_row(user_id).await?;
-        password_policy(new_password, &user.username, &user.email)
+        self.check_new_password(new_password, &user.username, &user.email)
+            .await
     }
 
     /// For an account with no password (made through a sign-in provider):
@@ -134,7 +135,8 @@ impl Recovery<'_> {
         ctx: &Ctx,
     ) -> Result<()> {
         let user = self.user_row(user_id).await?;
-        password_policy(new_password, &user.username, &user.email)?;
+        self.check_new_password(new_password, &user.username, &user.email)
+            .await?;
         let mut tx = self.store().begin().await?;
         if !self
             .use_ssh_approval(&mut tx, handle, &user.id, PASSWORD_REQUEST)

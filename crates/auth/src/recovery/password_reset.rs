@@ -5,7 +5,6 @@ use twostep_core::validate;
 use twostep_store::users;
 
 use super::Recovery;
-use crate::accounts::signup::password_policy;
 use crate::links::mailed::{self as links, Holder, Purpose};
 use crate::notify::Event;
 use crate::{commit, Account, AuthError, AuthService, Ctx, Result};
@@ -107,7 +106,8 @@ impl Recovery<'_> {
         ctx: &Ctx,
     ) -> Result<(Account, String)> {
         let user = self.check_reset_link(raw_token).await?;
-        password_policy(new_password, &user.username, &user.email)?;
+        self.check_new_password(new_password, &user.username, &user.email)
+            .await?;
         let hash = self.hasher().hash(new_password).await?;
         let now = self.now();
         let mut tx = self.store().begin().await?;

@@ -127,6 +127,10 @@ async fn resend(State(state): State<AppState>, ApiUser(s): ApiUser) -> Result<Js
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct PasswordChangeRequest {
     pub new_password: String,
+    /// The current password (asked whenever the account has one; while
+    /// two-step verification is off, `password` is read as it too).
+    #[serde(default)]
+    pub current_password: Option<String>,
     /// The proof (not needed while the session is in sudo mode): the current
     /// password while two-step verification is off, a code while it is on.
     #[serde(flatten)]
@@ -145,7 +149,13 @@ async fn change_password(
     state
         .auth
         .accounts()
-        .change_password(&s, &r.new_password, &r.proof.proof(), &ctx)
+        .change_password(
+            &s,
+            r.current_password.as_deref(),
+            &r.new_password,
+            &r.proof.proof(),
+            &ctx,
+        )
         .await?;
     Ok(Status::json("password_changed"))
 }

@@ -120,6 +120,7 @@ struct AccountPage {
     email: String,
     email_confirmed: bool,
     two_step_on: bool,
+    has_password: bool,
     /// Which form the error belongs to: "password" or "email".
     form: &'static str,
     error: Option<FormError>,
@@ -134,6 +135,7 @@ impl AccountPage {
             email: s.user.email.clone(),
             email_confirmed: s.user.email_confirmed_at.is_some(),
             two_step_on: s.user.two_step_enabled_at.is_some(),
+            has_password: s.user.has_password,
             form: "",
             error: None,
         }
@@ -161,6 +163,8 @@ struct PasswordChangeForm {
     csrf: String,
     new_password: String,
     #[serde(default)]
+    current_password: Option<String>,
+    #[serde(default)]
     code: Option<String>,
     #[serde(default)]
     password: Option<String>,
@@ -178,7 +182,13 @@ async fn change_password(
     match state
         .auth
         .accounts()
-        .change_password(&s, &f.new_password, &proof, &ctx)
+        .change_password(
+            &s,
+            f.current_password.as_deref(),
+            &f.new_password,
+            &proof,
+            &ctx,
+        )
         .await
     {
         Ok(()) => Ok(Redirect::to("/account?n=password-changed-here").into_response()),

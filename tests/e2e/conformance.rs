@@ -1,0 +1,309 @@
+//! NIST SP 800-63B-4 and OWASP ASVS 5.0, as docs/CONFORMANCE.md lists them:
+//! what a user sees of each requirement, through the binary.
+
+use std::process::Command;
+
+use serde_json::json;
+
+use crate::common::accounts::{account, enable_two_step, second_step, PASSWORD};
+use crate::common::api::strings;
+use crate::common::api::ApiClient;
+use crate::common::{Server, ServerOptions};
+
+fn sha1_upper(password: &str) -> String {
+    let out = Command::new("sha1sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(password.as_bytes())?;
+            c.wait_with_output()
+        })
+        .expect("sha1sum runs");
+    String::from_utf8(out.stdout).unwrap()[..40].to_uppercase()
+}
+
+/// A Pwned Passwords file in the real format (HASH:COUNT, CR LF, sorted)
+/// holding `breached` among a thousand other hashes.
+fn breached_file(dir: &std::path::Path, breached: &str) -> std::path::PathBuf {
+    let mut lines: Vec<String> = (0..1000)
+        .map(|i| format!("{}:{}", sha1_upper(&format!("filler-{i}")), i + 1))
+        .collect();
+    lines.push(format!("{}:52", sha1_upper(breached)));
+    lines.sort();
+    let path = dir.join("pwned-passwords-sha1-ordered-by-hash.txt");
+    std::fs::write(&path, lines.join("\r\n") + "\r\n").unwrap();
+    path
+}
+
+#[test]
+fn common_context_and_breached_passwords_are_refused_at_sign_up_and_change() {
+    const BREACHED: &str = "amber-kettle-5520-north";
+    let dir = tempfile::tempdir().unwrap();
+    let file = breached_file(dir.path(), BREACHED);
+    let server = Server::start_with(ServerOptions {
+        env: vec![(
+            "TWOSTEP_BREACHED_PASSWORDS_FILE".into(),
+            file.display().to_string(),
+        )],
+        ..Default::default()
+    });
+    let api = ApiClient::new(&server);
+    let refused = |api: &ApiClient, password: &str, why: &str| {
+        let (status, body) = api.call(
+            "POST",
+            "/users",
+            Some(json!({"username": "vera", "email": "vera@example.net", "password": password})),
+        );
+        assert_eq!(status, 422, "{password}: {body}");
+        assert_eq!(body["error"]["code"], "weak_password", "{password}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(why), "{password}: {message}");
+        assert!(
+            !message.contains(password),
+            "the refusal never quotes the password"
+        );
+    };
+    for common in [
+        "qwertyuiop123",
+        "1q2w3e4r5t6y",
+        "P@ssw0rd2024!",
+        "iloveyou2024",
+        "letmein12345",
+        "welcome2024!",
+        "qwerty123456",
+        "abc123abc123",
+        "monkey123456",
+        "dragon123456",
+        "football2024",
+        "superman1234",
+        "1qaz2wsx3edc",
+        "zaq12wsx3edc",
+        "passw0rd2024",
+        "admin1234567",
+    ] {
+        refused(&api, common, "among the first ones attackers try");
+    }
+    // Context words: the username, the address's local part, the site's name.
+    refused(&api, "vera-sunflower-77", "must not contain your username");
+    refused(&api, "my-twostep-password-1", "the name of this site");
+    refused(&api, BREACHED, "appeared in a data breach");
+
+    // The same rules at a change of password.
+    let vera = account(&server, "vera");
+    for (new, why) in [
+        ("qwertyuiop123", "among the first ones attackers try"),
+        ("twostep-sunflower-9", "the name of this site"),
+        (BREACHED, "appeared in a data breach"),
+    ] {
+        let (status, body) = vera.api.call(
+            "POST",
+            "/user/password",
+            Some(json!({"new_password": new, "current_password": PASSWORD})),
+        );
+        assert_eq!(status, 422, "{new}: {body}");
+        assert_eq!(body["error"]["field"], "password");
+        assert!(body["error"]["message"].as_str().unwrap().contains(why));
+    }
+    vera.api.ok(
+        "POST",
+        "/user/password",
+        Some(json!({"new_password": "copper-lantern-8812-quiet", "current_password": PASSWORD})),
+    );
+
+    // A file in another format stops the server at start, with the reason.
+    let bad = dir.path().join("plain.txt");
+    std::fs::write(&bad, "password123\nqwerty\n").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_twostep"))
+        .args(["serve", "--data-dir"])
+        .arg(data.path())
+        .args(["--http-addr", "127.0.0.1:0", "--ssh-addr", "127.0.0.1:0"])
+        .env("TWOSTEP_BREACHED_PASSWORDS_FILE", &bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("breached_passwords_file") && err.contains("HASH:COUNT"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_password_change_asks_for_the_current_password() {
+    let server = Server::start();
+    let wes = account(&server, "wes");
+    let (mut phone, _codes) = enable_two_step(&server, &wes);
+    // A code opens sudo; the current password is asked all the same.
+    let api = crate::common::accounts::fresh_session(&server, "wes", &mut phone);
+    let code = phone.next_code();
+    api.err(
+        "POST",
+        "/user/password",
+        Some(json!({"new_password": "copper-lantern-8812-quiet", "code": code})),
+        422,
+        "current_password_required",
+    );
+    api.err(
+        "POST",
+        "/user/password",
+        Some(json!({"new_password": "copper-lantern-8812-quiet", "current_password": "not-my-password", "code": code})),
+        422,
+        "wrong_password",
+    );
+    api.ok(
+        "POST",
+        "/user/password",
+        Some(json!({"new_password": "copper-lantern-8812-quiet", "current_password": PASSWORD})),
+    );
+    ApiClient::new(&server).ok(
+        "POST",
+        "/session",
+        Some(json!({"login": "wes", "password": "copper-lantern-8812-quiet"})),
+    );
+}
+
+fn sqlite(server: &Server, sql: &str) -> String {
+    let out = Command::new("sqlite3")
+        .arg(server.data_dir().join("twostep.db"))
+        .arg(sql)
+        .output()
+        .expect("sqlite3 is installed (the test script installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn recovery_codes_are_long_and_stored_salted_and_old_ones_still_work() {
+    let server = Server::start();
+    let olga = account(&server, "olga");
+    let (_phone, codes) = enable_two_step(&server, &olga);
+    // 16 characters in four groups, from a 31-letter alphabet: 2 pick the
+    // row, 14 are secret (69 bits).
+    assert_eq!(codes.len(), 6);
+    for c in &codes {
+        assert_eq!(c.len(), 19, "{c}");
+        assert_eq!(c.matches('-').count(), 3, "{c}");
+    }
+    let user_id = sqlite(&server, "SELECT id FROM users WHERE username = 'olga'")
+        .trim()
+        .to_string();
+    let rows = sqlite(
+        &server,
+        &format!("SELECT lookup, code_hash FROM recovery_codes WHERE user_id = '{user_id}' ORDER BY position"),
+    );
+    let rows: Vec<(&str, &str)> = rows.lines().map(|l| l.split_once('|').unwrap()).collect();
+    assert_eq!(rows.len(), 6);
+    for ((lookup, hash), code) in rows.iter().zip(&codes) {
+        assert_eq!(*lookup, &code[..2]);
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(!hash.contains(&code.replace('-', "")));
+    }
+    let salts: std::collections::HashSet<&str> = rows
+        .iter()
+        .map(|(_, h)| h.split('$').nth(4).unwrap())
+        .collect();
+    assert_eq!(salts.len(), 6, "each code has a salt of its own");
+    // A code typed in capitals with spaces signs in, once.
+    let typed = codes[0].to_uppercase().replace('-', " ");
+    assert_eq!(second_step(&server, "olga", &typed).0, 200);
+
+    // Codes as the earlier version stored them: 12 characters, keyed hash.
+    let master = std::fs::read_to_string(server.data_dir().join("secret.key")).unwrap();
+    let master: [u8; 32] = data_encoding::HEXLOWER
+        .decode(master.trim().as_bytes())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let pepper = twostep_core::secretbox::Keys::derive(&master).pepper;
+    let old = ["abcd-efgh-2345", "wxyz-9876-kmnp"];
+    let mut sql = format!("DELETE FROM recovery_codes WHERE user_id = '{user_id}';");
+    for (i, code) in old.iter().enumerate() {
+        let hash = twostep_core::recovery::hash_normalised(&pepper, &code.replace('-', ""));
+        sql += &format!(
+            "INSERT INTO recovery_codes (id, user_id, code_hash, created_at, position) VALUES ('old{i}', '{user_id}', '{hash}', 0, {});",
+            i + 1
+        );
+    }
+    sqlite(&server, &sql);
+    assert_eq!(second_step(&server, "olga", "ABCD EFGH 2345").0, 200);
+    let (status, body) = second_step(&server, "olga", "abcd-efgh-2345");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("code_used")),
+        "{body}"
+    );
+    // A new set replaces them with the new format.
+    let fresh = olga.api.ok(
+        "POST",
+        "/user/two-step/recovery-codes",
+        Some(json!({"password": PASSWORD, "code": "wxyz-9876-kmnp"})),
+    );
+    let fresh = strings(&fresh["recovery_codes"]);
+    assert!(fresh.iter().all(|c| c.len() == 19));
+    assert_eq!(second_step(&server, "olga", &fresh[5]).0, 200);
+    let left = sqlite(
+        &server,
+        &format!(
+            "SELECT COUNT(*) FROM recovery_codes WHERE user_id = '{user_id}' AND lookup IS NULL"
+        ),
+    );
+    assert_eq!(
+        left.trim(),
+        "0",
+        "the earlier codes are gone with their set"
+    );
+}
+
+#[test]
+fn a_replayed_code_raises_an_alarm() {
+    let server = Server::start();
+    let pia = account(&server, "pia");
+    let (mut phone, codes) = enable_two_step(&server, &pia);
+    // The owner signs in with a code; someone who watched types it again.
+    let code = phone.next_code();
+    assert_eq!(second_step(&server, "pia", &code).0, 200);
+    let (status, body) = second_step(&server, "pia", &code);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("code_used")),
+        "{body}"
+    );
+    let mail = server
+        .mail
+        .wait_for("pia@example.net", "A used code was entered again");
+    assert!(
+        mail.raw
+            .contains("authenticator code that had already been used"),
+        "{}",
+        mail.raw
+    );
+    assert!(mail.raw.contains("/account/sessions"), "{}", mail.raw);
+    let log = pia.api.ok("GET", "/user/security-log", None).to_string();
+    assert!(log.contains("code.replayed"), "{log}");
+
+    // A recovery code too, and the replay is not counted as a wrong code.
+    assert_eq!(second_step(&server, "pia", &codes[1]).0, 200);
+    for _ in 0..12 {
+        let (status, body) = second_step(&server, "pia", &codes[1]);
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (422, Some("code_used")),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        second_step(&server, "pia", &codes[2]).0,
+        200,
+        "no lock from replays"
+    );
+}
