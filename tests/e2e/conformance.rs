@@ -307,3 +307,119 @@ fn a_replayed_code_raises_an_alarm() {
         "no lock from replays"
     );
 }
+
+/// A wrong-password attempt from a client that never signed in (a new API
+/// client each time): status, error code and message.
+fn unknown_client_tries(server: &Server, login: &str, password: &str) -> (u16, String, String) {
+    let (status, body) = ApiClient::new(server).call(
+        "POST",
+        "/session",
+        Some(json!({"login": login, "password": password})),
+    );
+    let e = &body["error"];
+    (
+        status,
+        e["code"].as_str().unwrap_or("").to_string(),
+        e["message"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+/// 100 wrong passwords in a row for `login` from unknown clients, then one
+/// right one (or, for a login that names no account, one more): the answers.
+/// A test cannot wait the two and a half hours that 100 take at ten per
+/// fifteen minutes: 90 more of the row are written into the count as
+/// the server keeps it, and the window is moved on once.
+fn hundred_wrong_then_right(
+    server: &Server,
+    login: &str,
+    subject: &str,
+) -> Vec<(u16, String, String)> {
+    let mut answers = vec![unknown_client_tries(server, login, "wrong-password-1")];
+    sqlite(
+        server,
+        &format!("UPDATE login_ceilings SET in_row = 91 WHERE subject = '{subject}'"),
+    );
+    for i in 0..10 {
+        answers.push(unknown_client_tries(server, login, &format!("wrong-{i}-x")));
+    }
+    sqlite(server, "UPDATE login_failures SET at = at - 1000");
+    answers.push(unknown_client_tries(server, login, PASSWORD));
+    answers
+}
+
+#[test]
+fn a_hundred_wrong_passwords_pause_unknown_clients_but_not_the_owner() {
+    let server = Server::start();
+    let _xena = account(&server, "xena");
+    // The owner's browser signed in before: it holds the device cookie.
+    let owner = server.browser();
+    owner
+        .submit(
+            "/signin",
+            "/signin",
+            &[("login", "xena"), ("password", PASSWORD)],
+        )
+        .assert_path("/");
+    owner.submit("/", "/signout", &[]);
+    let id = sqlite(&server, "SELECT id FROM users WHERE username = 'xena'");
+    let answers = hundred_wrong_then_right(&server, "xena", id.trim());
+    let codes: Vec<(u16, &str)> = answers.iter().map(|(s, c, _)| (*s, c.as_str())).collect();
+    // The tenth in the window pauses (it is also the 100th in a row); once
+    // the window has moved on, unknown clients stay closed out.
+    let mut expected = vec![(401, "bad_credentials"); 9];
+    expected.push((429, "password_throttled"));
+    expected.push((429, "password_throttled"));
+    expected.push((429, "password_sign_in_closed"));
+    assert_eq!(codes, expected);
+    assert!(
+        answers[11].2.contains("closed until its owner signs in"),
+        "{}",
+        answers[11].2
+    );
+    let mail = server.mail.wait_for(
+        "xena@example.net",
+        "Password sign-in closed after 100 wrong passwords",
+    );
+    assert!(mail.raw.contains("/unlock-password-sign-in?token="));
+    // The owner's browser was never paused, and its sign-in reopens.
+    owner
+        .submit(
+            "/signin",
+            "/signin",
+            &[("login", "xena"), ("password", PASSWORD)],
+        )
+        .assert_path("/");
+    assert_eq!(unknown_client_tries(&server, "xena", PASSWORD).0, 200);
+}
+
+#[test]
+fn an_unknown_username_gets_the_same_answers() {
+    let server = Server::start();
+    let _yuri = account(&server, "yuri");
+    let id = sqlite(&server, "SELECT id FROM users WHERE username = 'yuri'");
+    let real = hundred_wrong_then_right(&server, "yuri", id.trim());
+    // The count of a login that names no account is kept under a keyed hash
+    // (the login itself is never stored: it may be a mistyped password).
+    unknown_client_tries(&server, "zoltan", "wrong-password-0");
+    let subject = sqlite(
+        &server,
+        "SELECT DISTINCT subject FROM login_failures WHERE subject LIKE '?%'",
+    );
+    assert!(!subject.contains("zoltan"));
+    sqlite(
+        &server,
+        "DELETE FROM login_failures WHERE subject LIKE '?%'",
+    );
+    sqlite(
+        &server,
+        "DELETE FROM login_ceilings WHERE subject LIKE '?%'",
+    );
+    let unknown = hundred_wrong_then_right(&server, "zoltan", subject.trim());
+    // Every answer, message included, is the same (but for the clock's time).
+    let undated = |a: Vec<(u16, String, String)>| -> Vec<(u16, String, String)> {
+        a.into_iter()
+            .map(|(s, c, m)| (s, c, m.replace(|ch: char| ch.is_ascii_digit(), "#")))
+            .collect()
+    };
+    assert_eq!(undated(real), undated(unknown));
+}

@@ -20,6 +20,8 @@ pub enum AuthError {
     Locked { until: UnixTime, until_utc: String },
     #[error("Too many wrong passwords for this account from browsers it does not know: password sign-in from here is paused until {until_utc} UTC. A browser you signed in with before still works, app passwords keep working, and resetting your password by email lets you in now.")]
     Throttled { until: UnixTime, until_utc: String },
+    #[error("Too many wrong passwords in a row for this account: password sign-in from browsers and programs it does not know is closed until its owner signs in from a browser they used before, or opens the link we emailed them. App passwords keep working, and resetting the password by email lets the owner in now.")]
+    PasswordSignInClosed,
     #[error("After 100 wrong codes in a row, two-step sign-in for this account is closed. Open the unlock link we emailed you to reopen it.")]
     Frozen,
     #[error("Two-step verification is on for {username}, so the account password does not work here. Use an app password instead: create one at {url}")]
@@ -129,6 +131,7 @@ impl AuthError {
             AuthError::WrongSecondFactor { .. } => "wrong_code",
             AuthError::Locked { .. } => "second_step_locked",
             AuthError::Throttled { .. } => "password_throttled",
+            AuthError::PasswordSignInClosed => "password_sign_in_closed",
             AuthError::TooSoon(_) => "too_soon",
             AuthError::Frozen => "second_step_frozen",
             AuthError::AppPasswordRequired { .. } => "app_password_required",

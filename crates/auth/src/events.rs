@@ -37,6 +37,8 @@ events! {
     SecondFactorFailed => "second_factor.failed", "Wrong two-step code";
     SecondStepLocked => "second_step.locked", "Two-step sign-in locked after too many wrong codes";
     RecoveryCodeUsed => "recovery_code.used", "Recovery code used";
+    PasswordSignInClosed => "password.sign_in_closed", "Password sign-in from unknown browsers closed after 100 wrong passwords in a row";
+    PasswordSignInReopened => "password.sign_in_reopened", "Password sign-in reopened from the mailed link";
     CodeReplayed => "code.replayed", "A code used before was entered again (refused): someone may have seen it";
     SignedOut => "signout", "Signed out";
     SignedOutEverywhere => "signout.everywhere", "Signed out everywhere: other sessions, app passwords, authorised applications and mailed links ended";

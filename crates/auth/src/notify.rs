@@ -83,4 +83,18 @@ impl AuthService {
             tracing::error!(user = %user.user_id(), error = %e, "could not send security notification");
         }
     }
+
+    /// As `notify`, from a task of its own: the answer does not wait for
+    /// the mail (its timing must not tell a real account from none).
+    pub(crate) fn notify_later(
+        &self,
+        user: &impl Addressee,
+        subject: &str,
+        what: String,
+        ctx: &Ctx,
+    ) {
+        let to = crate::accounts::view::Recipient::of(user);
+        let (auth, subject, ctx) = (self.clone(), subject.to_string(), ctx.clone());
+        tokio::spawn(async move { auth.notify(&to, &subject, &what, &ctx).await });
+    }
 }

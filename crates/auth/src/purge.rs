@@ -2,7 +2,7 @@
 //! minutes by a background task of `serve` (any node may run it).
 
 use twostep_core::lockout;
-use twostep_store::{failures, password_failures, security_keys, sessions};
+use twostep_store::{failures, login_failures, security_keys, sessions};
 
 use crate::signin::session::IDLE_TTL;
 use crate::{commit, AuthService, Result};
@@ -18,6 +18,10 @@ pub struct Purged {
     pub reminders: u64,
 }
 
+/// How long the wrong-password count of a login that names no account is
+/// kept after its last attempt (a real account's lasts until a right one).
+const UNKNOWN_LOGIN_KEPT: i64 = 90 * 24 * 3600;
+
 impl AuthService {
     /// Deletes ended sessions (past their limit or idle), expired links and
     /// security-key ceremonies, and failures older than every window; mails
@@ -30,7 +34,8 @@ impl AuthService {
             sessions: sessions::delete_expired(&mut tx, now, now - IDLE_TTL).await?,
             links: crate::links::mailed::purge(&mut tx, now).await?,
             failures: failures::delete_before(&mut tx, before_window).await?
-                + password_failures::delete_before(&mut tx, before_window).await?
+                + login_failures::delete_before(&mut tx, before_window).await?
+                + login_failures::delete_unknown_idle(&mut tx, now - UNKNOWN_LOGIN_KEPT).await?
                 + twostep_store::throttles::delete_before(&mut tx, now - 3600).await?,
             ceremonies: security_keys::delete_expired_states(&mut tx, now).await?
                 + twostep_store::ceremonies::delete_expired(&mut tx, now).await?

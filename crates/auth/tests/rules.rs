@@ -1232,3 +1232,108 @@ async fn a_recovery_code_check_costs_one_hash() {
     let half = w.half_signed_in("rita").await;
     assert_eq!(checks(half, "qqqq-qqqq-qqqq-qqqq".into()).await, (false, 1));
 }
+
+/// What `sign_in` answered, as a code.
+async fn sign_in_answer(w: &World, login: &str, password: &str, ctx: &Ctx) -> &'static str {
+    match w.auth.signin().sign_in(login, password, ctx).await {
+        Ok(_) => "signed_in",
+        Err(e) => e.code(),
+    }
+}
+
+/// 100 wrong passwords from unknown clients, ten in each window: the
+/// answers, in order.
+async fn a_hundred_wrong(w: &World, login: &str) -> Vec<&'static str> {
+    let mut answers = Vec::new();
+    for _ in 0..10 {
+        for _ in 0..10 {
+            answers.push(sign_in_answer(w, login, "wrong-password", &ctx()).await);
+        }
+        w.advance(15 * 60 + 2);
+    }
+    answers
+}
+
+#[tokio::test]
+async fn the_ceiling_holds_across_clients_and_windows() {
+    let w = World::new().await;
+    let token = w.account("ursa").await;
+    let uid = w.session(&token).await.user.id;
+    let known = Ctx {
+        device: Some(w.auth.signin().device_cookie(&uid)),
+        ..ctx()
+    };
+    let answers = a_hundred_wrong(&w, "ursa").await;
+    let mut expected = Vec::new();
+    for _ in 0..10 {
+        expected.extend(["bad_credentials"; 9]);
+        expected.push("password_throttled");
+    }
+    assert_eq!(answers, expected);
+    // Closed to unknown clients, whatever the window, even with the right password.
+    w.advance(24 * 3600);
+    assert_eq!(
+        sign_in_answer(&w, "ursa", PASSWORD, &ctx()).await,
+        "password_sign_in_closed"
+    );
+    assert_eq!(
+        w.mails_with("Password sign-in closed after 100 wrong passwords"),
+        1
+    );
+    // A login that names no account: the same answers at every count.
+    assert_eq!(a_hundred_wrong(&w, "nobody-here").await, expected);
+    w.advance(24 * 3600);
+    assert_eq!(
+        sign_in_answer(&w, "nobody-here", PASSWORD, &ctx()).await,
+        "password_sign_in_closed"
+    );
+    assert_eq!(
+        sign_in_answer(&w, "Nobody-Here", "x-y-z-w-v-u", &ctx()).await,
+        "password_sign_in_closed",
+        "the same login, however it is written"
+    );
+    // The owner's known browser was never paused, and its sign-in reopens.
+    assert_eq!(
+        sign_in_answer(&w, "ursa", PASSWORD, &known).await,
+        "signed_in"
+    );
+    assert_eq!(
+        sign_in_answer(&w, "ursa", PASSWORD, &ctx()).await,
+        "signed_in"
+    );
+
+    // Or the mailed link reopens it.
+    w.account("vic").await;
+    a_hundred_wrong(&w, "vic").await;
+    assert_eq!(
+        sign_in_answer(&w, "vic", PASSWORD, &ctx()).await,
+        "password_sign_in_closed"
+    );
+    let link = w.token("/unlock-password-sign-in").await;
+    w.auth
+        .signin()
+        .unlock_password_sign_in(&link, &ctx())
+        .await
+        .unwrap();
+    assert_eq!(
+        sign_in_answer(&w, "vic", PASSWORD, &ctx()).await,
+        "signed_in"
+    );
+    // A right password in between starts the count again.
+    for _ in 0..99 {
+        let _ = sign_in_answer(&w, "vic", "wrong-password", &known).await;
+        w.advance(100);
+    }
+    assert_eq!(
+        sign_in_answer(&w, "vic", PASSWORD, &known).await,
+        "signed_in"
+    );
+    assert_eq!(
+        sign_in_answer(&w, "vic", "wrong-password", &ctx()).await,
+        "bad_credentials"
+    );
+    assert_eq!(
+        sign_in_answer(&w, "vic", PASSWORD, &ctx()).await,
+        "signed_in"
+    );
+}

@@ -16,7 +16,11 @@
 //! client (a signed device cookie, the SSH key channel, or "unknown"):
 //! `PASSWORD_BUDGET` wrong ones in `WINDOW_SECONDS` pause that client until
 //! the oldest leaves the window. An attacker elsewhere never uses up the
-//! budget of the owner's known browser.
+//! budget of the owner's known browser. Over every client and window, at
+//! `PASSWORD_CEILING` wrong passwords in a row (NIST SP 800-63B-4 §3.2.2)
+//! unknown clients are paused until the owner signs in from a known client
+//! or follows the mailed unlock link; a right password starts the count again.
+//! A login that names no account is counted and paused the same way.
 //!
 //! The store keeps failure times and `locked_until`; this module only decides.
 
@@ -25,6 +29,8 @@ use crate::UnixTime;
 pub const MAX_FAILURES: u32 = 10;
 pub const PASSWORD_BUDGET: u32 = 10;
 pub const FREEZE_AFTER: i64 = 100;
+/// Wrong passwords in a row after which unknown clients are paused.
+pub const PASSWORD_CEILING: i64 = 100;
 pub const WINDOW_SECONDS: i64 = 15 * 60;
 pub const LOCK_SECONDS: i64 = 15 * 60;
 
@@ -106,6 +112,11 @@ pub fn password_paused_until(
         return None;
     }
     Some(oldest.unwrap_or(now) + WINDOW_SECONDS + 1)
+}
+
+/// Whether unknown clients are paused after `in_row` wrong passwords in a row.
+pub fn password_ceiling_reached(in_row: i64) -> bool {
+    in_row >= PASSWORD_CEILING
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ text_enum!(
         ResetPassword => "reset_password",
         EnableTwoStep => "enable_two_step",
         UnlockSecondStep => "unlock_second_step",
+        /// Reopens password sign-in from unknown clients after the ceiling.
+        UnlockPasswordSignIn => "unlock_password_sign_in",
         ChangeEmail => "change_email",
         StartRecovery => "start_recovery",
         FinishRecovery => "finish_recovery",

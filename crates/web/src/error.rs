@@ -80,6 +80,7 @@ impl From<AuthError> for Error {
             AuthError::WrongSecondFactor { .. } => StatusCode::UNAUTHORIZED,
             AuthError::Locked { .. }
             | AuthError::Throttled { .. }
+            | AuthError::PasswordSignInClosed
             | AuthError::Frozen
             | AuthError::TooSoon(_) => StatusCode::TOO_MANY_REQUESTS,
             AuthError::Conflict(_) => StatusCode::CONFLICT,

@@ -69,7 +69,7 @@ impl Accounts<'_> {
             .map_err(wrong_current)?;
         commit(tx).await?;
         if let (Some(c), true) = (current, two_step_on) {
-            self.check_password(Some(&user), c, ctx)
+            self.check_password(&user, c, ctx)
                 .await
                 .map_err(wrong_current)?;
         }

@@ -67,6 +67,35 @@ pub(crate) trait Addressee {
     fn email(&self) -> &str;
 }
 
+/// An addressee owned, for mail sent from a task of its own.
+pub(crate) struct Recipient {
+    id: UserId,
+    username: String,
+    email: String,
+}
+
+impl Recipient {
+    pub(crate) fn of(a: &impl Addressee) -> Recipient {
+        Recipient {
+            id: a.user_id().clone(),
+            username: a.username().to_string(),
+            email: a.email().to_string(),
+        }
+    }
+}
+
+impl Addressee for Recipient {
+    fn user_id(&self) -> &UserId {
+        &self.id
+    }
+    fn username(&self) -> &str {
+        &self.username
+    }
+    fn email(&self) -> &str {
+        &self.email
+    }
+}
+
 impl Addressee for Account {
     fn user_id(&self) -> &UserId {
         &self.id

@@ -42,6 +42,7 @@ fn path(purpose: Purpose) -> &'static str {
         Purpose::ResetPassword => "/password/reset",
         Purpose::EnableTwoStep => "/account/two-step/confirm",
         Purpose::UnlockSecondStep => "/unlock-second-step",
+        Purpose::UnlockPasswordSignIn => "/unlock-password-sign-in",
         Purpose::ChangeEmail => "/account/email/confirm",
         Purpose::StartRecovery => "/recover/start",
         Purpose::FinishRecovery => "/recover/finish",

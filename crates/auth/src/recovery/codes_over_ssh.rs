@@ -102,10 +102,7 @@ impl Recovery<'_> {
         ctx: &Ctx,
     ) -> Result<Vec<RecoveryCode>> {
         let user = self.ssh_codes_candidate(user_id).await?;
-        if let Err(refused) = self
-            .check_password_as(Some(&user), password, SSH_KEY, ctx)
-            .await
-        {
+        if let Err(refused) = self.check_password_as(&user, password, SSH_KEY, ctx).await {
             if matches!(refused, AuthError::BadCredentials) {
                 self.notify(
                     &user,

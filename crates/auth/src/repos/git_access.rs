@@ -87,7 +87,11 @@ impl Repos<'_> {
                 None => users::by_email(&mut c, username).await?,
             }
         };
-        self.check_password(user.as_ref(), secret, ctx).await?;
+        commit(
+            self.check_login_open(user.as_ref(), username, secret, ctx)
+                .await?,
+        )
+        .await?;
         let Some(user) = user else {
             return Err(AuthError::BadCredentials);
         };

@@ -10,20 +10,30 @@
 //! Clients: a browser holding this account's signed device cookie (issued
 //! after a complete sign-in) has a budget of its own; everyone else shares the
 //! "unknown" budget, so an attacker can pause only unknown clients.
+//!
+//! The ceiling: `lockout::PASSWORD_CEILING` wrong passwords in a row, over
+//! every client and window, close password sign-in to unknown clients until
+//! the owner signs in from a known one or opens the mailed unlock link.
+//!
+//! A login that names no account is a subject too (a keyed hash of it):
+//! reserved, counted, paused and closed by the same statements, hashed with
+//! the same work, so its answers tell nothing of whether the account exists.
 
 use subtle::ConstantTimeEq;
 use twostep_core::lockout;
 use twostep_core::token::{self, hmac_sha256};
 use twostep_core::UserId;
-use twostep_store::{password_failures, users, Tx};
+use twostep_store::{login_failures, users, Tx};
 
 use super::SignIn;
 use crate::error::utc;
+use crate::links::mailed::{self as links, Holder, Purpose};
 use crate::notify::Event;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result};
 use twostep_store::users::User;
 
 const UNKNOWN: &str = "unknown";
+const UNLOCK_TTL: i64 = 7 * 24 * 3600;
 /// Recovery codes over SSH: the caller proved a registered key already.
 pub(crate) const SSH_KEY: &str = "ssh-key";
 
@@ -56,23 +66,39 @@ impl AuthService {
         self.client_key(user_id, ctx) != UNKNOWN
     }
 
-    /// Checks `password` for `user` (or burns the same time when there is no
-    /// such user). `Ok(())` only for the right password of an existing account.
+    /// The subject a wrong password is counted for: the account, or the
+    /// keyed hash of a login that names none.
+    fn subject(&self, user: Option<&User>, login: &str) -> String {
+        match user {
+            Some(u) => u.id.to_string(),
+            None => {
+                let mac = hmac_sha256(
+                    &self.keys().csrf,
+                    format!("unknown-login|{}", login.trim().to_lowercase()).as_bytes(),
+                );
+                format!("?{}", data_encoding::HEXLOWER.encode(&mac[..16]))
+            }
+        }
+    }
+
+    /// Checks `password` for `user`. `Ok(())` only for the right password.
     pub(crate) async fn check_password(
         &self,
-        user: Option<&User>,
+        user: &User,
         password: &str,
         ctx: &Ctx,
     ) -> Result<()> {
-        commit(self.check_password_open(user, password, ctx).await?).await
+        commit(self.check_login_open(Some(user), "", password, ctx).await?).await
     }
 
-    /// As `check_password`, but a right password leaves its transaction open
-    /// (this client's failures cleared) for the caller's own writes: one
-    /// commit where two would do.
-    pub(crate) async fn check_password_open(
+    /// Checks `password` for the account `login` named (`user`, or none:
+    /// then the same work and answers, and never `Ok`), leaving a right
+    /// password's transaction open (this client's failures cleared) for the
+    /// caller's own writes: one commit where two would do.
+    pub(crate) async fn check_login_open(
         &self,
         user: Option<&User>,
+        login: &str,
         password: &str,
         ctx: &Ctx,
     ) -> Result<Tx> {
@@ -80,19 +106,19 @@ impl AuthService {
             Some(u) => self.client_key(&u.id, ctx),
             None => UNKNOWN.to_string(),
         };
-        self.check_password_as_open(user, password, &client, ctx)
+        self.check_password_as_open(user, login, password, &client, ctx)
             .await
     }
 
     pub(crate) async fn check_password_as(
         &self,
-        user: Option<&User>,
+        user: &User,
         password: &str,
         client: &str,
         ctx: &Ctx,
     ) -> Result<()> {
         commit(
-            self.check_password_as_open(user, password, client, ctx)
+            self.check_password_as_open(Some(user), "", password, client, ctx)
                 .await?,
         )
         .await
@@ -101,23 +127,22 @@ impl AuthService {
     async fn check_password_as_open(
         &self,
         user: Option<&User>,
+        login: &str,
         password: &str,
         client: &str,
         ctx: &Ctx,
     ) -> Result<Tx> {
-        let Some(user) = user else {
-            self.hasher().verify(password, None).await?;
-            return Err(AuthError::BadCredentials);
-        };
+        let subject = self.subject(user, login);
         let now = self.now();
         let reservation = token::new_id(&mut rng());
         // The reservation needs no disk wait of its own: whatever the check
         // decides is committed with one, which carries this row to the disk.
         let mut tx = self.store().begin_unsynced().await?;
-        users::lock_row(&mut tx, &user.id).await?;
+        if let Some(u) = user {
+            users::lock_row(&mut tx, &u.id).await?;
+        }
         let since = lockout::window_start(now);
-        let (count, oldest) =
-            password_failures::in_window(&mut tx, &user.id, client, since).await?;
+        let (count, oldest) = login_failures::in_window(&mut tx, &subject, client, since).await?;
         let count = u32::try_from(count).unwrap_or(u32::MAX);
         if let Some(until) = lockout::password_paused_until(count, oldest, now) {
             return Err(AuthError::Throttled {
@@ -125,77 +150,156 @@ impl AuthService {
                 until_utc: utc(until),
             });
         }
-        password_failures::record(&mut tx, &reservation, &user.id, client, &ctx.ip, now).await?;
+        if client == UNKNOWN
+            && lockout::password_ceiling_reached(login_failures::in_row(&mut tx, &subject).await?)
+        {
+            return Err(AuthError::PasswordSignInClosed);
+        }
+        login_failures::record(&mut tx, &reservation, &subject, client, &ctx.ip, now).await?;
         commit(tx).await?;
 
-        let right = match self
-            .hasher()
-            .verify(password, user.password_hash.as_deref())
-            .await
-        {
-            Ok(right) => right,
+        let stored = user.and_then(|u| u.password_hash.as_deref());
+        let right = match self.hasher().verify(password, stored).await {
+            Ok(right) => right && user.is_some(),
             Err(e) => {
                 let mut tx = self.store().begin().await?;
-                password_failures::release(&mut tx, &reservation).await?;
+                login_failures::release(&mut tx, &reservation).await?;
                 commit(tx).await?;
                 return Err(e);
             }
         };
         let mut tx = self.store().begin().await?;
         if right {
-            password_failures::clear(&mut tx, &user.id, client).await?;
+            login_failures::clear(&mut tx, &subject, client).await?;
+            login_failures::clear_in_row(&mut tx, &subject).await?;
             return Ok(tx);
         }
-        let event = if ctx.channel == crate::Channel::Ssh {
-            Event::SshPasswordFailed
-        } else {
-            Event::SignInFailed
-        };
-        self.audit(&mut tx, &user.id, now, event, "", ctx).await?;
+        let in_row = login_failures::add_in_row(&mut tx, &subject, now).await?;
         // Exactly one reservation is the last of the budget (the row lock
         // orders them): that one logs and mails the pause, once.
         let paused = count + 1 == lockout::PASSWORD_BUDGET;
+        let closed = in_row == lockout::PASSWORD_CEILING;
         let until = lockout::password_paused_until(count + 1, Some(oldest.unwrap_or(now)), now)
             .unwrap_or(now);
-        if paused {
-            let detail = format!("{client} until {} UTC", utc(until));
-            self.audit(
-                &mut tx,
-                &user.id,
-                now,
-                Event::PasswordThrottled,
-                &detail,
-                ctx,
-            )
-            .await?;
+        let mut mails = Vec::new();
+        if let Some(user) = user {
+            let event = if ctx.channel == crate::Channel::Ssh {
+                Event::SshPasswordFailed
+            } else {
+                Event::SignInFailed
+            };
+            self.audit(&mut tx, &user.id, now, event, "", ctx).await?;
+            if paused {
+                let detail = format!("{client} until {} UTC", utc(until));
+                self.audit(
+                    &mut tx,
+                    &user.id,
+                    now,
+                    Event::PasswordThrottled,
+                    &detail,
+                    ctx,
+                )
+                .await?;
+                mails.push(paused_mail(client, until));
+            }
+            if closed {
+                let link = self
+                    .new_link(
+                        &mut tx,
+                        &user.id,
+                        Purpose::UnlockPasswordSignIn,
+                        "",
+                        now,
+                        UNLOCK_TTL,
+                    )
+                    .await?;
+                self.audit(&mut tx, &user.id, now, Event::PasswordSignInClosed, "", ctx)
+                    .await?;
+                mails.push(closed_mail(&link));
+            }
         }
         commit(tx).await?;
+        // Mail leaves after the answer, so a real account answers as fast as
+        // a login that names none.
+        if let Some(user) = user {
+            for (subject, what) in mails {
+                self.notify_later(user, subject, what, ctx);
+            }
+        }
         if paused {
-            let who = if client == UNKNOWN {
-                "browsers and programs that have not signed in to your account before".to_string()
-            } else {
-                "one of your own browsers or your SSH key".to_string()
-            };
-            let what = format!(
-                "{} wrong passwords were entered for your account, so password sign-in from {who} is paused until {} UTC. \
-                 Browsers where you signed in before are not affected, and app passwords keep working. \
-                 If this was not you, someone knows your username: keep two-step verification on.",
-                lockout::PASSWORD_BUDGET,
-                utc(until)
-            );
-            self.notify(
-                user,
-                "Password sign-in paused after wrong passwords",
-                &what,
-                ctx,
-            )
-            .await;
             return Err(AuthError::Throttled {
                 until,
                 until_utc: utc(until),
             });
         }
         Err(AuthError::BadCredentials)
+    }
+}
+
+fn paused_mail(client: &str, until: twostep_core::UnixTime) -> (&'static str, String) {
+    let who = if client == UNKNOWN {
+        "browsers and programs that have not signed in to your account before".to_string()
+    } else {
+        "one of your own browsers or your SSH key".to_string()
+    };
+    (
+        "Password sign-in paused after wrong passwords",
+        format!(
+            "{} wrong passwords were entered for your account, so password sign-in from {who} is paused until {} UTC. \
+             Browsers where you signed in before are not affected, and app passwords keep working. \
+             If this was not you, someone knows your username: keep two-step verification on.",
+            lockout::PASSWORD_BUDGET,
+            utc(until)
+        ),
+    )
+}
+
+fn closed_mail(link: &str) -> (&'static str, String) {
+    (
+        "Password sign-in closed after 100 wrong passwords",
+        format!(
+            "{} wrong passwords in a row were entered for your account, so password sign-in from browsers and programs \
+             that have not signed in to your account before is closed. A browser where you signed in before still \
+             signs in (and reopens it), and app passwords keep working. To reopen it from anywhere, open this link \
+             (valid for {} days):\n\n{link}\n\nIf this was not you, someone is guessing your password: keep \
+             two-step verification on and choose a password nobody could guess.",
+            lockout::PASSWORD_CEILING,
+            UNLOCK_TTL / 86400
+        ),
+    )
+}
+
+impl SignIn<'_> {
+    /// Reopens password sign-in from unknown clients (the mailed link).
+    pub async fn unlock_password_sign_in(
+        &self,
+        raw_token: &str,
+        ctx: &Ctx,
+    ) -> Result<crate::Account> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let t = links::redeem(
+            &mut tx,
+            raw_token,
+            Purpose::UnlockPasswordSignIn,
+            Holder::Anyone,
+            now,
+        )
+        .await?;
+        users::lock_row(&mut tx, &t.user_id).await?;
+        login_failures::clear_in_row(&mut tx, t.user_id.as_str()).await?;
+        login_failures::clear(&mut tx, t.user_id.as_str(), UNKNOWN).await?;
+        self.audit(
+            &mut tx,
+            &t.user_id,
+            now,
+            Event::PasswordSignInReopened,
+            "",
+            ctx,
+        )
+        .await?;
+        commit(tx).await?;
+        self.accounts().user(&t.user_id).await
     }
 }
 

@@ -148,7 +148,7 @@ impl AuthService {
             }
         };
         let mut tx = self
-            .check_password_open(user.as_ref(), password, ctx)
+            .check_login_open(user.as_ref(), login, password, ctx)
             .await?;
         let Some(user) = user else {
             return Err(AuthError::BadCredentials);

@@ -82,7 +82,7 @@ impl AuthService {
         let now = self.now();
         match proof {
             Proof::Password(pw) => {
-                self.check_password(Some(&user), pw, ctx).await?;
+                self.check_password(&user, pw, ctx).await?;
                 let mut tx = self.store().begin().await?;
                 self.open_sudo(&mut tx, session, &user, "password", now, ctx)
                     .await?;

@@ -1,5 +1,6 @@
-//! The mailed link that reopens a second step frozen after 100 wrong codes.
-//! Opening the link shows a button (mail scanners fetch links; only a POST acts).
+//! The mailed links that reopen a second step frozen after 100 wrong codes,
+//! and password sign-in closed to unknown clients after 100 wrong passwords.
+//! Opening a link shows a button (mail scanners fetch links; only a POST acts).
 
 use crate::routes::{Routes, Surface};
 use askama::Template;
@@ -18,6 +19,16 @@ pub fn routes() -> Routes {
     Routes::new(Surface::Page)
         .get("/unlock-second-step", Action::RedeemLink, form)
         .post("/unlock-second-step", Action::RedeemLink, unlock)
+        .get(
+            "/unlock-password-sign-in",
+            Action::RedeemLink,
+            password_form,
+        )
+        .post(
+            "/unlock-password-sign-in",
+            Action::RedeemLink,
+            password_unlock,
+        )
 }
 
 #[derive(Template)]
@@ -25,6 +36,8 @@ pub fn routes() -> Routes {
 struct UnlockPage {
     page: Page,
     token: String,
+    /// "second-step" or "password-sign-in".
+    what: &'static str,
 }
 
 #[derive(Deserialize)]
@@ -41,6 +54,42 @@ async fn form(
     render(&UnlockPage {
         page: Page::new(&state, None, &csrf),
         token: q.token,
+        what: "second-step",
+    })
+}
+
+async fn password_form(
+    State(state): State<AppState>,
+    csrf: Csrf,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, Error> {
+    render(&UnlockPage {
+        page: Page::new(&state, None, &csrf),
+        token: q.token,
+        what: "password-sign-in",
+    })
+}
+
+async fn password_unlock(
+    State(state): State<AppState>,
+    csrf: Csrf,
+    Web(ctx): Web,
+    FormBody(f): FormBody<UnlockForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    let user = state
+        .auth
+        .signin()
+        .unlock_password_sign_in(&f.token, &ctx)
+        .await?;
+    render(&Message {
+        page: Page::new(&state, None, &csrf),
+        heading: "Password sign-in is open again".into(),
+        paragraphs: vec![format!(
+            "{}, you can sign in with your password from any browser again. Someone tried 100 wrong passwords for your account: keep two-step verification on, and choose a password nobody could guess.",
+            user.username
+        )],
+        link: Some(("/signin".into(), "Sign in".into())),
     })
 }
 
