@@ -150,6 +150,18 @@ impl World {
         panic!("no mail with a {path} link");
     }
 
+    /// As `mails_with`, once at least one has come (mail sent after the
+    /// answer, from a task of its own).
+    async fn mails_awaited(&self, subject: &str) -> usize {
+        for _ in 0..200 {
+            if self.mails_with(subject) > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        self.mails_with(subject)
+    }
+
     fn mails_with(&self, subject: &str) -> usize {
         self.outbox
             .sent()
@@ -648,7 +660,7 @@ async fn wrong_passwords_pause_unknown_clients_until_the_oldest_leaves_the_windo
         .await
         .unwrap_err();
     assert!(matches!(e, AuthError::Throttled { .. }), "{e:?}");
-    assert_eq!(w.mails_with("Password sign-in paused"), 1);
+    assert_eq!(w.mails_awaited("Password sign-in paused").await, 1);
     w.advance(15 * 60 + 2);
     let _ = w
         .auth

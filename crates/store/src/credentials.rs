@@ -47,7 +47,8 @@ pub const OTHER_TABLES: &[(&str, &str)] = &[
         "the inventory of token seeds, not bound to a session",
     ),
     ("second_factor_failures", "counters"),
-    ("password_failures", "counters"),
+    ("login_failures", "counters"),
+    ("login_ceilings", "counters"),
     ("security_log", "history"),
     ("admin_audit", "history"),
     (

@@ -104,6 +104,15 @@ pub async fn clear_in_row(c: &mut Conn, subject: &str) -> Result<()> {
     Ok(())
 }
 
+/// A new password: every client of `subject` starts afresh, and so does the count in a row.
+pub async fn clear_subject(c: &mut Conn, subject: &str) -> Result<()> {
+    db::query("DELETE FROM login_failures WHERE subject = $1")
+        .bind(subject)
+        .execute(&mut *c)
+        .await?;
+    clear_in_row(c, subject).await
+}
+
 /// Counts of unknown logins (subjects starting with `?`) untouched since `before`.
 pub async fn delete_unknown_idle(c: &mut Conn, before: UnixTime) -> Result<u64> {
     let r = db::query("DELETE FROM login_ceilings WHERE subject LIKE '?%' AND last_at < $1")

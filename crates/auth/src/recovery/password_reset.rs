@@ -123,6 +123,8 @@ impl Recovery<'_> {
             return Err(AuthError::LinkInvalid);
         }
         users::set_password(&mut tx, &user.id, &hash).await?;
+        // The wrong passwords were for the old one: every client starts afresh.
+        twostep_store::login_failures::clear_subject(&mut tx, user.id.as_str()).await?;
         let row = self.user_in(&mut tx, &user.id).await?;
         let ended = crate::credentials::revoke::held(&mut tx, &row).await?;
         crate::credentials::revoke::end_credentials(&mut tx, &row, now, None).await?;
