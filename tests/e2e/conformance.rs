@@ -423,3 +423,65 @@ fn an_unknown_username_gets_the_same_answers() {
     };
     assert_eq!(undated(real), undated(unknown));
 }
+
+#[test]
+fn a_sign_in_from_a_new_browser_is_mailed() {
+    let server = Server::start();
+    let _ada = account(&server, "ada");
+    // An account older than its first hour (its own first browser is not news).
+    sqlite(
+        &server,
+        "UPDATE users SET created_at = created_at - 7200 WHERE username = 'ada'",
+    );
+    let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+    let browser = |ua: &str| {
+        reqwest::blocking::Client::builder()
+            .cookie_store(true)
+            .user_agent(ua)
+            .build()
+            .unwrap()
+    };
+    let sign_in = |client: &reqwest::blocking::Client| {
+        let r = client
+            .post(server.url("/api/v1/session"))
+            .json(&json!({"login": "ada", "password": PASSWORD}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+    };
+    let laptop = browser(firefox);
+    sign_in(&laptop);
+    let mail = server
+        .mail
+        .wait_for("ada@example.net", "New sign-in from a new browser");
+    for needle in [
+        "Firefox 128 on Linux",
+        "127.0.0.1",
+        "/account/sessions",
+        " UTC",
+    ] {
+        assert!(mail.raw.contains(needle), "{needle}: {}", mail.raw);
+    }
+    // The same browser again: it holds the device cookie now, nothing is mailed.
+    sign_in(&laptop);
+    let phone = browser("Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36");
+    sign_in(&phone);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let new_sign_ins = || {
+        server
+            .mail
+            .all()
+            .into_iter()
+            .filter(|m| m.subject.contains("New sign-in from a new browser"))
+            .count()
+    };
+    while new_sign_ins() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        new_sign_ins(),
+        2,
+        "the laptop's second sign-in mailed nothing"
+    );
+}

@@ -127,7 +127,11 @@ pub struct Ctx {
     pub ip: String,
     /// The browser's device cookie as sent; the service checks its signature.
     pub device: Option<String>,
+    /// The User-Agent header as sent (at most `MAX_USER_AGENT` bytes kept).
+    pub user_agent: Option<String>,
 }
+
+pub const MAX_USER_AGENT: usize = 512;
 
 impl Ctx {
     pub fn new(channel: Channel, ip: impl Into<String>) -> Ctx {
@@ -135,6 +139,7 @@ impl Ctx {
             channel,
             ip: ip.into(),
             device: None,
+            user_agent: None,
         }
     }
 }

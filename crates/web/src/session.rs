@@ -27,7 +27,15 @@ pub const SESSION_COOKIE: &str = "twostep_session";
 pub const DEVICE_COOKIE: &str = "twostep_device";
 
 /// The cookies of a completed sign-in: the session, and the device cookie.
-pub fn signed_in(jar: CookieJar, state: &AppState, token: String, user_id: &UserId) -> CookieJar {
+/// A browser that held no device cookie of the account is mailed about.
+pub fn signed_in(
+    jar: CookieJar,
+    state: &AppState,
+    token: String,
+    user_id: &UserId,
+    ctx: &Ctx,
+) -> CookieJar {
+    state.auth.signin().completed_in_browser(user_id, ctx);
     let device = Cookie::build((
         cookie_name(DEVICE_COOKIE, state.secure_cookies),
         state.auth.signin().device_cookie(user_id),
@@ -50,6 +58,14 @@ pub(crate) fn ctx_of(parts: &Parts, channel: Channel, secure: bool) -> Ctx {
         device: jar
             .get(cookie_name(DEVICE_COOKIE, secure))
             .map(|c| c.value().to_string()),
+        user_agent: parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| {
+                let end = ua.floor_char_boundary(twostep_auth::MAX_USER_AGENT);
+                ua[..end].to_string()
+            }),
     }
 }
 

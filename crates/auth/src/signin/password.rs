@@ -303,7 +303,38 @@ impl SignIn<'_> {
     }
 }
 
+/// A sign-in within this long of the account's creation mails nothing: it
+/// is the new account's own first browser.
+const NEW_ACCOUNT_GRACE: i64 = 3600;
+
 impl SignIn<'_> {
+    /// A sign-in completed in a browser that held no device cookie of this
+    /// account: the owner is mailed (browser, address, time, and where to end
+    /// the session), from a task of its own.
+    pub fn completed_in_browser(&self, user_id: &UserId, ctx: &Ctx) {
+        if self.holds_device_cookie(user_id, ctx) {
+            return;
+        }
+        let (auth, id, ctx) = (AuthService::clone(self), user_id.clone(), ctx.clone());
+        tokio::spawn(async move {
+            let Ok(user) = auth.user_row(&id).await else {
+                return;
+            };
+            if user.created_at > auth.now() - NEW_ACCOUNT_GRACE {
+                return;
+            }
+            let what = format!(
+                "Your account was signed in to from a browser it had not been used in before: {}.\n\n\
+                 If this was you, there is nothing to do. If not, end that session and change your password \
+                 (and keep two-step verification on):\n{}",
+                super::browser::described(ctx.user_agent.as_deref()),
+                auth.link("/account/sessions")
+            );
+            auth.notify(&user, "New sign-in from a new browser", &what, &ctx)
+                .await;
+        });
+    }
+
     /// A device cookie value for a browser that just completed a sign-in.
     pub fn device_cookie(&self, user_id: &UserId) -> String {
         let nonce = token::new_id(&mut rng());

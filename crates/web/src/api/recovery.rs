@@ -124,7 +124,7 @@ async fn finish(
         .finish_recovery(&s, &r.token, &ctx)
         .await?;
     Ok((
-        signed_in(jar, &state, token, &account.id),
+        signed_in(jar, &state, token, &account.id, &ctx),
         Status::json("recovered"),
     ))
 }

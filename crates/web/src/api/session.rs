@@ -84,7 +84,7 @@ async fn sign_in(
     {
         SignInOutcome::SignedIn { token, user } => {
             return Ok((
-                signed_in(jar, &state, token, &user.id),
+                signed_in(jar, &state, token, &user.id, &ctx),
                 Json(SignInResponse {
                     status: if user.two_step_reset_by_admin {
                         "two_step_setup_required"
@@ -136,7 +136,7 @@ async fn second_step(
         .second_step(&token, &r.code, &ctx)
         .await?;
     Ok((
-        signed_in(jar, &state, new_token, &user.id),
+        signed_in(jar, &state, new_token, &user.id, &ctx),
         Status::json("signed_in"),
     ))
 }

@@ -109,9 +109,11 @@ async fn callback(
         .finish_oidc(&provider, &code, &trip, browser.as_deref(), &ctx)
         .await?;
     Ok(match outcome {
-        OidcOutcome::SignedIn { token, user, next } => {
-            (signed_in(jar, &state, token, &user.id), Redirect::to(&next)).into_response()
-        }
+        OidcOutcome::SignedIn { token, user, next } => (
+            signed_in(jar, &state, token, &user.id, &ctx),
+            Redirect::to(&next),
+        )
+            .into_response(),
         OidcOutcome::SecondStep { token, next, .. } => {
             let to = format!(
                 "/signin/second-step?next={}",

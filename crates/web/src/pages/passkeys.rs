@@ -52,7 +52,7 @@ async fn signin_finish(
         .finish_passkey_signin(&b.ceremony, &call.csrf.token, b.credential, &ctx)
         .await?;
     Ok((
-        crate::session::signed_in(jar, &state, token, &user.id),
+        crate::session::signed_in(jar, &state, token, &user.id, &ctx),
         Json(json!({
             "status": "signed_in",
             "redirect": super::safe_next(&state, b.next.as_deref()),

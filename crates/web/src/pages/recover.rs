@@ -317,7 +317,7 @@ async fn finish(
         .recovery()
         .finish_recovery(&s, &f.token, &ctx)
         .await?;
-    let jar = signed_in(jar, &state, token.clone(), &account.id);
+    let jar = signed_in(jar, &state, token.clone(), &account.id, &ctx);
     // Straight into a new authenticator, when the checklist allows it.
     let next = match state.auth.signin().session(&token).await? {
         Some(fresh) if state.auth.factors().begin_setup(&fresh, &ctx).await.is_ok() => {

@@ -171,7 +171,7 @@ async fn signin_finish(
         .finish_key_signin(&token, &b.ceremony, b.credential, &ctx)
         .await?;
     Ok((
-        crate::session::signed_in(jar, &state, new_token, &user.id),
+        crate::session::signed_in(jar, &state, new_token, &user.id, &ctx),
         Json(json!({
             "status": "signed_in",
             "redirect": super::safe_next(&state, b.next.as_deref()),

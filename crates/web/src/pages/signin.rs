@@ -99,7 +99,11 @@ async fn submit(
             } else {
                 &next
             };
-            Ok((signed_in(jar, &state, token, &user.id), Redirect::to(to)).into_response())
+            Ok((
+                signed_in(jar, &state, token, &user.id, &ctx),
+                Redirect::to(to),
+            )
+                .into_response())
         }
         Ok(SignInOutcome::SecondStep { token, .. }) => {
             let to = format!(
@@ -190,7 +194,7 @@ async fn second_submit(
     };
     match state.auth.signin().second_step(&token, &f.code, &ctx).await {
         Ok((new_token, user)) => Ok((
-            signed_in(jar, &state, new_token, &user.id),
+            signed_in(jar, &state, new_token, &user.id, &ctx),
             Redirect::to(&next),
         )
             .into_response()),
