@@ -8,7 +8,7 @@ pub fn described(user_agent: Option<&str>) -> String {
     };
     let known = |v: &str| !v.is_empty() && v != "UNKNOWN";
     match woothee::parser::Parser::new().parse(ua) {
-        Some(r) if known(r.name) => {
+        Some(r) if known(r.name) && matches!(r.category, "pc" | "smartphone" | "mobilephone") => {
             let major = r.version.split('.').next().unwrap_or("");
             let mut s = r.name.to_string();
             if known(major) {
