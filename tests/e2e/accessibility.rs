@@ -207,6 +207,7 @@ fn sweep(phone: bool) {
         "/account/applications",
         "/account/password",
         "/account/security-log",
+        "/account/sessions",
         "/account/sign-in-providers",
         "/account/two-step/tokens",
         "/account/two-step/disable",
@@ -305,6 +306,7 @@ fn sweep(phone: bool) {
     // The unlock link is mailed only after 100 wrong codes in a row, across
     // many locks; its page shows the same form whatever the token.
     s.visit(&at("/unlock-second-step?token=from-the-mail"));
+    s.visit(&at("/unlock-password-sign-in?token=from-the-mail"));
 
     // A forgotten password: the mailed link.
     account(&server, "dan");

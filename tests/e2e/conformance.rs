@@ -485,3 +485,106 @@ fn a_sign_in_from_a_new_browser_is_mailed() {
         "the laptop's second sign-in mailed nothing"
     );
 }
+
+#[test]
+fn sessions_are_listed_and_ended_from_another_browser() {
+    use crate::admin::{cli_ok, sudo, two_step_user};
+    let server = Server::start();
+    let bea = account(&server, "bea");
+    // A second browser, with a User-Agent of its own.
+    let laptop = reqwest::blocking::Client::builder()
+        .cookie_store(true)
+        .user_agent("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+        .build()
+        .unwrap();
+    let r = laptop
+        .post(server.url("/api/v1/session"))
+        .json(&json!({"login": "bea", "password": PASSWORD}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let list = bea.api.ok("GET", "/user/sessions", None);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    let here: Vec<_> = list.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(here.len(), 1);
+    let other = list.iter().find(|s| s["current"] == false).unwrap();
+    assert_eq!(other["browser"], "Firefox 128 on Linux");
+    assert_eq!(other["ip"], "127.0.0.1");
+    assert!(other["created_at"].as_i64().unwrap() > 1_700_000_000);
+    // The page lists them too, to the laptop.
+    let page = laptop
+        .get(server.url("/account/sessions"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        page.contains("Firefox 128 on Linux") && page.contains("(this browser)"),
+        "{page}"
+    );
+    // Ended from the first browser: the laptop is signed out.
+    let handle = other["handle"].as_str().unwrap();
+    bea.api
+        .ok("DELETE", &format!("/user/sessions/{handle}"), None);
+    let r = laptop.get(server.url("/api/v1/user")).send().unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    bea.api.err(
+        "DELETE",
+        &format!("/user/sessions/{handle}"),
+        None,
+        404,
+        "not_found",
+    );
+    let mine = here[0]["handle"].as_str().unwrap();
+    bea.api.err(
+        "DELETE",
+        &format!("/user/sessions/{mine}"),
+        None,
+        409,
+        "conflict",
+    );
+    // End every other one, from a page in a third browser.
+    let b = server.browser();
+    b.submit(
+        "/signin",
+        "/signin",
+        &[("login", "bea"), ("password", PASSWORD)],
+    )
+    .assert_path("/");
+    b.submit("/account/sessions", "/account/sessions/end-others", &[])
+        .assert_contains("Every other session was ended.");
+    bea.api.err("GET", "/user", None, 401, "sign_in_required");
+    let log = b.get("/account/security-log");
+    log.assert_contains("Session ended by its owner");
+    // After a factor changes, the page offers to review the sessions.
+    let page = b.get("/account/two-step?n=authenticator-added");
+    page.assert_contains("Review your sessions");
+
+    // An administrator ends a user's sessions: audited, and the user is mailed.
+    let (admin, mut phone, _) = two_step_user(&server, "ida");
+    cli_ok(&server, &["grant", "ida", "--reason", "first admin"]);
+    sudo(&admin, &mut phone);
+    admin.api.err(
+        "POST",
+        "/admin/users/bea/sessions/end",
+        Some(json!({"reason": " "})),
+        422,
+        "reason_required",
+    );
+    admin.api.ok(
+        "POST",
+        "/admin/users/bea/sessions/end",
+        Some(json!({"reason": "laptop reported stolen"})),
+    );
+    assert_eq!(b.get("/account").assert_path("/signin").status, 200);
+    server.mail.wait_for(
+        "bea@example.net",
+        "Your sessions were ended by an administrator",
+    );
+    let audit = admin.api.ok("GET", "/admin/audit", None).to_string();
+    assert!(
+        audit.contains("sessions.ended") && audit.contains("laptop reported stolen"),
+        "{audit}"
+    );
+}

@@ -39,6 +39,8 @@ events! {
     RecoveryCodeUsed => "recovery_code.used", "Recovery code used";
     PasswordSignInClosed => "password.sign_in_closed", "Password sign-in from unknown browsers closed after 100 wrong passwords in a row";
     PasswordSignInReopened => "password.sign_in_reopened", "Password sign-in reopened from the mailed link";
+    SessionEnded => "session.ended", "Session ended by its owner";
+    SessionsEndedByAdmin => "sessions.ended_by_admin", "Every session ended by an administrator";
     CodeReplayed => "code.replayed", "A code used before was entered again (refused): someone may have seen it";
     SignedOut => "signout", "Signed out";
     SignedOutEverywhere => "signout.everywhere", "Signed out everywhere: other sessions, app passwords, authorised applications and mailed links ended";

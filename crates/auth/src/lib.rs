@@ -54,6 +54,7 @@ mod workspaces;
 use std::sync::Arc;
 
 pub use accounts::security_log::LogEntry;
+pub use accounts::sessions::SessionEntry;
 pub use accounts::signup::WEAK_PASSWORD;
 pub use accounts::view::Account;
 pub use accounts::Accounts;

@@ -28,10 +28,11 @@ row_struct! {
     }
 }
 
-pub async fn insert(c: &mut Conn, s: &Session) -> Result<()> {
+/// Stores `s`, made from the client at `ip` with `user_agent`.
+pub async fn insert(c: &mut Conn, s: &Session, ip: &str, user_agent: &str) -> Result<()> {
     db::query(
-        "INSERT INTO sessions (token_hash, user_id, stage, created_at, expires_at, sudo_until, last_seen_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO sessions (token_hash, user_id, stage, created_at, expires_at, sudo_until, last_seen_at, ip, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&s.token_hash)
     .bind(&s.user_id)
@@ -40,9 +41,52 @@ pub async fn insert(c: &mut Conn, s: &Session) -> Result<()> {
     .bind(s.expires_at)
     .bind(s.sudo_until)
     .bind(s.last_seen_at)
+    .bind(ip)
+    .bind(user_agent)
     .execute(c)
     .await?;
     Ok(())
+}
+
+row_struct! {
+    /// A signed-in session as its owner's sessions page lists it.
+    #[derive(Debug, Clone)]
+    pub struct Listed {
+        pub token_hash: String,
+        pub created_at: UnixTime,
+        pub last_seen_at: UnixTime,
+        pub ip: String,
+        pub user_agent: String,
+    }
+}
+
+/// The user's live signed-in sessions (not half-signed-in ones), newest use first.
+pub async fn list_for_user(
+    c: &mut Conn,
+    user_id: &UserId,
+    now: UnixTime,
+    idle_since: UnixTime,
+) -> Result<Vec<Listed>> {
+    db::query_as(
+        "SELECT token_hash, created_at, last_seen_at, ip, user_agent FROM sessions
+         WHERE user_id = $1 AND stage = 'full' AND expires_at > $2 AND last_seen_at > $3
+         ORDER BY last_seen_at DESC, created_at DESC",
+    )
+    .bind(user_id)
+    .bind(now)
+    .bind(idle_since)
+    .fetch_all(c)
+    .await
+}
+
+/// Ends one session of the user; false when it is not theirs (or gone).
+pub async fn delete_of_user(c: &mut Conn, user_id: &UserId, token_hash: &str) -> Result<bool> {
+    let r = db::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash = $2")
+        .bind(user_id)
+        .bind(token_hash)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 /// A live session: not expired at `now`, and used since `idle_since`.

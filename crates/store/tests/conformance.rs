@@ -388,10 +388,27 @@ conformance!(
                     sudo_until: None,
                     last_seen_at: t(10),
                 },
+                "192.0.2.7",
+                "Firefox",
             )
             .await
             .unwrap();
         }
+        let listed = sessions::list_for_user(&mut c, &uid, t(99), t(0))
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 3);
+        assert_eq!(
+            (listed[0].ip.as_str(), listed[0].user_agent.as_str()),
+            ("192.0.2.7", "Firefox")
+        );
+        assert!(sessions::list_for_user(&mut c, &uid, t(100), t(0))
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(!sessions::delete_of_user(&mut c, &uid, "not-a-session")
+            .await
+            .unwrap());
         assert!(sessions::get(&mut c, "s1", t(99), t(0))
             .await
             .unwrap()
@@ -1242,6 +1259,8 @@ conformance!(
                         sudo_until: None,
                         last_seen_at: now,
                     },
+                    "",
+                    "",
                 )
                 .await
                 .unwrap();

@@ -2,6 +2,7 @@
 
 pub(crate) mod changes;
 pub(crate) mod security_log;
+pub(crate) mod sessions;
 pub(crate) mod signup;
 pub(crate) mod view;
 

@@ -485,4 +485,46 @@ impl Admin<'_> {
         .await;
         Ok(())
     }
+
+    /// Ends every session of a user (ASVS 7.4.5): audited, and the owner is told.
+    pub async fn admin_end_sessions(
+        &self,
+        actor: &Actor<'_>,
+        username: &str,
+        reason_given: &str,
+        ctx: &Ctx,
+    ) -> Result<u64> {
+        let why = reason(reason_given)?;
+        let (mut tx, acting) = self.admin_tx(actor, Action::AdminAct, ctx).await?;
+        let target = self.target_user(&mut tx, username).await?;
+        let now = self.now();
+        let n = twostep_store::sessions::delete_for_user(&mut tx, &target.id, None).await?;
+        self.record_admin_action(
+            &mut tx,
+            &Act {
+                acting: &acting,
+                now,
+                ctx,
+            },
+            &target,
+            AdminAction::SessionsEnded,
+            &why,
+            Event::SessionsEndedByAdmin,
+            &format!("{n} by {}: {why}", acting.name),
+        )
+        .await?;
+        commit(tx).await?;
+        self.notify(
+            &target,
+            "Your sessions were ended by an administrator",
+            &format!(
+                "{} signed your account out of every browser ({n} sessions).\n\nReason given: {why}\n\n\
+                 Sign in again to go on. Your password, authenticators, keys and app passwords are unchanged.",
+                capitalised(&acting.described())
+            ),
+            ctx,
+        )
+        .await;
+        Ok(n)
+    }
 }

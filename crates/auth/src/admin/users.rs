@@ -112,6 +112,7 @@ pub enum AdminAction {
     Unlocked,
     TokenAssigned,
     TokensImported,
+    SessionsEnded,
 }
 
 impl AdminAction {
@@ -126,6 +127,7 @@ impl AdminAction {
             AdminAction::Unlocked => "second_step.unlocked",
             AdminAction::TokenAssigned => "hardware_token.assigned",
             AdminAction::TokensImported => "hardware_tokens.imported",
+            AdminAction::SessionsEnded => "sessions.ended",
         }
     }
 }

@@ -15,7 +15,6 @@ use webauthn_rs::prelude::{DiscoverableAuthentication, Passkey, PublicKeyCredent
 use super::Factors;
 use crate::factors::security_keys::{bad_credential, user_uuid, CEREMONY_TTL};
 use crate::notify::Event;
-use crate::signin::session::FULL_TTL;
 use crate::Failure;
 use crate::{commit, rng, AuthError, AuthService, Ctx, Result};
 
@@ -116,7 +115,7 @@ impl AuthService {
         keys::used(&mut tx, &row.id, &updated, now).await?;
         self.factor_passed(&mut tx, &user, now, ctx).await?;
         let t = token::new_token(&mut rng());
-        self.insert_session(&mut tx, &t, &user.id, sessions::Stage::Full, now, FULL_TTL)
+        self.insert_session(&mut tx, &t, &user.id, sessions::Stage::Full, now, ctx)
             .await?;
         self.audit(
             &mut tx,

@@ -42,6 +42,8 @@ pub enum Action {
     RevokeOAuthApp,
     ApproveSshCommand,
     SignOutEverywhere,
+    ListSessions,
+    EndSession,
     // New credentials: one kind of action, one rule.
     AddSshKey,
     CreateAppPassword,
@@ -143,7 +145,7 @@ const fn admin() -> Need {
 }
 
 impl Action {
-    pub const ALL: [Action; 53] = [
+    pub const ALL: [Action; 55] = [
         Action::ReadPublic,
         Action::SignUp,
         Action::SignIn,
@@ -174,6 +176,8 @@ impl Action {
         Action::RevokeOAuthApp,
         Action::ApproveSshCommand,
         Action::SignOutEverywhere,
+        Action::ListSessions,
+        Action::EndSession,
         Action::AddSshKey,
         Action::CreateAppPassword,
         Action::AuthorizeOAuthApp,
@@ -207,7 +211,9 @@ impl Action {
                 open(ANYONE)
             }
             SecondStep | RecoveryFromSignIn => open(SIGNING_IN),
-            ViewAccount | ConfirmIdentity | ApproveSshCommand => open(SESSION),
+            ViewAccount | ConfirmIdentity | ApproveSshCommand | ListSessions | EndSession => {
+                open(SESSION)
+            }
             ReadAccount => scoped(READERS, Scope::AccountRead),
             ResendEmailConfirmation | SetUpTwoStep | RevokeOAuthApp | CreateWorkspace => {
                 open(PERSON)
@@ -269,6 +275,8 @@ impl Action {
             RevokeOAuthApp => "revoke an authorised application",
             ApproveSshCommand => "approve an SSH command (accounts with no password)",
             SignOutEverywhere => "sign out everywhere: other sessions, app passwords, authorised applications",
+            ListSessions => "list your sessions (browser, address, times)",
+            EndSession => "end one of your other sessions, or all of them",
             AddSshKey => "add an SSH key",
             CreateAppPassword => "create an app password",
             AuthorizeOAuthApp => "authorise an OAuth application (consent or device code)",

@@ -26,7 +26,6 @@ use twostep_store::{sessions, users};
 use super::Providers;
 use crate::gate::{proof_opens_sudo, Action, ProofKind, WayIn};
 use crate::notify::Event;
-use crate::signin::session::{FULL_TTL, SECOND_STEP_TTL};
 use crate::signin::sudo::Proof;
 use crate::Failure;
 use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result, SessionInfo};
@@ -382,17 +381,10 @@ impl AuthService {
         let t = token::new_token(&mut rng());
         let second_step = user.two_step_enabled_at.is_some() && !factor_done;
         if second_step {
-            self.insert_session(
-                &mut tx,
-                &t,
-                &user.id,
-                sessions::Stage::SecondStep,
-                now,
-                SECOND_STEP_TTL,
-            )
-            .await?;
+            self.insert_session(&mut tx, &t, &user.id, sessions::Stage::SecondStep, now, ctx)
+                .await?;
         } else {
-            self.insert_session(&mut tx, &t, &user.id, sessions::Stage::Full, now, FULL_TTL)
+            self.insert_session(&mut tx, &t, &user.id, sessions::Stage::Full, now, ctx)
                 .await?;
             let how = if factor_done {
                 format!("{} (with its second factor)", p.display_name)

@@ -163,7 +163,7 @@ impl AuthService {
         let t = token::new_token(&mut rng());
         let outcome = match policy::after_password(factors) {
             AfterPassword::SignedIn => {
-                self.insert_session(&mut tx, &t, &user.id, sessions::Stage::Full, now, FULL_TTL)
+                self.insert_session(&mut tx, &t, &user.id, sessions::Stage::Full, now, ctx)
                     .await?;
                 self.audit(&mut tx, &user.id, now, Event::SignedIn, "password", ctx)
                     .await?;
@@ -173,15 +173,8 @@ impl AuthService {
                 }
             }
             AfterPassword::SecondStep(need) => {
-                self.insert_session(
-                    &mut tx,
-                    &t,
-                    &user.id,
-                    sessions::Stage::SecondStep,
-                    now,
-                    SECOND_STEP_TTL,
-                )
-                .await?;
+                self.insert_session(&mut tx, &t, &user.id, sessions::Stage::SecondStep, now, ctx)
+                    .await?;
                 SignInOutcome::SecondStep {
                     token: t,
                     need,
@@ -216,8 +209,12 @@ impl AuthService {
         user_id: &UserId,
         stage: sessions::Stage,
         now: UnixTime,
-        ttl: i64,
+        ctx: &Ctx,
     ) -> Result<()> {
+        let ttl = match stage {
+            sessions::Stage::Full => FULL_TTL,
+            sessions::Stage::SecondStep => SECOND_STEP_TTL,
+        };
         sessions::insert(
             c,
             &sessions::Session {
@@ -229,6 +226,8 @@ impl AuthService {
                 sudo_until: None,
                 last_seen_at: now,
             },
+            &ctx.ip,
+            ctx.user_agent.as_deref().unwrap_or(""),
         )
         .await?;
         Ok(())
@@ -291,7 +290,7 @@ impl AuthService {
     ) -> Result<String> {
         let t = token::new_token(&mut rng());
         sessions::delete(&mut *c, old_hash).await?;
-        self.insert_session(c, &t, &user.id, sessions::Stage::Full, now, FULL_TTL)
+        self.insert_session(c, &t, &user.id, sessions::Stage::Full, now, ctx)
             .await?;
         self.audit(c, &user.id, now, Event::SecondStepPassed, how, ctx)
             .await?;

@@ -29,6 +29,11 @@ pub fn router() -> Routes {
             reset,
         )
         .post(
+            "/admin/users/{username}/sessions/end",
+            Action::AdminAct,
+            end_sessions,
+        )
+        .post(
             "/admin/users/{username}/two-step/unlock",
             Action::AdminAct,
             unlock,
@@ -304,6 +309,22 @@ async fn reset(
             ),
         },
     )
+}
+
+/// End every session of a user (audited; the user is mailed).
+#[utoipa::path(post, path = "/api/v1/admin/users/{username}/sessions/end", tag = "admin", params(("username" = String, Path)), request_body = AdminActionRequest,
+    responses((status = 200, body = super::Status), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+async fn end_sessions(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    call: AdminCall,
+) -> Result<Json<super::Status>, Error> {
+    state
+        .auth
+        .admin()
+        .admin_end_sessions(&call.actor(), &username, &call.reason, &call.ctx)
+        .await?;
+    Ok(super::Status::json("sessions_ended"))
 }
 
 /// Reopen a two-step sign-in locked after wrong codes.

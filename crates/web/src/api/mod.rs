@@ -14,6 +14,7 @@ mod repositories;
 mod security_keys;
 mod security_log;
 mod session;
+mod sessions;
 mod ssh_keys;
 mod two_step;
 mod users;
@@ -35,6 +36,7 @@ pub fn routes() -> Routes {
         .merge(ssh_keys::router())
         .merge(two_step::router())
         .merge(security_log::router())
+        .merge(sessions::router())
         .merge(repositories::router())
         .merge(app_passwords::router())
         .merge(oauth_apps::router())

@@ -23,7 +23,7 @@ use utoipa::OpenApi;
         super::security_keys::list, super::security_keys::remove,
         super::recovery::status, super::recovery::mail_start, super::recovery::mail_finish, super::recovery::finish,
         super::recovery::start, super::recovery::cancel,
-        super::admin::users, super::admin::user, super::admin::reset, super::admin::unlock,
+        super::admin::users, super::admin::user, super::admin::reset, super::admin::unlock, super::admin::end_sessions, super::sessions::list, super::sessions::end, super::sessions::end_others,
         super::admin::grant, super::admin::revoke, super::admin::approvals, super::admin::approve,
         super::admin::cancel, super::admin::audit, super::admin::assign_token, super::hardware_tokens::claim_token,
         super::workspaces::list, super::workspaces::create, super::workspaces::show,

@@ -29,6 +29,11 @@ pub fn routes() -> Routes {
         .get("/admin/users/{username}", Action::AdminRead, user)
         .post("/admin/users/{username}/reset", Action::AdminAct, act)
         .post("/admin/users/{username}/unlock", Action::AdminAct, act)
+        .post(
+            "/admin/users/{username}/end-sessions",
+            Action::AdminAct,
+            act,
+        )
         .post("/admin/users/{username}/grant", Action::AdminAct, act)
         .post("/admin/users/{username}/revoke", Action::AdminAct, act)
         .get("/admin/approvals", Action::AdminRead, approvals)
@@ -174,6 +179,7 @@ enum UserAction {
     Unlock,
     Grant,
     Revoke,
+    EndSessions,
 }
 
 impl UserAction {
@@ -183,6 +189,7 @@ impl UserAction {
             "unlock" => UserAction::Unlock,
             "grant" => UserAction::Grant,
             "revoke" => UserAction::Revoke,
+            "end-sessions" => UserAction::EndSessions,
             _ => return None,
         })
     }
@@ -193,6 +200,7 @@ impl UserAction {
             UserAction::Reset => "reset",
             UserAction::Unlock => "unlock",
             UserAction::Grant | UserAction::Revoke => "rights",
+            UserAction::EndSessions => "sessions",
         }
     }
 }
@@ -241,6 +249,11 @@ async fn act(
             .revoke_admin(&actor, &username, &f.reason, &ctx)
             .await
             .map(|_| "admin-revoked"),
+        UserAction::EndSessions => a
+            .admin()
+            .admin_end_sessions(&actor, &username, &f.reason, &ctx)
+            .await
+            .map(|_| "admin-sessions-ended"),
     };
     match result {
         Ok(notice) => Ok(

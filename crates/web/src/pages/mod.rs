@@ -15,6 +15,7 @@ mod recover;
 mod repositories;
 mod security_keys;
 mod security_log;
+mod sessions;
 mod signin;
 mod signup;
 mod ssh_approval;
@@ -52,6 +53,7 @@ pub fn routes() -> Routes {
         .merge(two_step_codes::routes())
         .merge(recover::routes())
         .merge(security_log::routes())
+        .merge(sessions::routes())
         .merge(help::routes())
         .merge(repositories::routes())
         .merge(app_passwords::routes())
@@ -82,6 +84,9 @@ pub struct Page {
     pub user: Option<String>,
     pub csrf: String,
     pub notice: Option<String>,
+    /// The notice is of a factor added, removed or replaced: the page offers
+    /// to review the sessions and end the others (ASVS 7.4.3).
+    pub offer_sessions: bool,
     /// What a security change on this page needs typed first: "" while the
     /// session is in sudo mode (or signed out), else "code" or "password".
     pub confirm_with: &'static str,
@@ -117,6 +122,7 @@ impl Page {
                 .map(|s| s.user.username.clone()),
             csrf: csrf.token.clone(),
             notice: None,
+            offer_sessions: false,
             half_signed_in: session.is_some_and(|s| !s.complete),
             codes_to_type: session
                 .filter(|s| s.complete)
@@ -157,6 +163,21 @@ impl Page {
 
     pub fn notice(mut self, key: Option<&str>) -> Page {
         self.notice = key.and_then(notice_text).map(str::to_string);
+        self.offer_sessions = self.user.is_some()
+            && key.is_some_and(|k| {
+                matches!(
+                    k,
+                    "replaced"
+                        | "authenticator-added"
+                        | "authenticator-removed"
+                        | "security-key-added"
+                        | "passkey-added"
+                        | "passkey-removed"
+                        | "key-added"
+                        | "key-removed"
+                        | "disabled"
+                )
+            });
         self
     }
 }
@@ -212,6 +233,9 @@ fn notice_text(key: &str) -> Option<&'static str> {
             "The reset waits for a second administrator's approval; the other administrators were mailed."
         }
         "admin-unlocked" => "Two-step sign-in unlocked; the user was mailed.",
+        "admin-sessions-ended" => "Every session of the user ended; the user was mailed.",
+        "session-ended" => "The session was ended: that browser is signed out.",
+        "sessions-ended" => "Every other session was ended.",
         "admin-granted" => "Administrator rights granted.",
         "workspace-created" => "Workspace created: you are its admin.",
         "member-set" => "Member saved.",
@@ -514,6 +538,7 @@ fn error_page_for(
             user: signed_in.map(|s| s.user.username.clone()),
             csrf: session.map(|(_, t)| t.clone()).unwrap_or_default(),
             notice: None,
+            offer_sessions: false,
             confirm_with: "",
             half_signed_in: session.is_some_and(|(s, _)| !s.complete),
             codes_to_type: None,
