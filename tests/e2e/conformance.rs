@@ -588,3 +588,35 @@ fn sessions_are_listed_and_ended_from_another_browser() {
         "{audit}"
     );
 }
+
+#[test]
+fn the_session_profile_is_read_from_the_configuration() {
+    // The AAL2 profile starts; a profile that does not exist stops the start with the reason.
+    let server = Server::start_with(ServerOptions {
+        env: vec![("TWOSTEP_SESSION_PROFILE".into(), "aal2".into())],
+        ..Default::default()
+    });
+    let _cam = account(&server, "cam");
+    let lifetimes = sqlite(&server, "SELECT DISTINCT expires_at - created_at FROM sessions");
+    assert_eq!(lifetimes.trim(), "86400", "a session of the AAL2 profile lasts 24 hours");
+    let data = tempfile::tempdir().unwrap();
+    for (key, value, says) in [
+        ("TWOSTEP_SESSION_PROFILE", "forever", "session_profile"),
+        (
+            "TWOSTEP_SESSION_IDLE",
+            "10s",
+            "session_idle must be at least 1 minute",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_twostep"))
+            .args(["serve", "--data-dir"])
+            .arg(data.path())
+            .args(["--http-addr", "127.0.0.1:0", "--ssh-addr", "127.0.0.1:0"])
+            .env(key, value)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+    }
+}

@@ -191,6 +191,30 @@ pub struct Settings {
     pub reserved_names: Vec<String>,
     /// An operator's Pwned Passwords SHA-1 file: new passwords found in it are refused.
     pub breached_passwords: Option<Arc<twostep_core::breached::List>>,
+    /// How long signed-in sessions last.
+    pub sessions: SessionLifetime,
+}
+
+/// How long a signed-in session lasts: at most `absolute` seconds after
+/// sign-in, and `idle` seconds after its last use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLifetime {
+    pub absolute: i64,
+    pub idle: i64,
+}
+
+impl SessionLifetime {
+    /// 7 days, 12 idle hours.
+    pub const DEFAULT: SessionLifetime = SessionLifetime {
+        absolute: 7 * 24 * 3600,
+        idle: 12 * 3600,
+    };
+    /// NIST SP 800-63B-4 AAL2: a new sign-in at least every 24 hours (shall),
+    /// and after an hour unused (should).
+    pub const AAL2: SessionLifetime = SessionLifetime {
+        absolute: 24 * 3600,
+        idle: 3600,
+    };
 }
 
 /// 72 hours, and 24 with a second proof.

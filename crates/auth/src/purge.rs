@@ -4,7 +4,6 @@
 use twostep_core::lockout;
 use twostep_store::{failures, login_failures, security_keys, sessions};
 
-use crate::signin::session::IDLE_TTL;
 use crate::{commit, AuthService, Result};
 
 /// Rows deleted by one `purge`.
@@ -31,7 +30,8 @@ impl AuthService {
         let before_window = lockout::window_start(now);
         let mut tx = self.store().begin().await?;
         let purged = Purged {
-            sessions: sessions::delete_expired(&mut tx, now, now - IDLE_TTL).await?,
+            sessions: sessions::delete_expired(&mut tx, now, now - self.settings().sessions.idle)
+                .await?,
             links: crate::links::mailed::purge(&mut tx, now).await?,
             failures: failures::delete_before(&mut tx, before_window).await?
                 + login_failures::delete_before(&mut tx, before_window).await?

@@ -13,7 +13,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier,
 use argon2::{Algorithm, Argon2, Params, Version};
 use twostep_auth::{
     AuthError, AuthService, Channel, Clock, Ctx, Hashing, Keys, Parts, PasswordHasher, Proof,
-    SessionInfo, Settings, SignInOutcome,
+    SessionInfo, SessionLifetime, Settings, SignInOutcome,
 };
 use twostep_core::{totp, UnixTime};
 use twostep_mail::InMemory;
@@ -87,6 +87,10 @@ fn ctx() -> Ctx {
 
 impl World {
     async fn new() -> World {
+        World::with_sessions(SessionLifetime::DEFAULT).await
+    }
+
+    async fn with_sessions(sessions: SessionLifetime) -> World {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
         let store = Store::open(&url).await.unwrap();
@@ -113,6 +117,7 @@ impl World {
                 oidc: Vec::new(),
                 reserved_names: vec!["workspaces".into()],
                 breached_passwords: None,
+                sessions,
             },
         );
         World {
@@ -1355,4 +1360,32 @@ async fn the_ceiling_holds_across_clients_and_windows() {
         sign_in_answer(&w, "vic", PASSWORD, &ctx()).await,
         "signed_in"
     );
+}
+
+#[tokio::test]
+async fn the_aal2_profile_reauthenticates_daily_and_after_an_idle_hour() {
+    let w = World::with_sessions(SessionLifetime::AAL2).await;
+    let token = w.account("aline").await;
+    // Used every 59 minutes, it lives on...
+    for _ in 0..3 {
+        w.advance(59 * 60);
+        assert!(w.auth.signin().session(&token).await.unwrap().is_some());
+    }
+    // ...until an hour passes unused.
+    w.advance(3600 + 1);
+    assert!(w.auth.signin().session(&token).await.unwrap().is_none());
+    // However busy, 24 hours is the limit: then the password (and the
+    // second step) again.
+    let token = w.account_session("aline", PASSWORD).await;
+    for _ in 0..24 {
+        w.advance(59 * 60);
+        w.auth.signin().session(&token).await.unwrap();
+    }
+    w.advance(30 * 60);
+    assert!(w.auth.signin().session(&token).await.unwrap().is_none());
+    // The listed sessions follow the same limits.
+    let token = w.account_session("aline", PASSWORD).await;
+    let s = w.session(&token).await;
+    assert_eq!(w.auth.accounts().sessions(&s).await.unwrap().len(), 1);
+    assert!(SessionLifetime::AAL2.absolute <= 24 * 3600 && SessionLifetime::AAL2.idle <= 3600);
 }

@@ -30,6 +30,11 @@ struct Layer {
     recovery_wait: Option<String>,
     recovery_wait_with_proof: Option<String>,
     breached_passwords_file: Option<PathBuf>,
+    /// "default" (7 days, 12 idle hours) or "aal2" (24 hours, 1 idle hour).
+    session_profile: Option<String>,
+    /// Durations overriding the profile's.
+    session_lifetime: Option<String>,
+    session_idle: Option<String>,
     /// `[[oidc]]` tables (file only).
     oidc: Option<Vec<OidcLayer>>,
 }
@@ -82,6 +87,30 @@ fn oidc_provider(l: OidcLayer) -> anyhow::Result<twostep_auth::OidcProvider> {
     })
 }
 
+/// The session lifetime of a profile, with durations that override it.
+fn session_lifetime(
+    profile: Option<&str>,
+    absolute: Option<&str>,
+    idle: Option<&str>,
+) -> anyhow::Result<twostep_auth::SessionLifetime> {
+    let mut l = match profile.unwrap_or("default") {
+        "default" => twostep_auth::SessionLifetime::DEFAULT,
+        "aal2" => twostep_auth::SessionLifetime::AAL2,
+        other => anyhow::bail!("session_profile {other:?}: use \"default\" or \"aal2\""),
+    };
+    if let Some(d) = absolute {
+        l.absolute = duration(d).context("session_lifetime")?;
+    }
+    if let Some(d) = idle {
+        l.idle = duration(d).context("session_idle")?;
+    }
+    anyhow::ensure!(
+        l.idle >= 60 && l.absolute >= l.idle,
+        "session_idle must be at least 1 minute and no longer than session_lifetime"
+    );
+    Ok(l)
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub data_dir: PathBuf,
@@ -114,6 +143,8 @@ pub struct Config {
     pub oidc: Vec<twostep_auth::OidcProvider>,
     /// Have I Been Pwned's SHA-1 download, sorted by hash [default: none].
     pub breached_passwords_file: Option<PathBuf>,
+    /// How long sessions last [default: 7 days, 12 idle hours; profile "aal2": 24 hours, 1 idle hour].
+    pub sessions: twostep_auth::SessionLifetime,
 }
 
 impl Config {
@@ -220,7 +251,13 @@ impl Config {
             );
             oidc.push(p);
         }
+        let sessions = session_lifetime(
+            layer.session_profile.as_deref(),
+            layer.session_lifetime.as_deref(),
+            layer.session_idle.as_deref(),
+        )?;
         Ok(Config {
+            sessions,
             oidc,
             breached_passwords_file: layer.breached_passwords_file,
             data_dir,

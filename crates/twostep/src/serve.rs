@@ -155,6 +155,7 @@ pub async fn wire_with(cfg: &Config, store: Store) -> anyhow::Result<Wired> {
             oidc: cfg.oidc.clone(),
             reserved_names: twostep_web::reserved_names(),
             breached_passwords: cfg.breached_passwords()?,
+            sessions: cfg.sessions,
         },
     );
     anyhow::ensure!(

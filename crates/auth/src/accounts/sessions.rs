@@ -11,7 +11,6 @@ use super::Accounts;
 use crate::gate::Action;
 use crate::notify::Event;
 use crate::signin::browser;
-use crate::signin::session::IDLE_TTL;
 use crate::signin::sudo::Proof;
 use crate::{commit, AuthError, AuthService, Ctx, Result, SessionInfo};
 
@@ -46,7 +45,8 @@ impl AuthService {
         current: Option<&str>,
     ) -> Result<Vec<SessionEntry>> {
         let now = self.now();
-        let rows = sessions::list_for_user(c, user_id, now, now - IDLE_TTL).await?;
+        let rows =
+            sessions::list_for_user(c, user_id, now, now - self.settings().sessions.idle).await?;
         Ok(rows
             .into_iter()
             .map(|r| SessionEntry {
@@ -76,7 +76,8 @@ impl AuthService {
         handle: &str,
     ) -> Result<String> {
         let now = self.now();
-        let rows = sessions::list_for_user(c, user_id, now, now - IDLE_TTL).await?;
+        let rows =
+            sessions::list_for_user(c, user_id, now, now - self.settings().sessions.idle).await?;
         rows.into_iter()
             .map(|r| r.token_hash)
             .find(|h| {

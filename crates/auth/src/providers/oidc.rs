@@ -254,7 +254,7 @@ impl AuthService {
             &mut tx,
             session_hash,
             now,
-            now - crate::signin::session::IDLE_TTL,
+            now - self.settings().sessions.idle,
         )
         .await?
         .filter(|s| s.stage == sessions::Stage::Full && s.user_id == *user_id)
@@ -306,7 +306,7 @@ impl AuthService {
             &mut tx,
             session_hash,
             now,
-            now - crate::signin::session::IDLE_TTL,
+            now - self.settings().sessions.idle,
         )
         .await?
         .filter(|s| s.stage == sessions::Stage::Full && s.user_id == *user_id)

@@ -12,10 +12,7 @@ use crate::notify::Event;
 use crate::{commit, rng, Account, AuthError, AuthService, Ctx, Result};
 use twostep_store::users::User;
 
-pub(crate) const FULL_TTL: i64 = 7 * 24 * 3600;
-/// A session unused for this long is over, whatever its limit.
-pub(crate) const IDLE_TTL: i64 = 12 * 3600;
-/// Last use is written at most this often.
+/// Password given, second step owed: this long to finish it.
 pub(crate) const SECOND_STEP_TTL: i64 = 10 * 60;
 const MAX_LOGIN: usize = 254;
 
@@ -212,7 +209,7 @@ impl AuthService {
         ctx: &Ctx,
     ) -> Result<()> {
         let ttl = match stage {
-            sessions::Stage::Full => FULL_TTL,
+            sessions::Stage::Full => self.settings().sessions.absolute,
             sessions::Stage::SecondStep => SECOND_STEP_TTL,
         };
         sessions::insert(
@@ -269,7 +266,7 @@ impl AuthService {
         hash: &str,
         now: UnixTime,
     ) -> Result<User> {
-        let s = sessions::get(&mut *c, hash, now, now - IDLE_TTL)
+        let s = sessions::get(&mut *c, hash, now, now - self.settings().sessions.idle)
             .await?
             .filter(|s| s.stage == sessions::Stage::SecondStep)
             .ok_or(AuthError::SignInRequired)?;
@@ -309,7 +306,9 @@ impl AuthService {
         let now = self.now();
         let hash = hash.to_string();
         let mut c = self.store().conn().await?;
-        let Some((s, user)) = sessions::get_with_user(&mut c, &hash, now, now - IDLE_TTL).await?
+        let Some((s, user)) =
+            sessions::get_with_user(&mut c, &hash, now, now - self.settings().sessions.idle)
+                .await?
         else {
             return Ok(None);
         };
