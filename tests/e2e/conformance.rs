@@ -597,8 +597,15 @@ fn the_session_profile_is_read_from_the_configuration() {
         ..Default::default()
     });
     let _cam = account(&server, "cam");
-    let lifetimes = sqlite(&server, "SELECT DISTINCT expires_at - created_at FROM sessions");
-    assert_eq!(lifetimes.trim(), "86400", "a session of the AAL2 profile lasts 24 hours");
+    let lifetimes = sqlite(
+        &server,
+        "SELECT DISTINCT expires_at - created_at FROM sessions",
+    );
+    assert_eq!(
+        lifetimes.trim(),
+        "86400",
+        "a session of the AAL2 profile lasts 24 hours"
+    );
     let data = tempfile::tempdir().unwrap();
     for (key, value, says) in [
         ("TWOSTEP_SESSION_PROFILE", "forever", "session_profile"),
@@ -619,4 +626,91 @@ fn the_session_profile_is_read_from_the_configuration() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(says), "{err}");
     }
+}
+
+#[test]
+fn an_expired_app_password_is_refused_with_a_reason() {
+    use crate::oauth::{app_of_ola, authorise, bearer};
+    let server = Server::start();
+    let (mut phone, api, app) = app_of_ola(&server, "ci-tool", "http://127.0.0.1:9/callback");
+    // Chosen at creation: 1 day to a year (refused before the proof is read).
+    for days in [0, 400] {
+        api.err(
+            "POST",
+            "/user/app-passwords",
+            Some(json!({"label": "ci", "scopes": ["repository:read"], "expires_in_days": days, "code": "000000"})),
+            422,
+            "invalid_expiry",
+        );
+    }
+    let created = api.ok(
+        "POST",
+        "/user/app-passwords",
+        Some(json!({"label": "ci", "scopes": ["repository:read", "account:read"], "expires_in_days": 30, "code": phone.next_code()})),
+    );
+    let secret = created["password"].as_str().unwrap().to_string();
+    let info = &created["app_password"];
+    assert_eq!(
+        info["expires_at"].as_i64().unwrap() - info["created_at"].as_i64().unwrap(),
+        30 * 86400
+    );
+    let url = server
+        .base
+        .replace("http://", &format!("http://ola:{secret}@"))
+        + "/ola/tools.git";
+    let ls = |url: &str| {
+        Command::new("git")
+            .args(["ls-remote", url])
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .output()
+            .unwrap()
+    };
+    assert!(ls(&url).status.success());
+    // Its day comes (the clock cannot be moved: the expiry is).
+    sqlite(
+        &server,
+        "UPDATE app_passwords SET expires_at = created_at - 1",
+    );
+    let r = reqwest::blocking::Client::new()
+        .get(server.url("/api/v1/user"))
+        .basic_auth("ola", Some(&secret))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let body: serde_json::Value = r.json().unwrap();
+    assert_eq!(body["error"]["code"], "credential_expired");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("The app password \"ci\" expired on"),
+        "{message}"
+    );
+    let out = ls(&url);
+    assert!(!out.status.success());
+
+    // An OAuth authorisation expires the same way.
+    let web = server.signed_in_browser("ola", &mut phone);
+    let client_id = app["client_id"].as_str().unwrap();
+    web.get("/account/app-passwords")
+        .assert_contains("Expires (UTC)");
+    let tokens = authorise(&server, &web, client_id, &phone.next_code());
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(bearer(&server, access, "GET", "/api/v1/user"), 200);
+    let apps = api.ok("GET", "/user/authorized-apps", None);
+    let grant = &apps.as_array().unwrap()[0];
+    assert_eq!(
+        grant["expires_at"].as_i64().unwrap() - grant["created_at"].as_i64().unwrap(),
+        365 * 86400
+    );
+    sqlite(
+        &server,
+        "UPDATE oauth_grants SET expires_at = created_at - 1",
+    );
+    let r = reqwest::blocking::Client::new()
+        .get(server.url("/api/v1/user"))
+        .bearer_auth(access)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let body: serde_json::Value = r.json().unwrap();
+    assert_eq!(body["error"]["code"], "credential_expired", "{body}");
 }

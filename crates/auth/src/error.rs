@@ -22,6 +22,8 @@ pub enum AuthError {
     Throttled { until: UnixTime, until_utc: String },
     #[error("Too many wrong passwords in a row for this account: password sign-in from browsers and programs it does not know is closed until its owner signs in from a browser they used before, or opens the link we emailed them. App passwords keep working, and resetting the password by email lets the owner in now.")]
     PasswordSignInClosed,
+    #[error("{what} expired on {at_utc} UTC. Create a new one (or authorise the application again) in your account settings.")]
+    CredentialExpired { what: String, at_utc: String },
     #[error("After 100 wrong codes in a row, two-step sign-in for this account is closed. Open the unlock link we emailed you to reopen it.")]
     Frozen,
     #[error("Two-step verification is on for {username}, so the account password does not work here. Use an app password instead: create one at {url}")]
@@ -132,6 +134,7 @@ impl AuthError {
             AuthError::Locked { .. } => "second_step_locked",
             AuthError::Throttled { .. } => "password_throttled",
             AuthError::PasswordSignInClosed => "password_sign_in_closed",
+            AuthError::CredentialExpired { .. } => "credential_expired",
             AuthError::TooSoon(_) => "too_soon",
             AuthError::Frozen => "second_step_frozen",
             AuthError::AppPasswordRequired { .. } => "app_password_required",

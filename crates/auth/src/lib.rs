@@ -193,7 +193,13 @@ pub struct Settings {
     pub breached_passwords: Option<Arc<twostep_core::breached::List>>,
     /// How long signed-in sessions last.
     pub sessions: SessionLifetime,
+    /// The longest an app password or an OAuth grant may last (seconds);
+    /// new ones last a year, or this if shorter, unless chosen shorter.
+    pub credential_max_lifetime: i64,
 }
+
+/// A year: the longest lifetime of an app password or OAuth grant.
+pub const CREDENTIAL_LIFETIME: i64 = 365 * 86400;
 
 /// How long a signed-in session lasts: at most `absolute` seconds after
 /// sign-in, and `idle` seconds after its last use.

@@ -44,8 +44,75 @@ impl AuthService {
         };
         commit(tx).await?;
         Ok(Purged {
-            reminders: self.remind_recoveries().await?,
+            reminders: self.remind_recoveries().await? + self.remind_expiries().await?,
             ..purged
         })
     }
+
+    /// Mails the owners of app passwords and OAuth grants that expire
+    /// within a week, once each (the first node to mark one mails it).
+    async fn remind_expiries(&self) -> Result<u64> {
+        let now = self.now();
+        let by = now + EXPIRY_REMINDER;
+        let mut c = self.store().conn().await?;
+        let passwords = twostep_store::app_passwords::due_reminders(&mut c, now, by).await?;
+        let grants = twostep_store::oauth::due_grant_reminders(&mut c, now, by).await?;
+        drop(c);
+        let mut sent = 0;
+        let ctx = crate::Ctx::new(crate::Channel::Cli, "housekeeping");
+        for p in passwords {
+            let mut tx = self.store().begin().await?;
+            let mine = twostep_store::app_passwords::mark_reminded(&mut tx, &p.id, now).await?;
+            commit(tx).await?;
+            if mine {
+                let what = format!(
+                    "Your app password \"{}\" expires on {} UTC. Tools using it will then be refused: \
+                     create a new one before, at {}, and put it in their place.",
+                    p.label,
+                    crate::utc(p.expires_at),
+                    self.link("/account/app-passwords")
+                );
+                self.remind(&p.user_id, "An app password expires in a week", &what, &ctx)
+                    .await;
+                sent += 1;
+            }
+        }
+        for (g, app) in grants {
+            let mut tx = self.store().begin().await?;
+            let mine = twostep_store::oauth::mark_grant_reminded(&mut tx, &g.id, now).await?;
+            commit(tx).await?;
+            if mine {
+                let what = format!(
+                    "The access you gave to the application {app} expires on {} UTC. \
+                     To go on using it, authorise it again then (it will ask you).",
+                    crate::utc(g.expires_at)
+                );
+                self.remind(
+                    &g.user_id,
+                    "An application's access expires in a week",
+                    &what,
+                    &ctx,
+                )
+                .await;
+                sent += 1;
+            }
+        }
+        Ok(sent)
+    }
+
+    async fn remind(
+        &self,
+        user_id: &twostep_core::UserId,
+        subject: &str,
+        what: &str,
+        ctx: &crate::Ctx,
+    ) {
+        match self.user_row(user_id).await {
+            Ok(user) => self.notify(&user, subject, what, ctx).await,
+            Err(e) => tracing::error!(error = %e, "no reminder: the account is not readable"),
+        }
+    }
 }
+
+/// How long before an expiry the owner is mailed.
+const EXPIRY_REMINDER: i64 = 7 * 86400;

@@ -118,6 +118,7 @@ impl World {
                 reserved_names: vec!["workspaces".into()],
                 breached_passwords: None,
                 sessions,
+                credential_max_lifetime: twostep_auth::CREDENTIAL_LIFETIME,
             },
         );
         World {
@@ -847,6 +848,7 @@ async fn read_only_app_password(w: &World, s: &SessionInfo) -> String {
             s,
             "ci",
             &["account:read"],
+            None,
             &Proof::Password(PASSWORD.into()),
             &ctx(),
         )
@@ -1387,4 +1389,66 @@ async fn the_aal2_profile_reauthenticates_daily_and_after_an_idle_hour() {
     let token = w.account_session("aline", PASSWORD).await;
     let s = w.session(&token).await;
     assert_eq!(w.auth.accounts().sessions(&s).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn credentials_expire_and_are_reminded_once() {
+    let w = World::new().await;
+    let token = w.account("cleo").await;
+    let s = w.session(&token).await;
+    let create = |days: Option<i64>| {
+        let (w, s) = (&w, &s);
+        async move {
+            w.auth
+                .credentials()
+                .create_app_password(
+                    s,
+                    "ci",
+                    &["repository:read"],
+                    days,
+                    &Proof::Password(PASSWORD.into()),
+                    &ctx(),
+                )
+                .await
+        }
+    };
+    // Chosen at creation: a day up to a year; a year when not said.
+    for days in [0, -3, 366] {
+        let e = create(Some(days)).await.unwrap_err();
+        assert_eq!(
+            (e.code(), e.field()),
+            ("invalid_expiry", Some("expires_in_days"))
+        );
+    }
+    let (_, year) = create(None).await.unwrap();
+    assert_eq!(year.expires_at, w.now() + 365 * 86400);
+    let (secret, month) = create(Some(30)).await.unwrap();
+    assert_eq!(month.expires_at, w.now() + 30 * 86400);
+    let basic = |w: &World, secret: String| {
+        let auth = w.auth.clone();
+        async move {
+            auth.repos()
+                .authenticate_basic("cleo", &secret, &ctx())
+                .await
+        }
+    };
+    basic(&w, secret.clone()).await.unwrap();
+    // A week before: one reminder, however often housekeeping runs.
+    w.advance(22 * 86400);
+    w.auth.purge().await.unwrap();
+    assert_eq!(w.mails_with("An app password expires in a week"), 0);
+    w.advance(86400 + 60);
+    let purged = w.auth.purge().await.unwrap();
+    assert_eq!(purged.reminders, 1, "{purged:?}");
+    w.auth.purge().await.unwrap();
+    assert_eq!(w.mails_with("An app password expires in a week"), 1);
+    basic(&w, secret.clone()).await.unwrap();
+    // Then refused, saying why.
+    w.advance(7 * 86400);
+    let e = basic(&w, secret).await.unwrap_err();
+    assert_eq!(e.code(), "credential_expired");
+    assert!(
+        e.to_string().contains("The app password \"ci\" expired on"),
+        "{e}"
+    );
 }

@@ -65,18 +65,20 @@ row_struct! {
         pub scopes: String,
         pub created_at: UnixTime,
         pub revoked_at: Option<UnixTime>,
+        pub expires_at: UnixTime,
     }
 }
 
 pub async fn insert_grant(c: &mut Conn, g: &Grant) -> Result<()> {
     db::query(
-        "INSERT INTO oauth_grants (id, app_id, user_id, scopes, created_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO oauth_grants (id, app_id, user_id, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&g.id)
     .bind(&g.app_id)
     .bind(&g.user_id)
     .bind(&g.scopes)
     .bind(g.created_at)
+    .bind(g.expires_at)
     .execute(c)
     .await?;
     Ok(())
@@ -91,7 +93,7 @@ pub async fn grants_of(c: &mut Conn, user: &UserId) -> Result<Vec<(Grant, String
         }
     }
     let rows: Vec<Row> = db::query_as(
-        "SELECT g.id, g.app_id, g.user_id, g.scopes, g.created_at, g.revoked_at, a.name AS app_name
+        "SELECT g.id, g.app_id, g.user_id, g.scopes, g.created_at, g.revoked_at, g.expires_at, a.name AS app_name
          FROM oauth_grants g JOIN oauth_apps a ON a.id = g.app_id
          WHERE g.user_id = $1 AND g.revoked_at IS NULL ORDER BY g.created_at, g.id",
     )
@@ -186,7 +188,7 @@ pub async fn delete_expired(c: &mut Conn, now: UnixTime) -> Result<u64> {
 
 pub async fn grant(c: &mut Conn, id: &str) -> Result<Option<Grant>> {
     db::query_as(
-        "SELECT id, app_id, user_id, scopes, created_at, revoked_at FROM oauth_grants WHERE id = $1",
+        "SELECT id, app_id, user_id, scopes, created_at, revoked_at, expires_at FROM oauth_grants WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(c)
@@ -262,7 +264,8 @@ pub async fn access_with_user(
         user_columns!(),
         ", t_scopes FROM users JOIN (SELECT g.user_id AS t_user_id, g.scopes AS t_scopes
              FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id
-             WHERE t.token_hash = $1 AND t.kind = 'access' AND t.expires_at > $2 AND g.revoked_at IS NULL) x
+             WHERE t.token_hash = $1 AND t.kind = 'access' AND t.expires_at > $2 AND g.revoked_at IS NULL
+               AND g.expires_at > $2) x
          ON users.id = x.t_user_id"
     ))
     .bind(token_hash)
@@ -364,5 +367,58 @@ pub async fn delete_device(c: &mut Conn, device_hash: &str) -> Result<bool> {
         .bind(device_hash)
         .execute(c)
         .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// When the grant of this live-looking access token expired, if it did.
+pub async fn expired_grant_of_token(
+    c: &mut Conn,
+    token_hash: &str,
+    now: UnixTime,
+) -> Result<Option<UnixTime>> {
+    db::query_scalar(
+        "SELECT g.expires_at FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id
+         WHERE t.token_hash = $1 AND g.revoked_at IS NULL AND g.expires_at <= $2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(c)
+    .await
+}
+
+/// Live grants expiring after `now` and by `by` whose owner was not yet
+/// reminded, with their application's name.
+pub async fn due_grant_reminders(
+    c: &mut Conn,
+    now: UnixTime,
+    by: UnixTime,
+) -> Result<Vec<(Grant, String)>> {
+    row_struct! {
+        struct Row {
+            grant: Grant,
+            app_name: String,
+        }
+    }
+    let rows: Vec<Row> = db::query_as(
+        "SELECT g.id, g.app_id, g.user_id, g.scopes, g.created_at, g.revoked_at, g.expires_at, a.name AS app_name
+         FROM oauth_grants g JOIN oauth_apps a ON a.id = g.app_id
+         WHERE g.revoked_at IS NULL AND g.expires_at > $1 AND g.expires_at <= $2 AND g.reminded_at IS NULL
+         ORDER BY g.expires_at LIMIT 500",
+    )
+    .bind(now)
+    .bind(by)
+    .fetch_all(c)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.grant, r.app_name)).collect())
+}
+
+/// Marks the reminder sent: true for exactly one of racing nodes.
+pub async fn mark_grant_reminded(c: &mut Conn, id: &str, now: UnixTime) -> Result<bool> {
+    let r =
+        db::query("UPDATE oauth_grants SET reminded_at = $1 WHERE id = $2 AND reminded_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(c)
+            .await?;
     Ok(r.rows_affected() == 1)
 }

@@ -689,8 +689,22 @@ conformance!(
             scopes: "repository:read".into(),
             created_at: t(1),
             last_used_at: None,
+            expires_at: t(100),
         };
         ap::insert(&mut c, &row).await.unwrap();
+        // Due for its reminder once, in the week before it expires.
+        assert!(ap::due_reminders(&mut c, t(1), t(99))
+            .await
+            .unwrap()
+            .is_empty());
+        let due = ap::due_reminders(&mut c, t(1), t(100)).await.unwrap();
+        assert_eq!(due.len(), 1);
+        assert!(ap::mark_reminded(&mut c, "a1", t(2)).await.unwrap());
+        assert!(!ap::mark_reminded(&mut c, "a1", t(3)).await.unwrap());
+        assert!(ap::due_reminders(&mut c, t(1), t(100))
+            .await
+            .unwrap()
+            .is_empty());
         assert!(matches!(
             ap::insert(
                 &mut c,
@@ -1275,6 +1289,7 @@ conformance!(
                     scopes: "repository:read".into(),
                     created_at: now,
                     last_used_at: None,
+                    expires_at: now + 3600,
                 },
             )
             .await
@@ -1289,6 +1304,7 @@ conformance!(
                     scopes: "repository:read".into(),
                     created_at: now,
                     revoked_at: None,
+                    expires_at: now + 3600,
                 },
             )
             .await

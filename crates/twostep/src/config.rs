@@ -35,6 +35,7 @@ struct Layer {
     /// Durations overriding the profile's.
     session_lifetime: Option<String>,
     session_idle: Option<String>,
+    credential_max_lifetime: Option<String>,
     /// `[[oidc]]` tables (file only).
     oidc: Option<Vec<OidcLayer>>,
 }
@@ -145,6 +146,8 @@ pub struct Config {
     pub breached_passwords_file: Option<PathBuf>,
     /// How long sessions last [default: 7 days, 12 idle hours; profile "aal2": 24 hours, 1 idle hour].
     pub sessions: twostep_auth::SessionLifetime,
+    /// The longest an app password or OAuth grant may last [default: 365 days].
+    pub credential_max_lifetime: i64,
 }
 
 impl Config {
@@ -256,7 +259,16 @@ impl Config {
             layer.session_lifetime.as_deref(),
             layer.session_idle.as_deref(),
         )?;
+        let credential_max_lifetime = match layer.credential_max_lifetime.as_deref() {
+            Some(d) => duration(d).context("credential_max_lifetime")?,
+            None => twostep_auth::CREDENTIAL_LIFETIME,
+        };
+        anyhow::ensure!(
+            credential_max_lifetime >= 86_400,
+            "credential_max_lifetime must be at least a day"
+        );
         Ok(Config {
+            credential_max_lifetime,
             sessions,
             oidc,
             breached_passwords_file: layer.breached_passwords_file,

@@ -73,9 +73,10 @@ impl From<AuthError> for Error {
     fn from(e: AuthError) -> Error {
         let status = match &e {
             AuthError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AuthError::BadCredentials | AuthError::SignInRequired | AuthError::InvalidToken => {
-                StatusCode::UNAUTHORIZED
-            }
+            AuthError::BadCredentials
+            | AuthError::SignInRequired
+            | AuthError::InvalidToken
+            | AuthError::CredentialExpired { .. } => StatusCode::UNAUTHORIZED,
             AuthError::AppPasswordRequired { .. } => StatusCode::UNAUTHORIZED,
             AuthError::WrongSecondFactor { .. } => StatusCode::UNAUTHORIZED,
             AuthError::Locked { .. }

@@ -204,7 +204,9 @@ fn git_refusal(e: AuthError) -> Response {
             challenge("Authentication required: use your username and an app password.".into())
         }
         AuthError::BadCredentials => challenge("Invalid username or app password.".into()),
-        e @ AuthError::AppPasswordRequired { .. } => challenge(e.to_string()),
+        e @ (AuthError::AppPasswordRequired { .. } | AuthError::CredentialExpired { .. }) => {
+            challenge(e.to_string())
+        }
         e => {
             let e = Error::from(e);
             crate::git_http::text(e.status, e.message)

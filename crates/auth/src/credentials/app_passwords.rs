@@ -20,6 +20,7 @@ pub struct AppPasswordView {
     pub scopes: Vec<Scope>,
     pub created_at: UnixTime,
     pub last_used_at: Option<UnixTime>,
+    pub expires_at: UnixTime,
 }
 
 impl From<store_ap::AppPassword> for AppPasswordView {
@@ -30,6 +31,7 @@ impl From<store_ap::AppPassword> for AppPasswordView {
             scopes: app_password::parse_scopes(a.scopes.split_whitespace()).unwrap_or_default(),
             created_at: a.created_at,
             last_used_at: a.last_used_at,
+            expires_at: a.expires_at,
         }
     }
 }
@@ -44,6 +46,26 @@ pub fn require_full_session(s: &SessionInfo) -> Result<()> {
 }
 
 impl AuthService {
+    /// Seconds a new app password or grant lasts: `days` when chosen (1 up
+    /// to the configured maximum), else a year or that maximum if shorter.
+    pub(crate) fn credential_lifetime(&self, days: Option<i64>) -> Result<i64> {
+        let max = self.settings().credential_max_lifetime;
+        match days {
+            None => Ok(self.default_credential_lifetime()),
+            Some(d) if d >= 1 && d.saturating_mul(86400) <= max => Ok(d * 86400),
+            Some(_) => Err(AuthError::invalid(
+                "invalid_expiry",
+                "expires_in_days",
+                format!("Choose an expiry from 1 to {} days.", max / 86400),
+            )),
+        }
+    }
+
+    /// A year, or the configured maximum if shorter.
+    pub(crate) fn default_credential_lifetime(&self) -> i64 {
+        crate::CREDENTIAL_LIFETIME.min(self.settings().credential_max_lifetime)
+    }
+
     /// Revokes inside `tx` (opened by whatever allowed it), audits, commits
     /// and mails.
     pub(crate) async fn revoke_app_password_in(
@@ -85,9 +107,11 @@ impl Credentials<'_> {
         session: &SessionInfo,
         label: &str,
         scopes: &[&str],
+        expires_in_days: Option<i64>,
         proof: &Proof,
         ctx: &Ctx,
     ) -> Result<(String, AppPasswordView)> {
+        let lifetime = self.credential_lifetime(expires_in_days)?;
         let label = label.trim();
         if label.is_empty() || label.chars().count() > app_password::MAX_LABEL {
             return Err(AuthError::invalid(
@@ -118,6 +142,7 @@ impl Credentials<'_> {
             scopes: app_password::join_scopes(&scopes),
             created_at: now,
             last_used_at: None,
+            expires_at: now + lifetime,
         };
         store_ap::insert(&mut tx, &row).await?;
         self.audit(
@@ -125,7 +150,12 @@ impl Credentials<'_> {
             &row.user_id,
             now,
             Event::AppPasswordCreated,
-            &format!("{} ({})", row.label, row.scopes),
+            &format!(
+                "{} ({}), expires {} UTC",
+                row.label,
+                row.scopes,
+                crate::utc(row.expires_at)
+            ),
             ctx,
         )
         .await?;
@@ -134,8 +164,10 @@ impl Credentials<'_> {
             &session.user,
             "An app password was created",
             &format!(
-                "The app password \"{}\" ({}) was created.",
-                row.label, row.scopes
+                "The app password \"{}\" ({}) was created. It expires on {} UTC; we will remind you a week before.",
+                row.label,
+                row.scopes,
+                crate::utc(row.expires_at)
             ),
             ctx,
         )

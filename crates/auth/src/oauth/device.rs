@@ -247,6 +247,7 @@ impl OAuth<'_> {
                 scopes: d.scopes.clone(),
                 created_at: now,
                 revoked_at: None,
+                expires_at: now + self.default_credential_lifetime(),
             };
             store::insert_grant(&mut tx, &grant).await?;
             Some(grant.id)

@@ -46,6 +46,7 @@ pub struct AuthorizedApp {
     pub name: String,
     pub scopes: Vec<String>,
     pub created_at: UnixTime,
+    pub expires_at: UnixTime,
 }
 
 /// An application just registered: its secret is shown this once.
@@ -292,6 +293,12 @@ impl AuthService {
         if kind != "refresh" || grant.app_id != app.id || expires_at <= now {
             return Err(bad());
         }
+        if grant.expires_at <= now {
+            return Err(token_error(
+                "invalid_grant",
+                "The authorisation expired: ask the user to authorise the application again.",
+            ));
+        }
         if !store::use_refresh(&mut tx, &hash, now).await? {
             // Used before: someone else holds a copy. The whole grant goes.
             store::revoke_grant(&mut tx, &grant.id, now).await?;
@@ -522,6 +529,7 @@ impl OAuth<'_> {
                 .join(" "),
             created_at: now,
             revoked_at: None,
+            expires_at: now + self.default_credential_lifetime(),
         };
         let stored = async {
             let mut tx = self.store().begin().await?;
@@ -626,10 +634,16 @@ impl OAuth<'_> {
             return Err(AuthError::InvalidToken);
         }
         let mut c = self.store().conn().await?;
-        let (scopes, user) =
-            store::access_with_user(&mut c, &token::token_hash(token_value), self.now())
-                .await?
-                .ok_or(AuthError::InvalidToken)?;
+        let (hash, now) = (token::token_hash(token_value), self.now());
+        let Some((scopes, user)) = store::access_with_user(&mut c, &hash, now).await? else {
+            return match store::expired_grant_of_token(&mut c, &hash, now).await? {
+                Some(at) => Err(AuthError::CredentialExpired {
+                    what: "This application's access to your account".into(),
+                    at_utc: crate::utc(at),
+                }),
+                None => Err(AuthError::InvalidToken),
+            };
+        };
         Ok(SessionInfo::sessionless(
             user.into(),
             crate::Caller::OAuthToken {
@@ -649,6 +663,7 @@ impl OAuth<'_> {
                 name,
                 scopes: g.scopes.split_whitespace().map(str::to_string).collect(),
                 created_at: g.created_at,
+                expires_at: g.expires_at,
             })
             .collect())
     }

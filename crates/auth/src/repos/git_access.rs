@@ -63,6 +63,12 @@ impl Repos<'_> {
             let Some((row, user)) = store_ap::by_hash_with_user(&mut c, &hash).await? else {
                 return Err(AuthError::BadCredentials);
             };
+            if row.expires_at <= now {
+                return Err(AuthError::CredentialExpired {
+                    what: format!("The app password \"{}\"", row.label),
+                    at_utc: crate::utc(row.expires_at),
+                });
+            }
             // The name typed with it must be its owner's (username or email).
             let named = username.eq_ignore_ascii_case(&user.username)
                 || username.to_lowercase() == user.email.to_lowercase();

@@ -30,6 +30,8 @@ pub struct AppPasswordInfo {
     pub scopes: Vec<String>,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// Unix seconds; refused from then on.
+    pub expires_at: i64,
 }
 
 impl From<AppPasswordView> for AppPasswordInfo {
@@ -40,6 +42,7 @@ impl From<AppPasswordView> for AppPasswordInfo {
             scopes: a.scopes.iter().map(|s| s.as_str().to_string()).collect(),
             created_at: a.created_at.secs(),
             last_used_at: a.last_used_at.map(UnixTime::secs),
+            expires_at: a.expires_at.secs(),
         }
     }
 }
@@ -55,6 +58,10 @@ pub struct CreatedAppPassword {
 pub struct CreateAppPassword {
     pub label: String,
     pub scopes: Vec<String>,
+    /// Days until it expires: 1 to the server's maximum (a year by default).
+    /// Omitted: a year, or the maximum if shorter.
+    #[serde(default)]
+    pub expires_in_days: Option<i64>,
     /// Proof of identity unless the session is in sudo mode.
     #[serde(default)]
     pub code: Option<String>,
@@ -91,7 +98,7 @@ async fn create(
     let (password, view) = state
         .auth
         .credentials()
-        .create_app_password(&s, &r.label, &scopes, &proof, &ctx)
+        .create_app_password(&s, &r.label, &scopes, r.expires_in_days, &proof, &ctx)
         .await?;
     Ok((
         StatusCode::CREATED,

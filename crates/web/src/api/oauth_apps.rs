@@ -105,6 +105,8 @@ pub struct AuthorizedApp {
     pub name: String,
     pub scopes: Vec<String>,
     pub created_at: i64,
+    /// Unix seconds: its tokens are refused from then on.
+    pub expires_at: i64,
 }
 
 impl From<twostep_auth::AuthorizedApp> for AuthorizedApp {
@@ -114,6 +116,7 @@ impl From<twostep_auth::AuthorizedApp> for AuthorizedApp {
             name: a.name,
             scopes: a.scopes,
             created_at: a.created_at.secs(),
+            expires_at: a.expires_at.secs(),
         }
     }
 }

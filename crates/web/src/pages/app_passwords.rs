@@ -70,6 +70,8 @@ struct CreateForm {
     #[serde(default)]
     scopes: Vec<String>,
     #[serde(default)]
+    expires_in_days: Option<String>,
+    #[serde(default)]
     code: Option<String>,
     #[serde(default)]
     password: Option<String>,
@@ -84,6 +86,11 @@ async fn create(
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
     let scopes: Vec<&str> = f.scopes.iter().map(String::as_str).collect();
+    let days = match f.expires_in_days.as_deref().map(str::trim) {
+        None | Some("") => None,
+        // Not a number: a day count the service refuses, with its message.
+        Some(d) => Some(d.parse::<i64>().unwrap_or(0)),
+    };
     match state
         .auth
         .credentials()
@@ -91,6 +98,7 @@ async fn create(
             &s,
             &f.label,
             &scopes,
+            days,
             &twostep_auth::Proof::from_fields(f.code.as_deref(), f.password.as_deref()),
             &ctx,
         )
