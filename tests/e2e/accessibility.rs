@@ -148,7 +148,7 @@ fn sweep(phone: bool) {
     s.check();
     web.type_into("#password", PASSWORD);
     web.click("button[type=submit]");
-    web.wait_for_text("We sent you an email");
+    web.wait_for_text("Check your email");
     s.check();
     s.visit(
         &server

@@ -714,3 +714,95 @@ fn an_expired_app_password_is_refused_with_a_reason() {
     let body: serde_json::Value = r.json().unwrap();
     assert_eq!(body["error"]["code"], "credential_expired", "{body}");
 }
+
+#[test]
+fn sign_up_with_a_taken_address_answers_like_any_other() {
+    let server = Server::start();
+    let _dana = account(&server, "dana");
+    let sign_up = |name: &str, email: &str| {
+        ApiClient::new(&server).call(
+            "POST",
+            "/users",
+            Some(json!({"username": name, "email": email, "password": PASSWORD})),
+        )
+    };
+    let taken = sign_up("eve", "dana@example.net");
+    let free = sign_up("finn", "finn@example.net");
+    assert_eq!(
+        taken, free,
+        "the same answer whether or not the address has an account"
+    );
+    assert_eq!(taken.0, 202);
+    // On the page too.
+    let page = |name: &str, email: &str| {
+        let b = server.browser();
+        let p = b.submit(
+            "/signup",
+            "/signup",
+            &[("username", name), ("email", email), ("password", PASSWORD)],
+        );
+        (p.status, p.body.replace(email, "ADDRESS"))
+    };
+    let (taken_page, free_page) = (
+        page("gil", "dana@example.net"),
+        page("hal", "hal@example.net"),
+    );
+    assert_eq!(taken_page.0, 200);
+    assert!(taken_page.1.contains("Check your email"));
+    let without_csrf = |b: &str| {
+        b.lines()
+            .filter(|l| !l.contains("csrf"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(without_csrf(&taken_page.1), without_csrf(&free_page.1));
+    // The address's owner is told instead; no account "eve" exists.
+    let mail = server.mail.wait_for(
+        "dana@example.net",
+        "Someone tried to sign up with your address",
+    );
+    for needle in ["the account dana", "/signin", "/password/forgot"] {
+        assert!(mail.raw.contains(needle), "{needle}: {}", mail.raw);
+    }
+    ApiClient::new(&server).err(
+        "POST",
+        "/session",
+        Some(json!({"login": "eve", "password": PASSWORD})),
+        401,
+        "bad_credentials",
+    );
+    // The free address's link makes the account, once.
+    let link = server
+        .mail
+        .wait_for("finn@example.net", "Confirm your email address")
+        .link("/confirm-email");
+    let token = link.split("token=").nth(1).unwrap();
+    let api = ApiClient::new(&server);
+    let made = api.ok(
+        "POST",
+        "/users/confirm-email",
+        Some(json!({"token": token})),
+    );
+    assert_eq!(
+        (made["username"].as_str(), made["email_confirmed"].as_bool()),
+        (Some("finn"), Some(true))
+    );
+    api.err(
+        "POST",
+        "/users/confirm-email",
+        Some(json!({"token": token})),
+        410,
+        "link_invalid",
+    );
+    api.ok(
+        "POST",
+        "/session",
+        Some(json!({"login": "finn", "password": PASSWORD})),
+    );
+    // Usernames are public (every repository URL has one): a taken one is said.
+    let (status, body) = sign_up("dana", "other@example.net");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("username_taken"))
+    );
+}

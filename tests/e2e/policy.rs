@@ -13,7 +13,6 @@ use crate::admin::{cli_ok, email, sudo, two_step_user};
 use crate::common;
 use crate::oauth::{app_of_ola, authorise, bearer, client, REDIRECT};
 use common::accounts::{account, enable_two_step, PASSWORD};
-use common::api::ApiClient;
 use common::{field_value, Browser, Server, REFUSED};
 
 /// Starts an authorization with authlib and opens its consent page in `web`.
@@ -224,17 +223,7 @@ fn a_squatter_with_an_unconfirmed_address_makes_no_credential() {
     let server = Server::start();
     let (_owner_phone, _owner_api, app) = app_of_ola(&server, "ci-tool", REDIRECT);
     let client_id = app["client_id"].as_str().unwrap().to_string();
-    let squatter = ApiClient::new(&server);
-    squatter.ok(
-        "POST",
-        "/users",
-        Some(json!({"username": "vic", "email": "victim@example.org", "password": PASSWORD})),
-    );
-    squatter.ok(
-        "POST",
-        "/session",
-        Some(json!({"login": "vic", "password": PASSWORD})),
-    );
+    let squatter = common::accounts::unconfirmed(&server, "vic", "victim@example.org");
     let (_, public) = common::ssh_keygen(server.data.path(), "squat_key");
     for (path, body) in [
         (

@@ -245,17 +245,7 @@ fn every_route_answers_every_kind_of_caller_as_its_action_declares() {
         ..Profile::new("administrator in sudo mode", CallerKind::Session)
     });
     // An unconfirmed address, in sudo mode by its password.
-    let uno = ApiClient::new(&server);
-    uno.ok(
-        "POST",
-        "/users",
-        Some(json!({"username": "uno", "email": "uno@example.net", "password": PASSWORD})),
-    );
-    uno.ok(
-        "POST",
-        "/session",
-        Some(json!({"login": "uno", "password": PASSWORD})),
-    );
+    let uno = common::accounts::unconfirmed(&server, "uno", "uno@example.net");
     uno.ok("POST", "/session/sudo", Some(json!({"password": PASSWORD})));
     profiles.push(Profile {
         cookie: Some(session_of(&uno)),

@@ -64,17 +64,23 @@ fn a_stolen_session_changes_no_credential_without_a_fresh_factor() {
 #[test]
 fn credentials_need_a_confirmed_email() {
     let server = Server::start();
+    // A sign-up with someone else's address makes no account: the link goes
+    // to the address.
     let api = ApiClient::new(&server);
     api.ok(
         "POST",
         "/users",
         Some(json!({"username": "squatter", "email": "victim@example.org", "password": PASSWORD})),
     );
-    api.ok(
+    api.err(
         "POST",
         "/session",
         Some(json!({"login": "squatter", "password": PASSWORD})),
+        401,
+        "bad_credentials",
     );
+    // An account left unconfirmed (by an earlier version) makes no credential.
+    let api = common::accounts::unconfirmed(&server, "squatter", "victim@example.org");
     let (_, public) = common::ssh_keygen(server.data.path(), "squat_key");
     api.err(
         "POST",

@@ -55,7 +55,7 @@ use std::sync::Arc;
 
 pub use accounts::security_log::LogEntry;
 pub use accounts::sessions::SessionEntry;
-pub use accounts::signup::WEAK_PASSWORD;
+pub use accounts::signup::{Confirmed, WEAK_PASSWORD};
 pub use accounts::view::Account;
 pub use accounts::Accounts;
 pub use admin::reset::{ApprovalView, ResetOutcome};

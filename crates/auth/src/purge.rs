@@ -32,7 +32,8 @@ impl AuthService {
         let purged = Purged {
             sessions: sessions::delete_expired(&mut tx, now, now - self.settings().sessions.idle)
                 .await?,
-            links: crate::links::mailed::purge(&mut tx, now).await?,
+            links: crate::links::mailed::purge(&mut tx, now).await?
+                + twostep_store::signups::delete_expired(&mut tx, now).await?,
             failures: failures::delete_before(&mut tx, before_window).await?
                 + login_failures::delete_before(&mut tx, before_window).await?
                 + login_failures::delete_unknown_idle(&mut tx, now - UNKNOWN_LOGIN_KEPT).await?

@@ -49,6 +49,10 @@ pub const OTHER_TABLES: &[(&str, &str)] = &[
     ("second_factor_failures", "counters"),
     ("login_failures", "counters"),
     ("login_ceilings", "counters"),
+    (
+        "signups",
+        "sign-ups waiting for their mailed link: no account yet",
+    ),
     ("security_log", "history"),
     ("admin_audit", "history"),
     (

@@ -103,3 +103,43 @@ pub fn second_step(server: &Server, name: &str, code: &str) -> (u16, serde_json:
     );
     api.call("POST", "/session/second-step", Some(json!({"code": code})))
 }
+
+/// An account whose address is not confirmed, signed in (two-step off): as
+/// an earlier version left a sign-up whose link was never opened (accounts
+/// are now made only when it is). Its sign-up is finished, then the
+/// confirmation is taken back in the database.
+pub fn unconfirmed(server: &Server, name: &str, email: &str) -> ApiClient {
+    let api = ApiClient::new(server);
+    api.ok(
+        "POST",
+        "/users",
+        Some(json!({"username": name, "email": email, "password": PASSWORD})),
+    );
+    let link = server
+        .mail
+        .wait_for(email, "Confirm your email address")
+        .link("/confirm-email");
+    api.ok(
+        "POST",
+        "/users/confirm-email",
+        Some(json!({"token": link.split("token=").nth(1).unwrap()})),
+    );
+    let out = std::process::Command::new("sqlite3")
+        .arg(server.data_dir().join("twostep.db"))
+        .arg(format!(
+            "UPDATE users SET email_confirmed_at = NULL WHERE username = '{name}'"
+        ))
+        .output()
+        .expect("sqlite3 is installed (the test script installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    api.ok(
+        "POST",
+        "/session",
+        Some(json!({"login": name, "password": PASSWORD})),
+    );
+    api
+}

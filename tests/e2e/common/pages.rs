@@ -20,11 +20,12 @@ pub fn sign_up_confirmed(server: &Server, name: &str) -> Browser {
             ("password", PASSWORD),
         ],
     )
-    .assert_path("/account")
-    .assert_contains("We sent you an email");
+    .assert_contains("Check your email");
     let mail = server.mail.wait_for(&email, "Confirm your email address");
+    // Opening the link makes the account and signs this browser in.
     b.get(&mail.link("/confirm-email"))
         .assert_contains("Email address confirmed");
+    b.get("/account").assert_path("/account");
     b
 }
 

@@ -47,8 +47,8 @@ pub fn two_step_on(
     web.screenshot("signup-error-next-to-field");
     web.type_into("#password", password);
     web.click("button[type=submit]");
-    web.wait_for_text("We sent you an email");
-    web.screenshot("account-after-signup");
+    web.wait_for_text("Check your email");
+    web.screenshot("check-your-email-after-signup");
 
     web.goto(
         &server

@@ -1,7 +1,7 @@
 //! Sign-up and email confirmation.
 
-use twostep_core::UserId;
 use twostep_core::{password, token, validate};
+use twostep_core::{UnixTime, UserId};
 use twostep_store::users;
 
 use super::Accounts;
@@ -84,14 +84,32 @@ impl AuthService {
     }
 }
 
+/// A new account's address may be mailed this many times an hour (sign-ups
+/// of it, or notices to its owner): the same cap whether or not an account
+/// has it, so neither the answer nor its timing tells.
+const SIGNUP_MAILS_PER_HOUR: i64 = 3;
+
+/// What opening a confirmation link did.
+#[derive(Debug)]
+pub struct Confirmed {
+    pub account: Account,
+    /// A new account was made by the link: a session for the browser that
+    /// opened it (it proved the mailbox; the password was given at sign-up).
+    pub new_session: Option<String>,
+}
+
 impl Accounts<'_> {
+    /// Starts a sign-up: the account is made when the link mailed to `email`
+    /// is opened. When an account has the address already, the answer is the
+    /// same and its owner is mailed instead (ASVS 6.3.8). A taken username
+    /// is said (usernames are public: they are in every repository's URL).
     pub async fn sign_up(
         &self,
         username: &str,
         email: &str,
         password: &str,
-        ctx: &Ctx,
-    ) -> Result<Account> {
+        _ctx: &Ctx,
+    ) -> Result<()> {
         let username = self
             .valid_name(username)
             .map_err(|e| AuthError::invalid("invalid_username", "username", e.to_string()))?;
@@ -99,7 +117,7 @@ impl Accounts<'_> {
         self.check_new_password(password, &username, &email).await?;
         let hash = self.hasher().hash(password).await?;
         let now = self.now();
-        let id = UserId::new(token::new_id(&mut rng()));
+        let raw = token::new_token(&mut rng());
         let mut tx = self.store().begin().await?;
         users::lock_name(&mut tx, &username).await?;
         if users::by_username(&mut tx, &username).await?.is_some()
@@ -113,42 +131,128 @@ impl Accounts<'_> {
                 format!("The username \"{username}\" is taken. Choose another."),
             ));
         }
-        if users::by_email(&mut tx, &email).await?.is_some() {
-            return Err(AuthError::invalid(
-                "email_taken",
-                "email",
-                "An account with that email address exists already. Sign in, or reset your password.",
+        let owner = users::by_email(&mut tx, &email).await?;
+        let key = format!(
+            "signup-mail:{}",
+            token::keyed_hash(&self.keys().csrf, email.to_lowercase().as_bytes())
+        );
+        let window = UnixTime::from_secs(now.secs() - now.secs() % 3600);
+        let may_mail =
+            twostep_store::throttles::take(&mut tx, &key, window, SIGNUP_MAILS_PER_HOUR).await?;
+        if owner.is_none() {
+            twostep_store::signups::insert(
+                &mut tx,
+                &twostep_store::signups::Signup {
+                    token_hash: links::hash(&raw),
+                    username: username.clone(),
+                    email: email.clone(),
+                    password_hash: hash,
+                    created_at: now,
+                    expires_at: now + CONFIRM_TTL,
+                },
+            )
+            .await?;
+        }
+        commit(tx).await?;
+        if !may_mail {
+            return Ok(());
+        }
+        let sent = match owner {
+            None => {
+                let link = format!("{}/confirm-email?token={raw}", self.settings().public_url);
+                self.send_link_mail(
+                    &email,
+                    &username,
+                    "Confirm your email address",
+                    &format!(
+                        "Open this link to confirm your address and finish creating the account {username} \
+                         (valid for 24 hours):\n\n{link}\n\nIf you did not sign up, ignore this mail: no account is made."
+                    ),
+                )
+                .await
+            }
+            Some(owner) => {
+                let what = format!(
+                    "Someone tried to create a new account with your email address (as \"{username}\"). \
+                     Your address already has the account {}, so nothing was made.\n\n\
+                     If it was you: sign in at {}, or reset your password at {} if you forgot it. \
+                     If it was not you, there is nothing to do.",
+                    owner.username,
+                    self.link("/signin"),
+                    self.link("/password/forgot")
+                );
+                self.send_link_mail(
+                    &owner.email,
+                    &owner.username,
+                    "Someone tried to sign up with your address",
+                    &what,
+                )
+                .await
+            }
+        };
+        if let Err(e) = sent {
+            tracing::error!(error = %e, "sign-up mail not sent; the person can sign up again");
+        }
+        Ok(())
+    }
+
+    /// Makes the account of a sign-up whose mailed link was opened.
+    async fn finish_sign_up(
+        &self,
+        s: twostep_store::signups::Signup,
+        ctx: &Ctx,
+    ) -> Result<Confirmed> {
+        let now = self.now();
+        let id = UserId::new(token::new_id(&mut rng()));
+        let mut tx = self.store().begin().await?;
+        users::lock_name(&mut tx, &s.username).await?;
+        if users::by_username(&mut tx, &s.username).await?.is_some()
+            || twostep_store::workspaces::by_name(&mut tx, &s.username)
+                .await?
+                .is_some()
+        {
+            return Err(AuthError::Conflict(format!(
+                "The username \"{}\" was taken meanwhile: sign up again with another.",
+                s.username
+            )));
+        }
+        if users::by_email(&mut tx, &s.email).await?.is_some() {
+            return Err(AuthError::Conflict(
+                "An account with this address was made meanwhile: sign in, or reset its password."
+                    .into(),
             ));
         }
         users::insert(
             &mut tx,
             users::NewUser {
                 id: &id,
-                username: &username,
-                email: &email,
-                password_hash: Some(&hash),
+                username: &s.username,
+                email: &s.email,
+                password_hash: Some(&s.password_hash),
                 now,
             },
         )
         .await?;
+        users::confirm_email(&mut tx, &id, now).await?;
         self.audit(&mut tx, &id, now, Event::AccountCreated, "", ctx)
             .await?;
-        let link = self
-            .new_link(
-                &mut tx,
-                &id,
-                Purpose::ConfirmEmail,
-                &email,
-                now,
-                CONFIRM_TTL,
-            )
+        self.audit(&mut tx, &id, now, Event::EmailConfirmed, &s.email, ctx)
             .await?;
+        let session = token::new_token(&mut rng());
+        self.insert_session(
+            &mut tx,
+            &session,
+            &id,
+            twostep_store::sessions::Stage::Full,
+            now,
+            ctx,
+        )
+        .await?;
         commit(tx).await?;
-        let user = self.user(&id).await?;
-        if let Err(e) = self.send_confirmation(&user, &link).await {
-            tracing::error!(error = %e, "confirmation mail not sent; the user can ask again");
-        }
-        Ok(user)
+        Ok(Confirmed {
+            account: self.user(&id).await?,
+            new_session: Some(session),
+        })
     }
 
     pub async fn resend_confirmation(&self, user_id: &UserId) -> Result<()> {
@@ -174,9 +278,16 @@ impl Accounts<'_> {
         self.send_confirmation(&user, &link).await
     }
 
-    pub async fn confirm_email(&self, raw_token: &str, ctx: &Ctx) -> Result<Account> {
+    /// Opens a confirmation link: a sign-up's (the account is made), or an
+    /// existing account's address.
+    pub async fn confirm_email(&self, raw_token: &str, ctx: &Ctx) -> Result<Confirmed> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
+        if let Some(s) = twostep_store::signups::take(&mut tx, &links::hash(raw_token), now).await?
+        {
+            commit(tx).await?;
+            return self.finish_sign_up(s, ctx).await;
+        }
         let t = links::redeem(
             &mut tx,
             raw_token,
@@ -203,7 +314,10 @@ impl Accounts<'_> {
         )
         .await?;
         commit(tx).await?;
-        self.user(&user.id).await
+        Ok(Confirmed {
+            account: self.user(&user.id).await?,
+            new_session: None,
+        })
     }
 
     pub async fn user(&self, id: &UserId) -> Result<Account> {

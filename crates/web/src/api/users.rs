@@ -76,20 +76,36 @@ impl From<&Account> for UserView {
     }
 }
 
-/// Create an account; a confirmation link is mailed.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SignUpStarted {
+    /// `confirmation_sent`
+    pub status: String,
+    pub message: String,
+}
+
+/// Start making an account: a link is mailed to the address, and the account
+/// is made when it is opened (`POST /api/v1/users/confirm-email`). The answer
+/// is the same whether or not the address has an account already (its owner
+/// is mailed instead).
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = SignUpRequest,
-    responses((status = 201, body = UserView), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 202, body = SignUpStarted), (status = 422, body = crate::error::ErrorBody)))]
 async fn sign_up(
     State(state): State<AppState>,
     Api(ctx): Api,
     ApiJson(r): ApiJson<SignUpRequest>,
-) -> Result<(StatusCode, Json<UserView>), Error> {
-    let user = state
+) -> Result<(StatusCode, Json<SignUpStarted>), Error> {
+    state
         .auth
         .accounts()
         .sign_up(&r.username, &r.email, &r.password, &ctx)
         .await?;
-    Ok((StatusCode::CREATED, Json(UserView::from(&user))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(SignUpStarted {
+            status: "confirmation_sent".into(),
+            message: "We sent a link to that address: open it within 24 hours to finish.".into(),
+        }),
+    ))
 }
 
 /// Confirm the email address with the token from the mailed link.
@@ -100,8 +116,8 @@ async fn confirm_email(
     Api(ctx): Api,
     ApiJson(r): ApiJson<TokenRequest>,
 ) -> Result<Json<UserView>, Error> {
-    let user = state.auth.accounts().confirm_email(&r.token, &ctx).await?;
-    Ok(Json(UserView::from(&user)))
+    let confirmed = state.auth.accounts().confirm_email(&r.token, &ctx).await?;
+    Ok(Json(UserView::from(&confirmed.account)))
 }
 
 /// The signed-in user.

@@ -185,7 +185,6 @@ impl Page {
 /// Notices after a redirect come from a fixed list, never from the URL's text.
 fn notice_text(key: &str) -> Option<&'static str> {
     Some(match key {
-        "signed-up" => "Welcome! We sent you an email: open its link to confirm your address.",
         "confirmation-sent" => "We sent a new confirmation link.",
         "key-added" => "SSH key added.",
         "key-removed" => "SSH key removed.",

@@ -5,13 +5,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use twostep_auth::Action;
-use twostep_auth::SignInOutcome;
 
 use super::{
     form_errors, form_failure, render, render_status, CsrfForm, FormBody, FormError, Page,
 };
 use crate::csrf::Csrf;
-use crate::session::{session_cookie, MaybeSignedIn, SignedIn, Web};
+use crate::session::{signed_in, MaybeSignedIn, SignedIn, Web};
 use crate::{AppState, Error};
 
 pub fn routes() -> Routes {
@@ -61,7 +60,6 @@ async fn submit(
     State(state): State<AppState>,
     csrf: Csrf,
     Web(ctx): Web,
-    jar: CookieJar,
     FormBody(f): FormBody<SignUpForm>,
 ) -> Result<Response, Error> {
     csrf.check(&f.csrf)?;
@@ -82,19 +80,18 @@ async fn submit(
             },
         );
     }
-    // The new account has no second step yet: sign it in straight away.
-    match state
-        .auth
-        .signin()
-        .sign_in(&f.username, &f.password, &ctx)
-        .await?
-    {
-        SignInOutcome::SignedIn { token, .. } | SignInOutcome::SecondStep { token, .. } => Ok((
-            jar.add(session_cookie(token, state.secure_cookies)),
-            Redirect::to("/account?n=signed-up"),
-        )
-            .into_response()),
-    }
+    render(&Message {
+        page: Page::new(&state, None, &csrf),
+        heading: "Check your email".into(),
+        paragraphs: vec![
+            format!(
+                "We sent a link to {}: open it within 24 hours to finish creating your account.",
+                f.email.trim()
+            ),
+            "Nothing arrived? Check the spam folder, or sign up again.".into(),
+        ],
+        link: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -117,25 +114,48 @@ async fn confirm(
     MaybeSignedIn(s): MaybeSignedIn,
     csrf: Csrf,
     Web(ctx): Web,
+    jar: CookieJar,
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, Error> {
-    let user = state
+    let confirmed = state
         .auth
         .accounts()
         .confirm_email(q.token.as_deref().unwrap_or(""), &ctx)
         .await?;
-    render(&Message {
+    let user = &confirmed.account;
+    let (heading, first) = match confirmed.new_session {
+        Some(_) => (
+            "Email address confirmed",
+            format!(
+                "Welcome, {}: your account is ready and {} is confirmed.",
+                user.username, user.email
+            ),
+        ),
+        None => (
+            "Email address confirmed",
+            format!(
+                "Thank you: {} is confirmed for {}.",
+                user.email, user.username
+            ),
+        ),
+    };
+    let page = render(&Message {
         page: Page::new(&state, s.as_ref(), &csrf),
-        heading: "Email address confirmed".into(),
-        paragraphs: vec![format!(
-            "Thank you: {} is confirmed for {}.",
-            user.email, user.username
-        )],
+        heading: heading.into(),
+        paragraphs: vec![
+            first,
+            "Next, protect it: turn on two-step verification.".into(),
+        ],
         link: Some((
             "/account/two-step".into(),
             "Set up two-step verification".into(),
         )),
-    })
+    })?;
+    // A new account: this browser is signed in to it.
+    match confirmed.new_session {
+        Some(token) => Ok((signed_in(jar, &state, token, &user.id, &ctx), page).into_response()),
+        None => Ok(page),
+    }
 }
 
 async fn resend(
