@@ -42,6 +42,15 @@ fn sign_ins_benchmark_runs() {
 }
 
 #[test]
+fn recovery_code_benchmark_runs() {
+    let out = smoke("recovery-code");
+    assert!(
+        out.contains("ratio (recovery-code check / one Argon2id hash)"),
+        "{out}"
+    );
+}
+
+#[test]
 fn api_latency_benchmark_runs() {
     let out = smoke("api-latency");
     assert!(

@@ -590,6 +590,36 @@ fn sessions_are_listed_and_ended_from_another_browser() {
 }
 
 #[test]
+fn self_service_recovery_can_be_turned_off() {
+    let server = Server::start_with(ServerOptions {
+        env: vec![("TWOSTEP_SELF_SERVICE_RECOVERY".into(), "false".into())],
+        ..Default::default()
+    });
+    let gus = account(&server, "gus");
+    enable_two_step(&server, &gus);
+    // Password given, every second factor lost: no recovery by mailbox here.
+    let api = ApiClient::new(&server);
+    api.ok(
+        "POST",
+        "/session",
+        Some(json!({"login": "gus", "password": PASSWORD})),
+    );
+    let (status, body) = api.call("POST", "/session/recovery", None);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ask an administrator"),
+        "{body}"
+    );
+}
+
+#[test]
 fn the_session_profile_is_read_from_the_configuration() {
     // The AAL2 profile starts; a profile that does not exist stops the start with the reason.
     let server = Server::start_with(ServerOptions {
@@ -804,5 +834,55 @@ fn sign_up_with_a_taken_address_answers_like_any_other() {
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (422, Some("username_taken"))
+    );
+}
+
+/// Every test docs/CONFORMANCE.md names exists: `path::function` in
+/// backticks, the path from the repository's root; and every row of its
+/// tables names a test or says why none can show it.
+#[test]
+fn doc_names_only_tests_that_exist() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let doc = std::fs::read_to_string(root.join("docs/CONFORMANCE.md")).unwrap();
+    let mut named = 0;
+    let mut missing = Vec::new();
+    for quoted in doc.split('`').skip(1).step_by(2) {
+        let Some((path, function)) = quoted.split_once(".rs::") else {
+            continue;
+        };
+        let file = root.join(format!("{path}.rs"));
+        let source = std::fs::read_to_string(&file).unwrap_or_default();
+        let is_test = source.contains(&format!("fn {function}("))
+            && (source.contains("#[test]") || source.contains("#[tokio::test]"));
+        if !is_test {
+            missing.push(quoted.to_string());
+        }
+        named += 1;
+    }
+    assert!(
+        missing.is_empty(),
+        "named in docs/CONFORMANCE.md but not found: {missing:#?}"
+    );
+    assert!(named > 100, "only {named} tests named");
+    let rows: Vec<&str> = doc
+        .lines()
+        .filter(|l| l.starts_with("| §") || l.starts_with("| 6.") || l.starts_with("| 7."))
+        .collect();
+    assert!(rows.len() > 100, "{} rows", rows.len());
+    for row in rows {
+        let test = row
+            .trim_end_matches('|')
+            .rsplit('|')
+            .next()
+            .unwrap_or("")
+            .trim();
+        assert!(
+            test.contains(".rs::") || test.starts_with('—'),
+            "a row without its test (or a reason why none): {row}"
+        );
+    }
+    assert!(
+        !doc.contains("pending: issue 28"),
+        "a setting still pending in docs/CONFORMANCE.md"
     );
 }

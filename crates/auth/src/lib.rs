@@ -193,6 +193,10 @@ pub struct Settings {
     pub breached_passwords: Option<Arc<twostep_core::breached::List>>,
     /// How long signed-in sessions last.
     pub sessions: SessionLifetime,
+    /// Self-service recovery (password, mailbox and a wait) may be asked
+    /// for; off for a deployment that must be strictly AAL2 (administrators'
+    /// resets remain).
+    pub self_service_recovery: bool,
     /// The longest an app password or an OAuth grant may last (seconds);
     /// new ones last a year, or this if shorter, unless chosen shorter.
     pub credential_max_lifetime: i64,

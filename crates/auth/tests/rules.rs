@@ -119,6 +119,7 @@ impl World {
                 breached_passwords: None,
                 sessions,
                 credential_max_lifetime: twostep_auth::CREDENTIAL_LIFETIME,
+                self_service_recovery: true,
             },
         );
         World {

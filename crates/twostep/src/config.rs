@@ -36,6 +36,8 @@ struct Layer {
     session_lifetime: Option<String>,
     session_idle: Option<String>,
     credential_max_lifetime: Option<String>,
+    /// `true` (the default) or `false`.
+    self_service_recovery: Option<bool>,
     /// `[[oidc]]` tables (file only).
     oidc: Option<Vec<OidcLayer>>,
 }
@@ -148,6 +150,8 @@ pub struct Config {
     pub sessions: twostep_auth::SessionLifetime,
     /// The longest an app password or OAuth grant may last [default: 365 days].
     pub credential_max_lifetime: i64,
+    /// Recovery by password, mailbox and a wait [default: on].
+    pub self_service_recovery: bool,
 }
 
 impl Config {
@@ -268,6 +272,7 @@ impl Config {
             "credential_max_lifetime must be at least a day"
         );
         Ok(Config {
+            self_service_recovery: layer.self_service_recovery.unwrap_or(true),
             credential_max_lifetime,
             sessions,
             oidc,

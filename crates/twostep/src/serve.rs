@@ -156,6 +156,7 @@ pub async fn wire_with(cfg: &Config, store: Store) -> anyhow::Result<Wired> {
             reserved_names: twostep_web::reserved_names(),
             breached_passwords: cfg.breached_passwords()?,
             sessions: cfg.sessions,
+            self_service_recovery: cfg.self_service_recovery,
             credential_max_lifetime: cfg.credential_max_lifetime,
         },
     );

@@ -46,6 +46,7 @@ impl Recovery<'_> {
     /// Once the wait is over: mails the link that finishes the recovery, to
     /// the session that just gave the password.
     pub async fn mail_finish_link(&self, session: &SessionInfo, ctx: &Ctx) -> Result<String> {
+        self.self_service_allowed()?;
         half_signed_in(session)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
@@ -106,6 +107,7 @@ impl Recovery<'_> {
         raw_token: &str,
         ctx: &Ctx,
     ) -> Result<(String, crate::Account)> {
+        self.self_service_allowed()?;
         half_signed_in(session)?;
         let old_hash = session.token_hash().ok_or(AuthError::SignInRequired)?;
         let now = self.now();

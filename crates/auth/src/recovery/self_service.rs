@@ -203,6 +203,20 @@ impl AuthService {
     }
 }
 
+impl AuthService {
+    /// Refused when the operator turned self-service recovery off.
+    pub(crate) fn self_service_allowed(&self) -> Result<()> {
+        if self.settings().self_service_recovery {
+            return Ok(());
+        }
+        Err(AuthError::Forbidden(
+            "Recovering an account without its second factor is turned off on this server: \
+             ask an administrator to reset your two-step verification."
+                .into(),
+        ))
+    }
+}
+
 impl Recovery<'_> {
     /// The open request of the account signed in with its password only.
     pub async fn recovery_status(&self, user_id: &UserId) -> Result<Option<RecoveryStatus>> {
@@ -217,6 +231,7 @@ impl Recovery<'_> {
     /// mails the link that starts a request. A browser that signed in to this
     /// account before counts as a second proof.
     pub async fn mail_recovery_link(&self, session: &SessionInfo, ctx: &Ctx) -> Result<String> {
+        self.self_service_allowed()?;
         half_signed_in(session)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
@@ -260,6 +275,7 @@ impl Recovery<'_> {
 
     /// Follows the mailed link: the request starts and its wait begins.
     pub async fn start_recovery(&self, raw_token: &str, ctx: &Ctx) -> Result<RecoveryStatus> {
+        self.self_service_allowed()?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let t = links::redeem(
@@ -281,6 +297,7 @@ impl Recovery<'_> {
     /// `ssh git@HOST recover`: the SSH key is the second proof. Starts a
     /// request, or shortens the wait of the one under way.
     pub async fn recover_over_ssh(&self, user_id: &UserId, ctx: &Ctx) -> Result<RecoveryStatus> {
+        self.self_service_allowed()?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         users::lock_row(&mut tx, user_id).await?;
