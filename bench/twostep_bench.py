@@ -180,7 +180,7 @@ class Account:
         self.api = Api(server)
         self.api.ok("POST", "/users", {"username": name, "email": self.email, "password": PASSWORD})
         token = server.link(self.email, "Confirm your email", "/confirm-email").split("token=")[1]
-        self.api.ok("POST", "/users/confirm-email", {"token": token})
+        self.api.ok("POST", "/users/confirm-email", {"token": token, "password": PASSWORD})
         self.api.ok("POST", "/session", {"login": name, "password": PASSWORD})
         self.totp = None
         self.last_step = 0

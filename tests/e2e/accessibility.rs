@@ -156,6 +156,10 @@ fn sweep(phone: bool) {
             .wait_for("cyd@example.com", "Confirm your email address")
             .link("/confirm-email"),
     );
+    web.type_into("#password", PASSWORD);
+    web.click("button[type=submit]");
+    web.wait_for_text("Email address confirmed");
+    s.check();
     s.visit(&at("/account/two-step"));
     s.visit(&at("/account/ssh-keys"));
     let (_, public) = common::ssh_keygen(server.data.path(), "cyd_key");

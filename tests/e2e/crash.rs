@@ -168,7 +168,7 @@ fn enabler(shared: &Shared, mail: &MailSource, state: &Mutex<Enabling>, keys: &P
                     "POST",
                     "/users/confirm-email",
                     None,
-                    json!({"token": t}),
+                    json!({"token": t, "password": PASSWORD}),
                 ))
             })
             .is_some(),

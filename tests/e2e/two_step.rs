@@ -184,7 +184,7 @@ fn signing_in_with_codes_refusing_replays_and_using_recovery_codes_once() {
         &second.csrf(),
         &[("code", &codes[0])],
     );
-    assert_eq!(reused.status, 422);
+    assert_eq!(reused.status, 401);
     reused.assert_contains("used already");
     b.post_form(
         "/signin/second-step",

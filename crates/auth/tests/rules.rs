@@ -201,7 +201,7 @@ impl World {
         let t = self.token("/confirm-email").await;
         self.auth
             .accounts()
-            .confirm_email(&t, &ctx())
+            .confirm_email(&t, Some(PASSWORD), false, &ctx())
             .await
             .unwrap();
         match self
@@ -581,7 +581,10 @@ async fn a_mailed_link_works_once_for_its_purpose_and_its_account() {
     let reset = w.token("/password/reset").await;
     // Another purpose's link is no link here.
     assert!(matches!(
-        w.auth.accounts().confirm_email(&reset, &ctx()).await,
+        w.auth
+            .accounts()
+            .confirm_email(&reset, None, false, &ctx())
+            .await,
         Err(AuthError::LinkInvalid)
     ));
     assert!(matches!(

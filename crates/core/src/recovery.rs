@@ -62,6 +62,9 @@ pub enum Typed<'a> {
 }
 
 pub fn typed(normalised: &str) -> Option<Typed<'_>> {
+    if !normalised.is_ascii() {
+        return None;
+    }
     match normalised.len() {
         RECOVERY_CODE_LEN => Some(Typed::Salted {
             lookup: &normalised[..LOOKUP_LEN],

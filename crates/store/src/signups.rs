@@ -35,6 +35,18 @@ pub async fn insert(c: &mut Conn, s: &Signup) -> Result<()> {
     Ok(())
 }
 
+/// The live sign-up with this token hash, left in place.
+pub async fn peek(c: &mut Conn, token_hash: &str, now: UnixTime) -> Result<Option<Signup>> {
+    db::query_as(
+        "SELECT token_hash, username, email, password_hash, created_at, expires_at FROM signups
+         WHERE token_hash = $1 AND expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(c)
+    .await
+}
+
 /// Takes the live sign-up with this token hash: it is used up, for exactly
 /// one of any number of racing callers.
 pub async fn take(c: &mut Conn, token_hash: &str, now: UnixTime) -> Result<Option<Signup>> {

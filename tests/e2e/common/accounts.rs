@@ -32,7 +32,7 @@ pub fn account(server: &Server, name: &str) -> Account {
     api.ok(
         "POST",
         "/users/confirm-email",
-        Some(json!({"token": link.split("token=").nth(1).unwrap()})),
+        Some(json!({"token": link.split("token=").nth(1).unwrap(), "password": PASSWORD})),
     );
     api.ok(
         "POST",
@@ -71,7 +71,7 @@ pub fn enable_two_step(server: &Server, a: &Account) -> (Phone, Vec<String>) {
     let codes = a.api.ok(
         "POST",
         "/user/two-step/confirm",
-        Some(json!({"token": link.split("token=").nth(1).unwrap()})),
+        Some(json!({"token": link.split("token=").nth(1).unwrap(), "password": PASSWORD})),
     );
     (phone, super::api::strings(&codes["recovery_codes"]))
 }
@@ -122,7 +122,7 @@ pub fn unconfirmed(server: &Server, name: &str, email: &str) -> ApiClient {
     api.ok(
         "POST",
         "/users/confirm-email",
-        Some(json!({"token": link.split("token=").nth(1).unwrap()})),
+        Some(json!({"token": link.split("token=").nth(1).unwrap(), "password": PASSWORD})),
     );
     let out = std::process::Command::new("sqlite3")
         .arg(server.data_dir().join("twostep.db"))

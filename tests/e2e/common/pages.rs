@@ -22,9 +22,16 @@ pub fn sign_up_confirmed(server: &Server, name: &str) -> Browser {
     )
     .assert_contains("Check your email");
     let mail = server.mail.wait_for(&email, "Confirm your email address");
-    // Opening the link makes the account and signs this browser in.
-    b.get(&mail.link("/confirm-email"))
-        .assert_contains("Email address confirmed");
+    // Opening the link asks for the password chosen at sign-up; then the
+    // account is made and this browser signed in.
+    let link = mail.link("/confirm-email");
+    let token = link.split("token=").nth(1).unwrap().to_string();
+    b.submit(
+        &link,
+        "/confirm-email",
+        &[("token", &token), ("password", PASSWORD)],
+    )
+    .assert_contains("Email address confirmed");
     b.get("/account").assert_path("/account");
     b
 }

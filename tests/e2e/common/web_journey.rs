@@ -56,6 +56,9 @@ pub fn two_step_on(
             .wait_for(&email, "Confirm your email address")
             .link("/confirm-email"),
     );
+    web.wait_for_text("Finish creating your account");
+    web.type_into("#password", password);
+    web.click("button[type=submit]");
     web.wait_for_text("Email address confirmed");
 
     web.goto(&localhost(server, "/account/two-step"));

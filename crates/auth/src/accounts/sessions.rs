@@ -33,7 +33,7 @@ impl AuthService {
     fn session_handle(&self, token_hash: &str) -> String {
         let mac = hmac_sha256(
             &self.keys().csrf,
-            format!("session|{token_hash}").as_bytes(),
+            format!("session-handle|{token_hash}").as_bytes(),
         );
         data_encoding::HEXLOWER.encode(&mac[..12])
     }

@@ -48,7 +48,16 @@ impl AuthService {
         username: &str,
         email: &str,
     ) -> Result<()> {
-        password_policy(pw, username, email, &self.settings().issuer)?;
+        // zxcvbn may take milliseconds on long inputs: off the async workers.
+        let (p, u, e, site) = (
+            pw.to_string(),
+            username.to_string(),
+            email.to_string(),
+            self.settings().issuer.clone(),
+        );
+        tokio::task::spawn_blocking(move || password_policy(&p, &u, &e, &site))
+            .await
+            .map_err(|_| Failure::Hashing("the password policy check stopped"))??;
         let Some(list) = self.settings().breached_passwords.clone() else {
             return Ok(());
         };
@@ -196,10 +205,21 @@ impl Accounts<'_> {
         Ok(())
     }
 
+    /// The username of the sign-up this link would finish, if it is one.
+    pub async fn pending_sign_up(&self, raw_token: &str) -> Result<Option<String>> {
+        let mut c = self.store().conn().await?;
+        Ok(
+            twostep_store::signups::peek(&mut c, &links::hash(raw_token), self.now())
+                .await?
+                .map(|s| s.username),
+        )
+    }
+
     /// Makes the account of a sign-up whose mailed link was opened.
     async fn finish_sign_up(
         &self,
         s: twostep_store::signups::Signup,
+        sign_in: bool,
         ctx: &Ctx,
     ) -> Result<Confirmed> {
         let now = self.now();
@@ -238,20 +258,25 @@ impl Accounts<'_> {
             .await?;
         self.audit(&mut tx, &id, now, Event::EmailConfirmed, &s.email, ctx)
             .await?;
-        let session = token::new_token(&mut rng());
-        self.insert_session(
-            &mut tx,
-            &session,
-            &id,
-            twostep_store::sessions::Stage::Full,
-            now,
-            ctx,
-        )
-        .await?;
+        let session = if sign_in {
+            let t = token::new_token(&mut rng());
+            self.insert_session(
+                &mut tx,
+                &t,
+                &id,
+                twostep_store::sessions::Stage::Full,
+                now,
+                ctx,
+            )
+            .await?;
+            Some(t)
+        } else {
+            None
+        };
         commit(tx).await?;
         Ok(Confirmed {
             account: self.user(&id).await?,
-            new_session: Some(session),
+            new_session: session,
         })
     }
 
@@ -280,14 +305,50 @@ impl Accounts<'_> {
 
     /// Opens a confirmation link: a sign-up's (the account is made), or an
     /// existing account's address.
-    pub async fn confirm_email(&self, raw_token: &str, ctx: &Ctx) -> Result<Confirmed> {
+    /// Opens a confirmation link: an existing account's address, or a
+    /// sign-up's, whose account is made only with the password chosen at
+    /// sign-up (so neither a link sent to someone else's browser nor a
+    /// stranger's sign-up with their address makes an account for them);
+    /// `sign_in`: the browser that finished it gets a session.
+    pub async fn confirm_email(
+        &self,
+        raw_token: &str,
+        password: Option<&str>,
+        sign_in: bool,
+        ctx: &Ctx,
+    ) -> Result<Confirmed> {
         let now = self.now();
-        let mut tx = self.store().begin().await?;
-        if let Some(s) = twostep_store::signups::take(&mut tx, &links::hash(raw_token), now).await?
-        {
+        let hash = links::hash(raw_token);
+        let pending = {
+            let mut c = self.store().conn().await?;
+            twostep_store::signups::peek(&mut c, &hash, now).await?
+        };
+        if let Some(s) = pending {
+            let Some(password) = password.filter(|p| !p.is_empty()) else {
+                return Err(AuthError::invalid(
+                    "password_required",
+                    "password",
+                    "Enter the password you chose when you signed up.",
+                ));
+            };
+            if !self
+                .hasher()
+                .verify(password, Some(&s.password_hash))
+                .await?
+            {
+                return Err(AuthError::invalid(
+                    "wrong_password",
+                    "password",
+                    "That is not the password chosen at sign-up.",
+                ));
+            }
+            let mut tx = self.store().begin().await?;
+            let taken = twostep_store::signups::take(&mut tx, &hash, now).await?;
             commit(tx).await?;
-            return self.finish_sign_up(s, ctx).await;
+            let s = taken.ok_or(AuthError::LinkInvalid)?;
+            return self.finish_sign_up(s, sign_in, ctx).await;
         }
+        let mut tx = self.store().begin().await?;
         let t = links::redeem(
             &mut tx,
             raw_token,

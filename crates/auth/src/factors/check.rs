@@ -38,7 +38,6 @@ pub(crate) struct Refusal {
 enum DueMail {
     Locked,
     Frozen { unlock_link: String },
-    Replayed { what: String },
 }
 
 /// A typed recovery code, against the account's set.
@@ -158,10 +157,16 @@ impl AuthService {
                 // Not counted (a double submit is no attack), but logged and
                 // mailed: someone may have watched the code being typed.
                 TotpOutcome::Replayed => {
+                    self.replayed(tx, &user, "authenticator code", None, now, ctx)
+                        .await?;
                     return Ok(FactorCheck::Refused(
-                        self.replayed(tx, &user, "authenticator code", None, now, ctx)
-                            .await?,
-                    ))
+                        AuthError::invalid(
+                            "code_used",
+                            "code",
+                            totp::TotpRejection::Replayed.to_string(),
+                        )
+                        .into(),
+                    ));
                 }
                 TotpOutcome::NearMiss { offset_steps } => near_miss_text(offset_steps),
                 TotpOutcome::Wrong => totp::TotpRejection::Wrong.to_string(),
@@ -182,16 +187,18 @@ impl AuthService {
                         .await?;
                         return Ok(FactorCheck::Passed(FactorUsed::RecoveryCode { remaining }));
                     }
+                    // Counted too: checking one costs an Argon2 hash, so
+                    // replays must meet the lock like any wrong code.
                     CodeUse::UsedBefore { at } => {
-                        return Ok(FactorCheck::Refused(
-                            self.replayed(tx, &user, "recovery code", at, now, ctx)
-                                .await?,
-                        ))
+                        self.replayed(tx, &user, "recovery code", at, now, ctx)
+                            .await?;
+                        "That recovery code was used already. Each code works once.".to_string()
                     }
-                    CodeUse::Wrong => {}
+                    CodeUse::Wrong => {
+                        "That recovery code is not valid, or it was used already. Each code works once."
+                            .to_string()
+                    }
                 }
-                "That recovery code is not valid, or it was used already. Each code works once."
-                    .to_string()
             }
         };
         Ok(FactorCheck::Refused(
@@ -240,9 +247,9 @@ impl AuthService {
         }
     }
 
-    /// A right code that was used already, presented again: refused without
-    /// counting, written to the security log, and mailed to the owner (at
-    /// most once an hour).
+    /// A right code that was used already, presented again: written to the
+    /// security log and mailed to the owner (at most once an hour; the mail
+    /// leaves from a task of its own).
     async fn replayed(
         &self,
         tx: &mut Conn,
@@ -251,7 +258,7 @@ impl AuthService {
         used_at: Option<UnixTime>,
         now: UnixTime,
         ctx: &Ctx,
-    ) -> Result<Refusal> {
+    ) -> Result<()> {
         let mailed_lately = twostep_store::security_log::count_since(
             tx,
             &user.id,
@@ -262,6 +269,9 @@ impl AuthService {
             > 0;
         self.audit(tx, &user.id, now, Event::CodeReplayed, kind, ctx)
             .await?;
+        if mailed_lately {
+            return Ok(());
+        }
         let when = used_at.map_or_else(String::new, |at| {
             format!(" (it was used at {} UTC)", utc(at))
         });
@@ -272,18 +282,8 @@ impl AuthService {
              review your sessions:\n{}",
             self.link("/account/sessions")
         );
-        let (code, message) = if kind == "recovery code" {
-            (
-                "code_used",
-                "That recovery code was used already. Each code works once.".to_string(),
-            )
-        } else {
-            ("code_used", totp::TotpRejection::Replayed.to_string())
-        };
-        Ok(Refusal {
-            error: AuthError::invalid(code, "code", message),
-            mail: (!mailed_lately).then_some(DueMail::Replayed { what }),
-        })
+        self.notify_later(user, "A used code was entered again", what, ctx);
+        Ok(())
     }
 
     /// Records one wrong second factor: locks at the window's limit, freezes
@@ -375,10 +375,6 @@ impl AuthService {
                     ctx,
                 )
                 .await;
-            }
-            (_, Some(DueMail::Replayed { what })) => {
-                self.notify(user, "A used code was entered again", what, ctx)
-                    .await;
             }
             (AuthError::Locked { until_utc, .. }, Some(DueMail::Locked)) => {
                 let what = format!(

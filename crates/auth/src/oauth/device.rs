@@ -301,7 +301,7 @@ impl OAuth<'_> {
         };
         let Some(grant) = store::grant(&mut tx, &grant_id)
             .await?
-            .filter(|g| g.app_id == app.id && g.revoked_at.is_none())
+            .filter(|g| g.app_id == app.id && g.revoked_at.is_none() && g.expires_at > now)
         else {
             return Ok(None);
         };

@@ -10,6 +10,7 @@ use twostep_store::users::User;
 use twostep_store::{failures, users, Tx};
 
 use super::{Recovery, SshProof};
+use crate::factors::recovery_codes::FreshCodes;
 use crate::notify::Event;
 use crate::signin::password::SSH_KEY;
 use crate::{commit, AuthError, AuthService, Ctx, Result};
@@ -41,6 +42,7 @@ impl AuthService {
         &self,
         mut tx: Tx,
         user_id: &UserId,
+        fresh: FreshCodes,
         how: &str,
         ctx: &Ctx,
     ) -> Result<Vec<RecoveryCode>> {
@@ -54,9 +56,6 @@ impl AuthService {
         if let Some(e) = refusal(&user, now) {
             return Err(e);
         }
-        // Hashed under the row lock: this channel has proved an SSH key and
-        // the password already, and it is rare.
-        let fresh = self.fresh_recovery_codes().await?;
         let codes = self
             .new_recovery_codes(&mut tx, &user.id, fresh, None, now)
             .await?;
@@ -114,8 +113,11 @@ impl Recovery<'_> {
             }
             return Err(refused);
         }
+        // Hashed before the transaction: six Argon2 hashes hold no lock.
+        let fresh = self.fresh_recovery_codes().await?;
         let tx = self.store().begin().await?;
-        self.codes_over_ssh(tx, &user.id, "password", ctx).await
+        self.codes_over_ssh(tx, &user.id, fresh, "password", ctx)
+            .await
     }
 
     /// The same for an account with no password: the SSH key, and the
@@ -126,6 +128,7 @@ impl Recovery<'_> {
         handle: &str,
         ctx: &Ctx,
     ) -> Result<Vec<RecoveryCode>> {
+        let fresh = self.fresh_recovery_codes().await?;
         let mut tx = self.store().begin().await?;
         if !self
             .use_ssh_approval(&mut tx, handle, user_id, RECOVERY_CODES_REQUEST)
@@ -133,7 +136,7 @@ impl Recovery<'_> {
         {
             return Err(AuthError::LinkInvalid);
         }
-        self.codes_over_ssh(tx, user_id, "approval of the mailed link", ctx)
+        self.codes_over_ssh(tx, user_id, fresh, "approval of the mailed link", ctx)
             .await
     }
 }

@@ -138,8 +138,11 @@ impl AuthService {
         // The reservation needs no disk wait of its own: whatever the check
         // decides is committed with one, which carries this row to the disk.
         let mut tx = self.store().begin_unsynced().await?;
-        if let Some(u) = user {
-            users::lock_row(&mut tx, &u.id).await?;
+        // Parallel attempts are counted one after the other, for a login
+        // that names no account too (an advisory lock on PostgreSQL).
+        match user {
+            Some(u) => users::lock_row(&mut tx, &u.id).await?,
+            None => users::lock_name(&mut tx, &subject).await?,
         }
         let since = lockout::window_start(now);
         let (count, oldest) = login_failures::in_window(&mut tx, &subject, client, since).await?;

@@ -312,6 +312,12 @@ impl AuthService {
         else {
             return Ok(None);
         };
+        // A shorter lifetime configured since the session began holds too.
+        if s.stage == sessions::Stage::Full
+            && s.created_at + self.settings().sessions.absolute <= now
+        {
+            return Ok(None);
+        }
         if twostep_core::last_used::due(Some(s.last_seen_at), now) {
             sessions::touch(&mut c, &hash, now).await?;
         }

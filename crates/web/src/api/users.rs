@@ -108,15 +108,30 @@ async fn sign_up(
     ))
 }
 
-/// Confirm the email address with the token from the mailed link.
-#[utoipa::path(post, path = "/api/v1/users/confirm-email", tag = "users", request_body = TokenRequest,
-    responses((status = 200, body = UserView), (status = 410, body = crate::error::ErrorBody)))]
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ConfirmEmailRequest {
+    /// The `token` parameter of the mailed link.
+    pub token: String,
+    /// The password chosen at sign-up (a sign-up's link makes the account
+    /// only with it).
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// Confirm the email address with the token from the mailed link; a
+/// sign-up's link (with the password chosen at sign-up) makes the account.
+#[utoipa::path(post, path = "/api/v1/users/confirm-email", tag = "users", request_body = ConfirmEmailRequest,
+    responses((status = 200, body = UserView), (status = 410, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn confirm_email(
     State(state): State<AppState>,
     Api(ctx): Api,
-    ApiJson(r): ApiJson<TokenRequest>,
+    ApiJson(r): ApiJson<ConfirmEmailRequest>,
 ) -> Result<Json<UserView>, Error> {
-    let confirmed = state.auth.accounts().confirm_email(&r.token, &ctx).await?;
+    let confirmed = state
+        .auth
+        .accounts()
+        .confirm_email(&r.token, r.password.as_deref(), false, &ctx)
+        .await?;
     Ok(Json(UserView::from(&confirmed.account)))
 }
 

@@ -18,6 +18,7 @@ pub fn routes() -> Routes {
         .get("/signup", Action::SignUp, form)
         .post("/signup", Action::SignUp, submit)
         .get("/confirm-email", Action::RedeemLink, confirm)
+        .post("/confirm-email", Action::RedeemLink, finish)
         .post(
             "/confirm-email/resend",
             Action::ResendEmailConfirmation,
@@ -108,42 +109,109 @@ pub struct Message {
     pub link: Option<(String, String)>,
 }
 
-/// Following the mailed link confirms the address (nothing else changes).
+#[derive(Template)]
+#[template(path = "finish_signup.html")]
+struct FinishPage {
+    page: Page,
+    username: String,
+    token: String,
+    error: Option<FormError>,
+}
+form_errors!(FinishPage);
+
+/// Following the mailed link: an account's address is confirmed (nothing
+/// else changes); a sign-up's link shows the form that finishes it with the
+/// password chosen at sign-up (a mail scanner's visit, or a link planted in
+/// someone else's browser, makes nothing).
 async fn confirm(
     State(state): State<AppState>,
     MaybeSignedIn(s): MaybeSignedIn,
     csrf: Csrf,
     Web(ctx): Web,
-    jar: CookieJar,
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, Error> {
+    let token = q.token.unwrap_or_default();
+    if let Some(username) = state.auth.accounts().pending_sign_up(&token).await? {
+        return render(&FinishPage {
+            page: Page::new(&state, None, &csrf),
+            username,
+            token,
+            error: None,
+        });
+    }
     let confirmed = state
         .auth
         .accounts()
-        .confirm_email(q.token.as_deref().unwrap_or(""), &ctx)
+        .confirm_email(&token, None, false, &ctx)
         .await?;
     let user = &confirmed.account;
-    let (heading, first) = match confirmed.new_session {
-        Some(_) => (
-            "Email address confirmed",
+    render(&Message {
+        page: Page::new(&state, s.as_ref(), &csrf),
+        heading: "Email address confirmed".into(),
+        paragraphs: vec![format!(
+            "Thank you: {} is confirmed for {}.",
+            user.email, user.username
+        )],
+        link: Some((
+            "/account/two-step".into(),
+            "Set up two-step verification".into(),
+        )),
+    })
+}
+
+#[derive(Deserialize)]
+struct FinishForm {
+    csrf: String,
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// Finishes a sign-up: the account is made and this browser signed in.
+async fn finish(
+    State(state): State<AppState>,
+    csrf: Csrf,
+    Web(ctx): Web,
+    jar: CookieJar,
+    FormBody(f): FormBody<FinishForm>,
+) -> Result<Response, Error> {
+    csrf.check(&f.csrf)?;
+    let confirmed = match state
+        .auth
+        .accounts()
+        .confirm_email(&f.token, Some(&f.password), true, &ctx)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            let username = state
+                .auth
+                .accounts()
+                .pending_sign_up(&f.token)
+                .await?
+                .unwrap_or_default();
+            let (status, error) = form_failure(e)?;
+            return render_status(
+                status,
+                &FinishPage {
+                    page: Page::new(&state, None, &csrf),
+                    username,
+                    token: f.token,
+                    error: Some(error),
+                },
+            );
+        }
+    };
+    let user = &confirmed.account;
+    let page = render(&Message {
+        page: Page::new(&state, None, &csrf),
+        heading: "Email address confirmed".into(),
+        paragraphs: vec![
             format!(
                 "Welcome, {}: your account is ready and {} is confirmed.",
                 user.username, user.email
             ),
-        ),
-        None => (
-            "Email address confirmed",
-            format!(
-                "Thank you: {} is confirmed for {}.",
-                user.email, user.username
-            ),
-        ),
-    };
-    let page = render(&Message {
-        page: Page::new(&state, s.as_ref(), &csrf),
-        heading: heading.into(),
-        paragraphs: vec![
-            first,
             "Next, protect it: turn on two-step verification.".into(),
         ],
         link: Some((
@@ -151,7 +219,6 @@ async fn confirm(
             "Set up two-step verification".into(),
         )),
     })?;
-    // A new account: this browser is signed in to it.
     match confirmed.new_session {
         Some(token) => Ok((signed_in(jar, &state, token, &user.id, &ctx), page).into_response()),
         None => Ok(page),
