@@ -1456,3 +1456,31 @@ async fn credentials_expire_and_are_reminded_once() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn a_username_and_its_address_are_budgets_of_their_own() {
+    // Spending the budget under a username says nothing of which address is
+    // the same account's: the address answers as any other login would.
+    let w = World::new().await;
+    w.account("wren").await;
+    for _ in 0..10 {
+        let _ = sign_in_answer(&w, "wren", "wrong-password", &ctx()).await;
+    }
+    assert_eq!(
+        sign_in_answer(&w, "wren", "wrong-password", &ctx()).await,
+        "password_throttled"
+    );
+    assert_eq!(
+        sign_in_answer(&w, "wren@example.org", "wrong-password", &ctx()).await,
+        "bad_credentials"
+    );
+    assert_eq!(
+        sign_in_answer(&w, "nobody@example.org", "wrong-password", &ctx()).await,
+        "bad_credentials"
+    );
+    // The ceiling still counts the account's wrong passwords together.
+    assert_eq!(
+        sign_in_answer(&w, "wren@example.org", PASSWORD, &ctx()).await,
+        "signed_in"
+    );
+}

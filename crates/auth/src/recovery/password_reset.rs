@@ -124,8 +124,8 @@ impl Recovery<'_> {
         }
         users::set_password(&mut tx, &user.id, &hash).await?;
         // The wrong passwords were for the old one: every client starts afresh.
-        twostep_store::login_failures::clear_subject(&mut tx, user.id.as_str()).await?;
         let row = self.user_in(&mut tx, &user.id).await?;
+        self.clear_login_counts(&mut tx, &row, true).await?;
         let ended = crate::credentials::revoke::held(&mut tx, &row).await?;
         crate::credentials::revoke::end_credentials(&mut tx, &row, now, None).await?;
         self.audit(

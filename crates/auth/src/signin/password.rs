@@ -66,19 +66,58 @@ impl AuthService {
         self.client_key(user_id, ctx) != UNKNOWN
     }
 
-    /// The subject a wrong password is counted for: the account, or the
-    /// keyed hash of a login that names none.
+    /// The keyed hash of a login as typed (never stored itself: it may be
+    /// a mistyped password).
+    fn login_key(&self, login: &str) -> String {
+        let mac = hmac_sha256(
+            &self.keys().csrf,
+            format!("unknown-login|{}", login.trim().to_lowercase()).as_bytes(),
+        );
+        format!("?{}", data_encoding::HEXLOWER.encode(&mac[..16]))
+    }
+
+    /// The subject of the ceiling: the account, or the login that names none.
     fn subject(&self, user: Option<&User>, login: &str) -> String {
         match user {
             Some(u) => u.id.to_string(),
-            None => {
-                let mac = hmac_sha256(
-                    &self.keys().csrf,
-                    format!("unknown-login|{}", login.trim().to_lowercase()).as_bytes(),
-                );
-                format!("?{}", data_encoding::HEXLOWER.encode(&mac[..16]))
+            None => self.login_key(login),
+        }
+    }
+
+    /// The subject of the pause per window: the login as typed, for a real
+    /// account too (its username and its address are budgets of their own,
+    /// as two logins that name no account are, so spending one tells nothing
+    /// of which address is whose); the account when nothing was typed (a
+    /// signed-in person's or an SSH key's proof).
+    fn window_subject(&self, user: Option<&User>, login: &str) -> String {
+        if login.trim().is_empty() {
+            return self.subject(user, login);
+        }
+        self.login_key(login)
+    }
+
+    /// A new password (`everyone`: every client's counts), or the owner's
+    /// unlock (unknown clients'): the counts of the account, its username
+    /// and its address start again.
+    pub(crate) async fn clear_login_counts(
+        &self,
+        tx: &mut twostep_store::Conn,
+        user: &User,
+        everyone: bool,
+    ) -> Result<()> {
+        login_failures::clear_in_row(tx, user.id.as_str()).await?;
+        for subject in [
+            user.id.to_string(),
+            self.login_key(&user.username),
+            self.login_key(&user.email),
+        ] {
+            if everyone {
+                login_failures::clear_subject(tx, &subject).await?;
+            } else {
+                login_failures::clear(tx, &subject, UNKNOWN).await?;
             }
         }
+        Ok(())
     }
 
     /// Checks `password` for `user`. `Ok(())` only for the right password.
@@ -133,6 +172,7 @@ impl AuthService {
         ctx: &Ctx,
     ) -> Result<Tx> {
         let subject = self.subject(user, login);
+        let window = self.window_subject(user, login);
         let now = self.now();
         let reservation = token::new_id(&mut rng());
         // The reservation needs no disk wait of its own: whatever the check
@@ -145,7 +185,7 @@ impl AuthService {
             None => users::lock_name(&mut tx, &subject).await?,
         }
         let since = lockout::window_start(now);
-        let (count, oldest) = login_failures::in_window(&mut tx, &subject, client, since).await?;
+        let (count, oldest) = login_failures::in_window(&mut tx, &window, client, since).await?;
         let count = u32::try_from(count).unwrap_or(u32::MAX);
         if let Some(until) = lockout::password_paused_until(count, oldest, now) {
             return Err(AuthError::Throttled {
@@ -158,7 +198,7 @@ impl AuthService {
         {
             return Err(AuthError::PasswordSignInClosed);
         }
-        login_failures::record(&mut tx, &reservation, &subject, client, &ctx.ip, now).await?;
+        login_failures::record(&mut tx, &reservation, &window, client, &ctx.ip, now).await?;
         commit(tx).await?;
 
         let stored = user.and_then(|u| u.password_hash.as_deref());
@@ -173,7 +213,7 @@ impl AuthService {
         };
         let mut tx = self.store().begin().await?;
         if right {
-            login_failures::clear(&mut tx, &subject, client).await?;
+            login_failures::clear(&mut tx, &window, client).await?;
             login_failures::clear_in_row(&mut tx, &subject).await?;
             return Ok(tx);
         }
@@ -290,8 +330,10 @@ impl SignIn<'_> {
         )
         .await?;
         users::lock_row(&mut tx, &t.user_id).await?;
-        login_failures::clear_in_row(&mut tx, t.user_id.as_str()).await?;
-        login_failures::clear(&mut tx, t.user_id.as_str(), UNKNOWN).await?;
+        let user = users::by_id(&mut tx, &t.user_id)
+            .await?
+            .ok_or(AuthError::LinkInvalid)?;
+        self.clear_login_counts(&mut tx, &user, false).await?;
         self.audit(
             &mut tx,
             &t.user_id,
