@@ -537,6 +537,10 @@ fn sessions_are_listed_and_ended_from_another_browser() {
         404,
         "not_found",
     );
+    // The owner hears of every ending (a thief with a copied cookie could do it).
+    server
+        .mail
+        .wait_for("bea@example.net", "One of your sessions was ended");
     let mine = here[0]["handle"].as_str().unwrap();
     bea.api.err(
         "DELETE",

@@ -120,7 +120,9 @@ impl Accounts<'_> {
             ctx,
         )
         .await?;
-        commit(tx).await
+        commit(tx).await?;
+        self.sessions_ended_mail(&user, "One of your sessions was ended", ctx);
+        Ok(())
     }
 
     /// Ends every session of the owner but this one; how many ended.
@@ -139,6 +141,20 @@ impl Accounts<'_> {
         )
         .await?;
         commit(tx).await?;
+        self.sessions_ended_mail(&user, "Your other sessions were ended", ctx);
         Ok(n)
+    }
+
+    /// Every ending is mailed: a thief holding a copied cookie could end
+    /// the owner's own sessions, and the owner must hear of it.
+    fn sessions_ended_mail(&self, user: &twostep_store::users::User, subject: &str, ctx: &Ctx) {
+        let what = format!(
+            "{subject} from {} (a signed-in session of your account). If this was not you, \
+             someone holds one of your sessions: sign in, end every other session at {}, and \
+             change your password.",
+            browser::described(ctx.user_agent.as_deref()),
+            self.link("/account/sessions")
+        );
+        self.notify_later(user, subject, what, ctx);
     }
 }
