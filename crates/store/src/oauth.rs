@@ -84,19 +84,30 @@ pub async fn insert_grant(c: &mut Conn, g: &Grant) -> Result<()> {
     Ok(())
 }
 
+row_struct! {
+    /// A grant with its application's name.
+    struct NamedGrant {
+        grant: Grant,
+        app_name: String,
+    }
+}
+
+/// Grants with their application's name, chosen by `$where`.
+macro_rules! named_grants {
+    ($where:literal) => {
+        concat!(
+            "SELECT g.id, g.app_id, g.user_id, g.scopes, g.created_at, g.revoked_at, g.expires_at, a.name AS app_name
+             FROM oauth_grants g JOIN oauth_apps a ON a.id = g.app_id ",
+            $where
+        )
+    };
+}
+
 /// A user's live grants with their application's name.
 pub async fn grants_of(c: &mut Conn, user: &UserId) -> Result<Vec<(Grant, String)>> {
-    row_struct! {
-        struct Row {
-            grant: Grant,
-            app_name: String,
-        }
-    }
-    let rows: Vec<Row> = db::query_as(
-        "SELECT g.id, g.app_id, g.user_id, g.scopes, g.created_at, g.revoked_at, g.expires_at, a.name AS app_name
-         FROM oauth_grants g JOIN oauth_apps a ON a.id = g.app_id
-         WHERE g.user_id = $1 AND g.revoked_at IS NULL ORDER BY g.created_at, g.id",
-    )
+    let rows: Vec<NamedGrant> = db::query_as(named_grants!(
+        "WHERE g.user_id = $1 AND g.revoked_at IS NULL ORDER BY g.created_at, g.id"
+    ))
     .bind(user)
     .fetch_all(c)
     .await?;
@@ -393,18 +404,10 @@ pub async fn due_grant_reminders(
     now: UnixTime,
     by: UnixTime,
 ) -> Result<Vec<(Grant, String)>> {
-    row_struct! {
-        struct Row {
-            grant: Grant,
-            app_name: String,
-        }
-    }
-    let rows: Vec<Row> = db::query_as(
-        "SELECT g.id, g.app_id, g.user_id, g.scopes, g.created_at, g.revoked_at, g.expires_at, a.name AS app_name
-         FROM oauth_grants g JOIN oauth_apps a ON a.id = g.app_id
-         WHERE g.revoked_at IS NULL AND g.expires_at > $1 AND g.expires_at <= $2 AND g.reminded_at IS NULL
-         ORDER BY g.expires_at LIMIT 500",
-    )
+    let rows: Vec<NamedGrant> = db::query_as(named_grants!(
+        "WHERE g.revoked_at IS NULL AND g.expires_at > $1 AND g.expires_at <= $2 AND g.reminded_at IS NULL
+         ORDER BY g.expires_at LIMIT 500"
+    ))
     .bind(now)
     .bind(by)
     .fetch_all(c)

@@ -39,6 +39,12 @@ fn weak(e: password::PasswordPolicyError) -> AuthError {
     AuthError::invalid(WEAK_PASSWORD, "password", e.to_string())
 }
 
+/// Whether an account or a workspace has the name (they share one namespace).
+async fn name_taken(c: &mut twostep_store::Conn, name: &str) -> Result<bool> {
+    Ok(users::by_username(&mut *c, name).await?.is_some()
+        || twostep_store::workspaces::by_name(c, name).await?.is_some())
+}
+
 impl AuthService {
     /// The whole policy for a new password: length, context words, common
     /// passwords, and the operator's breached-password file when there is one.
@@ -129,11 +135,7 @@ impl Accounts<'_> {
         let raw = token::new_token(&mut rng());
         let mut tx = self.store().begin().await?;
         users::lock_name(&mut tx, &username).await?;
-        if users::by_username(&mut tx, &username).await?.is_some()
-            || twostep_store::workspaces::by_name(&mut tx, &username)
-                .await?
-                .is_some()
-        {
+        if name_taken(&mut tx, &username).await? {
             return Err(AuthError::invalid(
                 "username_taken",
                 "username",
@@ -168,7 +170,7 @@ impl Accounts<'_> {
         }
         let sent = match owner {
             None => {
-                let link = format!("{}/confirm-email?token={raw}", self.settings().public_url);
+                let link = self.link(&format!("/confirm-email?token={raw}"));
                 self.send_link_mail(
                     &email,
                     &username,
@@ -226,11 +228,7 @@ impl Accounts<'_> {
         let id = UserId::new(token::new_id(&mut rng()));
         let mut tx = self.store().begin().await?;
         users::lock_name(&mut tx, &s.username).await?;
-        if users::by_username(&mut tx, &s.username).await?.is_some()
-            || twostep_store::workspaces::by_name(&mut tx, &s.username)
-                .await?
-                .is_some()
-        {
+        if name_taken(&mut tx, &s.username).await? {
             return Err(AuthError::Conflict(format!(
                 "The username \"{}\" was taken meanwhile: sign up again with another.",
                 s.username

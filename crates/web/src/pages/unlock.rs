@@ -51,11 +51,7 @@ async fn form(
     csrf: Csrf,
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, Error> {
-    render(&UnlockPage {
-        page: Page::new(&state, None, &csrf),
-        token: q.token,
-        what: "second-step",
-    })
+    unlock_page(&state, &csrf, q.token, "second-step")
 }
 
 async fn password_form(
@@ -63,10 +59,29 @@ async fn password_form(
     csrf: Csrf,
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, Error> {
+    unlock_page(&state, &csrf, q.token, "password-sign-in")
+}
+
+fn unlock_page(
+    state: &AppState,
+    csrf: &Csrf,
+    token: String,
+    what: &'static str,
+) -> Result<Response, Error> {
     render(&UnlockPage {
-        page: Page::new(&state, None, &csrf),
-        token: q.token,
-        what: "password-sign-in",
+        page: Page::new(state, None, csrf),
+        token,
+        what,
+    })
+}
+
+/// The page after an unlock: what is open again, and a way to sign in.
+fn reopened(state: &AppState, csrf: &Csrf, heading: &str, text: String) -> Result<Response, Error> {
+    render(&Message {
+        page: Page::new(state, None, csrf),
+        heading: heading.into(),
+        paragraphs: vec![text],
+        link: Some(("/signin".into(), "Sign in".into())),
     })
 }
 
@@ -82,15 +97,15 @@ async fn password_unlock(
         .signin()
         .unlock_password_sign_in(&f.token, &ctx)
         .await?;
-    render(&Message {
-        page: Page::new(&state, None, &csrf),
-        heading: "Password sign-in is open again".into(),
-        paragraphs: vec![format!(
+    reopened(
+        &state,
+        &csrf,
+        "Password sign-in is open again",
+        format!(
             "{}, you can sign in with your password from any browser again. Someone tried 100 wrong passwords for your account: keep two-step verification on, and choose a password nobody could guess.",
             user.username
-        )],
-        link: Some(("/signin".into(), "Sign in".into())),
-    })
+        ),
+    )
 }
 
 #[derive(Deserialize)]
@@ -112,13 +127,13 @@ async fn unlock(
         .factors()
         .unlock_second_step(&f.token, &ctx)
         .await?;
-    render(&Message {
-        page: Page::new(&state, None, &csrf),
-        heading: "Two-step sign-in is open again".into(),
-        paragraphs: vec![format!(
+    reopened(
+        &state,
+        &csrf,
+        "Two-step sign-in is open again",
+        format!(
             "{}, you can sign in with a code again. Change your password: someone who knows it typed those codes.",
             user.username
-        )],
-        link: Some(("/signin".into(), "Sign in".into())),
-    })
+        ),
+    )
 }
