@@ -27,6 +27,7 @@ mod metrics;
 mod oauth;
 mod oidc;
 mod passkeys;
+mod phishing_resistant;
 mod policy;
 mod postgres;
 mod recover;

@@ -70,7 +70,7 @@ pub use credentials::Credentials;
 pub use error::{utc, AuthError, Failure};
 pub use factors::devices::MAX_AUTHENTICATORS;
 pub use factors::hardware_tokens::ImportReport;
-pub use factors::security_keys::{Kind as KeyKind, SecurityKeyView};
+pub use factors::security_keys::{Kind as KeyKind, Registered, SecurityKeyView};
 pub use factors::two_step::{
     AuthenticatorSummary, SetupInfo, SetupPurpose, TwoStepStatus, VerifyOutcome,
 };

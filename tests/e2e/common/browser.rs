@@ -141,6 +141,14 @@ impl Chromium {
             .to_string()
     }
 
+    /// Whether the page has an element matching `css` now (no waiting).
+    pub fn has(&self, css: &str) -> bool {
+        self.script(
+            "return document.querySelector(arguments[0]) !== null;",
+            json!([css]),
+        ) == json!(true)
+    }
+
     pub fn type_into(&self, css: &str, text: &str) {
         let id = self.find(css);
         self.cmd("POST", &format!("/element/{id}/clear"), json!({}));

@@ -22,15 +22,9 @@ pub fn sign_out(web: &Chromium) {
     web.wait_for_text("You are signed out.");
 }
 
-/// Sign up, confirm the mail, add an SSH key, set up an authenticator from
-/// the Key text (no scanning), turn two-step on by the mailed link, keep the
-/// recovery codes, sign out and back in with a code. Screenshots on the way.
-pub fn two_step_on(
-    server: &Server,
-    web: &Chromium,
-    name: &str,
-    password: &str,
-) -> (Phone, Vec<String>) {
+/// Sign up on the page, confirm the mail, add an SSH key: the two-step
+/// checklist is done.
+pub fn ready_for_two_step(server: &Server, web: &Chromium, name: &str, password: &str) {
     let email = format!("{name}@example.com");
     web.goto(&localhost(server, "/signup"));
     web.screenshot("signup");
@@ -64,15 +58,21 @@ pub fn two_step_on(
     web.goto(&localhost(server, "/account/two-step"));
     web.wait_for_text("Before you start");
     web.screenshot("two-step-checklist");
-    let (_, public) = ssh_keygen(server.data.path(), &format!("{name}_browser_key"));
-    web.goto(&localhost(server, "/account/ssh-keys"));
-    web.type_into("#title", "laptop");
-    web.type_into("#key", &public);
-    web.type_into("#confirm-password", password);
-    web.click("form.stack:not(.confirm-box) button[type=submit]");
-    web.wait_for_text("SSH key added.");
+    add_ssh_key_on_page(server, web, name, password);
     web.screenshot("ssh-keys");
+}
 
+/// Sign up, confirm the mail, add an SSH key, set up an authenticator from
+/// the Key text (no scanning), turn two-step on by the mailed link, keep the
+/// recovery codes, sign out and back in with a code. Screenshots on the way.
+pub fn two_step_on(
+    server: &Server,
+    web: &Chromium,
+    name: &str,
+    password: &str,
+) -> (Phone, Vec<String>) {
+    let email = format!("{name}@example.com");
+    ready_for_two_step(server, web, name, password);
     let (mut phone, codes) = authenticator_on(server, web, name, &email);
 
     sign_out(web);
@@ -92,6 +92,19 @@ pub fn two_step_on(
     web.click("form[action='/signin/second-step'] button");
     web.wait_for_text(&format!("Hello, {name}"));
     (phone, codes)
+}
+
+/// Adds a new SSH key on the SSH keys page (the last item of the
+/// two-step checklist); the key's private half is NAME_browser_key in the
+/// server's data folder.
+pub fn add_ssh_key_on_page(server: &Server, web: &Chromium, name: &str, password: &str) {
+    let (_, public) = ssh_keygen(server.data.path(), &format!("{name}_browser_key"));
+    web.goto(&localhost(server, "/account/ssh-keys"));
+    web.type_into("#title", "laptop");
+    web.type_into("#key", &public);
+    web.type_into("#confirm-password", password);
+    web.click("form.stack:not(.confirm-box) button[type=submit]");
+    web.wait_for_text("SSH key added.");
 }
 
 /// Sets up an authenticator from the Key text (no scanning) and turns

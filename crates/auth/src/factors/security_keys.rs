@@ -1,5 +1,5 @@
-//! Security keys (FIDO U2F and FIDO2 through WebAuthn): registered once
-//! two-step is on, accepted for the second step and wherever a fresh second
+//! Security keys (FIDO U2F and FIDO2 through WebAuthn): the first second
+//! factor (two-step turns on from a mailed link) or one more; accepted for the second step and wherever a fresh second
 //! factor is asked for. Ceremony state lives in the store, so any node can
 //! finish what another began.
 
@@ -46,6 +46,14 @@ impl From<&keys::SecurityKey> for SecurityKeyView {
             passkey: k.kind == keys::KeyKind::Passkey,
         }
     }
+}
+
+/// A key just registered; with two-step off, the address the link that
+/// turns it on was mailed to.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub key: SecurityKeyView,
+    pub confirmation_sent_to: Option<String>,
 }
 
 /// What a registration makes: a security key (a second factor), or a
@@ -307,9 +315,13 @@ impl Factors<'_> {
         let user = self
             .allowed(kind.action(), session, &Proof::None, None)
             .await?;
-        if user.two_step_enabled_at.is_none() {
-            return Err(AuthError::Conflict(format!(
-                "Turn on two-step verification with an authenticator app first; then add {}.",
+        // While two-step is off, the key is the first second factor: the
+        // checklist comes first, as for an authenticator app.
+        if user.two_step_enabled_at.is_none()
+            && !self.two_step_status(&user.id).await?.checklist.ready()
+        {
+            return Err(AuthError::Forbidden(format!(
+                "Finish the checklist first: a confirmed email address, a password (or a linked sign-in provider) and at least one SSH key. Then add {}.",
                 kind.plural()
             )));
         }
@@ -391,12 +403,12 @@ impl Factors<'_> {
         credential: Value,
         kind: Kind,
         ctx: &Ctx,
-    ) -> Result<SecurityKeyView> {
+    ) -> Result<Registered> {
         let wa = self.webauthn()?;
         let now = self.now();
         let reg: RegisterPublicKeyCredential =
             serde_json::from_value(credential).map_err(bad_credential)?;
-        let (mut tx, _) = self
+        let (mut tx, user) = self
             .begin_action(kind.action(), session, &Proof::None, None, ctx)
             .await?;
         let (user_id, name, state) = keys::take_state(
@@ -467,6 +479,18 @@ impl Factors<'_> {
         }
         self.audit(&mut tx, &user_id, now, kind.added_event(), &name, ctx)
             .await?;
+        let view = SecurityKeyView::from(&row);
+        if user.two_step_enabled_at.is_none() {
+            // The first second factor: two-step turns on from the mailed link.
+            let user = self.user_row(&user_id).await?;
+            let ready = format!("Your {} \"{name}\" is registered.", kind.noun());
+            self.mail_enable_confirmation(tx, &user, &row.id, &ready, ctx)
+                .await?;
+            return Ok(Registered {
+                key: view,
+                confirmation_sent_to: Some(user.email),
+            });
+        }
         commit(tx).await?;
         self.notify(
             &session.user,
@@ -475,7 +499,10 @@ impl Factors<'_> {
             ctx,
         )
         .await;
-        Ok(SecurityKeyView::from(&row))
+        Ok(Registered {
+            key: view,
+            confirmation_sent_to: None,
+        })
     }
 
     pub async fn security_keys(&self, user_id: &UserId) -> Result<Vec<SecurityKeyView>> {

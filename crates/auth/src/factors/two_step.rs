@@ -194,6 +194,53 @@ impl AuthService {
         }
     }
 
+    /// The first second factor is in place (`subject`: the authenticator
+    /// or security key): commits `tx` with the link that turns two-step on,
+    /// then mails it. `ready` says what is ready, as the mail's first line.
+    pub(crate) async fn mail_enable_confirmation(
+        &self,
+        mut tx: twostep_store::Tx,
+        user: &User,
+        subject: &str,
+        ready: &str,
+        ctx: &Ctx,
+    ) -> Result<()> {
+        let now = self.now();
+        let link = self
+            .new_link(
+                &mut tx,
+                &user.id,
+                LinkPurpose::EnableTwoStep,
+                subject,
+                now,
+                ENABLE_TTL,
+            )
+            .await?;
+        self.audit(
+            &mut tx,
+            &user.id,
+            now,
+            Event::TwoStepConfirmationSent,
+            &user.email,
+            ctx,
+        )
+        .await?;
+        commit(tx).await?;
+        self.send_link_mail(
+            &user.email,
+            &user.username,
+            "Confirm turning on two-step verification",
+            &format!(
+                "{ready} To turn on two-step verification, open this link \
+                 within one hour, signed in as {}:\n\n{link}\n\n\
+                 You will then see your recovery codes: save them.\n\
+                 If you did not ask for this, change your password.",
+                user.username
+            ),
+        )
+        .await
+    }
+
     async fn require_on(&self, user_id: &UserId) -> Result<User> {
         let user = self.user_row(user_id).await?;
         if user.two_step_enabled_at.is_none() {
@@ -386,39 +433,8 @@ impl Factors<'_> {
             Purpose::Enable => {}
         }
         authenticators::set_status(&mut tx, &a.id, authenticators::Status::Verified, now).await?;
-        let link = self
-            .new_link(
-                &mut tx,
-                &user.id,
-                LinkPurpose::EnableTwoStep,
-                &a.id,
-                now,
-                ENABLE_TTL,
-            )
+        self.mail_enable_confirmation(tx, &user, &a.id, "Your authenticator app is ready.", ctx)
             .await?;
-        self.audit(
-            &mut tx,
-            &user.id,
-            now,
-            Event::TwoStepConfirmationSent,
-            &user.email,
-            ctx,
-        )
-        .await?;
-        commit(tx).await?;
-        self.send_link_mail(
-            &user.email,
-            &user.username,
-            "Confirm turning on two-step verification",
-            &format!(
-                "Your authenticator app is ready. To turn on two-step verification, open this link \
-                 within one hour, signed in as {}:\n\n{link}\n\n\
-                 You will then see your recovery codes: save them.\n\
-                 If you did not ask for this, change your password.",
-                user.username
-            ),
-        )
-        .await?;
         Ok(VerifyOutcome::ConfirmationSent {
             email: user.email.clone(),
         })
@@ -452,12 +468,26 @@ impl Factors<'_> {
                 "Two-step verification is on already.".into(),
             ));
         }
-        let a = authenticators::get(&mut tx, &user.id, &t.subject)
+        // The link names the first factor: an authenticator checked with a
+        // code, or a security key or passkey registered while two-step was off.
+        match authenticators::get(&mut tx, &user.id, &t.subject)
             .await?
             .filter(|a| a.status == authenticators::Status::Verified)
-            .ok_or(AuthError::LinkInvalid)?;
-        authenticators::set_status(&mut tx, &a.id, authenticators::Status::Active, now).await?;
-        authenticators::delete_inactive(&mut tx, &user.id, &a.id).await?;
+        {
+            Some(a) => {
+                authenticators::set_status(&mut tx, &a.id, authenticators::Status::Active, now)
+                    .await?;
+                authenticators::delete_inactive(&mut tx, &user.id, &a.id).await?;
+            }
+            None => {
+                twostep_store::security_keys::for_user(&mut tx, &user.id)
+                    .await?
+                    .iter()
+                    .find(|k| k.id == t.subject)
+                    .ok_or(AuthError::LinkInvalid)?;
+                authenticators::delete_inactive(&mut tx, &user.id, "").await?;
+            }
+        }
         users::set_two_step(&mut tx, &user.id, Some(now)).await?;
         let codes = self
             .new_recovery_codes(&mut tx, &user.id, fresh, session.token_hash(), now)
@@ -472,7 +502,7 @@ impl Factors<'_> {
         self.audit(&mut tx, &user.id, now, Event::TwoStepEnabled, "", ctx)
             .await?;
         commit(tx).await?;
-        self.notify(&user, "Two-step verification is on", "Two-step verification was turned on for your account. Signing in now needs a code from your authenticator app or a recovery code. Other sessions were signed out.", ctx).await;
+        self.notify(&user, "Two-step verification is on", "Two-step verification was turned on for your account. Signing in now needs your second factor (a code from your authenticator app, your security key or passkey) or a recovery code. Other sessions were signed out.", ctx).await;
         Ok(codes)
     }
 

@@ -219,6 +219,9 @@ fn notice_text(key: &str) -> Option<&'static str> {
             "Passkey added. Next time, choose \"Sign in with a passkey\" on the sign-in page: no password or code needed."
         }
         "key-removed-security" => "Security key removed.",
+        "first-key-added" => {
+            "Your key is registered. We sent a confirmation link to your email address: open it to turn two-step verification on."
+        }
         "passkey-removed" => "Passkey removed: it no longer signs in to this account.",
         "application-revoked" => "Application revoked: its tokens stopped working at once.",
         "provider-linked" => "Provider linked: you can sign in with it now.",

@@ -104,12 +104,17 @@ async fn register_finish(
     kind: KeyKind,
 ) -> Result<Json<Value>, Error> {
     let b = call.body;
-    let key = state
+    let r = state
         .auth
         .factors()
         .finish_registration(&s, &b.ceremony, b.credential, kind, &ctx)
         .await?;
-    Ok(Json(json!({ "status": "added", "name": key.name })))
+    Ok(Json(match r.confirmation_sent_to {
+        None => json!({ "status": "added", "name": r.key.name }),
+        Some(email) => {
+            json!({ "status": "confirmation_mail_sent", "name": r.key.name, "email": email })
+        }
+    }))
 }
 
 async fn remove(

@@ -132,6 +132,23 @@ async fn submit(
     }
 }
 
+/// The second factors an account has, to offer at its second step.
+struct Has {
+    key: bool,
+    /// An authenticator app (or token): with none, the key leads.
+    app: bool,
+}
+
+impl Has {
+    async fn of(state: &AppState, user: &twostep_auth::UserId) -> Result<Has, Error> {
+        let f = state.auth.factors();
+        Ok(Has {
+            key: !f.security_keys(user).await?.is_empty(),
+            app: !f.two_step_status(user).await?.authenticators.is_empty(),
+        })
+    }
+}
+
 #[derive(Template)]
 #[template(path = "second_step.html")]
 struct SecondStepPage {
@@ -139,7 +156,7 @@ struct SecondStepPage {
     username: String,
     next: String,
     server_time: String,
-    has_key: bool,
+    has: Has,
     /// Show the recovery-code form open (the last try was one).
     recovery_open: bool,
     /// The second step is locked or closed now: said before any code.
@@ -162,12 +179,7 @@ async fn second_form(
         username: s.user.username.clone(),
         next: safe_next(&state, q.next.as_deref()),
         server_time: server_time(&state),
-        has_key: !state
-            .auth
-            .factors()
-            .security_keys(&s.user.id)
-            .await?
-            .is_empty(),
+        has: Has::of(&state, &s.user.id).await?,
         recovery_open: false,
         lock: state
             .auth
@@ -200,12 +212,7 @@ async fn second_submit(
             .into_response()),
         Err(e) => {
             let (status, error) = form_failure(e)?;
-            let has_key = !state
-                .auth
-                .factors()
-                .security_keys(&s.user.id)
-                .await?
-                .is_empty();
+            let has = Has::of(&state, &s.user.id).await?;
             render_status(
                 status,
                 &SecondStepPage {
@@ -213,7 +220,7 @@ async fn second_submit(
                     username: s.user.username.clone(),
                     next,
                     server_time: server_time(&state),
-                    has_key,
+                    has,
                     recovery_open: f.code.chars().any(|c| c.is_ascii_alphabetic()),
                     // The refusal says it already.
                     lock: None,
