@@ -84,6 +84,7 @@ fn expected(d: &Declared, p: &Profile) -> Option<&'static str> {
             CallerKind::AppPassword | CallerKind::OAuthToken => "bearer",
             CallerKind::BasicPassword => "session",
             CallerKind::Session | CallerKind::SshKey => "token",
+            CallerKind::SshCertificate => "ssh_key",
         });
     }
     if kind == CallerKind::Anonymous {
@@ -360,9 +361,15 @@ fn every_route_answers_every_kind_of_caller_as_its_action_declares() {
         Action::SshRecover,
     ] {
         assert!(declared.contains(&a), "{a:?} has no SSH command");
+        // A workspace's certificate reaches Git only.
+        let callers: &[CallerKind] = if a == Action::SshGit {
+            &[CallerKind::SshKey, CallerKind::SshCertificate]
+        } else {
+            &[CallerKind::SshKey]
+        };
         assert_eq!(
             a.need().callers.kinds().collect::<Vec<_>>(),
-            [CallerKind::SshKey],
+            callers,
             "{a:?}"
         );
     }

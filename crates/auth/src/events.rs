@@ -49,6 +49,8 @@ events! {
     SshKeyAdded => "ssh_key.added", "SSH key added";
     SshKeyRemoved => "ssh_key.removed", "SSH key removed";
     SshKeyNotTouched => "ssh_key.not_touched", "SSH sign-in refused: the security key's signature says it was not touched";
+    SshKeyNotVerified => "ssh_key.not_verified", "SSH sign-in refused: the key is verify-required and its signature says no PIN or biometric was checked";
+    SshKeyCounterWentBack => "ssh_key.counter_went_back", "A security key's signature counter went back: a copy of the key may exist";
     TwoStepSetupStarted => "two_step.setup_started", "Two-step verification setup started";
     TwoStepConfirmationSent => "two_step.confirmation_sent", "Two-step confirmation email sent";
     TwoStepEnabled => "two_step.enabled", "Two-step verification turned on";
@@ -101,6 +103,9 @@ events! {
     WorkspaceCreated => "workspace.created", "Workspace created";
     WorkspaceMembersChanged => "workspace.members_changed", "Workspace members changed";
     WorkspacePolicyChanged => "workspace.two_step_policy_changed", "Workspace's two-step verification requirement changed";
+    WorkspaceSshRulesChanged => "workspace.ssh_rules_changed", "Workspace's SSH rules changed (FIDO keys, certificates)";
+    WorkspaceCaAdded => "workspace.ssh_ca_added", "SSH certificate authority added to a workspace";
+    WorkspaceCaRemoved => "workspace.ssh_ca_removed", "SSH certificate authority removed from a workspace";
 }
 
 impl std::str::FromStr for Event {

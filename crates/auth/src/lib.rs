@@ -98,7 +98,8 @@ pub use repos::git_operations::GitOperation;
 pub use repos::housekeeping::{after_push_detached, GIT_CONFIG_ENV};
 pub use repos::repositories::{collaborator_access, RepoView};
 pub use repos::Repos;
-pub use signin::session::{Caller, SecondStepLock, SessionInfo, SignInOutcome};
+pub use signin::session::{Caller, SecondStepLock, SessionInfo, SignInOutcome, SshKeyUse};
+pub use signin::ssh_key::KeySignIn;
 pub use signin::sudo::Proof;
 pub use signin::SignIn;
 pub use twostep_core::app_password::Scope;
@@ -107,11 +108,14 @@ pub use twostep_core::pskc::Unlock as PskcUnlock;
 pub use twostep_core::recovery::RecoveryCode;
 pub use twostep_core::repo::Access;
 pub use twostep_core::secretbox::Keys;
+pub use twostep_core::ssh_certificate::Certificate as SshCertificate;
 pub use twostep_core::workspace::Policy as WorkspacePolicy;
+pub use twostep_core::workspace::{Level as WorkspaceLevel, SshKeyRule};
 pub use workspaces::members::{
     workspace_role, MemberView, MembershipView, WorkspaceRole, WorkspaceView,
 };
-pub use workspaces::policy::WorkspaceDeadline;
+pub use workspaces::policy::{level_text, parse_models, PolicyChange, WorkspaceDeadline};
+pub use workspaces::ssh::{CaView, SshRules};
 pub use workspaces::Workspaces;
 
 pub use hasher::{Argon2Workers, Hashing, PasswordHasher};

@@ -18,6 +18,7 @@ pub mod recovery;
 pub mod repo;
 pub mod secretbox;
 pub mod sk_signature;
+pub mod ssh_certificate;
 pub mod sshkey;
 pub mod token;
 pub mod totp;

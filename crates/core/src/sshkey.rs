@@ -31,6 +31,79 @@ pub enum KeyError {
     Malformed,
     #[error("RSA keys must have at least {MIN_RSA_BITS} bits; this one has {0}. Generate a new one with: ssh-keygen -t ed25519")]
     RsaTooSmall(usize),
+    #[error("The option \"{0}\" is not supported here. Before a FIDO key (sk-…) you may write verify-required and no-touch-required, separated by a comma.")]
+    UnsupportedOption(String),
+    #[error("verify-required and no-touch-required apply only to FIDO security keys (sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com).")]
+    OptionNeedsSecurityKey,
+}
+
+/// Options written before a key, as OpenSSH's authorized_keys has them
+/// (FIDO keys only).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyOptions {
+    /// Each signature must say the key checked a PIN or biometric.
+    pub verify_required: bool,
+    /// Signatures without a touch are accepted (the owner chose it).
+    pub no_touch_required: bool,
+}
+
+impl KeyOptions {
+    /// As stored and as authorized_keys writes them: `verify-required,no-touch-required`.
+    pub fn as_text(self) -> String {
+        let mut out = Vec::new();
+        if self.verify_required {
+            out.push("verify-required");
+        }
+        if self.no_touch_required {
+            out.push("no-touch-required");
+        }
+        out.join(",")
+    }
+
+    /// From the stored text (unknown words are ignored: a later version's).
+    pub fn from_text(text: &str) -> KeyOptions {
+        let has = |w: &str| text.split(',').any(|o| o.trim() == w);
+        KeyOptions {
+            verify_required: has("verify-required"),
+            no_touch_required: has("no-touch-required"),
+        }
+    }
+}
+
+/// Whether an algorithm names a FIDO security key.
+pub fn is_security_key(algorithm: &str) -> bool {
+    algorithm.starts_with("sk-")
+}
+
+/// A key line with optional leading options
+/// (`verify-required,no-touch-required sk-ssh-ed25519@openssh.com AAAA… me`).
+pub fn parse_with_options(line: &str) -> Result<(KeyOptions, PublicKey), KeyError> {
+    if line.len() > MAX_KEY_LINE {
+        return Err(KeyError::TooLong);
+    }
+    let trimmed = line.trim_start();
+    let first = trimmed.split_whitespace().next().unwrap_or("");
+    let looks_like_type = first.starts_with("ssh-")
+        || first.starts_with("ecdsa-")
+        || first.starts_with("sk-")
+        || first.contains("PRIVATE")
+        || first.starts_with("-----");
+    if first.is_empty() || looks_like_type {
+        return Ok((KeyOptions::default(), parse(line)?));
+    }
+    let mut options = KeyOptions::default();
+    for o in first.split(',') {
+        match o {
+            "verify-required" => options.verify_required = true,
+            "no-touch-required" => options.no_touch_required = true,
+            other => return Err(KeyError::UnsupportedOption(truncate(other, 40))),
+        }
+    }
+    let key = parse(&trimmed[first.len()..])?;
+    if !is_security_key(&key.algorithm) {
+        return Err(KeyError::OptionNeedsSecurityKey);
+    }
+    Ok((options, key))
 }
 
 impl PublicKey {
@@ -208,6 +281,29 @@ mod tests {
         assert_eq!(parse(&swapped), Err(KeyError::Malformed));
         // Truncated blob.
         assert_eq!(parse(&ED[..60]), Err(KeyError::Malformed));
+    }
+
+    #[test]
+    fn options_come_before_a_fido_key_only() {
+        // `ssh-keygen -t ed25519-sk` output.
+        let sk = "sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIMR6ihL2cWCl5Pj0FDrEIdsMJ+hgrXc9tg9NvSPmHS8WAAAABHNzaDo= me@box";
+        let (o, k) = parse_with_options(sk).unwrap();
+        assert_eq!(o, KeyOptions::default());
+        assert!(is_security_key(&k.algorithm));
+        let (o, _) =
+            parse_with_options(&format!("verify-required,no-touch-required {sk}")).unwrap();
+        assert!(o.verify_required && o.no_touch_required);
+        assert_eq!(o.as_text(), "verify-required,no-touch-required");
+        assert_eq!(KeyOptions::from_text(&o.as_text()), o);
+        assert_eq!(
+            parse_with_options(&format!("command=\"sh\" {sk}")),
+            Err(KeyError::UnsupportedOption("command=\"sh\"".into()))
+        );
+        assert_eq!(
+            parse_with_options(&format!("verify-required {ED}")),
+            Err(KeyError::OptionNeedsSecurityKey)
+        );
+        assert_eq!(parse_with_options(ED).unwrap().1, parse(ED).unwrap());
     }
 
     #[test]

@@ -34,6 +34,167 @@ pub fn refuses(p: Policy, two_step_on: bool) -> bool {
     matches!(p, Policy::Enforced { .. }) && !two_step_on
 }
 
+/// What "require" asks of members once the grace period is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Two-step verification on, any second factor.
+    TwoStep,
+    /// A security key or passkey (of an allowed model, when the workspace
+    /// lists models), and web or API sessions signed in with one.
+    PhishingResistant,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::TwoStep => "two_step",
+            Level::PhishingResistant => "phishing_resistant",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Level> {
+        match s {
+            "two_step" => Some(Level::TwoStep),
+            "phishing_resistant" => Some(Level::PhishingResistant),
+            _ => None,
+        }
+    }
+}
+
+/// Which SSH keys reach the workspace's repositories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SshKeyRule {
+    Any,
+    /// FIDO-backed keys (`sk-ssh-ed25519@openssh.com`, `sk-ecdsa-…`).
+    Fido,
+    /// FIDO-backed keys marked `verify-required` (PIN or biometric each time).
+    FidoVerified,
+}
+
+impl SshKeyRule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SshKeyRule::Any => "any",
+            SshKeyRule::Fido => "fido",
+            SshKeyRule::FidoVerified => "fido_verified",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SshKeyRule> {
+        match s {
+            "any" => Some(SshKeyRule::Any),
+            "fido" => Some(SshKeyRule::Fido),
+            "fido_verified" => Some(SshKeyRule::FidoVerified),
+            _ => None,
+        }
+    }
+}
+
+/// A workspace's rules for who reaches its repositories.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    pub policy: Policy,
+    pub level: Level,
+    /// Authenticator models (AAGUIDs) allowed; empty: any.
+    pub models: &'a [String],
+    pub ssh_keys: SshKeyRule,
+    pub certificates_required: bool,
+}
+
+/// How the caller came, as far as the rules care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via<'a> {
+    /// A browser or API session; the model of the key its sign-in used
+    /// (`Some("")`: a key of unknown model), if it used one.
+    Session { key_model: Option<&'a str> },
+    /// An app password, an OAuth token, HTTP Basic: the account's factors count.
+    Token,
+    /// A registered SSH key.
+    SshKey { fido: bool, verify_required: bool },
+    /// An SSH certificate signed by one of the workspace's authorities.
+    SshCertificate { fido: bool },
+}
+
+/// What the caller brings.
+#[derive(Debug, Clone, Copy)]
+pub struct Presented<'a> {
+    pub two_step_on: bool,
+    /// The models (AAGUIDs) of the account's security keys and passkeys.
+    pub key_models: &'a [String],
+    pub via: Via<'a>,
+}
+
+/// What keeps a caller out, in the order the rules are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shortfall {
+    TwoStepOff { since: UnixTime },
+    NoPhishingResistantFactor { since: UnixTime },
+    ModelNotAllowed { since: UnixTime },
+    SessionNotSignedInWithKey,
+    CertificateRequired,
+    SshKeyNotFido,
+    SshKeyNotVerified,
+}
+
+fn allowed(models: &[String], model: &str) -> bool {
+    models.is_empty() || models.iter().any(|m| m == model)
+}
+
+/// The first rule the caller does not meet, if any. The two-step levels
+/// wait for the grace period; the SSH rules hold at once.
+pub fn shortfall(r: &Rules<'_>, p: &Presented<'_>) -> Option<Shortfall> {
+    if let Policy::Enforced { since } = r.policy {
+        if !p.two_step_on {
+            return Some(Shortfall::TwoStepOff { since });
+        }
+        if r.level == Level::PhishingResistant {
+            if p.key_models.is_empty() {
+                return Some(Shortfall::NoPhishingResistantFactor { since });
+            }
+            if !p.key_models.iter().any(|m| allowed(r.models, m)) {
+                return Some(Shortfall::ModelNotAllowed { since });
+            }
+            if let Via::Session { key_model } = p.via {
+                if !key_model.is_some_and(|m| allowed(r.models, m)) {
+                    return Some(Shortfall::SessionNotSignedInWithKey);
+                }
+            }
+        }
+    }
+    match p.via {
+        Via::SshKey { .. } if r.certificates_required => Some(Shortfall::CertificateRequired),
+        Via::SshKey { fido: false, .. } | Via::SshCertificate { fido: false }
+            if r.ssh_keys != SshKeyRule::Any =>
+        {
+            Some(Shortfall::SshKeyNotFido)
+        }
+        Via::SshKey {
+            verify_required: false,
+            ..
+        } if r.ssh_keys == SshKeyRule::FidoVerified => Some(Shortfall::SshKeyNotVerified),
+        _ => None,
+    }
+}
+
+/// Whether the requirement (at its level) would keep this account out once
+/// enforced, whatever channel it comes by: for the banner and the mail.
+pub fn account_short(r: &Rules<'_>, two_step_on: bool, key_models: &[String]) -> bool {
+    let enforced = Rules {
+        policy: Policy::Enforced {
+            since: UnixTime::EPOCH,
+        },
+        ssh_keys: SshKeyRule::Any,
+        certificates_required: false,
+        ..*r
+    };
+    let p = Presented {
+        two_step_on,
+        key_models,
+        via: Via::Token,
+    };
+    !matches!(r.policy, Policy::Off) && shortfall(&enforced, &p).is_some()
+}
+
 /// Repository access of a member with `role` (`read`, `write`, `admin`), or
 /// of anyone signed in to a public repository.
 pub fn access(role: Option<Access>, is_private: bool) -> Access {
@@ -68,6 +229,127 @@ mod tests {
         assert!(refuses(policy(Some(t(10)), t(10)), false));
         assert!(!refuses(policy(Some(t(10)), t(10)), true));
         assert!(!refuses(Policy::Off, false));
+    }
+
+    fn pr(models: &[String]) -> Rules<'_> {
+        Rules {
+            policy: Policy::Enforced { since: t(1) },
+            level: Level::PhishingResistant,
+            models,
+            ssh_keys: SshKeyRule::Any,
+            certificates_required: false,
+        }
+    }
+
+    #[test]
+    fn the_phishing_resistant_level_asks_for_a_key_and_a_session_signed_in_with_one() {
+        let none: Vec<String> = vec![];
+        let yubi = vec!["cb69481e-8ff7-4039-93ec-0a2729a154a8".to_string()];
+        let other = vec!["01020304-0506-0708-0102-030405060708".to_string()];
+        let session = |m| Via::Session { key_model: m };
+        let p = |two_step_on, key_models, via| Presented {
+            two_step_on,
+            key_models,
+            via,
+        };
+        let r = pr(&none);
+        assert_eq!(
+            shortfall(&r, &p(false, &yubi, Via::Token)),
+            Some(Shortfall::TwoStepOff { since: t(1) })
+        );
+        assert_eq!(
+            shortfall(&r, &p(true, &none, Via::Token)),
+            Some(Shortfall::NoPhishingResistantFactor { since: t(1) })
+        );
+        assert_eq!(shortfall(&r, &p(true, &yubi, Via::Token)), None);
+        assert_eq!(
+            shortfall(&r, &p(true, &yubi, session(None))),
+            Some(Shortfall::SessionNotSignedInWithKey)
+        );
+        assert_eq!(
+            shortfall(&r, &p(true, &yubi, session(Some(&yubi[0])))),
+            None
+        );
+        // An allow-list: the account's key and the session's must be on it.
+        let r = pr(&yubi);
+        assert_eq!(
+            shortfall(&r, &p(true, &other, Via::Token)),
+            Some(Shortfall::ModelNotAllowed { since: t(1) })
+        );
+        let both = [yubi[0].clone(), other[0].clone()];
+        assert_eq!(
+            shortfall(&r, &p(true, &both, session(Some(&other[0])))),
+            Some(Shortfall::SessionNotSignedInWithKey)
+        );
+        assert_eq!(
+            shortfall(&r, &p(true, &yubi, session(Some("")))),
+            Some(Shortfall::SessionNotSignedInWithKey)
+        );
+        // In the grace period nothing is refused, but the account is told.
+        let grace = Rules {
+            policy: Policy::Grace { until: t(9) },
+            ..pr(&none)
+        };
+        assert_eq!(shortfall(&grace, &p(true, &none, session(None))), None);
+        assert!(account_short(&grace, true, &none));
+        assert!(!account_short(&grace, true, &yubi));
+        assert!(!account_short(
+            &Rules {
+                policy: Policy::Off,
+                ..pr(&none)
+            },
+            false,
+            &none
+        ));
+    }
+
+    #[test]
+    fn ssh_rules_hold_at_once_and_on_ssh_only() {
+        let none: Vec<String> = vec![];
+        let mut r = Rules {
+            policy: Policy::Off,
+            level: Level::TwoStep,
+            models: &none,
+            ssh_keys: SshKeyRule::Fido,
+            certificates_required: false,
+        };
+        let key = |fido, verify_required| Presented {
+            two_step_on: false,
+            key_models: &[],
+            via: Via::SshKey {
+                fido,
+                verify_required,
+            },
+        };
+        assert_eq!(
+            shortfall(&r, &key(false, false)),
+            Some(Shortfall::SshKeyNotFido)
+        );
+        assert_eq!(shortfall(&r, &key(true, false)), None);
+        r.ssh_keys = SshKeyRule::FidoVerified;
+        assert_eq!(
+            shortfall(&r, &key(true, false)),
+            Some(Shortfall::SshKeyNotVerified)
+        );
+        assert_eq!(shortfall(&r, &key(true, true)), None);
+        let token = Presented {
+            two_step_on: false,
+            key_models: &[],
+            via: Via::Token,
+        };
+        assert_eq!(shortfall(&r, &token), None, "HTTPS is not SSH");
+        r.certificates_required = true;
+        assert_eq!(
+            shortfall(&r, &key(true, true)),
+            Some(Shortfall::CertificateRequired)
+        );
+        let cert = |fido| Presented {
+            via: Via::SshCertificate { fido },
+            ..token
+        };
+        assert_eq!(shortfall(&r, &cert(false)), Some(Shortfall::SshKeyNotFido));
+        r.ssh_keys = SshKeyRule::Any;
+        assert_eq!(shortfall(&r, &cert(false)), None);
     }
 
     #[test]

@@ -39,14 +39,16 @@ impl Command {
     }
 }
 
-/// Admits `user` (signed in with a key) to `action`; else the refusal's text.
+/// Admits `user` (signed in with a key or certificate, `via`) to `action`;
+/// else the refusal's text.
 pub async fn admit(
     auth: &AuthService,
     user: &Account,
+    via: &Caller,
     action: Action,
     command: Option<&Command>,
 ) -> Result<(), String> {
-    let caller = SessionInfo::sessionless(user.clone(), Caller::SshKey);
+    let caller = SessionInfo::sessionless(user.clone(), via.clone());
     auth.admit(
         action,
         Some(&caller),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use russh::keys::HashAlg;
 use russh::server::{Auth, ChannelOpenHandle, Msg, Session, VerifiedPublicKey};
 use russh::{Channel, ChannelId};
-use twostep_auth::{Account, Action, AuthService, Channel as Via, Ctx};
+use twostep_auth::{Account, Action, AuthService, Caller, Channel as Via, Ctx, KeySignIn};
 use twostep_core::sk_signature::Assertion;
 
 use crate::command::{self, Command};
@@ -27,6 +27,11 @@ pub struct Connection {
     auth: AuthService,
     ip: String,
     user: Option<Account>,
+    /// How the user signed in (which kind of key).
+    via: Caller,
+    /// Signed in with a workspace's certificate instead (no account yet:
+    /// each command's workspace decides whom it acts as).
+    certificate: Option<twostep_auth::SshCertificate>,
     channels: HashMap<ChannelId, ChannelState>,
     /// Set once a key is accepted (the authentication deadline stops counting).
     signed_in: Arc<AtomicBool>,
@@ -38,6 +43,8 @@ impl Connection {
             auth,
             ip: peer.ip().to_string(),
             user: None,
+            via: Caller::SshKey(Default::default()),
+            certificate: None,
             channels: HashMap::new(),
             signed_in,
         }
@@ -72,6 +79,8 @@ pub fn refusal_text(e: twostep_auth::AuthError) -> String {
 pub struct Job<I: Io = Channel<Msg>> {
     pub auth: AuthService,
     pub user: Account,
+    /// The SSH credential the user signed in with.
+    pub via: Caller,
     pub ctx: Ctx,
     pub channel: I,
     /// Raw keys from a pty: Enter is `\r`, Ctrl-C comes as a byte, and
@@ -168,38 +177,68 @@ impl russh::server::Handler for Connection {
             key.algorithm,
             russh::keys::Algorithm::SkEd25519 | russh::keys::Algorithm::SkEcdsaSha2NistP256
         );
-        if security_key {
-            // The signature was verified; what it says of the touch is ours to check.
+        let said = if security_key {
+            // The signature was verified; what it says of the touch and the
+            // PIN is for the service to hold against the key's options.
             let said = Assertion::of(key.signature.as_bytes());
-            let touched = said.is_some_and(|a| a.touched());
             tracing::info!(
                 fingerprint = %fp,
                 ip = %self.ip,
                 flags = said.map(|a| a.flags),
                 counter = said.map(|a| a.counter),
-                touched,
+                touched = said.is_some_and(|a| a.touched()),
                 "security-key signature"
             );
-            if !touched {
-                tracing::warn!(fingerprint = %fp, ip = %self.ip, "ssh key refused: user presence (authenticator touch) requirement not met");
-                let _ = self
-                    .auth
-                    .signin()
-                    .ssh_key_not_touched(&fp, &self.ctx())
-                    .await;
-                return Ok(Auth::reject());
-            }
-        }
-        match self.auth.signin().ssh_user(&fp).await {
-            Ok(Some(user)) => {
+            said
+        } else {
+            None
+        };
+        match self
+            .auth
+            .signin()
+            .ssh_key_sign_in(&fp, said, &self.ctx())
+            .await
+        {
+            Ok(KeySignIn::Accepted { user, key }) => {
                 tracing::info!(user = %user.username, fingerprint = %fp, ip = %self.ip, "ssh key accepted");
                 self.user = Some(user);
+                self.via = Caller::SshKey(key);
                 self.signed_in.store(true, Ordering::SeqCst);
                 Ok(Auth::Accept)
             }
-            Ok(None) => Ok(Auth::reject()),
+            Ok(KeySignIn::Refused(_) | KeySignIn::Unknown) => Ok(Auth::reject()),
             Err(e) => {
                 tracing::error!(error = %e, "ssh key lookup failed");
+                Ok(Auth::reject())
+            }
+        }
+    }
+
+    /// A user certificate whose signature russh verified: let in when a
+    /// workspace has (or had) its authority; everything else is decided per
+    /// command, with a sentence (`certificate.rs`). Unknown authorities are
+    /// refused here, so OpenSSH goes on to the person's plain keys.
+    async fn auth_openssh_certificate(
+        &mut self,
+        _user: &str,
+        certificate: &russh::keys::Certificate,
+    ) -> Result<Auth, Self::Error> {
+        let facts = crate::certificate::facts(certificate);
+        match self
+            .auth
+            .signin()
+            .knows_certificate_authority(&facts.ca_fingerprint)
+            .await
+        {
+            Ok(true) => {
+                tracing::info!(key_id = %facts.key_id, ca = %facts.ca_fingerprint, ip = %self.ip, "ssh certificate of a known authority");
+                self.certificate = Some(facts);
+                self.signed_in.store(true, Ordering::SeqCst);
+                Ok(Auth::Accept)
+            }
+            Ok(false) => Ok(Auth::reject()),
+            Err(e) => {
+                tracing::error!(error = %e, "certificate authority lookup failed");
                 Ok(Auth::reject())
             }
         }
@@ -211,7 +250,7 @@ impl russh::server::Handler for Connection {
         reply: ChannelOpenHandle,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
-        if self.user.is_none() {
+        if self.user.is_none() && self.certificate.is_none() {
             return Ok(());
         }
         if self.channels.len() >= MAX_CHANNELS {
@@ -289,11 +328,14 @@ impl russh::server::Handler for Connection {
         };
         // No shell here, only a greeting. A pty asked for is granted (`ssh -t`
         // treats a refusal as fatal), so the greeting uses its line endings.
+        if self.certificate_command(channel, None, session)? {
+            return Ok(());
+        }
         session.channel_success(channel)?;
         tokio::spawn(async move {
             let mut job = job;
             if let Err(why) =
-                crate::gate::admit(&job.auth, &job.user, Action::SshGreeting, None).await
+                crate::gate::admit(&job.auth, &job.user, &job.via, Action::SshGreeting, None).await
             {
                 job.say_err(&format!("{why}\n")).await;
                 job.finish(1).await;
@@ -312,10 +354,13 @@ impl russh::server::Handler for Connection {
         data: &[u8],
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        let command = command::parse(&String::from_utf8_lossy(&data[..data.len().min(4096)]));
+        if self.certificate_command(channel, Some(command.clone()), session)? {
+            return Ok(());
+        }
         let Some(job) = self.job(channel) else {
             return Ok(());
         };
-        let command = command::parse(&String::from_utf8_lossy(&data[..data.len().min(4096)]));
         // The one reply goes to the pty request if there was one: a pty for
         // the commands a person runs (those that read a password, so it is
         // not echoed, and `recover`), never for git.
@@ -338,7 +383,7 @@ impl russh::server::Handler for Connection {
             let mut job = job;
             if let Some(action) = command.action() {
                 if let Err(why) =
-                    crate::gate::admit(&job.auth, &job.user, action, Some(&command)).await
+                    crate::gate::admit(&job.auth, &job.user, &job.via, action, Some(&command)).await
                 {
                     job.say_err(&format!("ERROR: {why}\n")).await;
                     job.finish(1).await;
@@ -359,6 +404,41 @@ impl russh::server::Handler for Connection {
 }
 
 impl Connection {
+    /// On a certificate's connection: runs `command` the certificate's way
+    /// and says so (true); false on a key's connection.
+    fn certificate_command(
+        &mut self,
+        channel: ChannelId,
+        command: Option<Command>,
+        session: &mut Session,
+    ) -> Result<bool, russh::Error> {
+        let Some(cert) = self.certificate.clone() else {
+            return Ok(false);
+        };
+        let ctx = self.ctx();
+        let Some(state) = self.channels.get_mut(&channel) else {
+            return Ok(true);
+        };
+        let git_protocol = state.git_protocol.clone();
+        let Some(ch) = state.channel.take() else {
+            return Ok(true);
+        };
+        if state.pty_requested {
+            session.channel_failure(channel)?;
+        } else {
+            session.channel_success(channel)?;
+        }
+        tokio::spawn(crate::certificate::run(
+            self.auth.clone(),
+            cert,
+            ch,
+            ctx,
+            git_protocol,
+            command,
+        ));
+        Ok(true)
+    }
+
     fn job(&mut self, channel: ChannelId) -> Option<Job> {
         let user = self.user.clone()?;
         let ctx = self.ctx();
@@ -367,6 +447,7 @@ impl Connection {
         Some(Job {
             auth: self.auth.clone(),
             user,
+            via: self.via.clone(),
             ctx,
             channel: ch,
             pty: state.pty_requested,

@@ -4,6 +4,7 @@
 //! decision is the auth service's.
 
 mod approval;
+mod certificate;
 mod command;
 mod cut;
 mod gate;

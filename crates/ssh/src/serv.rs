@@ -30,8 +30,8 @@ pub struct Request {
 /// Runs the request; the exit status for sshd to pass on.
 pub async fn serv(auth: AuthService, req: Request) -> u32 {
     let mut io = StdStreams::new();
-    let user = match auth.signin().ssh_user_by_key_id(&req.key_id).await {
-        Ok(Some(u)) => u,
+    let (user, via) = match auth.signin().ssh_user_by_key_id(&req.key_id).await {
+        Ok(Some((u, key))) => (u, twostep_auth::Caller::SshKey(key)),
         Ok(None) => {
             io.write(
                 true,
@@ -51,7 +51,7 @@ pub async fn serv(auth: AuthService, req: Request) -> u32 {
     };
     tracing::info!(user = %user.username, key = %req.key_id, ip = %req.client_ip, "ssh key accepted by sshd");
     let Some(raw) = req.command else {
-        if let Err(why) = crate::gate::admit(&auth, &user, Action::SshGreeting, None).await {
+        if let Err(why) = crate::gate::admit(&auth, &user, &via, Action::SshGreeting, None).await {
             io.write(true, format!("{why}\n").into_bytes()).await;
             return 1;
         }
@@ -61,7 +61,7 @@ pub async fn serv(auth: AuthService, req: Request) -> u32 {
     let raw = &raw.as_bytes()[..raw.len().min(4096)];
     let command = command::parse(&String::from_utf8_lossy(raw));
     if let Some(action) = command.action() {
-        if let Err(why) = crate::gate::admit(&auth, &user, action, Some(&command)).await {
+        if let Err(why) = crate::gate::admit(&auth, &user, &via, action, Some(&command)).await {
             io.write(true, format!("ERROR: {why}\n").into_bytes()).await;
             return 1;
         }
@@ -110,6 +110,7 @@ pub async fn serv(auth: AuthService, req: Request) -> u32 {
     let job = Job {
         auth,
         user,
+        via,
         ctx: Ctx::new(Via::Ssh, req.client_ip),
         channel: io,
         pty: false,

@@ -69,6 +69,10 @@ pub const OTHER_TABLES: &[(&str, &str)] = &[
     ("workspaces", "data"),
     ("workspace_members", "rights"),
     ("workspace_repositories", "data"),
+    (
+        "workspace_ssh_cas",
+        "a workspace's trusted certificate authorities: its admins', not a member's credential",
+    ),
     ("key_checks", "the master key's check value"),
     ("throttles", "counters"),
     (

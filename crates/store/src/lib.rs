@@ -30,6 +30,7 @@ pub mod security_keys;
 pub mod security_log;
 pub mod sessions;
 pub mod signups;
+pub mod ssh_cas;
 pub mod ssh_keys;
 pub mod throttles;
 mod tx;

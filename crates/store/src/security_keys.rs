@@ -17,6 +17,8 @@ row_struct! {
         pub created_at: UnixTime,
         pub last_used_at: Option<UnixTime>,
         pub kind: KeyKind,
+        /// The authenticator's model (AAGUID, `xxxxxxxx-xxxx-…`); '' when unknown.
+        pub aaguid: String,
     }
 }
 
@@ -32,8 +34,8 @@ text_enum!(
 
 pub async fn insert(c: &mut Conn, k: &SecurityKey) -> Result<()> {
     db::query(
-        "INSERT INTO security_keys (id, user_id, name, cred_id, credential, created_at, kind)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO security_keys (id, user_id, name, cred_id, credential, created_at, kind, aaguid)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&k.id)
     .bind(&k.user_id)
@@ -42,6 +44,7 @@ pub async fn insert(c: &mut Conn, k: &SecurityKey) -> Result<()> {
     .bind(&k.credential)
     .bind(k.created_at)
     .bind(k.kind)
+    .bind(&k.aaguid)
     .execute(c)
     .await?;
     Ok(())
@@ -49,7 +52,7 @@ pub async fn insert(c: &mut Conn, k: &SecurityKey) -> Result<()> {
 
 pub async fn for_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<SecurityKey>> {
     db::query_as(
-        "SELECT id, user_id, name, cred_id, credential, created_at, last_used_at, kind
+        "SELECT id, user_id, name, cred_id, credential, created_at, last_used_at, kind, aaguid
          FROM security_keys WHERE user_id = $1 ORDER BY created_at, id",
     )
     .bind(user_id)
@@ -60,7 +63,7 @@ pub async fn for_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<SecurityKey>
 /// The passkey with this credential id (base64url), whoever owns it.
 pub async fn passkey_by_cred_id(c: &mut Conn, cred_id: &str) -> Result<Option<SecurityKey>> {
     db::query_as(
-        "SELECT id, user_id, name, cred_id, credential, created_at, last_used_at, kind
+        "SELECT id, user_id, name, cred_id, credential, created_at, last_used_at, kind, aaguid
          FROM security_keys WHERE cred_id = $1 AND kind = $2",
     )
     .bind(cred_id)
@@ -82,7 +85,7 @@ pub async fn used(c: &mut Conn, id: &str, credential: &str, now: UnixTime) -> Re
 pub async fn delete(c: &mut Conn, user_id: &UserId, id: &str) -> Result<Option<SecurityKey>> {
     db::query_as(
         "DELETE FROM security_keys WHERE user_id = $1 AND id = $2
-         RETURNING id, user_id, name, cred_id, credential, created_at, last_used_at, kind",
+         RETURNING id, user_id, name, cred_id, credential, created_at, last_used_at, kind, aaguid",
     )
     .bind(user_id)
     .bind(id)

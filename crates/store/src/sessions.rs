@@ -25,14 +25,16 @@ row_struct! {
         pub sudo_until: Option<UnixTime>,
         /// Last use, written at most once a minute (`touch`).
         pub last_seen_at: UnixTime,
+        /// The security key or passkey (its id) the sign-in was completed with.
+        pub signed_in_key: Option<String>,
     }
 }
 
 /// Stores `s`, made from the client at `ip` with `user_agent`.
 pub async fn insert(c: &mut Conn, s: &Session, ip: &str, user_agent: &str) -> Result<()> {
     db::query(
-        "INSERT INTO sessions (token_hash, user_id, stage, created_at, expires_at, sudo_until, last_seen_at, ip, user_agent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO sessions (token_hash, user_id, stage, created_at, expires_at, sudo_until, last_seen_at, ip, user_agent, signed_in_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&s.token_hash)
     .bind(&s.user_id)
@@ -43,6 +45,7 @@ pub async fn insert(c: &mut Conn, s: &Session, ip: &str, user_agent: &str) -> Re
     .bind(s.last_seen_at)
     .bind(ip)
     .bind(user_agent)
+    .bind(s.signed_in_key.as_deref())
     .execute(c)
     .await?;
     Ok(())
@@ -97,7 +100,7 @@ pub async fn get(
     idle_since: UnixTime,
 ) -> Result<Option<Session>> {
     db::query_as(
-        "SELECT token_hash, user_id, stage, created_at, expires_at, sudo_until, last_seen_at
+        "SELECT token_hash, user_id, stage, created_at, expires_at, sudo_until, last_seen_at, signed_in_key
          FROM sessions WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3",
     )
     .bind(token_hash)
@@ -118,10 +121,10 @@ pub async fn get_with_user(
     let row: Option<SessionRow> = db::query_as(concat!(
         "SELECT ",
         user_columns!(),
-        ", s_token_hash, s_stage, s_created_at, s_expires_at, s_sudo_until, s_last_seen_at
+        ", s_token_hash, s_stage, s_created_at, s_expires_at, s_sudo_until, s_last_seen_at, s_signed_in_key
          FROM users JOIN (SELECT token_hash AS s_token_hash, user_id AS s_user_id, stage AS s_stage,
              created_at AS s_created_at, expires_at AS s_expires_at, sudo_until AS s_sudo_until,
-             last_seen_at AS s_last_seen_at
+             last_seen_at AS s_last_seen_at, signed_in_key AS s_signed_in_key
            FROM sessions WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3) s
          ON users.id = s.s_user_id"
     ))
@@ -139,6 +142,7 @@ pub async fn get_with_user(
             expires_at: r.s_expires_at,
             sudo_until: r.s_sudo_until,
             last_seen_at: r.s_last_seen_at,
+            signed_in_key: r.s_signed_in_key,
         };
         (session, r.user)
     }))
@@ -153,7 +157,18 @@ row_struct! {
         s_expires_at: UnixTime,
         s_sudo_until: Option<UnixTime>,
         s_last_seen_at: UnixTime,
+        s_signed_in_key: Option<String>,
     }
+}
+
+/// The session's sign-in (or a later confirmation) used this security key or passkey.
+pub async fn set_signed_in_key(c: &mut Conn, token_hash: &str, key_id: &str) -> Result<()> {
+    db::query("UPDATE sessions SET signed_in_key = $1 WHERE token_hash = $2")
+        .bind(key_id)
+        .bind(token_hash)
+        .execute(c)
+        .await?;
+    Ok(())
 }
 
 /// Records a use of the session.

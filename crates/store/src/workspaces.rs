@@ -26,11 +26,20 @@ row_struct! {
         pub two_step_required_at: Option<UnixTime>,
         /// From then on, nobody without two-step reaches the repositories.
         pub two_step_enforced_at: Option<UnixTime>,
+        /// What the requirement asks: `two_step` or `phishing_resistant`.
+        pub two_step_level: String,
+        /// Authenticator models (AAGUIDs) allowed, space-separated; '' = any.
+        pub allowed_aaguids: String,
+        /// SSH keys accepted for its repositories: `any`, `fido`, `fido_verified`.
+        pub ssh_key_rule: String,
+        /// Only certificates signed by one of its authorities, over SSH.
+        pub ssh_certificates_required: bool,
     }
 }
 
 const WORKSPACE: &str =
-    "w.id, w.name, w.created_by, w.created_at, w.two_step_required_at, w.two_step_enforced_at";
+    "w.id, w.name, w.created_by, w.created_at, w.two_step_required_at, w.two_step_enforced_at, \
+     w.two_step_level, w.allowed_aaguids, w.ssh_key_rule, w.ssh_certificates_required";
 
 /// `StoreError::Conflict` when the name is taken by another workspace.
 pub async fn insert(c: &mut Conn, w: &Workspace) -> Result<()> {
@@ -53,18 +62,41 @@ pub async fn by_name(c: &mut Conn, name: &str) -> Result<Option<Workspace>> {
     .await
 }
 
-/// `None` turns the policy off.
+/// `None` turns the policy off; `level` and `aaguids` say what it asks.
 pub async fn set_policy(
     c: &mut Conn,
     id: &str,
     required_at: Option<UnixTime>,
     enforced_at: Option<UnixTime>,
+    level: &str,
+    aaguids: &str,
 ) -> Result<()> {
     db::query(
-        "UPDATE workspaces SET two_step_required_at = $1, two_step_enforced_at = $2 WHERE id = $3",
+        "UPDATE workspaces SET two_step_required_at = $1, two_step_enforced_at = $2,
+           two_step_level = $3, allowed_aaguids = $4 WHERE id = $5",
     )
     .bind(required_at)
     .bind(enforced_at)
+    .bind(level)
+    .bind(aaguids)
+    .bind(id)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// The SSH rules of a workspace: which keys, and whether only certificates.
+pub async fn set_ssh_rules(
+    c: &mut Conn,
+    id: &str,
+    key_rule: &str,
+    certificates_required: bool,
+) -> Result<()> {
+    db::query(
+        "UPDATE workspaces SET ssh_key_rule = $1, ssh_certificates_required = $2 WHERE id = $3",
+    )
+    .bind(key_rule)
+    .bind(certificates_required)
     .bind(id)
     .execute(c)
     .await?;
@@ -78,13 +110,15 @@ row_struct! {
         pub name: String,
         pub role: Role,
         pub two_step_enforced_at: Option<UnixTime>,
+        pub two_step_level: String,
+        pub allowed_aaguids: String,
     }
 }
 
 /// The workspaces `user_id` belongs to, by name.
 pub async fn of_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<Membership>> {
     db::query_as(
-        "SELECT w.name, m.role, w.two_step_enforced_at FROM workspace_members m
+        "SELECT w.name, m.role, w.two_step_enforced_at, w.two_step_level, w.allowed_aaguids FROM workspace_members m
          JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = $1 ORDER BY w.name",
     )
     .bind(user_id)

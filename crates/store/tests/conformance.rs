@@ -387,6 +387,7 @@ conformance!(
                     expires_at: t(exp),
                     sudo_until: None,
                     last_seen_at: t(10),
+                    signed_in_key: None,
                 },
                 "192.0.2.7",
                 "Firefox",
@@ -409,6 +410,19 @@ conformance!(
         assert!(!sessions::delete_of_user(&mut c, &uid, "not-a-session")
             .await
             .unwrap());
+        sessions::set_signed_in_key(&mut c, "s1", "key-7")
+            .await
+            .unwrap();
+        assert_eq!(
+            sessions::get_with_user(&mut c, "s1", t(99), t(0))
+                .await
+                .unwrap()
+                .unwrap()
+                .0
+                .signed_in_key
+                .as_deref(),
+            Some("key-7")
+        );
         assert!(sessions::get(&mut c, "s1", t(99), t(0))
             .await
             .unwrap()
@@ -471,8 +485,28 @@ conformance!(
             bits: 256,
             created_at: t(1),
             last_used_at: None,
+            options: "verify-required".into(),
+            sk_counter: None,
         };
         ssh_keys::insert(&mut c, &key).await.unwrap();
+        // A FIDO key's counter: the highest one is kept, the one before told.
+        assert_eq!(
+            ssh_keys::record_counter(&mut c, "k1", 5).await.unwrap(),
+            None
+        );
+        assert_eq!(
+            ssh_keys::record_counter(&mut c, "k1", 3).await.unwrap(),
+            Some(5)
+        );
+        assert_eq!(
+            ssh_keys::record_counter(&mut c, "k1", 9).await.unwrap(),
+            Some(5)
+        );
+        let stored = ssh_keys::by_id(&mut c, "k1").await.unwrap().unwrap();
+        assert_eq!(
+            (stored.sk_counter, stored.options.as_str()),
+            (Some(9), "verify-required")
+        );
         let again = ssh_keys::insert(
             &mut c,
             &ssh_keys::SshKey {
@@ -1055,6 +1089,10 @@ conformance!(
             created_at: t(1),
             two_step_required_at: None,
             two_step_enforced_at: None,
+            two_step_level: "two_step".into(),
+            allowed_aaguids: String::new(),
+            ssh_key_rule: "any".into(),
+            ssh_certificates_required: false,
         };
         ws::insert(&mut c, &w).await.unwrap();
         assert!(matches!(
@@ -1089,9 +1127,34 @@ conformance!(
                 .collect::<Vec<_>>(),
             [("alice", Role::Admin), ("bob", Role::Write)]
         );
-        ws::set_policy(&mut c, "w1", Some(t(10)), Some(t(20)))
+        ws::set_policy(
+            &mut c,
+            "w1",
+            Some(t(10)),
+            Some(t(20)),
+            "phishing_resistant",
+            "cb69481e-8ff7-4039-93ec-0a2729a154a8",
+        )
+        .await
+        .unwrap();
+        ws::set_ssh_rules(&mut c, "w1", "fido_verified", true)
             .await
             .unwrap();
+        let stored = ws::by_name(&mut c, "acme").await.unwrap().unwrap();
+        assert_eq!(
+            (
+                stored.two_step_level.as_str(),
+                stored.allowed_aaguids.as_str(),
+                stored.ssh_key_rule.as_str(),
+                stored.ssh_certificates_required
+            ),
+            (
+                "phishing_resistant",
+                "cb69481e-8ff7-4039-93ec-0a2729a154a8",
+                "fido_verified",
+                true
+            )
+        );
         let mine = ws::of_user(&mut c, &b).await.unwrap();
         assert_eq!(
             (
@@ -1129,6 +1192,32 @@ conformance!(
         assert_eq!(ws::repos(&mut c, "w1").await.unwrap().len(), 1);
         assert_eq!(ws::remove_member(&mut c, "w1", &b).await.unwrap(), 1);
         assert_eq!(ws::role_of(&mut c, "w1", &b).await.unwrap(), None);
+
+        // Certificate authorities: found by key, removed ones kept and marked.
+        use twostep_store::ssh_cas::{self, SshCa};
+        let ca = SshCa {
+            id: "ca1".into(),
+            workspace_id: "w1".into(),
+            title: "CI".into(),
+            public_key: "ssh-ed25519 AAAA".into(),
+            fingerprint: "SHA256:ca".into(),
+            created_by: a.clone(),
+            created_at: t(5),
+            removed_at: None,
+        };
+        ssh_cas::insert(&mut c, &ca).await.unwrap();
+        assert_eq!(
+            ssh_cas::by_fingerprint(&mut c, "SHA256:ca")
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(!ssh_cas::remove(&mut c, "w2", "ca1", t(6)).await.unwrap());
+        assert!(ssh_cas::remove(&mut c, "w1", "ca1", t(6)).await.unwrap());
+        assert!(!ssh_cas::remove(&mut c, "w1", "ca1", t(7)).await.unwrap());
+        let kept = ssh_cas::of_workspace(&mut c, "w1").await.unwrap();
+        assert_eq!(kept[0].removed_at, Some(t(6)));
     }
 );
 
@@ -1272,6 +1361,7 @@ conformance!(
                         expires_at: now + 3600 + i as i64,
                         sudo_until: None,
                         last_seen_at: now,
+                        signed_in_key: None,
                     },
                     "",
                     "",

@@ -38,11 +38,17 @@ pub async fn keys(args: KeysArgs) -> anyhow::Result<()> {
         .ssh_key_for_sshd(args.fingerprint.trim())
         .await;
     store.close().await;
-    if let Some((id, public_key)) = found? {
+    if let Some((id, options, public_key)) = found? {
         let command = serv_command(&args.options, &id)?;
         // `restrict` turns off forwarding of every kind; a pty stays possible
         // so `ssh -t … recovery_codes` can hide the password being typed.
-        println!("command=\"{command}\",restrict,pty {public_key}");
+        // A FIDO key's own options (verify-required, no-touch-required) follow.
+        let extra = if options.is_empty() {
+            String::new()
+        } else {
+            format!(",{options}")
+        };
+        println!("command=\"{command}\",restrict,pty{extra} {public_key}");
     }
     Ok(())
 }

@@ -24,6 +24,8 @@ pub struct SshKey {
     pub bits: i64,
     pub created_at: UnixTime,
     pub last_used_at: Option<UnixTime>,
+    /// `verify-required`, `no-touch-required` (FIDO keys), as authorized_keys writes them.
+    pub options: String,
 }
 
 impl From<Row> for SshKey {
@@ -37,6 +39,7 @@ impl From<Row> for SshKey {
             bits: k.bits,
             created_at: k.created_at,
             last_used_at: k.last_used_at,
+            options: sshkey::KeyOptions::from_text(&k.options).as_text(),
         }
     }
 }
@@ -115,7 +118,9 @@ impl Credentials<'_> {
         ctx: &Ctx,
     ) -> Result<SshKey> {
         let user_id = &session.user.id;
-        let key = sshkey::parse(line)
+        // Options as authorized_keys has them may come first (FIDO keys):
+        // `no-touch-required` is chosen here, in sudo mode, by the owner.
+        let (options, key) = sshkey::parse_with_options(line)
             .map_err(|e| AuthError::invalid("invalid_ssh_key", "key", e.to_string()))?;
         let title = title.trim();
         if title.chars().count() > MAX_TITLE {
@@ -148,6 +153,8 @@ impl Credentials<'_> {
             bits: key.bits as i64,
             created_at: now,
             last_used_at: None,
+            options: options.as_text(),
+            sk_counter: None,
         };
         match ssh_keys::insert(&mut tx, &row).await {
             Err(StoreError::Conflict) => {

@@ -117,6 +117,7 @@ impl AuthService {
         let t = token::new_token(&mut rng());
         self.insert_session(&mut tx, &t, &user.id, sessions::Stage::Full, now, ctx)
             .await?;
+        sessions::set_signed_in_key(&mut tx, &token::token_hash(&t), &row.id).await?;
         self.audit(
             &mut tx,
             &user.id,

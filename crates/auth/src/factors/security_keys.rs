@@ -133,6 +133,35 @@ pub(crate) fn relying_party(settings: &Settings) -> Option<Webauthn> {
         .ok()
 }
 
+/// The authenticator's model (AAGUID) from a registration's attestation
+/// object: bytes 37..53 of its authenticator data when credential data is
+/// attested. '' when absent or all zeros (browsers zero it unless asked for
+/// a direct attestation).
+pub(crate) fn aaguid_of(attestation_object: &[u8]) -> String {
+    use serde_cbor_2::Value;
+    let Ok(Value::Map(m)) = serde_cbor_2::from_slice::<Value>(attestation_object) else {
+        return String::new();
+    };
+    let Some(Value::Bytes(auth_data)) = m.get(&Value::Text("authData".into())) else {
+        return String::new();
+    };
+    const ATTESTED: u8 = 0x40;
+    match auth_data.get(37..53) {
+        Some(id) if auth_data[32] & ATTESTED != 0 && id.iter().any(|b| *b != 0) => {
+            let h = data_encoding::HEXLOWER.encode(id);
+            format!(
+                "{}-{}-{}-{}-{}",
+                &h[0..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..32]
+            )
+        }
+        _ => String::new(),
+    }
+}
+
 pub(crate) fn bad_credential(e: impl std::fmt::Display) -> AuthError {
     AuthError::invalid(
         "invalid_credential",
@@ -188,7 +217,7 @@ impl AuthService {
     }
 
     /// Checks an assertion inside `tx`, holding the account's row; a refusal
-    /// has its failure recorded. Passing gives the key's name and when it was added.
+    /// has its failure recorded. Passing gives the key's id, name and when it was added.
     async fn check_assertion(
         &self,
         tx: &mut twostep_store::Conn,
@@ -197,7 +226,7 @@ impl AuthService {
         (ceremony, credential): (&str, Value),
         now: UnixTime,
         ctx: &Ctx,
-    ) -> Result<std::result::Result<(String, UnixTime), Refusal>> {
+    ) -> Result<std::result::Result<(String, String, UnixTime), Refusal>> {
         let wa = self.webauthn()?;
         let user = match self.second_step_gate(tx, &user.id, now).await? {
             Ok(u) => u,
@@ -239,7 +268,7 @@ impl AuthService {
                 let updated = serde_json::to_string(&key).map_err(Failure::from)?;
                 keys::used(tx, &row.id, &updated, now).await?;
                 self.factor_passed(tx, user, now, ctx).await?;
-                return Ok(Ok((row.name, row.created_at)));
+                return Ok(Ok((row.id, row.name, row.created_at)));
             }
         }
         Ok(Err(self
@@ -268,7 +297,7 @@ impl AuthService {
             .check_assertion(&mut tx, &hash, &user, (ceremony, credential), now, ctx)
             .await?
         {
-            Ok((name, _)) => {
+            Ok((id, name, _)) => {
                 let t = self
                     .complete_second_step(
                         &mut tx,
@@ -278,6 +307,8 @@ impl AuthService {
                         now,
                         ctx,
                     )
+                    .await?;
+                twostep_store::sessions::set_signed_in_key(&mut tx, &token::token_hash(&t), &id)
                     .await?;
                 commit(tx).await?;
                 Ok((t, user))
@@ -382,6 +413,20 @@ impl Factors<'_> {
                 (o, serde_json::to_string(&s))
             }
         };
+        // A workspace of this account that allows only some models needs
+        // to read the model: the browser is asked for a direct attestation.
+        let listed = self
+            .workspaces()
+            .workspaces_of(&user.id)
+            .await?
+            .iter()
+            .any(|m| !m.models.is_empty());
+        let options = options.map(|mut o| {
+            if listed {
+                o["publicKey"]["attestation"] = "direct".into();
+            }
+            o
+        });
         let state = state.map_err(Failure::from)?;
         let id = self
             .save_ceremony(
@@ -466,6 +511,7 @@ impl Factors<'_> {
             created_at: now,
             last_used_at: None,
             kind: kind.stored(),
+            aaguid: aaguid_of(&reg.response.attestation_object),
         };
         match keys::insert(&mut tx, &row).await {
             Err(twostep_store::StoreError::Conflict) => {
@@ -585,7 +631,7 @@ impl Factors<'_> {
             )
             .await?
         {
-            Ok((name, added_at)) => {
+            Ok((id, name, added_at)) => {
                 // A key added in this session proves only that the session
                 // holder has a key: it must not open sudo.
                 let way = WayIn {
@@ -619,6 +665,11 @@ impl Factors<'_> {
                 .await?;
                 self.open_sudo(&mut tx, session, &user, "security key", now, ctx)
                     .await?;
+                // The session now holds a key's proof, as a workspace that
+                // asks for sign-in with a key wants.
+                if let Some(hash) = session.token_hash() {
+                    twostep_store::sessions::set_signed_in_key(&mut tx, hash, &id).await?;
+                }
                 commit(tx).await
             }
             Err(refusal) => self.refuse(tx, &user, refusal, ctx).await,

@@ -18,11 +18,12 @@ pub use rules::{
 };
 pub use table::Action;
 
-use twostep_core::workspace::{self as ws_policy, Policy};
+use twostep_core::workspace::{
+    self as ws_policy, Level, Policy, Presented, Rules, SshKeyRule, Via,
+};
 use twostep_store::users::User;
 use twostep_store::Tx;
 
-use crate::error::utc;
 use crate::signin::sudo::Proof;
 use crate::{AuthError, AuthService, Caller, Ctx, Result, SessionInfo};
 
@@ -35,7 +36,8 @@ impl SessionInfo {
             Caller::AppPassword { .. } => CallerKind::AppPassword,
             Caller::OAuthToken { .. } => CallerKind::OAuthToken,
             Caller::Password => CallerKind::BasicPassword,
-            Caller::SshKey => CallerKind::SshKey,
+            Caller::SshKey(_) => CallerKind::SshKey,
+            Caller::SshCertificate { .. } => CallerKind::SshCertificate,
         }
     }
 }
@@ -50,16 +52,16 @@ impl Refusal {
             Refusal::NeedsToken => AuthError::Forbidden(
                 "Git over HTTPS signs in with your username and an app password (or an OAuth token), not a browser session.".into(),
             ),
+            Refusal::NeedsSshKey => AuthError::Forbidden(
+                "An SSH certificate reaches only the Git repositories of the workspaces that trust its authority; use a registered SSH key for this.".into(),
+            ),
             Refusal::MissingScope(s) => AuthError::MissingScope(s.as_str()),
             Refusal::AdminOnly => AuthError::Forbidden("Only administrators can do this.".into()),
             Refusal::AdminWithoutTwoStep => AuthError::Forbidden(
                 "Administrators must have two-step verification on. Turn it on first, then come back.".into(),
             ),
             Refusal::EmailUnconfirmed => AuthError::EmailUnconfirmed,
-            Refusal::Workspace { name, since_utc } => AuthError::Forbidden(format!(
-                "The workspace {name} requires two-step verification (since {since_utc} UTC), and yours is off. \
-                 Turn it on at {{setup}} to use it again; nothing of yours was removed."
-            )),
+            Refusal::Workspace { sentence, .. } => AuthError::Forbidden(sentence),
             Refusal::SudoRequired { two_step_on } => AuthError::SudoRequired { two_step_on },
         }
     }
@@ -71,6 +73,7 @@ impl Refusal {
             Refusal::NotForBearer(_) => "bearer",
             Refusal::NeedsSession => "session",
             Refusal::NeedsToken => "token",
+            Refusal::NeedsSshKey => "ssh_key",
             Refusal::MissingScope(_) => "scope",
             Refusal::AdminOnly => "admin",
             Refusal::AdminWithoutTwoStep => "admin_two_step",
@@ -98,41 +101,93 @@ impl AuthService {
     fn gate_refusal(&self, r: Refusal) -> Refused {
         let rule = r.name();
         let error = match r.into_error() {
-            AuthError::Forbidden(m) if rule == "workspace" => {
-                AuthError::Forbidden(m.replace("{setup}", &self.link("/account/two-step")))
-            }
+            AuthError::Forbidden(m) if rule == "workspace" => AuthError::Forbidden(
+                m.replace("{setup}", &self.link("/account/two-step"))
+                    .replace("{keys}", &self.link("/account/ssh-keys")),
+            ),
             e => e,
         };
         Refused { rule, error }
     }
 
-    /// Whether the workspace named `name` (if it is one) keeps this account
-    /// out: enforced policy, two-step off. Members and strangers alike, so
-    /// the answer does not tell whether someone belongs.
+    /// Whether the workspace named `name` (if it is one) keeps this caller
+    /// out: its two-step requirement at its level, its SSH rules. Members
+    /// and strangers alike, so the answer does not tell whether someone
+    /// belongs. `caller`: how they came (`None`: the account's own factors,
+    /// as for a token).
     pub(crate) async fn workspace_fact(
         &self,
+        user: &twostep_core::UserId,
         two_step_on: bool,
+        caller: Option<&SessionInfo>,
         name: Option<&str>,
     ) -> Result<WorkspaceFact> {
         let Some(name) = name.map(|n| n.trim().to_ascii_lowercase()) else {
             return Ok(WorkspaceFact::Met);
         };
-        if two_step_on || name.is_empty() || name.len() > 64 {
+        if name.is_empty() || name.len() > 64 {
             return Ok(WorkspaceFact::Met);
         }
         let mut c = self.store().conn().await?;
         let Some(w) = twostep_store::workspaces::by_name(&mut c, &name).await? else {
             return Ok(WorkspaceFact::Met);
         };
-        Ok(
-            match ws_policy::policy(w.two_step_enforced_at, self.now()) {
-                Policy::Enforced { since } => WorkspaceFact::Refused {
-                    name: w.name,
-                    since_utc: utc(since),
-                },
-                _ => WorkspaceFact::Met,
+        let policy = ws_policy::policy(w.two_step_enforced_at, self.now());
+        let level = Level::parse(&w.two_step_level).unwrap_or(Level::TwoStep);
+        let models: Vec<String> = w
+            .allowed_aaguids
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        let rules = Rules {
+            policy,
+            level,
+            models: &models,
+            ssh_keys: SshKeyRule::parse(&w.ssh_key_rule).unwrap_or(SshKeyRule::Any),
+            certificates_required: w.ssh_certificates_required,
+        };
+        // The account's keys only when the level asks for them.
+        let keys = if level == Level::PhishingResistant
+            && matches!(policy, Policy::Enforced { .. })
+            && two_step_on
+        {
+            twostep_store::security_keys::for_user(&mut c, user).await?
+        } else {
+            Vec::new()
+        };
+        drop(c);
+        let key_models: Vec<String> = keys.iter().map(|k| k.aaguid.clone()).collect();
+        let session_key = caller
+            .and_then(|s| s.signed_in_key.as_deref())
+            .and_then(|id| keys.iter().find(|k| k.id == id))
+            .map(|k| k.aaguid.as_str());
+        let via = match caller.map(|s| &s.caller) {
+            Some(Caller::Session { .. }) => Via::Session {
+                key_model: session_key,
             },
-        )
+            Some(Caller::SshKey(k)) => Via::SshKey {
+                fido: k.fido,
+                verify_required: k.verify_required,
+            },
+            Some(Caller::SshCertificate { fido }) => Via::SshCertificate { fido: *fido },
+            _ => Via::Token,
+        };
+        let presented = Presented {
+            two_step_on,
+            key_models: &key_models,
+            via,
+        };
+        Ok(match ws_policy::shortfall(&rules, &presented) {
+            None => WorkspaceFact::Met,
+            Some(short) => WorkspaceFact::Refused {
+                sentence: crate::workspaces::policy::refusal_sentence(
+                    &w.name,
+                    &short,
+                    !models.is_empty(),
+                ),
+                name: w.name,
+            },
+        })
     }
 
     /// Whether `action` takes this kind of caller at all: front-ends ask
@@ -163,12 +218,17 @@ impl AuthService {
     ) -> Result<()> {
         let user = self.user_row(user_id).await?;
         match self
-            .workspace_fact(user.two_step_enabled_at.is_some(), Some(name))
+            .workspace_fact(
+                user_id,
+                user.two_step_enabled_at.is_some(),
+                None,
+                Some(name),
+            )
             .await?
         {
             WorkspaceFact::Met => Ok(()),
-            WorkspaceFact::Refused { name, since_utc } => Err(self
-                .gate_refusal(Refusal::Workspace { name, since_utc })
+            WorkspaceFact::Refused { name, sentence } => Err(self
+                .gate_refusal(Refusal::Workspace { name, sentence })
                 .error),
         }
     }
@@ -198,7 +258,7 @@ impl AuthService {
             return check(&need, &facts).map_err(|r| self.gate_refusal(r));
         };
         let workspace = if need.workspace {
-            self.workspace_fact(s.user.two_step_on(), workspace)
+            self.workspace_fact(&s.user.id, s.user.two_step_on(), Some(s), workspace)
                 .await
                 .map_err(|error| Refused {
                     rule: "internal",
@@ -249,7 +309,8 @@ impl AuthService {
             two_step_on,
             email_confirmed: user.email_confirmed_at.is_some(),
             workspace: if need.workspace {
-                self.workspace_fact(two_step_on, workspace).await?
+                self.workspace_fact(&user.id, two_step_on, Some(session), workspace)
+                    .await?
             } else {
                 WorkspaceFact::Met
             },

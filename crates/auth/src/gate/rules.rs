@@ -24,10 +24,12 @@ pub enum CallerKind {
     BasicPassword,
     /// A registered SSH key.
     SshKey,
+    /// An SSH certificate signed by a workspace's certificate authority.
+    SshCertificate,
 }
 
 impl CallerKind {
-    pub const ALL: [CallerKind; 7] = [
+    pub const ALL: [CallerKind; 8] = [
         CallerKind::Anonymous,
         CallerKind::HalfSignedIn,
         CallerKind::Session,
@@ -35,6 +37,7 @@ impl CallerKind {
         CallerKind::OAuthToken,
         CallerKind::BasicPassword,
         CallerKind::SshKey,
+        CallerKind::SshCertificate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +49,7 @@ impl CallerKind {
             CallerKind::OAuthToken => "OAuth token",
             CallerKind::BasicPassword => "Basic password",
             CallerKind::SshKey => "SSH key",
+            CallerKind::SshCertificate => "SSH certificate",
         }
     }
 
@@ -116,8 +120,9 @@ pub enum Freshness {
 pub enum WorkspaceFact {
     /// No workspace named, or its policy is met (or not enforced yet).
     Met,
-    /// Enforced since `since_utc`, and the caller's two-step is off.
-    Refused { name: String, since_utc: String },
+    /// The workspace's rules keep this caller out; `sentence` says why
+    /// (`{setup}` and `{keys}` stand for the pages that fix it).
+    Refused { name: String, sentence: String },
 }
 
 /// What the gate knows about the caller and the request.
@@ -143,13 +148,15 @@ pub enum Refusal {
     NeedsSession,
     /// A session, where the action is for Git clients and tools only.
     NeedsToken,
+    /// An SSH certificate, where a registered SSH key is needed.
+    NeedsSshKey,
     MissingScope(Scope),
     AdminOnly,
     AdminWithoutTwoStep,
     EmailUnconfirmed,
     Workspace {
         name: String,
-        since_utc: String,
+        sentence: String,
     },
     /// `two_step_on` says which proof to ask for.
     SudoRequired {
@@ -165,6 +172,7 @@ pub fn check(need: &Need, f: &Facts<'_>) -> Result<(), Refusal> {
             k @ (CallerKind::AppPassword | CallerKind::OAuthToken) => Refusal::NotForBearer(k),
             CallerKind::BasicPassword => Refusal::NeedsSession,
             CallerKind::Session | CallerKind::SshKey => Refusal::NeedsToken,
+            CallerKind::SshCertificate => Refusal::NeedsSshKey,
         });
     }
     if let (Some(scope), true) = (need.scope, f.kind.scoped()) {
@@ -183,11 +191,11 @@ pub fn check(need: &Need, f: &Facts<'_>) -> Result<(), Refusal> {
     if need.confirmed_email && !f.email_confirmed {
         return Err(Refusal::EmailUnconfirmed);
     }
-    if let WorkspaceFact::Refused { name, since_utc } = &f.workspace {
+    if let WorkspaceFact::Refused { name, sentence } = &f.workspace {
         if need.workspace {
             return Err(Refusal::Workspace {
                 name: name.clone(),
-                since_utc: since_utc.clone(),
+                sentence: sentence.clone(),
             });
         }
     }
@@ -379,7 +387,7 @@ mod tests {
         f.freshness = Freshness::Missing;
         f.workspace = WorkspaceFact::Refused {
             name: "acme".into(),
-            since_utc: "2026-01-01 00:00:00".into(),
+            sentence: "The workspace acme requires two-step verification.".into(),
         };
         assert_eq!(check(&n, &f), Err(Refusal::EmailUnconfirmed));
         f.email_confirmed = true;
@@ -396,7 +404,7 @@ mod tests {
         n.workspace = false;
         f.workspace = WorkspaceFact::Refused {
             name: "acme".into(),
-            since_utc: String::new(),
+            sentence: String::new(),
         };
         assert_eq!(check(&n, &f), Ok(()));
     }

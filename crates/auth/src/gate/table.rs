@@ -62,6 +62,7 @@ pub enum Action {
     ReadWorkspace,
     ManageWorkspaceMembers,
     SetWorkspacePolicy,
+    ManageWorkspaceSsh,
     CreateWorkspaceRepository,
     // Administrators.
     AdminRead,
@@ -93,6 +94,8 @@ const READERS: Callers =
     Callers::of(&[K::Session, K::AppPassword, K::OAuthToken, K::BasicPassword]);
 const GIT_CLIENTS: Callers = Callers::of(&[K::AppPassword, K::OAuthToken, K::BasicPassword]);
 const SSH: Callers = Callers::of(&[K::SshKey]);
+/// Git over SSH: a registered key, or a workspace's certificate.
+const SSH_GIT: Callers = Callers::of(&[K::SshKey, K::SshCertificate]);
 
 const fn open(callers: Callers) -> Need {
     Need {
@@ -145,7 +148,7 @@ const fn admin() -> Need {
 }
 
 impl Action {
-    pub const ALL: [Action; 55] = [
+    pub const ALL: [Action; 56] = [
         Action::ReadPublic,
         Action::SignUp,
         Action::SignIn,
@@ -193,6 +196,7 @@ impl Action {
         Action::ReadWorkspace,
         Action::ManageWorkspaceMembers,
         Action::SetWorkspacePolicy,
+        Action::ManageWorkspaceSsh,
         Action::CreateWorkspaceRepository,
         Action::AdminRead,
         Action::AdminAct,
@@ -233,11 +237,13 @@ impl Action {
             ManageCollaborators => in_workspace(scoped(READERS, Scope::RepoWrite)),
             GitOverHttp => in_workspace(open(GIT_CLIENTS)),
             ReadWorkspace => in_workspace(scoped(READERS, Scope::AccountRead)),
-            ManageWorkspaceMembers | SetWorkspacePolicy => in_workspace(fresh(PERSON)),
+            ManageWorkspaceMembers | SetWorkspacePolicy | ManageWorkspaceSsh => {
+                in_workspace(fresh(PERSON))
+            }
             CreateWorkspaceRepository => in_workspace(open(PERSON)),
             AdminRead | AdminAct => admin(),
             SshGreeting | SshRecoveryCodes | SshPassword | SshRecover => open(SSH),
-            SshGit => in_workspace(open(SSH)),
+            SshGit => in_workspace(open(SSH_GIT)),
         }
     }
 
@@ -291,7 +297,8 @@ impl Action {
             CreateWorkspace => "create a workspace",
             ReadWorkspace => "read a workspace",
             ManageWorkspaceMembers => "add, change or remove workspace members",
-            SetWorkspacePolicy => "change a workspace's two-step policy",
+            SetWorkspacePolicy => "change a workspace's two-step policy (its level, allowed key models)",
+            ManageWorkspaceSsh => "a workspace's SSH rules (FIDO keys, certificates) and certificate authorities",
             CreateWorkspaceRepository => "create a workspace repository",
             AdminRead => "administration: read users, approvals, the audit log",
             AdminAct => "administration: reset, unlock, grant, revoke, approve, assign tokens",

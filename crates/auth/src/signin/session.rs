@@ -82,7 +82,19 @@ pub enum Caller {
     /// no sudo window; each security change brings its own proof.
     Password,
     /// A registered SSH key (the SSH server's commands).
-    SshKey,
+    SshKey(SshKeyUse),
+    /// An SSH certificate signed by a workspace's authority: Git over SSH to
+    /// that workspace, as the member its principal names.
+    SshCertificate { fido: bool },
+}
+
+/// What the SSH key that signed in is, for a workspace's SSH rules.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SshKeyUse {
+    /// A FIDO security key (`sk-…@openssh.com`).
+    pub fido: bool,
+    /// Marked `verify-required`: every signature checked a PIN or biometric.
+    pub verify_required: bool,
 }
 
 /// A signed-in caller as front-ends see it.
@@ -95,6 +107,9 @@ pub struct SessionInfo {
     pub sudo_until: Option<UnixTime>,
     /// When this session began (a security key added after that never opens sudo).
     pub created_at: UnixTime,
+    /// The security key or passkey (its id) the sign-in used, or a later
+    /// confirmation with one: what a phishing-resistant workspace asks.
+    pub signed_in_key: Option<String>,
 }
 
 impl SessionInfo {
@@ -123,6 +138,7 @@ impl SessionInfo {
             complete: true,
             sudo_until: None,
             created_at: UnixTime::EPOCH,
+            signed_in_key: None,
         }
     }
 }
@@ -222,6 +238,7 @@ impl AuthService {
                 expires_at: now + ttl,
                 sudo_until: None,
                 last_seen_at: now,
+                signed_in_key: None,
             },
             &ctx.ip,
             ctx.user_agent.as_deref().unwrap_or(""),
@@ -332,6 +349,7 @@ impl AuthService {
             complete: s.stage == sessions::Stage::Full,
             sudo_until: s.sudo_until,
             created_at: s.created_at,
+            signed_in_key: s.signed_in_key,
         }))
     }
 }

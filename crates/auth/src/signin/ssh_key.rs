@@ -1,10 +1,12 @@
 //! What the SSH front-end asks first: whose key is this.
 
+use twostep_core::sk_signature::{self, Assertion, SkRefusal};
+use twostep_core::sshkey::{self, KeyOptions};
 use twostep_store::{ssh_keys, users};
 
 use super::SignIn;
 use crate::notify::Event;
-use crate::{commit, Account, AuthService, Ctx, Result};
+use crate::{commit, Account, AuthService, Ctx, Result, SshKeyUse};
 
 impl AuthService {
     /// The owner of a key that just signed someone in; the key's last use
@@ -25,6 +27,79 @@ impl AuthService {
     }
 }
 
+/// A FIDO key's counter alarm is mailed at most this often.
+const COUNTER_MAIL_EVERY: i64 = 3600;
+
+/// What became of an SSH key's signature.
+#[derive(Debug, Clone)]
+#[must_use]
+pub enum KeySignIn {
+    Accepted {
+        user: Account,
+        key: SshKeyUse,
+    },
+    /// A registered FIDO key whose signature lacks a flag its options ask
+    /// for; logged and written to the owner's security log.
+    Refused(SkRefusal),
+    /// No account has this key.
+    Unknown,
+}
+
+impl AuthService {
+    /// The signature counter of a FIDO key: kept, and one that went back is
+    /// logged, written to the security log and mailed (hourly at most).
+    async fn check_counter(&self, key: &ssh_keys::SshKey, counter: u32, ctx: &Ctx) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let highest = ssh_keys::record_counter(&mut tx, &key.id, i64::from(counter)).await?;
+        if !sk_signature::counter_went_back(highest, counter) {
+            return commit(tx).await;
+        }
+        tracing::warn!(fingerprint = %key.fingerprint, counter, highest, ip = %ctx.ip, "security key counter went back");
+        let mailed_lately = twostep_store::security_log::count_since(
+            &mut tx,
+            &key.user_id,
+            Event::SshKeyCounterWentBack.as_str(),
+            now - COUNTER_MAIL_EVERY,
+        )
+        .await?
+            > 0;
+        let what = format!(
+            "{} {}: counter {counter} after {}",
+            key.title,
+            key.fingerprint,
+            highest.unwrap_or_default()
+        );
+        self.audit(
+            &mut tx,
+            &key.user_id,
+            now,
+            Event::SshKeyCounterWentBack,
+            &what,
+            ctx,
+        )
+        .await?;
+        commit(tx).await?;
+        if !mailed_lately {
+            let user = self.user_row(&key.user_id).await?;
+            let body = format!(
+                "The security key \"{}\" ({}) signed in over SSH from {} with signature counter {counter}, \
+                 but it had already reported {}. A key's counter only grows: another copy of this key \
+                 may be signing for you (a cloned key, or its key handle file used elsewhere).\n\n\
+                 If you did not expect this, remove the key now and review your account:\n{}",
+                key.title,
+                key.fingerprint,
+                ctx.ip,
+                highest.unwrap_or_default(),
+                self.link("/account/ssh-keys")
+            );
+            self.notify(&user, "Your security key's counter went back", &body, ctx)
+                .await;
+        }
+        Ok(())
+    }
+}
+
 impl SignIn<'_> {
     /// The account a registered SSH key (by `SHA256:` fingerprint) belongs to.
     pub async fn ssh_user(&self, fingerprint: &str) -> Result<Option<Account>> {
@@ -33,43 +108,88 @@ impl SignIn<'_> {
         self.key_owner(&mut c, key).await
     }
 
-    /// A security key's signature said nobody touched the key: the sign-in
-    /// was refused; its owner's security log says so (malware holding the
-    /// key handle, or a key set to sign without a touch).
-    pub async fn ssh_key_not_touched(&self, fingerprint: &str, ctx: &Ctx) -> Result<()> {
+    /// A key's signature was verified: whose key it is, and, for a FIDO key,
+    /// whether its flags meet the key's options (a touch unless
+    /// `no-touch-required`; a PIN or biometric if `verify-required`), as
+    /// OpenSSH's sshd decides. `said`: the flags and counter of a FIDO
+    /// key's signature.
+    pub async fn ssh_key_sign_in(
+        &self,
+        fingerprint: &str,
+        said: Option<Assertion>,
+        ctx: &Ctx,
+    ) -> Result<KeySignIn> {
         let mut c = self.store().conn().await?;
         let Some(key) = ssh_keys::by_fingerprint(&mut c, fingerprint).await? else {
-            return Ok(());
+            return Ok(KeySignIn::Unknown);
         };
         drop(c);
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        self.audit(
-            &mut tx,
-            &key.user_id,
-            now,
-            Event::SshKeyNotTouched,
-            &format!("{} {}", key.title, key.fingerprint),
-            ctx,
-        )
-        .await?;
-        commit(tx).await
+        let options = KeyOptions::from_text(&key.options);
+        let fido = sshkey::is_security_key(&key.algorithm);
+        if fido {
+            if let Err(refusal) = sk_signature::admit(said, options) {
+                tracing::warn!(fingerprint = %key.fingerprint, ip = %ctx.ip, "ssh key refused: {}", refusal.as_str());
+                let event = match refusal {
+                    SkRefusal::NotTouched => Event::SshKeyNotTouched,
+                    SkRefusal::NotVerified => Event::SshKeyNotVerified,
+                };
+                let mut tx = self.store().begin().await?;
+                self.audit(
+                    &mut tx,
+                    &key.user_id,
+                    self.now(),
+                    event,
+                    &format!("{} {}", key.title, key.fingerprint),
+                    ctx,
+                )
+                .await?;
+                commit(tx).await?;
+                return Ok(KeySignIn::Refused(refusal));
+            }
+            if let Some(a) = said {
+                self.check_counter(&key, a.counter, ctx).await?;
+            }
+        }
+        let use_ = SshKeyUse {
+            fido,
+            verify_required: fido && options.verify_required,
+        };
+        let mut c = self.store().conn().await?;
+        Ok(match self.key_owner(&mut c, Some(key)).await? {
+            Some(user) => KeySignIn::Accepted { user, key: use_ },
+            None => KeySignIn::Unknown,
+        })
     }
 
     /// For OpenSSH's `AuthorizedKeysCommand`: the registered key with this
-    /// fingerprint (its id and OpenSSH line), looked up without marking it used.
-    pub async fn ssh_key_for_sshd(&self, fingerprint: &str) -> Result<Option<(String, String)>> {
+    /// fingerprint (its id, its options as authorized_keys writes them, and
+    /// its OpenSSH line), looked up without marking it used. sshd then holds
+    /// the key's signatures to its options.
+    pub async fn ssh_key_for_sshd(
+        &self,
+        fingerprint: &str,
+    ) -> Result<Option<(String, String, String)>> {
         let mut c = self.store().conn().await?;
         Ok(ssh_keys::by_fingerprint(&mut c, fingerprint)
             .await?
-            .map(|k| (k.id, k.public_key)))
+            .map(|k| {
+                let options = KeyOptions::from_text(&k.options).as_text();
+                (k.id, options, k.public_key)
+            }))
     }
 
     /// `twostep serv KEY-ID` behind OpenSSH: the account of the key sshd
-    /// accepted, if it is still registered.
-    pub async fn ssh_user_by_key_id(&self, key_id: &str) -> Result<Option<Account>> {
+    /// accepted, if it is still registered, and what the key is.
+    pub async fn ssh_user_by_key_id(&self, key_id: &str) -> Result<Option<(Account, SshKeyUse)>> {
         let mut c = self.store().conn().await?;
-        let key = ssh_keys::by_id(&mut c, key_id).await?;
-        self.key_owner(&mut c, key).await
+        let Some(key) = ssh_keys::by_id(&mut c, key_id).await? else {
+            return Ok(None);
+        };
+        let fido = sshkey::is_security_key(&key.algorithm);
+        let use_ = SshKeyUse {
+            fido,
+            verify_required: fido && KeyOptions::from_text(&key.options).verify_required,
+        };
+        Ok(self.key_owner(&mut c, Some(key)).await?.map(|u| (u, use_)))
     }
 }

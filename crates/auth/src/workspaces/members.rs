@@ -56,6 +56,10 @@ pub struct WorkspaceView {
     pub name: String,
     pub role: WorkspaceRole,
     pub policy: Policy,
+    pub level: twostep_core::workspace::Level,
+    /// Authenticator models (AAGUIDs) allowed; empty: any.
+    pub models: Vec<String>,
+    pub ssh: super::ssh::SshRules,
     pub members: Vec<MemberView>,
     pub repositories: Vec<RepoView>,
 }
@@ -73,6 +77,9 @@ pub struct MembershipView {
     pub name: String,
     pub role: WorkspaceRole,
     pub policy: Policy,
+    pub level: twostep_core::workspace::Level,
+    /// Authenticator models (AAGUIDs) allowed; empty: any.
+    pub models: Vec<String>,
 }
 
 /// `read`, `write` or `admin`, as forms and requests name them.
@@ -150,6 +157,10 @@ impl Workspaces<'_> {
             return Err(taken());
         }
         let w = Workspace {
+            two_step_level: "two_step".into(),
+            allowed_aaguids: String::new(),
+            ssh_key_rule: "any".into(),
+            ssh_certificates_required: false,
             id: token::new_id(&mut rng()),
             name: name.clone(),
             created_by: session.user.id.clone(),
@@ -176,6 +187,8 @@ impl Workspaces<'_> {
             name,
             role: WorkspaceRole::Admin,
             policy: Policy::Off,
+            level: twostep_core::workspace::Level::TwoStep,
+            models: Vec::new(),
         })
     }
 
@@ -189,6 +202,13 @@ impl Workspaces<'_> {
                 name: m.name,
                 role: m.role.into(),
                 policy: policy::policy(m.two_step_enforced_at, now),
+                level: twostep_core::workspace::Level::parse(&m.two_step_level)
+                    .unwrap_or(twostep_core::workspace::Level::TwoStep),
+                models: m
+                    .allowed_aaguids
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect(),
             })
             .collect())
     }
@@ -213,10 +233,19 @@ impl Workspaces<'_> {
             .into_iter()
             .map(|r| repo_view(&w, r, role_access(role)))
             .collect();
+        let ssh = self.ssh_rules_of(&mut c, &w).await?;
         Ok(WorkspaceView {
+            policy: policy::policy(w.two_step_enforced_at, now),
+            level: twostep_core::workspace::Level::parse(&w.two_step_level)
+                .unwrap_or(twostep_core::workspace::Level::TwoStep),
+            models: w
+                .allowed_aaguids
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+            ssh,
             name: w.name,
             role: role.into(),
-            policy: policy::policy(w.two_step_enforced_at, now),
             members,
             repositories,
         })
@@ -292,11 +321,25 @@ impl Workspaces<'_> {
         )
         .await?;
         commit(tx).await?;
-        if let (Some(_), Policy::Grace { until } | Policy::Enforced { since: until }) =
+        if let (Some(_), p @ (Policy::Grace { until } | Policy::Enforced { since: until })) =
             (role, policy::policy(w.two_step_enforced_at, now))
         {
-            if target.two_step_enabled_at.is_none() {
-                self.mail_policy(&target, &w.name, until).await;
+            let level = twostep_core::workspace::Level::parse(&w.two_step_level)
+                .unwrap_or(twostep_core::workspace::Level::TwoStep);
+            let models: Vec<String> = w
+                .allowed_aaguids
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
+            let rules = twostep_core::workspace::Rules {
+                policy: p,
+                level,
+                models: &models,
+                ssh_keys: twostep_core::workspace::SshKeyRule::Any,
+                certificates_required: false,
+            };
+            if !self.account_meets(&target, &rules).await? {
+                self.mail_policy(&target, &w.name, level, until).await;
             }
         }
         Ok(())

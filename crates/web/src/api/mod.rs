@@ -18,6 +18,7 @@ mod sessions;
 mod ssh_keys;
 mod two_step;
 mod users;
+mod workspace_ssh;
 mod workspaces;
 
 use axum::extract::{FromRequest, Request};
@@ -44,6 +45,7 @@ pub fn routes() -> Routes {
         .merge(recovery::router())
         .merge(admin::router())
         .merge(workspaces::router())
+        .merge(workspace_ssh::router())
         .merge(hardware_tokens::router())
         .merge(openapi::router())
 }

@@ -29,6 +29,7 @@ use utoipa::OpenApi;
         super::workspaces::list, super::workspaces::create, super::workspaces::show,
         super::workspaces::set_member, super::workspaces::remove_member,
         super::workspaces::create_repo, super::workspaces::set_policy,
+        super::workspace_ssh::set_rules, super::workspace_ssh::add_authority, super::workspace_ssh::remove_authority,
     ),
     tags((name = "users"), (name = "session"), (name = "password"), (name = "ssh-keys"), (name = "two-step"), (name = "repositories"), (name = "app-passwords"), (name = "oauth"), (name = "recovery"), (name = "admin"), (name = "workspaces"))
 )]

@@ -30,6 +30,9 @@ pub struct SshKeyView {
     pub public_key: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// A FIDO key's options, as authorized_keys writes them
+    /// (`verify-required`, `no-touch-required`); empty for none.
+    pub options: String,
 }
 
 impl From<SshKey> for SshKeyView {
@@ -43,6 +46,7 @@ impl From<SshKey> for SshKeyView {
             public_key: k.public_key,
             created_at: k.created_at.secs(),
             last_used_at: k.last_used_at.map(UnixTime::secs),
+            options: k.options,
         }
     }
 }

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use twostep_auth::Action;
-use twostep_auth::{MembershipView, WorkspacePolicy, WorkspaceView};
+use twostep_auth::{MembershipView, WorkspaceLevel, WorkspacePolicy, WorkspaceView};
 
 use super::repositories::{view as repo_view, CreateRepository, RepositoryView};
 use super::ApiJson;
@@ -43,28 +43,30 @@ pub fn router() -> Routes {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct PolicyInfo {
-    /// `off`, `grace` (members without two-step keep access until `from`),
-    /// or `enforced` (nobody without two-step reaches the repositories).
+    /// `off`, `grace` (members who fall short keep access until `from`),
+    /// or `enforced` (nobody who falls short reaches the repositories).
     pub state: String,
     /// When it is (or was) enforced from, unix seconds.
     pub from: Option<i64>,
+    /// What it asks: `two_step` (any second factor) or `phishing_resistant`
+    /// (a security key or passkey, and sessions signed in with one).
+    pub level: String,
+    /// Authenticator models (AAGUIDs) allowed; empty: any.
+    pub allowed_models: Vec<String>,
 }
 
-impl From<WorkspacePolicy> for PolicyInfo {
-    fn from(p: WorkspacePolicy) -> Self {
-        match p {
-            WorkspacePolicy::Off => PolicyInfo {
-                state: "off".into(),
-                from: None,
-            },
-            WorkspacePolicy::Grace { until } => PolicyInfo {
-                state: "grace".into(),
-                from: Some(until.secs()),
-            },
-            WorkspacePolicy::Enforced { since } => PolicyInfo {
-                state: "enforced".into(),
-                from: Some(since.secs()),
-            },
+impl PolicyInfo {
+    pub fn new(p: WorkspacePolicy, level: WorkspaceLevel, models: Vec<String>) -> Self {
+        let (state, from) = match p {
+            WorkspacePolicy::Off => ("off", None),
+            WorkspacePolicy::Grace { until } => ("grace", Some(until.secs())),
+            WorkspacePolicy::Enforced { since } => ("enforced", Some(since.secs())),
+        };
+        PolicyInfo {
+            state: state.into(),
+            from,
+            level: level.as_str().into(),
+            allowed_models: models,
         }
     }
 }
@@ -82,7 +84,7 @@ impl From<MembershipView> for MembershipInfo {
         MembershipInfo {
             name: m.name,
             role: m.role.as_str().into(),
-            two_step_policy: m.policy.into(),
+            two_step_policy: PolicyInfo::new(m.policy, m.level, m.models),
         }
     }
 }
@@ -99,6 +101,7 @@ pub struct WorkspaceInfo {
     pub name: String,
     pub role: String,
     pub two_step_policy: PolicyInfo,
+    pub ssh: super::workspace_ssh::SshRulesInfo,
     pub members: Vec<MemberInfo>,
     pub repositories: Vec<RepositoryView>,
 }
@@ -108,7 +111,8 @@ impl WorkspaceInfo {
         WorkspaceInfo {
             name: w.name,
             role: w.role.as_str().into(),
-            two_step_policy: w.policy.into(),
+            two_step_policy: PolicyInfo::new(w.policy, w.level, w.models),
+            ssh: w.ssh.into(),
             members: w
                 .members
                 .into_iter()
@@ -271,6 +275,14 @@ async fn create_repo(
 pub struct SetPolicy {
     /// Require two-step verification of everyone who uses the repositories.
     pub require_two_step: bool,
+    /// `two_step` (default: any second factor) or `phishing_resistant`
+    /// (a security key or passkey; web and API sessions signed in with one).
+    #[serde(default)]
+    pub level: Option<String>,
+    /// With `phishing_resistant`: the authenticator models (AAGUIDs) allowed.
+    /// Registrations then ask the browser for a direct attestation.
+    #[serde(default)]
+    pub allowed_models: Vec<String>,
     /// Seconds members without two-step keep access [default: 7 days; at most 90 days].
     #[serde(default)]
     pub grace_seconds: Option<i64>,
@@ -293,17 +305,30 @@ async fn set_policy(
     ApiJson(r): ApiJson<SetPolicy>,
 ) -> Result<Json<PolicyInfo>, Error> {
     let proof = twostep_auth::Proof::from_fields(r.code.as_deref(), r.password.as_deref());
+    let level = match r.level.as_deref() {
+        None => WorkspaceLevel::TwoStep,
+        Some(l) => WorkspaceLevel::parse(l).ok_or_else(|| {
+            Error::from(twostep_auth::AuthError::invalid(
+                "invalid_level",
+                "level",
+                "The level is two_step or phishing_resistant.",
+            ))
+        })?,
+    };
+    let models = twostep_auth::parse_models(&r.allowed_models.join(" "))?;
+    let change = twostep_auth::PolicyChange {
+        level: r.require_two_step.then_some(level),
+        models: if r.require_two_step {
+            models
+        } else {
+            Vec::new()
+        },
+        grace_seconds: r.grace_seconds,
+    };
     let p = state
         .auth
         .workspaces()
-        .set_workspace_two_step_policy(
-            &s,
-            &workspace,
-            r.require_two_step,
-            r.grace_seconds,
-            &proof,
-            &ctx,
-        )
+        .set_workspace_two_step_policy(&s, &workspace, &change, &proof, &ctx)
         .await?;
-    Ok(Json(p.into()))
+    Ok(Json(PolicyInfo::new(p, level, change.models)))
 }

@@ -111,6 +111,8 @@ pub struct Deadline {
     pub workspace: String,
     /// UTC.
     pub from: String,
+    /// "two-step verification" or "a security key or passkey".
+    pub what: &'static str,
 }
 
 impl Page {
@@ -142,6 +144,7 @@ impl Page {
                         .map(|d| Deadline {
                             workspace: d.workspace.clone(),
                             from: twostep_auth::utc(d.from),
+                            what: d.what,
                         })
                         .collect()
                 })
@@ -241,6 +244,13 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "admin-granted" => "Administrator rights granted.",
         "workspace-created" => "Workspace created: you are its admin.",
         "member-set" => "Member saved.",
+        "ssh-rules-saved" => "SSH rules saved; every admin was mailed.",
+        "authority-added" => {
+            "Certificate authority added: certificates it signs reach the repositories as the members they name. Every admin was mailed."
+        }
+        "authority-removed" => {
+            "Certificate authority removed: its certificates are refused from now on."
+        }
         "member-removed" => "Member removed.",
         "policy-on" => {
             "Two-step verification is required now; members without it were mailed and keep access until the grace period ends."

@@ -32,6 +32,8 @@ pub struct KeyRow {
     pub algorithm: String,
     pub bits: i64,
     pub added: String,
+    /// `verify-required`, `no-touch-required` (FIDO keys).
+    pub options: String,
 }
 
 #[derive(Template)]
@@ -66,6 +68,7 @@ async fn page(
             algorithm: k.algorithm,
             bits: k.bits,
             added: twostep_auth::utc(k.created_at),
+            options: k.options.clone(),
         })
         .collect();
     Ok(KeysPage {

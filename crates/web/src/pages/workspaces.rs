@@ -39,6 +39,21 @@ pub fn routes() -> Routes {
             Action::SetWorkspacePolicy,
             act,
         )
+        .post(
+            "/workspaces/{workspace}/ssh-rules",
+            Action::ManageWorkspaceSsh,
+            act,
+        )
+        .post(
+            "/workspaces/{workspace}/certificate-authorities",
+            Action::ManageWorkspaceSsh,
+            act,
+        )
+        .post(
+            "/workspaces/{workspace}/remove-authority",
+            Action::ManageWorkspaceSsh,
+            act,
+        )
 }
 
 #[derive(Template)]
@@ -105,6 +120,8 @@ struct WorkspacePage {
     page: Page,
     w: WorkspaceView,
     policy: String,
+    /// What it asks: "two-step verification" or "a security key or passkey".
+    level: &'static str,
     is_admin: bool,
     can_create: bool,
     ssh_url: String,
@@ -123,6 +140,7 @@ async fn workspace_page(
     Ok(WorkspacePage {
         page: Page::new(state, Some(s), csrf).notice(n),
         policy: filters::policy_text(&w.policy),
+        level: twostep_auth::level_text(w.level),
         is_admin: w.role == twostep_auth::WorkspaceRole::Admin,
         can_create: w.role != twostep_auth::WorkspaceRole::Read,
         ssh_url: state.auth.settings().ssh_url.clone(),
@@ -158,6 +176,18 @@ struct ActionForm {
     require: String,
     #[serde(default)]
     grace_days: String,
+    #[serde(default)]
+    models: String,
+    #[serde(default)]
+    keys: String,
+    #[serde(default)]
+    certificates_required: Option<String>,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    public_key: String,
+    #[serde(default)]
+    id: String,
     #[serde(default)]
     code: Option<String>,
     #[serde(default)]
@@ -204,16 +234,66 @@ async fn act(
             .await
             .map(|_| "workspace-repo-created"),
         "two-step-policy" => {
-            let require = f.require == "on";
-            match grace(&f.grace_days) {
-                Ok(g) => a
+            let level = match f.require.as_str() {
+                "on" | "two_step" => Some(twostep_auth::WorkspaceLevel::TwoStep),
+                "phishing_resistant" => Some(twostep_auth::WorkspaceLevel::PhishingResistant),
+                _ => None,
+            };
+            let change = grace(&f.grace_days).and_then(|g| {
+                Ok(twostep_auth::PolicyChange {
+                    level,
+                    models: if level.is_some() {
+                        twostep_auth::parse_models(&f.models)?
+                    } else {
+                        Vec::new()
+                    },
+                    grace_seconds: g,
+                })
+            });
+            match change {
+                Ok(change) => a
                     .workspaces()
-                    .set_workspace_two_step_policy(&s, &name, require, g, &proof, &ctx)
+                    .set_workspace_two_step_policy(&s, &name, &change, &proof, &ctx)
                     .await
-                    .map(|_| if require { "policy-on" } else { "policy-off" }),
+                    .map(|_| {
+                        if level.is_some() {
+                            "policy-on"
+                        } else {
+                            "policy-off"
+                        }
+                    }),
                 Err(e) => Err(e),
             }
         }
+        "ssh-rules" => match twostep_auth::SshKeyRule::parse(f.keys.trim()) {
+            Some(keys) => a
+                .workspaces()
+                .set_workspace_ssh_rules(
+                    &s,
+                    &name,
+                    keys,
+                    f.certificates_required.is_some(),
+                    &proof,
+                    &ctx,
+                )
+                .await
+                .map(|_| "ssh-rules-saved"),
+            None => Err(twostep_auth::AuthError::invalid(
+                "invalid_ssh_key_rule",
+                "keys",
+                "Choose which SSH keys are accepted.",
+            )),
+        },
+        "certificate-authorities" => a
+            .workspaces()
+            .add_certificate_authority(&s, &name, &f.title, &f.public_key, &proof, &ctx)
+            .await
+            .map(|_| "authority-added"),
+        "remove-authority" => a
+            .workspaces()
+            .remove_certificate_authority(&s, &name, &f.id, &proof, &ctx)
+            .await
+            .map(|()| "authority-removed"),
         _ => return Err(twostep_auth::AuthError::NotFound.into()),
     };
     match result {
