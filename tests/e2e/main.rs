@@ -36,6 +36,7 @@ mod schema;
 mod security_keys;
 mod several_nodes;
 mod shutdown;
+mod ssh_certificates;
 mod ssh_password;
 mod ssh_recovery;
 mod ssh_security_keys;

@@ -323,14 +323,14 @@ impl russh::server::Handler for Connection {
         channel: ChannelId,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        if self.certificate_command(channel, None, session)? {
+            return Ok(());
+        }
         let Some(job) = self.job(channel) else {
             return Ok(());
         };
         // No shell here, only a greeting. A pty asked for is granted (`ssh -t`
         // treats a refusal as fatal), so the greeting uses its line endings.
-        if self.certificate_command(channel, None, session)? {
-            return Ok(());
-        }
         session.channel_success(channel)?;
         tokio::spawn(async move {
             let mut job = job;
@@ -423,11 +423,9 @@ impl Connection {
         let Some(ch) = state.channel.take() else {
             return Ok(true);
         };
-        if state.pty_requested {
-            session.channel_failure(channel)?;
-        } else {
-            session.channel_success(channel)?;
-        }
+        // Granted (a pty too: `ssh -t` treats a refusal as fatal); what runs
+        // says itself whether it may.
+        session.channel_success(channel)?;
         tokio::spawn(crate::certificate::run(
             self.auth.clone(),
             cert,
