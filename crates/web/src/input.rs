@@ -1,6 +1,6 @@
 //! Request bodies, read once and checked before any handler sees them: a JSON
 //! body must be an object, and no text field may hold NUL or other control
-//! characters (only an SSH public key may carry line breaks, as pasted).
+//! characters (only pasted keys, free text and lists may carry line breaks).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -11,9 +11,9 @@ use serde_json::Value;
 use crate::Error;
 
 /// Fields where a value may carry line breaks: a pasted key (trimmed by the
-/// service), and free text shown as text (an administrator's reason, a
-/// repository's description).
-const MULTI_LINE: &[&str] = &["key", "reason", "description"];
+/// service), free text shown as text (an administrator's reason, a
+/// repository's description), and a list of authenticator models, one per line.
+const MULTI_LINE: &[&str] = &["key", "public_key", "reason", "description", "models"];
 
 /// Refuses a text value with control characters, naming the field.
 pub fn check_text(field: &str, value: &str) -> Result<(), Error> {

@@ -34,6 +34,8 @@ pub struct SecurityKeyView {
     pub created_at: UnixTime,
     pub last_used_at: Option<UnixTime>,
     pub passkey: bool,
+    /// The authenticator's model (AAGUID); '' when unknown.
+    pub aaguid: String,
 }
 
 impl From<&keys::SecurityKey> for SecurityKeyView {
@@ -44,6 +46,7 @@ impl From<&keys::SecurityKey> for SecurityKeyView {
             created_at: k.created_at,
             last_used_at: k.last_used_at,
             passkey: k.kind == keys::KeyKind::Passkey,
+            aaguid: k.aaguid.clone(),
         }
     }
 }
@@ -414,13 +417,15 @@ impl Factors<'_> {
             }
         };
         // A workspace of this account that allows only some models needs
-        // to read the model: the browser is asked for a direct attestation.
+        // to read the model, and so may an admin of one (who must meet a
+        // list before setting it): the browser is asked for a direct
+        // attestation.
         let listed = self
             .workspaces()
             .workspaces_of(&user.id)
             .await?
             .iter()
-            .any(|m| !m.models.is_empty());
+            .any(|m| !m.models.is_empty() || m.role == crate::WorkspaceRole::Admin);
         let options = options.map(|mut o| {
             if listed {
                 o["publicKey"]["attestation"] = "direct".into();

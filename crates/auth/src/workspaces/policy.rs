@@ -66,6 +66,56 @@ impl AuthService {
     }
 }
 
+impl AuthService {
+    /// An admin sets a requirement only one they meet themselves, on the
+    /// channel they use now: else it would lock them out of the workspace,
+    /// its policy included.
+    async fn admin_meets(
+        &self,
+        c: &mut twostep_store::Conn,
+        session: &SessionInfo,
+        me: &User,
+        level: Level,
+        models: &[String],
+        name: &str,
+    ) -> Result<()> {
+        let keys = twostep_store::security_keys::for_user(c, &me.id).await?;
+        let key_models: Vec<String> = keys.iter().map(|k| k.aaguid.clone()).collect();
+        let session_key = session
+            .signed_in_key
+            .as_deref()
+            .and_then(|id| keys.iter().find(|k| k.id == id))
+            .map(|k| k.aaguid.as_str());
+        let via = match session.caller {
+            crate::Caller::Session { .. } => policy::Via::Session {
+                key_model: session_key,
+            },
+            _ => policy::Via::Token,
+        };
+        let rules = Rules {
+            policy: Policy::Enforced { since: self.now() },
+            level,
+            models,
+            ssh_keys: SshKeyRule::Any,
+            certificates_required: false,
+        };
+        let presented = policy::Presented {
+            two_step_on: me.two_step_enabled_at.is_some(),
+            key_models: &key_models,
+            via,
+        };
+        match policy::shortfall(&rules, &presented) {
+            None => Ok(()),
+            Some(short) => Err(AuthError::Conflict(format!(
+                "Meet it yourself first, or it would lock you out of {name}: {}",
+                refusal_sentence(name, &short, !models.is_empty())
+                    .replace("{setup}", &self.link("/account/two-step"))
+                    .replace("{keys}", &self.link("/account/ssh-keys"))
+            ))),
+        }
+    }
+}
+
 /// The sentence a refusal shows; `{setup}` and `{keys}` stand for the pages
 /// that fix it.
 pub(crate) fn refusal_sentence(name: &str, short: &Shortfall, listed_models: bool) -> String {
@@ -274,6 +324,10 @@ impl Workspaces<'_> {
         let now = self.now();
         let w = self.workspace_named(&mut tx, workspace).await?;
         self.workspace_admin(&mut tx, &w, &me.id).await?;
+        if change.level.is_some() {
+            self.admin_meets(&mut tx, session, &me, level, &change.models, &w.name)
+                .await?;
+        }
         let (required, enforced) = if change.level.is_some() {
             (Some(now), Some(now + grace))
         } else {

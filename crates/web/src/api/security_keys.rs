@@ -27,6 +27,9 @@ pub struct SecurityKeyInfo {
     pub last_used_at: Option<i64>,
     /// `security_key`, or `passkey` (signs in alone, with no password).
     pub kind: String,
+    /// The authenticator's model (AAGUID), when the browser told it (a
+    /// workspace that lists allowed models asks for it); empty otherwise.
+    pub model: String,
 }
 
 /// Your security keys and passkeys (adding one and signing in with one happen in the browser).
@@ -45,6 +48,7 @@ async fn list(
                 created_at: k.created_at.secs(),
                 last_used_at: k.last_used_at.map(UnixTime::secs),
                 kind: if k.passkey { "passkey" } else { "security_key" }.into(),
+                model: k.aaguid,
             })
             .collect(),
     ))

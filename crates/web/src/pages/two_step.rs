@@ -69,6 +69,9 @@ struct StatusPage {
     awaiting: bool,
     locked_until: Option<String>,
     keys: Vec<SecurityKeyView>,
+    /// This session's sign-in (or a confirmation since) used a key: what a
+    /// workspace that requires keys asks of the pages.
+    key_session: bool,
     error: Option<FormError>,
 }
 form_errors!(StatusPage);
@@ -93,6 +96,7 @@ async fn status_page(
         awaiting: st.awaiting_confirmation,
         locked_until: st.locked_until.map(twostep_auth::utc),
         keys: state.auth.factors().security_keys(&user.id).await?,
+        key_session: s.signed_in_key.is_some(),
         error: None,
     })
 }
