@@ -222,10 +222,10 @@ fn a_workspace_can_require_keys_of_allowed_models_and_sessions_signed_in_with_on
     let err = |o: std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(over_ssh().status.success(), "{}", err(over_ssh()));
 
-    // An admin requires only what they meet: mia has no key yet.
-    set_policy_on_page(&server, &web, "phishing_resistant", "", Some(&codes[2]));
-    web.wait_for_text("Meet it yourself first");
-    web.wait_for_text("requires a security key or passkey");
+    // An admin may not list models none of her keys is of: she has none yet.
+    let other_model = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
+    set_policy_on_page(&server, &web, "phishing_resistant", other_model, Some(&codes[2]));
+    web.wait_for_text("Meet it yourself first: none of your security keys or passkeys");
 
     // Her key: the browser is asked for its model (she is an admin).
     web.goto(&localhost(&server, "/account/two-step"));
@@ -240,8 +240,8 @@ fn a_workspace_can_require_keys_of_allowed_models_and_sessions_signed_in_with_on
     let keys = mia_api.ok("GET", "/user/security-keys", None);
     let model = keys[0]["model"].as_str().unwrap_or_default().to_string();
     assert_eq!(model.len(), 36, "the model was read: {keys}");
-    // A key added by this session does not vouch for it: she signs in
-    // again with the key, then confirms with it (it opens sudo now).
+    // A key added by this session does not vouch for it (nor open sudo):
+    // she signs in again with the key, then confirms with it.
     web.click("form[action='/signout'] button");
     web.wait_for_text("You are signed out.");
     sign_in_with_password(&server, &web, "mia", PASSWORD);
@@ -250,10 +250,8 @@ fn a_workspace_can_require_keys_of_allowed_models_and_sessions_signed_in_with_on
     web.goto(&localhost(&server, "/account/two-step"));
     confirm_with_key(&web);
     // A list without her key's model would lock her out: refused.
-    let other_model = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
     set_policy_on_page(&server, &web, "phishing_resistant", other_model, None);
-    web.wait_for_text("Meet it yourself first");
-    web.wait_for_text("of a model its admins allow");
+    web.wait_for_text("Meet it yourself first: none of your security keys or passkeys");
     let both = format!("{other_model}\n{model}");
     set_policy_on_page(&server, &web, "phishing_resistant", &both, None);
     web.wait_for_text("a security key or passkey");

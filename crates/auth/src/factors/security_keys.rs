@@ -643,8 +643,10 @@ impl Factors<'_> {
                     two_step_on: user.two_step_enabled_at.is_some(),
                     has_password: user.password_hash.is_some(),
                 };
+                // A session signed in with this very key began after it was added.
                 let proof = ProofKind::SecurityKey {
-                    added_before_session: added_at < session.created_at,
+                    added_before_session: added_at < session.created_at
+                        || session.signed_in_key.as_deref() == Some(id.as_str()),
                 };
                 match proof_opens_sudo(way, proof) {
                     Ok(()) => {}
