@@ -224,7 +224,13 @@ fn a_workspace_can_require_keys_of_allowed_models_and_sessions_signed_in_with_on
 
     // An admin may not list models none of her keys is of: she has none yet.
     let other_model = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
-    set_policy_on_page(&server, &web, "phishing_resistant", other_model, Some(&codes[2]));
+    set_policy_on_page(
+        &server,
+        &web,
+        "phishing_resistant",
+        other_model,
+        Some(&codes[2]),
+    );
     web.wait_for_text("Meet it yourself first: none of your security keys or passkeys");
 
     // Her key: the browser is asked for its model (she is an admin).
@@ -282,4 +288,17 @@ fn a_workspace_can_require_keys_of_allowed_models_and_sessions_signed_in_with_on
     );
     web.goto(&localhost(&server, "/workspaces/fort"));
     web.wait_for_text("vault");
+    // A session signed in with a code (as a phishing proxy holds one) makes
+    // no credential that would reach fort: she has a key and did not use it.
+    let (status, said) = mia_api.call(
+        "POST",
+        "/user/app-passwords",
+        Some(json!({"label": "phished", "scopes": ["repository:read"], "code": codes[4]})),
+    );
+    assert_eq!(status, 403, "{said}");
+    assert!(
+        said.to_string()
+            .contains("are made only by a session signed in with one"),
+        "{said}"
+    );
 }

@@ -18,6 +18,17 @@ use common::{ssh_keygen, Server};
 /// `ssh-keygen -s CA -I ID -n PRINCIPALS -V WINDOW` over a new key pair:
 /// the key (its certificate beside it, as OpenSSH finds it).
 fn certified(dir: &Path, ca: &Path, name: &str, principals: &str, window: &str) -> PathBuf {
+    certified_with(dir, ca, name, principals, window, &[])
+}
+
+fn certified_with(
+    dir: &Path,
+    ca: &Path,
+    name: &str,
+    principals: &str,
+    window: &str,
+    options: &[&str],
+) -> PathBuf {
     let (key, _) = ssh_keygen(dir, name);
     let out = Command::new("ssh-keygen")
         .args(["-q", "-s"])
@@ -30,6 +41,7 @@ fn certified(dir: &Path, ca: &Path, name: &str, principals: &str, window: &str) 
             "-V",
             window,
         ])
+        .args(options)
         .arg(key.with_extension("pub"))
         .output()
         .unwrap();
@@ -149,6 +161,20 @@ fn a_workspace_certificate_reaches_its_repositories_as_the_member_it_names() {
         e.contains("carl, who is not a member of the workspace corp"),
         "{e}"
     );
+    // Critical options are not enforced here: such a certificate is refused.
+    let pinned = certified_with(
+        dir,
+        &ca,
+        "pinned",
+        "bob",
+        "-5m:+1h",
+        &["-O", "source-address=10.0.0.0/8"],
+    );
+    let e = refused(&pinned);
+    assert!(
+        e.contains("critical options twostep does not enforce (source-address)"),
+        "{e}"
+    );
     // An authority no workspace has: refused at sign-in.
     let (other_ca, _) = ssh_keygen(dir, "other_ca");
     let stranger = certified(dir, &other_ca, "stranger", "bob", "-5m:+1h");
@@ -204,4 +230,11 @@ fn a_workspace_certificate_reaches_its_repositories_as_the_member_it_names() {
         w["ssh"]["certificate_authorities"][0]["removed_at"].is_i64(),
         "{w}"
     );
+    // Trusted again, its certificates work again.
+    ann.api.ok(
+        "POST",
+        "/workspaces/corp/certificate-authorities",
+        Some(json!({"title": "Corp CA", "public_key": ca_pub})),
+    );
+    git.ok(&["ls-remote", &git.ssh_url("corp", "app")], None);
 }

@@ -21,6 +21,9 @@ pub struct Certificate {
     pub for_users: bool,
     /// The certified key is a FIDO security key (`sk-…`).
     pub fido: bool,
+    /// Its critical options by name (`source-address`, `force-command`,
+    /// `verify-required`): none is enforced here, so any refuses it.
+    pub critical_options: Vec<String>,
     /// The certificate's key id (`-I`), for logs.
     pub key_id: String,
 }
@@ -64,6 +67,7 @@ mod tests {
             valid_before: 200,
             for_users: true,
             fido: false,
+            critical_options: vec![],
             key_id: "ann@laptop".into(),
         };
         let at = UnixTime::from_secs;

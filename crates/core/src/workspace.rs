@@ -95,6 +95,9 @@ impl SshKeyRule {
 pub struct Rules<'a> {
     pub policy: Policy,
     pub level: Level,
+    /// Plain two-step enforced since (a time passed), while a raised
+    /// level's own grace period runs.
+    pub two_step_since: Option<UnixTime>,
     /// Authenticator models (AAGUIDs) allowed; empty: any.
     pub models: &'a [String],
     pub ssh_keys: SshKeyRule,
@@ -143,6 +146,9 @@ fn allowed(models: &[String], model: &str) -> bool {
 /// The first rule the caller does not meet, if any. The two-step levels
 /// wait for the grace period; the SSH rules hold at once.
 pub fn shortfall(r: &Rules<'_>, p: &Presented<'_>) -> Option<Shortfall> {
+    if let (Some(since), false) = (r.two_step_since, p.two_step_on) {
+        return Some(Shortfall::TwoStepOff { since });
+    }
     if let Policy::Enforced { since } = r.policy {
         if !p.two_step_on {
             return Some(Shortfall::TwoStepOff { since });
@@ -183,6 +189,7 @@ pub fn account_short(r: &Rules<'_>, two_step_on: bool, key_models: &[String]) ->
         policy: Policy::Enforced {
             since: UnixTime::EPOCH,
         },
+        two_step_since: None,
         ssh_keys: SshKeyRule::Any,
         certificates_required: false,
         ..*r
@@ -193,6 +200,58 @@ pub fn account_short(r: &Rules<'_>, two_step_on: bool, key_models: &[String]) ->
         via: Via::Token,
     };
     !matches!(r.policy, Policy::Off) && shortfall(&enforced, &p).is_some()
+}
+
+/// A requirement as stored: when it was turned on, from when it holds, at
+/// which level, and the floor of plain two-step while a raised level waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub required_at: Option<UnixTime>,
+    pub enforced_at: Option<UnixTime>,
+    pub level: Level,
+    pub floor_at: Option<UnixTime>,
+}
+
+/// The requirement after an admin saves `level` (`None`: off) with `grace`
+/// seconds at `now`. Saving again never lifts what holds already: the same
+/// or a lower level keeps its date (a shorter grace may bring it closer);
+/// a raised level gets its grace period while plain two-step stays
+/// enforced from its own date.
+pub fn next(current: Stored, level: Option<Level>, grace: i64, now: UnixTime) -> Stored {
+    let Some(level) = level else {
+        return Stored {
+            required_at: None,
+            enforced_at: None,
+            level: Level::TwoStep,
+            floor_at: None,
+        };
+    };
+    let fresh = now + grace;
+    let Some(was) = current.enforced_at else {
+        return Stored {
+            required_at: Some(now),
+            enforced_at: Some(fresh),
+            level,
+            floor_at: None,
+        };
+    };
+    let required_at = current.required_at.or(Some(now));
+    if level == Level::PhishingResistant && current.level == Level::TwoStep {
+        return Stored {
+            required_at,
+            enforced_at: Some(fresh),
+            level,
+            floor_at: Some(was),
+        };
+    }
+    Stored {
+        required_at,
+        enforced_at: Some(was.min(fresh)),
+        level,
+        floor_at: current
+            .floor_at
+            .filter(|_| level == Level::PhishingResistant),
+    }
 }
 
 /// Repository access of a member with `role` (`read`, `write`, `admin`), or
@@ -235,6 +294,7 @@ mod tests {
         Rules {
             policy: Policy::Enforced { since: t(1) },
             level: Level::PhishingResistant,
+            two_step_since: None,
             models,
             ssh_keys: SshKeyRule::Any,
             certificates_required: false,
@@ -304,11 +364,65 @@ mod tests {
     }
 
     #[test]
+    fn saving_again_never_lifts_what_holds() {
+        let off = Stored {
+            required_at: None,
+            enforced_at: None,
+            level: Level::TwoStep,
+            floor_at: None,
+        };
+        let on = next(off, Some(Level::TwoStep), 100, t(10));
+        assert_eq!((on.enforced_at, on.floor_at), (Some(t(110)), None));
+        // The same level saved later with a week's grace keeps its date...
+        let again = next(on, Some(Level::TwoStep), 604_800, t(200));
+        assert_eq!(again.enforced_at, Some(t(110)));
+        // ...a shorter grace brings it closer.
+        assert_eq!(
+            next(on, Some(Level::TwoStep), 0, t(50)).enforced_at,
+            Some(t(50))
+        );
+        // Raised: keys get their grace, two-step stays enforced from t(110).
+        let raised = next(again, Some(Level::PhishingResistant), 1000, t(300));
+        assert_eq!(
+            (raised.enforced_at, raised.floor_at, raised.required_at),
+            (Some(t(1300)), Some(t(110)), Some(t(10)))
+        );
+        let none: Vec<String> = vec![];
+        let rules = Rules {
+            policy: policy(raised.enforced_at, t(400)),
+            level: raised.level,
+            two_step_since: raised.floor_at.filter(|f| *f <= t(400)),
+            models: &none,
+            ssh_keys: SshKeyRule::Any,
+            certificates_required: false,
+        };
+        let p = |two_step_on| Presented {
+            two_step_on,
+            key_models: &[],
+            via: Via::Token,
+        };
+        assert_eq!(
+            shortfall(&rules, &p(false)),
+            Some(Shortfall::TwoStepOff { since: t(110) }),
+            "no lapse while the keys' grace runs"
+        );
+        assert_eq!(shortfall(&rules, &p(true)), None);
+        // Models changed at the same level: the date and the floor stay.
+        let same = next(raised, Some(Level::PhishingResistant), 604_800, t(500));
+        assert_eq!(
+            (same.enforced_at, same.floor_at),
+            (Some(t(1300)), Some(t(110)))
+        );
+        assert_eq!(next(same, None, 0, t(600)), off);
+    }
+
+    #[test]
     fn ssh_rules_hold_at_once_and_on_ssh_only() {
         let none: Vec<String> = vec![];
         let mut r = Rules {
             policy: Policy::Off,
             level: Level::TwoStep,
+            two_step_since: None,
             models: &none,
             ssh_keys: SshKeyRule::Fido,
             certificates_required: false,

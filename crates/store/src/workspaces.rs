@@ -30,6 +30,8 @@ row_struct! {
         pub two_step_level: String,
         /// Authenticator models (AAGUIDs) allowed, space-separated; '' = any.
         pub allowed_aaguids: String,
+        /// Plain two-step enforced from then while a raised level's grace runs.
+        pub two_step_floor_at: Option<UnixTime>,
         /// SSH keys accepted for its repositories: `any`, `fido`, `fido_verified`.
         pub ssh_key_rule: String,
         /// Only certificates signed by one of its authorities, over SSH.
@@ -39,7 +41,7 @@ row_struct! {
 
 const WORKSPACE: &str =
     "w.id, w.name, w.created_by, w.created_at, w.two_step_required_at, w.two_step_enforced_at, \
-     w.two_step_level, w.allowed_aaguids, w.ssh_key_rule, w.ssh_certificates_required";
+     w.two_step_level, w.allowed_aaguids, w.two_step_floor_at, w.ssh_key_rule, w.ssh_certificates_required";
 
 /// `StoreError::Conflict` when the name is taken by another workspace.
 pub async fn insert(c: &mut Conn, w: &Workspace) -> Result<()> {
@@ -62,23 +64,27 @@ pub async fn by_name(c: &mut Conn, name: &str) -> Result<Option<Workspace>> {
     .await
 }
 
-/// `None` turns the policy off; `level` and `aaguids` say what it asks.
-pub async fn set_policy(
-    c: &mut Conn,
-    id: &str,
-    required_at: Option<UnixTime>,
-    enforced_at: Option<UnixTime>,
-    level: &str,
-    aaguids: &str,
-) -> Result<()> {
+/// A workspace's requirement as stored.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyRow<'a> {
+    pub required_at: Option<UnixTime>,
+    pub enforced_at: Option<UnixTime>,
+    pub level: &'a str,
+    pub aaguids: &'a str,
+    pub floor_at: Option<UnixTime>,
+}
+
+/// `enforced_at: None` turns the policy off; `level` and `aaguids` say what it asks.
+pub async fn set_policy(c: &mut Conn, id: &str, p: PolicyRow<'_>) -> Result<()> {
     db::query(
         "UPDATE workspaces SET two_step_required_at = $1, two_step_enforced_at = $2,
-           two_step_level = $3, allowed_aaguids = $4 WHERE id = $5",
+           two_step_level = $3, allowed_aaguids = $4, two_step_floor_at = $5 WHERE id = $6",
     )
-    .bind(required_at)
-    .bind(enforced_at)
-    .bind(level)
-    .bind(aaguids)
+    .bind(p.required_at)
+    .bind(p.enforced_at)
+    .bind(p.level)
+    .bind(p.aaguids)
+    .bind(p.floor_at)
     .bind(id)
     .execute(c)
     .await?;
@@ -112,13 +118,14 @@ row_struct! {
         pub two_step_enforced_at: Option<UnixTime>,
         pub two_step_level: String,
         pub allowed_aaguids: String,
+        pub two_step_floor_at: Option<UnixTime>,
     }
 }
 
 /// The workspaces `user_id` belongs to, by name.
 pub async fn of_user(c: &mut Conn, user_id: &UserId) -> Result<Vec<Membership>> {
     db::query_as(
-        "SELECT w.name, m.role, w.two_step_enforced_at, w.two_step_level, w.allowed_aaguids FROM workspace_members m
+        "SELECT w.name, m.role, w.two_step_enforced_at, w.two_step_level, w.allowed_aaguids, w.two_step_floor_at FROM workspace_members m
          JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = $1 ORDER BY w.name",
     )
     .bind(user_id)

@@ -1091,6 +1091,7 @@ conformance!(
             two_step_enforced_at: None,
             two_step_level: "two_step".into(),
             allowed_aaguids: String::new(),
+            two_step_floor_at: None,
             ssh_key_rule: "any".into(),
             ssh_certificates_required: false,
         };
@@ -1130,10 +1131,13 @@ conformance!(
         ws::set_policy(
             &mut c,
             "w1",
-            Some(t(10)),
-            Some(t(20)),
-            "phishing_resistant",
-            "cb69481e-8ff7-4039-93ec-0a2729a154a8",
+            ws::PolicyRow {
+                required_at: Some(t(10)),
+                enforced_at: Some(t(20)),
+                level: "phishing_resistant",
+                aaguids: "cb69481e-8ff7-4039-93ec-0a2729a154a8",
+                floor_at: Some(t(15)),
+            },
         )
         .await
         .unwrap();
@@ -1141,6 +1145,7 @@ conformance!(
             .await
             .unwrap();
         let stored = ws::by_name(&mut c, "acme").await.unwrap().unwrap();
+        assert_eq!(stored.two_step_floor_at, Some(t(15)));
         assert_eq!(
             (
                 stored.two_step_level.as_str(),

@@ -488,6 +488,14 @@ impl Factors<'_> {
                 authenticators::delete_inactive(&mut tx, &user.id, "").await?;
             }
         }
+        // Keys registered while two-step was off whose link was not the one
+        // opened go: only the confirmed factor turns on with it (a key
+        // planted by someone else while it was off never becomes live).
+        for k in twostep_store::security_keys::for_user(&mut tx, &user.id).await? {
+            if k.id != t.subject {
+                twostep_store::security_keys::delete(&mut tx, &user.id, &k.id).await?;
+            }
+        }
         users::set_two_step(&mut tx, &user.id, Some(now)).await?;
         let codes = self
             .new_recovery_codes(&mut tx, &user.id, fresh, session.token_hash(), now)

@@ -62,6 +62,11 @@ impl Refusal {
             ),
             Refusal::EmailUnconfirmed => AuthError::EmailUnconfirmed,
             Refusal::Workspace { sentence, .. } => AuthError::Forbidden(sentence),
+            Refusal::KeySession { name } => AuthError::Forbidden(format!(
+                "The workspace {name} requires a security key or passkey: new SSH keys, app passwords, \
+                 authorised applications, keys and sign-in providers are made only by a session signed in with one. \
+                 Confirm with your key at {{setup}}, or sign out and in again with it."
+            )),
             Refusal::SudoRequired { two_step_on } => AuthError::SudoRequired { two_step_on },
         }
     }
@@ -79,6 +84,7 @@ impl Refusal {
             Refusal::AdminWithoutTwoStep => "admin_two_step",
             Refusal::EmailUnconfirmed => "email",
             Refusal::Workspace { .. } => "workspace",
+            Refusal::KeySession { .. } => "workspace_key",
             Refusal::SudoRequired { .. } => "sudo",
         }
     }
@@ -101,10 +107,12 @@ impl AuthService {
     fn gate_refusal(&self, r: Refusal) -> Refused {
         let rule = r.name();
         let error = match r.into_error() {
-            AuthError::Forbidden(m) if rule == "workspace" => AuthError::Forbidden(
-                m.replace("{setup}", &self.link("/account/two-step"))
-                    .replace("{keys}", &self.link("/account/ssh-keys")),
-            ),
+            AuthError::Forbidden(m) if rule == "workspace" || rule == "workspace_key" => {
+                AuthError::Forbidden(
+                    m.replace("{setup}", &self.link("/account/two-step"))
+                        .replace("{keys}", &self.link("/account/ssh-keys")),
+                )
+            }
             e => e,
         };
         Refused { rule, error }
@@ -132,7 +140,8 @@ impl AuthService {
         let Some(w) = twostep_store::workspaces::by_name(&mut c, &name).await? else {
             return Ok(WorkspaceFact::Met);
         };
-        let policy = ws_policy::policy(w.two_step_enforced_at, self.now());
+        let now = self.now();
+        let policy = ws_policy::policy(w.two_step_enforced_at, now);
         let level = Level::parse(&w.two_step_level).unwrap_or(Level::TwoStep);
         let models: Vec<String> = w
             .allowed_aaguids
@@ -142,6 +151,7 @@ impl AuthService {
         let rules = Rules {
             policy,
             level,
+            two_step_since: w.two_step_floor_at.filter(|f| *f <= now),
             models: &models,
             ssh_keys: SshKeyRule::parse(&w.ssh_key_rule).unwrap_or(SshKeyRule::Any),
             certificates_required: w.ssh_certificates_required,
@@ -205,6 +215,7 @@ impl AuthService {
             email_confirmed: false,
             workspace: WorkspaceFact::Met,
             freshness: Freshness::Missing,
+            key_session_missing: None,
         };
         check(&action.need(), &facts).map_err(|r| self.gate_refusal(r))
     }
@@ -254,6 +265,7 @@ impl AuthService {
                 email_confirmed: false,
                 workspace: WorkspaceFact::Met,
                 freshness: Freshness::Missing,
+                key_session_missing: None,
             };
             return check(&need, &facts).map_err(|r| self.gate_refusal(r));
         };
@@ -280,6 +292,14 @@ impl AuthService {
                 Freshness::Offered
             } else {
                 Freshness::Missing
+            },
+            key_session_missing: if need.new_credential {
+                self.key_session_missing(s).await.map_err(|error| Refused {
+                    rule: "internal",
+                    error,
+                })?
+            } else {
+                None
             },
         };
         let r = check(&need, &facts).map_err(|r| self.gate_refusal(r));
@@ -318,6 +338,11 @@ impl AuthService {
                 (true, _) => Freshness::Open,
                 (false, Proof::None) => Freshness::Missing,
                 (false, _) => Freshness::Offered,
+            },
+            key_session_missing: if need.new_credential {
+                self.key_session_missing(session).await?
+            } else {
+                None
             },
         };
         check(&need, &facts).map_err(|r| self.gate_refusal(r).error)?;

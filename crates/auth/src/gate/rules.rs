@@ -103,6 +103,9 @@ pub struct Need {
     pub workspace: bool,
     /// A fresh proof on this session (sudo mode), or one given with the request.
     pub fresh: bool,
+    /// A new credential: where a workspace of the account requires keys,
+    /// only a session signed in with one makes it.
+    pub new_credential: bool,
 }
 
 /// Whether the caller has shown it is them lately.
@@ -135,6 +138,9 @@ pub struct Facts<'a> {
     pub email_confirmed: bool,
     pub workspace: WorkspaceFact,
     pub freshness: Freshness,
+    /// A workspace of the account requires keys, the account has one, and
+    /// this session was not signed in with it: that workspace's name.
+    pub key_session_missing: Option<String>,
 }
 
 /// Why the gate said no, in the order the checks run.
@@ -157,6 +163,11 @@ pub enum Refusal {
     Workspace {
         name: String,
         sentence: String,
+    },
+    /// A new credential from a session not signed in with a key, where a
+    /// workspace of the account requires keys.
+    KeySession {
+        name: String,
     },
     /// `two_step_on` says which proof to ask for.
     SudoRequired {
@@ -198,6 +209,9 @@ pub fn check(need: &Need, f: &Facts<'_>) -> Result<(), Refusal> {
                 sentence: sentence.clone(),
             });
         }
+    }
+    if let (true, Some(name)) = (need.new_credential, &f.key_session_missing) {
+        return Err(Refusal::KeySession { name: name.clone() });
     }
     if need.fresh && f.freshness == Freshness::Missing {
         return Err(Refusal::SudoRequired {
@@ -295,6 +309,7 @@ mod tests {
             confirmed_email: false,
             workspace: false,
             fresh: false,
+            new_credential: false,
         }
     }
 
@@ -306,6 +321,7 @@ mod tests {
             two_step_on: true,
             email_confirmed: true,
             workspace: WorkspaceFact::Met,
+            key_session_missing: None,
             freshness: Freshness::Open,
         }
     }

@@ -105,6 +105,7 @@ const fn open(callers: Callers) -> Need {
         confirmed_email: false,
         workspace: false,
         fresh: false,
+        new_credential: false,
     }
 }
 
@@ -123,11 +124,13 @@ const fn fresh(callers: Callers) -> Need {
     }
 }
 
-/// A new bearer credential: a person, a fresh proof, a confirmed email.
+/// A new bearer credential: a person, a fresh proof, a confirmed email (and,
+/// where a workspace requires keys, a session signed in with one).
 const fn credential(callers: Callers) -> Need {
     Need {
         fresh: true,
         confirmed_email: true,
+        new_credential: true,
         ..open(callers)
     }
 }

@@ -159,6 +159,7 @@ impl Workspaces<'_> {
         let w = Workspace {
             two_step_level: "two_step".into(),
             allowed_aaguids: String::new(),
+            two_step_floor_at: None,
             ssh_key_rule: "any".into(),
             ssh_certificates_required: false,
             id: token::new_id(&mut rng()),
@@ -334,6 +335,7 @@ impl Workspaces<'_> {
             let rules = twostep_core::workspace::Rules {
                 policy: p,
                 level,
+                two_step_since: None,
                 models: &models,
                 ssh_keys: twostep_core::workspace::SshKeyRule::Any,
                 certificates_required: false,

@@ -95,6 +95,51 @@ impl AuthService {
     }
 }
 
+impl AuthService {
+    /// A workspace of this account that requires keys, enforced now, when
+    /// the account has a key it allows and `session` was not signed in with
+    /// one: a phished session (password and code) makes no credential that
+    /// would reach it. An account with no such key yet may add its first.
+    pub(crate) async fn key_session_missing(
+        &self,
+        session: &SessionInfo,
+    ) -> Result<Option<String>> {
+        if !matches!(session.caller, crate::Caller::Session { .. }) {
+            return Ok(None);
+        }
+        let now = self.now();
+        let mut c = self.store().conn().await?;
+        let strict: Vec<_> = ws::of_user(&mut c, &session.user.id)
+            .await?
+            .into_iter()
+            .filter(|m| {
+                m.two_step_level == Level::PhishingResistant.as_str()
+                    && matches!(
+                        policy::policy(m.two_step_enforced_at, now),
+                        Policy::Enforced { .. }
+                    )
+            })
+            .collect();
+        if strict.is_empty() {
+            return Ok(None);
+        }
+        let keys = twostep_store::security_keys::for_user(&mut c, &session.user.id).await?;
+        let signed_with = session
+            .signed_in_key
+            .as_deref()
+            .and_then(|id| keys.iter().find(|k| k.id == id));
+        for m in strict {
+            let models: Vec<&str> = m.allowed_aaguids.split_whitespace().collect();
+            let allowed = |aaguid: &str| models.is_empty() || models.contains(&aaguid);
+            let has_one = keys.iter().any(|k| allowed(&k.aaguid));
+            if has_one && !signed_with.is_some_and(|k| allowed(&k.aaguid)) {
+                return Ok(Some(m.name));
+            }
+        }
+        Ok(None)
+    }
+}
+
 /// The sentence a refusal shows; `{setup}` and `{keys}` stand for the pages
 /// that fix it.
 pub(crate) fn refusal_sentence(name: &str, short: &Shortfall, listed_models: bool) -> String {
@@ -243,6 +288,7 @@ impl Workspaces<'_> {
             let rules = Rules {
                 policy: m.policy,
                 level: m.level,
+                two_step_since: None,
                 models: &m.models,
                 ssh_keys: SshKeyRule::Any,
                 certificates_required: false,
@@ -307,13 +353,27 @@ impl Workspaces<'_> {
             self.admin_meets(&mut tx, &me, &change.models, &w.name)
                 .await?;
         }
-        let (required, enforced) = if change.level.is_some() {
-            (Some(now), Some(now + grace))
-        } else {
-            (None, None)
+        let current = policy::Stored {
+            required_at: w.two_step_required_at,
+            enforced_at: w.two_step_enforced_at,
+            level: Level::parse(&w.two_step_level).unwrap_or(Level::TwoStep),
+            floor_at: w.two_step_floor_at,
         };
+        let after = policy::next(current, change.level, grace, now);
+        let enforced = after.enforced_at;
         let models = change.models.join(" ");
-        ws::set_policy(&mut tx, &w.id, required, enforced, level.as_str(), &models).await?;
+        ws::set_policy(
+            &mut tx,
+            &w.id,
+            ws::PolicyRow {
+                required_at: after.required_at,
+                enforced_at: after.enforced_at,
+                level: after.level.as_str(),
+                aaguids: &models,
+                floor_at: after.floor_at,
+            },
+        )
+        .await?;
         let detail = match enforced {
             Some(t) if models.is_empty() => {
                 format!(
@@ -351,6 +411,7 @@ impl Workspaces<'_> {
             let rules = Rules {
                 policy: policy::policy(enforced, now),
                 level,
+                two_step_since: None,
                 models: &change.models,
                 ssh_keys: SshKeyRule::Any,
                 certificates_required: false,

@@ -215,7 +215,7 @@ impl Workspaces<'_> {
                 ),
             ));
         }
-        if existing.len() >= MAX_CAS {
+        if existing.iter().filter(|c| c.removed_at.is_none()).count() >= MAX_CAS {
             return Err(AuthError::invalid(
                 "too_many_cas",
                 "public_key",
@@ -342,7 +342,12 @@ impl crate::SignIn<'_> {
             ));
         };
         let cas = ssh_cas::by_fingerprint(&mut c, &cert.ca_fingerprint).await?;
-        let Some(ca) = cas.iter().find(|ca| ca.workspace_id == w.id) else {
+        // An authority added again after a removal: its live row counts.
+        let Some(ca) = cas
+            .iter()
+            .filter(|ca| ca.workspace_id == w.id)
+            .min_by_key(|ca| ca.removed_at.is_some())
+        else {
             return refuse(format!(
                 "The workspace {} does not trust the authority that signed this certificate ({}).",
                 w.name, cert.ca_fingerprint
@@ -358,6 +363,12 @@ impl crate::SignIn<'_> {
         }
         if !cert.for_users {
             return refuse("This is a host certificate; sign in with a user certificate.".into());
+        }
+        if !cert.critical_options.is_empty() {
+            return refuse(format!(
+                "This certificate carries critical options twostep does not enforce ({}); ask for one without them.",
+                cert.critical_options.join(", ")
+            ));
         }
         match certs::validity(cert, now) {
             Validity::Valid => {}

@@ -8,6 +8,9 @@ ALTER TABLE sessions ADD COLUMN signed_in_key TEXT;
 -- and the authenticator models allowed (AAGUIDs, space-separated; '' = any).
 ALTER TABLE workspaces ADD COLUMN two_step_level TEXT NOT NULL DEFAULT 'two_step';
 ALTER TABLE workspaces ADD COLUMN allowed_aaguids TEXT NOT NULL DEFAULT '';
+-- When the level was raised during an enforced requirement: from when plain
+-- two-step stays enforced while the new level's grace period runs.
+ALTER TABLE workspaces ADD COLUMN two_step_floor_at BIGINT;
 -- SSH access to the workspace's repositories: 'any' key, 'fido' keys only,
 -- or 'fido_verified' (FIDO keys marked verify-required); and whether only
 -- certificates signed by one of its authorities are accepted.
