@@ -10,7 +10,29 @@ use crate::session::MaybeSignedIn;
 use crate::{AppState, Error};
 
 pub fn routes() -> Routes {
-    Routes::new(Surface::Page).get("/help/recovery", Action::ReadPublic, recovery)
+    Routes::new(Surface::Page)
+        .get("/help/recovery", Action::ReadPublic, recovery)
+        .get("/help/security-keys", Action::ReadPublic, security_keys)
+}
+
+#[derive(Template)]
+#[template(path = "help_security_keys.html")]
+struct SecurityKeysHelp {
+    page: Page,
+    ssh_hint: String,
+}
+
+/// Which factor to choose and why, the workspace ladder, FIDO SSH keys and
+/// SSH certificates.
+async fn security_keys(
+    State(state): State<AppState>,
+    MaybeSignedIn(s): MaybeSignedIn,
+    csrf: Csrf,
+) -> Result<Response, Error> {
+    render(&SecurityKeysHelp {
+        page: Page::new(&state, s.as_ref(), &csrf),
+        ssh_hint: state.auth.settings().ssh_hint.clone(),
+    })
 }
 
 #[derive(Template)]
