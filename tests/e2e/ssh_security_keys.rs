@@ -270,6 +270,13 @@ fn key_options_counters_and_a_workspace_that_asks_for_fido_keys() {
     // Let in: git's advertisement (then it ends: nobody asks for a pack).
     let o = upload(&plain, "01", "20");
     assert!(said(&o).contains("capabilities"), "{}", said(&o));
+    // A key that signs without a touch proves no presence: not a FIDO key here.
+    let o = upload(&silent, "00", "2");
+    assert!(
+        said(&o).contains("no-touch-required does not count"),
+        "{}",
+        said(&o)
+    );
     tom.api.ok(
         "POST",
         "/workspaces/lab/ssh-rules",

@@ -27,6 +27,16 @@ impl AuthService {
     }
 }
 
+/// What a workspace's SSH rule sees of a key: a FIDO key that signs without
+/// a touch (`no-touch-required`) proves no presence, so it does not count.
+fn key_use(fido: bool, options: KeyOptions) -> SshKeyUse {
+    let fido = fido && !options.no_touch_required;
+    SshKeyUse {
+        fido,
+        verify_required: fido && options.verify_required,
+    }
+}
+
 /// A FIDO key's counter alarm is mailed at most this often.
 const COUNTER_MAIL_EVERY: i64 = 3600;
 
@@ -150,10 +160,7 @@ impl SignIn<'_> {
                 self.check_counter(&key, a.counter, ctx).await?;
             }
         }
-        let use_ = SshKeyUse {
-            fido,
-            verify_required: fido && options.verify_required,
-        };
+        let use_ = key_use(fido, options);
         let mut c = self.store().conn().await?;
         Ok(match self.key_owner(&mut c, Some(key)).await? {
             Some(user) => KeySignIn::Accepted { user, key: use_ },
@@ -185,11 +192,10 @@ impl SignIn<'_> {
         let Some(key) = ssh_keys::by_id(&mut c, key_id).await? else {
             return Ok(None);
         };
-        let fido = sshkey::is_security_key(&key.algorithm);
-        let use_ = SshKeyUse {
-            fido,
-            verify_required: fido && KeyOptions::from_text(&key.options).verify_required,
-        };
+        let use_ = key_use(
+            sshkey::is_security_key(&key.algorithm),
+            KeyOptions::from_text(&key.options),
+        );
         Ok(self.key_owner(&mut c, Some(key)).await?.map(|u| (u, use_)))
     }
 }

@@ -173,7 +173,8 @@ pub(crate) fn refusal_sentence(name: &str, short: &Shortfall, listed_models: boo
              Connect with your certificate (ssh -i KEY with KEY-cert.pub beside it), or use HTTPS."
         ),
         Shortfall::SshKeyNotFido => format!(
-            "The workspace {name} accepts only FIDO security-key SSH keys over SSH. \
+            "The workspace {name} accepts only FIDO security-key SSH keys over SSH (a key marked \
+             no-touch-required does not count, nor does a certificate). \
              Make one with `ssh-keygen -t ed25519-sk` and add it at {{keys}}."
         ),
         Shortfall::SshKeyNotVerified => format!(
