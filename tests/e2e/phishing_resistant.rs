@@ -198,7 +198,7 @@ fn a_workspace_can_require_keys_of_allowed_models_and_sessions_signed_in_with_on
     );
     // Wes, a member: two-step with an app, no key; Git over SSH and HTTPS.
     let wes = account(&server, "wes");
-    let (mut wes_phone, _) = enable_two_step(&server, &wes);
+    let (mut wes_phone, wes_codes) = enable_two_step(&server, &wes);
     mia_api.ok(
         "POST",
         "/workspaces/fort/members",
@@ -276,6 +276,15 @@ fn a_workspace_can_require_keys_of_allowed_models_and_sessions_signed_in_with_on
     let (status, said) = api_get(&wes_api, "/workspaces/fort");
     assert_eq!(status, 403, "{said}");
     assert!(said.contains(no_key), "{said}");
+    // Every page he sees carries the banner with what is asked.
+    let wes_web = Chromium::start("workspace-ladder-member");
+    sign_in_with_password(&server, &wes_web, "wes", PASSWORD);
+    wes_web.type_into("#code", &wes_codes[0]);
+    wes_web.click("form[action='/signin/second-step'] button");
+    wes_web.wait_for_text("Hello, wes");
+    wes_web.goto(&localhost(&server, "/account"));
+    wes_web.wait_for_text("The workspace fort requires a security key or passkey from");
+    wes_web.screenshot("workspace-key-banner");
     // Mia's key counts for Git, and her browser (signed in with it) sees
     // the workspace; her API session, signed in with a code, does not.
     let mia_git = Git::new(&server, "mia", &dir.join("mia_browser_key"));
