@@ -126,6 +126,7 @@ fn sweep(phone: bool) {
         "/signin",
         "/password/forgot",
         "/help/recovery",
+        "/help/security-keys",
         "/no-such-page",
         "/confirm-email?token=expired",
     ] {
