@@ -12,8 +12,19 @@ use serde_json::json;
 use common::accounts::{account, enable_two_step, fresh_session, PASSWORD};
 use common::browser::Chromium;
 use common::git::Git;
-use common::web_journey::{localhost, ready_for_two_step, sign_in_with_password, two_step_on};
+use common::web_journey::{
+    localhost, ready_for_two_step, sign_in_with_password, sign_out, two_step_on,
+};
 use common::{recovery_codes_in, Server, ServerOptions};
+
+/// The password of a key-only account: its second step leads with the key.
+fn password_then_key_page(server: &Server, web: &Chromium, name: &str) {
+    web.goto(&localhost(server, "/signin"));
+    web.type_into("#login", name);
+    web.type_into("#password", PASSWORD);
+    web.click("form[action='/signin'] button");
+    web.wait_for_text("Touch your security key");
+}
 
 /// On the two-step page of an account with two-step off: confirm with the
 /// password, register the key (`button`: #add-key or #add-passkey), open the
@@ -89,13 +100,8 @@ fn two_step_turns_on_with_a_security_key_alone() {
     assert!(!web.has("#authenticators tbody tr"));
 
     // Signing in: the password, then the key leads (no code field).
-    web.click("form[action='/signout'] button");
-    web.wait_for_text("You are signed out.");
-    web.goto(&localhost(&server, "/signin"));
-    web.type_into("#login", name);
-    web.type_into("#password", PASSWORD);
-    web.click("form[action='/signin'] button");
-    web.wait_for_text("Touch your security key");
+    sign_out(&web);
+    password_then_key_page(&server, &web, name);
     assert!(!web.has("#code"), "no app, no code field");
     web.screenshot("second-step-key-only");
     web.click("#use-key");
@@ -110,13 +116,8 @@ fn two_step_turns_on_with_a_security_key_alone() {
     assert!(web.text().contains("first key"));
 
     // A recovery code still signs in in its place.
-    web.click("form[action='/signout'] button");
-    web.wait_for_text("You are signed out.");
-    web.goto(&localhost(&server, "/signin"));
-    web.type_into("#login", name);
-    web.type_into("#password", PASSWORD);
-    web.click("form[action='/signin'] button");
-    web.wait_for_text("Touch your security key");
+    sign_out(&web);
+    password_then_key_page(&server, &web, name);
     web.click("details.recovery-switch summary");
     web.type_into("#recovery-code", &codes[5]);
     web.click("details.recovery-switch button");
@@ -248,8 +249,7 @@ fn a_workspace_can_require_keys_of_allowed_models_and_sessions_signed_in_with_on
     assert_eq!(model.len(), 36, "the model was read: {keys}");
     // A key added by this session does not vouch for it (nor open sudo):
     // she signs in again with the key, then confirms with it.
-    web.click("form[action='/signout'] button");
-    web.wait_for_text("You are signed out.");
+    sign_out(&web);
     sign_in_with_password(&server, &web, "mia", PASSWORD);
     web.click("#use-key");
     web.wait_for_text("Hello, mia");

@@ -106,25 +106,12 @@ fn a_security_key_signature_without_a_touch_is_refused() {
     let server = Server::start();
     let sue = account(&server, "sue");
     let lib = provider(server.data.path());
-    let key = server.data.path().join("sue_sk");
-    let made = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519-sk", "-N", "", "-C", "sue@e2e", "-w"])
-        .arg(&lib)
-        .arg("-f")
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let (key, public) = sk_keygen(server.data.path(), &lib, "sue_sk");
     assert!(public.starts_with("sk-ssh-ed25519@openssh.com "));
     sue.api.ok(
         "POST",
         "/user/ssh-keys",
-        Some(json!({"title": "fido", "key": public.trim(), "password": PASSWORD})),
+        Some(json!({"title": "fido", "key": public, "password": PASSWORD})),
     );
 
     // Touched (user presence): the greeting.

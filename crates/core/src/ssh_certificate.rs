@@ -19,8 +19,6 @@ pub struct Certificate {
     pub valid_before: u64,
     /// A user certificate (not a host certificate).
     pub for_users: bool,
-    /// The certified key is a FIDO security key (`sk-…`).
-    pub fido: bool,
     /// Its critical options by name (`source-address`, `force-command`,
     /// `verify-required`): none is enforced here, so any refuses it.
     pub critical_options: Vec<String>,
@@ -66,7 +64,6 @@ mod tests {
             valid_after: 100,
             valid_before: 200,
             for_users: true,
-            fido: false,
             critical_options: vec![],
             key_id: "ann@laptop".into(),
         };

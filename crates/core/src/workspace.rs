@@ -59,6 +59,16 @@ impl Level {
             _ => None,
         }
     }
+
+    /// As stored (a value this version does not know reads as two-step).
+    pub fn stored(s: &str) -> Level {
+        Level::parse(s).unwrap_or(Level::TwoStep)
+    }
+}
+
+/// The allowed models as stored: AAGUIDs, space-separated ('' = any).
+pub fn stored_models(text: &str) -> Vec<String> {
+    text.split_whitespace().map(str::to_string).collect()
 }
 
 /// Which SSH keys reach the workspace's repositories.
@@ -88,6 +98,11 @@ impl SshKeyRule {
             _ => None,
         }
     }
+
+    /// As stored (a value this version does not know reads as any).
+    pub fn stored(s: &str) -> SshKeyRule {
+        SshKeyRule::parse(s).unwrap_or(SshKeyRule::Any)
+    }
 }
 
 /// A workspace's rules for who reaches its repositories.
@@ -114,8 +129,10 @@ pub enum Via<'a> {
     Token,
     /// A registered SSH key.
     SshKey { fido: bool, verify_required: bool },
-    /// An SSH certificate signed by one of the workspace's authorities.
-    SshCertificate { fido: bool },
+    /// An SSH certificate signed by one of the workspace's authorities. It
+    /// never counts as a FIDO key: the touch behind a certified FIDO key is
+    /// not seen (the certificate's handler gets no signature).
+    SshCertificate,
 }
 
 /// What the caller brings.
@@ -139,7 +156,8 @@ pub enum Shortfall {
     SshKeyNotVerified,
 }
 
-fn allowed(models: &[String], model: &str) -> bool {
+/// Whether a key of `model` counts where `models` are allowed (none listed: any).
+pub fn model_allowed(models: &[String], model: &str) -> bool {
     models.is_empty() || models.iter().any(|m| m == model)
 }
 
@@ -157,11 +175,11 @@ pub fn shortfall(r: &Rules<'_>, p: &Presented<'_>) -> Option<Shortfall> {
             if p.key_models.is_empty() {
                 return Some(Shortfall::NoPhishingResistantFactor { since });
             }
-            if !p.key_models.iter().any(|m| allowed(r.models, m)) {
+            if !p.key_models.iter().any(|m| model_allowed(r.models, m)) {
                 return Some(Shortfall::ModelNotAllowed { since });
             }
             if let Via::Session { key_model } = p.via {
-                if !key_model.is_some_and(|m| allowed(r.models, m)) {
+                if !key_model.is_some_and(|m| model_allowed(r.models, m)) {
                     return Some(Shortfall::SessionNotSignedInWithKey);
                 }
             }
@@ -169,9 +187,7 @@ pub fn shortfall(r: &Rules<'_>, p: &Presented<'_>) -> Option<Shortfall> {
     }
     match p.via {
         Via::SshKey { .. } if r.certificates_required => Some(Shortfall::CertificateRequired),
-        Via::SshKey { fido: false, .. } | Via::SshCertificate { fido: false }
-            if r.ssh_keys != SshKeyRule::Any =>
-        {
+        Via::SshKey { fido: false, .. } | Via::SshCertificate if r.ssh_keys != SshKeyRule::Any => {
             Some(Shortfall::SshKeyNotFido)
         }
         Via::SshKey {
@@ -457,13 +473,13 @@ mod tests {
             shortfall(&r, &key(true, true)),
             Some(Shortfall::CertificateRequired)
         );
-        let cert = |fido| Presented {
-            via: Via::SshCertificate { fido },
+        let cert = Presented {
+            via: Via::SshCertificate,
             ..token
         };
-        assert_eq!(shortfall(&r, &cert(false)), Some(Shortfall::SshKeyNotFido));
+        assert_eq!(shortfall(&r, &cert), Some(Shortfall::SshKeyNotFido));
         r.ssh_keys = SshKeyRule::Any;
-        assert_eq!(shortfall(&r, &cert(false)), None);
+        assert_eq!(shortfall(&r, &cert), None);
     }
 
     #[test]

@@ -24,10 +24,6 @@ pub(crate) fn facts(cert: &Certificate) -> SshCertificate {
         valid_after: cert.valid_after(),
         valid_before: cert.valid_before(),
         for_users: cert.cert_type().is_user(),
-        fido: matches!(
-            cert.public_key().algorithm(),
-            russh::keys::Algorithm::SkEd25519 | russh::keys::Algorithm::SkEcdsaSha2NistP256
-        ),
         key_id: cert.key_id().to_string(),
         critical_options: cert
             .critical_options()
@@ -72,9 +68,7 @@ pub(crate) async fn run(
         }
     };
     tracing::info!(user = %user.username, key_id = %cert.key_id, ca = %cert.ca_fingerprint, ip = %ctx.ip, "ssh certificate accepted");
-    // A certified FIDO key's touch is not checked (russh hands a
-    // certificate's handler no signature): it never counts as a FIDO key.
-    let via = Caller::SshCertificate { fido: false };
+    let via = Caller::SshCertificate;
     let command = command.unwrap_or(Command::Unknown(String::new()));
     if let Err(why) = crate::gate::admit(&auth, &user, &via, Action::SshGit, Some(&command)).await {
         return refuse(channel, why).await;

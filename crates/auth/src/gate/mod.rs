@@ -37,7 +37,7 @@ impl SessionInfo {
             Caller::OAuthToken { .. } => CallerKind::OAuthToken,
             Caller::Password => CallerKind::BasicPassword,
             Caller::SshKey(_) => CallerKind::SshKey,
-            Caller::SshCertificate { .. } => CallerKind::SshCertificate,
+            Caller::SshCertificate => CallerKind::SshCertificate,
         }
     }
 }
@@ -142,18 +142,14 @@ impl AuthService {
         };
         let now = self.now();
         let policy = ws_policy::policy(w.two_step_enforced_at, now);
-        let level = Level::parse(&w.two_step_level).unwrap_or(Level::TwoStep);
-        let models: Vec<String> = w
-            .allowed_aaguids
-            .split_whitespace()
-            .map(str::to_string)
-            .collect();
+        let level = Level::stored(&w.two_step_level);
+        let models = ws_policy::stored_models(&w.allowed_aaguids);
         let rules = Rules {
             policy,
             level,
             two_step_since: w.two_step_floor_at.filter(|f| *f <= now),
             models: &models,
-            ssh_keys: SshKeyRule::parse(&w.ssh_key_rule).unwrap_or(SshKeyRule::Any),
+            ssh_keys: SshKeyRule::stored(&w.ssh_key_rule),
             certificates_required: w.ssh_certificates_required,
         };
         // The account's keys only when the level asks for them.
@@ -179,7 +175,7 @@ impl AuthService {
                 fido: k.fido,
                 verify_required: k.verify_required,
             },
-            Some(Caller::SshCertificate { fido }) => Via::SshCertificate { fido: *fido },
+            Some(Caller::SshCertificate) => Via::SshCertificate,
             _ => Via::Token,
         };
         let presented = Presented {

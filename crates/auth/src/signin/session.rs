@@ -85,7 +85,7 @@ pub enum Caller {
     SshKey(SshKeyUse),
     /// An SSH certificate signed by a workspace's authority: Git over SSH to
     /// that workspace, as the member its principal names.
-    SshCertificate { fido: bool },
+    SshCertificate,
 }
 
 /// What the SSH key that signed in is, for a workspace's SSH rules.

@@ -2,7 +2,7 @@
 //! first admin), listed, shown to members, members added, changed, removed
 //! (the last admin stays). Roles and what they allow are in `roles.rs`.
 
-use twostep_core::workspace::{self as policy, Policy};
+use twostep_core::workspace::{self as policy, stored_models, Level, Policy, Rules, SshKeyRule};
 use twostep_core::{token, UserId};
 use twostep_store::users::{self};
 use twostep_store::workspaces::{self as ws, Role, Workspace};
@@ -56,7 +56,7 @@ pub struct WorkspaceView {
     pub name: String,
     pub role: WorkspaceRole,
     pub policy: Policy,
-    pub level: twostep_core::workspace::Level,
+    pub level: Level,
     /// Authenticator models (AAGUIDs) allowed; empty: any.
     pub models: Vec<String>,
     pub ssh: super::ssh::SshRules,
@@ -77,7 +77,7 @@ pub struct MembershipView {
     pub name: String,
     pub role: WorkspaceRole,
     pub policy: Policy,
-    pub level: twostep_core::workspace::Level,
+    pub level: Level,
     /// Authenticator models (AAGUIDs) allowed; empty: any.
     pub models: Vec<String>,
 }
@@ -188,7 +188,7 @@ impl Workspaces<'_> {
             name,
             role: WorkspaceRole::Admin,
             policy: Policy::Off,
-            level: twostep_core::workspace::Level::TwoStep,
+            level: Level::TwoStep,
             models: Vec::new(),
         })
     }
@@ -203,13 +203,8 @@ impl Workspaces<'_> {
                 name: m.name,
                 role: m.role.into(),
                 policy: policy::policy(m.two_step_enforced_at, now),
-                level: twostep_core::workspace::Level::parse(&m.two_step_level)
-                    .unwrap_or(twostep_core::workspace::Level::TwoStep),
-                models: m
-                    .allowed_aaguids
-                    .split_whitespace()
-                    .map(str::to_string)
-                    .collect(),
+                level: Level::stored(&m.two_step_level),
+                models: stored_models(&m.allowed_aaguids),
             })
             .collect())
     }
@@ -237,13 +232,8 @@ impl Workspaces<'_> {
         let ssh = self.ssh_rules_of(&mut c, &w).await?;
         Ok(WorkspaceView {
             policy: policy::policy(w.two_step_enforced_at, now),
-            level: twostep_core::workspace::Level::parse(&w.two_step_level)
-                .unwrap_or(twostep_core::workspace::Level::TwoStep),
-            models: w
-                .allowed_aaguids
-                .split_whitespace()
-                .map(str::to_string)
-                .collect(),
+            level: Level::stored(&w.two_step_level),
+            models: stored_models(&w.allowed_aaguids),
             ssh,
             name: w.name,
             role: role.into(),
@@ -325,19 +315,14 @@ impl Workspaces<'_> {
         if let (Some(_), p @ (Policy::Grace { until } | Policy::Enforced { since: until })) =
             (role, policy::policy(w.two_step_enforced_at, now))
         {
-            let level = twostep_core::workspace::Level::parse(&w.two_step_level)
-                .unwrap_or(twostep_core::workspace::Level::TwoStep);
-            let models: Vec<String> = w
-                .allowed_aaguids
-                .split_whitespace()
-                .map(str::to_string)
-                .collect();
-            let rules = twostep_core::workspace::Rules {
+            let level = Level::stored(&w.two_step_level);
+            let models = stored_models(&w.allowed_aaguids);
+            let rules = Rules {
                 policy: p,
                 level,
                 two_step_since: None,
                 models: &models,
-                ssh_keys: twostep_core::workspace::SshKeyRule::Any,
+                ssh_keys: SshKeyRule::Any,
                 certificates_required: false,
             };
             if !self.account_meets(&target, &rules).await? {

@@ -113,7 +113,7 @@ impl AuthService {
             .await?
             .into_iter()
             .filter(|m| {
-                m.two_step_level == Level::PhishingResistant.as_str()
+                Level::stored(&m.two_step_level) == Level::PhishingResistant
                     && matches!(
                         policy::policy(m.two_step_enforced_at, now),
                         Policy::Enforced { .. }
@@ -129,8 +129,8 @@ impl AuthService {
             .as_deref()
             .and_then(|id| keys.iter().find(|k| k.id == id));
         for m in strict {
-            let models: Vec<&str> = m.allowed_aaguids.split_whitespace().collect();
-            let allowed = |aaguid: &str| models.is_empty() || models.contains(&aaguid);
+            let models = policy::stored_models(&m.allowed_aaguids);
+            let allowed = |aaguid: &str| policy::model_allowed(&models, aaguid);
             let has_one = keys.iter().any(|k| allowed(&k.aaguid));
             if has_one && !signed_with.is_some_and(|k| allowed(&k.aaguid)) {
                 return Ok(Some(m.name));
@@ -357,7 +357,7 @@ impl Workspaces<'_> {
         let current = policy::Stored {
             required_at: w.two_step_required_at,
             enforced_at: w.two_step_enforced_at,
-            level: Level::parse(&w.two_step_level).unwrap_or(Level::TwoStep),
+            level: Level::stored(&w.two_step_level),
             floor_at: w.two_step_floor_at,
         };
         let after = policy::next(current, change.level, grace, now);

@@ -60,7 +60,7 @@ impl AuthService {
         w: &Workspace,
     ) -> Result<SshRules> {
         Ok(SshRules {
-            keys: SshKeyRule::parse(&w.ssh_key_rule).unwrap_or(SshKeyRule::Any),
+            keys: SshKeyRule::stored(&w.ssh_key_rule),
             certificates_required: w.ssh_certificates_required,
             authorities: ssh_cas::of_workspace(c, &w.id)
                 .await?
