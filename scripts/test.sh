@@ -20,6 +20,9 @@ command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
 command -v git-credential-oauth >/dev/null || need_apt+=(git-credential-oauth)
 command -v pg_dump >/dev/null || need_apt+=(postgresql-client)
 command -v git >/dev/null || need_apt+=(git)
+# A real load balancer and ACME server (tests/e2e/behind_haproxy.rs, tls.rs).
+command -v haproxy >/dev/null || need_apt+=(haproxy)
+command -v pebble >/dev/null || need_apt+=(pebble)
 # The store checks that SQLite's commits sync with fdatasync (crates/store/tests/fdatasync.rs).
 command -v strace >/dev/null || need_apt+=(strace)
 # The software security key of the SSH tests is built with libcrypto.

@@ -10,6 +10,7 @@ mod admin;
 mod api;
 mod authenticators;
 mod backup;
+mod behind_haproxy;
 mod behind_openssh;
 mod benchmarks;
 mod browser;

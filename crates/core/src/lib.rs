@@ -5,6 +5,7 @@
 
 pub mod app_password;
 pub mod breached;
+pub mod client_address;
 pub mod code;
 pub mod drift;
 pub mod last_used;
@@ -13,6 +14,7 @@ pub mod network;
 pub mod oauth;
 pub mod password;
 pub mod policy;
+pub mod proxy_protocol;
 pub mod pskc;
 pub mod recovery;
 pub mod repo;

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 
 #[derive(Default)]
 struct Switch {
@@ -42,12 +41,12 @@ impl Cutter {
     }
 }
 
-pub struct CutStream {
-    inner: TcpStream,
+pub struct CutStream<S> {
+    inner: S,
     switch: Arc<Switch>,
 }
 
-pub fn cuttable(inner: TcpStream) -> (CutStream, Cutter) {
+pub fn cuttable<S>(inner: S) -> (CutStream<S>, Cutter) {
     let switch = Arc::new(Switch::default());
     (
         CutStream {
@@ -62,13 +61,13 @@ fn cut_error() -> io::Error {
     io::Error::new(io::ErrorKind::ConnectionAborted, "cut by the server")
 }
 
-impl CutStream {
+impl<S> CutStream<S> {
     fn is_cut(&self) -> bool {
         self.switch.cut.load(Ordering::SeqCst)
     }
 }
 
-impl AsyncRead for CutStream {
+impl<S: AsyncRead + Unpin> AsyncRead for CutStream<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -92,7 +91,7 @@ impl AsyncRead for CutStream {
     }
 }
 
-impl CutStream {
+impl<S> CutStream<S> {
     fn pending_write(&self, cx: &Context<'_>) -> Poll<io::Result<usize>> {
         Switch::park(&self.switch.writer, cx);
         if self.is_cut() {
@@ -102,7 +101,7 @@ impl CutStream {
     }
 }
 
-impl AsyncWrite for CutStream {
+impl<S: AsyncWrite + Unpin> AsyncWrite for CutStream<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

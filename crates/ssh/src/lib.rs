@@ -15,6 +15,7 @@ mod io;
 mod limits;
 mod password;
 mod prompt;
+mod proxied;
 mod recover;
 mod recovery;
 mod serv;
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use twostep_auth::AuthService;
+use twostep_core::client_address::TrustedProxies;
 
 pub use command::{parse as parse_command, Command, GitService};
 pub use gate::COMMANDS;
@@ -38,6 +40,7 @@ pub async fn serve(
     auth: AuthService,
     host_key: russh::keys::PrivateKey,
     limits: Limits,
+    proxies: TrustedProxies,
 ) -> std::io::Result<()> {
     let config = Arc::new(russh::server::Config {
         methods: russh::MethodSet::from(&[russh::MethodKind::PublicKey][..]),
@@ -64,20 +67,59 @@ pub async fn serve(
                 continue;
             }
         };
-        let Some(slot) = counter.take(peer.ip(), &limits) else {
-            tracing::warn!(ip = %peer.ip(), "ssh connection refused: too many open connections");
-            drop(socket);
-            continue;
-        };
         let _ = socket.set_nodelay(true);
+        let start = Start {
+            config: config.clone(),
+            auth: auth.clone(),
+            counter: counter.clone(),
+            limits,
+        };
+        if proxies.trusts(peer.ip()) {
+            // The header is read in the connection's own task: a slow proxy
+            // holds up nobody else.
+            tokio::spawn(async move {
+                let mut socket = socket;
+                let read = proxied::read_header(&mut socket, peer);
+                match tokio::time::timeout(limits.auth_timeout, read).await {
+                    Ok(Ok((client, head))) => {
+                        start.run(proxied::Opening::after_header(socket, head), client)
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(%peer, error = %e, "ssh connection from a trusted proxy refused: no valid PROXY header");
+                    }
+                    Err(_) => {
+                        tracing::warn!(%peer, "ssh connection from a trusted proxy sent nothing")
+                    }
+                }
+            });
+        } else {
+            start.run(proxied::Opening::refusing_headers(socket, peer), peer);
+        }
+    }
+}
+
+/// What a new connection needs once its client is known.
+struct Start {
+    config: Arc<russh::server::Config>,
+    auth: AuthService,
+    counter: limits::Counter,
+    limits: Limits,
+}
+
+impl Start {
+    fn run(self, socket: proxied::Opening<tokio::net::TcpStream>, client: std::net::SocketAddr) {
+        let Some(slot) = self.counter.take(client.ip(), &self.limits) else {
+            tracing::warn!(ip = %client.ip(), "ssh connection refused: too many open connections");
+            return;
+        };
         let signed_in = Arc::new(AtomicBool::new(false));
-        let handler = handler::Connection::new(auth.clone(), peer, signed_in.clone());
+        let handler = handler::Connection::new(self.auth, client, signed_in.clone());
         tokio::spawn(connection(
-            config.clone(),
+            self.config,
             socket,
             handler,
             signed_in,
-            limits.auth_timeout,
+            self.limits.auth_timeout,
             slot,
         ));
     }
@@ -88,7 +130,7 @@ pub async fn serve(
 /// (`_slot` drops last).
 async fn connection(
     config: Arc<russh::server::Config>,
-    socket: tokio::net::TcpStream,
+    socket: proxied::Opening<tokio::net::TcpStream>,
     handler: handler::Connection,
     signed_in: Arc<AtomicBool>,
     auth_timeout: Duration,

@@ -9,7 +9,7 @@ Every option can also come from a config file (--config, TOML, same names with
 underscores: http_addr = \"127.0.0.1:8080\") or an environment variable:
 TWOSTEP_DATA_DIR, TWOSTEP_REPOSITORIES_DIR, TWOSTEP_SSH_HOST_KEY, TWOSTEP_HTTP_ADDR, TWOSTEP_SSH_ADDR, TWOSTEP_METRICS_ADDR, TWOSTEP_DATABASE_URL,
 TWOSTEP_PUBLIC_URL, TWOSTEP_ISSUER, TWOSTEP_SMTP_URL, TWOSTEP_MAIL_FROM,
-TWOSTEP_SECRET_KEY, TWOSTEP_LOG_FORMAT. Flags win over the environment, which wins over the file.
+TWOSTEP_SECRET_KEY, TWOSTEP_LOG_FORMAT, TWOSTEP_TRUSTED_PROXIES, TWOSTEP_PROXY_HEADER. Flags win over the environment, which wins over the file.
 Log level: TWOSTEP_LOG (e.g. debug).";
 
 /// twostep: a self-hosted Git server built around two-step verification and account recovery.
@@ -95,6 +95,12 @@ pub struct Options {
     /// SSH connections one IP address may hold open [default: 20].
     #[arg(long, value_name = "N")]
     pub ssh_max_per_ip: Option<usize>,
+    /// Load balancers whose word about the client is taken: addresses and CIDR ranges, comma-separated (HTTP: X-Forwarded-For or Forwarded, see proxy_header; SSH: a PROXY protocol v1/v2 header) [default: none].
+    #[arg(long, value_name = "RANGES")]
+    pub trusted_proxies: Option<String>,
+    /// The header trusted proxies write the client into: x-forwarded-for or forwarded [default: x-forwarded-for].
+    #[arg(long, value_name = "HEADER")]
+    pub proxy_header: Option<String>,
     /// How long self-service account recovery waits: 72h, 90m, 30s… [default: 72h].
     #[arg(long, value_name = "DURATION")]
     pub recovery_wait: Option<String>,

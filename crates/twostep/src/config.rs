@@ -25,6 +25,9 @@ struct Layer {
     http_max_connections: Option<usize>,
     ssh_max_connections: Option<usize>,
     ssh_max_per_ip: Option<usize>,
+    /// "10.0.0.0/8, 192.0.2.7" or, in the file, a list of them.
+    trusted_proxies: Option<Ranges>,
+    proxy_header: Option<String>,
     /// Seconds an SSH client has to sign in (file/env only).
     ssh_auth_timeout: Option<u64>,
     recovery_wait: Option<String>,
@@ -40,6 +43,33 @@ struct Layer {
     self_service_recovery: Option<bool>,
     /// `[[oidc]]` tables (file only).
     oidc: Option<Vec<OidcLayer>>,
+}
+
+/// A comma-separated string (flag, environment) or a TOML list.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Ranges {
+    Text(String),
+    List(Vec<String>),
+}
+
+fn trusted_proxies(
+    flag: Option<String>,
+    layer: Option<Ranges>,
+    header: Option<String>,
+) -> anyhow::Result<twostep_core::client_address::TrustedProxies> {
+    use twostep_core::client_address::TrustedProxies;
+    let text = match (flag, layer) {
+        (Some(t), _) | (None, Some(Ranges::Text(t))) => t,
+        (None, Some(Ranges::List(l))) => l.join(","),
+        (None, None) => String::new(),
+    };
+    let ranges = TrustedProxies::parse_list(&text).context("trusted_proxies")?;
+    let header = match header {
+        Some(h) => h.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+        None => Default::default(),
+    };
+    Ok(TrustedProxies::new(ranges, header))
 }
 
 /// One OpenID Connect provider, as the config file writes it.
@@ -137,6 +167,8 @@ pub struct Config {
     pub ssh_max_connections: Option<usize>,
     /// SSH connections one address may hold open [default: 20].
     pub ssh_max_per_ip: usize,
+    /// Proxies whose forwarding headers (HTTP) and PROXY headers (SSH) name the client [default: none].
+    pub trusted_proxies: twostep_core::client_address::TrustedProxies,
     /// Seconds from connecting to a successful SSH sign-in [default: 30].
     pub ssh_auth_timeout: u64,
     /// Seconds self-service recovery waits, without and with a second proof.
@@ -271,7 +303,13 @@ impl Config {
             credential_max_lifetime >= 86_400,
             "credential_max_lifetime must be at least a day"
         );
+        let trusted_proxies = trusted_proxies(
+            o.trusted_proxies.clone(),
+            layer.trusted_proxies,
+            o.proxy_header.clone().or(layer.proxy_header),
+        )?;
         Ok(Config {
+            trusted_proxies,
             self_service_recovery: layer.self_service_recovery.unwrap_or(true),
             credential_max_lifetime,
             sessions,

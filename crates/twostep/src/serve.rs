@@ -58,8 +58,11 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             .max(1),
         ..ssh_limits
     };
+    let ssh_proxies = cfg.trusted_proxies.clone();
     let ssh = tokio::spawn(async move {
-        if let Err(e) = twostep_ssh::serve(ssh_listener, ssh_auth, host_key, ssh_limits).await {
+        if let Err(e) =
+            twostep_ssh::serve(ssh_listener, ssh_auth, host_key, ssh_limits, ssh_proxies).await
+        {
             tracing::error!(error = %e, "the SSH server stopped");
         }
     });
@@ -82,7 +85,14 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         mail = %mail_desc,
         "twostep is serving"
     );
-    twostep_web::server::serve(listener, app, http_limits, shutdown_signal()).await?;
+    twostep_web::server::serve(
+        listener,
+        app,
+        http_limits,
+        cfg.trusted_proxies.clone(),
+        shutdown_signal(),
+    )
+    .await?;
     // No new SSH connections; running git operations may finish.
     ssh.abort();
     let left = shutdown_auth

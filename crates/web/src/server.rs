@@ -4,9 +4,12 @@
 //! TCP_NODELAY so small answers leave at once.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::http::HeaderMap;
 use std::sync::Arc;
 use std::time::Duration;
+use twostep_core::client_address::TrustedProxies;
 
 use axum::extract::ConnectInfo;
 use axum::Router;
@@ -44,8 +47,10 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    proxies: TrustedProxies,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let proxies = Arc::new(proxies);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -75,8 +80,11 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
+        let proxies = proxies.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            let client = client_behind(&proxies, peer, req.headers());
             req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+            req.extensions_mut().insert(ClientAddr(client));
             app.clone().oneshot(req.map(axum::body::Body::new))
         });
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
@@ -94,6 +102,22 @@ pub async fn serve(
         tracing::warn!("some requests were still running at shutdown");
     }
     Ok(())
+}
+
+/// The client's address: the peer's, or what trusted proxies say it is.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub IpAddr);
+
+fn client_behind(proxies: &TrustedProxies, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    if !proxies.trusts(peer.ip()) {
+        return proxies.client(peer.ip(), &[]);
+    }
+    let values: Vec<&str> = headers
+        .get_all(proxies.header().name())
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    proxies.client(peer.ip(), &values)
 }
 
 #[cfg(test)]

@@ -86,6 +86,9 @@ pub fn clear_session_cookie(secure: bool) -> Cookie<'static> {
 
 /// The caller's address, for the security log.
 pub fn client_ip(parts: &Parts) -> String {
+    if let Some(c) = parts.extensions.get::<crate::server::ClientAddr>() {
+        return c.0.to_string();
+    }
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()

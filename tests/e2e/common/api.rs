@@ -24,6 +24,21 @@ impl ApiClient {
         }
     }
 
+    /// A client of `base` (http://HOST:PORT) whose connections leave from
+    /// `local` (any 127.x.y.z on loopback), as if from another machine.
+    pub fn from_address(base: &str, local: std::net::IpAddr) -> ApiClient {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        ApiClient {
+            client: reqwest::blocking::Client::builder()
+                .cookie_provider(jar.clone())
+                .local_address(local)
+                .build()
+                .unwrap(),
+            jar,
+            base: format!("{base}/api/v1"),
+        }
+    }
+
     /// The same client (cookies and all) talking to another node.
     pub fn on(&self, server: &Server) -> ApiClient {
         ApiClient {
@@ -36,6 +51,11 @@ impl ApiClient {
     /// The value of a cookie the client holds for the server.
     pub fn cookie(&self, name: &str) -> Option<String> {
         super::cookie_in(&self.jar, &self.base, name)
+    }
+
+    /// The full address of an API path.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
     }
 
     pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {

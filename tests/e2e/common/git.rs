@@ -9,6 +9,8 @@ pub struct Git {
     pub home: PathBuf,
     key: PathBuf,
     ssh_port: u16,
+    /// The address ssh connects from (`-o BindAddress`).
+    bind: Option<String>,
 }
 
 impl Git {
@@ -29,6 +31,7 @@ impl Git {
             home,
             key: key.to_path_buf(),
             ssh_port,
+            bind: None,
         };
         g.ok(&["config", "--global", "user.name", name], None);
         g.ok(
@@ -44,9 +47,19 @@ impl Git {
         g
     }
 
+    /// The same user connecting from `address` (any 127.x.y.z on loopback).
+    pub fn connecting_from(mut self, address: &str) -> Git {
+        self.bind = Some(address.to_string());
+        self
+    }
+
     pub fn ssh_command(&self) -> String {
+        let bind = match &self.bind {
+            Some(a) => format!(" -o BindAddress={a}"),
+            None => String::new(),
+        };
         format!(
-            "ssh -i {} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes",
+            "ssh -i {} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes{bind}",
             self.key.display()
         )
     }

@@ -8,6 +8,7 @@ pub mod axe;
 pub mod balancer;
 pub mod browser;
 pub mod git;
+pub mod haproxy;
 pub mod mail;
 pub mod otp;
 pub mod pages;
