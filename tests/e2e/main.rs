@@ -42,6 +42,7 @@ mod ssh_password;
 mod ssh_recovery;
 mod ssh_security_keys;
 mod takeover;
+mod tls;
 mod two_step;
 mod ways_back_in;
 mod workspaces;

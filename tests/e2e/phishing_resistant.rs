@@ -18,7 +18,7 @@ use common::web_journey::{
 use common::{recovery_codes_in, Server, ServerOptions};
 
 /// The password of a key-only account: its second step leads with the key.
-fn password_then_key_page(server: &Server, web: &Chromium, name: &str) {
+pub(crate) fn password_then_key_page(server: &Server, web: &Chromium, name: &str) {
     web.goto(&localhost(server, "/signin"));
     web.type_into("#login", name);
     web.type_into("#password", PASSWORD);
@@ -29,7 +29,12 @@ fn password_then_key_page(server: &Server, web: &Chromium, name: &str) {
 /// On the two-step page of an account with two-step off: confirm with the
 /// password, register the key (`button`: #add-key or #add-passkey), open the
 /// mailed link; the recovery codes shown.
-fn turn_on_with(server: &Server, web: &Chromium, name: &str, button: &str) -> Vec<String> {
+pub(crate) fn turn_on_with(
+    server: &Server,
+    web: &Chromium,
+    name: &str,
+    button: &str,
+) -> Vec<String> {
     let email = format!("{name}@example.com");
     web.goto(&localhost(server, "/account/two-step"));
     web.wait_for_text("Or use a security key or passkey");

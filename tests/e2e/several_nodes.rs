@@ -57,15 +57,6 @@ fn cluster() -> Option<Cluster> {
     })
 }
 
-fn signal(server: &Server, sig: &str) {
-    let ok = std::process::Command::new("kill")
-        .args([sig, &server.pid().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill {sig}");
-}
-
 /// The host key a server offers, as ssh-keyscan prints it.
 fn host_key(port: u16) -> String {
     let out = std::process::Command::new("ssh-keyscan")
@@ -245,12 +236,12 @@ fn a_security_key_registered_through_one_node_signs_in_through_the_other() {
     assert_eq!(begun["status"], 200, "{begun}");
     c.balancer.send_to(b.http_port());
     // Node 1 is frozen: only node 2 can answer now.
-    signal(a, "-STOP");
+    a.signal("-STOP");
     let answer = web.script_async(FINISH_JS, json!([]));
     assert_eq!(answer["status"], 200, "{answer}");
     web.goto(&format!("{public}/"));
     web.wait_for_text("Hello, kira");
-    signal(a, "-CONT");
+    a.signal("-CONT");
 
     // A node with another secret key is refused at start, with the reason.
     let other = tempfile::tempdir().unwrap();

@@ -9,7 +9,9 @@ Every option can also come from a config file (--config, TOML, same names with
 underscores: http_addr = \"127.0.0.1:8080\") or an environment variable:
 TWOSTEP_DATA_DIR, TWOSTEP_REPOSITORIES_DIR, TWOSTEP_SSH_HOST_KEY, TWOSTEP_HTTP_ADDR, TWOSTEP_SSH_ADDR, TWOSTEP_METRICS_ADDR, TWOSTEP_DATABASE_URL,
 TWOSTEP_PUBLIC_URL, TWOSTEP_ISSUER, TWOSTEP_SMTP_URL, TWOSTEP_MAIL_FROM,
-TWOSTEP_SECRET_KEY, TWOSTEP_LOG_FORMAT, TWOSTEP_TRUSTED_PROXIES, TWOSTEP_PROXY_HEADER. Flags win over the environment, which wins over the file.
+TWOSTEP_SECRET_KEY, TWOSTEP_LOG_FORMAT, TWOSTEP_TRUSTED_PROXIES, TWOSTEP_PROXY_HEADER,
+TWOSTEP_TLS_CERT, TWOSTEP_TLS_KEY, TWOSTEP_ACME_DOMAIN, TWOSTEP_ACME_DIRECTORY, TWOSTEP_ACME_CONTACT, TWOSTEP_ACME_CA,
+TWOSTEP_ACME_CACHE, TWOSTEP_REDIRECT_ADDR. Flags win over the environment, which wins over the file.
 Log level: TWOSTEP_LOG (e.g. debug).";
 
 /// twostep: a self-hosted Git server built around two-step verification and account recovery.
@@ -101,6 +103,30 @@ pub struct Options {
     /// The header trusted proxies write the client into: x-forwarded-for or forwarded [default: x-forwarded-for].
     #[arg(long, value_name = "HEADER")]
     pub proxy_header: Option<String>,
+    /// Serve HTTPS on --http-addr with this certificate chain (PEM; read again on SIGHUP) [default: plain HTTP].
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a certificate for these host names (comma-separated) obtained and renewed over ACME (tls-alpn-01: the CA must reach --http-addr on port 443).
+    #[arg(long, value_name = "NAMES", conflicts_with = "tls_cert")]
+    pub acme_domain: Option<String>,
+    /// The ACME directory [default: Let's Encrypt, https://acme-v02.api.letsencrypt.org/directory].
+    #[arg(long, value_name = "URL")]
+    pub acme_directory: Option<String>,
+    /// Address the CA writes to about the certificate (expiry, problems).
+    #[arg(long, value_name = "EMAIL")]
+    pub acme_contact: Option<String>,
+    /// A root certificate (PEM) to trust for the ACME directory, for a private CA [default: the system's roots].
+    #[arg(long, value_name = "FILE")]
+    pub acme_ca: Option<PathBuf>,
+    /// Where ACME certificates and the account are kept; nodes behind one name share it [default: DATA/acme].
+    #[arg(long, value_name = "DIR")]
+    pub acme_cache: Option<PathBuf>,
+    /// Also listen for plain HTTP here and redirect every request to the https:// public URL (e.g. 0.0.0.0:80) [default: off].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub redirect_addr: Option<String>,
     /// How long self-service account recovery waits: 72h, 90m, 30s… [default: 72h].
     #[arg(long, value_name = "DURATION")]
     pub recovery_wait: Option<String>,

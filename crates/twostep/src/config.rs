@@ -28,6 +28,14 @@ struct Layer {
     /// "10.0.0.0/8, 192.0.2.7" or, in the file, a list of them.
     trusted_proxies: Option<Ranges>,
     proxy_header: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    acme_domain: Option<String>,
+    acme_directory: Option<String>,
+    acme_contact: Option<String>,
+    acme_ca: Option<PathBuf>,
+    acme_cache: Option<PathBuf>,
+    redirect_addr: Option<String>,
     /// Seconds an SSH client has to sign in (file/env only).
     ssh_auth_timeout: Option<u64>,
     recovery_wait: Option<String>,
@@ -169,6 +177,10 @@ pub struct Config {
     pub ssh_max_per_ip: usize,
     /// Proxies whose forwarding headers (HTTP) and PROXY headers (SSH) name the client [default: none].
     pub trusted_proxies: twostep_core::client_address::TrustedProxies,
+    /// HTTPS on http_addr: certificate files or ACME [default: plain HTTP].
+    pub tls: Option<crate::tls::Source>,
+    /// A plain-HTTP listener redirecting to the https:// public URL.
+    pub redirect_addr: Option<String>,
     /// Seconds from connecting to a successful SSH sign-in [default: 30].
     pub ssh_auth_timeout: u64,
     /// Seconds self-service recovery waits, without and with a second proof.
@@ -251,11 +263,36 @@ impl Config {
                     data_dir.join("twostep.db").display()
                 )
             });
+        let tls = tls_source(
+            o.tls_cert.clone().or(layer.tls_cert),
+            o.tls_key.clone().or(layer.tls_key),
+            o.acme_domain.clone().or(layer.acme_domain),
+            crate::tls::Acme {
+                domains: Vec::new(),
+                directory: o
+                    .acme_directory
+                    .clone()
+                    .or(layer.acme_directory)
+                    .unwrap_or_else(|| crate::tls::LETS_ENCRYPT.into()),
+                contact: o
+                    .acme_contact
+                    .clone()
+                    .or(layer.acme_contact)
+                    .map(|c| vec![format!("mailto:{}", c.trim_start_matches("mailto:"))])
+                    .unwrap_or_default(),
+                ca: o.acme_ca.clone().or(layer.acme_ca),
+                cache: o
+                    .acme_cache
+                    .clone()
+                    .or(layer.acme_cache)
+                    .unwrap_or_else(|| data_dir.join("acme")),
+            },
+        )?;
         let public_url = o
             .public_url
             .clone()
             .or(layer.public_url)
-            .unwrap_or_else(|| default_public_url(&http_addr))
+            .unwrap_or_else(|| default_public_url(&http_addr, tls.as_ref()))
             .trim_end_matches('/')
             .to_string();
         anyhow::ensure!(
@@ -308,8 +345,15 @@ impl Config {
             layer.trusted_proxies,
             o.proxy_header.clone().or(layer.proxy_header),
         )?;
+        let redirect_addr = o.redirect_addr.clone().or(layer.redirect_addr);
+        anyhow::ensure!(
+            redirect_addr.is_none() || public_url.starts_with("https://"),
+            "redirect_addr sends people to the https:// public URL: set tls_cert or acme_domain (or an https:// public_url)"
+        );
         Ok(Config {
             trusted_proxies,
+            tls,
+            redirect_addr,
             self_service_recovery: layer.self_service_recovery.unwrap_or(true),
             credential_max_lifetime,
             sessions,
@@ -427,15 +471,64 @@ fn duration(text: &str) -> anyhow::Result<i64> {
 }
 
 /// `http://localhost:PORT` for loopback and wildcard addresses (browsers accept
-/// security keys on `localhost`, never on an IP address), else `http://ADDR`.
-fn default_public_url(http_addr: &str) -> String {
+/// security keys on `localhost`, never on an IP address), else `http://ADDR`;
+/// with ACME, `https://` and the first domain (the port left out when 443).
+fn default_public_url(http_addr: &str, tls: Option<&crate::tls::Source>) -> String {
+    let port = http_addr.rsplit_once(':').map(|(_, p)| p).unwrap_or("443");
+    if let Some(crate::tls::Source::Acme(a)) = tls {
+        let domain = a.domains.first().map(String::as_str).unwrap_or("localhost");
+        return match port {
+            "443" => format!("https://{domain}"),
+            _ => format!("https://{domain}:{port}"),
+        };
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
     match http_addr.rsplit_once(':') {
         Some((host, port))
             if ["127.0.0.1", "0.0.0.0", "[::]", "[::1]", "localhost"].contains(&host) =>
         {
-            format!("http://localhost:{port}")
+            format!("{scheme}://localhost:{port}")
         }
-        _ => format!("http://{http_addr}"),
+        _ => format!("{scheme}://{http_addr}"),
+    }
+}
+
+/// Certificate files, or ACME for the listed domains, or neither.
+fn tls_source(
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    domains: Option<String>,
+    mut acme: crate::tls::Acme,
+) -> anyhow::Result<Option<crate::tls::Source>> {
+    let domains: Vec<String> = domains
+        .unwrap_or_default()
+        .split([',', ' '])
+        .filter(|d| !d.is_empty())
+        .map(|d| d.trim().to_ascii_lowercase())
+        .collect();
+    for d in &domains {
+        anyhow::ensure!(
+            d.len() <= 253
+                && d.contains('.')
+                && d.split('.').all(|l| !l.is_empty()
+                    && l.len() <= 63
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')),
+            "acme_domain {d:?} is not a host name (git.example.com)"
+        );
+    }
+    match (cert, key, domains.is_empty()) {
+        (None, None, true) => Ok(None),
+        (Some(cert), Some(key), true) => Ok(Some(crate::tls::Source::Files { cert, key })),
+        (Some(_), None, _) | (None, Some(_), _) => {
+            anyhow::bail!("tls_cert and tls_key go together")
+        }
+        (Some(_), Some(_), false) => {
+            anyhow::bail!("tls_cert and acme_domain exclude each other: one certificate source")
+        }
+        (None, None, false) => {
+            acme.domains = domains;
+            Ok(Some(crate::tls::Source::Acme(acme)))
+        }
     }
 }
 
@@ -457,12 +550,15 @@ mod tests {
     #[test]
     fn loopback_addresses_are_served_as_localhost() {
         assert_eq!(
-            default_public_url("127.0.0.1:8080"),
+            default_public_url("127.0.0.1:8080", None),
             "http://localhost:8080"
         );
-        assert_eq!(default_public_url("0.0.0.0:80"), "http://localhost:80");
         assert_eq!(
-            default_public_url("git.example.com:8080"),
+            default_public_url("0.0.0.0:80", None),
+            "http://localhost:80"
+        );
+        assert_eq!(
+            default_public_url("git.example.com:8080", None),
             "http://git.example.com:8080"
         );
     }

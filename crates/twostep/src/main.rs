@@ -15,12 +15,16 @@ mod progress;
 mod requirements;
 mod restore;
 mod serve;
+mod tls;
 
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     files::private_umask();
+    // One TLS provider for the whole process (HTTPS, the ACME client), whatever
+    // features other crates switch on.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     if !matches!(cli.command, cli::Command::Serv(_)) {
         logs::to_stderr(cli.json_logs());
     }

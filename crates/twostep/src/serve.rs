@@ -72,12 +72,34 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         secure_cookies: cfg.public_url.starts_with("https://"),
     };
     let app = twostep_web::router(state);
+    let tls = match &cfg.tls {
+        Some(source) => Some(crate::tls::start(source).await?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(&cfg.http_addr)
         .await
         .with_context(|| format!("listening on {}", cfg.http_addr))?;
     let local = listener.local_addr()?;
+    let redirect = match &cfg.redirect_addr {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening for redirects on {addr}"))?;
+            let app = twostep_web::server::https_redirect(&cfg.public_url);
+            let proxies = cfg.trusted_proxies.clone();
+            tracing::info!(redirect = %addr, to = %cfg.public_url, "plain HTTP redirects to https");
+            Some(tokio::spawn(async move {
+                let never = std::future::pending::<()>();
+                let _ =
+                    twostep_web::server::serve(listener, app, http_limits, proxies, None, never)
+                        .await;
+            }))
+        }
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(
-        web = %format!("http://{local}"),
+        web = %format!("{scheme}://{local}"),
         ssh = %ssh_local,
         ssh_host_key = %ssh_fingerprint,
         public_url = %cfg.public_url,
@@ -90,9 +112,13 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         app,
         http_limits,
         cfg.trusted_proxies.clone(),
+        tls,
         shutdown_signal(),
     )
     .await?;
+    if let Some(r) = redirect {
+        r.abort();
+    }
     // No new SSH connections; running git operations may finish.
     ssh.abort();
     let left = shutdown_auth

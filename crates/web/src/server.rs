@@ -1,7 +1,8 @@
-//! The HTTP/1.1 server loop, with the limits `axum::serve` does not offer: a
+//! The HTTP server loop, with the limits `axum::serve` does not offer: a
 //! cap on open connections (the rest wait in the listen backlog), a deadline
-//! for every request head (idle keep-alive connections included), and
-//! TCP_NODELAY so small answers leave at once.
+//! for every request head (idle keep-alive connections included; over TLS,
+//! for the handshake too), and TCP_NODELAY so small answers leave at once.
+//! Plain HTTP/1.1, or HTTPS with HTTP/1.1 and HTTP/2 chosen by ALPN.
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -14,9 +15,11 @@ use twostep_core::client_address::TrustedProxies;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 #[derive(Debug, Clone, Copy)]
@@ -48,9 +51,21 @@ pub async fn serve(
     app: Router,
     limits: Limits,
     proxies: TrustedProxies,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let proxies = Arc::new(proxies);
+    let mut secure = auto::Builder::new(TokioExecutor::new());
+    secure
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(64 * 1024);
+    secure
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(100)
+        .max_header_list_size(64 * 1024);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -87,8 +102,34 @@ pub async fn serve(
             req.extensions_mut().insert(ClientAddr(client));
             app.clone().oneshot(req.map(axum::body::Body::new))
         });
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let Some(acceptor) = &tls else {
+            let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::debug!(error = %e, %peer, "connection ended");
+                }
+                drop(permit);
+            });
+            continue;
+        };
+        let (acceptor, secure, watcher) = (acceptor.clone(), secure.clone(), graceful.watcher());
         tokio::spawn(async move {
+            let stream =
+                match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => return,
+                };
+            // An ACME server checking the TLS-ALPN-01 challenge: the
+            // handshake was the whole answer.
+            if stream.get_ref().1.alpn_protocol() == Some(ACME_TLS_ALPN) {
+                tracing::info!(%peer, "answered an ACME tls-alpn-01 validation");
+                return;
+            }
+            let conn = watcher.watch(secure.serve_connection(TokioIo::new(stream), service));
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, %peer, "connection ended");
             }
@@ -103,6 +144,22 @@ pub async fn serve(
     }
     Ok(())
 }
+
+/// The app of a plain-HTTP listener beside HTTPS: every request is sent to
+/// the same path and query under the https:// public URL (308 keeps the method).
+pub fn https_redirect(public_url: &str) -> Router {
+    let base: Arc<str> = public_url.trim_end_matches('/').into();
+    Router::new().fallback(move |uri: axum::http::Uri| {
+        let base = base.clone();
+        async move {
+            let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            axum::response::Redirect::permanent(&format!("{base}{path}"))
+        }
+    })
+}
+
+/// The ALPN protocol of RFC 8737's challenge (offered by ACME servers only).
+pub const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
 
 /// The client's address: the peer's, or what trusted proxies say it is.
 #[derive(Debug, Clone, Copy)]

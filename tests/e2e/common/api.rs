@@ -15,7 +15,8 @@ impl ApiClient {
     pub fn new(server: &Server) -> ApiClient {
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         ApiClient {
-            client: reqwest::blocking::Client::builder()
+            client: server
+                .client_builder()
                 .cookie_provider(jar.clone())
                 .build()
                 .unwrap(),

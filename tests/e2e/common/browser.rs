@@ -34,7 +34,20 @@ pub const TAB: &str = "\u{E004}";
 
 impl Chromium {
     pub fn start(test: &str) -> Chromium {
-        Chromium::start_as(test, None)
+        Chromium::start_as(test, None, &[])
+    }
+
+    /// Chromium reaching `host` at 127.0.0.1 and trusting certificates
+    /// under the CA whose key hashes to `spki` (as a real CA would be).
+    pub fn start_for_host(test: &str, host: &str, spki: &str) -> Chromium {
+        Chromium::start_as(
+            test,
+            None,
+            &[
+                format!("--host-resolver-rules=MAP {host} 127.0.0.1"),
+                format!("--ignore-certificate-errors-spki-list={spki}"),
+            ],
+        )
     }
 
     /// Chromium emulating a phone 390 px wide.
@@ -44,10 +57,11 @@ impl Chromium {
             Some(json!({"deviceMetrics": {
                 "width": PHONE_WIDTH, "height": 844, "pixelRatio": 3.0, "touch": true, "mobile": true
             }})),
+            &[],
         )
     }
 
-    fn start_as(test: &str, mobile: Option<Value>) -> Chromium {
+    fn start_as(test: &str, mobile: Option<Value>, extra: &[String]) -> Chromium {
         let port = super::free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -73,6 +87,9 @@ impl Chromium {
                      "--no-first-run", "--window-size=1100,1000",
                      format!("--user-data-dir={}", profile.path().display())]
         });
+        if let Some(args) = options["args"].as_array_mut() {
+            args.extend(extra.iter().map(|a| json!(a)));
+        }
         if let Some(mobile) = mobile {
             options["mobileEmulation"] = mobile;
         }

@@ -76,6 +76,9 @@ impl Git {
             .env("GIT_SSH_COMMAND", self.ssh_command())
             .env("GIT_TERMINAL_PROMPT", "0")
             .env_remove("GIT_ASKPASS")
+            // Some machines point git at the system's CA file this way; tests
+            // over HTTPS name theirs in http.sslCAInfo, which it would override.
+            .env_remove("GIT_SSL_CAINFO")
             .env_remove("SSH_ASKPASS");
         if let Some(d) = dir {
             c.current_dir(d);
@@ -108,10 +111,10 @@ impl Git {
     /// Stores `user:secret` for the server in git's own `credential.helper store`.
     pub fn store_credentials(&self, server: &Server, user: &str, secret: &str) {
         self.ok(&["config", "--global", "credential.helper", "store"], None);
-        let host = server.base.trim_start_matches("http://");
+        let (scheme, host) = server.base.split_once("://").unwrap();
         std::fs::write(
             self.home.join(".git-credentials"),
-            format!("http://{user}:{secret}@{host}\n"),
+            format!("{scheme}://{user}:{secret}@{host}\n"),
         )
         .unwrap();
     }

@@ -12,6 +12,7 @@ pub mod haproxy;
 pub mod mail;
 pub mod otp;
 pub mod pages;
+pub mod pebble;
 pub mod tty;
 pub mod web_journey;
 
@@ -31,6 +32,7 @@ pub fn free_port() -> u16 {
 pub struct Server {
     child: Child,
     pub base: String,
+    https: Option<Https>,
     pub ssh_port: u16,
     data_dir: PathBuf,
     pub data: tempfile::TempDir,
@@ -54,6 +56,17 @@ pub struct ServerOptions {
     pub args: Vec<String>,
     /// More environment for the server.
     pub env: Vec<(String, String)>,
+    /// The web port (when a test must know it first, as an ACME CA does).
+    pub http_port: Option<u16>,
+    /// Served over HTTPS under this host name (mapped to 127.0.0.1 by the
+    /// clients), with a certificate issued under this root.
+    pub https: Option<Https>,
+}
+
+#[derive(Clone)]
+pub struct Https {
+    pub host: String,
+    pub root: PathBuf,
 }
 
 impl Server {
@@ -63,7 +76,7 @@ impl Server {
 
     pub fn start_with(opts: ServerOptions) -> Server {
         let data = tempfile::tempdir().unwrap();
-        let port = free_port();
+        let port = opts.http_port.unwrap_or_else(free_port);
         let ssh_port = free_port();
         let log = data.path().join("server.log");
         let data_dir = opts
@@ -96,9 +109,14 @@ impl Server {
         } else {
             "127.0.0.1"
         };
+        let base = match &opts.https {
+            Some(h) => format!("https://{}:{port}", h.host),
+            None => format!("http://127.0.0.1:{port}"),
+        };
         let public_url = opts
             .public_url
             .clone()
+            .or_else(|| opts.https.as_ref().map(|_| base.clone()))
             .unwrap_or_else(|| format!("http://{host}:{port}"));
         cmd.arg("--public-url").arg(public_url);
         if let Some(url) = &opts.database_url {
@@ -109,7 +127,8 @@ impl Server {
         let child = cmd.spawn().expect("twostep binary starts");
         let server = Server {
             child,
-            base: format!("http://127.0.0.1:{port}"),
+            base,
+            https: opts.https.clone(),
             ssh_port,
             data_dir,
             data,
@@ -123,14 +142,43 @@ impl Server {
 
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        let client = reqwest::blocking::Client::new();
+        let client = self.client_builder().build().unwrap();
         while Instant::now() < deadline {
-            if client.get(format!("{}/", self.base)).send().is_ok() {
+            // Over HTTPS the listener is up before a certificate is (ACME).
+            let up = match &self.https {
+                Some(_) => self.log_text().contains("twostep is serving"),
+                None => client.get(format!("{}/", self.base)).send().is_ok(),
+            };
+            if up {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
         panic!("server did not start:\n{}", self.log_text());
+    }
+
+    /// An HTTP client that reaches this server: over HTTPS, its host name
+    /// resolves to 127.0.0.1 and its certificate is checked against the root.
+    pub fn client_builder(&self) -> reqwest::blocking::ClientBuilder {
+        let builder = reqwest::blocking::Client::builder();
+        let Some(h) = &self.https else {
+            return builder;
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        let pem = std::fs::read(&h.root).unwrap();
+        for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(&pem) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        builder
+            .tls_backend_preconfigured(tls)
+            .resolve(&h.host, ([127, 0, 0, 1], self.http_port()).into())
     }
 
     pub fn log_text(&self) -> String {
@@ -140,6 +188,16 @@ impl Server {
     /// The server's process id (for /proc readings).
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Sends the server a signal (`-HUP`, `-TERM`, …) with kill(1).
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.pid().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig}");
     }
 
     pub fn http_port(&self) -> u16 {
@@ -158,7 +216,8 @@ impl Server {
     pub fn browser(&self) -> Browser {
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         Browser {
-            client: reqwest::blocking::Client::builder()
+            client: self
+                .client_builder()
                 .cookie_provider(jar.clone())
                 .build()
                 .unwrap(),
