@@ -23,6 +23,10 @@ command -v git >/dev/null || need_apt+=(git)
 # A real load balancer and ACME server (tests/e2e/behind_haproxy.rs, tls.rs).
 command -v haproxy >/dev/null || need_apt+=(haproxy)
 command -v pebble >/dev/null || need_apt+=(pebble)
+# The Debian package test (tests/e2e/package.rs): man pages, the system user.
+command -v man >/dev/null || need_apt+=(man-db)
+command -v adduser >/dev/null || need_apt+=(adduser)
+command -v objdump >/dev/null || need_apt+=(binutils)
 # The store checks that SQLite's commits sync with fdatasync (crates/store/tests/fdatasync.rs).
 command -v strace >/dev/null || need_apt+=(strace)
 # The software security key of the SSH tests is built with libcrypto.

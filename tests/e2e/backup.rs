@@ -323,3 +323,43 @@ fn backup_on_postgresql_calls_pg_dump_and_the_dump_restores() {
     });
     check_restored(&restored, before);
 }
+
+#[test]
+fn a_folder_made_by_migrate_backs_up_and_a_truncated_archive_is_called_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = twostep(&["migrate"], &data, None);
+    assert!(out.status.success(), "{}", said(&out));
+    let file = dir.path().join("fresh.backup");
+    let out = twostep(&["backup", file.to_str().unwrap()], &data, None);
+    assert!(
+        out.status.success(),
+        "backup right after migrate: {}",
+        said(&out)
+    );
+
+    let bytes = std::fs::read(&file).unwrap();
+    let cut = dir.path().join("cut.backup");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let target = dir.path().join("not").join("there").join("data");
+    let out = Command::new(env!("CARGO_BIN_EXE_twostep"))
+        .args([
+            "restore",
+            cut.to_str().unwrap(),
+            "--data-dir",
+            target.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = said(&out);
+    assert!(text.contains("is truncated or damaged"), "{text}");
+    assert!(
+        !text.contains(".twostep-restore-"),
+        "names its staging folder: {text}"
+    );
+    assert!(
+        !dir.path().join("not").exists(),
+        "a refused restore made folders"
+    );
+}

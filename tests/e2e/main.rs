@@ -27,6 +27,7 @@ mod limits;
 mod metrics;
 mod oauth;
 mod oidc;
+mod package;
 mod passkeys;
 mod phishing_resistant;
 mod policy;

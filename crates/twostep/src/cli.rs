@@ -51,6 +51,12 @@ pub enum Command {
     /// Raw Argon2id verifications per second with the server's parameters (bench/sign-ins' baseline).
     #[command(hide = true)]
     HashRate(crate::hash_rate::HashRateArgs),
+    /// Write the man pages (twostep.1, twostep-serve.1, …) into DIR, for packagers.
+    #[command(hide = true)]
+    Man {
+        /// The folder to write into (made if missing).
+        dir: PathBuf,
+    },
     /// Print the SSH host key's fingerprint (creating the key on first use), to compare with what ssh shows.
     #[command(after_help = ENV_HELP)]
     SshHostKey(Options),
@@ -179,6 +185,7 @@ impl Cli {
             Command::Openapi
             | Command::Requirements
             | Command::HashRate(_)
+            | Command::Man { .. }
             | Command::Restore(_) => None,
         };
         flag.or_else(|| std::env::var("TWOSTEP_LOG_FORMAT").ok())
@@ -192,6 +199,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(o) => {
             let cfg = Config::load(&o)?;
             cfg.prepare_data_dir()?;
+            // A new data folder gets what `serve` would make at its first
+            // start, so `backup` and `doctor` work right after.
+            crate::keyfile::load_or_create(&cfg.data_dir, cfg.secret_key.as_deref())?;
+            twostep_ssh::load_or_create_host_key(&cfg.host_key_path())?;
             let store = twostep_store::Store::open(&cfg.database_url).await?;
             store.close().await;
             println!("database schema is up to date ({})", cfg.database_display());
@@ -225,5 +236,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::requirements::markdown());
             Ok(())
         }
+        Command::Man { dir } => crate::man::write(&dir),
     }
 }

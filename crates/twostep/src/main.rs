@@ -9,6 +9,7 @@ mod files;
 mod hash_rate;
 mod keyfile;
 mod logs;
+mod man;
 mod metrics_server;
 mod openssh;
 mod progress;

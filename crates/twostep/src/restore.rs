@@ -19,7 +19,34 @@ pub fn run(file: &Path, data_dir: &Path, repositories_dir: Option<&Path>) -> any
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    // Folders made for the staging area go again if the restore fails.
+    let made = first_missing(parent);
     std::fs::create_dir_all(parent)?;
+    let restored = restore_into(file, parent, data_dir, repositories_dir);
+    if let (Err(_), Some(made)) = (&restored, made) {
+        let _ = std::fs::remove_dir_all(made);
+    }
+    restored
+}
+
+/// The outermost ancestor of `dir` (itself included) that does not exist.
+fn first_missing(dir: &Path) -> Option<PathBuf> {
+    let mut missing = None;
+    for a in dir.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+        if a.exists() {
+            break;
+        }
+        missing = Some(a.to_path_buf());
+    }
+    missing
+}
+
+fn restore_into(
+    file: &Path,
+    parent: &Path,
+    data_dir: &Path,
+    repositories_dir: Option<&Path>,
+) -> anyhow::Result<()> {
     let staging = tempfile::Builder::new()
         .prefix(".twostep-restore-")
         .tempdir_in(parent)
@@ -147,15 +174,27 @@ fn unpack(file: &Path, root: &Path) -> anyhow::Result<Manifest> {
     let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
     let mut archive = tar::Archive::new(std::io::BufReader::new(f));
     let mut seen: Vec<String> = Vec::new();
-    for entry in archive.entries().context("reading the backup archive")? {
-        let mut entry = entry.context("reading the backup archive")?;
-        let path = entry.path()?.to_string_lossy().into_owned();
+    // tar's own errors name the staging folder; say what is wrong instead.
+    let broken = |after: Option<&String>| {
+        let at = after.map(|p| format!(" (after {p})")).unwrap_or_default();
+        anyhow::anyhow!(
+            "{} is truncated or damaged{at}: it is not a whole backup archive (nothing was restored)",
+            file.display()
+        )
+    };
+    for entry in archive.entries().map_err(|_| broken(None))? {
+        let mut entry = entry.map_err(|_| broken(seen.last()))?;
+        let path = entry
+            .path()
+            .map_err(|_| broken(seen.last()))?
+            .to_string_lossy()
+            .into_owned();
         anyhow::ensure!(
             entry.header().entry_type().is_file(),
             "unexpected member {path} in the backup"
         );
         anyhow::ensure!(
-            entry.unpack_in(root).context("unpacking the backup")?,
+            entry.unpack_in(root).map_err(|_| broken(seen.last()))?,
             "unsafe path {path} in the backup"
         );
         seen.push(path);
