@@ -86,3 +86,94 @@ fn sigterm_waits_for_a_running_git_operation() {
         server.log_text()
     );
 }
+
+/// Relays ssh's output to git at about 3 MB/s: a client on a slow line.
+const SLOW_LINE: &str = r#"
+import os, subprocess, sys, threading, time
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+def up():
+    while True:
+        d = os.read(0, 65536)
+        if not d:
+            break
+        p.stdin.write(d)
+        p.stdin.flush()
+    p.stdin.close()
+threading.Thread(target=up, daemon=True).start()
+while True:
+    d = p.stdout.read1(32768)
+    if not d:
+        break
+    os.write(1, d)
+    time.sleep(0.01)
+sys.exit(p.wait())
+"#;
+
+#[test]
+fn sigterm_lets_a_slow_clone_take_its_last_bytes() {
+    let server = Server::start();
+    let ann = account(&server, "ann");
+    ann.api
+        .ok("POST", "/repositories", Some(json!({"name": "big"})));
+    let git = common::git::Git::new(&server, "ann", &ann.key);
+    let src = server.data.path().join("src");
+    common::git::working_copy(&git, &src, &[("README.md", "big\n")]);
+    let mut blob = vec![0u8; 16 << 20];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut blob);
+    std::fs::write(src.join("blob.bin"), &blob).unwrap();
+    git.ok(&["add", "."], Some(&src));
+    git.ok(&["commit", "-q", "-m", "blob"], Some(&src));
+    git.ok(
+        &["push", "-q", &git.ssh_url("ann", "big"), "main"],
+        Some(&src),
+    );
+
+    let relay = server.data.path().join("slow_line.py");
+    std::fs::write(&relay, SLOW_LINE).unwrap();
+    let clone = server.data.path().join("clone");
+    let mut cloning = Command::new("git")
+        .args([
+            "-c",
+            "ssh.variant=ssh",
+            "clone",
+            "-q",
+            &git.ssh_url("ann", "big"),
+        ])
+        .arg(&clone)
+        .env("HOME", &git.home)
+        .env(
+            "GIT_SSH_COMMAND",
+            format!("python3 {} {}", relay.display(), git.ssh_command()),
+        )
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The pack is coming in: then the server is told to stop.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let pack = clone.join(".git/objects/pack");
+    while !std::fs::read_dir(&pack)
+        .map(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("tmp_pack"))
+        })
+        .unwrap_or(false)
+    {
+        assert!(Instant::now() < deadline, "the clone never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.signal("-TERM");
+    let out = cloning.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the clone was cut: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.log_text()
+    );
+    assert_eq!(std::fs::read(clone.join("blob.bin")).unwrap(), blob);
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while !exited(server.pid()) {
+        assert!(Instant::now() < deadline, "the server did not stop");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(server.log_text().contains("twostep stopped"));
+}

@@ -123,12 +123,29 @@ pub async fn run(mut job: Job, service: GitService, owner: &str, repo: &str) {
     if status == 0 {
         running.succeeded();
     }
-    drop(running);
     if status == 0 && service.writes() {
         auth.repos().after_push(&path);
     }
     let _ = write.exit_status(status as u32).await;
     let _ = write.eof().await;
     let _ = write.close().await;
-    input.abort();
+    // The last window of output may still wait in russh for a slow client:
+    // the operation (which a shutdown waits for) lasts until the client's
+    // Close says it has everything.
+    let stop_input = input.abort_handle();
+    let closed = async {
+        if let Ok(mut read) = input.await {
+            while let Some(msg) = read.wait().await {
+                if matches!(msg, ChannelMsg::Close) {
+                    break;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLIENT_CLOSE, closed).await;
+    stop_input.abort();
+    drop(running);
 }
+
+/// How long an operation waits for the client to take its last output.
+const CLIENT_CLOSE: std::time::Duration = std::time::Duration::from_secs(30);
