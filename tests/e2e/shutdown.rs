@@ -131,7 +131,7 @@ fn sigterm_lets_a_slow_clone_take_its_last_bytes() {
     let relay = server.data.path().join("slow_line.py");
     std::fs::write(&relay, SLOW_LINE).unwrap();
     let clone = server.data.path().join("clone");
-    let mut cloning = Command::new("git")
+    let cloning = Command::new("git")
         .args([
             "-c",
             "ssh.variant=ssh",
