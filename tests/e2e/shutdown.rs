@@ -87,28 +87,6 @@ fn sigterm_waits_for_a_running_git_operation() {
     );
 }
 
-/// Relays ssh's output to git at about 3 MB/s: a client on a slow line.
-const SLOW_LINE: &str = r#"
-import os, subprocess, sys, threading, time
-p = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-def up():
-    while True:
-        d = os.read(0, 65536)
-        if not d:
-            break
-        p.stdin.write(d)
-        p.stdin.flush()
-    p.stdin.close()
-threading.Thread(target=up, daemon=True).start()
-while True:
-    d = p.stdout.read1(32768)
-    if not d:
-        break
-    os.write(1, d)
-    time.sleep(0.01)
-sys.exit(p.wait())
-"#;
-
 #[test]
 fn sigterm_lets_a_slow_clone_take_its_last_bytes() {
     let server = Server::start();
@@ -128,8 +106,6 @@ fn sigterm_lets_a_slow_clone_take_its_last_bytes() {
         Some(&src),
     );
 
-    let relay = server.data.path().join("slow_line.py");
-    std::fs::write(&relay, SLOW_LINE).unwrap();
     let clone = server.data.path().join("clone");
     let cloning = Command::new("git")
         .args([
@@ -141,10 +117,7 @@ fn sigterm_lets_a_slow_clone_take_its_last_bytes() {
         ])
         .arg(&clone)
         .env("HOME", &git.home)
-        .env(
-            "GIT_SSH_COMMAND",
-            format!("python3 {} {}", relay.display(), git.ssh_command()),
-        )
+        .env("GIT_SSH_COMMAND", git.slow_ssh_command())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

@@ -50,18 +50,6 @@ fn served_serial(port: u16) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn wait_for_log(server: &Server, needle: &str, times: usize) {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while server.log_text().matches(needle).count() < times {
-        assert!(
-            Instant::now() < deadline,
-            "no {needle:?} ×{times} in:\n{}",
-            server.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn certificate_files_are_served_and_reloaded_on_sighup_under_open_connections() {
     let dir = tempfile::tempdir().unwrap();
@@ -100,7 +88,7 @@ fn certificate_files_are_served_and_reloaded_on_sighup_under_open_connections() 
     std::fs::copy(d.join("second.pem"), &cert).unwrap();
     std::fs::copy(d.join("second.key"), &key).unwrap();
     server.signal("-HUP");
-    wait_for_log(&server, "TLS certificate reloaded", 1);
+    server.wait_for_log("TLS certificate reloaded", 1);
     assert_eq!(
         kept.get("/healthz").status,
         200,
@@ -115,7 +103,7 @@ fn certificate_files_are_served_and_reloaded_on_sighup_under_open_connections() 
     // A key that does not load leaves the serving pair in place.
     std::fs::write(&key, "not a key").unwrap();
     server.signal("-HUP");
-    wait_for_log(&server, "still serving the old one", 1);
+    server.wait_for_log("still serving the old one", 1);
     assert_eq!(curl(&server, &d.join("ca2.pem"), "/healthz", &[]).1, "ok");
 }
 
@@ -152,8 +140,8 @@ fn acme_certificates_from_pebble_serve_git_and_a_security_key_sign_in() {
     };
     let roots = pebble.roots();
     let first = Server::start_with(options(roots.clone()));
-    wait_for_log(&first, "new TLS certificate obtained", 1);
-    wait_for_log(&first, "TLS certificate from the ACME cache in use", 1);
+    first.wait_for_log("new TLS certificate obtained", 1);
+    first.wait_for_log("TLS certificate from the ACME cache in use", 1);
     assert_eq!(
         curl(&first, &roots, "/healthz", &[]),
         ("2".into(), "ok".into())
@@ -163,7 +151,7 @@ fn acme_certificates_from_pebble_serve_git_and_a_security_key_sign_in() {
 
     // A restart serves the cached certificate without asking the CA.
     let server = Server::start_with(options(roots.clone()));
-    wait_for_log(&server, "TLS certificate from the ACME cache in use", 1);
+    server.wait_for_log("TLS certificate from the ACME cache in use", 1);
     assert!(
         !server.log_text().contains("ordering"),
         "{}",
@@ -173,8 +161,8 @@ fn acme_certificates_from_pebble_serve_git_and_a_security_key_sign_in() {
     assert_eq!(curl(&server, &roots, "/healthz", &[]).1, "ok");
 
     // Renewed before it expires.
-    wait_for_log(&server, "renewing the TLS certificate", 1);
-    wait_for_log(&server, "new TLS certificate obtained", 1);
+    server.wait_for_log("renewing the TLS certificate", 1);
+    server.wait_for_log("new TLS certificate obtained", 1);
     let deadline = Instant::now() + Duration::from_secs(20);
     while served_serial(port) == issued {
         assert!(

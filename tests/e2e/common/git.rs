@@ -47,6 +47,14 @@ impl Git {
         g
     }
 
+    /// `ssh_command` through a relay that passes about 3 MB/s each way:
+    /// a client on a slow line.
+    pub fn slow_ssh_command(&self) -> String {
+        let relay = self.home.join("slow_line.py");
+        std::fs::write(&relay, SLOW_LINE).unwrap();
+        format!("python3 {} {}", relay.display(), self.ssh_command())
+    }
+
     /// The same user connecting from `address` (any 127.x.y.z on loopback).
     pub fn connecting_from(mut self, address: &str) -> Git {
         self.bind = Some(address.to_string());
@@ -164,3 +172,25 @@ pub fn working_copy(git: &Git, dir: &Path, files: &[(&str, &str)]) {
     git.ok(&["add", "."], Some(dir));
     git.ok(&["commit", "-q", "-m", "first"], Some(dir));
 }
+
+const SLOW_LINE: &str = r#"
+import os, subprocess, sys, threading, time
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+def up():
+    while True:
+        d = os.read(0, 32768)
+        if not d:
+            break
+        p.stdin.write(d)
+        p.stdin.flush()
+        time.sleep(0.01)
+    p.stdin.close()
+threading.Thread(target=up, daemon=True).start()
+while True:
+    d = p.stdout.read1(32768)
+    if not d:
+        break
+    os.write(1, d)
+    time.sleep(0.01)
+sys.exit(p.wait())
+"#;

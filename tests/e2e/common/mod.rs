@@ -190,6 +190,19 @@ impl Server {
         self.child.id()
     }
 
+    /// Waits (up to 90 s) until the log holds `text` `times` times.
+    pub fn wait_for_log(&self, text: &str, times: usize) {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while self.log_text().matches(text).count() < times {
+            assert!(
+                Instant::now() < deadline,
+                "no {text:?} ×{times} in the log:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Sends the server a signal (`-HUP`, `-TERM`, …) with kill(1).
     pub fn signal(&self, sig: &str) {
         let ok = Command::new("kill")

@@ -80,6 +80,37 @@ fn old_enough(path: &Path, grace: Duration) -> bool {
     now - changed >= grace.as_secs() as i64
 }
 
+/// The quarantine folders (`objects/tmp_objdir-incoming-*`) of pushes that
+/// were killed (git removes its own when it ends in any other way), once
+/// nothing in them has changed for `grace`: a push writing its pack keeps
+/// touching the file it writes.
+fn abandoned_pushes(repo: &Path, grace: Duration) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(repo.join("objects")) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("tmp_objdir-incoming-")
+        })
+        .map(|e| e.path())
+        .filter(|p| quiet_for(p, grace))
+        .collect()
+}
+
+/// Whether nothing in the tree at `path` changed for `grace`.
+fn quiet_for(path: &Path, grace: Duration) -> bool {
+    if !old_enough(path, grace) {
+        return false;
+    }
+    match std::fs::read_dir(path) {
+        Ok(entries) => entries.flatten().all(|e| quiet_for(&e.path(), grace)),
+        Err(_) => true,
+    }
+}
+
 impl Repos<'_> {
     /// `before_serving`: called at start, before any request is served.
     pub async fn check_repositories(&self, before_serving: bool) -> Result<RepoCheck> {
@@ -128,6 +159,12 @@ impl Repos<'_> {
                     if marked && old_enough(&path.join(DELETING_MARKER), grace) {
                         // The removal of the record did not commit.
                         let _ = std::fs::remove_file(path.join(DELETING_MARKER));
+                    }
+                    for dir in abandoned_pushes(&path, grace) {
+                        if std::fs::remove_dir_all(&dir).is_ok() {
+                            let name = dir.file_name().unwrap_or_default().to_string_lossy();
+                            report.removed.push(format!("{shown}/objects/{name}"));
+                        }
                     }
                     seen.insert(key);
                     continue;
