@@ -188,13 +188,22 @@ impl Store {
                 checkpoint::start(&pool, writers.clone());
                 Engine::Sqlite(pool, url.into())
             }
-            Backend::Postgres => Engine::Postgres(
+            Backend::Postgres => Engine::Postgres({
+                // One plain connection first: a server that refuses, a wrong
+                // password or a missing database is said as it is, where the
+                // pool would retry until it only knows it "timed out".
+                use sqlx::Connection;
+                tokio::time::timeout(lite::WAIT, sqlx::PgConnection::connect(url))
+                    .await
+                    .map_err(|_| StoreError::PoolTimedOut)??
+                    .close()
+                    .await?;
                 PgPoolOptions::new()
                     .max_connections(postgres)
                     .acquire_timeout(lite::WAIT)
                     .connect(url)
-                    .await?,
-            ),
+                    .await?
+            }),
         };
         Ok(Store { engine, writers })
     }
