@@ -265,6 +265,23 @@ fn metrics_pass_promtool_and_count_the_load() {
         after.contains("twostep_git_operation_duration_seconds_bucket{"),
         "{after}"
     );
+    // Every HTTP request timed, by surface: pages, the API, git, health.
+    for surface in ["pages", "api", "git"] {
+        let label = format!("surface=\"{surface}\"");
+        assert!(
+            value(
+                &after,
+                "twostep_http_request_duration_seconds_count",
+                &[&label]
+            ) >= 1.0,
+            "no {surface} requests timed:\n{after}"
+        );
+    }
+    assert!(
+        after.contains("twostep_http_request_duration_seconds_bucket{le=\"0.005\",surface=\"api\",status=\"2xx\"}")
+            || after.contains("twostep_http_request_duration_seconds_bucket{surface=\"api\",status=\"2xx\",le=\"0.005\"}"),
+        "{after}"
+    );
     // Connections close just after git's exit is reported.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while value(&scrape(port), "twostep_ssh_sessions_open", &[]) != 0.0 {

@@ -13,6 +13,7 @@ pub const GIT_DURATION: &str = "twostep_git_operation_duration_seconds";
 pub const HASH_QUEUE: &str = "twostep_password_hash_queue_depth";
 pub const HASH_BUSY: &str = "twostep_password_hash_busy_total";
 pub const SSH_SESSIONS: &str = "twostep_ssh_sessions_open";
+pub const HTTP_DURATION: &str = "twostep_http_request_duration_seconds";
 
 /// Describes every series (HELP lines), once at start.
 pub fn describe() {
@@ -39,7 +40,18 @@ pub fn describe() {
         "Password checks refused because the hash queue was full for too long"
     );
     ::metrics::describe_gauge!(SSH_SESSIONS, "Open SSH connections");
+    ::metrics::describe_histogram!(
+        HTTP_DURATION,
+        ::metrics::Unit::Seconds,
+        "Time from an HTTP request to its answer's head, by surface (pages, api, oauth, git, health) and status class"
+    );
 }
+
+/// Buckets of the HTTP duration histogram, in seconds (a password check is
+/// a few tens of milliseconds; a queue of them, seconds).
+pub const HTTP_BUCKETS: &[f64] = &[
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// Buckets of the git duration histogram, in seconds.
 pub const GIT_BUCKETS: &[f64] = &[

@@ -15,6 +15,11 @@ pub async fn start(
             names::GIT_BUCKETS,
         )
         .context("metrics buckets")?
+        .set_buckets_for_metric(
+            Matcher::Full(names::HTTP_DURATION.into()),
+            names::HTTP_BUCKETS,
+        )
+        .context("metrics buckets")?
         .install_recorder()
         .context("installing the metrics recorder")?;
     names::describe();

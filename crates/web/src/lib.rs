@@ -22,6 +22,7 @@ mod qr;
 pub mod routes;
 pub mod server;
 mod session;
+mod timing;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
@@ -92,5 +93,6 @@ pub fn router(state: AppState) -> Router {
             guard::guard,
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(timing::record))
         .with_state(state)
 }
