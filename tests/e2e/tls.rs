@@ -117,14 +117,10 @@ fn acme_certificates_from_pebble_serve_git_and_a_security_key_sign_in() {
     };
     let data = tempfile::tempdir().unwrap();
     let redirect_port = free_port();
-    let options = |roots: std::path::PathBuf| ServerOptions {
-        http_port: Some(port),
-        data_dir: Some(data.path().join("data")),
-        https: Some(Https {
-            host: HOST.into(),
-            root: roots,
-        }),
-        args: vec![
+    // `node` 0 is the one the CA validates against; node 1 shares its
+    // ACME cache folder, as nodes behind one name do.
+    let node_options = |roots: std::path::PathBuf, node: usize| {
+        let mut args = vec![
             "--acme-domain".into(),
             HOST.into(),
             "--acme-directory".into(),
@@ -133,11 +129,27 @@ fn acme_certificates_from_pebble_serve_git_and_a_security_key_sign_in() {
             pebble.minica.display().to_string(),
             "--acme-contact".into(),
             "admin@example.test".into(),
-            "--redirect-addr".into(),
-            format!("127.0.0.1:{redirect_port}"),
-        ],
-        ..Default::default()
+            "--acme-cache".into(),
+            data.path().join("shared-acme").display().to_string(),
+        ];
+        if node == 0 {
+            args.extend([
+                "--redirect-addr".into(),
+                format!("127.0.0.1:{redirect_port}"),
+            ]);
+        }
+        ServerOptions {
+            http_port: Some(if node == 0 { port } else { free_port() }),
+            data_dir: Some(data.path().join(format!("data{node}"))),
+            https: Some(Https {
+                host: HOST.into(),
+                root: roots,
+            }),
+            args,
+            ..Default::default()
+        }
     };
+    let options = |roots| node_options(roots, 0);
     let roots = pebble.roots();
     let first = Server::start_with(options(roots.clone()));
     first.wait_for_log("new TLS certificate obtained", 1);
@@ -159,18 +171,31 @@ fn acme_certificates_from_pebble_serve_git_and_a_security_key_sign_in() {
     );
     assert_eq!(served_serial(port), issued);
     assert_eq!(curl(&server, &roots, "/healthz", &[]).1, "ok");
+    // A second node on the shared folder serves the same certificate.
+    let other = Server::start_with(node_options(roots.clone(), 1));
+    other.wait_for_log("TLS certificate from the ACME cache in use", 1);
+    assert!(!other.log_text().contains("ordering the first"));
+    assert_eq!(served_serial(other.http_port()), issued);
 
-    // Renewed before it expires.
-    server.wait_for_log("renewing the TLS certificate", 1);
-    server.wait_for_log("new TLS certificate obtained", 1);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while served_serial(port) == issued {
+    // Renewed before it expires, by whichever node took the folder's lock
+    // (the CA validates on node 0, which answers from the shared folder);
+    // both then serve the new certificate.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while served_serial(port) == issued || served_serial(other.http_port()) != served_serial(port) {
         assert!(
             Instant::now() < deadline,
-            "the renewed certificate is not served"
+            "the renewed certificate is not served by both nodes:\n{}\n{}",
+            server.log_text(),
+            other.log_text()
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    let renewals = [&server, &other]
+        .iter()
+        .map(|n| n.log_text().matches("renewing the TLS certificate").count())
+        .sum::<usize>();
+    assert!(renewals >= 1);
+    drop(other);
 
     // Plain HTTP sends people to https, path and query kept.
     let out = Command::new("curl")
