@@ -83,11 +83,30 @@ fn the_client_address_comes_through_haproxy_and_from_nobody_else() {
     sign_in(&direct, Some("203.0.113.66"));
     assert_eq!(last_sign_in_address(&direct), "127.0.0.7");
 
+    // From the trusted address itself: a line that is not text stops the
+    // walk there (it may hide a hop), whatever follows it.
+    let from_proxy = ApiClient::from_address(&server.base, ip("127.0.0.1"));
+    let r = from_proxy
+        .client
+        .post(from_proxy.url("/session"))
+        .header("X-Forwarded-For", "198.51.100.66")
+        .header(
+            "X-Forwarded-For",
+            reqwest::header::HeaderValue::from_bytes(b"\x80, 203.0.113.9").unwrap(),
+        )
+        .json(&json!({"login": "ada", "password": PASSWORD}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(last_sign_in_address(&from_proxy), "127.0.0.1");
+
     // SSH: 20 connections held open from 127.0.0.2 through HAProxy use that
     // address's whole allowance; a 21st from it is refused.
     ada.api
         .ok("POST", "/repositories", Some(json!({"name": "proj"})));
-    let git = Git::new(&server, "ada", &ada.key);
+    // Straight to the node (not from the balancer's address, which must
+    // send a PROXY header).
+    let git = Git::new(&server, "ada", &ada.key).connecting_from("127.0.0.30");
     let src = server.data.path().join("src");
     working_copy(&git, &src, &[("README.md", "hello\n")]);
     git.ok(
@@ -135,6 +154,15 @@ fn the_client_address_comes_through_haproxy_and_from_nobody_else() {
         assert_eq!(c.join().unwrap(), "hello\n");
     }
     drop(held);
+
+    // The trusted address without a PROXY header (a balancer forwarding
+    // without send-proxy would pass its client's own header on): refused.
+    let mut bare = connect_from("127.0.0.1", server.ssh_port);
+    bare.write_all(b"SSH-2.0-bare\r\n").unwrap();
+    bare.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let _ = bare.read_to_end(&mut Vec::new());
+    server.wait_for_log("no PROXY header", 1);
 
     // A PROXY header straight from a client that is not a trusted proxy: cut.
     let mut forged = connect_from("127.0.0.8", server.ssh_port);

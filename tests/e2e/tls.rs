@@ -50,6 +50,40 @@ fn served_serial(port: u16) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Python's TLS client: the handshake with one ALPN protocol, then silence;
+/// says the protocol chosen and whether the server closed within 30 s.
+fn silent_client(port: u16, ca: &std::path::Path, alpn: &str) -> String {
+    let script = format!(
+        r#"
+import socket, ssl
+ctx = ssl.create_default_context(cafile={ca:?})
+ctx.set_alpn_protocols([{alpn:?}])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", {port})), server_hostname="{HOST}")
+s.settimeout(30)
+chosen = s.selected_alpn_protocol()
+try:
+    while s.recv(4096):
+        pass
+    print(chosen, "closed")
+except (socket.timeout, TimeoutError):
+    print(chosen, "still open")
+except (ssl.SSLError, ConnectionError):
+    print(chosen, "closed")
+"#,
+        ca = ca.display().to_string()
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 #[test]
 fn certificate_files_are_served_and_reloaded_on_sighup_under_open_connections() {
     let dir = tempfile::tempdir().unwrap();
@@ -99,6 +133,13 @@ fn certificate_files_are_served_and_reloaded_on_sighup_under_open_connections() 
         "ok",
         "new connections get the new certificate"
     );
+
+    // A client that finishes its handshake and sends nothing is closed, as
+    // a plain one is after the header deadline (HTTP/1.1 and HTTP/2 alike).
+    for alpn in ["http/1.1", "h2"] {
+        let said = silent_client(server.http_port(), &d.join("ca2.pem"), alpn);
+        assert_eq!(said, format!("{alpn} closed"));
+    }
 
     // A key that does not load leaves the serving pair in place.
     std::fs::write(&key, "not a key").unwrap();
@@ -196,6 +237,11 @@ fn acme_certificates_from_pebble_serve_git_and_a_security_key_sign_in() {
         .sum::<usize>();
     assert!(renewals >= 1);
     drop(other);
+
+    // A reload signal has nothing to reload here, and stops nothing.
+    server.signal("-HUP");
+    server.wait_for_log("SIGHUP: nothing to reload", 1);
+    assert_eq!(curl(&server, &roots, "/healthz", &[]).1, "ok");
 
     // Plain HTTP sends people to https, path and query kept.
     let out = Command::new("curl")

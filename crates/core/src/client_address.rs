@@ -14,7 +14,7 @@ pub struct Range {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{0:?} is not an address or a CIDR range (10.0.0.0/8, 2001:db8::/32, 192.0.2.7)")]
+#[error("{0:?} is not an address or a CIDR range (10.0.0.0/8, 2001:db8::/32, 192.0.2.7; not /0: every client would name its own address)")]
 pub struct BadRange(pub String);
 
 impl std::str::FromStr for Range {
@@ -28,7 +28,8 @@ impl std::str::FromStr for Range {
         let network = canonical(addr.parse::<IpAddr>().map_err(|_| bad())?);
         let max = if network.is_ipv4() { 32 } else { 128 };
         let prefix = prefix.unwrap_or(max);
-        if prefix > max {
+        // /0 would let every client name its own address.
+        if prefix > max || prefix == 0 {
             return Err(bad());
         }
         Ok(Range { network, prefix })
@@ -150,8 +151,7 @@ impl TrustedProxies {
         if !self.trusts(client) {
             return client;
         }
-        let hops = values.iter().flat_map(|v| v.split(','));
-        let hops: Vec<&str> = hops.collect();
+        let hops: Vec<&str> = values.iter().flat_map(|v| split_unquoted(v, ',')).collect();
         for hop in hops.iter().rev() {
             let ip = match self.header {
                 Header::XForwardedFor => address(hop),
@@ -185,10 +185,32 @@ fn address(hop: &str) -> Option<IpAddr> {
 
 /// The `for=` parameter of one RFC 7239 element (`for=…;proto=https;by=…`).
 fn forwarded_for(element: &str) -> Option<&str> {
-    element.split(';').find_map(|pair| {
+    split_unquoted(element, ';').into_iter().find_map(|pair| {
         let (name, value) = pair.split_once('=')?;
         name.trim().eq_ignore_ascii_case("for").then_some(value)
     })
+}
+
+/// `text` split at `sep` outside RFC 7239 quoted strings (`"…"` with `\`
+/// escapes): a comma inside `host="a, for=…"` separates nothing. An
+/// unterminated quote makes the rest one piece, which reads as no address.
+fn split_unquoted(text: &str, sep: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            c if c == sep && !quoted => {
+                parts.push(&text[start..i]);
+                start = i + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
 }
 
 #[cfg(test)]
@@ -213,9 +235,17 @@ mod tests {
         assert!(one.contains(ip("192.0.2.7")) && !one.contains(ip("192.0.2.8")));
         let six: Range = "2001:db8::/32".parse().unwrap();
         assert!(six.contains(ip("2001:db8:ffff::1")) && !six.contains(ip("2001:db9::1")));
-        let all: Range = "0.0.0.0/0".parse().unwrap();
-        assert!(all.contains(ip("203.0.113.1")) && !all.contains(ip("2001:db8::1")));
-        for bad in ["10.0.0.0/33", "2001:db8::/129", "ten", "10.0.0.0/x", ""] {
+        let wide: Range = "0.0.0.0/1".parse().unwrap();
+        assert!(wide.contains(ip("103.0.113.1")) && !wide.contains(ip("2001:db8::1")));
+        for bad in [
+            "10.0.0.0/33",
+            "2001:db8::/129",
+            "ten",
+            "10.0.0.0/x",
+            "",
+            "0.0.0.0/0",
+            "::/0",
+        ] {
             assert!(bad.parse::<Range>().is_err(), "{bad}");
         }
         assert_eq!(
@@ -292,6 +322,21 @@ mod tests {
         assert_eq!(
             p.client(ip("10.0.0.2"), &["for=_hidden, for=203.0.113.9"]),
             ip("203.0.113.9")
+        );
+        // A comma inside a quoted value separates nothing.
+        assert_eq!(
+            p.client(
+                ip("10.0.0.2"),
+                &["for=203.0.113.9;host=\"git.example.com, for=198.51.100.66\""]
+            ),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            p.client(
+                ip("10.0.0.2"),
+                &["for=203.0.113.9, for=\"unterminated, for=198.51.100.66"]
+            ),
+            ip("10.0.0.2")
         );
         // The other header is not read.
         let xff = proxies("10.0.0.0/8", Header::XForwardedFor);

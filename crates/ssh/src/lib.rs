@@ -58,6 +58,7 @@ pub async fn serve(
         ..Default::default()
     });
     let counter = limits::Counter::default();
+    let reading = limits::Waiting::default();
     loop {
         let (socket, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -75,9 +76,15 @@ pub async fn serve(
             limits,
         };
         if proxies.trusts(peer.ip()) {
+            // Connections waiting for their header count toward the total.
+            let Some(waiting) = reading.take(limits.max_total) else {
+                tracing::warn!(%peer, "ssh connection refused: too many waiting for a PROXY header");
+                continue;
+            };
             // The header is read in the connection's own task: a slow proxy
             // holds up nobody else.
             tokio::spawn(async move {
+                let _waiting = waiting;
                 let mut socket = socket;
                 let read = proxied::read_header(&mut socket, peer);
                 match tokio::time::timeout(limits.auth_timeout, read).await {

@@ -74,6 +74,31 @@ impl Drop for Slot {
     }
 }
 
+/// Connections in a stage before they hold a slot (a trusted proxy's
+/// header being read); a `WaitingSlot` leaves the stage when dropped.
+#[derive(Clone, Default)]
+pub struct Waiting(Arc<std::sync::atomic::AtomicUsize>);
+
+pub struct WaitingSlot(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Waiting {
+    pub fn take(&self, max: usize) -> Option<WaitingSlot> {
+        use std::sync::atomic::Ordering;
+        let n = self.0.fetch_add(1, Ordering::SeqCst);
+        if n >= max {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        Some(WaitingSlot(self.0.clone()))
+    }
+}
+
+impl Drop for WaitingSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,9 +10,10 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use twostep_core::proxy_protocol::{self, Parsed};
 
-/// Reads the header a trusted proxy sends first. Returns the client (the
-/// proxy itself when the header names nobody or there is none) and the
-/// bytes read past the header.
+/// Reads the header a trusted proxy must send first (a balancer that
+/// forwards without one would pass on a header its client wrote). Returns
+/// the client (the proxy itself when the header names nobody: a health
+/// check's LOCAL) and the bytes read past the header.
 pub async fn read_header<S: AsyncRead + Unpin>(
     stream: &mut S,
     peer: SocketAddr,
@@ -22,7 +23,12 @@ pub async fn read_header<S: AsyncRead + Unpin>(
     loop {
         match proxy_protocol::parse(&buf) {
             Parsed::Incomplete => {}
-            Parsed::NotProxy => return Ok((peer, buf)),
+            Parsed::NotProxy => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "no PROXY header (configure send-proxy-v2 or proxy_protocol on the balancer)",
+                ))
+            }
             Parsed::Header { len, source } => {
                 return Ok((source.unwrap_or(peer), buf.split_off(len)));
             }
@@ -163,6 +169,14 @@ mod tests {
         let mut text = String::new();
         rest.read_to_string(&mut text).await.unwrap();
         assert_eq!(text, "SSH-2.0-x\r\n");
+    }
+
+    #[tokio::test]
+    async fn a_trusted_peer_without_a_header_is_refused() {
+        let (mut a, mut b) = tokio::io::duplex(1024);
+        a.write_all(b"SSH-2.0-x\r\n").await.unwrap();
+        let peer: SocketAddr = "10.0.0.2:4000".parse().unwrap();
+        assert!(read_header(&mut b, peer).await.is_err());
     }
 
     #[tokio::test]

@@ -507,13 +507,20 @@ fn tls_source(
         .map(|d| d.trim().to_ascii_lowercase())
         .collect();
     for d in &domains {
+        let labels_ok = d.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+        let top_is_a_name = d
+            .rsplit('.')
+            .next()
+            .is_some_and(|t| !t.chars().all(|c| c.is_ascii_digit()));
         anyhow::ensure!(
-            d.len() <= 253
-                && d.contains('.')
-                && d.split('.').all(|l| !l.is_empty()
-                    && l.len() <= 63
-                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')),
-            "acme_domain {d:?} is not a host name (git.example.com)"
+            d.len() <= 253 && d.contains('.') && labels_ok && top_is_a_name,
+            "acme_domain {d:?} is not a host name (git.example.com; CAs give no certificates for addresses)"
         );
     }
     match (cert, key, domains.is_empty()) {
@@ -545,6 +552,30 @@ mod tests {
         assert!(duration("soon").is_err());
         assert!(duration("3w").is_err());
         assert!(duration("99999999999d").is_err());
+    }
+
+    #[test]
+    fn acme_domains_must_be_host_names() {
+        let acme = || crate::tls::Acme {
+            domains: Vec::new(),
+            directory: crate::tls::LETS_ENCRYPT.into(),
+            contact: Vec::new(),
+            ca: None,
+            cache: "acme".into(),
+        };
+        assert!(super::tls_source(None, None, Some("git.example.com".into()), acme()).is_ok());
+        for bad in [
+            "1.2.3.4",
+            "-bad-.example.com",
+            "localhost",
+            "a..b",
+            "x_y.example.com",
+        ] {
+            assert!(
+                super::tls_source(None, None, Some(bad.into()), acme()).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

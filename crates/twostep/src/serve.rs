@@ -76,6 +76,10 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         Some(source) => Some(crate::tls::start(source).await?),
         None => None,
     };
+    if !matches!(cfg.tls, Some(crate::tls::Source::Files { .. })) {
+        // A reload hook (certbot, logrotate) must not stop the server.
+        sighup_has_nothing_to_reload()?;
+    }
     let listener = tokio::net::TcpListener::bind(&cfg.http_addr)
         .await
         .with_context(|| format!("listening on {}", cfg.http_addr))?;
@@ -260,6 +264,17 @@ async fn release_idle_memory(auth: AuthService) {
             tracing::debug!("password-hashing memory released");
         }
     }
+}
+
+fn sighup_has_nothing_to_reload() -> anyhow::Result<()> {
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("listening for SIGHUP")?;
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: nothing to reload (it reads certificate files given with --tls-cert; ACME certificates renew themselves)");
+        }
+    });
+    Ok(())
 }
 
 async fn shutdown_signal() {

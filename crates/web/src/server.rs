@@ -16,7 +16,7 @@ use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulConnection;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
@@ -55,17 +55,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let proxies = Arc::new(proxies);
-    let mut secure = auto::Builder::new(TokioExecutor::new());
-    secure
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout)
-        .max_buf_size(64 * 1024);
-    secure
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(100)
-        .max_header_list_size(64 * 1024);
+    let mut h2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    h2.timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_STREAMS)
+        .max_header_list_size(64 * 1024)
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(20));
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -94,13 +90,19 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let proxies = proxies.clone();
+        let activity = Arc::new(Activity::new());
+        let (app, proxies, act) = (app.clone(), proxies.clone(), activity.clone());
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             let client = client_behind(&proxies, peer, req.headers());
             req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
             req.extensions_mut().insert(ClientAddr(client));
-            app.clone().oneshot(req.map(axum::body::Body::new))
+            let answer = app.clone().oneshot(req.map(axum::body::Body::new));
+            let busy = act.begin();
+            async move {
+                let r = answer.await;
+                drop(busy);
+                r
+            }
         });
         let Some(acceptor) = &tls else {
             let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
@@ -112,7 +114,8 @@ pub async fn serve(
             });
             continue;
         };
-        let (acceptor, secure, watcher) = (acceptor.clone(), secure.clone(), graceful.watcher());
+        let (acceptor, http, h2, stopping) =
+            (acceptor.clone(), http.clone(), h2.clone(), stopping.clone());
         tokio::spawn(async move {
             let stream =
                 match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
@@ -123,26 +126,151 @@ pub async fn serve(
                     }
                     Err(_) => return,
                 };
-            // An ACME server checking the TLS-ALPN-01 challenge: the
-            // handshake was the whole answer.
-            if stream.get_ref().1.alpn_protocol() == Some(ACME_TLS_ALPN) {
-                tracing::info!(%peer, "answered an ACME tls-alpn-01 validation");
-                return;
-            }
-            let conn = watcher.watch(secure.serve_connection(TokioIo::new(stream), service));
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, %peer, "connection ended");
+            // The protocol is the one ALPN chose, never guessed from bytes
+            // that may never come.
+            match stream.get_ref().1.alpn_protocol() {
+                // An ACME server checking the TLS-ALPN-01 challenge: the
+                // handshake was the whole answer.
+                Some(ACME_TLS_ALPN) => {
+                    tracing::info!(%peer, "answered an ACME tls-alpn-01 validation");
+                }
+                Some(b"h2") => {
+                    let conn = h2.serve_connection(TokioIo::new(stream), service);
+                    drive(
+                        conn,
+                        stopping,
+                        Some((activity, limits.header_timeout)),
+                        peer,
+                    )
+                    .await;
+                }
+                _ => {
+                    let conn = http.serve_connection(TokioIo::new(stream), service);
+                    drive(conn, stopping, None, peer).await;
+                }
             }
             drop(permit);
         });
     }
-    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
+    let _ = stop.send(true);
+    let everyone = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let finished = async {
+        graceful.shutdown().await;
+        let _ = permits.acquire_many(everyone).await;
+    };
+    if tokio::time::timeout(Duration::from_secs(10), finished)
         .await
         .is_err()
     {
         tracing::warn!("some requests were still running at shutdown");
     }
     Ok(())
+}
+
+/// Streams one HTTP/2 connection may run at once (each may be a git
+/// process, as each SSH channel).
+const MAX_STREAMS: u32 = 10;
+
+/// Runs a connection until it ends; asks it to finish its requests and close
+/// at shutdown, or (HTTP/2) once it has had no request for `idle`, as an
+/// HTTP/1.1 keep-alive connection is closed after its header deadline.
+async fn drive<C>(
+    conn: C,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+    idle: Option<(Arc<Activity>, Duration)>,
+    peer: SocketAddr,
+) where
+    C: GracefulConnection,
+    C::Error: std::fmt::Display,
+{
+    tokio::pin!(conn);
+    let mut closing = false;
+    if *stopping.borrow() {
+        conn.as_mut().graceful_shutdown();
+        closing = true;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            r = conn.as_mut() => {
+                if let Err(e) = r {
+                    tracing::debug!(error = %e, %peer, "connection ended");
+                }
+                return;
+            }
+            _ = stopping.changed(), if !closing => {
+                conn.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            _ = tick.tick(), if !closing && idle.is_some() => {
+                let Some((activity, limit)) = &idle else {
+                    continue;
+                };
+                if activity.idle_for() >= *limit {
+                    if !activity.ever() {
+                        // Not even a request (or not even the preface, which
+                        // a graceful close would wait for): cut.
+                        return;
+                    }
+                    conn.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+            }
+        }
+    }
+}
+
+/// Requests running on a connection, and when the last one began or ended.
+struct Activity {
+    running: std::sync::atomic::AtomicUsize,
+    begun: std::sync::atomic::AtomicBool,
+    since: std::sync::Mutex<std::time::Instant>,
+}
+
+struct Busy(Arc<Activity>);
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            running: Default::default(),
+            begun: Default::default(),
+            since: std::sync::Mutex::new(std::time::Instant::now()),
+        }
+    }
+
+    fn touch(&self) {
+        if let Ok(mut t) = self.since.lock() {
+            *t = std::time::Instant::now();
+        }
+    }
+
+    fn begin(self: &Arc<Self>) -> Busy {
+        self.running
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.begun.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.touch();
+        Busy(self.clone())
+    }
+
+    fn ever(&self) -> bool {
+        self.begun.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn idle_for(&self) -> Duration {
+        if self.running.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            return Duration::ZERO;
+        }
+        self.since.lock().map(|t| t.elapsed()).unwrap_or_default()
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0
+            .running
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// The app of a plain-HTTP listener beside HTTPS: every request is sent to
@@ -169,10 +297,12 @@ fn client_behind(proxies: &TrustedProxies, peer: SocketAddr, headers: &HeaderMap
     if !proxies.trusts(peer.ip()) {
         return proxies.client(peer.ip(), &[]);
     }
+    // A line that is not text stays as a hop that reads as no address: the
+    // walk stops there instead of skipping it.
     let values: Vec<&str> = headers
         .get_all(proxies.header().name())
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.to_str().unwrap_or("unreadable"))
         .collect();
     proxies.client(peer.ip(), &values)
 }

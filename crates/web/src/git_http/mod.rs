@@ -113,8 +113,18 @@ async fn serve(
         }
         Err(e) => return refused(e),
     };
+    // Each backend is a process with three pipes: their number is bounded
+    // for the node, whatever HTTP/2 multiplexes onto few connections.
+    let Ok(Ok(slot)) = tokio::time::timeout(BACKEND_WAIT, BACKENDS.clone().acquire_owned()).await
+    else {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is running as many Git operations as it can; try again in a moment.",
+        );
+    };
     match run_backend(
         &state,
+        slot,
         &repo_path,
         &path,
         &owner,
@@ -136,9 +146,17 @@ async fn serve(
     }
 }
 
+/// `git http-backend` processes running at once on this node.
+const MAX_BACKENDS: usize = 256;
+/// How long a request waits for one before a 503.
+const BACKEND_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+static BACKENDS: std::sync::LazyLock<std::sync::Arc<tokio::sync::Semaphore>> =
+    std::sync::LazyLock::new(|| std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_BACKENDS)));
+
 #[allow(clippy::too_many_arguments)]
 async fn run_backend(
     state: &AppState,
+    slot: tokio::sync::OwnedSemaphorePermit,
     repo_path: &std::path::Path,
     path: &str,
     owner: &str,
@@ -243,6 +261,7 @@ async fn run_backend(
             running.succeeded();
         }
         drop(running);
+        drop(slot);
         if let (true, Some((auth, repo))) = (ok, pushed) {
             auth.repos().after_push(&repo);
         }
