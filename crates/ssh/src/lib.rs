@@ -85,10 +85,13 @@ pub async fn serve(
             // holds up nobody else.
             tokio::spawn(async move {
                 let _waiting = waiting;
-                let mut socket = socket;
+                let (mut socket, mut start, began) = (socket, start, std::time::Instant::now());
                 let read = proxied::read_header(&mut socket, peer);
                 match tokio::time::timeout(limits.auth_timeout, read).await {
                     Ok(Ok((client, head))) => {
+                        // The sign-in deadline runs from the connection, header included.
+                        start.limits.auth_timeout =
+                            limits.auth_timeout.saturating_sub(began.elapsed());
                         start.run(proxied::Opening::after_header(socket, head), client)
                     }
                     Ok(Err(e)) => {
