@@ -85,14 +85,16 @@ pub async fn serve(
             // holds up nobody else.
             tokio::spawn(async move {
                 let _waiting = waiting;
-                let (mut socket, mut start, began) = (socket, start, std::time::Instant::now());
-                let read = proxied::read_header(&mut socket, peer);
-                match tokio::time::timeout(limits.auth_timeout, read).await {
+                let (mut read, write) = socket.into_split();
+                let (mut start, began) = (start, std::time::Instant::now());
+                let header = proxied::read_header(&mut read, peer);
+                match tokio::time::timeout(limits.auth_timeout, header).await {
                     Ok(Ok((client, head))) => {
                         // The sign-in deadline runs from the connection, header included.
                         start.limits.auth_timeout =
                             limits.auth_timeout.saturating_sub(began.elapsed());
-                        start.run(proxied::Opening::after_header(socket, head), client)
+                        let read = proxied::Opening::after_header(read, head);
+                        start.run(tokio::io::join(read, write), client)
                     }
                     Ok(Err(e)) => {
                         tracing::warn!(%peer, error = %e, "ssh connection from a trusted proxy refused: no valid PROXY header");
@@ -103,10 +105,18 @@ pub async fn serve(
                 }
             });
         } else {
-            start.run(proxied::Opening::refusing_headers(socket, peer), peer);
+            let (read, write) = socket.into_split();
+            let read = proxied::Opening::refusing_headers(read, peer);
+            start.run(tokio::io::join(read, write), peer);
         }
     }
 }
+
+/// A client's connection: what it sends through `proxied::Opening`.
+type Socket = tokio::io::Join<
+    proxied::Opening<tokio::net::tcp::OwnedReadHalf>,
+    tokio::net::tcp::OwnedWriteHalf,
+>;
 
 /// What a new connection needs once its client is known.
 struct Start {
@@ -117,7 +127,7 @@ struct Start {
 }
 
 impl Start {
-    fn run(self, socket: proxied::Opening<tokio::net::TcpStream>, client: std::net::SocketAddr) {
+    fn run(self, socket: Socket, client: std::net::SocketAddr) {
         let Some(slot) = self.counter.take(client.ip(), &self.limits) else {
             tracing::warn!(ip = %client.ip(), "ssh connection refused: too many open connections");
             return;
@@ -140,7 +150,7 @@ impl Start {
 /// (`_slot` drops last).
 async fn connection(
     config: Arc<russh::server::Config>,
-    socket: proxied::Opening<tokio::net::TcpStream>,
+    socket: Socket,
     handler: handler::Connection,
     signed_in: Arc<AtomicBool>,
     auth_timeout: Duration,

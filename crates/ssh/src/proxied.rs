@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use twostep_core::proxy_protocol::{self, Parsed};
 
 /// Reads the header a trusted proxy must send first (a balancer that
@@ -47,8 +47,9 @@ pub async fn read_header<S: AsyncRead + Unpin>(
     }
 }
 
-/// A stream that first serves the bytes read past a PROXY header, or
-/// (from an untrusted peer) fails as soon as one is announced.
+/// The reading half of a connection: it first serves the bytes read past a
+/// PROXY header, or (from an untrusted peer) fails as soon as one is
+/// announced. `tokio::io::join` pairs it with the writing half.
 pub struct Opening<S> {
     inner: S,
     head: Vec<u8>,
@@ -117,36 +118,6 @@ impl<S: AsyncRead + Unpin> AsyncRead for Opening<S> {
             }
         }
         ready
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Opening<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
     }
 }
 

@@ -63,7 +63,6 @@ pub async fn serve(
         .keep_alive_timeout(Duration::from_secs(20));
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
@@ -104,18 +103,16 @@ pub async fn serve(
                 r
             }
         });
+        let stopping = stopping.clone();
         let Some(acceptor) = &tls else {
-            let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+            let conn = http.serve_connection(TokioIo::new(stream), service);
             tokio::spawn(async move {
-                if let Err(e) = conn.await {
-                    tracing::debug!(error = %e, %peer, "connection ended");
-                }
+                drive(conn, stopping, None, peer).await;
                 drop(permit);
             });
             continue;
         };
-        let (acceptor, http, h2, stopping) =
-            (acceptor.clone(), http.clone(), h2.clone(), stopping.clone());
+        let (acceptor, http, h2) = (acceptor.clone(), http.clone(), h2.clone());
         tokio::spawn(async move {
             let stream =
                 match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
@@ -154,10 +151,8 @@ pub async fn serve(
     }
     let _ = stop.send(true);
     let everyone = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
-    let finished = async {
-        graceful.shutdown().await;
-        let _ = permits.acquire_many(everyone).await;
-    };
+    // Every connection gives its permit back once it has closed.
+    let finished = permits.acquire_many(everyone);
     if tokio::time::timeout(Duration::from_secs(10), finished)
         .await
         .is_err()

@@ -63,12 +63,7 @@ impl HaProxy {
     /// Freezes (`-STOP`) or thaws (`-CONT`) HAProxy: a network that swallows
     /// packets, then comes back.
     pub fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill {sig}");
+        super::signal(self.child.id(), sig);
     }
 }
 

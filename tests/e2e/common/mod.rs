@@ -21,6 +21,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Sends process `pid` a signal (`-HUP`, `-STOP`, …) with kill(1).
+pub fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig} {pid}");
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -203,14 +213,9 @@ impl Server {
         }
     }
 
-    /// Sends the server a signal (`-HUP`, `-TERM`, …) with kill(1).
+    /// Sends the server a signal (`-HUP`, `-TERM`, …).
     pub fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([sig, &self.pid().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill {sig}");
+        signal(self.pid(), sig);
     }
 
     pub fn http_port(&self) -> u16 {

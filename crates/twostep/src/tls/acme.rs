@@ -45,19 +45,20 @@ impl Acme {
     /// The certificate's file: named after the domains and the CA, so a
     /// changed list or directory orders anew.
     fn cert_path(&self) -> PathBuf {
-        use sha2::Digest;
         let key = format!("{}|{}", self.domains.join(","), self.directory);
-        let hash = sha2::Sha256::digest(key.as_bytes());
-        let short: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
-        self.cache.join(format!("cert-{short}.pem"))
+        self.cache.join(format!("cert-{}.pem", short_hash(&key)))
     }
 
     fn account_path(&self) -> PathBuf {
-        use sha2::Digest;
-        let hash = sha2::Sha256::digest(self.directory.as_bytes());
-        let short: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
-        self.cache.join(format!("account-{short}.json"))
+        self.cache
+            .join(format!("account-{}.json", short_hash(&self.directory)))
     }
+}
+
+/// 16 hex digits of SHA-256: a file name that changes with `text`.
+fn short_hash(text: &str) -> String {
+    use sha2::Digest;
+    data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(text.as_bytes())[..8])
 }
 
 /// The file of a pending TLS-ALPN-01 certificate for `name`.
